@@ -1,0 +1,176 @@
+"""The layout: nodes (servers) holding cards, each card with its parallel groups.
+
+A card names its pipeline stage and the ids of the groups it belongs to.
+Cards sharing a ``tp_group`` split each layer (tensor parallel); cards sharing
+a ``dp_group`` hold replicas of the same shard and split the ZeRO-sharded
+states; ``cp_group`` splits the sequence; ``ep_group`` splits the experts.
+Group ids are plan-wide labels; sizes are the number of cards that share one.
+Heterogeneous layouts (mixed GPUs, uneven groups) are allowed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.errors import PlanError
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    name: str = "node"
+    slots: int = Field(8, gt=0, le=64, description="GPU slots in this server")
+    x: float = 0.0
+    y: float = 0.0
+
+
+class Card(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    node: str = Field(description="id of the node holding the card")
+    slot: int = Field(0, ge=0)
+    gpu: str = Field(description="GPU name, as in the catalog or user-defined")
+    capacity_bytes: int = Field(gt=0, description="memory the driver reports, in bytes")
+    stage: int = Field(0, ge=0, description="pipeline stage (0-based)")
+    tp_group: int = Field(0, ge=0)
+    dp_group: int = Field(0, ge=0)
+    cp_group: int = Field(0, ge=0)
+    ep_group: int = Field(0, ge=0)
+
+
+class Layout(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    nodes: tuple[Node, ...] = ()
+    cards: tuple[Card, ...] = ()
+    pp_layers: tuple[int, ...] | None = Field(None, description="layers per stage, e.g. (11, 10, 10, 9)")
+    vpp: int = Field(1, gt=0, description="virtual pipeline (interleaved) chunks per stage")
+
+    @cached_property
+    def topology(self) -> Topology:
+        return Topology.of(self)
+
+
+class Topology:
+    """Group sizes and ranks derived once from a layout (cached on the layout)."""
+
+    __slots__ = ("stages", "tp_size", "tp_rank", "dp_size", "dp_rank", "cp_size", "ep_size",
+                 "node_index", "tp_members", "dp_members", "stage_members", "tp_spans_nodes", "keys", "rows", "tp_group_stages", "dp_for_batch", "memo")
+
+    @classmethod
+    def of(cls, layout: Layout) -> Topology:
+        t = cls()
+        t.memo = {}  # derived results other modules cache per layout (e.g. structural warnings)
+        node_index = {n.id: i for i, n in enumerate(layout.nodes)}
+        groups: dict[str, dict[int, list[int]]] = {"tp": {}, "dp": {}, "cp": {}, "ep": {}}
+        stages: dict[int, list[int]] = {}
+        for i, c in enumerate(layout.cards):
+            if c.node not in node_index:
+                raise PlanError(f"layout.cards[{i}].node", c.node, "the id of a node in layout.nodes")
+            groups["tp"].setdefault(c.tp_group, []).append(i)
+            groups["dp"].setdefault(c.dp_group, []).append(i)
+            groups["cp"].setdefault(c.cp_group, []).append(i)
+            groups["ep"].setdefault(c.ep_group, []).append(i)
+            stages.setdefault(c.stage, []).append(i)
+        n = len(layout.cards)
+        t.node_index = [node_index[c.node] for c in layout.cards]
+        t.stages = len(stages)
+        t.stage_members = stages
+        t.tp_members = groups["tp"]
+        t.dp_members = groups["dp"]
+        t.tp_size, t.tp_rank = [0] * n, [0] * n
+        t.dp_size, t.dp_rank = [0] * n, [0] * n
+        t.cp_size, t.ep_size = [0] * n, [0] * n
+        for members in groups["tp"].values():
+            for rank, i in enumerate(members):
+                t.tp_size[i], t.tp_rank[i] = len(members), rank
+        for members in groups["dp"].values():
+            for rank, i in enumerate(members):
+                t.dp_size[i], t.dp_rank[i] = len(members), rank
+        for members in groups["cp"].values():
+            for i in members:
+                t.cp_size[i] = len(members)
+        for members in groups["ep"].values():
+            for i in members:
+                t.ep_size[i] = len(members)
+        t.keys = [
+            (c.stage, t.tp_size[i], t.dp_size[i], t.cp_size[i], t.ep_size[i]) for i, c in enumerate(layout.cards)
+        ]
+        # Per-card identity columns of an estimate row (see engine.report.CardEstimate).
+        t.rows = [
+            (i, c.id, t.node_index[i], c.node, c.gpu, c.stage, t.tp_rank[i], t.tp_size[i],
+             t.dp_rank[i], t.dp_size[i], c.capacity_bytes)
+            for i, c in enumerate(layout.cards)
+        ]
+        t.tp_group_stages = {
+            g: sorted({layout.cards[i].stage for i in members}) for g, members in groups["tp"].items()
+        }
+        t.dp_for_batch = Counter(t.dp_size).most_common(1)[0][0] if n else 1
+        t.tp_spans_nodes = {
+            g: len({t.node_index[i] for i in members}) > 1 for g, members in groups["tp"].items()
+        }
+        return t
+
+
+def build_grid(
+    *,
+    tp: int = 1,
+    pp: int = 1,
+    dp: int = 1,
+    cp: int = 1,
+    ep: int = 1,
+    gpus_per_node: int = 8,
+    gpu: str,
+    capacity_bytes: int,
+    pp_layers: tuple[int, ...] | None = None,
+    vpp: int = 1,
+    node_prefix: str = "node",
+) -> Layout:
+    """A uniform TP x CP x DP x PP grid in Megatron's rank order.
+
+    Rank order is TP fastest, then CP, then DP (EP is carved out of DP, fastest
+    inside it), PP slowest: ``rank = tp_r + TP*(cp_r + CP*(dp_r + DP*pp_r))``.
+    Cards fill nodes of ``gpus_per_node`` slots in rank order.
+    """
+    for name, value in (("tp", tp), ("pp", pp), ("dp", dp), ("cp", cp), ("ep", ep), ("gpus_per_node", gpus_per_node)):
+        if value < 1:
+            raise PlanError(f"layout.{name}", value, "a positive integer")
+    if dp * cp % ep:
+        raise PlanError("layout.ep", ep, f"a divisor of dp x cp = {dp * cp}")
+    world = tp * cp * dp * pp
+    node_count = -(-world // gpus_per_node)
+    nodes = tuple(
+        Node(id=f"n{k}", name=f"{node_prefix}-{k}", slots=gpus_per_node, x=0.0, y=float(k))
+        for k in range(node_count)
+    )
+    cards = []
+    for rank in range(world):
+        tp_r = rank % tp
+        cp_r = rank // tp % cp
+        dp_r = rank // (tp * cp) % dp
+        pp_r = rank // (tp * cp * dp)
+        cards.append(
+            Card(
+                id=f"c{rank}",
+                node=f"n{rank // gpus_per_node}",
+                slot=rank % gpus_per_node,
+                gpu=gpu,
+                capacity_bytes=capacity_bytes,
+                stage=pp_r,
+                tp_group=(pp_r * dp + dp_r) * cp + cp_r,
+                dp_group=(pp_r * tp + tp_r) * cp + cp_r,
+                cp_group=(pp_r * dp + dp_r) * tp + tp_r,
+                ep_group=((pp_r * (dp // ep) + dp_r // ep) * cp + cp_r) * tp + tp_r,
+            )
+        )
+    return Layout(nodes=nodes, cards=tuple(cards), pp_layers=pp_layers, vpp=vpp)

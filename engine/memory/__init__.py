@@ -1,0 +1,1 @@
+"""Memory methods: ``seed`` (the article's rules) and ``detailed`` (Megatron / DeepSpeed)."""

@@ -1,0 +1,108 @@
+"""Activation memory of one transformer layer, term by term.
+
+Korthikanti et al. 2022, "Reducing Activation Recomputation in Large
+Transformer Models", Table 2: a GPT layer saves s*b*h*(34 + 5*a*s/h) bytes
+(16-bit activations, 1-byte dropout masks).  This module derives the same
+number from the tensors autograd keeps, so it adapts to the architecture:
+
+attention   LN input 2sbh, QKV input 2sbh, Q 2sb*q, K 2sb*kv, V 2sb*kv,
+            softmax output 2*a*s^2*b, [dropout mask a*s^2*b, dropout output
+            2*a*s^2*b], output-projection input 2sb*q, [dropout mask sbh]
+MLP         LN input 2sbh, FC1 input 2sbh, GeLU input 2sbf and FC2 input 2sbf
+            (gated: gate and up outputs 4sbf, FC2 input 2sbf), [dropout mask sbh]
+
+With q = kv = h, f = 4h and dropout this is 34sbh + 5as^2b, Korthikanti's
+figure (Megatron's ``compute_activation_memory`` writes it 18 + 4f/h).
+TP divides what lives inside the TP region; the LN inputs, linear inputs and
+dropout masks (10sbh) are split only with sequence parallelism.  Flash
+attention and selective recompute drop the s^2 terms (flash keeps a fp32
+log-sum-exp per head and token instead).  Megatron's theoretical estimate
+ignores GQA, gated MLPs and missing dropout; this module does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from engine.memory.formatting import ceil_div, n
+from engine.model import ModelSpec
+
+
+@dataclass(frozen=True, slots=True)
+class LayerActivations:
+    bytes: int
+    formula: str
+
+
+def _terms(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, flash: bool,
+           drop_scores: bool, e: int, ep: int) -> list[tuple[str, int]]:
+    """(label with symbols, bytes on one TP rank) for each saved tensor."""
+    h = spec.hidden
+    dropout = spec.dropout > 0
+    sbh = s * b * h
+    rep = t if sp else 1  # divisor of the tensors outside the TP region
+    heads = spec.heads
+    terms: list[tuple[str, int]] = []
+    # Norm inputs; a parallel block (norms_per_layer = 1) feeds one norm output to both QKV and FC1.
+    terms.append((f"{spec.norms_per_layer}·{e}·sbh norm inputs", ceil_div(spec.norms_per_layer * e * sbh, rep)))
+    linear_inputs = 2 if spec.norms_per_layer >= 2 else 1
+    terms.append((f"{linear_inputs}·{e}·sbh QKV/FC1 inputs", ceil_div(linear_inputs * e * sbh, rep)))
+    if spec.mla is not None:
+        m = spec.mla
+        q_dim = heads * (m.qk_nope_head_dim + m.qk_rope_head_dim)
+        k_dim = q_dim
+        v_dim = heads * m.v_head_dim
+        latent = 2 * (m.q_lora_rank or 0) + 2 * m.kv_lora_rank + m.qk_rope_head_dim
+        terms.append((f"{e}·sb·{latent} MLA latents", ceil_div(e * s * b * latent, rep)))
+        out_dim = v_dim
+    else:
+        q_dim = heads * spec.head_dim_
+        k_dim = v_dim = spec.kv_heads_ * spec.head_dim_
+        out_dim = q_dim
+    terms.append((f"{e}·sb·({q_dim}+{k_dim}+{v_dim})/t Q,K,V", ceil_div(e * s * b * (q_dim + k_dim + v_dim), t)))
+    if spec.qk_norm:
+        terms.append((f"{e}·sb·({q_dim}+{k_dim})/t qk-norm inputs", ceil_div(e * s * b * (q_dim + k_dim), t)))
+    if flash:
+        terms.append(("4·a·s·b/t flash log-sum-exp (fp32)", ceil_div(4 * heads * s * b, t)))
+    elif not drop_scores:
+        scores = heads * s * s * b
+        terms.append((f"{e}·a·s²·b/t softmax output", ceil_div(e * scores, t)))
+        if dropout:
+            terms.append((f"(1+{e})·a·s²·b/t attention dropout mask+output", ceil_div((1 + e) * scores, t)))
+    terms.append((f"{e}·sb·{out_dim}/t output-projection input", ceil_div(e * s * b * out_dim, t)))
+    if dropout:
+        terms.append(("2·sbh dropout masks", ceil_div(2 * sbh, rep)))
+    moe = spec.moe
+    if moe is not None and moe_layer:
+        tokens = s * b * moe.top_k  # routed token copies on this rank under balanced routing
+        per_ffn = 3 if spec.gated_mlp else 2
+        terms.append((f"4·sb·{moe.experts} router logits (fp32)", ceil_div(4 * s * b * moe.experts, rep)))
+        terms.append((f"{e}·sb·k·h permuted expert inputs", ceil_div(e * tokens * h, rep)))
+        terms.append((f"{per_ffn}·{e}·sb·k·f_e/t expert FFN", ceil_div(per_ffn * e * tokens * moe.expert_ffn, rep * t)))
+        if moe.shared_experts:
+            f_shared = (moe.shared_expert_ffn or moe.expert_ffn) * moe.shared_experts
+            terms.append((f"{per_ffn}·{e}·sb·{f_shared}/t shared experts", ceil_div(per_ffn * e * s * b * f_shared, t)))
+    else:
+        f = spec.ffn_
+        per_ffn = 3 if spec.gated_mlp else 2
+        label = "gate/up outputs + FC2 input" if spec.gated_mlp else "activation input + FC2 input"
+        terms.append((f"{per_ffn}·{e}·sbf/t {label}", ceil_div(per_ffn * e * s * b * f, t)))
+    return terms
+
+
+@cache
+def layer_activations(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, flash: bool,
+                      drop_scores: bool, e: int, ep: int = 1) -> LayerActivations:
+    """Bytes one layer saves for backward on one TP rank, for one micro-batch."""
+    terms = _terms(spec, moe_layer, s, b, t, sp, flash, drop_scores, e, ep)
+    total = sum(v for _, v in terms)
+    formula = f"s={n(s)} b={b} h={n(spec.hidden)} a={spec.heads} t={t}: " + " + ".join(
+        f"{label} {n(v)}" for label, v in terms
+    ) + f" = {n(total)} B"
+    return LayerActivations(total, formula)
+
+
+def layer_input_bytes(spec: ModelSpec, s: int, b: int, t: int, sp: bool, e: int) -> int:
+    """The checkpointed layer input kept by full recompute."""
+    return ceil_div(e * s * b * spec.hidden, t if sp else 1)

@@ -1,0 +1,50 @@
+"""Everything one card's memory depends on, as a hashable value.
+
+Cards with the same context have the same breakdown, so an estimate computes
+each distinct context once (a uniform 1,024-card plan has a handful).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.model import ModelSpec
+from engine.training import MethodConfig, TrainingConfig
+
+
+@dataclass(frozen=True, slots=True)
+class CardContext:
+    model: ModelSpec
+    training: TrainingConfig
+    method: MethodConfig
+    stage: int  # 0-based pipeline stage
+    stages: int  # pipeline depth PP
+    vpp: int  # interleaved chunks per stage
+    layer_indices: tuple[int, ...]  # layers this stage holds (all chunks)
+    tp: int
+    dp: int  # data-parallel replicas sharing the ZeRO shards (without CP)
+    cp: int
+    ep: int
+    in_flight_chunks: int  # forward chunk passes whose activations are alive at the peak
+    world: int  # cards in the plan (NCCL needed when > 1)
+
+    @property
+    def first(self) -> bool:
+        return self.stage == 0
+
+    @property
+    def last(self) -> bool:
+        return self.stage == self.stages - 1
+
+    @property
+    def layers(self) -> int:
+        return len(self.layer_indices)
+
+    @property
+    def shard(self) -> int:
+        """Degree the ZeRO / distributed optimizer shards over (Megatron: DP x CP)."""
+        return self.dp * self.cp
+
+    @property
+    def in_flight_microbatches(self) -> int:
+        return -(-self.in_flight_chunks // self.vpp)

@@ -1,0 +1,13 @@
+"""Number formatting for formula strings (plain ints, thousands separated)."""
+
+from __future__ import annotations
+
+
+def n(value: int | float) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.4g}"
+    return f"{int(value):,}"
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)

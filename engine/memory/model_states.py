@@ -1,0 +1,148 @@
+"""Weights, gradients and optimizer states on one card (``detailed`` method).
+
+Profiles:
+
+* ``megatron``: bf16 weights (2 B), fp32 main grads (4 B, Megatron accumulates
+  ``main_grad`` in fp32), fp32 master weights + Adam moments (12 B).  The
+  distributed optimizer (= ZeRO-1) shards only master + moments over DP x CP:
+  6 + 12/DP bytes per parameter, as in Megatron's
+  ``compute_weight_and_optimizer_memory``.  ZeRO-2/3 additionally shard the
+  gradients / weights (Megatron-FSDP).
+* ``deepspeed``: the ZeRO paper's accounting, 2 + 2 + K with K = 12
+  (fp16/bf16 weights and gradients, fp32 master + moments); ZeRO-1 shards K,
+  ZeRO-2 also the gradients, ZeRO-3 also the weights.  DeepSpeed's own
+  ``estimate_zero2_model_states_mem_needs`` is the conservative 4 + 16/N
+  (fp16 gradients kept whole during backward, plus an fp32 gradient partition);
+  here the gradient bucket it keeps is the ``communication`` part instead.
+
+Routed experts shard their optimizer over the expert-data-parallel group
+(DP x CP / EP), dense parameters over DP x CP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.memory.context import CardContext
+from engine.memory.formatting import ceil_div, n
+from engine.params import parameter_counts
+from engine.report import Figure, figure
+
+
+@dataclass(frozen=True, slots=True)
+class CardParams:
+    dense: int  # parameters of this card that shard over DP x CP
+    experts: int  # routed-expert parameters of this card (shard over DP x CP / EP)
+    embedding: int  # part of `dense`: input embedding (+ positions)
+    output_layer: int  # part of `dense`: output layer (or the tied copy on the last stage)
+    largest_layer: int  # largest single layer on this card (ZeRO-3 gather buffer)
+
+    @property
+    def total(self) -> int:
+        return self.dense + self.experts
+
+
+def card_params(ctx: CardContext) -> CardParams:
+    counts = parameter_counts(ctx.model)
+    t, ep = ctx.tp, ctx.ep
+    dense = experts = 0
+    largest = 0
+    for i in ctx.layer_indices:
+        layer = counts.layers[i]
+        on_card = layer.per_tp_rank(t, ep, t)
+        layer_experts = ceil_div(layer.experts, ep * t)
+        dense += on_card - layer_experts
+        experts += layer_experts
+        largest = max(largest, on_card)
+    embedding = output = 0
+    if ctx.first:
+        embedding = ceil_div(counts.embedding, t) + counts.position_embedding
+    if ctx.last:
+        output = counts.final_norm + ceil_div(counts.output_layer, t)
+        if ctx.model.tied_embeddings and ctx.stages > 1:
+            # Megatron keeps a copy of the tied word embeddings on the last stage
+            # and all-reduces its gradient with the first stage's.
+            output += ceil_div(counts.embedding, t)
+    return CardParams(dense + embedding + output, experts, embedding, output, largest)
+
+
+def _bytes_per_weight(ctx: CardContext) -> int:
+    return 4 if ctx.training.precision == "fp32" else 2
+
+
+def _bytes_per_grad(ctx: CardContext) -> int:
+    if ctx.method.framework == "megatron" or ctx.training.precision == "fp32":
+        return 4
+    return 2
+
+
+def _sharded(count: int, experts: int, ctx: CardContext, on: bool) -> tuple[int, str]:
+    """Elements of (dense, expert) parameters this card keeps when sharded over ZeRO."""
+    if not on or ctx.shard == 1:
+        return count + experts, ""
+    expert_shard = max(1, ctx.shard // ctx.ep)
+    kept = ceil_div(count, ctx.shard) + ceil_div(experts, expert_shard)
+    text = f" / ZeRO {ctx.shard}" + (f" (experts / {expert_shard})" if experts else "")
+    return kept, text
+
+
+def model_state_figures(ctx: CardContext) -> tuple[dict[str, Figure], tuple[Figure, ...], int]:
+    """(breakdown parts, detail figures, host bytes) for weights, grads and optimizer states."""
+    p = card_params(ctx)
+    tr = ctx.training
+    where = f"{n(p.total)} params on this card"
+    bw, bg = _bytes_per_weight(ctx), _bytes_per_grad(ctx)
+    offload_params = tr.offload_params and tr.zero == 3
+    w_count, w_div = _sharded(p.dense, p.experts, ctx, tr.zero >= 3)
+    weights = 0 if offload_params else bw * w_count
+    w_text = f"{bw} B × {where}{w_div}" + (" (offloaded to CPU)" if offload_params else "")
+    g_count, g_div = _sharded(p.dense, p.experts, ctx, tr.zero >= 2)
+    grads = bg * g_count
+    g_text = f"{bg} B × {where}{g_div}"
+    o_count, o_div = _sharded(p.dense, p.experts, ctx, tr.shards_optimizer)
+    master_b = 0 if tr.precision == "fp32" else 4
+    moment_b = 4 if tr.optimizer == "sgd" else 8
+    master, moments = master_b * o_count, moment_b * o_count
+    host = 0
+    if tr.offload_optimizer:
+        host = master + moments
+        master = moments = 0
+    if offload_params:
+        host += bw * w_count
+    opt_name = "momentum" if tr.optimizer == "sgd" else "Adam moments"
+    o_text = f"({master_b} B master + {moment_b} B {opt_name}) × {where}{o_div}"
+    if tr.offload_optimizer:
+        o_text += " (offloaded to CPU)"
+    parts = {
+        "weights": figure("weights", f"weights ({'fp32' if bw == 4 else tr.precision})", weights, w_text),
+        "gradients": figure("gradients", f"gradients ({'fp32' if bg == 4 else tr.precision})", grads, g_text),
+        "optimizer_states": figure("optimizer_states", "optimizer states", master + moments, o_text),
+    }
+    details = (
+        figure("master_weights", "fp32 master weights", master, f"{master_b} B × {n(o_count)} params"),
+        figure("optimizer_moments", opt_name, moments, f"{moment_b} B × {n(o_count)} params"),
+        figure("embedding_weights", "input embedding share of weights", bw * p.embedding if not offload_params else 0,
+               f"{bw} B × {n(p.embedding)} params"),
+        figure("output_layer_weights", "output layer share of weights", bw * p.output_layer if not offload_params else 0,
+               f"{bw} B × {n(p.output_layer)} params"),
+    )
+    return parts, details, host
+
+
+def communication_figure(ctx: CardContext) -> Figure:
+    """Framework buffers the allocator sees: DeepSpeed's gradient bucket, ZeRO-3 gathers."""
+    tr = ctx.training
+    p = card_params(ctx)
+    if tr.zero == 3 and ctx.shard > 1:
+        # DeepSpeed's estimate_zero3_model_states_mem_needs: largest_layer_memory = 4 * largest_layer_params
+        # (the gathered 16-bit parameters and gradients of one layer).
+        bw = _bytes_per_weight(ctx)
+        bytes_ = (bw + _bytes_per_grad(ctx)) * p.largest_layer
+        return figure("communication", "ZeRO-3 gathered layer", bytes_,
+                      f"({bw} + {_bytes_per_grad(ctx)}) B × largest layer {n(p.largest_layer)} params")
+    if ctx.method.framework == "deepspeed" and tr.zero in (1, 2) and ctx.shard > 1:
+        elements = min(ctx.method.deepspeed_reduce_bucket_elements, p.total)
+        bg = _bytes_per_grad(ctx)
+        return figure("communication", "gradient reduce bucket", bg * elements,
+                      f"{bg} B × min(reduce_bucket_size {n(ctx.method.deepspeed_reduce_bucket_elements)}, {n(p.total)})")
+    return figure("communication", "communication buffers", 0, "0 (reductions run in place on the gradient buffer)")

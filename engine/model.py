@@ -1,0 +1,129 @@
+"""Model architecture: what the user plans for.
+
+Two levels of detail are accepted:
+
+* the article's level: a declared parameter count with layers, hidden size and
+  heads (``ModelSpec(params=13_000_000_000, layers=40, hidden=5120, heads=40)``);
+* a full architecture (vocab, FFN size, GQA, gated MLP, norms, biases, MoE,
+  MLA ...), from which :mod:`engine.params` derives the count per component.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.errors import PlanError
+
+NormType = Literal["layernorm", "rmsnorm"]
+PositionEmbedding = Literal["rope", "learned", "alibi", "none"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MoESpec(_Frozen):
+    """Mixture of experts.  Layers ``first_dense_layers`` .. are MoE every ``layer_freq``."""
+
+    experts: int = Field(gt=0, description="routed experts per MoE layer")
+    top_k: int = Field(gt=0, description="experts each token is routed to")
+    expert_ffn: int = Field(gt=0, description="FFN size of one routed expert")
+    shared_experts: int = Field(0, ge=0, description="always-active shared experts")
+    shared_expert_ffn: int | None = Field(None, gt=0, description="FFN size of one shared expert (default expert_ffn)")
+    first_dense_layers: int = Field(0, ge=0, description="leading layers with a dense MLP (DeepSeek first_k_dense_replace)")
+    layer_freq: int = Field(1, gt=0, description="every n-th layer after the dense ones is MoE")
+
+    @model_validator(mode="after")
+    def _check(self) -> MoESpec:
+        if self.top_k > self.experts:
+            raise PlanError("model.moe.top_k", self.top_k, f"at most experts={self.experts}")
+        return self
+
+
+class MLASpec(_Frozen):
+    """DeepSeek-V2/V3 multi-head latent attention."""
+
+    q_lora_rank: int | None = Field(None, gt=0, description="query compression rank (None: plain q_proj)")
+    kv_lora_rank: int = Field(gt=0, description="compressed KV latent size")
+    qk_nope_head_dim: int = Field(gt=0)
+    qk_rope_head_dim: int = Field(gt=0)
+    v_head_dim: int = Field(gt=0)
+
+
+class ModelSpec(_Frozen):
+    name: str = "custom"
+    params: int | None = Field(
+        None,
+        gt=0,
+        description="declared total parameter count; used as the count when the architecture is incomplete (no vocab)",
+    )
+    layers: int = Field(gt=0)
+    hidden: int = Field(gt=0)
+    heads: int = Field(gt=0)
+    kv_heads: int | None = Field(None, gt=0, description="KV heads (GQA/MQA); default: heads")
+    head_dim: int | None = Field(None, gt=0, description="default: hidden / heads")
+    ffn: int | None = Field(None, gt=0, description="dense MLP size; default 4 * hidden")
+    vocab: int | None = Field(None, gt=0, description="vocabulary size; None: article-level model")
+    gated_mlp: bool = Field(False, description="SwiGLU/GeGLU: three MLP matrices instead of two")
+    norm: NormType = "layernorm"
+    bias: bool = Field(True, description="biases on the linear layers")
+    qkv_bias: bool | None = Field(None, description="bias on Q/K/V only (Qwen2); default: follows bias")
+    tied_embeddings: bool = False
+    position_embedding: PositionEmbedding = "rope"
+    max_position: int = Field(0, ge=0, description="rows of a learned position embedding")
+    norms_per_layer: int = Field(2, ge=1, le=4, description="1 for a parallel block sharing one norm (GPT-J, Falcon-7B)")
+    qk_norm: bool = Field(False, description="per-head norm on Q and K (Qwen3, OLMo2)")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="hidden and attention dropout probability")
+    sliding_window: int | None = Field(None, gt=0, description="attention window (tokens) of sliding-window layers")
+    sliding_window_layers: int | None = Field(None, ge=0, description="how many layers use the window (default: all)")
+    moe: MoESpec | None = None
+    mla: MLASpec | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelSpec:
+        kv = self.kv_heads or self.heads
+        if self.heads % kv:
+            raise PlanError("model.kv_heads", kv, f"a divisor of heads={self.heads}")
+        if self.head_dim is None and self.hidden % self.heads:
+            raise PlanError("model.heads", self.heads, f"a divisor of hidden={self.hidden}, or give head_dim")
+        if self.vocab is None and self.params is None:
+            raise PlanError("model.params", None, "a parameter count when vocab is not given (article-level model)")
+        if self.position_embedding == "learned" and self.max_position == 0 and self.vocab is not None:
+            raise PlanError("model.max_position", 0, "the number of learned positions (> 0)")
+        if self.moe and self.moe.first_dense_layers > self.layers:
+            raise PlanError("model.moe.first_dense_layers", self.moe.first_dense_layers, f"at most layers={self.layers}")
+        return self
+
+    # Derived shapes -----------------------------------------------------
+    @property
+    def kv_heads_(self) -> int:
+        return self.kv_heads or self.heads
+
+    @property
+    def head_dim_(self) -> int:
+        return self.head_dim or self.hidden // self.heads
+
+    @property
+    def ffn_(self) -> int:
+        return self.ffn or 4 * self.hidden
+
+    @property
+    def qkv_bias_(self) -> bool:
+        return self.bias if self.qkv_bias is None else self.qkv_bias
+
+    @property
+    def complete(self) -> bool:
+        """True when the architecture alone determines the parameter count."""
+        return self.vocab is not None
+
+    def is_moe_layer(self, index: int) -> bool:
+        moe = self.moe
+        if moe is None or index < moe.first_dense_layers:
+            return False
+        return (index - moe.first_dense_layers) % moe.layer_freq == 0
+
+    @property
+    def moe_layer_count(self) -> int:
+        return sum(1 for i in range(self.layers) if self.is_moe_layer(i))

@@ -1,0 +1,130 @@
+"""What an estimate returns: per-card breakdowns whose figures carry their formula.
+
+These are frozen, slotted dataclasses rather than pydantic models: an estimate
+of a 1,024-card plan builds 1,024 of them and must take well under a
+millisecond.  The JSON shape scripts read is :mod:`engine.report_json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+BREAKDOWN_KEYS = (
+    "weights",
+    "gradients",
+    "optimizer_states",
+    "activations",
+    "logits",
+    "communication",
+    "kv_cache",
+    "overhead",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A byte count and the formula, with numbers substituted, that produced it."""
+
+    key: str
+    label: str
+    bytes: int
+    formula: str
+
+
+def figure(key: str, label: str, n: int, formula: str) -> Figure:
+    return Figure(key, label, int(n), formula)
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """Disjoint parts of one card's memory; they sum exactly to ``total_bytes``.
+
+    ``overhead`` is what the framework's allocator does not see (CUDA context,
+    NCCL, fragmentation reserve); the other parts sum to what
+    ``torch.cuda.max_memory_allocated`` would report.
+    """
+
+    weights: Figure
+    gradients: Figure
+    optimizer_states: Figure
+    activations: Figure
+    logits: Figure
+    communication: Figure
+    kv_cache: Figure
+    overhead: Figure
+    details: tuple[Figure, ...]
+    host_bytes: int  # CPU memory used by offload (not part of the card total)
+    total_bytes: int
+
+    def parts(self) -> tuple[Figure, ...]:
+        return (self.weights, self.gradients, self.optimizer_states, self.activations,
+                self.logits, self.communication, self.kv_cache, self.overhead)
+
+    def bytes_by_key(self) -> dict[str, int]:
+        return {f.key: f.bytes for f in self.parts()}
+
+
+def make_breakdown(parts: dict[str, Figure], details: tuple[Figure, ...] = (), host_bytes: int = 0) -> Breakdown:
+    values = [parts.get(k) or Figure(k, k.replace("_", " "), 0, "0") for k in BREAKDOWN_KEYS]
+    return Breakdown(*values, details=details, host_bytes=host_bytes, total_bytes=sum(f.bytes for f in values))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    code: str  # stable identifier, e.g. "tp-spans-nodes"
+    message: str
+    cards: tuple[int, ...] = ()  # card indices concerned (for highlighting)
+    severity: str = "warning"  # "warning" or "info"
+
+
+class CardEstimate(NamedTuple):
+    """One card's estimate (a NamedTuple: immutable and cheap to build by the thousand)."""
+
+    index: int
+    card_id: str
+    node: int
+    node_id: str
+    gpu: str
+    stage: int
+    tp_rank: int
+    tp_size: int
+    dp_rank: int
+    dp_size: int
+    capacity_bytes: int
+    in_flight_microbatches: int
+    breakdown: Breakdown
+
+    @property
+    def total_bytes(self) -> int:
+        return self.breakdown.total_bytes
+
+    @property
+    def headroom_bytes(self) -> int:
+        return self.capacity_bytes - self.breakdown.total_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.breakdown.total_bytes <= self.capacity_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    plan_name: str
+    mode: str  # "training", "serving" or "finetune"
+    method: str
+    framework: str
+    parameters: int
+    microbatches_per_step: int
+    cards: tuple[CardEstimate, ...]
+    warnings: tuple[PlanWarning, ...] = ()
+    notes: tuple[Figure, ...] = ()  # plan-wide figures (parameters, activations per sample ...)
+
+    @property
+    def fits(self) -> bool:
+        return all(c.fits for c in self.cards)
+
+    @property
+    def worst_card(self) -> CardEstimate | None:
+        """The card with the least headroom (the one that decides the verdict)."""
+        return min(self.cards, key=lambda c: c.headroom_bytes, default=None)
