@@ -28,8 +28,9 @@ def stage_layer_indices(layers: int, stages: int, pp_layers: tuple[int, ...] | N
         return out
     chunks = stages * vpp
     if layers % chunks:
-        what = f"a split whose stages x vpp = {chunks} divides layers={layers}"
-        raise PlanError("layout.pp_layers", None, what + " (give pp_layers for an uneven split)")
+        if vpp > 1:
+            raise PlanError("layout.vpp", vpp, f"a value where PP x vpp = {chunks} divides layers={layers}")
+        raise PlanError("layout.pp", stages, f"a divisor of layers={layers}, or an uneven split in pp_layers (e.g. --pp-layers)")
     per_chunk = layers // chunks
     return [
         tuple(i for c in range(vpp) for i in range((c * stages + k) * per_chunk, (c * stages + k + 1) * per_chunk))

@@ -1,0 +1,168 @@
+"""GPU and model catalogs: data files under ``resources/catalogs`` plus the user's own.
+
+Names are matched case- and punctuation-insensitively (``a100-80gb``,
+``A100 80GB`` and ``a10080gb`` are the same key).  User-defined entries live
+in the user's config folder (``platformdirs.user_config_dir("vramplan")``)
+as shareable JSON files with the same schema and override built-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.errors import PlanError
+from engine.model import ModelSpec
+from engine.resources import resource_path
+
+GpuCategory = Literal["consumer", "workstation", "datacenter", "edge", "custom"]
+
+
+class GpuSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    vendor: str = "NVIDIA"
+    category: GpuCategory = "datacenter"
+    memory_bytes: int = Field(gt=0, description="memory as the driver reports it, in bytes")
+    marketed_memory: str = Field("", description="the size on the box, e.g. '80 GB'")
+    bf16_tflops: float | None = Field(None, ge=0, description="dense BF16/FP16 tensor TFLOPs")
+    fp8_tflops: float | None = Field(None, ge=0, description="dense FP8 TFLOPs")
+    int8_tops: float | None = Field(None, ge=0, description="dense INT8 TOPs")
+    memory_bandwidth_gbps: float | None = Field(None, ge=0, description="GB/s")
+    interconnect: str = ""
+    interconnect_gbps: float | None = Field(None, ge=0, description="GPU-to-GPU bandwidth per direction, GB/s")
+    pcie_gbps: float | None = Field(None, ge=0)
+    tdp_w: float | None = Field(None, ge=0)
+    unified_memory: bool = Field(False, description="shares system RAM (Apple M-series, Jetson, phones)")
+    price_usd_per_hour: float | None = Field(None, ge=0, description="typical cloud price, for the planner's 'cheapest'")
+    source: str = Field(description="where the figures come from")
+
+
+class ModelPreset(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    family: str = ""
+    published_params: int = Field(gt=0, description="parameter count the authors publish")
+    source: str
+    spec: ModelSpec
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def user_catalog_dir() -> Path:
+    override = os.environ.get("VRAMPLAN_CONFIG_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("vramplan", appauthor=False))
+
+
+def _read_entries(path: Path, key: str) -> list[dict]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise PlanError(f"catalog file {path}", type(e).__name__, "a readable JSON catalog") from None
+    entries = data.get(key) if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise PlanError(f"catalog file {path}", type(entries).__name__, f'an object with a "{key}" list')
+    return entries
+
+
+def _validated(cls, entry: dict, where: str):
+    try:
+        return cls.model_validate(entry)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise PlanError(f"{where}.{field}", first.get("input"), first["msg"]) from None
+
+
+def _files(kind: str) -> list[Path]:
+    builtin = sorted(resource_path("catalogs").glob(f"{kind}*.json"))
+    user_dir = user_catalog_dir() / kind
+    user = sorted(user_dir.glob("*.json")) if user_dir.is_dir() else []
+    return builtin + user
+
+
+@cache
+def gpu_catalog() -> tuple[GpuSpec, ...]:
+    out: dict[str, GpuSpec] = {}
+    for f in _files("gpus"):
+        for i, e in enumerate(_read_entries(f, "gpus")):
+            g = _validated(GpuSpec, e, f"{f.name}[{i}]")
+            out[normalize(g.name)] = g
+    return tuple(out.values())
+
+
+@cache
+def model_catalog() -> tuple[ModelPreset, ...]:
+    out: dict[str, ModelPreset] = {}
+    for f in _files("models"):
+        for i, e in enumerate(_read_entries(f, "models")):
+            m = _validated(ModelPreset, e, f"{f.name}[{i}]")
+            out[normalize(m.name)] = m
+    return tuple(out.values())
+
+
+def reload_catalogs() -> None:
+    gpu_catalog.cache_clear()
+    model_catalog.cache_clear()
+
+
+def _index(entries) -> dict[str, object]:
+    idx = {}
+    for e in entries:
+        for alias in (e.name, *e.aliases):
+            idx.setdefault(normalize(alias), e)
+    return idx
+
+
+def find_gpu(name: str) -> GpuSpec:
+    key = normalize(name)
+    hit = _index(gpu_catalog()).get(key)
+    if hit is None:
+        close = [g.name for g in gpu_catalog() if key and (key in normalize(g.name) or normalize(g.name) in key)]
+        hint = f" (did you mean {', '.join(close[:4])}?)" if close else "; `vramplan catalog gpus` lists them"
+        raise PlanError("gpu", name, "a GPU from the catalog or --gpu-memory SIZE" + hint)
+    return hit  # type: ignore[return-value]
+
+
+def find_model(name: str) -> ModelPreset:
+    key = normalize(name)
+    hit = _index(model_catalog()).get(key)
+    if hit is None:
+        close = [m.name for m in model_catalog() if key and key in normalize(m.name)]
+        hint = f" (did you mean {', '.join(close[:4])}?)" if close else "; `vramplan catalog models` lists them"
+        raise PlanError("model", name, "a model preset, a local config.json or model folder" + hint)
+    return hit  # type: ignore[return-value]
+
+
+def save_user_gpu(gpu: GpuSpec) -> Path:
+    from engine.plan import atomic_write_text
+
+    path = user_catalog_dir() / "gpus" / f"{normalize(gpu.name)}.json"
+    atomic_write_text(path, json.dumps({"gpus": [gpu.model_dump(mode="json")]}, indent=2) + "\n")
+    reload_catalogs()
+    return path
+
+
+def save_user_model(preset: ModelPreset) -> Path:
+    from engine.plan import atomic_write_text
+
+    path = user_catalog_dir() / "models" / f"{normalize(preset.name)}.json"
+    atomic_write_text(path, json.dumps({"models": [preset.model_dump(mode="json", exclude_none=True)]}, indent=2) + "\n")
+    reload_catalogs()
+    return path

@@ -1,0 +1,99 @@
+"""Model flags shared by estimate, infer, finetune and plan."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from engine.errors import PlanError
+from engine.model import ModelSpec
+from engine.plan import plan_error_from_validation
+from engine.units import parse_count
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("model (a preset or local config, and/or every architecture field)")
+    g.add_argument("--model", metavar="NAME|PATH", help="catalog preset, or a local config.json / model folder / .gguf")
+    g.add_argument("--name", help="name shown in reports")
+    g.add_argument("--params", metavar="N", help="declared parameter count (13e9, 13B); the article's level of detail")
+    for flag, help_ in (
+        ("--layers", "transformer layers"), ("--hidden", "hidden size"), ("--heads", "attention heads"),
+        ("--kv-heads", "KV heads (GQA/MQA)"), ("--head-dim", "head dimension"), ("--ffn", "MLP size"),
+        ("--vocab", "vocabulary size"), ("--moe-experts", "routed experts"), ("--moe-topk", "experts per token"),
+        ("--moe-ffn", "FFN size of one expert"), ("--moe-shared-experts", "shared experts"),
+        ("--max-position", "learned position embeddings"),
+    ):
+        g.add_argument(flag, type=_positive_int(flag), metavar="N", help=help_)
+    g.add_argument("--swiglu", action=argparse.BooleanOptionalAction, default=None, help="gated MLP (3 matrices)")
+    g.add_argument("--norm", choices=["layernorm", "rmsnorm"])
+    g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None, help="biases on linear layers")
+    g.add_argument("--tied-embeddings", dest="tied_embeddings", action="store_true", default=None)
+    g.add_argument("--untied-embeddings", dest="tied_embeddings", action="store_false")
+    g.add_argument("--dropout", type=float, metavar="P", help="dropout probability (0 for none)")
+
+
+def _positive_int(flag: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(float(text)) if "e" in text.lower() else int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}={text!r}: expected a positive integer") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{flag}={text!r}: expected a positive integer")
+        return value
+
+    return parse
+
+
+_FIELD_FLAGS = {
+    "layers": "layers", "hidden": "hidden", "heads": "heads", "kv_heads": "kv_heads", "head_dim": "head_dim",
+    "ffn": "ffn", "vocab": "vocab", "swiglu": "gated_mlp", "norm": "norm", "bias": "bias",
+    "tied_embeddings": "tied_embeddings", "dropout": "dropout", "max_position": "max_position", "name": "name",
+}
+_MOE_FLAGS = {"moe_experts": "experts", "moe_topk": "top_k", "moe_ffn": "expert_ffn", "moe_shared_experts": "shared_experts"}
+
+
+def model_overrides(args: argparse.Namespace) -> dict:
+    """Model fields the user gave as flags."""
+    out = {field: getattr(args, flag) for flag, field in _FIELD_FLAGS.items() if getattr(args, flag, None) is not None}
+    if args.params is not None:
+        out["params"] = parse_count(args.params, "--params")
+    moe = {field: getattr(args, flag) for flag, field in _MOE_FLAGS.items() if getattr(args, flag, None) is not None}
+    if moe:
+        out["moe"] = moe
+    return out
+
+
+def base_model(name_or_path: str) -> ModelSpec:
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        from engine.hf_import import model_from_local  # offline reader of config.json / safetensors / GGUF
+
+        return model_from_local(path)
+    from engine.catalog import find_model
+
+    return find_model(name_or_path).spec
+
+
+def apply_model_overrides(base: ModelSpec | None, overrides: dict) -> ModelSpec:
+    data = base.model_dump(exclude_none=True) if base is not None else {}
+    moe = overrides.pop("moe", None)
+    data.update(overrides)
+    if moe:
+        data["moe"] = {**(data.get("moe") or {}), **moe}
+    if base is None:
+        for need in ("layers", "hidden", "heads"):
+            if need not in data:
+                raise PlanError(f"--{need}", None, "a value, or --model NAME for a preset")
+    try:
+        return ModelSpec.model_validate(data)
+    except ValidationError as e:
+        raise plan_error_from_validation(e) from None
+
+
+def model_from_args(args: argparse.Namespace, base: ModelSpec | None = None) -> ModelSpec:
+    if args.model:
+        base = base_model(args.model)
+    return apply_model_overrides(base, model_overrides(args))

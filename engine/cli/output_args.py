@@ -1,0 +1,26 @@
+"""Output flags shared by the commands that print reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from engine.units import Unit
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("output")
+    g.add_argument("--json", action="store_true", help="machine-readable report in bytes")
+    g.add_argument("--units", choices=["GB", "GiB"], default="GB", help="units of the table (default GB = 10^9 B)")
+    g.add_argument("--all-cards", action="store_true", help="one table row per card instead of grouping identical cards")
+    g.add_argument("--save-plan", metavar="FILE", help="write the plan the flags describe (for the GUI and reports)")
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def unit_of(args: argparse.Namespace) -> Unit:
+    return Unit(args.units)

@@ -1,0 +1,21 @@
+"""``vramplan schema``: JSON Schemas of the plan file and of the JSON report."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.cli.output_args import print_json
+from engine.plan import Plan
+from engine.report_json import ReportModel
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("schema", help="JSON Schemas of the plan file and the report")
+    p.add_argument("which", nargs="?", choices=["plan", "report", "all"], default="all")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    schemas = {"plan": Plan.model_json_schema(), "report": ReportModel.model_json_schema()}
+    print_json(schemas if args.which == "all" else schemas[args.which])
+    return 0

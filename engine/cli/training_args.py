@@ -1,0 +1,120 @@
+"""Workload, method and layout flags of ``vramplan estimate`` (and ``plan``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from pydantic import ValidationError
+
+from engine.catalog import find_gpu
+from engine.errors import PlanError
+from engine.layout import Layout, build_grid
+from engine.plan import plan_error_from_validation
+from engine.training import MethodConfig, OverheadConfig, TrainingConfig
+from engine.units import parse_bytes
+
+
+def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("workload")
+    g.add_argument("--seq", type=int, metavar="TOKENS", help="sequence length (default 4096)")
+    g.add_argument("--micro-batch", type=int, metavar="N", help="samples per micro-batch (default 1)")
+    g.add_argument("--global-batch", type=int, metavar="N", help="samples per step (default: fill the pipeline)")
+    g.add_argument("--precision", choices=["bf16", "fp16", "fp32"])
+    g.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
+    g.add_argument("--recompute", choices=["none", "selective", "full"])
+    g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--sequence-parallel", action=argparse.BooleanOptionalAction, default=None)
+
+
+def add_method_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("method")
+    g.add_argument("--method", choices=["seed", "detailed"], help="seed: the article's rules; detailed (default)")
+    g.add_argument("--framework", choices=["megatron", "deepspeed"])
+    g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default 512MiB)")
+    g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
+    g.add_argument("--fragmentation", type=float, metavar="PERCENT", help="allocator reserve, %% of allocated (default 5)")
+
+
+def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:
+    g = parser.add_argument_group("layout")
+    g.add_argument("--gpu", metavar="NAME", help="catalog GPU (a100-80gb, 'A100 80GB', rtx4090 ...)")
+    g.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB, 80GB)")
+    g.add_argument("--gpus-per-node", type=int, metavar="N", help="slots per server (default 8)")
+    if grid:
+        for flag in ("--tp", "--pp", "--dp", "--cp", "--ep", "--vpp"):
+            g.add_argument(flag, type=int, metavar="N")
+        g.add_argument("--pp-layers", metavar="L1,L2,...", help="uneven layers per stage, e.g. 11,10,10,9")
+    g.add_argument("--zero", type=int, choices=[0, 1, 2, 3], help="ZeRO stage")
+    g.add_argument("--distributed-optimizer", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--offload-optimizer", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--offload-params", action=argparse.BooleanOptionalAction, default=None)
+
+
+_TRAINING_FLAGS = ("seq", "micro_batch", "global_batch", "precision", "optimizer", "recompute", "flash_attention",
+                   "sequence_parallel", "zero", "distributed_optimizer", "offload_optimizer", "offload_params")
+LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus_per_node", "tp", "pp", "dp", "cp", "ep", "vpp", "pp_layers")
+
+
+def _validated(cls, data: dict):
+    try:
+        return cls.model_validate(data)
+    except ValidationError as e:
+        raise plan_error_from_validation(e) from None
+
+
+def training_from_args(args: argparse.Namespace, base: TrainingConfig | None = None) -> TrainingConfig:
+    data = base.model_dump() if base else {}
+    data.update({f: getattr(args, f) for f in _TRAINING_FLAGS if getattr(args, f, None) is not None})
+    return _validated(TrainingConfig, data)
+
+
+def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None) -> MethodConfig:
+    data = base.model_dump() if base else {}
+    for f in ("method", "framework"):
+        if getattr(args, f, None) is not None:
+            data[f] = getattr(args, f)
+    overhead = dict(data.get("overhead") or OverheadConfig().model_dump())
+    if args.cuda_context is not None:
+        overhead["cuda_context_bytes"] = parse_bytes(args.cuda_context, "--cuda-context")
+    if args.nccl_memory is not None:
+        overhead["nccl_bytes"] = parse_bytes(args.nccl_memory, "--nccl-memory")
+    if args.fragmentation is not None:
+        overhead["fragmentation_percent"] = args.fragmentation
+    data["overhead"] = overhead
+    return _validated(MethodConfig, data)
+
+
+def gpu_from_args(args: argparse.Namespace) -> tuple[str, int]:
+    """(GPU name, capacity in bytes) from --gpu or --gpu-memory."""
+    if args.gpu_memory is not None:
+        capacity = parse_bytes(args.gpu_memory, "--gpu-memory")
+        return (args.gpu or f"custom {args.gpu_memory}"), capacity
+    if args.gpu is None:
+        raise PlanError("--gpu", None, "a catalog GPU name (e.g. a100-80gb) or --gpu-memory SIZE")
+    gpu = find_gpu(args.gpu)
+    return gpu.name, gpu.memory_bytes
+
+
+def parse_layers(text: str | None, field: str = "--pp-layers") -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise PlanError(field, text, "comma-separated layer counts, e.g. 11,10,10,9") from None
+    return values
+
+
+def layout_from_args(args: argparse.Namespace) -> Layout:
+    gpu, capacity = gpu_from_args(args)
+    pp_layers = parse_layers(args.pp_layers)
+    pp = args.pp or (len(pp_layers) if pp_layers else 1)
+    return build_grid(
+        tp=args.tp or 1, pp=pp, dp=args.dp or 1, cp=args.cp or 1, ep=args.ep or 1,
+        gpus_per_node=args.gpus_per_node or 8, gpu=gpu, capacity_bytes=capacity,
+        pp_layers=pp_layers, vpp=args.vpp or 1,
+    )
+
+
+def any_layout_flag(args: argparse.Namespace) -> bool:
+    return any(getattr(args, f, None) is not None for f in LAYOUT_FLAGS)

@@ -1,0 +1,91 @@
+"""The JSON report scripts read (``vramplan estimate --json``): bytes, stable key names.
+
+The key names are a promise to users' scripts: add keys freely, never rename.
+``breakdown`` keys are disjoint and sum exactly to ``total_bytes``; finer
+detail (the embedding's share of the weights, master vs moments ...) goes in
+``details``.  ``ReportModel`` is the same shape as a pydantic model, for
+``vramplan schema`` and for validating the dict in tests.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from engine.report import BREAKDOWN_KEYS, Estimate
+
+
+class WarningModel(BaseModel):
+    code: str
+    severity: str
+    message: str
+    cards: list[int]
+
+
+class CardModel(BaseModel):
+    card: int
+    card_id: str
+    node: int
+    node_id: str
+    gpu: str
+    stage: int
+    tp_rank: int
+    tp_size: int
+    dp_rank: int
+    dp_size: int
+    capacity_bytes: int
+    total_bytes: int
+    headroom_bytes: int
+    in_flight_microbatches: int
+    fits: bool
+    breakdown: dict[str, int]
+    details: dict[str, int]
+    formulas: dict[str, str]
+    host_bytes: int
+
+
+class ReportModel(BaseModel):
+    plan: str
+    mode: str
+    method: str
+    framework: str
+    fits: bool
+    parameters: int
+    microbatches_per_step: int
+    units: str
+    warnings: list[WarningModel]
+    cards: list[CardModel]
+
+
+def estimate_to_json(est: Estimate) -> dict:
+    per_breakdown: dict[int, tuple[dict, dict, dict]] = {}
+    cards = []
+    for c in est.cards:
+        bd = c.breakdown
+        cached = per_breakdown.get(id(bd))
+        if cached is None:
+            parts = bd.parts()
+            cached = per_breakdown[id(bd)] = (
+                {f.key: f.bytes for f in parts},
+                {f.key: f.bytes for f in bd.details},
+                {f.key: f.formula for f in parts + bd.details},
+            )
+        cards.append({
+            "card": c.index, "card_id": c.card_id, "node": c.node, "node_id": c.node_id, "gpu": c.gpu,
+            "stage": c.stage, "tp_rank": c.tp_rank, "tp_size": c.tp_size, "dp_rank": c.dp_rank,
+            "dp_size": c.dp_size, "capacity_bytes": c.capacity_bytes, "total_bytes": bd.total_bytes,
+            "headroom_bytes": c.capacity_bytes - bd.total_bytes,
+            "in_flight_microbatches": c.in_flight_microbatches, "fits": bd.total_bytes <= c.capacity_bytes,
+            "breakdown": dict(cached[0]), "details": dict(cached[1]), "formulas": dict(cached[2]),
+            "host_bytes": bd.host_bytes,
+        })
+    return {
+        "plan": est.plan_name, "mode": est.mode, "method": est.method, "framework": est.framework,
+        "fits": est.fits, "parameters": est.parameters, "microbatches_per_step": est.microbatches_per_step,
+        "units": "bytes",
+        "warnings": [
+            {"code": w.code, "severity": w.severity, "message": w.message, "cards": list(w.cards)}
+            for w in est.warnings
+        ],
+        "cards": cards,
+    }
+
