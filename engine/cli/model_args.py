@@ -69,7 +69,9 @@ def model_overrides(args: argparse.Namespace) -> dict:
 def base_model(name_or_path: str) -> ModelSpec:
     path = Path(name_or_path).expanduser()
     if path.exists():
-        from engine.hf_import import model_from_local  # offline reader of config.json / safetensors / GGUF
+        from engine.hf_import import (
+            model_from_local,  # offline reader of config.json / safetensors / GGUF
+        )
 
         return model_from_local(path)
     from engine.catalog import find_model
