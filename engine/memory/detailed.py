@@ -30,8 +30,11 @@ def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
     if tr.recompute == "full":
         kept = layer_input_bytes(spec, s, b, t, sp, e)
         working = max(per_layer.values())
-        total = ceil_div(kept * ctx.layers * chunks, vpp) + working
-        text = (f"full recompute: layer input {n(kept)} B × {ctx.layers} layers × {chunks}/{vpp} chunk passes"
+        # Every in-flight layer keeps only its input; the layer being recomputed in backward
+        # holds its whole working set instead of its checkpoint (so: one checkpoint fewer).
+        checkpoints = ceil_div(ctx.layers * chunks, vpp)
+        total = kept * (checkpoints - 1) + working
+        text = (f"full recompute: layer input {n(kept)} B × ({ctx.layers} layers × {chunks}/{vpp} chunk passes - 1)"
                 f" + one layer's working set {n(working)} B")
     else:
         total = ceil_div(one_pass * chunks, vpp)
