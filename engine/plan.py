@@ -45,14 +45,20 @@ def plan_from_json(text: str, source: str = "plan") -> Plan:
         raise plan_error_from_validation(e) from None
 
 
-def plan_error_from_validation(e: ValidationError) -> PlanError:
+def plan_error_from_validation(e: ValidationError, prefix: str = "") -> PlanError:
     """The first pydantic error as a PlanError (field path, value, what is allowed)."""
     first = e.errors(include_url=False)[0]
-    field = ".".join(str(p) for p in first["loc"]) or "plan"
     ctx_error = (first.get("ctx") or {}).get("error")
     if isinstance(ctx_error, PlanError):
         return ctx_error
-    return PlanError(field, first.get("input"), first["msg"].removeprefix("Value error, "))
+    path = ".".join(str(p) for p in first["loc"])
+    field = ".".join(x for x in (prefix, path) if x) or "plan"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        return PlanError(field, None, "a value (the field is required)")
+    if first["type"] == "extra_forbidden":
+        return PlanError(field, first.get("input"), "no such field (remove it)")
+    return PlanError(field, first.get("input"), message.removeprefix("Input should be ").removeprefix("input should be "))
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

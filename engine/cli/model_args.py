@@ -92,7 +92,7 @@ def apply_model_overrides(base: ModelSpec | None, overrides: dict) -> ModelSpec:
     try:
         return ModelSpec.model_validate(data)
     except ValidationError as e:
-        raise plan_error_from_validation(e) from None
+        raise plan_error_from_validation(e, "model") from None
 
 
 def model_from_args(args: argparse.Namespace, base: ModelSpec | None = None) -> ModelSpec:

@@ -55,17 +55,17 @@ _TRAINING_FLAGS = ("seq", "micro_batch", "global_batch", "precision", "optimizer
 LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus_per_node", "tp", "pp", "dp", "cp", "ep", "vpp", "pp_layers")
 
 
-def _validated(cls, data: dict):
+def _validated(cls, data: dict, prefix: str):
     try:
         return cls.model_validate(data)
     except ValidationError as e:
-        raise plan_error_from_validation(e) from None
+        raise plan_error_from_validation(e, prefix) from None
 
 
 def training_from_args(args: argparse.Namespace, base: TrainingConfig | None = None) -> TrainingConfig:
     data = base.model_dump() if base else {}
     data.update({f: getattr(args, f) for f in _TRAINING_FLAGS if getattr(args, f, None) is not None})
-    return _validated(TrainingConfig, data)
+    return _validated(TrainingConfig, data, "training")
 
 
 def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None) -> MethodConfig:
@@ -81,7 +81,7 @@ def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None)
     if args.fragmentation is not None:
         overhead["fragmentation_percent"] = args.fragmentation
     data["overhead"] = overhead
-    return _validated(MethodConfig, data)
+    return _validated(MethodConfig, data, "method")
 
 
 def gpu_from_args(args: argparse.Namespace) -> tuple[str, int]:

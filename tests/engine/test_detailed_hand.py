@@ -1,0 +1,125 @@
+"""The `detailed` method on small architectures, every byte derived by hand.
+
+Activations follow Korthikanti et al. 2022 ("Reducing Activation Recomputation in
+Large Transformer Models", Table 2): a GPT layer saves s*b*h*(34 + 5*a*s/h) bytes
+in 16-bit precision with dropout; TP without SP leaves 10*s*b*h unsplit; SP splits
+everything; selective recompute / flash attention drop the 5*a*s^2*b term.
+"""
+
+import pytest
+
+from engine import GiB, MethodConfig, ModelSpec, OverheadConfig, Plan, TrainingConfig, build_grid, estimate
+from engine.memory.activations import layer_activations
+
+# GPT-style: h=64, 4 heads, ffn 4h = 256, LayerNorm, biases, dropout; s=32, b=2.
+GPT = ModelSpec(layers=4, hidden=64, heads=4, vocab=128, dropout=0.1, norm="layernorm", bias=True)
+S, B = 32, 2
+SBH = S * B * 64  # 4,096
+AS2B = 4 * S * S * B  # a * s^2 * b = 8,192
+
+
+def act(spec=GPT, t=1, sp=False, flash=False, selective=False, moe=False):
+    return layer_activations(spec, moe, S, B, t, sp, flash, selective, 2).bytes
+
+
+def test_gpt_layer_is_korthikanti_34_sbh_plus_5_as2b():
+    assert act() == 34 * SBH + 5 * AS2B == 139_264 + 40_960 == 180_224
+
+
+def test_selective_recompute_drops_the_attention_scores():
+    assert act(selective=True) == 34 * SBH == 139_264
+
+
+def test_flash_attention_keeps_a_fp32_logsumexp_instead_of_scores():
+    # 34 sbh + 4 bytes x a x s x b = 139,264 + 4 x 4 x 32 x 2
+    assert act(flash=True) == 139_264 + 1_024
+
+
+def test_tensor_parallel_without_sequence_parallel_leaves_10_sbh_whole():
+    # 10 sbh + 24 sbh / t + 5 a s^2 b / t with t = 2
+    assert act(t=2) == 10 * SBH + 24 * SBH // 2 + 5 * AS2B // 2 == 110_592
+
+
+def test_sequence_parallel_splits_everything():
+    assert act(t=2, sp=True) == (34 * SBH + 5 * AS2B) // 2 == 90_112
+    assert act(t=4, sp=True, selective=True) == 34 * SBH // 4
+
+
+def test_llama_style_layer_gqa_swiglu_no_dropout():
+    # h=64, 4 heads of 16, 2 KV heads, ffn 172, RMSNorm, no bias, no dropout:
+    # norm inputs 2x2sbh + QKV/FC1 inputs 2x2sbh = 16,384 + 16,384
+    # Q,K,V 2 x s b (64 + 32 + 32) = 16,384 ; softmax output 2 a s^2 b = 16,384 (no dropout: saved once)
+    # output-projection input 2 s b 64 = 8,192 ; SwiGLU gate+up outputs and FC2 input 3 x 2 x s b 172 = 66,048
+    llama = ModelSpec(layers=2, hidden=64, heads=4, kv_heads=2, ffn=172, vocab=100, gated_mlp=True,
+                      norm="rmsnorm", bias=False)
+    assert act(spec=llama) == 16_384 * 4 + 8_192 + 66_048 == 139_776
+
+
+def single_card_plan(**training) -> Plan:
+    return Plan(
+        model=GPT,
+        training=TrainingConfig(seq=S, micro_batch=B, **training),
+        method=MethodConfig(method="detailed", framework="megatron",
+                            overhead=OverheadConfig(cuda_context_bytes=0, nccl_bytes=0, fragmentation_percent=0)),
+        layout=build_grid(gpu="test", capacity_bytes=1 * GiB),
+    )
+
+
+def test_single_card_megatron_breakdown_by_hand():
+    bd = estimate(single_card_plan()).cards[0].breakdown
+    # parameters: embedding 128x64 = 8,192 ; output layer (untied) 8,192 ; final LayerNorm 128
+    # layer: attention 4x64^2 + 3x64 + 64 = 16,640 ; MLP 2x64x256 + 256 + 64 = 33,088 ; norms 256 -> 49,984
+    params = 8_192 + 8_192 + 128 + 4 * 49_984
+    assert params == 216_448
+    assert bd.weights.bytes == 2 * params  # bf16
+    assert bd.gradients.bytes == 4 * params  # fp32 main grads
+    assert bd.optimizer_states.bytes == 12 * params  # fp32 master + 2 Adam moments
+    # activations: 4 layers x 180,224 ; first stage: input ids 8 s b = 512 + embedding dropout mask sbh = 4,096
+    # last stage: final-norm and output-layer inputs 2 x 2 sbh = 16,384
+    assert bd.activations.bytes == 4 * 180_224 + 512 + 4_096 + 16_384
+    # logits: fp32 copy + bf16 logits, (4 + 2) x s x b x V
+    assert bd.logits.bytes == 6 * S * B * 128 == 49_152
+    assert bd.overhead.bytes == 0
+    assert bd.total_bytes == 18 * params + 4 * 180_224 + 512 + 4_096 + 16_384 + 49_152
+
+
+def test_full_recompute_keeps_layer_inputs_and_one_working_set():
+    bd = estimate(single_card_plan(recompute="full")).cards[0].breakdown
+    # 4 layers x 1 micro-batch: 3 checkpoints of 2 sbh + one layer's working set 180,224 + first/last extras
+    assert bd.activations.bytes == 3 * 2 * SBH + 180_224 + 512 + 4_096 + 16_384
+
+
+def test_overhead_counts_context_nccl_and_fragmentation():
+    plan = Plan(
+        model=GPT, training=TrainingConfig(seq=S, micro_batch=B),
+        method=MethodConfig(overhead=OverheadConfig(cuda_context_bytes=1000, nccl_bytes=300, fragmentation_percent=10)),
+        layout=build_grid(dp=2, gpu="test", capacity_bytes=1 * GiB),
+    )
+    bd = estimate(plan).cards[0].breakdown
+    visible = bd.total_bytes - bd.overhead.bytes
+    assert bd.overhead.bytes == 1000 + 300 + visible // 10
+
+
+def test_distributed_optimizer_is_6_plus_12_over_dp():
+    # Megatron's compute_weight_and_optimizer_memory: 6 + 12/DP bytes per parameter
+    plan = single_card_plan(distributed_optimizer=True).model_copy(
+        update={"layout": build_grid(dp=4, gpu="test", capacity_bytes=1 * GiB)})
+    bd = estimate(plan).cards[0].breakdown
+    assert bd.weights.bytes + bd.gradients.bytes == 6 * 216_448
+    assert bd.optimizer_states.bytes == 12 * (216_448 // 4)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_pipeline_puts_embedding_first_and_output_last(tied):
+    spec = GPT.model_copy(update={"tied_embeddings": tied})
+    plan = single_card_plan().model_copy(update={"model": spec, "layout": build_grid(pp=2, gpu="t", capacity_bytes=GiB)})
+    est = estimate(plan)
+    first, last = est.cards[0].breakdown, est.cards[1].breakdown
+    # stage 0: 2 layers + embedding 8,192 ; stage 1: 2 layers + final norm 128 + output layer 8,192
+    # (tied: Megatron keeps a copy of the word embeddings on the last stage)
+    assert first.weights.bytes == 2 * (2 * 49_984 + 8_192)
+    assert last.weights.bytes == 2 * (2 * 49_984 + 128 + 8_192)
+    # 1F1B with 2 micro-batches in flight on stage 0, 1 on stage 1
+    assert est.cards[0].in_flight_microbatches == 2 and est.cards[1].in_flight_microbatches == 1
+    assert first.activations.bytes == 2 * 2 * 180_224 + 2 * (512 + 4_096)
+    assert last.activations.bytes == 2 * 180_224 + 16_384

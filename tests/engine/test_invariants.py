@@ -1,0 +1,103 @@
+"""Invariants that must hold for every plan (hypothesis)."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
+from engine.report import BREAKDOWN_KEYS
+from engine.report_json import estimate_to_json
+
+HEADS = 8
+
+
+@st.composite
+def models(draw):
+    heads = HEADS
+    kv = draw(st.sampled_from([4, 8]))  # Megatron needs kv_heads % TP == 0 (TP <= 4 here)
+    head_dim = draw(st.sampled_from([8, 16]))
+    return ModelSpec(
+        layers=draw(st.sampled_from([4, 8, 12])), hidden=heads * head_dim, heads=heads, kv_heads=kv,
+        ffn=draw(st.integers(16, 512)), vocab=draw(st.integers(10, 5000)),
+        gated_mlp=draw(st.booleans()), norm=draw(st.sampled_from(["layernorm", "rmsnorm"])),
+        bias=draw(st.booleans()), tied_embeddings=draw(st.booleans()),
+        dropout=draw(st.sampled_from([0.0, 0.1])),
+    )
+
+
+@st.composite
+def trainings(draw):
+    return TrainingConfig(
+        seq=draw(st.sampled_from([16, 64, 256])), micro_batch=draw(st.integers(1, 4)),
+        precision=draw(st.sampled_from(["bf16", "fp16", "fp32"])),
+        optimizer=draw(st.sampled_from(["adamw", "sgd"])), zero=draw(st.integers(0, 3)),
+        recompute=draw(st.sampled_from(["none", "selective", "full"])),
+        flash_attention=draw(st.booleans()), sequence_parallel=draw(st.booleans()),
+    )
+
+
+methods = st.builds(MethodConfig, method=st.sampled_from(["seed", "detailed"]),
+                     framework=st.sampled_from(["megatron", "deepspeed"]))
+
+
+def plan(model, training, method, tp=1, pp=1, dp=1) -> Plan:
+    return Plan(model=model, training=training, method=method,
+                layout=build_grid(tp=tp, pp=pp, dp=dp, gpu="g", capacity_bytes=80 * GiB))
+
+
+@settings(max_examples=60, deadline=None)
+@given(models(), trainings(), methods, st.sampled_from([1, 2, 4]), st.sampled_from([1, 2, 4]), st.integers(1, 4))
+def test_parts_sum_to_total(model, training, method, tp, pp, dp):
+    est = estimate(plan(model, training, method, tp, pp, dp))
+    report = estimate_to_json(est)
+    for card in report["cards"]:
+        assert set(BREAKDOWN_KEYS) == set(card["breakdown"])
+        assert sum(card["breakdown"].values()) == card["total_bytes"]
+        assert all(v >= 0 for v in card["breakdown"].values())
+
+
+def model_state_bytes(est):
+    return max(c.breakdown.weights.bytes + c.breakdown.gradients.bytes + c.breakdown.optimizer_states.bytes
+               for c in est.cards)
+
+
+@settings(max_examples=60, deadline=None)
+@given(models(), trainings(), methods, st.sampled_from([1, 2, 4]), st.integers(1, 8), st.integers(1, 8))
+def test_more_dp_never_raises_per_card_model_states(model, training, method, pp, dp, extra):
+    small = estimate(plan(model, training, method, pp=pp, dp=dp))
+    big = estimate(plan(model, training, method, pp=pp, dp=dp + extra))
+    assert model_state_bytes(big) <= model_state_bytes(small)
+    if training.zero >= 1:
+        assert max(c.breakdown.optimizer_states.bytes for c in big.cards) <= max(
+            c.breakdown.optimizer_states.bytes for c in small.cards)
+
+
+@settings(max_examples=60, deadline=None)
+@given(models(), trainings(), methods, st.sampled_from([1, 2, 4]), st.sampled_from([1, 2]))
+def test_more_pipeline_stages_never_raise_per_card_model_states(model, training, method, pp, dp):
+    a = estimate(plan(model, training, method, pp=1, dp=dp))
+    b = estimate(plan(model, training, method, pp=pp, dp=dp))
+    assert model_state_bytes(b) <= model_state_bytes(a)
+
+
+@settings(max_examples=60, deadline=None)
+@given(models(), trainings(), st.sampled_from([1, 2, 4]), st.sampled_from([2, 4]))
+def test_tp_never_raises_per_card_weights(model, training, pp, tp):
+    method = MethodConfig(method="detailed")
+    one = estimate(plan(model, training, method, pp=pp))
+    many = estimate(plan(model, training, method, tp=tp, pp=pp))
+    for k in range(pp):
+        w1 = next(c.breakdown.weights.bytes for c in one.cards if c.stage == k)
+        wt = max(c.breakdown.weights.bytes for c in many.cards if c.stage == k)
+        assert wt <= w1
+
+
+@settings(max_examples=60, deadline=None)
+@given(models(), trainings(), methods, st.sampled_from([1, 2, 4]), st.sampled_from([1, 2]))
+def test_recompute_never_raises_activations(model, training, method, tp, pp):
+    def activations(recompute):
+        t = training.model_copy(update={"recompute": recompute})
+        return [c.breakdown.activations.bytes for c in estimate(plan(model, t, method, tp=tp, pp=pp)).cards]
+
+    none = activations("none")
+    for mode in ("selective", "full"):
+        assert all(r <= n for r, n in zip(activations(mode), none, strict=True))
