@@ -12,7 +12,7 @@ from engine.model import ModelSpec
 from engine.training import MethodConfig, TrainingConfig
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class CardContext:
     model: ModelSpec
     training: TrainingConfig
@@ -27,6 +27,20 @@ class CardContext:
     ep: int
     in_flight_chunks: int  # forward chunk passes whose activations are alive at the peak
     world: int  # cards in the plan (NCCL needed when > 1)
+
+    def _key(self) -> tuple:
+        # The model, training and method objects are compared by identity: hashing a pydantic
+        # model field by field costs microseconds, and plans derived with model_copy() share
+        # them.  Equal-but-distinct objects only miss the memo (recomputed, still correct);
+        # a memo key holds its objects alive, so their ids cannot be reused meanwhile.
+        return (id(self.model), id(self.training), id(self.method), self.stage, self.stages, self.vpp,
+                self.layer_indices, self.tp, self.dp, self.cp, self.ep, self.in_flight_chunks, self.world)
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CardContext) and self._key() == other._key()
 
     @property
     def first(self) -> bool:
