@@ -42,10 +42,11 @@ class Card(BaseModel):
     gpu: str = Field(description="GPU name, as in the catalog or user-defined")
     capacity_bytes: int = Field(gt=0, description="memory the driver reports, in bytes")
     stage: int = Field(0, ge=0, description="pipeline stage (0-based)")
-    tp_group: int = Field(0, ge=0)
-    dp_group: int = Field(0, ge=0)
-    cp_group: int = Field(0, ge=0)
-    ep_group: int = Field(0, ge=0)
+    # Group labels; None means the card is alone in that dimension (a group of size 1).
+    tp_group: int | None = Field(None, ge=0, description="tensor-parallel group label")
+    dp_group: int | None = Field(None, ge=0, description="data-parallel / ZeRO group label")
+    cp_group: int | None = Field(None, ge=0, description="context-parallel group label")
+    ep_group: int | None = Field(None, ge=0, description="expert-parallel group label")
 
 
 class Layout(BaseModel):
@@ -72,15 +73,13 @@ class Topology:
         t = cls()
         t.memo = {}  # derived results other modules cache per layout (e.g. structural warnings)
         node_index = {n.id: i for i, n in enumerate(layout.nodes)}
-        groups: dict[str, dict[int, list[int]]] = {"tp": {}, "dp": {}, "cp": {}, "ep": {}}
+        groups: dict[str, dict[object, list[int]]] = {"tp": {}, "dp": {}, "cp": {}, "ep": {}}
         stages: dict[int, list[int]] = {}
         for i, c in enumerate(layout.cards):
             if c.node not in node_index:
                 raise PlanError(f"layout.cards[{i}].node", c.node, "the id of a node in layout.nodes")
-            groups["tp"].setdefault(c.tp_group, []).append(i)
-            groups["dp"].setdefault(c.dp_group, []).append(i)
-            groups["cp"].setdefault(c.cp_group, []).append(i)
-            groups["ep"].setdefault(c.ep_group, []).append(i)
+            for dim, label in (("tp", c.tp_group), ("dp", c.dp_group), ("cp", c.cp_group), ("ep", c.ep_group)):
+                groups[dim].setdefault(("alone", i) if label is None else label, []).append(i)
             stages.setdefault(c.stage, []).append(i)
         n = len(layout.cards)
         t.node_index = [node_index[c.node] for c in layout.cards]

@@ -23,7 +23,7 @@ def check_layout(layout: Layout, model: ModelSpec, training: TrainingConfig, met
         raise PlanError("layout.cards.stage", missing, f"every stage 0..{max(stages)} holding at least one card (stage {missing} is empty)")
     for group, stage_set in topo.tp_group_stages.items():
         if len(stage_set) > 1:
-            raise PlanError(f"layout.tp_group[{group}]", stage_set, "cards of one pipeline stage (a TP group splits one stage's layers)")
+            raise PlanError(f"layout.cards.tp_group={group}", stage_set, "cards of one pipeline stage (a TP group splits one stage's layers)")
     for t in set(topo.tp_size):
         heads_ok = model.heads % t == 0
         kv_ok = model.mla is not None or model.kv_heads_ % t == 0
@@ -68,8 +68,9 @@ def _structural_warnings(layout: Layout, topo: Topology) -> tuple[PlanWarning, .
     for group, spans in topo.tp_spans_nodes.items():
         if spans:
             members = tuple(topo.tp_members[group])
+            label = group if isinstance(group, int) else "of card " + str(group[1])
             out.append(PlanWarning(code="tp-spans-nodes", message=(
-                f"TP group {group} spans {len({topo.node_index[i] for i in members})} nodes: "
+                f"TP group {label} spans {len({topo.node_index[i] for i in members})} nodes: "
                 "TP all-reduces twice per layer, keep it inside one node"), cards=members))
     big = [g for g, m in topo.tp_members.items() if len(m) > MAX_TP_ADVISED]
     if big:
