@@ -90,17 +90,27 @@ def _validated(cls, entry: dict, where: str):
         raise PlanError(f"{where}.{field}", first.get("input"), first["msg"]) from None
 
 
-def _files(kind: str) -> list[Path]:
+def _files(kind: str, user_root: Path) -> list[Path]:
     builtin = sorted(resource_path("catalogs").glob(f"{kind}*.json"))
-    user_dir = user_catalog_dir() / kind
+    user_dir = user_root / kind
     user = sorted(user_dir.glob("*.json")) if user_dir.is_dir() else []
     return builtin + user
 
 
-@cache
 def gpu_catalog() -> tuple[GpuSpec, ...]:
+    """Built-in GPUs, then the user's (a user entry with the same name replaces the built-in)."""
+    return _gpu_catalog(user_catalog_dir())
+
+
+def model_catalog() -> tuple[ModelPreset, ...]:
+    """Built-in model presets, then the user's (same name: the user's wins)."""
+    return _model_catalog(user_catalog_dir())
+
+
+@cache
+def _gpu_catalog(user_dir: Path) -> tuple[GpuSpec, ...]:
     out: dict[str, GpuSpec] = {}
-    for f in _files("gpus"):
+    for f in _files("gpus", user_dir):
         for i, e in enumerate(_read_entries(f, "gpus")):
             g = _validated(GpuSpec, e, f"{f.name}[{i}]")
             out[normalize(g.name)] = g
@@ -108,22 +118,30 @@ def gpu_catalog() -> tuple[GpuSpec, ...]:
 
 
 @cache
-def model_catalog() -> tuple[ModelPreset, ...]:
+def _model_catalog(user_dir: Path) -> tuple[ModelPreset, ...]:
     out: dict[str, ModelPreset] = {}
-    for f in _files("models"):
+    for f in _files("models", user_dir):
         for i, e in enumerate(_read_entries(f, "models")):
-            m = _validated(ModelPreset, e, f"{f.name}[{i}]")
+            m = _validated(ModelPreset, _with_spec_name(e), f"{f.name}[{i}]")
             out[normalize(m.name)] = m
     return tuple(out.values())
 
 
+def _with_spec_name(entry: dict) -> dict:
+    """A preset's spec is named after the preset unless the file names it."""
+    spec = entry.get("spec") if isinstance(entry, dict) else None
+    if isinstance(spec, dict) and "name" not in spec and "name" in entry:
+        return {**entry, "spec": {**spec, "name": entry["name"]}}
+    return entry
+
+
 def reload_catalogs() -> None:
-    gpu_catalog.cache_clear()
-    model_catalog.cache_clear()
+    _gpu_catalog.cache_clear()
+    _model_catalog.cache_clear()
 
 
 def _index(entries) -> dict[str, object]:
-    idx = {}
+    idx: dict[str, object] = {}
     for e in entries:
         for alias in (e.name, *e.aliases):
             idx.setdefault(normalize(alias), e)

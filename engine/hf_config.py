@@ -1,0 +1,241 @@
+"""Hugging Face ``config.json`` -> :class:`ModelSpec`, offline.
+
+One small mapper per architecture family.  Field names and their defaults
+follow the ``*Config`` classes of Hugging Face transformers (and, for
+ChatGLM/Baichuan, the ``configuration_*.py`` files shipped with those
+checkpoints): a key a family does not need is ignored, a key it needs and
+that is missing raises a :class:`PlanError` naming ``config.json:<key>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.errors import PlanError
+from engine.model import ModelSpec
+
+_MISSING = object()
+
+
+class _Config:
+    """Typed access to one config.json, with errors that name the key."""
+
+    def __init__(self, data: dict[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+
+    def _raw(self, keys: tuple[str, ...]) -> Any:
+        for key in keys:
+            if self.data.get(key) is not None:
+                return key, self.data[key]
+        return keys[0], _MISSING
+
+    def int(self, *keys: str, default: Any = _MISSING) -> Any:
+        key, value = self._raw(keys)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise PlanError(f"{self.where}:{key}", None, "a positive integer (the key is missing)")
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise PlanError(f"{self.where}:{key}", value, "a positive integer")
+        return value
+
+    def flag(self, *keys: str, default: bool) -> bool:
+        key, value = self._raw(keys)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            raise PlanError(f"{self.where}:{key}", value, "true or false")
+        return value
+
+
+def _llama_like(c: _Config, *, qkv_bias: bool = False, qk_norm: bool = False) -> dict:
+    """Llama, Mistral, Qwen2/3, Phi-3, Yi, Baichuan, GLM (HF-native): RMSNorm, SwiGLU, RoPE."""
+    heads = c.int("num_attention_heads")
+    attention_bias = c.flag("attention_bias", default=False)
+    out = {
+        "layers": c.int("num_hidden_layers"),
+        "hidden": c.int("hidden_size"),
+        "heads": heads,
+        "kv_heads": c.int("num_key_value_heads", default=heads),
+        "head_dim": c.int("head_dim", default=None),
+        "ffn": c.int("intermediate_size"),
+        "vocab": c.int("vocab_size"),
+        "norm": "rmsnorm",
+        "gated_mlp": True,
+        "bias": c.flag("mlp_bias", default=False),
+        "qkv_bias": qkv_bias or attention_bias,
+        "qk_norm": qk_norm,
+        "tied_embeddings": c.flag("tie_word_embeddings", default=False),
+    }
+    window = c.int("sliding_window", default=None)
+    if window and c.flag("use_sliding_window", default=c.data.get("model_type") in ("mistral", "mixtral")):
+        out["sliding_window"] = window
+    return out
+
+
+def _mixtral(c: _Config) -> dict:
+    spec = _llama_like(c)
+    spec["moe"] = {"experts": c.int("num_local_experts"), "top_k": c.int("num_experts_per_tok"),
+                   "expert_ffn": c.int("intermediate_size")}
+    return spec
+
+
+def _qwen_moe(c: _Config, *, qwen3: bool) -> dict:
+    """Qwen2-MoE (one gated shared expert) and Qwen3-MoE (no shared expert, qk-norm).
+
+    Layers listed in ``mlp_only_layers`` are taken as MoE too (the released checkpoints leave it empty);
+    the shared expert's 1-wide gate (hidden parameters per layer) is not counted.
+    """
+    spec = _llama_like(c, qkv_bias=not qwen3, qk_norm=qwen3)
+    shared = 0 if qwen3 else c.int("shared_expert_intermediate_size", default=0)
+    spec["moe"] = {
+        "experts": c.int("num_experts"), "top_k": c.int("num_experts_per_tok"),
+        "expert_ffn": c.int("moe_intermediate_size"), "layer_freq": c.int("decoder_sparse_step", default=1),
+        "shared_experts": 1 if shared else 0, **({"shared_expert_ffn": shared} if shared else {}),
+    }
+    return spec
+
+
+def _deepseek(c: _Config) -> dict:
+    """DeepSeek-V2/V3 (transformers ``DeepseekV3Config``): MLA attention, shared + routed experts."""
+    spec = _llama_like(c)
+    spec.pop("kv_heads")  # MLA: no separate KV heads
+    spec["mla"] = {
+        "q_lora_rank": c.int("q_lora_rank", default=None),  # None in V2-Lite: plain q_proj
+        "kv_lora_rank": c.int("kv_lora_rank"),
+        "qk_nope_head_dim": c.int("qk_nope_head_dim"),
+        "qk_rope_head_dim": c.int("qk_rope_head_dim"),
+        "v_head_dim": c.int("v_head_dim"),
+    }
+    experts = c.int("n_routed_experts", default=None)
+    if experts:
+        spec["moe"] = {
+            "experts": experts,
+            "top_k": c.int("num_experts_per_tok"),
+            "expert_ffn": c.int("moe_intermediate_size"),
+            "shared_experts": c.data.get("n_shared_experts") or 0,
+            "first_dense_layers": c.data.get("first_k_dense_replace") or 0,
+            "layer_freq": c.int("moe_layer_freq", default=1),
+        }
+    return spec
+
+
+def _chatglm(c: _Config) -> dict:
+    """ChatGLM2/3 and GLM-4 (``configuration_chatglm.py``); ChatGLM-6B (v1) has no padded_vocab_size."""
+    heads = c.int("num_attention_heads")
+    hidden = c.int("hidden_size")
+    if "padded_vocab_size" not in c.data:  # ChatGLM-6B v1: GELU MLP, LayerNorm, biases, tied lm_head
+        return {"layers": c.int("num_layers"), "hidden": hidden, "heads": heads,
+                "ffn": c.int("inner_hidden_size", default=4 * hidden), "vocab": c.int("vocab_size"),
+                "tied_embeddings": c.flag("tie_word_embeddings", default=True)}
+    mqa = c.flag("multi_query_attention", default=False)
+    return {
+        "layers": c.int("num_layers"),
+        "hidden": hidden,
+        "heads": heads,
+        "kv_heads": c.int("multi_query_group_num") if mqa else heads,
+        "head_dim": c.int("kv_channels", default=None),
+        "ffn": c.int("ffn_hidden_size"),
+        "vocab": c.int("padded_vocab_size"),
+        "norm": "rmsnorm" if c.flag("rmsnorm", default=True) else "layernorm",
+        "gated_mlp": True,
+        "bias": c.flag("add_bias_linear", default=False),
+        "qkv_bias": c.flag("add_qkv_bias", default=False),
+        "tied_embeddings": False,  # ChatGLM2+ keep a separate output_layer
+    }
+
+
+def _gpt2(c: _Config) -> dict:
+    hidden = c.int("n_embd", "hidden_size")
+    return {
+        "layers": c.int("n_layer", "num_hidden_layers"), "hidden": hidden, "heads": c.int("n_head", "num_attention_heads"),
+        "ffn": c.int("n_inner", default=4 * hidden), "vocab": c.int("vocab_size"),
+        "position_embedding": "learned", "max_position": c.int("n_positions", "max_position_embeddings"),
+        "tied_embeddings": c.flag("tie_word_embeddings", default=True),
+    }
+
+
+def _gpt_neox(c: _Config) -> dict:
+    """GPT-NeoX / Pythia: parallel residual with two LayerNorms per layer, untied by default."""
+    return {
+        "layers": c.int("num_hidden_layers"), "hidden": c.int("hidden_size"), "heads": c.int("num_attention_heads"),
+        "ffn": c.int("intermediate_size"), "vocab": c.int("vocab_size"),
+        "bias": c.flag("attention_bias", default=True),
+        "tied_embeddings": c.flag("tie_word_embeddings", default=False),
+    }
+
+
+def _falcon(c: _Config) -> dict:
+    """Falcon (``FalconConfig``; the older RefinedWeb configs use n_layer/n_head/n_head_kv)."""
+    hidden = c.int("hidden_size")
+    heads = c.int("num_attention_heads", "n_head")
+    new_arch = c.flag("new_decoder_architecture", default=False)
+    if new_arch:
+        kv_heads, norms = c.int("num_kv_heads", "n_head_kv"), c.int("num_ln_in_parallel_attn", default=2)
+    else:
+        kv_heads = 1 if c.flag("multi_query", default=True) else heads
+        norms = 1 if c.flag("parallel_attn", default=True) else 2
+    return {
+        "layers": c.int("num_hidden_layers", "n_layer"), "hidden": hidden, "heads": heads, "kv_heads": kv_heads,
+        "ffn": c.int("ffn_hidden_size", default=4 * hidden), "vocab": c.int("vocab_size"),
+        "bias": c.flag("bias", default=False), "norms_per_layer": norms,
+        "position_embedding": "alibi" if c.flag("alibi", default=False) else "rope",
+        "tied_embeddings": c.flag("tie_word_embeddings", default=True),
+    }
+
+
+def _bloom(c: _Config) -> dict:
+    return {
+        "layers": c.int("n_layer", "num_hidden_layers"), "hidden": c.int("hidden_size", "n_embed"),
+        "heads": c.int("n_head", "num_attention_heads"), "vocab": c.int("vocab_size"),
+        "position_embedding": "alibi", "tied_embeddings": c.flag("tie_word_embeddings", default=True),
+    }
+
+
+FAMILIES: dict[str, Callable[[_Config], dict]] = {
+    "llama": _llama_like,
+    "mistral": _llama_like,
+    "yi": _llama_like,
+    "phi3": _llama_like,
+    "baichuan": _llama_like,
+    "glm": lambda c: _llama_like(c, qkv_bias=c.flag("attention_bias", default=True)),
+    "qwen2": lambda c: _llama_like(c, qkv_bias=True),
+    "qwen3": lambda c: _llama_like(c, qk_norm=True),
+    "mixtral": _mixtral,
+    "qwen2_moe": lambda c: _qwen_moe(c, qwen3=False),
+    "qwen3_moe": lambda c: _qwen_moe(c, qwen3=True),
+    "deepseek_v2": _deepseek,
+    "deepseek_v3": _deepseek,
+    "chatglm": _chatglm,
+    "gpt2": _gpt2,
+    "gpt_neox": _gpt_neox,
+    "falcon": _falcon,
+    "RefinedWeb": _falcon,
+    "RefinedWebModel": _falcon,
+    "bloom": _bloom,
+}
+
+
+def spec_from_config(data: object, name: str, where: str = "config.json") -> ModelSpec:
+    """A ModelSpec from the parsed JSON of a Hugging Face config.json."""
+    if not isinstance(data, dict):
+        raise PlanError(where, type(data).__name__, "a JSON object")
+    model_type = data.get("model_type")
+    mapper = FAMILIES.get(model_type) if isinstance(model_type, str) else None
+    if mapper is None:
+        raise PlanError(f"{where}:model_type", model_type, "one of " + ", ".join(sorted(FAMILIES)))
+    fields = {k: v for k, v in mapper(_Config(data, where)).items() if v is not None}
+    fields["name"] = name
+    try:
+        return ModelSpec.model_validate(fields)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        ctx_error = (first.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, PlanError):
+            raise PlanError(f"{where} -> {ctx_error.field}", ctx_error.value, ctx_error.allowed) from None
+        field = ".".join(str(p) for p in first["loc"])
+        raise PlanError(f"{where} -> model.{field}", first.get("input"), first["msg"]) from None

@@ -1,0 +1,264 @@
+"""GPU and model catalogs: data sanity, published parameter counts, user entries, the catalog CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from engine.catalog import (
+    GpuSpec,
+    ModelPreset,
+    find_gpu,
+    find_model,
+    gpu_catalog,
+    model_catalog,
+    normalize,
+    reload_catalogs,
+    save_user_gpu,
+    save_user_model,
+    user_catalog_dir,
+)
+from engine.cli.main import main
+from engine.errors import PlanError
+from engine.model import ModelSpec
+from engine.params import parameter_count, parameter_counts
+from engine.resources import resource_path
+
+MiB = 2**20
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogs():
+    reload_catalogs()
+    yield
+    reload_catalogs()
+
+
+# --- GPUs ----------------------------------------------------------------------------------------
+def test_every_gpu_has_memory_and_a_source():
+    for g in gpu_catalog():
+        assert g.memory_bytes > 0, g.name
+        assert g.source.strip(), g.name
+        assert g.marketed_memory.strip(), g.name
+
+
+def test_gpu_memory_agrees_with_what_the_source_says():
+    # A source either quotes the driver ("nvidia-smi reports N MiB": memory_bytes is N x 2^20) or says
+    # the marketed size was converted: never a silent guess.
+    for g in gpu_catalog():
+        quoted = re.search(r"reports (\d+) MiB", g.source)
+        if quoted:
+            assert g.memory_bytes == int(quoted.group(1)) * MiB, g.name
+        else:
+            assert "converted" in g.source, g.name
+
+
+def test_gpu_names_and_aliases_are_unique_after_normalize():
+    seen: dict[str, str] = {}
+    for g in gpu_catalog():
+        for key in {normalize(n) for n in (g.name, *g.aliases)}:
+            assert key not in seen, f"{key!r} names both {seen[key]} and {g.name}"
+            seen[key] = g.name
+
+
+@pytest.mark.parametrize(("query", "name"), [
+    ("a100-80gb", "A100 80GB"), ("A100 80GB", "A100 80GB"), ("rtx4090", "RTX 4090"),
+    ("GeForce RTX 4090", "RTX 4090"), ("h100-sxm5-80gb", "H100 SXM"), ("MI300X", "MI300X"),
+])
+def test_gpu_lookups_resolve(query, name):
+    assert find_gpu(query).name == name
+
+
+def test_driver_reported_memory_of_reference_cards():
+    # nvidia-smi: A100-SXM4-80GB reports 81920 MiB, RTX 4090 24564 MiB, H100 SXM 81559 MiB.
+    assert find_gpu("a100-80gb").memory_bytes == 81920 * 1_048_576 == 85_899_345_920
+    assert find_gpu("rtx4090").memory_bytes == 24564 * 1_048_576 == 25_757_220_864
+    assert find_gpu("H100").memory_bytes == 81559 * 1_048_576 == 85_520_809_984
+
+
+ISSUE_GPUS = [
+    "RTX 3060 12GB", "RTX 3080 10GB", "RTX 3080 12GB", "RTX 3090", "RTX 3090 Ti", "RTX 4060 Ti 8GB", "RTX 4060 Ti 16GB",
+    "RTX 4070 12GB", "RTX 4070 Ti Super 16GB", "RTX 4080", "RTX 4090", "RTX 5080", "RTX 5090", "RTX A6000",
+    "RTX 6000 Ada", "L40S", "V100 16GB", "V100 32GB", "T4", "A10", "A30", "A100 40GB", "A100 80GB", "A800",
+    "H100 SXM", "H100 PCIe", "H800", "H20", "H200", "B200", "GB200", "MI250X", "MI300X", "MI325X", "Ascend 910B",
+    "M2 Ultra", "M3 Max", "M4 Max", "Snapdragon 8 Gen 3 phone 16GB", "Snapdragon 8 Gen 3 phone 24GB",
+    "Jetson AGX Orin 32GB", "Jetson AGX Orin 64GB", "Orin Nano", "SA8295P", "DRIVE Orin",
+]
+
+
+@pytest.mark.parametrize("name", ISSUE_GPUS)
+def test_issue_gpu_list_is_in_the_catalog(name):
+    assert find_gpu(name).memory_bytes > 0
+
+
+def test_categories_and_unified_memory():
+    categories = {g.category for g in gpu_catalog()}
+    assert {"consumer", "workstation", "datacenter", "edge"} <= categories
+    assert find_gpu("M2 Ultra").unified_memory and find_gpu("Jetson AGX Orin 64GB").unified_memory
+    assert not find_gpu("A100 80GB").unified_memory
+    # The planner's 'cheapest' objective needs prices on the common cloud cards.
+    assert all(find_gpu(n).price_usd_per_hour for n in ("T4", "A10", "A100 80GB", "H100 SXM", "L40S"))
+
+
+def test_unknown_gpu_names_close_matches():
+    with pytest.raises(PlanError) as e:
+        find_gpu("A100 96GB")
+    assert e.value.field == "gpu" and "did you mean" in e.value.allowed
+
+
+# --- models --------------------------------------------------------------------------------------
+# The built-in presets, read straight from the data file (no user entries at collection time).
+PRESETS = tuple(ModelPreset.model_validate(m) for m in json.loads(
+    resource_path("catalogs", "models.json").read_text(encoding="utf-8"))["models"])
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
+def test_preset_count_within_one_percent_of_published(preset: ModelPreset):
+    assert preset.spec.params is None, "presets leave params unset: the architecture determines the count"
+    assert preset.spec.complete
+    count = parameter_count(preset.spec)
+    assert abs(count - preset.published_params) <= 0.01 * preset.published_params, (count, preset.published_params)
+    assert preset.source.strip()
+
+
+ISSUE_MODELS = [
+    "chatglm-6b", "chatglm3-6b", "glm-4-9b", "llama-7b", "llama-13b", "llama-33b", "llama-65b", "llama-2-7b",
+    "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b",
+    "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "qwen2.5-7b", "qwen2.5-14b", "qwen2.5-32b", "qwen2.5-72b",
+    "baichuan2-7b", "baichuan2-13b", "mistral-7b", "mixtral-8x7b", "mixtral-8x22b", "deepseek-v3", "deepseek-r1",
+    "yi-34b", "falcon-40b", "falcon-180b", "gpt-3-175b", "bloom-176b", "pythia-1.4b", "pythia-2.8b", "pythia-6.9b",
+    "pythia-12b", "phi-3-mini",
+]
+
+
+@pytest.mark.parametrize("name", ISSUE_MODELS)
+def test_issue_model_list_is_in_the_catalog(name):
+    preset = find_model(name)
+    assert preset.name == name and preset.spec.name == name
+
+
+def test_model_names_and_aliases_are_unique_after_normalize():
+    seen: dict[str, str] = {}
+    for m in model_catalog():
+        for key in {normalize(n) for n in (m.name, *m.aliases)}:
+            assert key not in seen, f"{key!r} names both {seen[key]} and {m.name}"
+            seen[key] = m.name
+
+
+def test_llama_2_7b_exact_count_by_hand():
+    # Llama-2-7B (config.json: h=4096, 32 layers, 32 heads, ffn 11008, vocab 32000, RMSNorm, SwiGLU, untied):
+    #   attention 4 * 4096^2          =  67,108,864
+    #   MLP       3 * 4096 * 11008    = 135,266,304
+    #   2 RMSNorms 2 * 4096           =       8,192
+    #   per layer                     = 202,383,360;  x 32 = 6,476,267,520
+    #   final norm 4096; embedding + lm_head 2 * 32000 * 4096 = 262,144,000
+    #   total 6,476,267,520 + 4,096 + 262,144,000 = 6,738,415,616 (the published exact count)
+    assert parameter_count(find_model("Llama-2-7B").spec) == 6_738_415_616
+
+
+def test_pythia_counts_match_the_paper_exactly():
+    # Biderman et al. 2023 (Pythia), Table 1 "total params".  Pythia-1.4B by hand: GPT-NeoX layer with biases
+    #   12 h^2 + 13 h = 12 * 2048^2 + 13 * 2048 = 50,331,648 + 26,624 = 50,358,272; x 24 = 1,208,598,528
+    #   + final LayerNorm 2 * 2048 + untied embedding and head 2 * 50304 * 2048 = 206,045,184 -> 1,414,647,808
+    assert parameter_count(find_model("pythia-1.4b").spec) == 1_414_647_808
+    assert parameter_count(find_model("pythia-12b").spec) == 11_846_072_320
+
+
+def test_mixtral_active_parameters_match_published():
+    # Mistral AI: Mixtral 8x7B "has 46.7B total parameters but only uses 12.9B parameters per token".
+    counts = parameter_counts(find_model("mixtral-8x7b").spec)
+    assert abs(counts.total - 46.7e9) <= 0.0005 * 46.7e9
+    assert abs(counts.active_per_token - 12.9e9) <= 0.005 * 12.9e9
+
+
+def test_presets_resolve_by_hugging_face_repo_alias():
+    assert find_model("meta-llama/Llama-2-70b-hf").name == "llama-2-70b"
+    assert find_model("Qwen/Qwen2.5-7B").name == "qwen2.5-7b"
+    assert find_model("deepseek-ai/DeepSeek-V3").spec.mla is not None
+
+
+# --- user entries --------------------------------------------------------------------------------
+def test_user_gpu_persists_under_the_config_dir_and_is_found_again(tmp_path):
+    gpu = GpuSpec(name="My Lab Card", aliases=("labcard",), category="custom", memory_bytes=20 * 2**30,
+                  marketed_memory="20 GB", source="measured")
+    path = save_user_gpu(gpu)
+    assert path.parent == user_catalog_dir() / "gpus" and str(path).startswith(str(tmp_path))
+    assert json.loads(path.read_text())["gpus"][0]["memory_bytes"] == 21_474_836_480
+    reload_catalogs()
+    assert find_gpu("labcard") == gpu
+    assert find_gpu("my-lab-card").memory_bytes == 20 * 2**30
+
+
+def test_user_model_persists_and_overrides_nothing_else(tmp_path):
+    spec = ModelSpec(name="tiny", layers=2, hidden=64, heads=4, vocab=100, norm="rmsnorm", gated_mlp=True, bias=False)
+    preset = ModelPreset(name="tiny-test", family="custom", published_params=parameter_count(spec), source="test", spec=spec)
+    path = save_user_model(preset)
+    assert path.is_file() and path.parent == tmp_path / "config" / "models"
+    reload_catalogs()
+    assert find_model("Tiny Test").spec.layers == 2
+    assert len(model_catalog()) == len(PRESETS) + 1
+
+
+def test_broken_user_catalog_file_is_named(tmp_path):
+    folder = user_catalog_dir() / "gpus"
+    folder.mkdir(parents=True)
+    (folder / "broken.json").write_text('{"gpus": [{"name": "x", "memory_bytes": -1, "source": "s"}]}')
+    reload_catalogs()
+    with pytest.raises(PlanError) as e:
+        gpu_catalog()
+    assert "broken.json[0].memory_bytes" in e.value.field
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+def test_cli_lists_gpus_as_json_with_category_filter(capsys):
+    assert main(["catalog", "gpus", "--json", "--category", "edge"]) == 0
+    gpus = json.loads(capsys.readouterr().out)["gpus"]
+    assert gpus and all(g["category"] == "edge" for g in gpus)
+    assert {g["name"] for g in gpus} >= {"Jetson AGX Orin 64GB", "Jetson Orin Nano 8GB"}
+
+
+def test_cli_lists_models_with_engine_counts(capsys):
+    assert main(["catalog", "models", "--json"]) == 0
+    models = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}
+    assert models["llama-2-7b"]["parameters"] == 6_738_415_616
+    assert main(["catalog", "models"]) == 0
+    table = capsys.readouterr().out
+    assert "llama-2-70b" in table and "params B" in table
+
+
+def test_cli_add_gpu_then_use_it_in_an_estimate(capsys):
+    rc = main(["catalog", "add-gpu", "--name", "Desk Card", "--memory", "22GiB", "--bf16-tflops", "50", "--alias", "desk"])
+    assert rc == 0
+    assert "saved GPU 'Desk Card' (22.00 GiB)" in capsys.readouterr().out
+    assert (user_catalog_dir() / "gpus" / "deskcard.json").is_file()
+    assert find_gpu("desk").memory_bytes == 22 * 2**30
+    assert main(["estimate", "--model", "pythia-1.4b", "--gpu", "desk", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["cards"][0]["capacity_bytes"] == 22 * 2**30
+
+
+def test_cli_add_model_from_flags(capsys):
+    rc = main(["catalog", "add-model", "--name", "my-7b", "--model", "llama-2-7b", "--vocab", "64000", "--family", "llama"])
+    assert rc == 0
+    capsys.readouterr()
+    preset = find_model("my-7b")
+    # Llama-2-7B with vocab 64000: 6,738,415,616 + 2 * (64000 - 32000) * 4096 = 6,738,415,616 + 262,144,000
+    assert parameter_count(preset.spec) == preset.published_params == 7_000_559_616
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["catalog", "add-gpu", "--name", "x", "--memory", "lots"], "--memory='lots'"),
+    (["catalog", "add-gpu", "--name", "x", "--memory", "8GiB", "--tdp", "-5"], "--tdp='-5'"),
+    (["catalog", "add-model", "--layers", "2"], "--hidden"),
+    (["estimate", "--model", "no-such-model", "--gpu", "a100-80gb"], "model='no-such-model'"),
+])
+def test_cli_errors_are_one_line_exit_2(capsys, argv, needle):
+    try:
+        rc = main(argv)
+    except SystemExit as e:  # argparse usage errors exit from inside the parser
+        rc = e.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
