@@ -18,6 +18,14 @@ from engine.validation import check_layout, layout_warnings, microbatches_per_st
 
 
 def estimate(plan: Plan) -> Estimate:
+    if plan.mode == "serving":
+        from engine.serving.estimate import serving_estimate
+
+        return serving_estimate(plan)
+    if plan.mode == "finetune":
+        from engine.finetune.estimate import finetune_estimate
+
+        return finetune_estimate(plan)
     model, training, method, layout = plan.model, plan.training, plan.method, plan.layout
     topo = check_layout(layout, model, training, method)
     stages, vpp = topo.stages, layout.vpp
@@ -25,11 +33,11 @@ def estimate(plan: Plan) -> Estimate:
     m = microbatches_per_step(training, topo.dp_for_batch, stages, vpp)
     world = len(layout.cards)
 
-    cache: dict[tuple[int, int, int, int, int], tuple[Breakdown, int]] = {}
+    cache: dict[tuple[int, int, int, int, int], tuple[int, Breakdown]] = {}
     cards: list[CardEstimate] = []
     new_row = tuple.__new__  # CardEstimate is a NamedTuple; skip its keyword-parsing __new__
     for key, row in zip(topo.keys, topo.rows, strict=True):
-        hit = cache.get(key)
+        hit: tuple[int, Breakdown] | None = cache.get(key)
         if hit is None:
             stage = key[0]
             ctx = CardContext(
@@ -62,9 +70,10 @@ def card_breakdown(ctx: CardContext) -> Breakdown:
 def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo: Topology) -> list[PlanWarning]:
     """Over-capacity and unbalanced-stage warnings, checked per distinct card context."""
     out = []
-    caps = topo.memo.get("min_capacity_by_key")
+    caps: dict[tuple, int] | None = topo.memo.get("min_capacity_by_key")  # type: ignore[assignment]
     if caps is None:
-        caps = topo.memo["min_capacity_by_key"] = {}
+        caps = {}
+        topo.memo["min_capacity_by_key"] = caps
         for key, row in zip(topo.keys, topo.rows, strict=True):
             caps[key] = min(caps.get(key, row[-1]), row[-1])
     if any(totals[k] > caps[k] for k in totals):

@@ -66,7 +66,26 @@ class Topology:
     """Group sizes and ranks derived once from a layout (cached on the layout)."""
 
     __slots__ = ("stages", "tp_size", "tp_rank", "dp_size", "dp_rank", "cp_size", "ep_size",
-                 "node_index", "tp_members", "dp_members", "stage_members", "tp_spans_nodes", "keys", "rows", "tp_group_stages", "dp_for_batch", "memo")
+                 "node_index", "tp_members", "dp_members", "stage_members", "tp_spans_nodes", "keys", "rows",
+                 "tp_group_stages", "dp_for_batch", "memo")
+
+    stages: int
+    tp_size: list[int]
+    tp_rank: list[int]
+    dp_size: list[int]
+    dp_rank: list[int]
+    cp_size: list[int]
+    ep_size: list[int]
+    node_index: list[int]
+    tp_members: dict[object, list[int]]
+    dp_members: dict[object, list[int]]
+    stage_members: dict[int, list[int]]
+    tp_spans_nodes: dict[object, bool]
+    keys: list[tuple[int, int, int, int, int]]
+    rows: list[tuple]
+    tp_group_stages: dict[object, list[int]]
+    dp_for_batch: int
+    memo: dict[str, object]
 
     @classmethod
     def of(cls, layout: Layout) -> Topology:
