@@ -11,8 +11,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import PlanError
+from engine.finetune.config import FinetuneConfig
 from engine.layout import Layout
 from engine.model import ModelSpec
+from engine.serving.config import ServingConfig
 from engine.training import MethodConfig, TrainingConfig
 
 PLAN_VERSION = 1
@@ -29,6 +31,8 @@ class Plan(BaseModel):
     training: TrainingConfig = TrainingConfig()
     method: MethodConfig = MethodConfig()
     layout: Layout
+    serving: ServingConfig | None = None
+    finetune: FinetuneConfig | None = None
 
 
 def plan_from_json(text: str, source: str = "plan") -> Plan:

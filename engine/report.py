@@ -8,7 +8,11 @@ millisecond.  The JSON shape scripts read is :mod:`engine.report_json`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from engine.finetune.summary import FinetuneSummary
+    from engine.serving.summary import ServingSummary
 
 BREAKDOWN_KEYS = (
     "weights",
@@ -119,6 +123,8 @@ class Estimate:
     cards: tuple[CardEstimate, ...]
     warnings: tuple[PlanWarning, ...] = ()
     notes: tuple[Figure, ...] = ()  # plan-wide figures (parameters, activations per sample ...)
+    serving: ServingSummary | None = None  # serving mode: weight bytes, KV per token, longest context ...
+    finetune: FinetuneSummary | None = None  # finetune mode: trainable parameters, adapter bytes ...
 
     @property
     def fits(self) -> bool:

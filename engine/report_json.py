@@ -54,6 +54,14 @@ class ReportModel(BaseModel):
     units: str
     warnings: list[WarningModel]
     cards: list[CardModel]
+    # serving mode (vramplan infer): stable names, see engine.serving.report
+    weight_bytes: int | None = None
+    kv_bytes_per_token: int | None = None
+    host_bytes: int | None = None
+    max_context_tokens: int | None = None
+    kv_pool_tokens: int | None = None
+    serving: dict | None = None
+    finetune: dict | None = None  # finetune mode (vramplan finetune)
 
 
 def estimate_to_json(est: Estimate) -> dict:
@@ -78,7 +86,7 @@ def estimate_to_json(est: Estimate) -> dict:
             "breakdown": dict(cached[0]), "details": dict(cached[1]), "formulas": dict(cached[2]),
             "host_bytes": bd.host_bytes,
         })
-    return {
+    out = {
         "plan": est.plan_name, "mode": est.mode, "method": est.method, "framework": est.framework,
         "fits": est.fits, "parameters": est.parameters, "microbatches_per_step": est.microbatches_per_step,
         "units": "bytes",
@@ -88,4 +96,13 @@ def estimate_to_json(est: Estimate) -> dict:
         ],
         "cards": cards,
     }
+    if est.serving is not None:
+        from engine.serving.report import summary_json
+
+        out.update(summary_json(est.serving))
+    if est.finetune is not None:
+        from engine.finetune.report import finetune_json
+
+        out["finetune"] = finetune_json(est.finetune)
+    return out
 

@@ -1,0 +1,117 @@
+"""``vramplan finetune``: per-card memory of full fine-tuning, LoRA or QLoRA."""
+
+from __future__ import annotations
+
+import argparse
+
+from pydantic import ValidationError
+
+from engine.cli.model_args import add_model_arguments, model_from_args
+from engine.cli.output_args import add_output_arguments, print_json, unit_of
+from engine.cli.table import render_table
+from engine.cli.training_args import gpu_from_args
+from engine.errors import PlanError
+from engine.estimate import estimate
+from engine.finetune.config import TARGET_MODULES, FinetuneConfig
+from engine.layout import build_grid
+from engine.plan import Plan, load_plan, plan_error_from_validation, save_plan
+from engine.report import Estimate
+from engine.report_json import estimate_to_json
+from engine.units import Unit, format_bytes
+
+_FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_checkpointing",
+          "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant", "double_quant")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("finetune", help="per-card memory of full fine-tuning, LoRA or QLoRA",
+                       description="Fine-tuning memory per card: frozen base, adapters, their gradients and "
+                                   "optimizer states, activations, logits, overhead.")
+    p.add_argument("--plan", metavar="FILE", help="a saved fine-tuning plan")
+    p.add_argument("--plan-name", metavar="TEXT")
+    add_model_arguments(p)
+    g = p.add_argument_group("fine-tuning")
+    g.add_argument("--method", choices=["full", "lora", "qlora"], help="default lora")
+    g.add_argument("--rank", type=_positive, metavar="R", help="LoRA rank (default 8)")
+    g.add_argument("--alpha", type=float, metavar="A", help="LoRA alpha (no memory effect)")
+    g.add_argument("--target", dest="target_modules", metavar="M,M", help="adapted matrices from "
+                   + ",".join(TARGET_MODULES) + " (default q,v)")
+    g.add_argument("--seq", type=_positive, metavar="TOKENS", help="tokens per sample (default 2048)")
+    g.add_argument("--micro-batch", type=_positive, metavar="N", help="samples per micro-batch (default 1)")
+    g.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--optimizer", choices=["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"])
+    g.add_argument("--base-dtype", choices=["bf16", "fp16", "fp32"])
+    g.add_argument("--adapter-dtype", choices=["fp32", "bf16"])
+    g.add_argument("--quant", choices=["nf4", "fp4"], help="QLoRA base format (default nf4)")
+    g.add_argument("--double-quant", action=argparse.BooleanOptionalAction, default=None)
+    lay = p.add_argument_group("cards")
+    lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
+    lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")
+    lay.add_argument("--gpus", type=_positive, metavar="N", help="data-parallel cards (default 1)")
+    lay.add_argument("--pp", type=_positive, metavar="N", help="layer split over N cards (device_map)")
+    add_output_arguments(p)
+    p.set_defaults(run=run)
+
+
+def finetune_from_args(args: argparse.Namespace, base: FinetuneConfig | None = None) -> FinetuneConfig:
+    data = base.model_dump() if base else {}
+    for f in _FLAGS:
+        value = getattr(args, f, None)
+        if value is not None:
+            data[f] = tuple(v.strip() for v in value.split(",")) if f == "target_modules" else value
+    try:
+        return FinetuneConfig.model_validate(data)
+    except ValidationError as e:
+        raise plan_error_from_validation(e) from None
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    if args.plan:
+        base = load_plan(args.plan)
+        if any(getattr(args, f, None) is not None for f in ("gpu", "gpu_memory", "gpus", "pp")):
+            raise PlanError("--plan", args.plan, "a plan file without card flags (--gpu/--gpus/--pp)")
+        return base.model_copy(update={"mode": "finetune", "model": model_from_args(args, base=base.model),
+                                       "finetune": finetune_from_args(args, base.finetune),
+                                       "name": args.plan_name or base.name})
+    model = model_from_args(args)
+    gpu, capacity = gpu_from_args(args)
+    layout = build_grid(dp=args.gpus or 1, pp=args.pp or 1, gpu=gpu, capacity_bytes=capacity)
+    return Plan(name=args.plan_name or model.name, mode="finetune", model=model, layout=layout,
+                finetune=finetune_from_args(args))
+
+
+def summary_lines(est: Estimate, unit: Unit) -> list[str]:
+    s = est.finetune
+    if s is None:
+        return []
+    lines = [f"{s.method}: {s.trainable_parameters:,} trainable parameters; base weights "
+             f"{format_bytes(s.base_weight_bytes, unit)}"]
+    if s.adapter_weight_bytes:
+        lines.append(f"adapters (rank {s.rank} on {','.join(s.target_modules)}): "
+                     f"{format_bytes(s.adapter_weight_bytes, unit)}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = plan_from_args(args)
+    est = estimate(plan)
+    if args.save_plan:
+        save_plan(plan, args.save_plan)
+    if args.json:
+        print_json(estimate_to_json(est))
+    else:
+        unit = unit_of(args)
+        print(render_table(est, unit, args.all_cards))
+        print("\n".join(summary_lines(est, unit)))
+    return 0

@@ -1,0 +1,173 @@
+"""``vramplan infer``: per-card serving memory of a (quantized) deployment.
+
+The flags are a promise to users' scripts (issue 3): ``--quant --kv-dtype
+--context --batch --runtime --gpu NAME (repeatable) --gpus N --tp N
+--gpu-layers N --tensor-split 3,1 --gpu-memory-utilization F --max-model-len N
+--save-plan FILE --json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pydantic import ValidationError
+
+from engine.catalog import find_gpu
+from engine.cli.model_args import add_model_arguments, model_from_args
+from engine.cli.output_args import add_output_arguments, print_json, unit_of
+from engine.cli.table import render_table
+from engine.errors import PlanError
+from engine.estimate import estimate
+from engine.layout import Layout, build_grid
+from engine.plan import Plan, load_plan, plan_error_from_validation, save_plan
+from engine.report_json import estimate_to_json
+from engine.serving.config import ServingConfig
+from engine.serving.quant import SCHEME_NAMES
+from engine.serving.report import answers_json, serving_lines
+from engine.units import parse_bytes
+
+_SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "tensor_split",
+                  "gpu_memory_utilization", "max_model_len", "group_size", "prefill_chunk", "flash_attention",
+                  "logits", "paged_block_size")
+_LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus", "tp", "gpus_per_node")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(float(text)) if "e" in text.lower() else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    if text.strip() == "0":
+        return 0
+    return _positive(text)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("infer", help="per-card serving memory (weights format, KV cache, runtime)",
+                       description="Serving memory per card: weights in the chosen format, KV cache, workspace, "
+                                   "runtime overhead; the longest context and most sequences that fit.")
+    p.add_argument("--plan", metavar="FILE", help="a saved serving plan")
+    p.add_argument("--plan-name", metavar="TEXT", help="name of the plan")
+    add_model_arguments(p)
+    g = p.add_argument_group("serving")
+    g.add_argument("--quant", metavar="FORMAT", help="weights: " + ", ".join(SCHEME_NAMES) + " (default bf16)")
+    g.add_argument("--group-size", type=_positive, metavar="G", help="GPTQ/AWQ group size (default 128)")
+    g.add_argument("--kv-dtype", metavar="TYPE", help="KV cache: fp16, bf16, fp8, q8_0, q4_0 (default fp16)")
+    g.add_argument("--context", type=_positive, metavar="N", help="tokens per sequence (default 4096)")
+    g.add_argument("--batch", type=_positive, metavar="N", help="concurrent sequences (default 1)")
+    g.add_argument("--runtime", choices=["transformers", "vllm", "llamacpp", "trtllm"])
+    g.add_argument("--gpu-layers", type=_non_negative, metavar="N", help="llama.cpp n_gpu_layers (partial offload)")
+    g.add_argument("--tensor-split", metavar="A,B,...", help="share of the layers per card, e.g. 3,1")
+    g.add_argument("--gpu-memory-utilization", type=float, metavar="F", help="vLLM share of each card (default 0.9)")
+    g.add_argument("--max-model-len", type=_positive, metavar="N", help="vLLM max_model_len (default: --context)")
+    g.add_argument("--prefill-chunk", type=_positive, metavar="N", help="tokens per prefill forward pass")
+    g.add_argument("--paged-block-size", type=_positive, metavar="N", help="KV block size in tokens")
+    g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--logits", choices=["last", "all"], help="logits of the last token (default) or every token")
+    g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default: the runtime's)")
+    g.add_argument("--library-workspace", metavar="SIZE", help="cuBLAS workspace + CUDA graphs (default: runtime's)")
+    lay = p.add_argument_group("cards")
+    lay.add_argument("--gpu", action="append", metavar="NAME", help="catalog GPU; repeat for mixed cards")
+    lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of a catalog GPU (24GiB)")
+    lay.add_argument("--gpus", type=_positive, metavar="N", help="number of cards (default: one per --gpu)")
+    lay.add_argument("--tp", type=_positive, metavar="N", help="tensor parallel size (default: all cards for "
+                                                               "vllm/trtllm, 1 for transformers/llamacpp)")
+    lay.add_argument("--gpus-per-node", type=_positive, metavar="N", help="slots per server (default 8)")
+    ans = p.add_argument_group("answers")
+    ans.add_argument("--best-quant", action="store_true", help="also find the least aggressive format that fits")
+    ans.add_argument("--cheapest-gpu", action="store_true", help="also find the cheapest catalog card that fits")
+    add_output_arguments(p)
+    p.set_defaults(run=run)
+
+
+def parse_split(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise PlanError("--tensor-split", text, "comma-separated shares, e.g. 3,1") from None
+
+
+def serving_from_args(args: argparse.Namespace, base: ServingConfig | None = None) -> ServingConfig:
+    data = base.model_dump() if base else {}
+    for f in _SERVING_FLAGS:
+        value = getattr(args, f, None)
+        if value is not None:
+            data[f] = parse_split(value) if f == "tensor_split" else value
+    for flag, field in (("cuda_context", "cuda_context_bytes"), ("library_workspace", "library_workspace_bytes")):
+        if getattr(args, flag, None) is not None:
+            text = getattr(args, flag)
+            data[field] = 0 if text.strip() == "0" else parse_bytes(text, "--" + flag.replace("_", "-"))
+    if args.max_model_len is not None and args.context is None:
+        data["context"] = args.max_model_len
+    try:
+        return ServingConfig.model_validate(data)
+    except ValidationError as e:
+        raise plan_error_from_validation(e) from None
+
+
+def _cards(args: argparse.Namespace) -> list[tuple[str, int]]:
+    if args.gpu_memory is not None:
+        capacity = parse_bytes(args.gpu_memory, "--gpu-memory")
+        names = args.gpu or [f"custom {args.gpu_memory}"]
+        cards = [(name, capacity) for name in names]
+    elif args.gpu:
+        cards = [(g.name, g.memory_bytes) for g in map(find_gpu, args.gpu)]
+    else:
+        raise PlanError("--gpu", None, "a catalog GPU name (e.g. 'RTX 4090'), repeatable, or --gpu-memory SIZE")
+    if args.gpus is not None:
+        if len(cards) == 1:
+            cards = cards * args.gpus
+        elif args.gpus != len(cards):
+            raise PlanError("--gpus", args.gpus, f"the number of --gpu flags ({len(cards)}) or omitted")
+    return cards
+
+
+def layout_from_args(args: argparse.Namespace, runtime: str) -> Layout:
+    cards = _cards(args)
+    n = len(cards)
+    tp = args.tp or (n if runtime in ("vllm", "trtllm") else 1)
+    if n % tp:
+        raise PlanError("--tp", tp, f"a divisor of the number of cards ({n})")
+    layout = build_grid(tp=tp, pp=n // tp, gpu=cards[0][0], capacity_bytes=cards[0][1],
+                        gpus_per_node=args.gpus_per_node or 8)
+    mixed = tuple(c.model_copy(update={"gpu": cards[i][0], "capacity_bytes": cards[i][1]})
+                  for i, c in enumerate(layout.cards))
+    return layout.model_copy(update={"cards": mixed})
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    if args.plan:
+        base = load_plan(args.plan)
+        if any(getattr(args, f, None) is not None for f in _LAYOUT_FLAGS):
+            raise PlanError("--plan", args.plan, "a plan file without card flags (--gpu/--gpus/--tp ...)")
+        return base.model_copy(update={
+            "mode": "serving", "model": model_from_args(args, base=base.model),
+            "serving": serving_from_args(args, base.serving), "name": args.plan_name or base.name,
+        })
+    model = model_from_args(args)
+    serving = serving_from_args(args)
+    return Plan(name=args.plan_name or model.name, mode="serving", model=model,
+                layout=layout_from_args(args, serving.runtime), serving=serving)
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = plan_from_args(args)
+    est = estimate(plan)
+    if args.save_plan:
+        save_plan(plan, args.save_plan)
+    extra = answers_json(plan, args.best_quant, args.cheapest_gpu)
+    if args.json:
+        print_json({**estimate_to_json(est), **extra})
+    else:
+        unit = unit_of(args)
+        print(render_table(est, unit, args.all_cards))
+        print("\n".join(serving_lines(est, unit, extra)))
+    return 0

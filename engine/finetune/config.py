@@ -1,0 +1,39 @@
+"""What a fine-tuning plan asks: method, adapters, workload and optimizer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from engine.errors import PlanError
+
+FinetuneMethod = Literal["full", "lora", "qlora"]
+AdapterOptimizer = Literal["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"]
+TARGET_MODULES = ("q", "k", "v", "o", "gate", "up", "down")
+
+
+class FinetuneConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: FinetuneMethod = "lora"
+    rank: int = Field(8, gt=0, description="LoRA rank r")
+    alpha: float = Field(16.0, gt=0, description="LoRA alpha (scales the update; no memory effect)")
+    target_modules: tuple[str, ...] = Field(("q", "v"), description="matrices with adapters: q k v o gate up down")
+    seq: int = Field(2048, gt=0, description="tokens per sample")
+    micro_batch: int = Field(1, gt=0, description="samples per micro-batch")
+    gradient_checkpointing: bool = False
+    flash_attention: bool = True
+    optimizer: AdapterOptimizer = "adamw"
+    base_dtype: Literal["bf16", "fp16", "fp32"] = Field("bf16", description="frozen base weights (LoRA) and compute")
+    adapter_dtype: Literal["fp32", "bf16"] = Field("fp32", description="PEFT keeps adapters in fp32 by default")
+    quant: Literal["nf4", "fp4"] = Field("nf4", description="QLoRA base format")
+    double_quant: bool = Field(True, description="QLoRA double quantization of the absmax")
+
+    @field_validator("target_modules")
+    @classmethod
+    def _targets(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [m for m in v if m not in TARGET_MODULES]
+        if bad or not v:
+            raise PlanError("finetune.target_modules", ",".join(v), "a non-empty subset of " + ",".join(TARGET_MODULES))
+        return tuple(dict.fromkeys(v))

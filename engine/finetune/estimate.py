@@ -1,0 +1,216 @@
+"""``finetune_estimate(plan) -> Estimate``: full fine-tuning, LoRA and QLoRA per card.
+
+Full fine-tuning is training: the plan goes through the training engine with
+the fine-tuning workload (sequence, micro-batch, checkpointing, precision).
+
+LoRA / QLoRA (PEFT on Hugging Face transformers), per card:
+
+* weights: the frozen base in ``base_dtype`` (LoRA) or NF4/FP4 with double
+  quantization for the linear layers and bf16 for embeddings, ``lm_head`` and
+  norms (QLoRA, bitsandbytes' skip list), plus the adapters in ``adapter_dtype``
+  (PEFT upcasts adapters to fp32 by default);
+* gradients: adapters only, in their dtype; the frozen base has none;
+* optimizer: AdamW keeps two moments in the parameter dtype (2 × 4 B for fp32
+  adapters); the 8-bit optimizers keep two 1-byte states with an fp32 absmax
+  per 256-element block (bitsandbytes ``Adam8bit``); paged optimizers keep the
+  states in unified memory that can be evicted to the host under pressure;
+* activations of the frozen base: the training engine's per-layer count
+  (Korthikanti et al.; an upper bound for frozen matrices without adapters,
+  whose inputs autograd may drop) plus each adapter's rank-r intermediate;
+  gradient checkpointing keeps one layer input per layer plus one layer's
+  working set; QLoRA dequantizes one matrix at a time to bf16 (a transient
+  buffer of the largest quantized matrix);
+* logits: ``(4 + 2) · s · b · V`` on the card with the output layer (bf16
+  logits and their fp32 upcast for the loss);
+* overhead: the plan's CUDA context, NCCL (several cards) and fragmentation.
+
+Layouts: one card, data-parallel replicas, or a layer split over stages
+(``device_map="auto"``, one micro-batch at a time); no tensor parallelism.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from engine.errors import PlanError
+from engine.finetune.config import FinetuneConfig
+from engine.finetune.lora import adapter_activation_bytes, adapter_params, layer_adapter_params
+from engine.finetune.summary import FinetuneSummary
+from engine.memory.activations import layer_activations, layer_input_bytes
+from engine.memory.formatting import ceil_div, n
+from engine.memory.schedule import stage_layer_indices
+from engine.params import parameter_count
+from engine.plan import Plan
+from engine.report import (
+    Breakdown,
+    CardEstimate,
+    Estimate,
+    Figure,
+    PlanWarning,
+    figure,
+    make_breakdown,
+)
+from engine.serving.quant import QuantScheme, find_scheme, tensor_bytes, tensor_format
+from engine.serving.tensors import layer_tensors, outer_tensors
+from engine.units import format_bytes
+
+ACT_BYTES = 2  # bf16/fp16 compute
+_DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
+
+
+def _scheme(cfg: FinetuneConfig) -> QuantScheme:
+    if cfg.method == "qlora":
+        return find_scheme(cfg.quant, 128, cfg.double_quant)
+    return find_scheme(cfg.base_dtype)
+
+
+def _base_weights(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool) -> int:
+    spec, scheme = plan.model, _scheme(cfg)
+    tensors = [t for i in layers for t in layer_tensors(spec)[i]]
+    outer = outer_tensors(spec)
+    if first:
+        tensors += [t for t in outer if t.cls in ("embedding", "position")]
+    if last:
+        tensors += [t for t in outer if t.cls in ("norm", "output")]
+    return sum(tensor_bytes(scheme, t, spec) for t in tensors)
+
+
+def _optimizer_bytes(cfg: FinetuneConfig, params: int) -> tuple[int, str]:
+    a = _DTYPE_BYTES[cfg.adapter_dtype]
+    if cfg.optimizer in ("adamw", "paged-adamw"):
+        return 2 * a * params, f"2 moments × {a} B × {n(params)} adapter params"
+    if cfg.optimizer in ("adamw-8bit", "paged-adamw-8bit"):
+        return 2 * (params + 4 * ceil_div(params, 256)), f"2 × (1 B + 4 B per 256) × {n(params)} adapter params"
+    return 0, "0 (SGD without momentum)"
+
+
+def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> tuple[int, str]:
+    spec = plan.model
+    s, b, e = cfg.seq, cfg.micro_batch, ACT_BYTES
+    tokens = s * b
+    per_layer = {}
+    for i in layers:
+        base = layer_activations(spec, spec.is_moe_layer(i), s, b, 1, False, cfg.flash_attention, False, e).bytes
+        per_layer[i] = base + adapter_activation_bytes(spec, i, cfg.target_modules, cfg.rank, tokens, e)
+    if not layers:
+        return 0, "0 (no layers)"
+    if cfg.gradient_checkpointing:
+        kept = layer_input_bytes(spec, s, b, 1, False, e)
+        working = max(per_layer.values())
+        total = kept * len(layers) + working
+        text = f"checkpointing: layer input {n(kept)} B × {len(layers)} layers + one layer's working set {n(working)} B"
+    else:
+        total = sum(per_layer.values())
+        text = f"{len(layers)} layers, {n(max(per_layer.values()))} B per layer (base + adapter intermediates)"
+    if cfg.method == "qlora":
+        scheme = _scheme(cfg)
+        matrices = [t for i in layers for t in layer_tensors(spec)[i] if t.is_matrix
+                    and tensor_format(scheme, t, spec) is scheme.base]
+        buffer = 2 * max((t.rows * t.cols for t in matrices), default=0)
+        total += buffer
+        text += f" + bf16 dequantization buffer {n(buffer)} B"
+    return total, text + f" = {n(total)} B"
+
+
+def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
+                    world: int) -> Breakdown:
+    spec = plan.model
+    a = _DTYPE_BYTES[cfg.adapter_dtype]
+    trainable = adapter_params(spec, layers, cfg.target_modules, cfg.rank)
+    base = _base_weights(plan, cfg, layers, first, last)
+    adapters = a * trainable
+    opt, opt_text = _optimizer_bytes(cfg, trainable)
+    act, act_text = _activations(plan, cfg, layers)
+    logits = (4 + ACT_BYTES) * cfg.seq * cfg.micro_batch * spec.vocab if last and spec.vocab else 0
+    parts: dict[str, Figure] = {
+        "weights": figure("weights", "frozen base + adapters", base + adapters,
+                          f"base {_scheme(cfg).name} {n(base)} B + adapters {a} B × {n(trainable)} params"),
+        "gradients": figure("gradients", "adapter gradients", a * trainable,
+                            f"{a} B × {n(trainable)} adapter params (frozen base: none)"),
+        "optimizer_states": figure("optimizer_states", f"optimizer ({cfg.optimizer})", opt, opt_text),
+        "activations": figure("activations", "activations", act, act_text),
+        "logits": figure("logits", "logits and loss", logits,
+                         f"(4 + 2) B × s {n(cfg.seq)} × b {cfg.micro_batch} × V {n(spec.vocab or 0)}" if logits
+                         else "0 (output layer on another card)"),
+    }
+    o = plan.method.overhead
+    visible = sum(f.bytes for f in parts.values())
+    nccl = o.nccl_bytes if world > 1 else 0
+    frag = int(visible * o.fragmentation_percent / 100)
+    parts["overhead"] = figure("overhead", "runtime overhead", o.cuda_context_bytes + nccl + frag,
+                               f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag)}")
+    details = (figure("base_weights", "frozen base weights", base, f"{n(base)} B"),
+               figure("adapter_weights", "adapter weights", adapters, f"{a} B × {n(trainable)}"))
+    return make_breakdown(parts, details)
+
+
+def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:
+    spec = plan.model
+    everything = tuple(range(spec.layers))
+    if cfg.method == "full":
+        trainable, adapters = parameter_count(spec), 0
+        base = _DTYPE_BYTES[cfg.base_dtype] * trainable
+    else:
+        trainable = adapter_params(spec, everything, cfg.target_modules, cfg.rank)
+        adapters = _DTYPE_BYTES[cfg.adapter_dtype] * trainable
+        base = _base_weights(plan, cfg, everything, True, True)
+    return FinetuneSummary(cfg.method, trainable, base, adapters, cfg.seq, cfg.micro_batch,
+                           None if cfg.method == "full" else cfg.rank,
+                           () if cfg.method == "full" else cfg.target_modules, cfg.optimizer,
+                           cfg.gradient_checkpointing)
+
+
+def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
+    from engine.estimate import estimate
+
+    training = plan.training.model_copy(update={
+        "seq": cfg.seq, "micro_batch": cfg.micro_batch, "flash_attention": cfg.flash_attention,
+        "precision": cfg.base_dtype, "optimizer": "sgd" if cfg.optimizer == "sgd" else "adamw",
+        "recompute": "full" if cfg.gradient_checkpointing else plan.training.recompute})
+    est = estimate(plan.model_copy(update={"mode": "training", "training": training}))
+    return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))
+
+
+def finetune_estimate(plan: Plan) -> Estimate:
+    cfg = plan.finetune or FinetuneConfig()
+    if cfg.method == "full":
+        return _full(plan, cfg)
+    layout = plan.layout
+    if not layout.cards:
+        raise PlanError("layout.cards", 0, "at least one card")
+    topo = layout.topology
+    if max(topo.tp_size) > 1:
+        raise PlanError("layout.tp", max(topo.tp_size), f"1 for {cfg.method} (PEFT has no tensor parallelism)")
+    stages = topo.stages
+    if sorted(topo.stage_members) != list(range(stages)):
+        raise PlanError("layout.cards.stage", sorted(topo.stage_members), "stages numbered 0..n-1 without gaps")
+    by_stage = stage_layer_indices(plan.model.layers, stages, layout.pp_layers, 1)
+    cache: dict[int, Breakdown] = {}
+    rows = []
+    for row in topo.rows:
+        stage = row[5]
+        if stage not in cache:
+            cache[stage] = _card_breakdown(plan, cfg, by_stage[stage], stage == 0, stage == stages - 1,
+                                           len(layout.cards))
+        rows.append(tuple.__new__(CardEstimate, row + (1, cache[stage])))
+    warnings = []
+    over = [c for c in rows if not c.fits]
+    if over:
+        worst = min(over, key=lambda c: c.headroom_bytes)
+        warnings.append(PlanWarning("over-capacity", (
+            f"{len(over)} card(s) over capacity; worst: card {worst.index} needs {format_bytes(worst.total_bytes)}"
+            f" of {format_bytes(worst.capacity_bytes)}"), tuple(c.index for c in over)))
+    if cfg.optimizer.startswith("paged"):
+        warnings.append(PlanWarning("paged-optimizer", (
+            "paged optimizer: its states live in unified memory and move to system RAM when the card runs "
+            "short, so a small overflow slows training instead of failing"), severity="info"))
+    summary = _summary(plan, cfg)
+    params = parameter_count(plan.model)
+    notes = (figure("parameters", "parameters", params, f"{n(params)} parameters"),
+             figure("trainable_parameters", "trainable (adapter) parameters", summary.trainable_parameters,
+                    f"r {cfg.rank} × (rows + cols) over {','.join(cfg.target_modules)} in {plan.model.layers} layers"),
+             figure("adapter_params_per_layer", "adapter parameters per layer",
+                    layer_adapter_params(plan.model, 0, cfg.target_modules, cfg.rank), "layer 0"))
+    return Estimate(plan_name=plan.name, mode="finetune", method=cfg.method, framework="peft", parameters=params,
+                    microbatches_per_step=1, cards=tuple(rows), warnings=tuple(warnings), notes=notes,
+                    finetune=summary)

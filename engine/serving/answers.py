@@ -1,0 +1,114 @@
+"""Direct answers to what serving users ask.
+
+* :func:`longest_context`: the longest context that fits at the plan's batch;
+* :func:`most_sequences`: the most concurrent sequences at the plan's context;
+* :func:`quant_options` / :func:`best_quant`: every weight format the runtime
+  loads with its verdict, and the least aggressive one that still fits (the
+  largest weights);
+* :func:`cheapest_gpu`: the cheapest catalog card that fits the model at the
+  plan's format, context and batch (cards with a price first, by price; then
+  by memory, smallest first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.catalog import GpuSpec, gpu_catalog
+from engine.errors import PlanError
+from engine.layout import Layout, build_grid
+from engine.plan import Plan
+from engine.serving.config import ServingConfig
+from engine.serving.estimate import Evaluator, max_batch, max_context_tokens, serving_estimate
+from engine.serving.quant import SCHEME_NAMES, find_scheme
+
+
+def _config(plan: Plan) -> ServingConfig:
+    if plan.mode != "serving":
+        raise PlanError("mode", plan.mode, "serving")
+    return plan.serving or ServingConfig()
+
+
+def longest_context(plan: Plan) -> int:
+    cfg = _config(plan)
+    return max_context_tokens(Evaluator(plan, cfg), cfg.batch)
+
+
+def most_sequences(plan: Plan) -> int:
+    cfg = _config(plan)
+    return max_batch(Evaluator(plan, cfg), cfg.context)
+
+
+@dataclass(frozen=True, slots=True)
+class QuantOption:
+    quant: str
+    bits_per_weight: float
+    weight_bytes: int
+    fits: bool
+    worst_total_bytes: int  # the fullest card's total
+    worst_headroom_bytes: int
+
+
+def runtime_schemes(runtime: str) -> tuple[str, ...]:
+    """Formats a runtime loads: GGUF types for llama.cpp, the Hugging Face ones otherwise."""
+    family = ("float", "gguf") if runtime == "llamacpp" else ("float", "hf")
+    return tuple(n for n in SCHEME_NAMES if find_scheme(n).family in family)
+
+
+def quant_options(plan: Plan, names: tuple[str, ...] | None = None) -> list[QuantOption]:
+    """Every format in ``names`` (default: those the runtime loads) applied to the plan, largest weights first."""
+    cfg = _config(plan)
+    out = []
+    for name in names or runtime_schemes(cfg.runtime):
+        scheme = find_scheme(name, cfg.group_size, cfg.double_quant)
+        variant = plan.model_copy(update={"serving": cfg.model_copy(update={"quant": scheme.name})})
+        est = serving_estimate(variant)
+        worst = est.worst_card
+        out.append(QuantOption(scheme.name, scheme.bits_per_weight, est.serving.weight_bytes, est.fits,
+                               worst.total_bytes, worst.headroom_bytes))
+    return sorted(out, key=lambda o: (-o.weight_bytes, o.quant))
+
+
+def best_quant(plan: Plan, names: tuple[str, ...] | None = None) -> QuantOption | None:
+    """The least aggressive format (largest weights) that fits; None when not even the smallest does."""
+    return next((o for o in quant_options(plan, names) if o.fits), None)
+
+
+@dataclass(frozen=True, slots=True)
+class GpuOption:
+    gpu: GpuSpec
+    cards: int
+    fits: bool
+    total_bytes: int  # the fullest card's total
+    headroom_bytes: int
+
+
+def _layout_of(gpu: GpuSpec, cards: int, runtime: str) -> Layout:
+    if runtime == "llamacpp":
+        return build_grid(pp=cards, gpu=gpu.name, capacity_bytes=gpu.memory_bytes)
+    return build_grid(tp=cards, gpu=gpu.name, capacity_bytes=gpu.memory_bytes)
+
+
+def gpu_options(plan: Plan, cards: int = 1, gpus: tuple[GpuSpec, ...] | None = None) -> list[GpuOption]:
+    """The plan on ``cards`` identical cards of each catalog GPU (TP, or a layer split for llama.cpp)."""
+    cfg = _config(plan)
+    out = []
+    for gpu in gpus if gpus is not None else gpu_catalog():
+        variant = plan.model_copy(update={"layout": _layout_of(gpu, cards, cfg.runtime),
+                                          "serving": cfg.model_copy(update={"tensor_split": None})})
+        try:
+            est = serving_estimate(variant)
+        except PlanError:
+            continue  # e.g. TP size not a divisor of the heads
+        worst = est.worst_card
+        out.append(GpuOption(gpu, cards, est.fits, worst.total_bytes, worst.headroom_bytes))
+    return out
+
+
+def cheapest_gpu(plan: Plan, cards: int = 1, gpus: tuple[GpuSpec, ...] | None = None) -> GpuOption | None:
+    """The cheapest fitting card: priced cards by price, then unpriced ones by memory size."""
+    fitting = [o for o in gpu_options(plan, cards, gpus) if o.fits]
+    inf = float("inf")
+    fitting.sort(key=lambda o: (o.gpu.price_usd_per_hour is None, o.gpu.price_usd_per_hour or inf,
+                                o.gpu.memory_bytes, o.gpu.name))
+    return fitting[0] if fitting else None

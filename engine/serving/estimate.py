@@ -1,0 +1,186 @@
+"""``serving_estimate(plan) -> Estimate``: per-card memory of an inference deployment.
+
+Cards are the same :mod:`engine.layout` cards as for training: a card's
+``stage`` is its position in the layer split (llama.cpp's tensor split, or
+pipeline parallelism), cards sharing a ``tp_group`` split every layer's weights
+and KV heads (tensor parallelism).  Mixed cards are allowed anywhere.
+"""
+
+from __future__ import annotations
+
+from engine.errors import PlanError
+from engine.memory.formatting import n
+from engine.params import parameter_count
+from engine.plan import Plan
+from engine.report import CardEstimate, Estimate, PlanWarning, figure
+from engine.serving.card import (
+    CardResult,
+    Setting,
+    StageWeights,
+    card_fits,
+    card_result,
+    host_kv,
+    host_weights,
+    layer_weight_bytes,
+    stage_weights,
+)
+from engine.serving.config import ServingConfig
+from engine.serving.kv_cache import kv_format, model_bytes_per_token
+from engine.serving.quant import find_scheme, tensor_bytes
+from engine.serving.runtimes import profile
+from engine.serving.split import split_layers
+from engine.serving.summary import ServingSummary
+from engine.serving.tensors import outer_tensors
+from engine.units import format_bytes
+
+MAX_SEARCH_TOKENS = 1 << 24  # longest context the search tries (16,777,216 tokens)
+MAX_SEARCH_BATCH = 1 << 20
+
+
+def _check_layout(plan: Plan, cfg: ServingConfig):
+    layout, spec = plan.layout, plan.model
+    if not layout.cards:
+        raise PlanError("layout.cards", 0, "at least one card")
+    topo = layout.topology
+    stages = sorted(topo.stage_members)
+    if stages != list(range(len(stages))):
+        raise PlanError("layout.cards.stage", stages, "stages numbered 0..n-1 without gaps")
+    for group, stage_set in topo.tp_group_stages.items():
+        if len(stage_set) > 1:
+            raise PlanError(f"layout.tp_group[{group}]", stage_set, "cards of one stage")
+    for t in set(topo.tp_size):
+        kv = spec.kv_heads_
+        kv_ok = spec.mla is not None or kv % t == 0 or t % kv == 0
+        if spec.heads % t or not kv_ok:
+            raise PlanError("layout.tp", t, f"a divisor of heads={spec.heads}"
+                            + ("" if spec.mla else f" that divides or is a multiple of kv_heads={kv}"))
+        if t > 1 and cfg.runtime == "llamacpp":
+            raise PlanError("layout.tp", t, "1 with llama.cpp (it splits layers across cards: --tensor-split)")
+    if max(topo.dp_size) > 1 and cfg.runtime == "llamacpp":
+        raise PlanError("layout.cards", len(layout.cards), "one card per stage with llama.cpp")
+    return topo
+
+
+def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
+    spec, layout = plan.model, plan.layout
+    rt = profile(cfg.runtime)
+    stage_caps = tuple(min(layout.cards[i].capacity_bytes for i in topo.stage_members[k]) for k in range(topo.stages))
+    split = split_layers(spec.layers, topo.stages, pp_layers=layout.pp_layers, shares=cfg.tensor_split,
+                         capacities=stage_caps, llamacpp=cfg.runtime == "llamacpp", gpu_layers=cfg.gpu_layers)
+    return Setting(
+        spec=spec, cfg=cfg, scheme=find_scheme(cfg.quant, cfg.group_size, cfg.double_quant),
+        kv_fmt=kv_format(cfg.kv_dtype), runtime=rt, split=split,
+        block=cfg.paged_block_size or rt.paged_block, chunk=cfg.prefill_chunk or rt.prefill_chunk,
+        world=len(layout.cards),
+    )
+
+
+class Evaluator:
+    """Card results of one plan at any (context, batch); static weights computed once."""
+
+    def __init__(self, plan: Plan, cfg: ServingConfig) -> None:
+        self.topo = _check_layout(plan, cfg)
+        self.s = _setting(plan, cfg, self.topo)
+        self.keys = sorted({(c.stage, self.topo.tp_size[i], c.capacity_bytes) for i, c in enumerate(plan.layout.cards)})
+        self.weights: dict[tuple[int, int], StageWeights] = {}
+        for stage, tp, _ in self.keys:
+            if (stage, tp) not in self.weights:
+                self.weights[(stage, tp)] = stage_weights(self.s, stage, tp)
+
+    def results(self, context: int, batch: int) -> dict[tuple[int, int, int], CardResult]:
+        return {k: card_result(self.s, k[0], k[1], k[2], self.weights[(k[0], k[1])], context, batch)
+                for k in self.keys}
+
+    def fits(self, context: int, batch: int) -> bool:
+        return all(card_fits(self.s, k[0], k[1], k[2], self.weights[(k[0], k[1])].bytes, context, batch)
+                   for k in self.keys)
+
+
+def _largest(fits, hi: int) -> int:
+    """Largest x in [0, hi] with fits(x) (fits monotone non-increasing; fits(0) assumed)."""
+    if not fits(1):
+        return 0
+    lo = 1
+    if fits(hi):
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def max_context_tokens(ev: Evaluator, batch: int) -> int:
+    return _largest(lambda c: ev.fits(c, batch), MAX_SEARCH_TOKENS)
+
+
+def max_batch(ev: Evaluator, context: int) -> int:
+    return _largest(lambda b: ev.fits(context, b), MAX_SEARCH_BATCH)
+
+
+def _pool_tokens(s: Setting, results: dict) -> tuple[int | None, int | None]:
+    pools = [(r.pool_tokens, r.pool_bytes) for r in results.values() if r.pool_tokens is not None]
+    if not pools:
+        return None, None
+    tokens = min(p[0] for p in pools)
+    if s.block:
+        tokens = tokens // s.block * s.block
+    return tokens, min(p[1] for p in pools)
+
+
+def whole_model_weight_bytes(s: Setting) -> int:
+    spec = s.spec
+    layers = sum(layer_weight_bytes(s.scheme, spec, i, 1) for i in range(spec.layers))
+    return layers + sum(tensor_bytes(s.scheme, t, spec, 1) for t in outer_tensors(spec))
+
+
+def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWarning]:
+    s, out = ev.s, []
+    over = [c for c in rows if not c.fits]
+    if over:
+        worst = min(over, key=lambda c: c.headroom_bytes)
+        out.append(PlanWarning("over-capacity", (
+            f"{len(over)} card(s) over capacity; worst: card {worst.index} needs "
+            f"{format_bytes(worst.total_bytes)} of {format_bytes(worst.capacity_bytes)}"), tuple(c.index for c in over)))
+    if host:
+        parts = ["the token embedding"]
+        if s.split.host_layers:
+            parts.append(f"{len(s.split.host_layers)} of {s.spec.layers} layers with their KV cache")
+        if s.split.output_stage is None:
+            parts.append("the output layer")
+        out.append(PlanWarning("host-offload", (
+            f"llama.cpp keeps {', '.join(parts)} in system RAM: {format_bytes(host)}"), severity="info"))
+    if s.scheme.family == "gguf" and s.cfg.runtime != "llamacpp":
+        out.append(PlanWarning("gguf-runtime", f"{s.scheme.name} is a GGUF format, usually served by llama.cpp",
+                               severity="info"))
+    return out
+
+
+def serving_estimate(plan: Plan) -> Estimate:
+    cfg = plan.serving or ServingConfig()
+    ev = Evaluator(plan, cfg)
+    s, topo = ev.s, ev.topo
+    results = ev.results(cfg.context, cfg.batch)
+    rows = [tuple.__new__(CardEstimate, row + (1, results[(row[5], topo.tp_size[row[0]], row[-1])].breakdown))
+            for row in topo.rows]
+    host = host_weights(s) + host_kv(s, cfg.context, cfg.batch)
+    pool_tokens, pool_bytes = _pool_tokens(s, results)
+    summary = ServingSummary(
+        runtime=cfg.runtime, quant=s.scheme.name, bits_per_weight=s.scheme.bits_per_weight, kv_dtype=cfg.kv_dtype,
+        context=cfg.context, batch=cfg.batch, weight_bytes=whole_model_weight_bytes(s),
+        kv_bytes_per_token=model_bytes_per_token(s.spec, s.kv_fmt), host_bytes=host,
+        max_context_tokens=max_context_tokens(ev, cfg.batch), max_batch=max_batch(ev, cfg.context),
+        kv_pool_tokens=pool_tokens, kv_pool_bytes=pool_bytes,
+    )
+    params = parameter_count(plan.model)
+    notes = (
+        figure("parameters", "parameters", params, f"{n(params)} parameters"),
+        figure("weight_bytes", f"weights, whole model ({s.scheme.name})", summary.weight_bytes,
+               f"{s.scheme.description} = {n(summary.weight_bytes)} B"),
+        figure("kv_bytes_per_token", "KV cache per token, whole model", summary.kv_bytes_per_token,
+               f"{s.spec.layers} layers × {n(summary.kv_bytes_per_token // s.spec.layers)} B"),
+    )
+    return Estimate(
+        plan_name=plan.name, mode="serving", method="serving", framework=cfg.runtime, parameters=params,
+        microbatches_per_step=1, cards=tuple(rows), warnings=tuple(_warnings(ev, rows, host)), notes=notes,
+        serving=summary,
+    )

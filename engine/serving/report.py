@@ -1,0 +1,73 @@
+"""Serving figures for the JSON report and the readable summary lines.
+
+Top-level JSON keys (stable, issue 3): ``weight_bytes``, ``kv_bytes_per_token``,
+``host_bytes``, ``max_context_tokens`` and, for runtimes with a KV pool (vLLM,
+TensorRT-LLM), ``kv_pool_tokens``; the rest of the summary under ``serving``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from engine.plan import Plan
+from engine.report import Estimate
+from engine.serving.summary import ServingSummary
+from engine.units import Unit, format_bytes
+
+
+def summary_json(s: ServingSummary) -> dict:
+    out = {
+        "weight_bytes": s.weight_bytes, "kv_bytes_per_token": s.kv_bytes_per_token, "host_bytes": s.host_bytes,
+        "max_context_tokens": s.max_context_tokens, "serving": asdict(s),
+    }
+    if s.kv_pool_tokens is not None:
+        out["kv_pool_tokens"] = s.kv_pool_tokens
+    return out
+
+
+def answers_json(plan: Plan, best_quant: bool, cheapest_gpu: bool) -> dict:
+    from engine.serving.answers import best_quant as find_best
+    from engine.serving.answers import cheapest_gpu as find_cheapest
+
+    out: dict = {}
+    if best_quant:
+        q = find_best(plan)
+        out["best_quant"] = None if q is None else {
+            "quant": q.quant, "weight_bytes": q.weight_bytes, "total_bytes": q.worst_total_bytes,
+            "headroom_bytes": q.worst_headroom_bytes}
+    if cheapest_gpu:
+        g = find_cheapest(plan)
+        out["cheapest_gpu"] = None if g is None else {
+            "gpu": g.gpu.name, "memory_bytes": g.gpu.memory_bytes, "price_usd_per_hour": g.gpu.price_usd_per_hour,
+            "total_bytes": g.total_bytes, "headroom_bytes": g.headroom_bytes}
+    return out
+
+
+def serving_lines(est: Estimate, unit: Unit, answers: dict) -> list[str]:
+    s = est.serving
+    if s is None:
+        return []
+    lines = [
+        f"weights, whole model ({s.quant}, {s.bits_per_weight:.4g} bpw base): {format_bytes(s.weight_bytes, unit)}",
+        f"KV cache ({s.kv_dtype}) per token, whole model: {s.kv_bytes_per_token:,} B",
+        f"longest context at batch {s.batch}: {s.max_context_tokens:,} tokens",
+        f"most concurrent sequences at context {s.context:,}: {s.max_batch:,}",
+    ]
+    if s.kv_pool_tokens is not None:
+        lines.append(f"KV pool ({s.runtime}): {s.kv_pool_tokens:,} tokens, {format_bytes(s.kv_pool_bytes or 0, unit)};"
+                     " headroom is the pool's free part")
+        worst = est.worst_card
+        unused = next((f for f in worst.breakdown.details if f.key == "unreserved"), None) if worst else None
+        if unused is not None and unused.bytes:
+            lines.append(f"overhead includes {format_bytes(unused.bytes, unit)} {unused.label}")
+    if s.host_bytes:
+        lines.append(f"system RAM for offloaded parts: {format_bytes(s.host_bytes, unit)}")
+    if "best_quant" in answers:
+        q = answers["best_quant"]
+        lines.append("least aggressive format that fits: " + ("none" if q is None else
+                     f"{q['quant']} (weights {format_bytes(q['weight_bytes'], unit)})"))
+    if "cheapest_gpu" in answers:
+        g = answers["cheapest_gpu"]
+        lines.append("cheapest catalog card that fits: " + ("none" if g is None else
+                     f"{g['gpu']} ({format_bytes(g['memory_bytes'], unit)})"))
+    return lines

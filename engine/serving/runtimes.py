@@ -1,0 +1,71 @@
+"""Runtime profiles: how each inference runtime spends memory beyond weights and KV.
+
+Constants are typical figures, each overridable in :class:`ServingConfig`:
+
+* ``TORCH_CUDA_CONTEXT_BYTES`` (512 MiB): a PyTorch process on CUDA 12 holds a
+  few hundred MiB before its first tensor (driver context, kernels loaded
+  lazily, cuBLAS/cuDNN handles); the training engine uses the same default
+  (:class:`engine.training.OverheadConfig`).
+* ``LLAMACPP_CUDA_CONTEXT_BYTES`` (256 MiB): ggml's CUDA backend loads no cuDNN
+  and only its own kernels; about half of PyTorch's context.
+* ``CUBLAS_WORKSPACE_BYTES`` (32 MiB): cuBLAS's default workspace, 8 buffers of
+  4 MiB (``CUBLAS_WORKSPACE_CONFIG=:4096:8``, cuBLAS documentation, "Results
+  reproducibility").
+* ``VLLM_CUDA_GRAPH_BYTES`` (512 MiB): vLLM captures CUDA graphs for its decode
+  batch sizes after the profile run; its start-up log reports "Graph capturing
+  finished ... took" a few hundred MiB to about 1 GiB.
+* ``NCCL_BYTES`` (256 MiB): NCCL communicator buffers when cards talk (TP / PP),
+  as in the training engine.
+* Default prefill chunk: vLLM's ``max_num_batched_tokens`` with chunked prefill
+  (8,192 in the V1 engine's online-serving defaults), TensorRT-LLM's
+  ``max_num_tokens`` (8,192), llama.cpp's ``n_ubatch`` (512).
+* Paged KV blocks: vLLM ``block_size`` 16, TensorRT-LLM ``tokens_per_block`` 64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.units import MiB
+
+TORCH_CUDA_CONTEXT_BYTES = 512 * MiB
+LLAMACPP_CUDA_CONTEXT_BYTES = 256 * MiB
+CUBLAS_WORKSPACE_BYTES = 32 * MiB
+VLLM_CUDA_GRAPH_BYTES = 512 * MiB
+NCCL_BYTES = 256 * MiB
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeProfile:
+    name: str
+    cuda_context_bytes: int
+    library_workspace_bytes: int  # cuBLAS workspace, CUDA graphs
+    fragmentation_percent: float  # caching-allocator reserve on what is allocated dynamically
+    prefill_chunk: int | None  # tokens per prefill forward; None: the whole prompt at once
+    paged_block: int | None  # KV block size (tokens)
+    kv_pool: str  # "dynamic" (grows with use), "utilization" (vLLM) or "free_fraction" (TensorRT-LLM)
+    embedding_on_host: bool  # llama.cpp keeps token_embd in system RAM
+    description: str
+
+
+PROFILES = {
+    "transformers": RuntimeProfile(
+        "transformers", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 5.0, None, None, "dynamic", False,
+        "PyTorch + Hugging Face transformers: DynamicCache grows with the sequence; whole prompt in one forward"),
+    "vllm": RuntimeProfile(
+        "vllm", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES + VLLM_CUDA_GRAPH_BYTES, 0.0, 8192, 16,
+        "utilization", False,
+        "vLLM: reserves gpu_memory_utilization × capacity; the KV pool takes what weights, the profiled "
+        "activation peak and CUDA graphs leave"),
+    "llamacpp": RuntimeProfile(
+        "llamacpp", LLAMACPP_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 0.0, 512, None, "dynamic", True,
+        "llama.cpp: KV for n_ctx allocated at start, compute buffer sized for n_ubatch tokens; "
+        "token embedding in system RAM"),
+    "trtllm": RuntimeProfile(
+        "trtllm", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 0.0, 8192, 64, "free_fraction", False,
+        "TensorRT-LLM: KV pool = kv_cache_free_gpu_mem_fraction of the memory left after the engine loads"),
+}
+
+
+def profile(name: str) -> RuntimeProfile:
+    return PROFILES[name]

@@ -1,0 +1,118 @@
+"""Activation / workspace peak of one forward pass during serving.
+
+Inference keeps nothing for backward, so the peak is one layer's working set
+for the tokens of the largest forward pass (a prefill chunk of ``T`` tokens
+over all sequences; vLLM and TensorRT-LLM profile one full chunk before sizing
+their KV pool), in 16-bit activations (``e`` = 2 B):
+
+* layer working set: ``e · T · (2h + (q + 2kv)/t + 2f/t)``: the residual and
+  its normed copy, the Q/K/V projections, and the MLP's two up-projection
+  outputs (gate and up of a gated MLP, alive together); ``f`` is the dense
+  FFN, or ``top_k`` routed experts' FFN plus the shared experts' for MoE layers;
+* attention scores without flash attention: ``(e + 4) · a/t · T · context``:
+  the 16-bit scores and their fp32 softmax (eager attention upcasts), each query
+  of the chunk against every cached key; with flash attention only the fp32
+  log-sum-exp, ``4 · a/t · T``;
+* logits on the card holding the output layer: ``(e + 4) · N · V`` for the
+  ``N`` positions whose logits are computed (the last token of each sequence,
+  or every prompt token), 16-bit logits plus their fp32 copy for sampling;
+  vLLM and TensorRT-LLM gather the vocab-parallel logits on every rank.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from engine.memory.formatting import ceil_div, n
+from engine.model import ModelSpec
+
+ACT_BYTES = 2  # 16-bit activations
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    activations: int
+    activations_formula: str
+    logits: int
+    logits_formula: str
+
+
+def _ffn_width(spec: ModelSpec, moe_layer: bool) -> int:
+    moe = spec.moe
+    if moe is None or not moe_layer:
+        return spec.ffn_
+    shared = (moe.shared_expert_ffn or moe.expert_ffn) * moe.shared_experts
+    return moe.top_k * moe.expert_ffn + shared
+
+
+@cache
+def _widest_ffn(spec: ModelSpec, layers: tuple[int, ...]) -> int:
+    kinds = {spec.is_moe_layer(i) for i in layers} or {False}
+    return max(_ffn_width(spec, k) for k in kinds)
+
+
+def _qkv_width(spec: ModelSpec) -> int:
+    if spec.mla is not None:
+        m = spec.mla
+        return spec.heads * (2 * (m.qk_nope_head_dim + m.qk_rope_head_dim) + m.v_head_dim)
+    return (spec.heads + 2 * spec.kv_heads_) * spec.head_dim_
+
+
+def forward_tokens(context: int, batch: int, chunk: int | None, profiled: bool = False) -> int:
+    """Tokens of the largest forward pass: the whole prompt batch, or one prefill chunk.
+
+    ``profiled``: the runtime sizes its pool after a profile run of one full
+    chunk (vLLM's ``max_num_batched_tokens``, TensorRT-LLM's ``max_num_tokens``),
+    whatever the requests.
+    """
+    whole = context * batch
+    if chunk is None:
+        return whole
+    return chunk if profiled else min(chunk, whole)
+
+
+def _parts(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, tokens: int,
+           flash: bool) -> tuple[int, int]:
+    """(layer working set, attention scores or flash statistics) in bytes."""
+    if not layers:
+        return 0, 0
+    per_token = 2 * spec.hidden + ceil_div(_qkv_width(spec), tp) + ceil_div(2 * _widest_ffn(spec, layers), tp)
+    heads = ceil_div(spec.heads, tp)
+    scores = 4 * heads * tokens if flash else (ACT_BYTES + 4) * heads * tokens * context
+    return ACT_BYTES * tokens * per_token, scores
+
+
+def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
+                    tokens: int, flash: bool, logits_mode: str, holds_output: bool) -> tuple[int, int]:
+    """(activation workspace, logits) in bytes for a forward pass of ``tokens``, without formulas."""
+    layer, scores = _parts(spec, layers, tp, context, tokens, flash)
+    if not holds_output or spec.vocab is None:
+        return layer + scores, 0
+    positions = batch if logits_mode == "last" else tokens
+    return layer + scores, (ACT_BYTES + 4) * positions * spec.vocab
+
+
+def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
+              tokens: int, flash: bool, logits_mode: str, holds_output: bool) -> Workspace:
+    """:func:`workspace_bytes` with formulas."""
+    e, h, t = ACT_BYTES, spec.hidden, tp
+    f = _widest_ffn(spec, layers) if layers else 0
+    qkv = _qkv_width(spec)
+    layer, scores = _parts(spec, layers, tp, context, tokens, flash)
+    heads = ceil_div(spec.heads, t)
+    if not layers:
+        s_text = "0 (no layers)"
+    elif flash:
+        s_text = f"flash log-sum-exp 4 B × {heads} heads × T {n(tokens)}"
+    else:
+        s_text = f"scores (2 + 4) B × {heads} heads × T {n(tokens)} × context {n(context)}"
+    act = layer + scores
+    text = (f"T = {n(tokens)} tokens per forward; layer {e} B × T × (2·{n(h)} + {n(qkv)}/{t} + 2·{n(f)}/{t})"
+            f" = {n(layer)} + {s_text} = {n(act)} B")
+    if not holds_output or spec.vocab is None:
+        return Workspace(act, text, 0, "0 (output layer on another card)" if spec.vocab else "0 (no vocab)")
+    positions = batch if logits_mode == "last" else tokens
+    logits = (e + 4) * positions * spec.vocab
+    l_text = f"(2 + 4) B × {n(positions)} positions ({logits_mode}) × V {n(spec.vocab)} = {n(logits)} B"
+    return Workspace(act, text, logits, l_text)

@@ -1,0 +1,131 @@
+"""LoRA and QLoRA memory by hand; full fine-tuning goes through the training engine.
+
+Model as in test_quant: 2 layers, hidden 256, 4 heads x 64, 2 KV heads, gated
+MLP 512, vocab 1000: 1,692,928 parameters, bf16 3,385,856 B, NF4 with double
+quantization (linear layers) + bf16 rest 1,635,160 B.
+"""
+
+import pytest
+
+from engine.errors import PlanError
+from engine.estimate import estimate
+from engine.finetune.config import FinetuneConfig
+from engine.finetune.lora import adapter_params
+from engine.layout import build_grid
+from engine.model import ModelSpec
+from engine.plan import Plan, plan_from_json, plan_to_json
+from engine.units import GiB, MiB
+
+SMALL = ModelSpec(name="small", layers=2, hidden=256, heads=4, kv_heads=2, ffn=512, vocab=1000,
+                  gated_mlp=True, norm="rmsnorm", bias=False)
+# rank 4 on q (256 x 256) and v (128 rows x 256 inputs): 4 x (256 + 256) + 4 x (128 + 256) = 3,584 per layer
+TRAINABLE = 2 * (4 * (256 + 256) + 4 * (128 + 256))
+
+
+def plan(cfg: FinetuneConfig, model: ModelSpec = SMALL, **grid) -> Plan:
+    return Plan(name="ft", mode="finetune", model=model, finetune=cfg,
+                layout=build_grid(gpu="test", capacity_bytes=24 * GiB, **grid))
+
+
+LORA = FinetuneConfig(method="lora", rank=4, target_modules=("q", "v"), seq=512, micro_batch=2)
+
+
+def bd(cfg: FinetuneConfig, **grid):
+    return estimate(plan(cfg, **grid)).cards[-1].breakdown
+
+
+def test_adapter_count():
+    assert TRAINABLE == 7_168
+    assert adapter_params(SMALL, range(2), ("q", "v"), 4) == 7_168
+    # all seven matrices: q 2,048 + k 1,536 + v 1,536 + o 2,048 + gate, up 4 x (512 + 256) + down 4 x (256 + 512)
+    assert adapter_params(SMALL, range(2), ("q", "k", "v", "o", "gate", "up", "down"), 4) == 2 * (
+        2048 + 1536 + 1536 + 2048 + 3 * 3072)
+
+
+def test_lora_states_by_hand():
+    est = estimate(plan(LORA))
+    b = est.cards[0].breakdown
+    assert b.weights.bytes == 3_385_856 + 4 * 7_168  # frozen bf16 base + fp32 adapters
+    assert b.gradients.bytes == 4 * 7_168  # adapters only
+    assert b.optimizer_states.bytes == 2 * 4 * 7_168  # AdamW moments in fp32
+    assert b.logits.bytes == (4 + 2) * 512 * 2 * 1000  # bf16 logits + fp32 upcast for the loss
+    visible = sum(f.bytes for f in b.parts() if f.key != "overhead")
+    assert b.overhead.bytes == 512 * MiB + visible * 5 // 100
+    assert est.finetune.trainable_parameters == 7_168 and est.mode == "finetune"
+
+
+def test_adapter_intermediates():
+    # each adapter saves x·A (2 B x s·b tokens x r): rank 8 vs 4 adds 2 B x 1,024 x 4 x 2 adapters x 2 layers
+    more = LORA.model_copy(update={"rank": 8})
+    assert bd(more).activations.bytes - bd(LORA).activations.bytes == 2 * 1024 * 4 * 2 * 2
+
+
+def test_gradient_checkpointing_keeps_layer_inputs():
+    plain = bd(LORA).activations.bytes  # two identical layers
+    ckpt = bd(LORA.model_copy(update={"gradient_checkpointing": True})).activations.bytes
+    # one layer input per layer (2 B x 1,024 tokens x 256) + one layer's working set (half of the plain total)
+    assert ckpt == 2 * (2 * 1024 * 256) + plain // 2
+
+
+def test_qlora_by_hand():
+    q = LORA.model_copy(update={"method": "qlora"})
+    b = bd(q)
+    assert b.weights.bytes == 1_635_160 + 4 * 7_168  # NF4 + double quant base, fp32 adapters
+    # bf16 dequantization buffer of the largest quantized matrix (gate/up/down: 131,072 elements)
+    assert b.activations.bytes - bd(LORA).activations.bytes == 2 * 131_072
+
+
+def test_eight_bit_paged_optimizer():
+    est = estimate(plan(LORA.model_copy(update={"method": "qlora", "optimizer": "paged-adamw-8bit"})))
+    # two 1-byte states + an fp32 absmax per 256 elements: 2 x (7,168 + 4 x 28)
+    assert est.cards[0].breakdown.optimizer_states.bytes == 2 * (7_168 + 4 * 28) == 14_560
+    assert any(w.code == "paged-optimizer" for w in est.warnings)
+
+
+def test_layer_split_over_two_cards():
+    est = estimate(plan(LORA, pp=2))
+    first, last = est.cards[0].breakdown, est.cards[1].breakdown
+    assert first.logits.bytes == 0 and last.logits.bytes == 6 * 1024 * 1000
+    per_layer = (589_824 + 512) * 2 + 4 * 3_584  # bf16 layer + its fp32 adapters
+    assert first.weights.bytes == per_layer + 256_000 * 2  # + embedding
+    assert last.weights.bytes == per_layer + (256_000 + 256) * 2  # + output layer and final norm
+
+
+def test_full_finetuning_is_the_training_engine():
+    cfg = FinetuneConfig(method="full", seq=512, micro_batch=2, gradient_checkpointing=True)
+    ft = estimate(plan(cfg))
+    train = Plan(name="ft", mode="training", model=SMALL, layout=plan(cfg).layout).model_copy(update={
+        "training": Plan.model_fields["training"].default.model_copy(update={
+            "seq": 512, "micro_batch": 2, "recompute": "full", "flash_attention": True})})
+    assert ft.cards[0].breakdown == estimate(train).cards[0].breakdown
+    assert ft.mode == "finetune" and ft.finetune.trainable_parameters == 1_692_928
+
+
+def test_tp_rejected_for_lora():
+    with pytest.raises(PlanError) as e:
+        estimate(plan(LORA, tp=2))
+    assert e.value.field == "layout.tp"
+
+
+def test_round_trip():
+    p = plan(LORA)
+    assert plan_from_json(plan_to_json(p)) == p
+
+
+def test_six_b_lora_on_one_24gb_card_at_2k_micro_batch_4():
+    """The issue's question, on a ChatGLM-6B-shaped model (28 x 4096, FFN 16384, vocab 130,528).
+
+    Base 6.7 B params x 2 B = 13.4 GB and logits 6 B x 2,048 x 4 x 130,528 = 6.4 GB are fixed;
+    without checkpointing the saved activations (~34 GB) sink it, with checkpointing it fits.
+    """
+    glm = ModelSpec(name="glm-6b-shape", layers=28, hidden=4096, heads=32, ffn=16384, vocab=130_528)
+    cfg = FinetuneConfig(method="lora", rank=8, seq=2048, micro_batch=4)
+    rtx_4090 = 25_757_220_864
+    layout = build_grid(gpu="RTX 4090", capacity_bytes=rtx_4090)
+    no_ckpt = estimate(Plan(mode="finetune", model=glm, layout=layout, finetune=cfg))
+    ckpt = estimate(Plan(mode="finetune", model=glm, layout=layout,
+                         finetune=cfg.model_copy(update={"gradient_checkpointing": True})))
+    assert no_ckpt.cards[0].breakdown.logits.bytes == 6 * 2048 * 4 * 130_528
+    assert not no_ckpt.fits and ckpt.fits
+    # r 8 on q and v (4096 x 4096 each): 8 x 8,192 x 2 x 28 layers
+    assert ckpt.finetune.trainable_parameters == 8 * 8192 * 2 * 28 == 3_670_016

@@ -1,0 +1,229 @@
+"""Serving estimates by hand: runtimes, pools, offload, TP, answers.
+
+Model as in test_quant: 2 layers, hidden 256, 4 heads x 64, 2 KV heads, gated
+MLP 512, vocab 1000, untied: 1,692,928 parameters, bf16 weights 3,385,856 B,
+KV 512 B per token and layer (2 x 2 heads x 64 x 2 B).
+Forward working set per token: 2h + (heads + 2 kv) x 64 + 2 ffn = 512 + 512 + 1024 = 2048 elements.
+"""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from engine.catalog import GpuSpec
+from engine.errors import PlanError
+from engine.estimate import estimate
+from engine.layout import build_grid
+from engine.model import ModelSpec
+from engine.plan import Plan, plan_error_from_validation, plan_from_json, plan_to_json
+from engine.serving.answers import (
+    best_quant,
+    cheapest_gpu,
+    longest_context,
+    most_sequences,
+    quant_options,
+)
+from engine.serving.config import ServingConfig
+from engine.serving.estimate import Evaluator
+from engine.serving.split import split_layers
+from engine.units import GiB, MiB
+
+SMALL = ModelSpec(name="small", layers=2, hidden=256, heads=4, kv_heads=2, ffn=512, vocab=1000,
+                  gated_mlp=True, norm="rmsnorm", bias=False)
+CTX_PLUS_CUBLAS = 512 * MiB + 32 * MiB  # PyTorch runtimes: CUDA context + cuBLAS workspace
+VLLM_GRAPHS = 512 * MiB
+
+
+def plan(cfg: ServingConfig, capacity: int = 4 * GiB, model: ModelSpec = SMALL, **grid) -> Plan:
+    return Plan(name="t", mode="serving", model=model, serving=cfg,
+                layout=build_grid(gpu="test", capacity_bytes=capacity, **grid))
+
+
+def test_transformers_single_card_by_hand():
+    est = estimate(plan(ServingConfig(context=4096, batch=1, runtime="transformers")))
+    bd = est.cards[0].breakdown
+    assert bd.weights.bytes == 3_385_856
+    assert bd.kv_cache.bytes == 512 * 2 * 4096 == 4_194_304
+    # whole prompt in one forward: T = 4,096; 2 B x T x 2,048 + flash LSE 4 B x 4 heads x T
+    assert bd.activations.bytes == 2 * 4096 * 2048 + 4 * 4 * 4096 == 16_842_752
+    assert bd.logits.bytes == (2 + 4) * 1 * 1000  # last token only
+    allocated = 3_385_856 + 4_194_304 + 16_842_752 + 6000
+    assert bd.overhead.bytes == CTX_PLUS_CUBLAS + allocated * 5 // 100  # 5% allocator reserve
+    assert bd.total_bytes == 596_075_701
+    assert est.mode == "serving" and est.serving.kv_bytes_per_token == 1024
+
+
+def test_eager_attention_scores():
+    est = estimate(plan(ServingConfig(context=1024, runtime="transformers", flash_attention=False)))
+    # layer 2 B x 1,024 x 2,048 + scores (2 + 4) B x 4 heads x T 1,024 x context 1,024
+    assert est.cards[0].breakdown.activations.bytes == 2 * 1024 * 2048 + 6 * 4 * 1024 * 1024
+
+
+def test_logits_of_every_prompt_token():
+    est = estimate(plan(ServingConfig(context=1024, batch=2, runtime="transformers", logits="all")))
+    assert est.cards[0].breakdown.logits.bytes == 6 * 2048 * 1000
+
+
+VLLM = ServingConfig(context=4096, batch=1, runtime="vllm", gpu_memory_utilization=0.5)
+
+
+def test_vllm_pool_by_hand():
+    est = estimate(plan(VLLM))
+    # budget 0.5 x 4 GiB = 2,147,483,648; the profile run is one full chunk of 8,192 tokens whatever
+    # the requests: activations 2 B x 8,192 x 2,048 + flash LSE 4 B x 4 heads x 8,192 = 33,685,504
+    fixed = 3_385_856 + 33_685_504 + 6000 + CTX_PLUS_CUBLAS + VLLM_GRAPHS  # = 1,144,373,616
+    pool = 2_147_483_648 - fixed
+    assert pool == 1_003_110_032
+    # 1,024 B per token (2 layers x 512): 979,599 tokens, in whole blocks of 16 -> 979,584
+    assert est.serving.kv_pool_tokens == 979_584
+    assert est.serving.kv_pool_bytes == pool
+    bd = est.cards[0].breakdown
+    assert bd.activations.bytes == 33_685_504
+    assert bd.kv_cache.bytes == 4096 * 1024  # what the one 4,096-token sequence occupies
+    assert est.cards[0].headroom_bytes == pool - 4096 * 1024  # the free part of the pool
+    assert est.fits
+
+
+def test_vllm_longest_context_and_most_sequences_by_hand():
+    # one sequence may fill the whole pool: 979,584 tokens (above)
+    p = plan(VLLM)
+    assert longest_context(p) == 979_584
+    assert estimate(p).serving.max_context_tokens == 979_584
+    # b sequences of 4,096 tokens; the sampled logits grow 6,000 B per sequence:
+    # 1,144,367,616 + 6,000 b + 4,194,304 b <= 2,147,483,648  ->  b <= 238.8
+    assert most_sequences(p) == 238
+
+
+def test_vllm_request_larger_than_pool_does_not_fit():
+    est = estimate(plan(VLLM.model_copy(update={"context": 1_000_000})))
+    assert not est.fits
+    assert any(w.code == "over-capacity" for w in est.warnings)
+
+
+def test_tp_splits_weights_and_kv():
+    est = estimate(plan(ServingConfig(context=1000, runtime="vllm"), tp=2))
+    assert len(est.cards) == 2
+    bd = est.cards[1].breakdown
+    # per rank: q 128x256, k,v 64x256, o 256x128, gate/up 256x256, down 256x256, norms 512 whole, in bf16
+    per_layer = (32_768 + 16_384 + 16_384 + 32_768 + 3 * 65_536) * 2 + 512 * 2  # 590,848
+    outer = (128_000 + 128_000 + 256) * 2  # vocab-parallel embedding and output, final norm whole
+    assert bd.weights.bytes == 2 * per_layer + outer == 1_694_208
+    assert bd.kv_cache.bytes == 2 * 256 * 1008  # one KV head per rank; 1,000 tokens paged to 1,008
+
+
+def test_llamacpp_partial_offload_by_hand():
+    est = estimate(plan(ServingConfig(context=1000, quant="Q8_0", runtime="llamacpp", gpu_layers=1)))
+    bd = est.cards[0].breakdown
+    layer = 589_824 // 32 * 34 + 512 * 4  # Q8_0 matrices + F32 norms = 628,736
+    assert bd.weights.bytes == layer  # only the last layer is offloaded
+    assert bd.kv_cache.bytes == 512 * 1000
+    # n_ubatch 512 tokens: 2 B x 512 x 2,048 + flash LSE 4 x 4 x 512
+    assert bd.activations.bytes == 2 * 512 * 2048 + 4 * 4 * 512
+    assert bd.logits.bytes == 0  # output layer stays on the CPU with n_gpu_layers <= n_layer
+    assert bd.overhead.bytes == 256 * MiB + 32 * MiB
+    # host: layer 0, the Q8_0 embedding, the output (Q8_0) with the F32 final norm, layer 0's KV
+    host = layer + 256_000 // 32 * 34 + (256_000 // 32 * 34 + 256 * 4) + 512 * 1000
+    assert est.serving.host_bytes == host == 1_685_760
+    assert any(w.code == "host-offload" for w in est.warnings)
+
+
+def test_llamacpp_tensor_split_upper_bound():
+    # 4 layers + output = 5 units, split 3:1 -> cumulative (0.75, 1.0); unit j goes to the first
+    # card whose cumulative share exceeds j/5: 0, .2, .4, .6 -> card 0; .8 -> card 1 (the output)
+    s = split_layers(4, 2, pp_layers=None, shares=(3, 1), capacities=(1, 1), llamacpp=True, gpu_layers=None)
+    assert s.layers == ((0, 1, 2, 3), ()) and s.output_stage == 1 and s.embedding_stage is None
+    # 8 layers split 1:1 -> 9 units: j/9 < 0.5 for j <= 4 -> layers 0-4 on card 0, 5-7 and the output on card 1
+    s = split_layers(8, 2, pp_layers=None, shares=(1, 1), capacities=(1, 1), llamacpp=True, gpu_layers=None)
+    assert s.layers == ((0, 1, 2, 3, 4), (5, 6, 7)) and s.output_stage == 1
+
+
+def test_mixed_cards_default_split_follows_capacity():
+    mixed = build_grid(pp=2, gpu="big", capacity_bytes=3 * GiB)
+    cards = (mixed.cards[0], mixed.cards[1].model_copy(update={"gpu": "small", "capacity_bytes": GiB}))
+    p = Plan(mode="serving", model=SMALL.model_copy(update={"layers": 4}), layout=mixed.model_copy(update={"cards": cards}),
+             serving=ServingConfig(runtime="llamacpp", quant="Q4_0", context=512))
+    est = estimate(p)
+    assert est.cards[0].breakdown.kv_cache.bytes == 4 * 512 * 512  # all 4 layers on the 3 GiB card (as 3:1)
+    assert est.cards[1].breakdown.kv_cache.bytes == 0
+    assert est.cards[1].breakdown.logits.bytes == 6 * 1000
+
+
+def test_even_layer_split_for_pipeline_runtimes():
+    s = split_layers(5, 2, pp_layers=None, shares=None, capacities=(1, 1), llamacpp=False, gpu_layers=None)
+    assert s.layers == ((0, 1, 2), (3, 4)) and s.embedding_stage == 0 and s.output_stage == 1
+
+
+def test_best_quant_and_cheapest_gpu():
+    # 512 MiB budget of pure weights: bf16 (3.4 MB) fits easily -> the least aggressive format wins
+    p = plan(ServingConfig(context=256, runtime="transformers"), capacity=1 * GiB)
+    options = quant_options(p)
+    assert options[0].quant == "fp32" and best_quant(p).quant == "fp32"
+    assert all(o.fits for o in options)
+    gpus = (
+        GpuSpec(name="tiny", memory_bytes=256 * MiB, price_usd_per_hour=0.1, source="test"),
+        GpuSpec(name="mid", memory_bytes=2 * GiB, price_usd_per_hour=0.5, source="test"),
+        GpuSpec(name="cheap-big", memory_bytes=8 * GiB, price_usd_per_hour=0.3, source="test"),
+        GpuSpec(name="unpriced", memory_bytes=GiB, source="test"),
+    )
+    # tiny cannot hold the 544 MiB of CUDA context + cuBLAS; cheap-big is the cheapest that fits
+    assert cheapest_gpu(p, gpus=gpus).gpu.name == "cheap-big"
+    assert cheapest_gpu(p, gpus=gpus[:1]) is None
+
+
+def config_error(**kw) -> PlanError:
+    with pytest.raises(ValidationError) as e:
+        ServingConfig(**kw)
+    return plan_error_from_validation(e.value)
+
+
+def test_gpu_layers_only_with_llamacpp():
+    assert config_error(runtime="vllm", gpu_layers=10).field == "serving.gpu_layers"
+
+
+def test_tp_must_divide_heads():
+    with pytest.raises(PlanError) as e:
+        estimate(plan(ServingConfig(runtime="vllm"), tp=3))
+    assert e.value.field == "layout.tp"
+
+
+def test_tensor_split_length_checked():
+    with pytest.raises(PlanError) as e:
+        estimate(plan(ServingConfig(runtime="llamacpp", tensor_split=(1, 1, 1)), pp=2))
+    assert e.value.field == "serving.tensor_split"
+
+
+def test_context_above_max_model_len():
+    assert config_error(runtime="vllm", context=5000, max_model_len=4096).field == "serving.context"
+    assert config_error(quant="int3").field == "serving.quant"
+
+
+def test_serving_plan_round_trips():
+    p = plan(ServingConfig(quant="Q4_K_M", runtime="llamacpp", tensor_split=(3.0, 1.0)), pp=2)
+    assert plan_from_json(plan_to_json(p)) == p
+
+
+def test_trtllm_kv_grows_in_64_token_blocks():
+    p = plan(ServingConfig(runtime="trtllm", context=1024))
+    totals = [estimate(p.model_copy(update={"serving": p.serving.model_copy(update={"context": c})}))
+              .cards[0].breakdown.kv_cache.bytes for c in (1, 64, 65, 1024, 4096)]
+    assert totals == sorted(totals)
+    assert totals[1] == 64 * 1024 and totals[2] == 128 * 1024  # whole 64-token TensorRT-LLM blocks
+
+
+@settings(max_examples=60, deadline=None)
+@given(runtime=st.sampled_from(["transformers", "vllm", "llamacpp", "trtllm"]),
+       context=st.integers(1, 300_000), batch=st.integers(1, 64), capacity_mib=st.integers(400, 4096),
+       flash=st.booleans())
+def test_search_shortcut_agrees_with_the_breakdown(runtime, context, batch, capacity_mib, flash):
+    """The answer searches use a figure-free verdict; it must match the full breakdown's."""
+    p = plan(ServingConfig(runtime=runtime, context=context, batch=batch, flash_attention=flash,
+                           quant="Q4_K_M" if runtime == "llamacpp" else "bf16"), capacity=capacity_mib * MiB)
+    ev = Evaluator(p, p.serving)
+    full = ev.results(context, batch)
+    assert ev.fits(context, batch) == all(r.breakdown.total_bytes <= k[2] for k, r in full.items())
+    est = estimate(p)
+    if est.fits:
+        assert est.serving.max_context_tokens >= context and est.serving.max_batch >= batch
+    else:
+        assert est.serving.max_context_tokens < context and est.serving.max_batch < batch
