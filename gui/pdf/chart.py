@@ -1,0 +1,145 @@
+"""The stacked bar chart of every card's memory with its capacity line, painted as vectors."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPen
+
+from engine.report import BREAKDOWN_KEYS, Estimate
+from engine.units import Unit, to_unit
+from gui.pdf.canvas import MUTED_COLOR, TEXT_COLOR, PdfCanvas
+
+try:  # the app's chart colours, so the PDF matches the window
+    from gui.theme import CATEGORY_COLORS
+except ImportError:  # pragma: no cover - theme not built yet
+    CATEGORY_COLORS = {"weights": "#0072B2", "gradients": "#56B4E9", "optimizer_states": "#009E73",
+                       "activations": "#E69F00", "logits": "#F0E442", "communication": "#CC79A7",
+                       "kv_cache": "#D55E00", "overhead": "#8C8C8C"}
+
+CATEGORY_LABELS = {"weights": "weights", "gradients": "gradients", "optimizer_states": "optimizer states",
+                   "activations": "activations", "logits": "logits", "communication": "communication",
+                   "kv_cache": "KV cache", "overhead": "overhead"}
+CAPACITY_COLOR = QColor("#222222")
+OVER_COLOR = QColor("#d0021b")
+
+
+def nice_step(top: float, ticks: int = 5) -> float:
+    raw = top / ticks
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+
+
+def draw_chart(canvas: PdfCanvas, est: Estimate, unit: Unit, height_pt: float = 210.0) -> None:
+    keys = [k for k in BREAKDOWN_KEYS if any(getattr(c.breakdown, k).bytes for c in est.cards)]
+    canvas.ensure(canvas.pt(height_pt + 30))
+    p = canvas.painter
+    label_font = canvas.font(6.5)
+    fm = canvas.metrics(label_font)
+    axis_w = fm.horizontalAdvance("0000.0") + canvas.pt(6)
+    plot = QRectF(canvas.left + axis_w, canvas.y + canvas.pt(4), canvas.width - axis_w,
+                  canvas.pt(height_pt) - fm.height() * 2 - canvas.pt(8))
+    top = max(max(to_unit(c.total_bytes, unit), to_unit(c.capacity_bytes, unit)) for c in est.cards) * 1.06
+    step = nice_step(top)
+    top = math.ceil(top / step) * step
+
+    def y_of(value: float) -> float:
+        return plot.bottom() - plot.height() * value / top
+
+    p.setFont(label_font)
+    tick = 0.0
+    while tick <= top + 1e-9:
+        y = y_of(tick)
+        p.setPen(QPen(QColor("#e3e3e3"), canvas.pt(0.4)))
+        p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+        p.setPen(MUTED_COLOR)
+        p.drawText(QRectF(canvas.left, y - fm.height() / 2, axis_w - canvas.pt(4), fm.height()),
+                   int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"{tick:g}")
+        tick += step
+    _draw_bars(canvas, est, unit, keys, plot, y_of)
+    _draw_x_labels(canvas, est, plot, fm)
+    p.setPen(TEXT_COLOR)
+    p.save()
+    p.translate(canvas.left - canvas.pt(2), plot.center().y())
+    p.rotate(-90)
+    p.drawText(QRectF(-plot.height() / 2, -fm.height(), plot.height(), fm.height()),
+               int(Qt.AlignmentFlag.AlignCenter), f"memory per card ({unit.value})")
+    p.restore()
+    canvas.y = plot.bottom() + fm.height() * 2 + canvas.pt(4)
+    _draw_legend(canvas, keys)
+
+
+def _draw_bars(canvas: PdfCanvas, est: Estimate, unit: Unit, keys: list[str], plot: QRectF, y_of) -> None:
+    p = canvas.painter
+    n = len(est.cards)
+    slot = plot.width() / n
+    gap = slot * 0.18 if slot > canvas.pt(3) else 0.0
+    brushes = {k: QColor(CATEGORY_COLORS[k]) for k in keys}
+    p.setPen(Qt.PenStyle.NoPen)
+    for i, c in enumerate(est.cards):
+        x, base = plot.left() + i * slot + gap / 2, 0.0
+        for k in keys:
+            v = to_unit(getattr(c.breakdown, k).bytes, unit)
+            if v > 0:
+                p.fillRect(QRectF(x, y_of(base + v), slot - gap, y_of(base) - y_of(base + v)), brushes[k])
+                base += v
+    # Capacity lines: one segment per run of cards with the same capacity; red over cards that overflow.
+    start = 0
+    for i in range(1, n + 1):
+        if i < n and est.cards[i].capacity_bytes == est.cards[start].capacity_bytes:
+            continue
+        y = y_of(to_unit(est.cards[start].capacity_bytes, unit))
+        p.setPen(QPen(CAPACITY_COLOR, canvas.pt(0.9), Qt.PenStyle.DashLine))
+        p.drawLine(QPointF(plot.left() + start * slot, y), QPointF(plot.left() + i * slot, y))
+        start = i
+    p.setPen(QPen(OVER_COLOR, canvas.pt(1.6)))
+    for i, c in enumerate(est.cards):
+        if not c.fits:
+            y = y_of(to_unit(c.total_bytes, unit))
+            p.drawLine(QPointF(plot.left() + i * slot, y), QPointF(plot.left() + (i + 1) * slot, y))
+    p.setPen(QPen(MUTED_COLOR, canvas.pt(0.6)))
+    p.drawLine(plot.bottomLeft(), plot.bottomRight())
+
+
+def _draw_x_labels(canvas: PdfCanvas, est: Estimate, plot: QRectF, fm) -> None:
+    p = canvas.painter
+    n = len(est.cards)
+    slot = plot.width() / n
+    every = max(1, math.ceil(fm.horizontalAdvance("0000") / slot))
+    every = next(k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 10**9) if k >= every)
+    p.setPen(MUTED_COLOR)
+    for i in range(0, n, every):
+        x = plot.left() + (i + 0.5) * slot
+        p.drawText(QRectF(x - canvas.pt(15), plot.bottom() + canvas.pt(1), canvas.pt(30), fm.height()),
+                   int(Qt.AlignmentFlag.AlignCenter), str(est.cards[i].index))
+    p.drawText(QRectF(plot.left(), plot.bottom() + fm.height(), plot.width(), fm.height()),
+               int(Qt.AlignmentFlag.AlignCenter), "card")
+
+
+def _draw_legend(canvas: PdfCanvas, keys: list[str]) -> None:
+    p = canvas.painter
+    font = canvas.font(7)
+    fm = canvas.metrics(font)
+    p.setFont(font)
+    x, box = canvas.left, canvas.pt(7)
+    items: list[tuple[str, QColor | None, QPen | None]] = [
+        (CATEGORY_LABELS[k], QColor(CATEGORY_COLORS[k]), None) for k in keys]
+    items += [("capacity", None, QPen(CAPACITY_COLOR, canvas.pt(0.9), Qt.PenStyle.DashLine)),
+              ("over capacity (total)", None, QPen(OVER_COLOR, canvas.pt(1.6)))]
+    for label, fill, pen in items:
+        w = box + canvas.pt(3) + fm.horizontalAdvance(label) + canvas.pt(10)
+        if x + w > canvas.right:
+            x = canvas.left
+            canvas.y += fm.height() + canvas.pt(2)
+        cy = canvas.y + fm.height() / 2
+        if fill is not None:
+            p.fillRect(QRectF(x, cy - box / 2, box, box), fill)
+        else:
+            p.setPen(pen)
+            p.drawLine(QPointF(x, cy), QPointF(x + box, cy))
+        p.setPen(TEXT_COLOR)
+        p.drawText(QRectF(x + box + canvas.pt(3), canvas.y, w, fm.height()),
+                   int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), label)
+        x += w
+    canvas.y += fm.height() + canvas.pt(8)

@@ -1,0 +1,140 @@
+"""``export_pdf(plan, path)``: the plan summary an engineer hands to colleagues.
+
+Sections: title and verdict, model and workload, node diagram, memory chart,
+per-card table, warnings, assumptions and formulas.  Rendered with Qt's own
+PDF writer (QPdfWriter + QPainter), vector throughout; the file is written to
+a temporary name in the same folder and moved into place (never half-written).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6.QtGui import QColor
+
+from engine import __version__
+from engine.errors import PlanError
+from engine.estimate import estimate
+from engine.plan import Plan
+from engine.report import Estimate
+from engine.units import Unit
+from gui.pdf import content
+from gui.pdf.canvas import MUTED_COLOR, PAGE_SIZES, PdfCanvas
+from gui.pdf.chart import draw_chart
+from gui.pdf.diagram import draw_diagram
+from gui.pdf.table import Column, draw_table
+
+FITS_COLOR, OVER_COLOR = QColor("#1b6e35"), QColor("#b00020")
+
+
+def export_pdf(plan: Plan, path: str | os.PathLike[str], *, page_size: str = "A4", all_cards: bool = False,
+               units: str = "GB") -> None:
+    """Write the plan summary PDF to ``path``.  Raises PlanError for a plan the engine rejects."""
+    if page_size not in PAGE_SIZES:
+        raise PlanError("page_size", page_size, " or ".join(PAGE_SIZES))
+    try:
+        unit = Unit(units)
+    except ValueError:
+        raise PlanError("units", units, "GB or GiB") from None
+    est = estimate(plan)  # PlanError propagates: nothing is written for an invalid plan
+    from gui.fonts import cjk_mono_family, register_app_fonts
+    from gui.qt_app import ensure_app
+
+    ensure_app(headless=True)
+    family = register_app_fonts()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        canvas = PdfCanvas(tmp, page_size, title=f"vramplan: {plan.name}", family=family,
+                           mono_family=cjk_mono_family(), footer=f"vramplan {__version__} · {plan.name}")
+        try:
+            _render(canvas, plan, est, unit, all_cards)
+        finally:
+            canvas.finish()
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _render(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit, all_cards: bool) -> None:
+    _title(canvas, plan, est, unit)
+    canvas.heading("Model")
+    canvas.key_values(content.model_rows(plan))
+    canvas.heading("Workload and layout")
+    canvas.key_values(content.workload_rows(plan, est))
+    answers = content.serving_rows(est, unit)
+    if answers:
+        canvas.heading("Serving answers")
+        canvas.key_values(answers)
+    canvas.heading("Node diagram", keep_with_pt=260)
+    draw_diagram(canvas, plan, est, max_height=min(canvas.remaining() - canvas.pt(40), canvas.pt(520)))
+    canvas.heading(f"Memory of every card ({unit.value})", keep_with_pt=240)
+    draw_chart(canvas, est, unit)
+    _card_table(canvas, plan, est, unit, all_cards)
+    _warnings(canvas, est)
+    _formulas(canvas, est, unit)
+
+
+def _title(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit) -> None:
+    canvas.paragraph("vramplan plan summary", canvas.font(10, bold=True), color=MUTED_COLOR, after_pt=2)
+    canvas.paragraph(plan.name, canvas.font(20, bold=True), after_pt=3)
+    scale = "10^9" if unit is Unit.GB else "2^30"
+    canvas.paragraph(f"{datetime.date.today().isoformat()} · vramplan {__version__} · figures in {unit.value} "
+                     f"(1 {unit.value} = {scale} bytes)", canvas.font(8.5), color=MUTED_COLOR, after_pt=8)
+    canvas.paragraph(content.verdict_text(plan, est, unit), canvas.font(10.5, bold=True),
+                     color=FITS_COLOR if est.fits else OVER_COLOR, after_pt=6)
+
+
+def _card_table(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit, all_cards: bool) -> None:
+    rows = content.card_rows(plan, est, all_cards)
+    memory = content.visible_columns(est)
+    u = unit.value
+    title = "Every card" if all_cards else "Cards (identical cards grouped; n = how many)"
+    canvas.heading(f"{title}, memory in {u}", keep_with_pt=80)
+    group_header = ("TP grp\nid:rank/size", "ZeRO grp\nid:rank/size") if all_cards else ("TP\nsize", "ZeRO/DP\nsize")
+    columns = [Column("cards", right=False), Column("n"), Column("node", right=False), Column("GPU", right=False),
+               Column("stage"), Column(group_header[0]), Column(group_header[1])]
+    columns += [Column(f"{header}\n{u}") for _, header in memory]
+    columns += [Column(f"total\n{u}"), Column(f"capacity\n{u}"), Column(f"headroom\n{u}"), Column("", right=False)]
+    cells = []
+    for r in rows:
+        cells.append([r.cards, str(r.count), r.node, r.gpu, str(r.stage + 1), r.tp, r.zero]
+                     + [content.number(r.parts[k], unit) for k, _ in memory]
+                     + [content.number(r.total_bytes, unit), content.number(r.capacity_bytes, unit),
+                        content.number(r.headroom_bytes, unit, signed=True), "ok" if r.fits else "OVER"])
+    draw_table(canvas, columns, cells, marked=[not r.fits for r in rows])
+    canvas.paragraph("Stages are numbered from 1, as in the diagram; cards by their index in the plan. "
+                     "Rows marked OVER need more memory than the card has.", canvas.font(7), color=MUTED_COLOR)
+
+
+def _warnings(canvas: PdfCanvas, est: Estimate) -> None:
+    canvas.heading("Warnings", keep_with_pt=30)
+    if not est.warnings:
+        canvas.paragraph("None.", canvas.font(8.5))
+    for w in est.warnings:
+        canvas.paragraph(f"{w.severity}: {w.message}", canvas.font(8.5),
+                         color=OVER_COLOR if w.severity == "warning" else MUTED_COLOR, indent_pt=6)
+
+
+def _formulas(canvas: PdfCanvas, est: Estimate, unit: Unit) -> None:
+    canvas.heading("Assumptions and formulas", keep_with_pt=80)
+    canvas.paragraph(
+        "Each figure below is the engine's formula with the plan's numbers substituted (B = bytes), followed by "
+        f"its result in bytes and in {unit.value}, so a reviewer can redo the arithmetic. Cards with the same "
+        "stage, group sizes and GPU share one block.", canvas.font(8.5), after_pt=6)
+    label_font, formula_font = canvas.font(8, bold=True), canvas.font(7.5, mono=True)
+    for block in content.formula_blocks(est):
+        canvas.paragraph(block.title, canvas.font(9, bold=True), after_pt=3)
+        for label, formula, n_bytes in block.lines:
+            result = f"= {n_bytes:,} B = {content.number(n_bytes, unit)} {unit.value}"
+            canvas.ensure(canvas.pt(24))
+            canvas.paragraph(label.strip(), label_font, indent_pt=6 if label.startswith(" ") else 0, after_pt=1)
+            canvas.paragraph(f"{formula}  {result}", formula_font, indent_pt=14 if label.startswith(" ") else 8,
+                             after_pt=3)
+        canvas.space(4)
