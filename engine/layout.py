@@ -61,6 +61,12 @@ class Layout(BaseModel):
     def topology(self) -> Topology:
         return Topology.of(self)
 
+    def model_copy(self, *, update: dict | None = None, deep: bool = False) -> Layout:  # type: ignore[override]
+        """A copy without the cached topology (it describes the original's cards)."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("topology", None)
+        return copy
+
 
 class Topology:
     """Group sizes and ranks derived once from a layout (cached on the layout)."""

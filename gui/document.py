@@ -39,7 +39,7 @@ class PlanDocument(QObject):
         self._units = Unit.GB
         self._path: Path | None = None
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.file_changed.emit())
+        self.undo_stack.cleanChanged.connect(self.file_changed)
         self._recompute()
 
     # State ------------------------------------------------------------------
