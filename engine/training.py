@@ -13,7 +13,7 @@ Precision = Literal["bf16", "fp16", "fp32"]
 Optimizer = Literal["adam", "adamw", "sgd"]
 Recompute = Literal["none", "selective", "full"]
 Method = Literal["seed", "detailed"]
-Framework = Literal["megatron", "deepspeed"]
+Framework = Literal["megatron", "deepspeed", "huggingface"]  # huggingface: eager transformers code
 
 
 class TrainingConfig(BaseModel):

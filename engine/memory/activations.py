@@ -18,6 +18,13 @@ dropout masks (10sbh) are split only with sequence parallelism.  Flash
 attention and selective recompute drop the s^2 terms (flash keeps a fp32
 log-sum-exp per head and token instead).  Megatron's theoretical estimate
 ignores GQA, gated MLPs and missing dropout; this module does not.
+
+Measured with PyTorch (tests/fidelity, docs/fidelity.md), two more terms are
+real and counted here: the fused norms keep fp32 statistics per token (mean
+and 1/std for LayerNorm: 8 B; 1/rms for RMSNorm: 4 B), and fused RoPE writes
+the rotated Q and K to new buffers while V, a view of the QKV output, keeps
+that whole buffer alive (e·sb·(q+kv) more).  Hugging Face eager code saves
+much more; its profile is :mod:`engine.memory.huggingface`.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from engine.memory.formatting import ceil_div, n
-from engine.model import ModelSpec
+from engine.model import ModelSpec, MoESpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,9 @@ def _terms(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, f
     terms: list[tuple[str, int]] = []
     # Norm inputs; a parallel block (norms_per_layer = 1) feeds one norm output to both QKV and FC1.
     terms.append((f"{spec.norms_per_layer}·{e}·sbh norm inputs", ceil_div(spec.norms_per_layer * e * sbh, rep)))
+    stats = norm_stat_bytes(spec)
+    terms.append((f"{spec.norms_per_layer}·{stats}·sb fp32 norm statistics",
+                  ceil_div(spec.norms_per_layer * stats * s * b, rep)))
     linear_inputs = 2 if spec.norms_per_layer >= 2 else 1
     terms.append((f"{linear_inputs}·{e}·sbh QKV/FC1 inputs", ceil_div(linear_inputs * e * sbh, rep)))
     if spec.mla is not None:
@@ -63,6 +73,10 @@ def _terms(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, f
     terms.append((f"{e}·sb·({q_dim}+{k_dim}+{v_dim})/t Q,K,V", ceil_div(e * s * b * (q_dim + k_dim + v_dim), t)))
     if spec.qk_norm:
         terms.append((f"{e}·sb·({q_dim}+{k_dim})/t qk-norm inputs", ceil_div(e * s * b * (q_dim + k_dim), t)))
+        qk_heads = heads + (heads if spec.mla is not None else spec.kv_heads_)
+        terms.append((f"{stats}·sb·{qk_heads}/t qk-norm statistics", ceil_div(stats * s * b * qk_heads, t)))
+    if spec.position_embedding == "rope" and spec.mla is None:
+        terms.append((f"{e}·sb·({q_dim}+{k_dim})/t RoPE-rotated Q,K", ceil_div(e * s * b * (q_dim + k_dim), t)))
     if flash:
         terms.append(("4·a·s·b/t flash log-sum-exp (fp32)", ceil_div(4 * heads * s * b, t)))
     elif not drop_scores:
@@ -73,22 +87,43 @@ def _terms(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, f
     terms.append((f"{e}·sb·{out_dim}/t output-projection input", ceil_div(e * s * b * out_dim, t)))
     if dropout:
         terms.append(("2·sbh dropout masks", ceil_div(2 * sbh, rep)))
-    moe = spec.moe
-    if moe is not None and moe_layer:
-        tokens = s * b * moe.top_k  # routed token copies on this rank under balanced routing
-        per_ffn = 3 if spec.gated_mlp else 2
-        terms.append((f"4·sb·{moe.experts} router logits (fp32)", ceil_div(4 * s * b * moe.experts, rep)))
-        terms.append((f"{e}·sb·k·h permuted expert inputs", ceil_div(e * tokens * h, rep)))
-        terms.append((f"{per_ffn}·{e}·sb·k·f_e/t expert FFN", ceil_div(per_ffn * e * tokens * moe.expert_ffn, rep * t)))
-        if moe.shared_experts:
-            f_shared = (moe.shared_expert_ffn or moe.expert_ffn) * moe.shared_experts
-            terms.append((f"{per_ffn}·{e}·sb·{f_shared}/t shared experts", ceil_div(per_ffn * e * s * b * f_shared, t)))
+    if spec.moe is not None and moe_layer:
+        terms.extend(_moe_terms(spec, spec.moe, s, b, t, rep, e))
     else:
         f = spec.ffn_
         per_ffn = 3 if spec.gated_mlp else 2
         label = "gate/up outputs + FC2 input" if spec.gated_mlp else "activation input + FC2 input"
         terms.append((f"{per_ffn}·{e}·sbf/t {label}", ceil_div(per_ffn * e * s * b * f, t)))
     return terms
+
+
+def _moe_terms(spec: ModelSpec, moe: MoESpec, s: int, b: int, t: int, rep: int, e: int) -> list[tuple[str, int]]:
+    """Router, dispatch and experts of a MoE layer (Megatron's token-choice top-k with permute/unpermute).
+
+    Measured (tests/fidelity): besides the expert inputs and FFNs, the routed
+    expert outputs are kept to weight them by the router probabilities in
+    backward, and the dispatch keeps three int64 index vectors (top-k choice,
+    sort order, token of each copy) and the 16-bit routing weights.
+    """
+    tokens = s * b * moe.top_k  # routed token copies on this rank under balanced routing
+    per_ffn = 3 if spec.gated_mlp else 2
+    h = spec.hidden
+    terms = [
+        (f"4·sb·{moe.experts} router probabilities (fp32)", ceil_div(4 * s * b * moe.experts, rep)),
+        (f"(3·8+{e})·sb·k routing indices (int64) and weights", ceil_div((24 + e) * tokens, rep)),
+        (f"{e}·sb·k·h permuted expert inputs", ceil_div(e * tokens * h, rep)),
+        (f"{per_ffn}·{e}·sb·k·f_e/t expert FFN", ceil_div(per_ffn * e * tokens * moe.expert_ffn, rep * t)),
+        (f"{e}·sb·k·h expert outputs", ceil_div(e * tokens * h, rep)),
+    ]
+    if moe.shared_experts:
+        f_shared = (moe.shared_expert_ffn or moe.expert_ffn) * moe.shared_experts
+        terms.append((f"{per_ffn}·{e}·sb·{f_shared}/t shared experts", ceil_div(per_ffn * e * s * b * f_shared, t)))
+    return terms
+
+
+def norm_stat_bytes(spec: ModelSpec) -> int:
+    """fp32 statistics a fused norm keeps per token: mean and 1/std (LayerNorm) or 1/rms (RMSNorm)."""
+    return 8 if spec.norm == "layernorm" else 4
 
 
 @cache

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from engine.memory.activations import layer_activations, layer_input_bytes
+from engine.memory.activations import (
+    LayerActivations,
+    layer_activations,
+    layer_input_bytes,
+    norm_stat_bytes,
+)
 from engine.memory.context import CardContext
 from engine.memory.formatting import ceil_div, n
+from engine.memory.huggingface import hf_final_norm_bytes, hf_layer_activations, hf_logits_bytes
 from engine.memory.model_states import communication_figure, model_state_figures
 from engine.report import Breakdown, Figure, figure, make_breakdown
 
 
 def _activation_bytes_per_element(ctx: CardContext) -> int:
     return 4 if ctx.training.precision == "fp32" else 2
+
+
+def _layer_activations(ctx: CardContext, moe_layer: bool, s: int, b: int, t: int, sp: bool, drop_scores: bool,
+                       e: int) -> LayerActivations:
+    """One layer's saved tensors under the plan's framework profile."""
+    flash = ctx.training.flash_attention
+    if ctx.method.framework == "huggingface":
+        return hf_layer_activations(ctx.model, moe_layer, s, b, t, flash, drop_scores, e)
+    return layer_activations(ctx.model, moe_layer, s, b, t, sp, flash, drop_scores, e, ctx.ep)
 
 
 def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
@@ -23,7 +38,7 @@ def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
     per_layer: dict[bool, int] = {}
     formulas = []
     for moe_layer in sorted({spec.is_moe_layer(i) for i in ctx.layer_indices}):
-        la = layer_activations(spec, moe_layer, s, b, t, sp, tr.flash_attention, drop_scores, e, ctx.ep)
+        la = _layer_activations(ctx, moe_layer, s, b, t, sp, drop_scores, e)
         per_layer[moe_layer] = la.bytes
         formulas.append(("MoE layer: " if moe_layer else "layer: ") + la.formula)
     one_pass = sum(per_layer[spec.is_moe_layer(i)] for i in ctx.layer_indices)  # all chunks, one micro-batch
@@ -39,22 +54,37 @@ def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
     else:
         total = ceil_div(one_pass * chunks, vpp)
         text = f"{n(one_pass)} B for {ctx.layers} layers × {chunks}/{vpp} chunk passes in flight"
-    extra = 0
-    if ctx.first:
-        # Megatron: input ids (int64) and the embedding dropout mask, per in-flight micro-batch.
-        ids = 8 * s * b
-        mask = ceil_div(s * b * spec.hidden, t if sp else 1) if spec.dropout > 0 else 0
-        extra += (ids + mask) * ctx.in_flight_microbatches
-        text += f" + embedding inputs ({n(ids)} + {n(mask)}) × {ctx.in_flight_microbatches}"
-    if ctx.last:
-        # final norm input and output-layer input of the one micro-batch in its backward
-        tail = 2 * ceil_div(e * s * b * spec.hidden, t if sp else 1)
-        extra += tail
-        text += f" + final norm/output-layer inputs {n(tail)}"
-    total += extra
+    ends = _stage_end_figures(ctx, s, b, t, sp, e)
+    for f in ends:
+        total += f.bytes
+        text += f" + {f.label} {n(f.bytes)}"
     details = tuple(figure("activations_per_layer", "activations per layer", v, f)
                     for v, f in zip(per_layer.values(), formulas, strict=True))
-    return figure("activations", "activations", total, text + f" = {n(total)} B"), details
+    return figure("activations", "activations", total, text + f" = {n(total)} B"), details + ends
+
+
+def _stage_end_figures(ctx: CardContext, s: int, b: int, t: int, sp: bool, e: int) -> tuple[Figure, ...]:
+    """What the embedding (first stage) and the final norm + output layer (last stage) keep."""
+    spec, out = ctx.model, []
+    rep = t if sp else 1
+    if ctx.first:
+        # Input ids (int64; with learned positions also Megatron's int64 position ids) and the
+        # embedding dropout mask, per in-flight micro-batch.
+        ids = (16 if spec.position_embedding == "learned" else 8) * s * b
+        mask = ceil_div(s * b * spec.hidden, rep) if spec.dropout > 0 else 0
+        k = ctx.in_flight_microbatches
+        out.append(figure("embedding_inputs", "embedding inputs", (ids + mask) * k,
+                          f"(ids {n(ids)} + dropout mask {n(mask)}) × {k} micro-batches"))
+    if ctx.last:
+        # The one micro-batch in its backward: final norm input (+ fp32 statistics) and output-layer input.
+        if ctx.method.framework == "huggingface":
+            tail, text = hf_final_norm_bytes(spec, s, b, e)
+        else:
+            stats = norm_stat_bytes(spec) * s * b
+            tail = 2 * ceil_div(e * s * b * spec.hidden, rep) + ceil_div(stats, rep)
+            text = f"2 × {e} B × s·b·h / {rep} + norm statistics {n(ceil_div(stats, rep))}"
+        out.append(figure("output_layer_inputs", "final norm/output-layer inputs", tail, text))
+    return tuple(out)
 
 
 def logits_figure(ctx: CardContext) -> Figure:
@@ -63,10 +93,15 @@ def logits_figure(ctx: CardContext) -> Figure:
     tr = ctx.training
     s, b, t, V = ceil_div(tr.seq, ctx.cp), tr.micro_batch, ctx.tp, ctx.model.vocab
     e = _activation_bytes_per_element(ctx)
+    if ctx.method.framework == "huggingface":
+        bytes_, text = hf_logits_bytes(s, b, t, V, e)
+        return figure("logits", "logits and loss", bytes_, text)
     # Megatron's vocab-parallel cross entropy upcasts the logits to fp32 and keeps them for
-    # backward (4·s·b·V/t); the 16-bit logits coexist with that copy at the peak.
-    bytes_ = ceil_div((4 + e) * s * b * V, t)
-    return figure("logits", "logits and loss", bytes_, f"(4 + {e}) B × s {n(s)} × b {b} × V {n(V)} / TP {t}")
+    # backward (4·s·b·V/t); the 16-bit logits coexist with that copy at the peak.  It also
+    # keeps a bool target mask and the int64 masked targets (9·s·b).
+    bytes_ = ceil_div((4 + e) * s * b * V, t) + 9 * s * b
+    return figure("logits", "logits and loss", bytes_,
+                  f"(4 + {e}) B × s {n(s)} × b {b} × V {n(V)} / TP {t} + 9 B × s·b target mask and ids")
 
 
 def overhead_figures(ctx: CardContext, visible: int) -> tuple[Figure, tuple[Figure, ...]]:

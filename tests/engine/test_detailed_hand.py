@@ -4,6 +4,10 @@ Activations follow Korthikanti et al. 2022 ("Reducing Activation Recomputation i
 Large Transformer Models", Table 2): a GPT layer saves s*b*h*(34 + 5*a*s/h) bytes
 in 16-bit precision with dropout; TP without SP leaves 10*s*b*h unsplit; SP splits
 everything; selective recompute / flash attention drop the 5*a*s^2*b term.
+Measured with PyTorch (tests/fidelity, docs/fidelity.md), two terms come on top:
+fp32 norm statistics (LayerNorm mean + 1/std: 8 B per token and norm, outside the
+TP region) and, with RoPE (GPT below uses the default rope), the rotated Q and K
+written to new buffers: 2 * s * b * (q + kv) / t.
 """
 
 import pytest
@@ -16,6 +20,9 @@ GPT = ModelSpec(layers=4, hidden=64, heads=4, vocab=128, dropout=0.1, norm="laye
 S, B = 32, 2
 SBH = S * B * 64  # 4,096
 AS2B = 4 * S * S * B  # a * s^2 * b = 8,192
+STATS = 2 * 8 * S * B  # two LayerNorms x fp32 mean + 1/std = 1,024
+ROPE = 2 * S * B * (64 + 64)  # rotated Q and K, 16-bit = 16,384
+LAYER = 34 * SBH + 5 * AS2B + STATS + ROPE  # 180,224 + 1,024 + 16,384 = 197,632
 
 
 def act(spec=GPT, t=1, sp=False, flash=False, selective=False, moe=False):
@@ -23,26 +30,28 @@ def act(spec=GPT, t=1, sp=False, flash=False, selective=False, moe=False):
 
 
 def test_gpt_layer_is_korthikanti_34_sbh_plus_5_as2b():
-    assert act() == 34 * SBH + 5 * AS2B == 139_264 + 40_960 == 180_224
+    assert 34 * SBH + 5 * AS2B == 139_264 + 40_960 == 180_224  # Korthikanti's figure
+    assert act() == 180_224 + STATS + ROPE == 197_632
 
 
 def test_selective_recompute_drops_the_attention_scores():
-    assert act(selective=True) == 34 * SBH == 139_264
+    assert act(selective=True) == 34 * SBH + STATS + ROPE == 139_264 + 1_024 + 16_384
 
 
 def test_flash_attention_keeps_a_fp32_logsumexp_instead_of_scores():
     # 34 sbh + 4 bytes x a x s x b = 139,264 + 4 x 4 x 32 x 2
-    assert act(flash=True) == 139_264 + 1_024
+    assert act(flash=True) == 139_264 + 1_024 + STATS + ROPE
 
 
 def test_tensor_parallel_without_sequence_parallel_leaves_10_sbh_whole():
     # 10 sbh + 24 sbh / t + 5 a s^2 b / t with t = 2
-    assert act(t=2) == 10 * SBH + 24 * SBH // 2 + 5 * AS2B // 2 == 110_592
+    # (the norm statistics stay whole too; the rotated Q, K are split)
+    assert act(t=2) == 10 * SBH + 24 * SBH // 2 + 5 * AS2B // 2 + STATS + ROPE // 2 == 110_592 + 1_024 + 8_192
 
 
 def test_sequence_parallel_splits_everything():
-    assert act(t=2, sp=True) == (34 * SBH + 5 * AS2B) // 2 == 90_112
-    assert act(t=4, sp=True, selective=True) == 34 * SBH // 4
+    assert act(t=2, sp=True) == (34 * SBH + 5 * AS2B + STATS + ROPE) // 2 == 90_112 + 512 + 8_192
+    assert act(t=4, sp=True, selective=True) == (34 * SBH + STATS + ROPE) // 4
 
 
 def test_llama_style_layer_gqa_swiglu_no_dropout():
@@ -50,9 +59,10 @@ def test_llama_style_layer_gqa_swiglu_no_dropout():
     # norm inputs 2x2sbh + QKV/FC1 inputs 2x2sbh = 16,384 + 16,384
     # Q,K,V 2 x s b (64 + 32 + 32) = 16,384 ; softmax output 2 a s^2 b = 16,384 (no dropout: saved once)
     # output-projection input 2 s b 64 = 8,192 ; SwiGLU gate+up outputs and FC2 input 3 x 2 x s b 172 = 66,048
+    # RMSNorm fp32 1/rms 2 x 4 x s b = 512 ; RoPE-rotated Q, K 2 x s b (64 + 32) = 12,288
     llama = ModelSpec(layers=2, hidden=64, heads=4, kv_heads=2, ffn=172, vocab=100, gated_mlp=True,
                       norm="rmsnorm", bias=False)
-    assert act(spec=llama) == 16_384 * 4 + 8_192 + 66_048 == 139_776
+    assert act(spec=llama) == 16_384 * 4 + 8_192 + 66_048 + 512 + 12_288 == 152_576
 
 
 def single_card_plan(**training) -> Plan:
@@ -74,19 +84,19 @@ def test_single_card_megatron_breakdown_by_hand():
     assert bd.weights.bytes == 2 * params  # bf16
     assert bd.gradients.bytes == 4 * params  # fp32 main grads
     assert bd.optimizer_states.bytes == 12 * params  # fp32 master + 2 Adam moments
-    # activations: 4 layers x 180,224 ; first stage: input ids 8 s b = 512 + embedding dropout mask sbh = 4,096
-    # last stage: final-norm and output-layer inputs 2 x 2 sbh = 16,384
-    assert bd.activations.bytes == 4 * 180_224 + 512 + 4_096 + 16_384
-    # logits: fp32 copy + bf16 logits, (4 + 2) x s x b x V
-    assert bd.logits.bytes == 6 * S * B * 128 == 49_152
+    # activations: 4 layers x 197,632 ; first stage: input ids 8 s b = 512 + embedding dropout mask sbh = 4,096
+    # last stage: final-norm and output-layer inputs 2 x 2 sbh = 16,384 + final LayerNorm statistics 8 s b = 512
+    assert bd.activations.bytes == 4 * LAYER + 512 + 4_096 + 16_384 + 512
+    # logits: fp32 copy + bf16 logits, (4 + 2) x s x b x V ; loss target mask (bool) + int64 targets 9 s b = 576
+    assert bd.logits.bytes == 6 * S * B * 128 + 9 * S * B == 49_728
     assert bd.overhead.bytes == 0
-    assert bd.total_bytes == 18 * params + 4 * 180_224 + 512 + 4_096 + 16_384 + 49_152
+    assert bd.total_bytes == 18 * params + 4 * LAYER + 512 + 4_096 + 16_384 + 512 + 49_728
 
 
 def test_full_recompute_keeps_layer_inputs_and_one_working_set():
     bd = estimate(single_card_plan(recompute="full")).cards[0].breakdown
-    # 4 layers x 1 micro-batch: 3 checkpoints of 2 sbh + one layer's working set 180,224 + first/last extras
-    assert bd.activations.bytes == 3 * 2 * SBH + 180_224 + 512 + 4_096 + 16_384
+    # 4 layers x 1 micro-batch: 3 checkpoints of 2 sbh + one layer's working set 197,632 + first/last extras
+    assert bd.activations.bytes == 3 * 2 * SBH + LAYER + 512 + 4_096 + 16_384 + 512
 
 
 def test_overhead_counts_context_nccl_and_fragmentation():
@@ -121,5 +131,5 @@ def test_pipeline_puts_embedding_first_and_output_last(tied):
     assert last.weights.bytes == 2 * (2 * 49_984 + 128 + 8_192)
     # 1F1B with 2 micro-batches in flight on stage 0, 1 on stage 1
     assert est.cards[0].in_flight_microbatches == 2 and est.cards[1].in_flight_microbatches == 1
-    assert first.activations.bytes == 2 * 2 * 180_224 + 2 * (512 + 4_096)
-    assert last.activations.bytes == 2 * 180_224 + 16_384
+    assert first.activations.bytes == 2 * 2 * LAYER + 2 * (512 + 4_096)
+    assert last.activations.bytes == 2 * LAYER + 16_384 + 512

@@ -1,0 +1,101 @@
+"""Activation memory of one layer as Hugging Face ``transformers`` eager code saves it.
+
+Measured tensor by tensor with PyTorch (tests/fidelity/layers.py mirrors
+``LlamaDecoderLayer``; docs/fidelity.md has the table).  Per layer, e bytes per
+16-bit element, q = heads·head_dim, g = kv_heads·head_dim:
+
+norms       ``LlamaRMSNorm`` upcasts: its fp32 copy of the input (4·sbh; the
+            input itself when training in fp32), an fp32 1/rms per token (4·sb),
+            the normalised 16-bit tensor kept for the weight's gradient (e·sbh)
+            and the norm output the projections read (e·sbh).  A LayerNorm
+            (``nn.LayerNorm``) keeps its input, fp32 mean and 1/std and its output.
+attention   RoPE writes new Q and K (``q*cos + rotate_half(q)*sin``) and
+            ``repeat_kv`` copies K and V to all heads: e·sb·q each for Q, K, V
+            (MQA at micro-batch 1: K and V stay views of one head);
+            the scores' fp32 softmax (4·a·s²·b) and its 16-bit copy (e·a·s²·b;
+            with attention dropout the dropped copy instead, plus a 1-byte mask);
+            the ``transpose().contiguous()`` output-projection input (e·sb·q).
+            With flash attention (``attn_implementation="sdpa"`` without a padding
+            mask, which passes ``enable_gqa``, or ``flash_attention_2``): Q, K and V
+            at their own head counts, the output and an fp32 log-sum-exp per head
+            and token.
+MLP         gated: gate output, its SiLU, up output and their product (4·e·sbf);
+            plain: FC1 output and the activation (2·e·sbf).
+
+MoE and MLA layers use the Megatron terms (not measured for this profile).
+Tensor parallelism divides the attention and MLP terms, never the norms.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from engine.memory.activations import LayerActivations, layer_activations
+from engine.memory.formatting import ceil_div, n
+from engine.model import ModelSpec
+
+
+def _norm_terms(spec: ModelSpec, s: int, b: int, e: int, k: int) -> tuple[str, int]:
+    """``k`` norms of width h."""
+    sbh = s * b * spec.hidden
+    if spec.norm == "rmsnorm":
+        upcast = max(4, e)
+        return (f"{k}·(({upcast}+{e}+{e})·sbh + 4·sb) RMSNorm fp32 copy, 1/rms, normalised, output",
+                k * ((upcast + 2 * e) * sbh + 4 * s * b))
+    return f"{k}·(2·{e}·sbh + 8·sb) LayerNorm input, mean/rstd, output", k * (2 * e * sbh + 8 * s * b)
+
+
+def _attention_terms(spec: ModelSpec, s: int, b: int, t: int, flash: bool, drop_scores: bool,
+                     e: int) -> list[tuple[str, int]]:
+    q, g, a = spec.heads * spec.head_dim_, spec.kv_heads_ * spec.head_dim_, spec.heads
+    terms: list[tuple[str, int]] = []
+    if flash:
+        terms.append((f"{e}·sb·({q}+{g}+{g}+{q})/t Q,K,V,output", ceil_div(e * s * b * (2 * q + 2 * g), t)))
+        terms.append(("4·a·s·b/t flash log-sum-exp (fp32)", ceil_div(4 * a * s * b, t)))
+        return terms
+    # ``repeat_kv`` of a single KV head is a stride-0 view, and ``matmul`` folds a batch of one
+    # into its heads without copying: MQA at b = 1 keeps K and V at one head (measured).
+    kv = g if spec.kv_heads_ == 1 and b == 1 else q
+    terms.append((f"{e}·sb·({q}+{kv}+{kv})/t rotated Q, repeated K,V", ceil_div(e * s * b * (q + 2 * kv), t)))
+    if not drop_scores:
+        scores = a * s * s * b
+        mask = 1 if spec.dropout > 0 else 0
+        terms.append((f"(4+{e}+{mask})·a·s²·b/t fp32 softmax, 16-bit probabilities"
+                      + (", dropout mask" if mask else ""), ceil_div((4 + e + mask) * scores, t)))
+    terms.append((f"{e}·sb·{q}/t output-projection input", ceil_div(e * s * b * q, t)))
+    return terms
+
+
+@cache
+def hf_layer_activations(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, flash: bool,
+                         drop_scores: bool, e: int) -> LayerActivations:
+    """Bytes one layer of eager ``transformers`` code saves for backward, one micro-batch."""
+    if spec.mla is not None or (moe_layer and spec.moe is not None):
+        return layer_activations(spec, moe_layer, s, b, t, False, flash, drop_scores, e)
+    terms = [_norm_terms(spec, s, b, e, spec.norms_per_layer), *_attention_terms(spec, s, b, t, flash, drop_scores, e)]
+    f = spec.ffn_
+    if spec.gated_mlp:
+        terms.append((f"4·{e}·sbf/t gate, SiLU, up, product", ceil_div(4 * e * s * b * f, t)))
+    else:
+        terms.append((f"2·{e}·sbf/t FC1 output, activation", ceil_div(2 * e * s * b * f, t)))
+    total = sum(v for _, v in terms)
+    formula = f"HF eager, s={n(s)} b={b} h={n(spec.hidden)} a={spec.heads} t={t}: " + " + ".join(
+        f"{label} {n(v)}" for label, v in terms) + f" = {n(total)} B"
+    return LayerActivations(total, formula)
+
+
+def hf_final_norm_bytes(spec: ModelSpec, s: int, b: int, e: int) -> tuple[int, str]:
+    """The model's final norm; its output is the LM head's input.  The last layer's output
+    itself is not kept (``LlamaRMSNorm`` keeps its fp32 copy instead)."""
+    label, bytes_ = _norm_terms(spec, s, b, e, 1)
+    return bytes_, label.removeprefix("1·")
+
+
+def hf_logits_bytes(s: int, b: int, t: int, V: int, e: int) -> tuple[int, str]:
+    """``ForCausalLMLoss``: the 16-bit logits stay in the model output, the loss upcasts them
+    (fp32 copy) and ``cross_entropy``'s log-softmax output (fp32) is kept for backward; all three
+    are alive at the loss's peak.  ``nll_loss`` keeps the int64 shifted labels."""
+    upcast = 4 if e < 4 else 0  # ``logits.float()`` is the logits themselves in fp32 training
+    bytes_ = ceil_div((e + upcast + 4) * s * b * V, t) + 8 * s * b
+    return bytes_, (f"({e} logits + {upcast} fp32 copy + 4 log-softmax) B × s {n(s)} × b {b} × V {n(V)} / TP {t}"
+                    " + 8 B × s·b labels")

@@ -1,0 +1,173 @@
+"""Measured vs predicted, one row per configuration; the fast CI subset and the full grid."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+
+from engine.model import MoESpec
+from engine.serving.kv_cache import kv_format, kv_use
+from fidelity import ends, layers, states
+from fidelity.layers import Shape
+from fidelity.meter import peak_allocated_bytes, saved_bytes
+from fidelity.predict import breakdown, gpt_spec, llama_spec, predicted_layer_bytes
+
+VOCAB = 1000
+MOE = {"experts": 4, "top_k": 2}
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str  # which measurement (see MEASURES)
+    shape: Shape
+
+    @property
+    def label(self) -> str:
+        sh = self.shape
+        kv = f" kv={sh.g}" if sh.g != sh.a else ""
+        drop = f" p={sh.dropout}" if sh.dropout else ""
+        return f"{self.kind} s={sh.s} b={sh.b} h={sh.h} a={sh.a}{kv} f={sh.ffn}{drop}"
+
+
+@dataclass(frozen=True)
+class Row:
+    case: Case
+    measured: int
+    predicted: int
+
+    @property
+    def error(self) -> float:
+        """(predicted - measured) / measured: positive when the engine over-estimates."""
+        return (self.predicted - self.measured) / self.measured
+
+
+def _saved(fn, exclude) -> int:
+    with saved_bytes(exclude=exclude) as m:
+        out = fn()
+    del out
+    return m.total
+
+
+def _gpt(sh: Shape, sdpa: bool) -> Row:
+    p, x, mask = layers.gpt_params(sh), layers.layer_input(sh), layers.causal_bool_mask(sh.s)
+    measured = _saved(lambda: layers.gpt_layer(x, p, sh, sdpa=sdpa, mask=mask), [*p.values(), mask])
+    return Row(Case("gpt-sdpa" if sdpa else "gpt", sh), measured, predicted_layer_bytes(gpt_spec(sh), sh, flash=sdpa))
+
+
+def _llama_fused(sh: Shape) -> Row:
+    p, x, rope = layers.llama_params(sh, fused=True), layers.layer_input(sh), layers.rope_tables(sh.s, sh.d, False)
+    measured = _saved(lambda: layers.llama_fused_layer(x, p, sh, rope), [*p.values(), *rope])
+    return Row(Case("llama-fused", sh), measured, predicted_layer_bytes(llama_spec(sh), sh, flash=True))
+
+
+def _llama_hf(sh: Shape, sdpa: bool) -> Row:
+    p, x = layers.llama_params(sh, fused=False), layers.layer_input(sh, batch_first=True)
+    rope, mask = layers.rope_tables(sh.s, sh.d, True), layers.causal_mask(sh.s)
+    measured = _saved(lambda: layers.llama_hf_layer(x, p, sh, rope, mask, sdpa), [*p.values(), *rope, mask])
+    predicted = predicted_layer_bytes(llama_spec(sh), sh, framework="huggingface", flash=sdpa)
+    return Row(Case("llama-hf-sdpa" if sdpa else "llama-hf", sh), measured, predicted)
+
+
+def _moe(sh: Shape) -> Row:
+    expert_ffn = sh.ffn // 2
+    p = layers.moe_params(sh, MOE["experts"], expert_ffn)
+    x, rope = layers.layer_input(sh), layers.rope_tables(sh.s, sh.d, False)
+    measured = _saved(lambda: layers.llama_fused_layer(x, p, sh, rope), [*p.values(), *rope])
+    spec = llama_spec(sh, moe=MoESpec(experts=MOE["experts"], top_k=MOE["top_k"], expert_ffn=expert_ffn))
+    return Row(Case("moe", sh), measured, predicted_layer_bytes(spec, sh, flash=True))
+
+
+def _detail(bd, key: str) -> int:
+    return next(f.bytes for f in bd.details if f.key == key)
+
+
+def _embedding(sh: Shape) -> Row:
+    p = ends.embedding_params(sh, VOCAB)
+    ids = torch.randint(0, VOCAB, (sh.b, sh.s))
+    positions = torch.arange(sh.s).expand(sh.b, sh.s).contiguous()
+    measured = _saved(lambda: ends.megatron_embedding(ids, positions, p, sh), p.values())
+    return Row(Case("embedding", sh), measured, _detail(breakdown(gpt_spec(sh, vocab=VOCAB), sh), "embedding_inputs"))
+
+
+def _output(sh: Shape, hf: bool) -> Row:
+    """Peak bytes allocated by final norm + output layer + loss, plus the kept input if it is saved."""
+    p = ends.output_params(sh, VOCAB, "rmsnorm" if hf else "layernorm")
+    x, labels = layers.layer_input(sh, batch_first=hf), torch.randint(0, VOCAB, (sh.b, sh.s))
+    run = ends.hf_output_loss if hf else ends.megatron_output_loss
+
+    def forward():
+        with saved_bytes(exclude=p.values()) as m:
+            out = run(x, labels, p)
+        return m, out
+
+    peak, (m, _) = peak_allocated_bytes(forward)
+    held_input = x.untyped_storage().nbytes() if x.untyped_storage().data_ptr() in m.by_storage else 0
+    spec = llama_spec(sh, vocab=VOCAB) if hf else gpt_spec(sh, vocab=VOCAB)
+    bd = breakdown(spec, sh, framework="huggingface" if hf else "megatron")
+    predicted = _detail(bd, "output_layer_inputs") + bd.logits.bytes
+    return Row(Case("output-hf" if hf else "output", sh), peak + held_input, predicted)
+
+
+def _states(sh: Shape, amp: bool) -> Row:
+    n_layers = 2
+    measure = states.amp_adamw_step_bytes if amp else states.megatron_adamw_step_bytes
+    measured = sum(measure(sh, VOCAB, n_layers).values())
+    bd = breakdown(gpt_spec(sh, layers=n_layers, vocab=VOCAB), sh, framework="huggingface" if amp else "megatron")
+    predicted = sum(bd.bytes_by_key()[k] for k in ("weights", "gradients", "optimizer_states"))
+    return Row(Case("adamw-amp" if amp else "adamw-megatron", sh), measured, predicted)
+
+
+def _kv(sh: Shape) -> Row:
+    n_layers, prompt = 2, sh.s // 2
+    new_tokens = sh.s - prompt
+    measured = states.kv_cache_bytes(sh, n_layers, prompt, new_tokens)
+    spec = llama_spec(sh, layers=n_layers)
+    predicted = kv_use(spec, tuple(range(n_layers)), kv_format("bf16"), 1, sh.s, sh.b, None).bytes
+    return Row(Case("kv-cache", sh), measured, predicted)
+
+
+MEASURES = {
+    "gpt": lambda sh: _gpt(sh, sdpa=False),
+    "gpt-sdpa": lambda sh: _gpt(sh, sdpa=True),
+    "llama-fused": _llama_fused,
+    "llama-hf": lambda sh: _llama_hf(sh, sdpa=False),
+    "llama-hf-sdpa": lambda sh: _llama_hf(sh, sdpa=True),
+    "moe": _moe,
+    "embedding": _embedding,
+    "output": lambda sh: _output(sh, hf=False),
+    "output-hf": lambda sh: _output(sh, hf=True),
+    "adamw-megatron": lambda sh: _states(sh, amp=False),
+    "adamw-amp": lambda sh: _states(sh, amp=True),
+    "kv-cache": _kv,
+}
+GPT_KINDS = ("gpt", "gpt-sdpa", "embedding", "output", "adamw-megatron", "adamw-amp")
+
+
+def measure(case: Case) -> Row:
+    torch.manual_seed(0)
+    return MEASURES[case.kind](case.shape)
+
+
+def fast_cases() -> list[Case]:
+    """A few small configurations: the CI subset (seconds on two cores)."""
+    gpt = Shape(s=64, b=2, h=64, a=4, dropout=0.1)
+    llama = Shape(s=64, b=2, h=64, a=8, kv=2, f=160)
+    return [Case(k, gpt) for k in GPT_KINDS] + [
+        Case(k, llama) for k in ("llama-fused", "llama-hf", "llama-hf-sdpa", "moe", "output-hf", "kv-cache")]
+
+
+def full_cases() -> list[Case]:
+    """The published grid: sequence lengths, batches, hidden sizes, heads and KV heads."""
+    cases: list[Case] = []
+    for s, b, h, a in itertools.product((64, 256), (1, 4), (128, 256), (4, 8)):
+        gpt = Shape(s=s, b=b, h=h, a=a, dropout=0.1)
+        cases += [Case(k, gpt) for k in GPT_KINDS if not k.startswith("adamw") or (s, b) == (64, 1)]
+        for kv in sorted({a, 2, 1}):
+            llama = Shape(s=s, b=b, h=h, a=a, kv=kv, f=h * 8 // 3 // 16 * 16)
+            cases += [Case(k, llama) for k in ("llama-fused", "llama-hf", "llama-hf-sdpa", "kv-cache")]
+            if kv == 2:
+                cases += [Case(k, llama) for k in ("moe", "output-hf")]
+    cases.append(Case("llama-hf", Shape(s=128, b=2, h=128, a=4, kv=2, f=352, dropout=0.1)))
+    return cases

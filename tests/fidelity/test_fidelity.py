@@ -1,0 +1,71 @@
+"""Measured with PyTorch on the CPU vs the engine's ``detailed`` prediction: |error| <= 1%.
+
+The fast subset runs in CI; the full grid is marked slow (and written to
+docs/fidelity.md by ``python bench/fidelity/run_grid.py``).  Hand-derived checks
+pin the measurements themselves, so neither side is only compared with itself.
+"""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fidelity import layers  # noqa: E402
+from fidelity.grid import fast_cases, full_cases, measure  # noqa: E402
+from fidelity.layers import Shape  # noqa: E402
+from fidelity.meter import saved_bytes  # noqa: E402
+
+TOLERANCE = 0.01
+
+
+@pytest.mark.parametrize("case", fast_cases(), ids=lambda c: c.label)
+def test_engine_within_one_percent_of_measurement(case):
+    row = measure(case)
+    assert abs(row.error) <= TOLERANCE, f"{case.label}: measured {row.measured} B, engine {row.predicted} B"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", full_cases(), ids=lambda c: c.label)
+def test_full_grid_within_one_percent(case):
+    row = measure(case)
+    assert abs(row.error) <= TOLERANCE, f"{case.label}: measured {row.measured} B, engine {row.predicted} B"
+
+
+def _measure_gpt(sh: Shape, sdpa: bool = False) -> int:
+    p, x, mask = layers.gpt_params(sh), layers.layer_input(sh), layers.causal_bool_mask(sh.s)
+    with saved_bytes(exclude=[*p.values(), mask]) as m:
+        layers.gpt_layer(x, p, sh, sdpa=sdpa, mask=mask)
+    return m.total
+
+
+def test_gpt_layer_measures_korthikanti_plus_norm_statistics():
+    # s=32 b=2 h=64 a=4 dropout: Korthikanti 34 sbh + 5 a s^2 b = 139,264 + 40,960,
+    # plus two fused LayerNorms' fp32 mean and 1/std: 2 x 8 x s b = 1,024
+    assert _measure_gpt(Shape(s=32, b=2, h=64, a=4, dropout=0.1)) == 139_264 + 40_960 + 1_024
+
+
+def test_gpt_layer_with_cpu_flash_sdpa_keeps_a_log_sum_exp_instead_of_scores():
+    # 34 sbh = 139,264 ; fp32 LSE 4 x a s b = 1,024 ; norm statistics 1,024
+    assert _measure_gpt(Shape(s=32, b=2, h=64, a=4, dropout=0.1), sdpa=True) == 139_264 + 1_024 + 1_024
+
+
+def test_hf_eager_llama_layer_by_hand():
+    sh = Shape(s=32, b=2, h=64, a=8, kv=2, f=96)
+    p, x = layers.llama_params(sh, fused=False), layers.layer_input(sh, batch_first=True)
+    rope, mask = layers.rope_tables(sh.s, sh.d, True), layers.causal_mask(sh.s)
+    with saved_bytes(exclude=[*p.values(), *rope, mask]) as m:
+        layers.llama_hf_layer(x, p, sh, rope, mask)
+    sb = 32 * 2
+    norms = 2 * (4 + 2 + 2) * sb * 64 + 2 * 4 * sb  # fp32 copy, normalised, output; fp32 1/rms: 65,536 + 512
+    attention = 4 * 2 * sb * 64 + (4 + 2) * 8 * 32 * 32 * 2  # Q, repeated K and V, output: 32,768 ; scores 98,304
+    mlp = 4 * 2 * sb * 96  # gate, SiLU, up, product: 49,152
+    assert m.total == norms + attention + mlp == 246_272
+
+
+def test_fused_llama_layer_by_hand():
+    sh = Shape(s=32, b=2, h=64, a=8, kv=2, f=96)
+    p, x, rope = layers.llama_params(sh, fused=True), layers.layer_input(sh), layers.rope_tables(sh.s, sh.d, False)
+    with saved_bytes(exclude=[*p.values(), *rope]) as m:
+        layers.llama_fused_layer(x, p, sh, rope)
+    # norm inputs + outputs 4 x 2 sbh = 32,768 ; fp32 1/rms 2 x 4 sb = 512 ; QKV buffer 2 sb (64+16+16) = 12,288
+    # rotated Q, K 2 sb (64 + 16) = 10,240 ; output 2 sb 64 = 8,192 ; LSE 4 a s b = 2,048 ; SwiGLU 6 sb 96 = 36,864
+    assert m.total == 32_768 + 512 + 12_288 + 10_240 + 8_192 + 2_048 + 36_864 == 102_912
