@@ -1,0 +1,85 @@
+"""Median time of one edit in the desktop app: engine + full repaint, for 64 and 1,024 cards.
+
+Each round applies one edit through ``document.apply`` (the sequence length
+alternates 4096 / 4608, so every round really recomputes), then repaints the
+window: ``processEvents`` (the window's own repaint of what changed), then a
+``grab`` of the diagram's and the chart's viewports (a forced full re-render,
+the pessimistic figure).  Targets (issue 4): 64 cards within one
+60 Hz frame (16 ms), 1,024 cards within 100 ms.
+
+    .venv/bin/python bench/bench_gui.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from engine.layout import build_grid  # noqa: E402
+from engine.model import ModelSpec  # noqa: E402
+from engine.plan import Plan  # noqa: E402
+from engine.training import MethodConfig, TrainingConfig  # noqa: E402
+
+GIB80 = 80 * 2**30
+MODEL_70B = ModelSpec(name="70B", params=70_000_000_000, layers=80, hidden=8192, heads=64, kv_heads=8)
+
+
+def plan_of(tp: int, pp: int, dp: int) -> Plan:
+    return Plan(name=f"bench {tp * pp * dp} cards", model=MODEL_70B,
+                training=TrainingConfig(distributed_optimizer=True, flash_attention=True),
+                method=MethodConfig(method="detailed"),
+                layout=build_grid(tp=tp, pp=pp, dp=dp, gpu="A100 80GB", capacity_bytes=GIB80))
+
+
+def measure(plan: Plan, rounds: int) -> dict[str, float]:
+    from gui.app import _make_window
+    from gui.panels.plan_fields import set_field
+    from gui.qt_app import ensure_app
+
+    app = ensure_app(headless=True)
+    window = _make_window(plan, None, "GB", (1600, 1000))
+    window.show()
+    app.processEvents()
+    document = window.document
+    viewport = window.diagram.viewport() if hasattr(window.diagram, "viewport") else window.diagram
+    variants = [set_field(plan, "training.seq", 4096), set_field(plan, "training.seq", 4608)]
+    engine_ms, events_ms, total_ms = [], [], []
+    for i in range(rounds):
+        start = time.perf_counter()
+        document.apply(variants[i % 2], "bench")
+        applied = time.perf_counter()
+        app.processEvents()
+        painted = time.perf_counter()
+        viewport.grab()
+        window.chart.plot.viewport().grab()
+        end = time.perf_counter()
+        engine_ms.append((applied - start) * 1e3)
+        events_ms.append((painted - start) * 1e3)
+        total_ms.append((end - start) * 1e3)
+    document.undo_stack.setClean()
+    window.close()
+    return {"apply": statistics.median(engine_ms), "apply+events": statistics.median(events_ms),
+            "apply+repaint": statistics.median(total_ms)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+    for (tp, pp, dp), target in (((8, 4, 2), 16.0), ((8, 8, 16), 100.0)):
+        result = measure(plan_of(tp, pp, dp), args.rounds)
+        cards = tp * pp * dp
+        print(f"{cards:5d} cards: median document.apply {result['apply']:6.2f} ms, "
+              f"+ processEvents {result['apply+events']:6.2f} ms, "
+              f"+ full viewport grabs {result['apply+repaint']:6.2f} ms (target {target:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Stacked bar chart of every card's memory by category, with each card's capacity line.
+
+One ``BarGraphItem`` per category, updated in place with ``setOpts`` on every
+estimate; a summary line above it (fits / worst card / headroom / total cards);
+hover tooltips give a card's breakdown with the engine's formula strings.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, QPointF, Qt
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
+
+from engine.report import BREAKDOWN_KEYS, Estimate
+from engine.units import format_bytes
+from gui.chart_data import StackedBars, axis_top, breakdown_rows, capacity_segments, stacked_bars
+from gui.theme import CATEGORY_COLORS, CHART_COLORS, current_theme
+
+translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
+
+MIN_SLOTS = 6  # the x range shows at least this many card slots
+
+
+def category_label(key: str) -> str:
+    labels = {
+        "weights": translate("chart", "weights"),
+        "gradients": translate("chart", "gradients"),
+        "optimizer_states": translate("chart", "optimizer states"),
+        "activations": translate("chart", "activations"),
+        "logits": translate("chart", "logits"),
+        "communication": translate("chart", "communication"),
+        "kv_cache": translate("chart", "KV cache"),
+        "overhead": translate("chart", "overhead"),
+    }
+    return labels.get(key, key)
+
+
+class MemoryChart(QWidget):
+    """All cards of the document's estimate as stacked bars against their capacity."""
+
+    def __init__(self, document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._document = document
+        self._bars: StackedBars | None = None
+        self._shown_unit = None
+        self._shown_count = -1
+        self._shown_top = -1.0
+        self.summary = QLabel(self)
+        self.summary.setObjectName("chartSummary")
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
+        self.plot = pg.PlotWidget(self)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.plot.hideButtons()
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.setMinimumHeight(140)
+        self.plot.setLabel("bottom", translate("chart", "card"))
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.legend = QLabel(self)
+        self.legend.setObjectName("chartLegend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.bar_items: dict[str, pg.BarGraphItem] = {}
+        for key in BREAKDOWN_KEYS:
+            item = pg.BarGraphItem(x=[], height=[], y0=[], width=0.8, brush=CATEGORY_COLORS[key],
+                                   pen=pg.mkPen(None))
+            self.plot.addItem(item)
+            self.bar_items[key] = item
+        self.capacity_line = pg.PlotCurveItem(connect="pairs")
+        self.over_line = pg.PlotCurveItem(connect="pairs")
+        self.highlight_item = pg.BarGraphItem(x=[], height=[], width=0.9, brush=pg.mkBrush(None))
+        for item in (self.capacity_line, self.over_line, self.highlight_item):
+            self.plot.addItem(item)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.plot, 1)
+        self._hover = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_hover)
+        document.estimate_changed.connect(self.refresh)
+        document.units_changed.connect(self.refresh)
+        document.highlight_changed.connect(self._refresh_highlight)
+        document.selection_changed.connect(self._refresh_highlight)
+        self.apply_theme()
+        self.refresh()
+
+    # Drawing ------------------------------------------------------------------
+    def apply_theme(self, name: str | None = None) -> None:
+        colors = CHART_COLORS[name or current_theme()]
+        self.plot.setBackground(colors.background)
+        for axis in ("left", "bottom"):
+            ax = self.plot.getAxis(axis)
+            ax.setPen(colors.foreground)
+            ax.setTextPen(colors.foreground)
+        self.plot.showGrid(x=False, y=True, alpha=colors.grid_alpha)
+        self.capacity_line.setPen(pg.mkPen(colors.capacity, width=2))
+        self.over_line.setPen(pg.mkPen(colors.over_capacity, width=3))
+        self.highlight_item.setOpts(pen=pg.mkPen(colors.highlight, width=2))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw from the document's estimate; keep the last drawing while the plan is invalid."""
+        estimate = self._document.estimate
+        unit = self._document.units
+        if unit is not self._shown_unit:
+            self._shown_unit = unit
+            self.plot.setLabel("left", translate("chart", "memory ({unit})").format(unit=unit.value))
+        self.summary.setText(self._summary_html(estimate))
+        if estimate is None:
+            return
+        bars = self._bars = stacked_bars(estimate, unit)
+        self.legend.setText(self._legend_html(bars))
+        for key, item in self.bar_items.items():
+            item.setOpts(x=bars.x, height=bars.heights[key], y0=bars.bottoms[key])
+        xs, ys = capacity_segments(bars.capacities)
+        over = np.repeat(bars.over, 2)
+        self.capacity_line.setData(xs[~over], ys[~over])
+        self.over_line.setData(xs[over], ys[over])
+        self._refresh_highlight()
+        top = axis_top(float(max(bars.totals.max(initial=0.0), bars.capacities.max(initial=0.0))))
+        self._set_axes(len(bars.x), top)
+
+    def _set_axes(self, count: int, top: float) -> None:
+        """Integer card ticks, at least MIN_SLOTS slots wide; axes are touched only when they change
+        (an axis change re-renders its labels, the slowest part of a repaint)."""
+        if count != self._shown_count:
+            self._shown_count = count
+            self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(count)]] if count <= 24 else None)
+            self.plot.setXRange(-0.6, max(count, MIN_SLOTS) - 0.4, padding=0)
+        if top != self._shown_top:
+            self._shown_top = top
+            self.plot.setYRange(0, top, padding=0)
+
+    def _refresh_highlight(self) -> None:
+        bars, plan = self._bars, self._document.plan
+        marked = set(self._document.highlighted_card_ids) | set(self._document.selected_card_ids)
+        if bars is None or len(bars.x) != len(plan.layout.cards):
+            self.highlight_item.setOpts(x=[], height=[])
+            return
+        index = [i for i, c in enumerate(plan.layout.cards) if c.id in marked]
+        self.highlight_item.setOpts(x=bars.x[index], height=bars.totals[index])
+
+    # Text ---------------------------------------------------------------------
+    @staticmethod
+    def _legend_html(bars: StackedBars) -> str:
+        """Colour keys of the categories present in this estimate."""
+        shown = [k for k in BREAKDOWN_KEYS if bars.heights[k].any()]
+        return " &nbsp; ".join(
+            f'<span style="color:{CATEGORY_COLORS[k]}">■</span>&nbsp;{html.escape(category_label(k))}' for k in shown)
+
+    def _summary_html(self, estimate: Estimate | None) -> str:
+        error = self._document.error
+        if error is not None:
+            return '<span style="color:#D0021B"><b>{}</b> {}</span>'.format(
+                translate("chart", "Cannot estimate:"), html.escape(str(error)))
+        worst = estimate.worst_card if estimate is not None else None
+        if worst is None:
+            return translate("chart", "No cards in the plan")
+        unit = self._document.units
+        verdict = (f'<span style="color:#1B873F"><b>{translate("chart", "✔ Fits")}</b></span>' if estimate.fits
+                   else f'<span style="color:#D0021B"><b>{translate("chart", "✘ Does not fit")}</b></span>')
+        headroom = (translate("chart", "{amount} headroom") if worst.headroom_bytes >= 0
+                    else translate("chart", "over by {amount}")).format(amount=format_bytes(abs(worst.headroom_bytes), unit))
+        worst_text = translate("chart", "worst: card #{index} (stage {stage}, {gpu}) {total} of {capacity}, {headroom}").format(
+            index=worst.index, gpu=html.escape(worst.gpu), stage=worst.stage + 1,
+            total=format_bytes(worst.total_bytes, unit), capacity=format_bytes(worst.capacity_bytes, unit),
+            headroom=headroom)
+        count = len(estimate.cards)
+        cards = translate("chart", "1 card") if count == 1 else translate("chart", "{count} cards").format(count=count)
+        return f"{verdict} &nbsp;·&nbsp; {worst_text} &nbsp;·&nbsp; {cards}"
+
+    def tooltip_html(self, index: int) -> str:
+        """The breakdown of card ``index`` with each figure's formula (shown on hover)."""
+        estimate, unit = self._document.estimate, self._document.units
+        card = estimate.cards[index]
+        head = translate("chart", "Card #{index} · {gpu} · stage {stage} · TP {tp_rank}/{tp} · DP {dp_rank}/{dp}").format(
+            index=card.index, gpu=html.escape(card.gpu), stage=card.stage + 1, tp_rank=card.tp_rank + 1,
+            tp=card.tp_size, dp_rank=card.dp_rank + 1, dp=card.dp_size)
+        rows = "".join(
+            f"<tr><td>{html.escape(label)}</td><td align='right'><b>{amount}</b></td>"
+            f"<td><span style='color:gray'>{html.escape(formula)}</span></td></tr>"
+            for label, amount, formula in breakdown_rows(card, unit))
+        total = translate("chart", "total {total} of {capacity}").format(
+            total=format_bytes(card.total_bytes, unit), capacity=format_bytes(card.capacity_bytes, unit))
+        return f"<b>{head}</b><table cellspacing='4'>{rows}</table><b>{total}</b>"
+
+    def card_at(self, scene_pos: QPointF) -> int | None:
+        bars = self._bars
+        if bars is None or not self.plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
+        index = int(round(point.x()))
+        if not 0 <= index < len(bars.x) or abs(point.x() - index) > 0.45:
+            return None
+        if point.y() < 0 or point.y() > max(bars.totals[index], bars.capacities[index]) * 1.05:
+            return None
+        return index
+
+    def _on_hover(self, event) -> None:
+        index = self.card_at(event[0])
+        if index is None or self._document.estimate is None:
+            QToolTip.hideText()
+            return
+        QToolTip.showText(QCursor.pos(), self.tooltip_html(index), self.plot)

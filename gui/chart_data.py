@@ -1,0 +1,66 @@
+"""Qt-free data for the chart: an estimate's figures scaled to the display unit.
+
+The engine computes every byte count; this module only stacks the parts the
+engine returned (each bar starts where the previous category ends) and scales
+bytes to the chosen unit for plotting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.report import BREAKDOWN_KEYS, CardEstimate, Estimate
+from engine.units import Unit, format_bytes
+
+
+@dataclass(frozen=True)
+class StackedBars:
+    x: np.ndarray  # card index
+    bottoms: dict[str, np.ndarray]  # per category, in the display unit
+    heights: dict[str, np.ndarray]
+    totals: np.ndarray
+    capacities: np.ndarray
+    over: np.ndarray  # bool: card does not fit
+
+
+def stacked_bars(estimate: Estimate, unit: Unit | str) -> StackedBars:
+    cards = estimate.cards
+    scale = Unit(unit).bytes
+    parts = np.array([[f.bytes for f in c.breakdown.parts()] for c in cards], dtype=np.float64).reshape(
+        len(cards), len(BREAKDOWN_KEYS)
+    ) / scale
+    tops = np.cumsum(parts, axis=1)
+    bottoms = tops - parts
+    return StackedBars(
+        x=np.arange(len(cards), dtype=np.float64),
+        bottoms={k: bottoms[:, i] for i, k in enumerate(BREAKDOWN_KEYS)},
+        heights={k: parts[:, i] for i, k in enumerate(BREAKDOWN_KEYS)},
+        totals=np.array([c.breakdown.total_bytes for c in cards], dtype=np.float64) / scale,
+        capacities=np.array([c.capacity_bytes for c in cards], dtype=np.float64) / scale,
+        over=np.array([not c.fits for c in cards], dtype=bool),
+    )
+
+
+def axis_top(value: float) -> float:
+    """A round upper bound a little above ``value`` (so small edits do not rescale the axis)."""
+    if value <= 0:
+        return 1.0
+    step = 10.0 ** math.floor(math.log10(value * 1.08))
+    step = step / 2 if value * 1.08 / step < 3 else step
+    return math.ceil(value * 1.08 / step) * step
+
+
+def capacity_segments(capacities: np.ndarray, half_width: float = 0.45) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of one horizontal segment per card at its capacity (drawn with connect='pairs')."""
+    x = np.arange(len(capacities), dtype=np.float64)
+    xs = np.column_stack([x - half_width, x + half_width]).ravel()
+    ys = np.repeat(capacities, 2)
+    return xs, ys
+
+
+def breakdown_rows(card: CardEstimate, unit: Unit | str) -> list[tuple[str, str, str]]:
+    """(label, amount, formula) for every non-zero part of one card, in stacking order."""
+    return [(f.label, format_bytes(f.bytes, unit), f.formula) for f in card.breakdown.parts() if f.bytes]

@@ -1,0 +1,170 @@
+"""The main window: composes the diagram, chart, side panels, warnings and menus (no arithmetic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSize, Qt
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.chart import MemoryChart
+from gui.file_actions import FileActions
+from gui.optional import optional
+from gui.panels.model_panel import ModelPanel
+from gui.panels.notice_bar import NoticeBar
+from gui.panels.stages_panel import StagesPanel
+from gui.panels.workload_panel import WorkloadPanel
+from gui.warnings_panel import WarningsPanel
+from gui.window_actions import WindowActions
+
+translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
+
+
+def _placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setEnabled(False)
+    return label
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.setObjectName("MainWindow")
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.files = FileActions(document, self)
+        self._build_center()
+        self._build_docks()
+        self.actions_ = WindowActions(self)
+        self.files.message.connect(lambda text: self.notice.show_message(text, timeout_ms=6000))
+        document.file_changed.connect(self._update_title)
+        document.plan_changed.connect(self._update_title)
+        self._update_title()
+        self.resize(1280, 800)
+
+    # Composition --------------------------------------------------------------
+    def _build_center(self) -> None:
+        view_cls = optional("gui.diagram.view", "DiagramView")
+        controller_cls = optional("gui.diagram.controller", "DiagramController")
+        self.diagram = view_cls(self.document) if view_cls else _placeholder(translate("MainWindow", "Node diagram (not in this build)"))
+        self.diagram_controller = (controller_cls(self.document, self.diagram.diagram_scene)
+                                   if view_cls and controller_cls else None)
+        self.chart = MemoryChart(self.document)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.diagram)
+        self.splitter.addWidget(self.chart)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.chart.setMinimumHeight(220)
+        self.notice = NoticeBar()
+        center = QWidget()
+        layout = QVBoxLayout(center)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(center)
+
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        palette_cls = optional("gui.palette", "GpuPalette")
+        palette = palette_cls() if palette_cls else _placeholder(translate("MainWindow", "GPU palette (not in this build)"))
+        self.palette_dock = self._dock("paletteDock", translate("MainWindow", "GPUs"), palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.model_panel = ModelPanel(self.document)
+        self.workload_panel = WorkloadPanel(self.document)
+        self.stages_panel = StagesPanel(self.document)
+        stages_page = QWidget()
+        stages_layout = QVBoxLayout(stages_page)
+        stages_layout.setContentsMargins(4, 4, 4, 4)
+        stages_layout.addWidget(self.stages_panel)
+        stages_layout.addStretch(1)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(_scrolled(self.workload_panel), translate("MainWindow", "Workload"))
+        self.tabs.addTab(_scrolled(self.model_panel), translate("MainWindow", "Model"))
+        self.tabs.addTab(_scrolled(stages_page), translate("MainWindow", "Stages"))
+        self.settings_dock = self._dock("settingsDock", translate("MainWindow", "Plan settings"), self.tabs,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.warnings = WarningsPanel(self.document)
+        self.warnings_dock = self._dock("warningsDock", translate("MainWindow", "Warnings"), self.warnings,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.splitDockWidget(self.settings_dock, self.warnings_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.settings_dock, self.warnings_dock], [560, 200], Qt.Orientation.Vertical)
+        self.resizeDocks([self.palette_dock, self.settings_dock], [235, 320], Qt.Orientation.Horizontal)
+        planner_cls = optional("gui.planner_panel", "PlannerPanel")
+        self.planner_dock = None
+        if planner_cls is not None:
+            planner = planner_cls(self.document)
+            self.planner_dock = (planner if isinstance(planner, QDockWidget) else
+                                 self._dock("plannerDock", translate("MainWindow", "Planner"), planner, Qt.DockWidgetArea.RightDockWidgetArea))
+            if planner is self.planner_dock:
+                self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, planner)
+            self.tabifyDockWidget(self.settings_dock, self.planner_dock)
+            self.planner_dock.hide()  # opened from View > Planner; its width would crowd the default view
+            self.settings_dock.raise_()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(1280, 800)
+
+    # Behaviour ----------------------------------------------------------------
+    def _update_title(self) -> None:
+        name = self.document.path.name if self.document.path else self.document.plan.name
+        self.setWindowTitle(f"{name}[*] — vramplan")
+        self.setWindowModified(self.document.dirty)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_dropped(paths[0])
+
+    def open_dropped(self, path: Path) -> None:
+        """A dropped plan file opens; a dropped model config (config.json or folder) sets the model."""
+        if self.files.looks_like_plan(path):
+            if self.files.maybe_save():
+                self.files.open_path(path)
+        elif self.model_panel.load_config(path):
+            self.tabs.setCurrentIndex(1)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        autosaver = getattr(self, "autosaver", None)
+        if autosaver is not None:
+            autosaver.finish()
+        event.accept()

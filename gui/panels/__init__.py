@@ -1,0 +1,1 @@
+"""Side panels that edit the plan: model, workload (training / serving / fine-tuning), stage layer split."""

@@ -1,0 +1,220 @@
+"""A form whose widgets are bound to plan fields by path (``"training.seq"``).
+
+Each edit becomes one ``document.apply`` (spin boxes merge while the user
+scrubs: one undo step per gesture, live updates on every value); a value the
+engine rejects shows inline under its field, never in a dialog.  Widgets are
+refreshed from the plan on every change (undo, redo, open).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import PlanError
+from gui.panels.plan_fields import get_field, set_field
+
+INT_MAX = 2**31 - 1
+
+
+@dataclass
+class Binding:
+    path: str
+    label: str
+    widget: QWidget
+    error: QLabel
+    read: Callable[[], Any]  # widget -> plan value
+    write: Callable[[Any], None]  # plan value -> widget
+    visible_in: tuple[str, ...] = ()  # plan modes showing this field; () = all
+
+
+def error_label(parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setObjectName("fieldError")
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #D0021B; font-size: 11px;")
+    label.hide()
+    return label
+
+
+class BoundForm(QWidget):
+    """Base class of the side panels: groups of rows bound to plan fields."""
+
+    def __init__(self, document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.bindings: dict[str, Binding] = {}
+        self._gesture = 0
+        self._outer = QVBoxLayout(self)
+        self._outer.setContentsMargins(4, 4, 4, 4)
+        self._outer.setSpacing(8)
+        self._form: QFormLayout | None = None
+        self._group: QGroupBox | None = None
+        self._groups: list[tuple[QGroupBox, tuple[str, ...]]] = []
+        document.plan_changed.connect(self.refresh)
+        document.estimate_changed.connect(self.show_document_error)
+
+    # Building ---------------------------------------------------------------
+    def begin_group(self, title: str, visible_in: tuple[str, ...] = ()) -> QFormLayout:
+        self._group = QGroupBox(title, self)
+        self._form = QFormLayout(self._group)
+        self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._form.setContentsMargins(8, 6, 8, 6)
+        self._form.setVerticalSpacing(5)
+        self._outer.addWidget(self._group)
+        self._groups.append((self._group, visible_in))
+        return self._form
+
+    def finish(self) -> None:
+        self._outer.addStretch(1)
+        self.refresh()
+
+    def _add_row(self, binding: Binding, row_label: str | None) -> Binding:
+        box = QWidget(self._group)
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(1)
+        lay.addWidget(binding.widget)
+        lay.addWidget(binding.error)
+        if row_label is None:
+            self._form.addRow(box)
+        else:
+            self._form.addRow(row_label, box)
+        binding.widget.setObjectName(binding.path)
+        self.bindings[binding.path] = binding
+        return binding
+
+    def add_spin(self, path: str, label: str, minimum: int = 1, maximum: int = INT_MAX, *, step: int = 1,
+                 none_text: str | None = None, suffix: str = "", tooltip: str = "") -> QSpinBox:
+        """An int spin box; with ``none_text`` the minimum stands for None (shown as that text)."""
+        spin = QSpinBox(self._group)
+        spin.setRange(minimum - 1 if none_text else minimum, maximum)
+        spin.setSingleStep(step)
+        spin.setKeyboardTracking(False)
+        spin.setAccelerated(True)
+        spin.setSuffix(suffix)
+        spin.setToolTip(tooltip)
+        if none_text:
+            spin.setSpecialValueText(none_text)
+        floor = spin.minimum()
+
+        def read() -> Any:
+            return None if none_text and spin.value() == floor else spin.value()
+
+        def write(value: Any) -> None:
+            spin.setValue(floor if value is None else int(value))
+
+        binding = self._add_row(Binding(path, label, spin, error_label(self._group), read, write), label)
+        spin.valueChanged.connect(lambda _v: self.commit(binding, merge=True))
+        spin.editingFinished.connect(self._end_gesture)
+        return spin
+
+    def add_double(self, path: str, label: str, minimum: float, maximum: float, *, step: float = 1.0,
+                   decimals: int = 1, suffix: str = "", tooltip: str = "") -> QDoubleSpinBox:
+        spin = QDoubleSpinBox(self._group)
+        spin.setRange(minimum, maximum)
+        spin.setDecimals(decimals)
+        spin.setSingleStep(step)
+        spin.setKeyboardTracking(False)
+        spin.setSuffix(suffix)
+        spin.setToolTip(tooltip)
+        binding = self._add_row(Binding(path, label, spin, error_label(self._group), spin.value,
+                                        lambda v: spin.setValue(float(v))), label)
+        spin.valueChanged.connect(lambda _v: self.commit(binding, merge=True))
+        spin.editingFinished.connect(self._end_gesture)
+        return spin
+
+    def add_combo(self, path: str, label: str, choices: Sequence[tuple[Any, str]], *,
+                  tooltip: str = "") -> QComboBox:
+        combo = QComboBox(self._group)
+        for value, text in choices:
+            combo.addItem(text, value)
+        combo.setToolTip(tooltip)
+
+        def write(value: Any) -> None:
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+
+        binding = self._add_row(Binding(path, label, combo, error_label(self._group), combo.currentData, write), label)
+        combo.activated.connect(lambda _i: self.commit(binding))
+        return combo
+
+    def add_check(self, path: str, text: str, *, tooltip: str = "") -> QCheckBox:
+        check = QCheckBox(text, self._group)
+        check.setToolTip(tooltip)
+        binding = self._add_row(Binding(path, text, check, error_label(self._group), check.isChecked,
+                                        lambda v: check.setChecked(bool(v))), None)
+        check.toggled.connect(lambda _c: self.commit(binding))
+        return check
+
+    # Editing ----------------------------------------------------------------
+    def derive(self, path: str, value: Any):
+        """The new plan for one edited field (subclasses override for fields that need more)."""
+        return set_field(self.document.plan, path, value)
+
+    def commit(self, binding: Binding, merge: bool = False) -> None:
+        value = binding.read()
+        if value == get_field(self.document.plan, binding.path):
+            return
+        try:
+            new_plan = self.derive(binding.path, value)
+        except PlanError as e:
+            self.show_error(binding.path, str(e))
+            return
+        self.show_error(binding.path, "")
+        text = QCoreApplication.translate("panels", "Set {field}").format(field=binding.label.rstrip(":"))
+        key = f"{binding.path}#{self._gesture}" if merge else None
+        self.document.apply(new_plan, text, merge_key=key)
+
+    def _end_gesture(self) -> None:
+        self._gesture += 1
+
+    def show_error(self, path: str, message: str) -> None:
+        label = self.bindings[path].error
+        label.setText(message)
+        label.setVisible(bool(message))
+
+    # Refreshing -------------------------------------------------------------
+    def refresh(self) -> None:
+        plan = self.document.plan
+        for group, modes in self._groups:
+            group.setVisible(not modes or plan.mode in modes)
+        for b in self.bindings.values():
+            b.widget.blockSignals(True)
+            try:
+                value = get_field(plan, b.path)
+                if value is not None or isinstance(b.widget, QSpinBox):
+                    b.write(value)
+            finally:
+                b.widget.blockSignals(False)
+            b.error.hide()
+        self.show_document_error()
+
+    def show_document_error(self) -> None:
+        """Show the document's error under the field it names (when this form has that field)."""
+        error = self.document.error
+        for b in self.bindings.values():
+            if error is not None and _matches(error.field, b.path):
+                b.error.setText(str(error))
+                b.error.show()
+            elif b.error.property("from_document"):
+                b.error.hide()
+            b.error.setProperty("from_document", error is not None and _matches(error.field, b.path))
+
+
+def _matches(error_field: str, path: str) -> bool:
+    return error_field == path or error_field.startswith(path + ".") or error_field.startswith(path + "[")

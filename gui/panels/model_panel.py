@@ -1,0 +1,140 @@
+"""Model panel: a catalog preset, a local config.json, or custom architecture numbers."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QLineEdit, QPushButton, QWidget
+
+from engine.catalog import model_catalog
+from engine.errors import PlanError
+from engine.model import ModelSpec
+from engine.units import parse_count
+from gui.panels.form import BoundForm, error_label
+
+translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
+
+
+def model_from_config_file(path: str | Path) -> ModelSpec:
+    """A ModelSpec from a local config.json / model folder (engine.hf_import, offline)."""
+    try:
+        hf_import = importlib.import_module("engine.hf_import")
+    except ModuleNotFoundError:
+        raise PlanError("model", str(path), "a catalog preset (config.json import is not in this build)") from None
+    return hf_import.model_from_local(Path(path))
+
+
+class ModelPanel(BoundForm):
+    model_file_loaded = Signal(str)
+
+    def __init__(self, document, parent: QWidget | None = None) -> None:
+        super().__init__(document, parent)
+        form = self.begin_group(translate("ModelPanel", "Model"))
+        self.preset = QComboBox(self)
+        self.preset.setObjectName("modelPreset")
+        self.preset.addItem(translate("ModelPanel", "Custom"), None)
+        for preset in model_catalog():
+            self.preset.addItem(preset.name, preset.name)
+        self.preset.activated.connect(self._on_preset)
+        form.addRow(translate("ModelPanel", "Preset:"), self.preset)
+        self.open_config = QPushButton(translate("ModelPanel", "Open config.json…"), self)
+        self.open_config.setToolTip(translate("ModelPanel", "Read a Hugging Face config.json offline; you can also drop it on the window"))
+        self.open_config.clicked.connect(self._choose_config)
+        self.file_error = error_label(self)
+        form.addRow("", self.open_config)
+        form.addRow("", self.file_error)
+        self._build_name_and_count(form)
+        self.add_spin("model.layers", translate("ModelPanel", "Layers:"), 1, 100_000)
+        self.add_spin("model.hidden", translate("ModelPanel", "Hidden size:"), 1, 1_000_000, step=128)
+        self.add_spin("model.heads", translate("ModelPanel", "Attention heads:"), 1, 100_000)
+        self.add_spin("model.kv_heads", translate("ModelPanel", "KV heads:"), 1, 100_000, none_text=translate("ModelPanel", "= heads"))
+        self.add_spin("model.ffn", translate("ModelPanel", "MLP size:"), 1, 10_000_000, step=128, none_text=translate("ModelPanel", "4 × hidden"))
+        self.add_spin("model.vocab", translate("ModelPanel", "Vocabulary:"), 1, 10_000_000, none_text=translate("ModelPanel", "not given"),
+                      tooltip=translate("ModelPanel", "Without a vocabulary the declared parameter count is used (the article's level)"))
+        document.estimate_changed.connect(self._show_parameters)
+        self._shown_model: ModelSpec | None = None
+        self.finish()
+
+    def _build_name_and_count(self, form) -> None:
+        self.name_edit = QLineEdit(self)
+        self.name_edit.setObjectName("model.name")
+        self.name_edit.editingFinished.connect(self._on_name)
+        form.addRow(translate("ModelPanel", "Name:"), self.name_edit)
+        self.params_edit = QLineEdit(self)
+        self.params_edit.setObjectName("model.params")
+        self.params_edit.setPlaceholderText(translate("ModelPanel", "e.g. 13B or 13e9"))
+        self.params_edit.editingFinished.connect(self._on_params)
+        self.params_error = error_label(self)
+        form.addRow(translate("ModelPanel", "Parameters:"), self.params_edit)
+        form.addRow("", self.params_error)
+        self.params_used = QLabel(self)
+        self.params_used.setObjectName("parametersUsed")
+        form.addRow(translate("ModelPanel", "Counted:"), self.params_used)
+
+    # Edits --------------------------------------------------------------------
+    def _on_preset(self, _index: int) -> None:
+        name = self.preset.currentData()
+        if name is None:
+            return
+        spec = next(p.spec for p in model_catalog() if p.name == name)
+        self._apply_model(spec, translate("ModelPanel", "Use model {name}").format(name=name))
+
+    def _on_name(self) -> None:
+        text = self.name_edit.text().strip()
+        if text and text != self.document.plan.model.name:
+            self._apply_model(self.document.plan.model.model_copy(update={"name": text}), translate("ModelPanel", "Rename model"))
+
+    def _on_params(self) -> None:
+        text = self.params_edit.text().strip()
+        try:
+            value = parse_count(text, "model.params") if text else None
+            new_plan = self.derive("model.params", value)
+        except PlanError as e:
+            self.params_error.setText(str(e))
+            self.params_error.show()
+            return
+        self.params_error.hide()
+        self.document.apply(new_plan, translate("ModelPanel", "Set parameter count"))
+
+    def _choose_config(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, translate("ModelPanel", "Open model config"), "", translate("ModelPanel", "Model config (*.json);;All files (*)"))
+        if path:
+            self.load_config(path)
+
+    def load_config(self, path: str | Path) -> bool:
+        """Replace the plan's model by the one a local config.json describes (one undo step)."""
+        try:
+            spec = model_from_config_file(path)
+        except PlanError as e:
+            self.file_error.setText(str(e))
+            self.file_error.show()
+            return False
+        self.file_error.hide()
+        self._apply_model(spec, translate("ModelPanel", "Load model from {file}").format(file=Path(path).name))
+        self.model_file_loaded.emit(str(path))
+        return True
+
+    def _apply_model(self, spec: ModelSpec, text: str) -> None:
+        self.document.apply(self.document.plan.model_copy(update={"model": spec}), text)
+
+    # Display ------------------------------------------------------------------
+    def refresh(self) -> None:
+        super().refresh()
+        model = self.document.plan.model
+        if model is self._shown_model:
+            return
+        self._shown_model = model
+        match = next((i for i, p in enumerate(model_catalog(), start=1) if p.spec == model), 0)
+        self.preset.setCurrentIndex(match)
+        self.name_edit.setText(model.name)
+        self.params_edit.setText(f"{model.params:,}" if model.params else "")
+        self.params_edit.setPlaceholderText(translate("ModelPanel", "from the architecture") if model.complete else translate("ModelPanel", "e.g. 13B or 13e9"))
+        self.params_error.hide()
+        self._show_parameters()
+
+    def _show_parameters(self) -> None:
+        estimate = self.document.estimate
+        self.params_used.setText(f"{estimate.parameters:,}" if estimate is not None else "–")
+

@@ -1,0 +1,107 @@
+"""Qt-free helpers the panels use to derive a new plan from one edited field.
+
+``set_field(plan, "training.seq", 8192)`` re-validates the sub-model that holds
+the field, so a bad value raises :class:`engine.errors.PlanError` naming the
+field (shown inline next to it) instead of producing an invalid plan.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from engine.errors import PlanError
+from engine.plan import Plan, plan_error_from_validation
+
+
+def get_field(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = getattr(obj, part) if obj is not None else None
+    return obj
+
+
+def set_field(plan: Plan, path: str, value: Any) -> Plan:
+    """A new plan with the field at ``path`` set to ``value``, validated."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return typing.cast(Plan, _validated(type(plan), {**_shallow(plan), head: value}, ""))
+    child = getattr(plan, head)
+    if not isinstance(child, BaseModel):
+        raise PlanError(head, child, "a section of the plan")
+    return plan.model_copy(update={head: _set_in(child, rest, value, head)})
+
+
+def _set_in(model: BaseModel, path: str, value: Any, prefix: str) -> BaseModel:
+    head, _, rest = path.partition(".")
+    if rest:
+        child = _set_in(getattr(model, head), rest, value, f"{prefix}.{head}")
+        return model.model_copy(update={head: child})
+    return _validated(type(model), {**_shallow(model), head: value}, prefix)
+
+
+def _shallow(model: BaseModel) -> dict[str, Any]:
+    """The model's fields as given (sub-models stay objects, so they are not re-parsed)."""
+    return {name: getattr(model, name) for name in type(model).model_fields}
+
+
+def _validated(cls: type[BaseModel], data: dict[str, Any], prefix: str) -> BaseModel:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as e:
+        err = plan_error_from_validation(e)
+        if prefix and not err.field.startswith(prefix):
+            err = PlanError(f"{prefix}.{err.field}", err.value, err.allowed)
+        raise err from None
+
+
+def literal_choices(annotation: Any) -> tuple[Any, ...] | None:
+    """The allowed values of a ``Literal[...]`` (or ``Literal | None``) annotation, else None."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    if get_origin(annotation) in (typing.Union, types.UnionType):
+        for arg in get_args(annotation):
+            found = literal_choices(arg)
+            if found:
+                return found
+    return None
+
+
+def even_layer_split(layers: int, stages: int) -> tuple[int, ...]:
+    """A starting point for an uneven split: layers shared out, the remainder on the first stages."""
+    if stages < 1:
+        raise PlanError("layout.stages", stages, "at least one pipeline stage")
+    base, extra = divmod(layers, stages)
+    return tuple(base + (1 if k < extra else 0) for k in range(stages))
+
+
+def plan_supports(section: str) -> bool:
+    """True when this build's Plan has the optional ``section`` (``serving``, ``finetune``)."""
+    return section in Plan.model_fields
+
+
+def section_model(section: str) -> type[BaseModel] | None:
+    """The pydantic class of an optional plan section (``ServingConfig`` ...), or None."""
+    field = Plan.model_fields.get(section)
+    if field is None:
+        return None
+    for arg in (field.annotation, *get_args(field.annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def set_mode(plan: Plan, mode: str) -> Plan:
+    """Switch the plan's mode, giving a serving / fine-tuning plan its default settings when it has none."""
+    update: dict[str, Any] = {"mode": mode}
+    section = {"serving": "serving", "finetune": "finetune"}.get(mode)
+    if section and plan_supports(section) and getattr(plan, section) is None:
+        cls = section_model(section)
+        if cls is not None:
+            try:
+                update[section] = cls()
+            except ValidationError as e:
+                raise plan_error_from_validation(e) from None
+    return set_field(plan.model_copy(update={k: v for k, v in update.items() if k != "mode"}), "mode", mode)

@@ -1,0 +1,118 @@
+"""Rows for an optional plan section (``serving``, ``finetune``) built from its pydantic fields.
+
+The serving and fine-tuning settings are defined by the engine; this builds
+a spin box, combo box or check box per scalar field from the field's type and
+description, so the panel follows the engine's schema without a copy of it.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, get_args, get_origin
+
+from PySide6.QtCore import QCoreApplication
+
+from gui.optional import optional
+from gui.panels.plan_fields import literal_choices, section_model
+
+translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
+
+INT_MAX = 2**31 - 1
+
+
+def _scalar(annotation: Any) -> tuple[type | None, bool]:
+    """(int / float / bool / str, optional?) of a field annotation; (None, _) for anything else."""
+    optional = False
+    if get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        optional = len(args) < len(get_args(annotation))
+        if len(args) != 1:
+            return None, optional
+        annotation = args[0]
+    return (annotation if annotation in (int, float, bool) else None), optional
+
+
+# Free-text fields whose allowed values the engine lists: (module, constant).
+_STRING_CHOICES = {
+    "serving.quant": ("engine.serving.quant", "SCHEME_NAMES"),
+    "serving.kv_dtype": ("engine.serving.formats", "KV_FORMATS"),
+}
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "serving.quant": translate("section_form", "Weight format:"),
+        "serving.kv_dtype": translate("section_form", "KV cache type:"),
+        "serving.context": translate("section_form", "Context (tokens):"),
+        "serving.batch": translate("section_form", "Concurrent sequences:"),
+        "serving.runtime": translate("section_form", "Runtime:"),
+        "serving.gpu_layers": translate("section_form", "GPU layers (llama.cpp):"),
+        "serving.gpu_memory_utilization": translate("section_form", "GPU memory share (vLLM):"),
+        "serving.kv_free_fraction": translate("section_form", "KV free fraction (TRT-LLM):"),
+        "serving.max_model_len": translate("section_form", "Max model length:"),
+        "serving.paged_block_size": translate("section_form", "KV block (tokens):"),
+        "serving.prefill_chunk": translate("section_form", "Prefill chunk (tokens):"),
+        "finetune.method": translate("section_form", "Method:"),
+        "finetune.rank": translate("section_form", "LoRA rank:"),
+        "finetune.alpha": translate("section_form", "LoRA alpha:"),
+        "finetune.seq": translate("section_form", "Sequence length:"),
+        "finetune.micro_batch": translate("section_form", "Micro-batch:"),
+        "finetune.base_dtype": translate("section_form", "Base weights:"),
+        "finetune.adapter_dtype": translate("section_form", "Adapter weights:"),
+        "finetune.quant": translate("section_form", "QLoRA format:"),
+    }
+
+
+def _label(path: str) -> str:
+    known = _labels().get(path)
+    if known:
+        return known
+    name = path.rpartition(".")[2]
+    return translate("section_form", name.replace("_", " ").capitalize()) + ":"
+
+
+def _string_choices(path: str) -> tuple[str, ...] | None:
+    source = _STRING_CHOICES.get(path)
+    found = optional(*source) if source else None
+    return tuple(found) if found else None
+
+
+def _bounds(field, default_min: float, integer: bool) -> tuple[float, float]:
+    low, high = default_min, float(INT_MAX)
+    for meta in field.metadata:
+        if getattr(meta, "gt", None) is not None:
+            low = meta.gt + (1 if integer else 0.001)
+        if getattr(meta, "ge", None) is not None:
+            low = meta.ge
+        if getattr(meta, "lt", None) is not None:
+            high = meta.lt
+        if getattr(meta, "le", None) is not None:
+            high = meta.le
+    return low, high
+
+
+def add_section_fields(form, section: str) -> None:
+    """Add one row per scalar field of the plan section ``section`` to ``form`` (a BoundForm)."""
+    cls = section_model(section)
+    if cls is None:
+        return
+    for name, field in cls.model_fields.items():
+        if name.endswith("_bytes"):
+            continue  # byte overrides are for plan files and the CLI, not a spin box of bytes
+        path, tip = f"{section}.{name}", field.description or ""
+        label = _label(path)
+        choices = literal_choices(field.annotation) or _string_choices(path)
+        kind, optional = _scalar(field.annotation)
+        if choices:
+            form.add_combo(path, label, [(c, str(c)) for c in choices], tooltip=tip)
+        elif kind is bool:
+            form.add_check(path, label.rstrip(":"), tooltip=tip)
+        elif kind is int:
+            low, high = _bounds(field, 0, integer=True)
+            none_text = translate("section_form", "auto") if optional else None
+            form.add_spin(path, label, int(max(low, 1 if optional else low)), int(min(high, INT_MAX)),
+                          none_text=none_text, tooltip=tip)
+        elif kind is float and not optional:
+            low, high = _bounds(field, 0.0, integer=False)
+            form.add_double(path, label, float(low), float(min(high, 1e9)), step=0.05, decimals=3, tooltip=tip)

@@ -1,0 +1,101 @@
+"""Workload panel: mode, training workload, memory method, and the serving / fine-tuning settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QWidget
+
+from gui.panels.form import BoundForm
+from gui.panels.plan_fields import plan_supports, set_mode
+from gui.panels.section_form import add_section_fields
+
+translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
+
+TRAINING_MODES = ("training",)
+
+
+def serving_field_rules(serving) -> dict[str, bool]:
+    """Which runtime-specific serving fields apply to the chosen runtime and format (others are greyed)."""
+    quant, runtime = str(serving.quant).lower(), serving.runtime
+    return {
+        "serving.gpu_layers": runtime == "llamacpp",
+        "serving.gpu_memory_utilization": runtime == "vllm",
+        "serving.kv_free_fraction": runtime == "trtllm",
+        "serving.group_size": quant.startswith("int4"),
+        "serving.double_quant": quant in ("nf4", "fp4"),
+    }
+
+
+class WorkloadPanel(BoundForm):
+    def __init__(self, document, parent: QWidget | None = None) -> None:
+        super().__init__(document, parent)
+        self._build_mode()
+        self._build_training()
+        self._build_parallel()
+        self._build_method()
+        for section, title in (("serving", translate("WorkloadPanel", "Serving")), ("finetune", translate("WorkloadPanel", "Fine-tuning"))):
+            if plan_supports(section):
+                self.begin_group(title, visible_in=(section,))
+                add_section_fields(self, section)
+        self.finish()
+
+    def _build_mode(self) -> None:
+        self.begin_group(translate("WorkloadPanel", "Mode"))
+        modes = [("training", translate("WorkloadPanel", "Training"))]
+        if plan_supports("serving"):
+            modes.append(("serving", translate("WorkloadPanel", "Serving")))
+        if plan_supports("finetune"):
+            modes.append(("finetune", translate("WorkloadPanel", "Fine-tuning")))
+        combo = self.add_combo("mode", translate("WorkloadPanel", "Workload:"), modes)
+        combo.setEnabled(len(modes) > 1)
+        if len(modes) == 1:
+            combo.setToolTip(translate("WorkloadPanel", "Serving and fine-tuning need the serving engine, not in this build"))
+
+    def _build_training(self) -> None:
+        self.begin_group(translate("WorkloadPanel", "Training workload"), visible_in=TRAINING_MODES)
+        self.add_spin("training.seq", translate("WorkloadPanel", "Sequence length:"), 1, 4_194_304, step=512, suffix=translate("WorkloadPanel", " tokens"))
+        self.add_spin("training.micro_batch", translate("WorkloadPanel", "Micro-batch:"), 1, 65_536)
+        self.add_spin("training.global_batch", translate("WorkloadPanel", "Global batch:"), 1, 16_777_216, none_text=translate("WorkloadPanel", "auto (fill the pipeline)"),
+                      tooltip=translate("WorkloadPanel", "Samples per optimizer step; auto runs one micro-batch per pipeline stage"))
+        self.add_combo("training.precision", translate("WorkloadPanel", "Precision:"), [("bf16", "bf16"), ("fp16", "fp16"), ("fp32", "fp32")])
+        self.add_combo("training.optimizer", translate("WorkloadPanel", "Optimizer:"), [("adamw", "AdamW"), ("adam", "Adam"), ("sgd", "SGD")])
+        self.add_combo("training.recompute", translate("WorkloadPanel", "Recompute:"), [
+            ("none", translate("WorkloadPanel", "none")), ("selective", translate("WorkloadPanel", "selective")), ("full", translate("WorkloadPanel", "full"))])
+        self.add_check("training.flash_attention", translate("WorkloadPanel", "Flash attention"))
+        self.add_check("training.sequence_parallel", translate("WorkloadPanel", "Sequence parallel (with TP)"))
+
+    def _build_parallel(self) -> None:
+        self.begin_group(translate("WorkloadPanel", "Sharding and offload"), visible_in=TRAINING_MODES)
+        self.add_combo("training.zero", translate("WorkloadPanel", "ZeRO stage:"), [
+            (0, translate("WorkloadPanel", "0 (none)")), (1, translate("WorkloadPanel", "1 (optimizer states)")), (2, translate("WorkloadPanel", "2 (+ gradients)")),
+            (3, translate("WorkloadPanel", "3 (+ weights)"))])
+        self.add_check("training.distributed_optimizer", translate("WorkloadPanel", "Distributed optimizer (Megatron)"))
+        self.add_check("training.offload_optimizer", translate("WorkloadPanel", "Offload optimizer states to CPU"))
+        self.add_check("training.offload_params", translate("WorkloadPanel", "Offload parameters to CPU (ZeRO-3)"))
+
+    def _build_method(self) -> None:
+        self.begin_group(translate("WorkloadPanel", "Memory method"), visible_in=TRAINING_MODES)
+        self.add_combo("method.method", translate("WorkloadPanel", "Method:"), [
+            ("seed", translate("WorkloadPanel", "seed (the article's rules)")), ("detailed", translate("WorkloadPanel", "detailed"))],
+            tooltip=translate("WorkloadPanel", "seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate"))
+        self.add_combo("method.framework", translate("WorkloadPanel", "Framework:"), [("megatron", "Megatron-LM"), ("deepspeed", "DeepSpeed")])
+        self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"), 0.0, 100.0,
+                        step=1.0, suffix=" %")
+
+    def derive(self, path: str, value: Any):
+        if path == "mode":
+            return set_mode(self.document.plan, value)
+        return super().derive(path, value)
+
+    def refresh(self) -> None:
+        super().refresh()
+        detailed = self.document.plan.method.method == "detailed"
+        for path in ("method.framework", "method.overhead.fragmentation_percent"):
+            self.bindings[path].widget.setEnabled(detailed)
+        serving = getattr(self.document.plan, "serving", None)
+        if serving is not None:
+            for path, applies in serving_field_rules(serving).items():
+                if path in self.bindings:
+                    self.bindings[path].widget.setEnabled(applies)

@@ -1,0 +1,237 @@
+"""The main window's menus, toolbar and shortcuts (actions call the document, file actions or panels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QMenu, QToolBar
+
+from engine.errors import PlanError
+from engine.plan import atomic_write_text
+from engine.units import Unit
+from gui.optional import optional
+from gui.templates import available_templates, load_template
+from gui.theme import apply_theme, current_theme
+
+translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
+
+
+def role_action_list(role_actions) -> list[QAction | None]:
+    """The diagram's role actions in menu order (None = separator), whatever container they come in."""
+    if role_actions is None:
+        return []
+    for name in ("all_actions", "actions"):
+        found = getattr(role_actions, name, None)
+        if callable(found):
+            found = found()
+        if found:
+            return list(found)
+    return [a for a in vars(role_actions).values() if isinstance(a, QAction)]
+
+
+class WindowActions(QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.document = window.document
+        role_cls = optional("gui.diagram.actions", "RoleActions")
+        self.roles = role_cls(self.document, self) if role_cls else None
+        if self.roles is not None:
+            self.roles.dialog_parent = window
+            scene = getattr(window.diagram, "diagram_scene", None)
+            if scene is not None and hasattr(self.roles, "attach_scene"):
+                self.roles.attach_scene(scene)
+        self.role_actions = role_action_list(self.roles)
+        stack = self.document.undo_stack
+        self.undo = stack.createUndoAction(self, translate("MainWindow", "&Undo"))
+        self.undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo = stack.createRedoAction(self, translate("MainWindow", "&Redo"))
+        self.redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        self.undo.setIconText(translate("MainWindow", "Undo"))  # the toolbar stays narrow; the menu shows "Undo <command>"
+        self.redo.setIconText(translate("MainWindow", "Redo"))
+        self._build_file_menu()
+        self._build_edit_menu()
+        self._build_view_menu()
+        self._build_help_menu()
+        self._build_toolbar()
+        self._install_context_menu()
+        self._register_shortcuts()
+
+    def _menu(self, title: str) -> QMenu:
+        return self.window.menuBar().addMenu(title)
+
+    def _add(self, menu: QMenu, text: str, slot, shortcut: str | None = None, *, enabled: bool = True,
+             tip: str = "") -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setEnabled(enabled)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        return action
+
+    # Menus --------------------------------------------------------------------
+    def _build_file_menu(self) -> None:
+        files, menu = self.window.files, self._menu(translate("MainWindow", "&File"))
+        menu.addActions([files.new, files.open])
+        menu.addMenu(files.recent_menu)
+        templates = menu.addMenu(translate("MainWindow", "New from &Template"))
+        for t in available_templates():
+            templates.addAction(t.title).triggered.connect(lambda _c=False, key=t.key: self.open_template(key))
+        menu.addSeparator()
+        menu.addActions([files.save, files.save_as])
+        menu.addSeparator()
+        self.export_pdf = self._add(menu, translate("MainWindow", "Export &PDF…"), self.on_export_pdf, "Ctrl+E")
+        self.export_launch = self._add(menu, translate("MainWindow", "Export &Launch Config…"), self.on_export_launch, "Ctrl+Shift+E")
+        for action, module in ((self.export_pdf, "gui.pdf"), (self.export_launch, "engine.export")):
+            if optional(module, "__name__") is None:
+                action.setEnabled(False)
+                action.setToolTip(translate("MainWindow", "Not in this build"))
+        menu.addSeparator()
+        quit_action = self._add(menu, translate("MainWindow", "&Quit"), self.window.close)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+
+    def _build_edit_menu(self) -> None:
+        menu = self._menu(translate("MainWindow", "&Edit"))
+        menu.addActions([self.undo, self.redo])
+        layout_menu = self._menu(translate("MainWindow", "&Layout"))
+        roles = self.roles
+        if roles is None:
+            layout_menu.setEnabled(False)
+            layout_menu.setToolTip(translate("MainWindow", "The node diagram is not in this build"))
+            return
+        edit_names = ("delete", "duplicate_node", "rename_node")
+        edit_actions = [a for a in (getattr(roles, n, None) for n in edit_names) if a is not None]
+        if edit_actions:
+            menu.addSeparator()
+            menu.addActions(edit_actions)
+        stage_menu = layout_menu.addMenu(translate("MainWindow", "Pipeline &Stage"))
+        stage_menu.addActions(list(getattr(roles, "stage_actions", [])))
+        layout_menu.addSeparator()
+        layout_menu.addActions([a for a in self.role_actions
+                                if a is not None and a not in edit_actions and a not in stage_menu.actions()])
+
+    def _build_view_menu(self) -> None:
+        menu = self._menu(translate("MainWindow", "&View"))
+        units = menu.addMenu(translate("MainWindow", "&Units"))
+        group = QActionGroup(self)
+        self.unit_actions = {}
+        for unit, text, key in ((Unit.GB, translate("MainWindow", "GB (10⁹ bytes)"), "Ctrl+Shift+G"),
+                                (Unit.GiB, translate("MainWindow", "GiB (2³⁰ bytes)"), "Ctrl+Shift+I")):
+            action = self._add(units, text, lambda _c=False, u=unit: self.document.set_units(u), key)
+            action.setCheckable(True)
+            group.addAction(action)
+            self.unit_actions[unit] = action
+        self.dark = self._add(menu, translate("MainWindow", "&Dark Theme"), self.on_dark, "Ctrl+Shift+D")
+        self.dark.setCheckable(True)
+        self.dark.setChecked(current_theme() == "dark")
+        menu.addSeparator()
+        docks = [self.window.palette_dock, self.window.settings_dock, self.window.warnings_dock]
+        if self.window.planner_dock is not None:
+            docks.append(self.window.planner_dock)
+        for dock in docks:
+            menu.addAction(dock.toggleViewAction())
+        if self.window.planner_dock is not None:
+            self.window.planner_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.document.units_changed.connect(self._sync_units)
+        self._sync_units()
+
+    def _build_help_menu(self) -> None:
+        menu = self._menu(translate("MainWindow", "&Help"))
+        about = optional("gui.about", "show_about")
+        self._add(menu, translate("MainWindow", "&About vramplan"), lambda: about(self.window) if about else None,
+                  enabled=about is not None, tip="" if about else translate("MainWindow", "Not in this build"))
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar(translate("MainWindow", "Main toolbar"), self.window)
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.setIconSize(QSize(12, 12))
+        files = self.window.files
+        bar.addActions([files.new, files.open, files.save])
+        bar.addSeparator()
+        bar.addActions([self.undo, self.redo])
+        if self.role_actions:
+            bar.addSeparator()
+            bar.addActions([a for a in self.role_actions if a is not None])
+        bar.addSeparator()
+        self.units_combo = QComboBox(bar)
+        self.units_combo.setObjectName("unitsCombo")
+        self.units_combo.setToolTip(translate("MainWindow", "Units for every figure: GB = 10⁹ bytes, GiB = 2³⁰ bytes"))
+        for unit in Unit:
+            self.units_combo.addItem(unit.value, unit)
+        self.units_combo.activated.connect(lambda _i: self.document.set_units(self.units_combo.currentData()))
+        bar.addWidget(self.units_combo)
+        self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+        self._sync_units()
+
+    def _install_context_menu(self) -> None:
+        """The diagram's right-click menu: stages in a submenu, then the other role actions and undo."""
+        diagram, roles = self.window.diagram, self.roles
+        if roles is None or not hasattr(diagram, "set_context_actions"):
+            return
+        stages = list(getattr(roles, "stage_actions", []))
+        stage_menu = QMenu(translate("MainWindow", "Pipeline Stage"), diagram)
+        stage_menu.addActions(stages)
+        others = [a for a in self.role_actions if a is not None and a not in stages]
+        diagram.set_context_actions([stage_menu.menuAction(), None, *others, None, self.undo, self.redo])
+
+    def _register_shortcuts(self) -> None:
+        """Every action with a shortcut lives on the window too, so its keys work wherever the focus is."""
+        for action in self.window.findChildren(QAction):
+            if not action.shortcut().isEmpty() and action not in self.window.actions():
+                self.window.addAction(action)
+        for action in (*self.role_actions, self.undo, self.redo):
+            if action is not None and not action.shortcut().isEmpty() and action not in self.window.actions():
+                self.window.addAction(action)
+
+    # Slots --------------------------------------------------------------------
+    def _sync_units(self) -> None:
+        unit = self.document.units
+        if unit in getattr(self, "unit_actions", {}):
+            self.unit_actions[unit].setChecked(True)
+        combo = getattr(self, "units_combo", None)
+        if combo is not None:
+            combo.setCurrentIndex(combo.findData(unit))
+
+    def on_dark(self, checked: bool) -> None:
+        apply_theme(QApplication.instance(), "dark" if checked else "light")
+        self.window.chart.apply_theme()
+
+    def open_template(self, key: str) -> None:
+        if self.window.files.maybe_save():
+            self.window.files.new_from(load_template(key))
+
+    def on_export_pdf(self) -> None:
+        export_pdf = optional("gui.pdf", "export_pdf")
+        folder = self.window.files._folder()
+        path, _ = QFileDialog.getSaveFileName(self.window, translate("MainWindow", "Export PDF"),
+                                              str(Path(folder) / f"{self.document.plan.name}.pdf"), "PDF (*.pdf)")
+        if not path or export_pdf is None:
+            return
+        try:
+            export_pdf(self.document.plan, path, units=self.document.units.value)
+        except PlanError as e:
+            self.window.notice.show_message(str(e), "error")
+            return
+        self.window.notice.show_message(translate("MainWindow", "Exported {file}").format(file=Path(path).name), timeout_ms=6000)
+
+    def on_export_launch(self) -> None:
+        export = optional("engine.export", "export_text")
+        formats = optional("engine.export", "EXPORT_FORMATS") or ()
+        filters = {f"{fmt} (*.{'json' if fmt == 'deepspeed' else 'sh'})": fmt for fmt in formats}
+        path, chosen = QFileDialog.getSaveFileName(self.window, translate("MainWindow", "Export launch config"),
+                                                   self.window.files._folder(), ";;".join(filters))
+        if not path or export is None:
+            return
+        try:
+            atomic_write_text(path, export(self.document.plan, filters[chosen]))
+        except PlanError as e:
+            self.window.notice.show_message(str(e), "error")
+            return
+        self.window.notice.show_message(translate("MainWindow", "Exported {file}").format(file=Path(path).name), timeout_ms=6000)

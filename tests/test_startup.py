@@ -1,0 +1,57 @@
+"""App start-up in a subprocess: ``vramplan gui --plan X --screenshot out.png`` renders and exits 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.plan import save_plan
+from gui.templates import load_template
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VRAMPLAN_DATA_DIR": str(tmp_path / "data"),
+           "VRAMPLAN_CONFIG_DIR": str(tmp_path / "config")}
+    return subprocess.run([sys.executable, "-m", "gui.entry", "gui", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+def _png_size_and_colours(path: Path) -> tuple[tuple[int, int], int]:
+    from gui.qt_app import ensure_app
+
+    ensure_app(headless=True)
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 25) for y in range(0, image.height(), 25)}
+    return (image.width(), image.height()), len(colours)
+
+
+def test_screenshot_of_a_plan_file(tmp_path):
+    plan = tmp_path / "plan.json"
+    save_plan(load_template("article-13b-pp8"), plan)
+    out = tmp_path / "out.png"
+    proc = _run("--plan", str(plan), "--screenshot", str(out), "--size", "1280x800", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    size, colours = _png_size_and_colours(out)
+    assert size == (1280, 800)
+    assert colours > 10  # a rendered window, not a blank image
+
+
+def test_default_size_and_template(tmp_path):
+    out = tmp_path / "out.png"
+    proc = _run("--template", "article-13b-zero1-only", "--screenshot", str(out), tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert _png_size_and_colours(out)[0] == (1600, 1000)
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    proc = _run("--plan", str(tmp_path / "nope.json"), "--screenshot", str(tmp_path / "o.png"), tmp_path=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "nope.json" in proc.stderr
+    proc = _run("--size", "big", "--screenshot", str(tmp_path / "o.png"), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
