@@ -67,6 +67,11 @@ def card_breakdown(ctx: CardContext) -> Breakdown:
     return seed_breakdown(ctx) if ctx.method.method == "seed" else detailed_breakdown(ctx)
 
 
+def both_units(n: int) -> str:
+    """Warnings are text made once by the engine: give both units, the user reads either."""
+    return f"{format_bytes(n, 'GB')} ({format_bytes(n, 'GiB')})"
+
+
 def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo: Topology) -> list[PlanWarning]:
     """Over-capacity and unbalanced-stage warnings, checked per distinct card context."""
     out = []
@@ -81,9 +86,9 @@ def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo
         worst = min(over, key=lambda c: c.headroom_bytes)
         by_stage = sorted({c.stage for c in over})
         out.append(PlanWarning(code="over-capacity", message=(
-            f"{len(over)} card(s) over capacity on stage(s) {', '.join(str(s) for s in by_stage)}; "
-            f"worst: card {worst.index} needs {format_bytes(worst.total_bytes)} of "
-            f"{format_bytes(worst.capacity_bytes)}"), cards=tuple(c.index for c in over)))
+            f"{len(over)} card(s) over capacity on stage(s) {', '.join(str(s + 1) for s in by_stage)}; "
+            f"worst: card {worst.index} needs {both_units(worst.total_bytes)} of "
+            f"{both_units(worst.capacity_bytes)}"), cards=tuple(c.index for c in over)))
     if topo.stages > 1:
         per_stage: dict[int, int] = {}
         for key, total in totals.items():
@@ -93,7 +98,7 @@ def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo
             heavy = max(per_stage, key=lambda k: per_stage[k])
             light = min(per_stage, key=lambda k: per_stage[k])
             out.append(PlanWarning(code="unbalanced-stages", message=(
-                f"stages are unbalanced: stage {heavy} needs {format_bytes(hi)}, stage {light} "
-                f"{format_bytes(lo)}; move layers off stage {heavy} (pp_layers) or trade PP for TP"),
+                f"stages are unbalanced: stage {heavy + 1} needs {both_units(hi)}, stage {light + 1} "
+                f"{both_units(lo)}; move layers off stage {heavy + 1} (pp_layers) or trade PP for TP"),
                 cards=tuple(topo.stage_members[heavy])))
     return out

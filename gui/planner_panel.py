@@ -73,6 +73,16 @@ def _log(values: list[float]) -> list[float]:
     return [math.log10(v) for v in values]
 
 
+def _round_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """Log-axis ticks at 1, 2, 5 x 10^k spanning [low, high] (decades only when that is too many)."""
+    values = [m * 10.0**k for k in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+              for m in (1, 2, 5)]
+    inside = [v for v in values if low / 2 <= v <= high * 2]
+    if len(inside) > 7:
+        inside = [v for v in inside if f"{v:g}".lstrip("0.").startswith("1")]
+    return [(math.log10(v), f"{v:g}") for v in inside]
+
+
 def _identity(c: Candidate) -> tuple:
     return (c.gpu, c.geometry, c.dp, c.ep, c.zero, c.micro_batch, c.recompute, c.sequence_parallel)
 
@@ -286,6 +296,9 @@ class PlannerPanel(QWidget):
                  for row, c in enumerate(report["candidates"])]
         self.front_listed.setData(spots)
         self.selected_marker.setData([])
+        days = [c.days_to_train for c in result.front]
+        if days:
+            self.plot.getAxis("left").setTicks([_round_ticks(min(days), max(days)), []])
         if spots:
             self.plot.getViewBox().autoRange(items=[self.front_listed, self.front_rest])
 

@@ -69,9 +69,9 @@ def step_estimate(out_dir: Path) -> str:
     stage0 = max(c.total_bytes for c in result.cards if c.stage == 0)
     text = format_bytes(stage0, "GB")
     if stage0 != EXPECTED_STAGE0_BYTES or text != EXPECTED_STAGE0_TEXT:
-        raise StepFailed(f"stage 0 needs {stage0:,} B ({text}); the article gives "
+        raise StepFailed(f"stage 1 needs {stage0:,} B ({text}); the article gives "
                          f"{EXPECTED_STAGE0_BYTES:,} B ({EXPECTED_STAGE0_TEXT})")
-    return f"stage 0 needs {text} of {format_bytes(result.cards[0].capacity_bytes, 'GB')} (article: 72.55 GB)"
+    return f"stage 1 needs {text} of {format_bytes(result.cards[0].capacity_bytes, 'GB')} (article: 72.55 GB)"
 
 
 def step_window(out_dir: Path) -> str:

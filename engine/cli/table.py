@@ -29,12 +29,13 @@ def render_table(est: Estimate, unit: Unit, all_cards: bool = False) -> str:
         key = (c.index,) if all_cards else (c.stage, c.gpu, c.capacity_bytes, c.tp_size, c.dp_size, id(c.breakdown))
         groups.setdefault(key, []).append(c.index)
     present = [(k, h) for k, h in COLUMNS if any(getattr(est.cards[i[0]].breakdown, k).bytes for i in groups.values())]
+    # stages 1-based, as the article counts them (JSON keeps the 0-based "stage")
     header = ["cards", "n", "gpu", "stage", "TP", "DP", "mb"] + [h for _, h in present] + ["total", "capacity", "headroom", ""]
     rows = [header]
     for indices in groups.values():
         c = est.cards[indices[0]]
         bd = c.breakdown
-        row = [_ranges(indices), str(len(indices)), c.gpu, str(c.stage), str(c.tp_size), str(c.dp_size),
+        row = [_ranges(indices), str(len(indices)), c.gpu, str(c.stage + 1), str(c.tp_size), str(c.dp_size),
                str(c.in_flight_microbatches)]
         row += [f"{to_unit(getattr(bd, k).bytes, unit):.2f}" for k, _ in present]
         row += [f"{to_unit(bd.total_bytes, unit):.2f}", f"{to_unit(c.capacity_bytes, unit):.2f}",
@@ -49,10 +50,11 @@ def render_table(est: Estimate, unit: Unit, all_cards: bool = False) -> str:
     verdict = "FITS" if est.fits else "DOES NOT FIT"
     summary = (f"{verdict}: {len(est.cards)} cards, {est.parameters / 1e9:.2f} B params, method {est.method}"
                + (f"/{est.framework}" if est.method == "detailed" else "")
-               + (f"; worst card {worst.index} (stage {worst.stage}) {format_bytes(worst.total_bytes, unit)}"
+               + (f"; worst card {worst.index} (stage {worst.stage + 1}) {format_bytes(worst.total_bytes, unit)}"
                   f" of {format_bytes(worst.capacity_bytes, unit)}, headroom {format_bytes(worst.headroom_bytes, unit)}"
                   if worst else ""))
-    out = [f"memory per card in {unit.value} ({'10^9' if unit is Unit.GB else '2^30'} bytes)", *lines, "", summary]
+    out = [f"memory per card in {unit.value} ({'10^9' if unit is Unit.GB else '2^30'} bytes); "
+           "stages counted from 1; mb = micro-batches in flight", *lines, "", summary]
     for w in est.warnings:
         out.append(f"{w.severity}: {w.message}")
     return "\n".join(out)

@@ -98,3 +98,12 @@ def test_nothing_fits_says_so(qtbot, panel):
 def test_headroom_colour_runs_red_to_green():
     assert headroom_color(0, 100).hueF() == pytest.approx(0.0, abs=1e-6)
     assert headroom_color(50, 100).hueF() == pytest.approx(1 / 3, abs=1e-3)
+
+
+def test_days_axis_ticks_are_round_numbers():
+    from gui.planner_panel import _round_ticks
+
+    # 40 .. 600 days: 1-2-5 steps from 20 (half the low end) to 1,000 (within twice the high end)
+    assert [label for _, label in _round_ticks(40, 600)] == ["20", "50", "100", "200", "500", "1000"]
+    # 0.5 .. 5,000 days: too many 1-2-5 steps, decades only
+    assert [label for _, label in _round_ticks(0.5, 5000)] == ["1", "10", "100", "1000", "10000"]

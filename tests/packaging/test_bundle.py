@@ -66,7 +66,7 @@ def test_bundle_selftest_passes_offline_and_writes_png_and_pdf(dist, tmp_path, q
     out = tmp_path / "selftest"
     result = run_bundle(dist, "selftest", "--out", str(out))
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr[-3000:]}"
-    assert "selftest: ok   estimate: stage 0 needs 72.55 GB" in result.stdout
+    assert "selftest: ok   estimate: stage 1 needs 72.55 GB" in result.stdout
     assert result.stdout.splitlines()[0].endswith(", bundle")  # it ran frozen, not from the source tree
     check_png(out / "vramplan-selftest-window.png")
     check_pdf(out / "vramplan-selftest-report.pdf")

@@ -1,0 +1,67 @@
+"""Speed of the planner (issue 7): prints medians, asserts nothing.
+
+    .venv/bin/python bench/bench_planner.py [--repeat N]
+
+* exhaustive search for the article's 13B model on up to 4,096 A100 80GB cards
+  (8 per node, every TP/PP/VPP/DP/ZeRO/recompute/SP/micro-batch), seed and
+  detailed methods, the latter also with flash attention (which opens CP):
+  median wall and CPU seconds, each run cold (breakdown memo cleared);
+* configurations per second on one core: all configurations the search
+  accounts for (evaluated + pruned by bounds + unable to reach the front), and
+  the ones whose heavy cards were computed; the second figure also with
+  ``keep_all`` (no front bound: every fitting layout evaluated and kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from engine import GiB, MethodConfig, ModelSpec, TrainingConfig
+from engine.estimate import card_breakdown
+from engine.planner import Hardware, PlannerRequest, search
+
+MODEL = ModelSpec(params=13_000_000_000, layers=40, hidden=5120, heads=40)
+
+
+def request(method: str, max_gpus: int, flash: bool = False) -> PlannerRequest:
+    hw = Hardware(gpu="A100 80GB", capacity_bytes=80 * GiB, max_gpus=max_gpus, bf16_tflops=312.0,
+                  intra_node_gbps=300.0, price_usd_per_hour=1.79)
+    return PlannerRequest(model=MODEL, training=TrainingConfig(seq=4096, flash_attention=flash),
+                          method=MethodConfig(method=method), hardware=(hw,), margin=0.1)
+
+
+def measure(req: PlannerRequest, repeat: int, keep_all: bool = False):
+    walls, cpus, result = [], [], None
+    for _ in range(repeat):
+        card_breakdown.cache_clear()  # cold: no breakdown memoised from a previous run
+        w0, c0 = time.perf_counter(), time.process_time()
+        result = search(req, keep_all=keep_all)
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    for method, flash in (("seed", False), ("detailed", False), ("detailed", True)):
+        for gpus in (64, 512, 4096):
+            wall, cpu, r = measure(request(method, gpus, flash), args.repeat)
+            s = r.stats
+            name = method + (" + flash (CP 1-2)" if flash else "")
+            print(f"{name:25s} up to {gpus:5,d} cards: median {wall:.3f} s wall, {cpu:.3f} s CPU; "
+                  f"{s.configurations:,} configurations ({s.evaluated:,} evaluated, {s.pruned:,} pruned, "
+                  f"{s.dominated:,} off the front, {s.skipped:,} skipped), front {len(r.front):,}; "
+                  f"{s.configurations / cpu:,.0f} configurations/s, {s.evaluated / cpu:,.0f} evaluated/s")
+    for method in ("seed", "detailed"):
+        wall, cpu, r = measure(request(method, 4096), 1, keep_all=True)
+        s = r.stats
+        print(f"{method:8s} keep_all, 4,096 cards: {wall:.3f} s wall, {cpu:.3f} s CPU; {s.evaluated:,} evaluated "
+              f"({s.fitting:,} fit, all kept): {s.evaluated / cpu:,.0f} uniform configurations evaluated/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""``vramplan plan``: the fewest-GPU, fastest or cheapest layout that fits, with step times.
+
+Workload flags given (``--micro-batch``, ``--recompute``, ``--sequence-parallel``,
+``--zero``) fix that knob; absent ones are searched.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pydantic import ValidationError
+
+from engine.catalog import find_gpu
+from engine.cli.model_args import add_model_arguments, model_from_args
+from engine.cli.output_args import print_json
+from engine.cli.training_args import (
+    add_method_arguments,
+    add_workload_arguments,
+    method_from_args,
+    training_from_args,
+)
+from engine.errors import PlanError
+from engine.plan import plan_error_from_validation
+from engine.planner import (
+    OBJECTIVES,
+    Hardware,
+    PlannerRequest,
+    SearchSpace,
+    SpeedModel,
+    hardware_for_gpu,
+    search,
+)
+from engine.planner.report import result_to_json
+from engine.planner.table import render_plan_table
+from engine.units import parse_bytes, parse_count
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="search the layouts that fit: fewest GPUs, fastest, cheapest",
+                       description="Search every uniform TP x PP x DP x CP layout (ZeRO, recompute, micro-batch, "
+                                   "SP, VPP, uneven splits) that fits each card with a safety margin; rank them "
+                                   "with a step-time model (docs/planner.md).")
+    add_model_arguments(p)
+    add_workload_arguments(p)
+    add_method_arguments(p)
+    g = p.add_argument_group("hardware")
+    g.add_argument("--gpu", action="append", metavar="NAME[:COUNT]",
+                   help="catalog GPU, repeatable for a set of types; COUNT caps that type (default --max-gpus)")
+    g.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of the catalog's (80GB, 24GiB)")
+    g.add_argument("--gpus-per-node", type=int, default=8, metavar="N", help="slots per server (default 8)")
+    g.add_argument("--max-gpus", type=int, default=8, metavar="N", help="card budget (default 8)")
+    g.add_argument("--tflops", type=float, metavar="T", help="peak dense BF16 TFLOP/s per card (default: catalog)")
+    g.add_argument("--intra-node-bandwidth", type=float, metavar="GB/s", help="NVLink/PCIe per card (default: catalog)")
+    g.add_argument("--inter-node-bandwidth", type=float, metavar="GB/s", help="network per node (default 50 = 400 Gb/s)")
+    g.add_argument("--price", type=float, metavar="USD", help="per card-hour (default: catalog)")
+    s = p.add_argument_group("search")
+    s.add_argument("--objective", choices=OBJECTIVES, default="fewest-gpus")
+    s.add_argument("--margin", type=float, default=0.1, metavar="F", help="fraction of each card kept free (default 0.1)")
+    s.add_argument("--zero", type=int, choices=[0, 1, 2, 3], help="fix the ZeRO stage (default: search 0-3)")
+    s.add_argument("--micro-batches", metavar="B1,B2,..", help="micro-batch sizes to try (default 1,2,4,8)")
+    s.add_argument("--max-tp", type=int, metavar="N", help="largest TP (default: GPUs per node)")
+    s.add_argument("--max-cp", type=int, default=8, metavar="N", help="largest CP (detailed + flash attention)")
+    s.add_argument("--max-vpp", type=int, default=4, metavar="N", help="most interleaved chunks per stage")
+    s.add_argument("--no-uneven-pp", dest="uneven_pp", action="store_false", help="even layer splits only")
+    s.add_argument("--partial-nodes", action="store_true", help="allow layouts that fill only part of a node")
+    sp = p.add_argument_group("step-time model")
+    sp.add_argument("--mfu", type=float, default=0.4, metavar="F", help="fraction of peak in the kernels (default 0.4)")
+    sp.add_argument("--overlap", type=float, default=0.5, metavar="F", help="DP/CP traffic hidden (default 0.5)")
+    sp.add_argument("--train-tokens", metavar="N", help="tokens to train (default 20 x parameters)")
+    o = p.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="machine-readable answer in bytes and seconds")
+    o.add_argument("--units", choices=["GB", "GiB"], default="GB", help="units of the table (default GB = 10^9 B)")
+    o.add_argument("--top", type=int, default=20, metavar="N", help="candidates listed (0: all)")
+    o.add_argument("--all", action="store_true", help="list every fitting layout, not only the Pareto front")
+    p.set_defaults(run=run)
+
+
+def _gpu_names(args: argparse.Namespace) -> list[tuple[str | None, int]]:
+    if not args.gpu:
+        return [(None, args.max_gpus)]
+    out = []
+    for item in args.gpu:
+        name, _, count = item.rpartition(":") if ":" in item else (item, "", "")
+        out.append((name, int(parse_count(count, "--gpu COUNT")) if count else args.max_gpus))
+    return out
+
+
+def hardware_from_args(args: argparse.Namespace) -> tuple[Hardware, ...]:
+    capacity = parse_bytes(args.gpu_memory, "--gpu-memory") if args.gpu_memory else None
+    out = []
+    for name, count in _gpu_names(args):
+        bandwidth = {"intra_node_gbps": args.intra_node_bandwidth, "inter_node_gbps": args.inter_node_bandwidth,
+                     "price_usd_per_hour": args.price, "bf16_tflops": args.tflops}
+        try:
+            gpu = find_gpu(name) if name else None
+        except PlanError:
+            if capacity is None or args.tflops is None:
+                raise
+            gpu = None
+        if gpu is not None:
+            out.append(hardware_for_gpu(gpu, count, capacity_bytes=capacity, **bandwidth))
+            continue
+        if capacity is None or args.tflops is None:
+            raise PlanError("--gpu", name, "a catalog GPU, or --gpu-memory SIZE with --tflops T")
+        out.append(Hardware(gpu=name or f"custom {args.gpu_memory}", capacity_bytes=capacity, max_gpus=count,
+                            bf16_tflops=args.tflops, intra_node_gbps=args.intra_node_bandwidth or 32.0,
+                            inter_node_gbps=args.inter_node_bandwidth or 50.0, price_usd_per_hour=args.price))
+    return tuple(out)
+
+
+def _int_list(text: str, field: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise PlanError(field, text, "comma-separated integers, e.g. 1,2,4") from None
+
+
+def space_from_args(args: argparse.Namespace) -> SearchSpace:
+    fixed: dict[str, tuple] = {}
+    if args.micro_batch is not None:
+        fixed["micro_batches"] = (args.micro_batch,)
+    elif args.micro_batches:
+        fixed["micro_batches"] = _int_list(args.micro_batches, "--micro-batches")
+    if args.recompute is not None:
+        fixed["recompute"] = (args.recompute,)
+    if args.sequence_parallel is not None:
+        fixed["sequence_parallel"] = (args.sequence_parallel,)
+    if args.zero is not None:
+        fixed["zero_stages"] = (args.zero,)
+    return SearchSpace.model_validate({
+        "gpus_per_node": args.gpus_per_node, "max_tp": args.max_tp, "max_cp": args.max_cp, "max_vpp": args.max_vpp,
+        "uneven_pp": args.uneven_pp, "whole_nodes": not args.partial_nodes, **fixed})
+
+
+def request_from_args(args: argparse.Namespace) -> PlannerRequest:
+    for flag, value in (("--max-gpus", args.max_gpus), ("--gpus-per-node", args.gpus_per_node)):
+        if value < 1:
+            raise PlanError(flag, value, "a positive integer")
+    if not 0 <= args.margin < 1:
+        raise PlanError("--margin", args.margin, "a fraction from 0 to below 1, e.g. 0.1")
+    if not 0 < args.mfu <= 1:
+        raise PlanError("--mfu", args.mfu, "a fraction above 0 and at most 1, e.g. 0.4")
+    if not 0 <= args.overlap <= 1:
+        raise PlanError("--overlap", args.overlap, "a fraction from 0 to 1")
+    tokens = parse_count(args.train_tokens, "--train-tokens") if args.train_tokens else None
+    try:
+        return PlannerRequest(
+            model=model_from_args(args), training=training_from_args(args), method=method_from_args(args),
+            hardware=hardware_from_args(args), space=space_from_args(args),
+            speed=SpeedModel(mfu=args.mfu, overlap=args.overlap, train_tokens=tokens),
+            margin=args.margin, objective=args.objective)
+    except ValidationError as e:
+        raise plan_error_from_validation(e) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    request = request_from_args(args)
+    result = search(request, keep_all=args.all)
+    top = None if args.top == 0 else args.top
+    report = result_to_json(result, top, "fitting" if args.all else "front")
+    if args.json:
+        print_json(report)
+    else:
+        print(render_plan_table(report, args.units))
+    return 0

@@ -1,0 +1,122 @@
+"""What the planner is asked: the workload, the hardware, the search space, the speed model.
+
+Every field is a plain value so a request can be saved, compared and sent to a
+worker thread.  ``hardware_for_gpu`` fills a :class:`Hardware` from the GPU
+catalog (peak BF16 TFLOPs, NVLink/PCIe bandwidth, price).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.catalog import GpuSpec
+from engine.errors import PlanError
+from engine.model import ModelSpec
+from engine.training import MethodConfig, Recompute, TrainingConfig
+
+Objective = Literal["fewest-gpus", "fastest", "cheapest"]
+OBJECTIVES: tuple[Objective, ...] = ("fewest-gpus", "fastest", "cheapest")
+
+DEFAULT_INTER_NODE_GBPS = 50.0  # 400 Gb/s per node = 50 GB/s (one 400G NIC per server)
+DEFAULT_PCIE_GBPS = 32.0  # PCIe 4.0 x16, per direction
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Hardware(_Frozen):
+    """One GPU type the planner may use, with how many cards of it are available."""
+
+    gpu: str
+    capacity_bytes: int = Field(gt=0, description="memory the driver reports, in bytes")
+    max_gpus: int = Field(gt=0, description="cards of this type available (the card budget)")
+    bf16_tflops: float = Field(gt=0, description="dense BF16 peak per card, TFLOP/s")
+    intra_node_gbps: float = Field(gt=0, description="GPU-to-GPU bandwidth inside a node (NVLink or PCIe), GB/s per direction")
+    inter_node_gbps: float = Field(DEFAULT_INTER_NODE_GBPS, gt=0, description="network bandwidth per node, GB/s")
+    price_usd_per_hour: float | None = Field(None, ge=0, description="per card; None: cost is reported in GPU-hours")
+
+
+class SearchSpace(_Frozen):
+    """The knobs the planner enumerates; a one-element tuple fixes a knob."""
+
+    gpus_per_node: int = Field(8, gt=0, le=64)
+    max_tp: int | None = Field(None, gt=0, description="default: GPUs per node (TP stays inside a node)")
+    max_cp: int = Field(8, gt=0, description="context parallel (detailed method with flash attention only)")
+    min_cp_tokens: int = Field(2048, gt=0, description="CP only while every CP rank keeps at least this many tokens")
+    max_vpp: int = Field(4, gt=0, description="interleaved chunks per stage")
+    micro_batches: tuple[int, ...] = (1, 2, 4, 8)
+    recompute: tuple[Recompute, ...] = ("none", "selective", "full")
+    zero_stages: tuple[int, ...] = (0, 1, 2, 3)
+    sequence_parallel: tuple[bool, ...] = (False, True)
+    uneven_pp: bool = Field(True, description="also try balanced uneven layer splits")
+    max_uneven_pp: int = Field(16, gt=1, description="deepest pipeline tried with an uneven split")
+    whole_nodes: bool = Field(True, description="layouts larger than one node use whole nodes")
+
+    @model_validator(mode="after")
+    def _check(self) -> SearchSpace:
+        for name in ("micro_batches", "recompute", "zero_stages", "sequence_parallel"):
+            if not getattr(self, name):
+                raise PlanError(f"planner.{name}", (), "at least one value")
+        if any(b < 1 for b in self.micro_batches):
+            raise PlanError("planner.micro_batches", self.micro_batches, "positive micro-batch sizes")
+        if any(z not in (0, 1, 2, 3) for z in self.zero_stages):
+            raise PlanError("planner.zero_stages", self.zero_stages, "ZeRO stages from 0, 1, 2, 3")
+        return self
+
+
+class SpeedModel(_Frozen):
+    """Parameters of the step-time model (docs/planner.md)."""
+
+    mfu: float = Field(0.4, gt=0, le=1, description="fraction of peak the kernels reach (bubble and exposed traffic excluded)")
+    overlap: float = Field(0.5, ge=0, le=1, description="fraction of DP and CP traffic hidden behind compute")
+    train_tokens: int | None = Field(None, gt=0, description="tokens to train; default 20 x parameters (Chinchilla)")
+
+
+class PlannerRequest(_Frozen):
+    model: ModelSpec
+    training: TrainingConfig = TrainingConfig()
+    method: MethodConfig = MethodConfig()
+    hardware: tuple[Hardware, ...]
+    space: SearchSpace = SearchSpace()
+    speed: SpeedModel = SpeedModel()
+    margin: float = Field(0.1, ge=0, lt=1, description="fraction of each card's capacity kept free")
+    objective: Objective = "fewest-gpus"
+
+    @model_validator(mode="after")
+    def _check(self) -> PlannerRequest:
+        if not self.hardware:
+            raise PlanError("planner.hardware", (), "at least one GPU type")
+        return self
+
+
+def hardware_for_gpu(gpu: GpuSpec, max_gpus: int, *, capacity_bytes: int | None = None,
+                     bf16_tflops: float | None = None, intra_node_gbps: float | None = None,
+                     inter_node_gbps: float | None = None, price_usd_per_hour: float | None = None) -> Hardware:
+    """A :class:`Hardware` from a catalog entry; explicit arguments override the catalog."""
+    tflops = bf16_tflops or gpu.bf16_tflops
+    if not tflops:
+        raise PlanError("--tflops", None, f"the peak BF16 TFLOP/s of {gpu.name} (the catalog has none)")
+    intra = intra_node_gbps or gpu.interconnect_gbps or gpu.pcie_gbps or DEFAULT_PCIE_GBPS
+    return Hardware(
+        gpu=gpu.name, capacity_bytes=capacity_bytes or gpu.memory_bytes, max_gpus=max_gpus,
+        bf16_tflops=tflops, intra_node_gbps=intra, inter_node_gbps=inter_node_gbps or DEFAULT_INTER_NODE_GBPS,
+        price_usd_per_hour=price_usd_per_hour if price_usd_per_hour is not None else gpu.price_usd_per_hour,
+    )
+
+
+def request_for_plan(plan, gpu_name: str, *, gpus_per_node: int, max_gpus: int, objective: str,
+                     margin: float, mfu: float = 0.4) -> PlannerRequest:
+    """A request searching layouts for ``plan``'s model, workload and method on a catalog GPU.
+
+    The plan's ZeRO stage, micro-batch, recompute and sequence parallel are searched, not kept.
+    """
+    from engine.catalog import find_gpu
+
+    return PlannerRequest(
+        model=plan.model, training=plan.training, method=plan.method,
+        hardware=(hardware_for_gpu(find_gpu(gpu_name), max_gpus),),
+        space=SearchSpace(gpus_per_node=gpus_per_node), speed=SpeedModel(mfu=mfu), margin=margin,
+        objective=objective)  # type: ignore[arg-type]  # pydantic checks it against OBJECTIVES

@@ -1,0 +1,154 @@
+"""The search space: TP, PP (even and balanced uneven splits), VPP, CP, DP and EP values.
+
+A :class:`Geometry` is everything about a layout except DP, the ZeRO stage
+and the per-micro-batch knobs; the search loops DP and those inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from engine.memory.schedule import stage_layer_indices
+from engine.model import ModelSpec
+from engine.params import parameter_counts
+from engine.planner.request import SearchSpace
+from engine.training import MethodConfig, TrainingConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    tp: int
+    pp: int
+    vpp: int
+    cp: int
+    pp_layers: tuple[int, ...] | None  # None: the even split
+    stage_layers: tuple[tuple[int, ...], ...]  # layer indices held by each stage
+    heavy_stages: tuple[int, ...]  # stages that can hold the heaviest card
+
+    @property
+    def cards_per_replica(self) -> int:
+        return self.tp * self.pp * self.cp
+
+    @property
+    def max_stage_layers(self) -> int:
+        return max(len(s) for s in self.stage_layers)
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def tp_options(model: ModelSpec, space: SearchSpace) -> list[int]:
+    """TP sizes that divide the heads (and KV heads) and a node's slots."""
+    limit = min(space.max_tp or space.gpus_per_node, space.gpus_per_node)
+    kv = model.heads if model.mla is not None else model.kv_heads_
+    return [t for t in divisors(space.gpus_per_node) if t <= limit and model.heads % t == 0 and kv % t == 0]
+
+
+def cp_options(training: TrainingConfig, method: MethodConfig, space: SearchSpace) -> list[int]:
+    """CP sizes: powers of two splitting the sequence into 2·CP equal chunks (Megatron's load balancing).
+
+    Only the detailed method with flash attention models CP (the seed method has no CP rule), and
+    only while each rank keeps ``min_cp_tokens`` (CP is for long sequences; shorter chunks mostly add traffic).
+    """
+    if method.method != "detailed" or not training.flash_attention:
+        return [1]
+    out, cp = [], 1
+    while cp <= space.max_cp and training.seq % (2 * cp) == 0 and training.seq // cp >= space.min_cp_tokens:
+        out.append(cp)
+        cp *= 2
+    return out or [1]
+
+
+def balanced_split(layers: int, pp: int, lighten_first: int = 0) -> tuple[int, ...]:
+    """Layers per stage, as even as possible, extra layers kept off stage 0 and the last stage.
+
+    Stage 0 keeps the most micro-batches in flight (1F1B) and the last stage the
+    logits, so remainders go to the middle stages first (PP - 2, PP - 3 ... 1),
+    then the last, then stage 0.  ``lighten_first`` moves that many more layers
+    off stage 0 the same way.
+    """
+    counts = [layers // pp] * pp
+    order = list(range(pp - 2, 0, -1)) + [pp - 1, 0]
+    for i in range(layers % pp):
+        counts[order[i % pp]] += 1
+    for i in range(lighten_first):
+        counts[0] -= 1
+        counts[order[i % (pp - 1)]] += 1
+    return tuple(counts)
+
+
+@cache
+def homogeneous_layers(model: ModelSpec) -> bool:
+    """True when every layer has the same parameters and activations (dense, no MoE pattern)."""
+    layers = parameter_counts(model).layers
+    return len(set(layers)) == 1 and len({model.is_moe_layer(i) for i in range(model.layers)}) == 1
+
+
+def heavy_stages(model: ModelSpec, stage_layers: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+    """Stages that can hold the heaviest card.
+
+    With identical layers a card's memory depends on its stage only through the
+    number of layers it holds, whether it is the first or last stage, and the
+    micro-batches in flight, which fall with the stage index.  So the heaviest
+    card is on the last stage or on the first stage of each distinct layer count.
+    """
+    pp = len(stage_layers)
+    if not homogeneous_layers(model):
+        return tuple(range(pp))
+    out, seen = {pp - 1}, set()
+    for k in range(pp - 1):
+        n = len(stage_layers[k])
+        if n not in seen:
+            seen.add(n)
+            out.add(k)
+    return tuple(sorted(out))
+
+
+def _splits(layers: int, pp: int, space: SearchSpace) -> list[tuple[tuple[int, ...] | None, int]]:
+    """(pp_layers, vpp) pairs for one pipeline depth."""
+    out: list[tuple[tuple[int, ...] | None, int]] = []
+    if layers % pp == 0:
+        out += [(None, v) for v in range(1, space.max_vpp + 1) if (v == 1 or pp > 1) and layers % (pp * v) == 0]
+    if not space.uneven_pp or pp < 2 or pp > space.max_uneven_pp:
+        return out
+    if layers % pp:
+        out.append((balanced_split(layers, pp), 1))
+    elif layers // pp >= 2:
+        out.append((balanced_split(layers, pp, lighten_first=1), 1))
+    return out
+
+
+def geometries(model: ModelSpec, training: TrainingConfig, method: MethodConfig, space: SearchSpace,
+               max_gpus: int) -> list[Geometry]:
+    out = []
+    cps = cp_options(training, method, space)
+    for tp in tp_options(model, space):
+        for pp in range(1, model.layers + 1):
+            if tp * pp > max_gpus:
+                break
+            for pp_layers, vpp in _splits(model.layers, pp, space):
+                stage_layers = tuple(stage_layer_indices(model.layers, pp, pp_layers, vpp))
+                heavy = heavy_stages(model, stage_layers)
+                out += [Geometry(tp, pp, vpp, cp, pp_layers, stage_layers, heavy)
+                        for cp in cps if tp * pp * cp <= max_gpus]
+    return out
+
+
+def dp_options(geometry: Geometry, max_gpus: int, space: SearchSpace) -> list[int]:
+    """DP sizes within the card budget; beyond one node, whole nodes only (if asked)."""
+    per = geometry.cards_per_replica
+    node = space.gpus_per_node
+    return [dp for dp in range(1, max_gpus // per + 1)
+            if not space.whole_nodes or per * dp <= node or (per * dp) % node == 0]
+
+
+def ep_options(model: ModelSpec, dp: int) -> list[int]:
+    """Expert-parallel sizes: divisors of DP that divide the experts (1 for dense models).
+
+    EP is carved out of DP (``engine.layout.build_grid``), so it must divide DP.
+    """
+    if model.moe is None:
+        return [1]
+    return [e for e in divisors(dp) if model.moe.experts % e == 0]

@@ -1,0 +1,298 @@
+"""The planner (issue 7): exact memory, a complete search, the article's 13B case, the step-time model.
+
+Brute force in these tests builds every layout with ``build_grid`` and runs
+``engine.estimate`` on it, independently of the planner's fast path.
+"""
+
+import itertools
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from engine import GB, GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
+from engine.cli.main import main as cli
+from engine.errors import PlanError
+from engine.plan import plan_error_from_validation
+from engine.planner import Hardware, PlannerRequest, SearchSpace, SpeedModel, search
+from engine.planner.candidate import Candidate
+from engine.planner.pareto import dominates, pareto_front
+from engine.planner.report import result_to_json
+from engine.planner.space import balanced_split
+from engine.planner.steptime import StepTimeModel
+
+SMALL = ModelSpec(layers=4, hidden=64, heads=4, kv_heads=2, vocab=500, ffn=256)
+HW = dict(gpu="g", bf16_tflops=100.0, intra_node_gbps=100.0)
+
+
+def key(c: Candidate) -> tuple:
+    return (c.tp, c.pp, c.vpp, c.cp, c.dp, c.zero, c.micro_batch, c.recompute, c.sequence_parallel)
+
+
+def brute_force(model, training, method, capacity, budget, max_gpus, gpus_per_node, zeros, mbs, recomputes, vpps):
+    """Every even-split layout within the budget, checked by engine.estimate: key -> heaviest card."""
+    out = {}
+    tps = [t for t in (1, 2, 4) if t <= gpus_per_node and model.heads % t == 0 and model.kv_heads_ % t == 0]
+    pps = [p for p in range(1, model.layers + 1) if model.layers % p == 0]
+    for tp, pp, vpp in itertools.product(tps, pps, vpps):
+        if (vpp > 1 and pp == 1) or model.layers % (pp * vpp):
+            continue
+        for dp in range(1, max_gpus // (tp * pp) + 1):
+            gpus = tp * pp * dp
+            if gpus > gpus_per_node and gpus % gpus_per_node:
+                continue  # whole nodes beyond one node (SearchSpace.whole_nodes)
+            for zero, mb, rc, sp in itertools.product(zeros, mbs, recomputes, (False, True)):
+                if (sp and tp == 1) or (zero and dp == 1):
+                    continue  # SP needs TP; ZeRO over one replica is ZeRO-0
+                tr = training.model_copy(update={"zero": zero, "micro_batch": mb, "recompute": rc,
+                                                 "sequence_parallel": sp})
+                if tr.global_batch is not None and (tr.global_batch % (mb * dp)
+                                                     or (vpp > 1 and (tr.global_batch // (mb * dp)) % pp)):
+                    continue
+                layout = build_grid(tp=tp, pp=pp, dp=dp, vpp=vpp, gpus_per_node=gpus_per_node, gpu="g",
+                                    capacity_bytes=capacity)
+                worst = max(c.total_bytes for c in estimate(Plan(model=model, training=tr, method=method,
+                                                                 layout=layout)).cards)
+                if worst <= budget:
+                    out[(tp, pp, vpp, 1, dp, zero, mb, rc, sp)] = worst
+    return out
+
+
+@pytest.mark.parametrize("method,global_batch,capacity", [
+    # capacities chosen so that about half the layouts fit (detailed: 805 MB of CUDA context + NCCL)
+    (MethodConfig(method="detailed"), None, 1_077_000_000),
+    (MethodConfig(method="detailed", framework="deepspeed"), 8, 1_077_000_000),
+    (MethodConfig(method="seed"), 8, 4_000_000),
+    (MethodConfig(method="seed"), None, 4_000_000),
+])
+def test_planner_finds_exactly_the_layouts_brute_force_finds(method, global_batch, capacity):
+    training = TrainingConfig(seq=128, global_batch=global_batch)
+    space = SearchSpace(gpus_per_node=4, max_vpp=2, micro_batches=(1, 2), uneven_pp=False)
+    request = PlannerRequest(model=SMALL, training=training, method=method, margin=0.25, space=space,
+                             hardware=(Hardware(capacity_bytes=capacity, max_gpus=8, **HW),))
+    result = search(request, keep_all=True)
+    budget = int(capacity * (1 - 0.25))
+    recomputes = ("none", "selective", "full") if method.method == "detailed" else ("none",)
+    expected = brute_force(SMALL, training, method, capacity, budget, 8, 4, (0, 1, 2, 3), (1, 2), recomputes, (1, 2))
+    if method.method == "seed":  # the seed method ignores SP: the planner tries it off only
+        expected = {k: v for k, v in expected.items() if not k[-1]}
+    found = {key(c): c.max_total_bytes for c in result.fitting}
+    assert len(expected) > 20 and result.stats.pruned > 0  # a space where the bounds had something to do
+    assert found == expected
+    assert result.stats.fallbacks == 0
+
+
+def test_pruned_search_keeps_the_same_front_and_bests():
+    request = PlannerRequest(
+        model=ModelSpec(layers=8, hidden=256, heads=8, vocab=2000), training=TrainingConfig(seq=512),
+        hardware=(Hardware(capacity_bytes=1_000_000_000, max_gpus=32, **HW),), margin=0.1,
+        space=SearchSpace(gpus_per_node=8, micro_batches=(1, 2), max_vpp=2))
+    everything = search(request, keep_all=True)
+    pruned = search(request)
+    front_all = {key(c) for c in pareto_front(everything.fitting)}
+    assert {key(c) for c in pruned.front} == front_all
+    assert {n: key(c) for n, c in pruned.best.items()} == {n: key(c) for n, c in everything.best.items()}
+    assert pruned.stats.dominated > 0 and pruned.stats.evaluated < everything.stats.evaluated
+    # The front is what its definition says: nothing fitting beats a member, every layout is matched.
+    for c in everything.fitting:
+        assert not any(dominates(c, f) for f in pruned.front)
+        assert any(f is c or dominates(f, c) or (f.gpus, f.train_s, f.headroom_bytes) == (c.gpus, c.train_s, c.headroom_bytes)
+                   for f in everything.front)
+
+
+# The article's 13B case (shared/reference/worked-examples.md) -------------------------------------
+ARTICLE = ModelSpec(params=13_000_000_000, layers=40, hidden=5120, heads=40)
+# PP = 4 x ZeRO-1 DP = 2, stage 0: 13e9 x (6/4 + 12/8) B of model states = 39,000,000,000 B
+# + 40 x 4096 x 5120 x 10 layers x 4 micro-batches in flight = 33,554,432,000 B of activations.
+ARTICLE_PP4_ZERO1_DP2 = 13_000_000_000 * 6 // 4 + 13_000_000_000 * 12 // 8 + 40 * 4096 * 5120 * 10 * 4
+
+
+def article_request(capacity: int, margin: float, objective="fewest-gpus") -> PlannerRequest:
+    from engine.catalog import find_gpu
+    from engine.planner import hardware_for_gpu
+
+    hw = hardware_for_gpu(find_gpu("A100 80GB"), 8, capacity_bytes=capacity)
+    return PlannerRequest(model=ARTICLE, training=TrainingConfig(seq=4096), method=MethodConfig(method="seed"),
+                          hardware=(hw,), margin=margin, objective=objective)
+
+
+@pytest.mark.parametrize("capacity,margin", [(80 * GB, 0.0), (80 * GiB, 0.1)])
+def test_article_13b_fits_on_at_most_8_cards_with_pp4_zero1_dp2_among_them(capacity, margin):
+    result = search(article_request(capacity, margin), keep_all=True)
+    assert ARTICLE_PP4_ZERO1_DP2 == 72_554_432_000  # the article's "73 GB" on stage 1, unrounded
+    best = result.best["fewest-gpus"]
+    assert best is not None and best.gpus <= 8
+    article = [c for c in result.fitting if (c.tp, c.pp, c.vpp, c.dp, c.zero, c.micro_batch, c.pp_layers)
+               == (1, 4, 1, 2, 1, 1, (10, 10, 10, 10))]
+    assert len(article) == 1
+    assert article[0].max_total_bytes == ARTICLE_PP4_ZERO1_DP2
+    assert article[0].heaviest_stage == 0
+
+
+def test_article_plain_pp4_does_not_fit_80gb_once_1f1b_is_counted():
+    # Stage 1 of PP = 4 without ZeRO: 13e9 x 18 / 4 + 4 x 8,388,608,000 = 58.5e9 + 33.55e9 = 92.05e9 > 80e9.
+    result = search(article_request(80 * GB, 0.0), keep_all=True)
+    assert not [c for c in result.fitting if (c.tp, c.pp, c.dp, c.pp_layers) == (1, 4, 1, (10, 10, 10, 10))]
+
+
+def run_cli(capsys, *args):
+    rc = cli(list(args))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+ARTICLE_FLAGS = ["--params", "13e9", "--layers", "40", "--hidden", "5120", "--heads", "40", "--seq", "4096",
+                 "--method", "seed"]
+
+
+def test_cli_lists_the_article_layout_and_estimate_reproduces_every_candidate(capsys):
+    rc, out, _ = run_cli(capsys, "plan", *ARTICLE_FLAGS, "--gpu", "A100 80GB", "--gpu-memory", "80GB",
+                         "--gpus-per-node", "8", "--max-gpus", "8", "--margin", "0", "--all", "--top", "0", "--json")
+    assert rc == 0
+    report = json.loads(out)
+    assert report["best"]["gpus"] <= 8 and report["best"]["fits"]
+    promised = {"gpus", "tp", "pp", "dp", "cp", "ep", "vpp", "zero", "distributed_optimizer", "recompute",
+                "micro_batch", "sequence_parallel", "pp_layers", "fits", "max_total_bytes", "step_time_s",
+                "tokens_per_s_per_gpu", "binding"}
+    assert promised <= set(report["best"]) and all(promised <= set(c) for c in report["candidates"])
+    article = [c for c in report["candidates"] if (c["tp"], c["pp"], c["vpp"], c["dp"], c["zero"], c["micro_batch"],
+                                                   c["pp_layers"]) == (1, 4, 1, 2, 1, 1, None)]
+    assert [c["max_total_bytes"] for c in article] == [ARTICLE_PP4_ZERO1_DP2]
+    for c in report["candidates"][:25]:
+        rc, est_out, _ = run_cli(capsys, "estimate", *ARTICLE_FLAGS, *c["estimate_args"], "--json")
+        assert rc == 0
+        assert max(card["total_bytes"] for card in json.loads(est_out)["cards"]) == c["max_total_bytes"]
+
+
+def test_cli_detailed_candidates_reproduce_through_estimate(capsys):
+    flags = ["--layers", "8", "--hidden", "256", "--heads", "8", "--kv-heads", "4", "--vocab", "2000",
+             "--seq", "512", "--method", "detailed", "--flash-attention", "--global-batch", "32"]
+    rc, out, _ = run_cli(capsys, "plan", *flags, "--gpu-memory", "1GB", "--margin", "0.17", "--tflops", "100",
+                         "--max-gpus", "32", "--top", "0", "--json")
+    assert rc == 0
+    report = json.loads(out)
+    assert report["stats"]["corrected_by_engine"] == 0 and len(report["candidates"]) > 5
+    for c in report["candidates"]:
+        rc, est_out, _ = run_cli(capsys, "estimate", *flags, *c["estimate_args"], "--json")
+        assert rc == 0
+        assert max(card["total_bytes"] for card in json.loads(est_out)["cards"]) == c["max_total_bytes"]
+
+
+def test_cli_table_names_units_and_the_search_counts(capsys):
+    rc, out, _ = run_cli(capsys, "plan", *ARTICLE_FLAGS, "--gpu", "A100 80GB", "--max-gpus", "8")
+    assert rc == 0
+    assert "best (fewest-gpus)" in out and "memory in GB" in out and "evaluated" in out and "pruned" in out
+
+
+@pytest.mark.parametrize("args,field", [
+    (["--margin", "1.5"], "--margin"),
+    (["--gpu", "no-such-card"], "gpu"),
+    (["--max-gpus", "0"], "--max-gpus"),
+])
+def test_cli_bad_input_is_one_line_exit_2(capsys, args, field):
+    rc, out, err = run_cli(capsys, "plan", *ARTICLE_FLAGS, *(["--gpu", "A100 80GB"] if "--gpu" not in args else []),
+                           *args)
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and field in err and "Traceback" not in err
+
+
+def test_nothing_fits_gives_no_best():
+    request = PlannerRequest(model=ARTICLE, training=TrainingConfig(seq=4096), method=MethodConfig(method="seed"),
+                             hardware=(Hardware(capacity_bytes=1 * GB, max_gpus=2, **HW),))
+    result = search(request)
+    assert result.chosen is None and result.front == []
+    assert result_to_json(result)["best"] is None
+
+
+# The step-time model, by hand ---------------------------------------------------------------------
+def test_step_time_small_case_by_hand():
+    model = ModelSpec(params=1_000_000_000, layers=10, hidden=1024, heads=8)  # head_dim 128: d_attn = 1024
+    hw = Hardware(gpu="g", capacity_bytes=GB, max_gpus=8, bf16_tflops=100.0, intra_node_gbps=100.0,
+                  inter_node_gbps=50.0)
+    sm = StepTimeModel.of(model, TrainingConfig(seq=1000), MethodConfig(), hw, SpeedModel(mfu=0.5, overlap=0.5), 8)
+    t = sm.step(tp=2, pp=2, vpp=1, cp=1, dp=2, micro_batch=1, microbatches=4, recompute="none", zero=1,
+                max_stage_layers=5, card_params=250_000_000)
+    # tokens per step = micro-batch 1 x DP 2 x 4 micro-batches x 1000 = 8,000
+    assert t.tokens_per_step == 8000
+    # FLOPs per token = 6 x 1e9 + 12 x 10 layers x 1024 x 1000 = 6,122,880,000
+    # compute = 8,000 x 6,122,880,000 / (8 cards x 100e12 x 0.5) = 0.1224576 s
+    assert t.compute_s == pytest.approx(0.1224576, rel=1e-12)
+    # bubble = compute x (PP - 1) / (m x VPP) = 0.1224576 / 4 = 0.0306144 s
+    assert t.bubble_s == pytest.approx(0.0306144, rel=1e-12)
+    # TP: 5 layers x 4 micro-batches x 4 all-reduces x 2(2-1)/2 x (1000 x 1 x 1024 x 2 B) = 163,840,000 B
+    #     over 100 GB/s = 0.0016384 s
+    assert t.tp_s == pytest.approx(0.0016384, rel=1e-12)
+    # DP, ZeRO-1 over 2: (1/2) x 250e6 x (4 B fp32 grads + 2 B bf16 weights) = 750,000,000 B over
+    #     100 GB/s (TP x DP = 4 cards, one node) = 0.0075 s, half hidden: 0.00375 s
+    assert t.dp_s == pytest.approx(0.00375, rel=1e-12)
+    assert t.cp_s == 0
+    assert t.step_s == pytest.approx(0.1224576 + 0.0306144 + 0.0016384 + 0.00375, rel=1e-12)
+
+
+def test_step_time_recompute_and_dp_across_nodes_by_hand():
+    model = ModelSpec(params=1_000_000_000, layers=10, hidden=1024, heads=8)
+    hw = Hardware(gpu="g", capacity_bytes=GB, max_gpus=64, bf16_tflops=100.0, intra_node_gbps=100.0,
+                  inter_node_gbps=50.0)
+    sm = StepTimeModel.of(model, TrainingConfig(seq=1000), MethodConfig(), hw, SpeedModel(mfu=0.5, overlap=0.0), 8)
+    # Full recompute: 8 x 1e9 + 16 x 10 x 1024 x 1000 = 8,163,840,000 FLOPs per token.
+    assert sm.flops_per_token("full") == 8_163_840_000
+    # Selective: the attention core only: 6e9 + 16 x 10 x 1024 x 1000 = 6,163,840,000.
+    assert sm.flops_per_token("selective") == 6_163_840_000
+    # Plain DP over 16 cards spanning 2 nodes: all-reduce 2 x 15/16 x 1e8 params x 4 B = 750,000,000 B
+    # over 50 GB/s per node shared by 8 cards = 6.25 GB/s: 0.12 s.
+    assert sm.dp_seconds(tp=1, cp=1, dp=16, zero=0, card_params=100_000_000) == pytest.approx(0.12, rel=1e-12)
+
+
+def test_balanced_splits_keep_layers_off_the_first_and_last_stage():
+    assert balanced_split(40, 3) == (13, 14, 13)  # the extra layer goes to the middle stage
+    assert balanced_split(42, 4) == (10, 11, 11, 10)
+    assert balanced_split(40, 4, lighten_first=1) == (9, 10, 11, 10)
+    assert balanced_split(40, 2, lighten_first=1) == (19, 21)
+
+
+def test_pareto_front_on_hand_made_points():
+    class P:
+        def __init__(self, gpus, train_s, headroom):
+            self.gpus, self.train_s, self.headroom_bytes, self.cost = gpus, train_s, headroom, gpus * train_s
+
+    a, b, c, d = P(4, 10.0, 5), P(8, 6.0, 5), P(8, 12.0, 9), P(8, 11.0, 4)  # d is beaten by a on every axis
+    assert set(pareto_front([a, b, c, d])) == {a, b, c}
+
+
+def test_request_rejects_empty_choices():
+    with pytest.raises(ValidationError) as e:
+        SearchSpace(micro_batches=())
+    error = plan_error_from_validation(e.value)
+    assert isinstance(error, PlanError) and error.field == "planner.micro_batches"
+
+
+# Invariant: the fast path is the engine, for any small workload -----------------------------------
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from(["seed", "detailed"]), st.sampled_from(["megatron", "deepspeed"]),
+       st.sampled_from(["bf16", "fp32"]), st.booleans(), st.sampled_from([None, 16]), st.booleans())
+def test_fast_path_matches_card_breakdown(method, framework, precision, dropout, global_batch, offload):
+    model = ModelSpec(layers=6, hidden=64, heads=4, vocab=300, dropout=0.1 if dropout else 0.0)
+    training = TrainingConfig(seq=64, precision=precision, global_batch=global_batch, offload_optimizer=offload)
+    request = PlannerRequest(model=model, training=training, method=MethodConfig(method=method, framework=framework),
+                             hardware=(Hardware(capacity_bytes=10**12, max_gpus=16, **HW),),
+                             space=SearchSpace(gpus_per_node=4, micro_batches=(1, 2)))
+    result = search(request, keep_all=True)
+    assert result.stats.fallbacks == 0
+    report = result_to_json(result, top=8, pool="fitting")
+    assert report["stats"]["corrected_by_engine"] == 0
+
+
+def test_a_set_of_gpu_types_keeps_each_types_front_and_the_cheapest():
+    fast = Hardware(gpu="fast", capacity_bytes=80 * GB, max_gpus=8, bf16_tflops=300.0, intra_node_gbps=300.0,
+                    price_usd_per_hour=4.0)
+    cheap = Hardware(gpu="cheap", capacity_bytes=80 * GB, max_gpus=8, bf16_tflops=100.0, intra_node_gbps=32.0,
+                     price_usd_per_hour=1.0)
+    request = PlannerRequest(model=SMALL, training=TrainingConfig(seq=128), hardware=(fast, cheap))
+    result = search(request)
+    # Same layouts, 3x the FLOP/s for 4x the price: the slower card is the cheaper way to train.
+    assert result.best["cheapest"].gpu == "cheap" and result.best["fastest"].gpu == "fast"
+    assert {c.gpu for c in result.front} == {"fast", "cheap"}
+    report = result_to_json(result, top=0)
+    assert report["best_by_objective"]["cheapest"]["cost_unit"] == "USD"
