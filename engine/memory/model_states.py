@@ -35,7 +35,7 @@ class CardParams:
     experts: int  # routed-expert parameters of this card (shard over DP x CP / EP)
     embedding: int  # part of `dense`: input embedding (+ positions)
     output_layer: int  # part of `dense`: output layer (or the tied copy on the last stage)
-    largest_layer: int  # largest single layer on this card (ZeRO-3 gather buffer)
+    largest_module: int  # largest single module on this card (DeepSpeed's ZeRO-3 gather unit)
 
     @property
     def total(self) -> int:
@@ -46,14 +46,12 @@ def card_params(ctx: CardContext) -> CardParams:
     counts = parameter_counts(ctx.model)
     t, ep = ctx.tp, ctx.ep
     dense = experts = 0
-    largest = 0
     for i in ctx.layer_indices:
         layer = counts.layers[i]
         on_card = layer.per_tp_rank(t, ep, t)
         layer_experts = ceil_div(layer.experts, ep * t)
         dense += on_card - layer_experts
         experts += layer_experts
-        largest = max(largest, on_card)
     embedding = output = 0
     if ctx.first:
         embedding = ceil_div(counts.embedding, t) + counts.position_embedding
@@ -63,7 +61,28 @@ def card_params(ctx: CardContext) -> CardParams:
             # Megatron keeps a copy of the tied word embeddings on the last stage
             # and all-reduces its gradient with the first stage's.
             output += ceil_div(counts.embedding, t)
+    largest = max(_largest_matrix(ctx.model, t), ceil_div(counts.embedding, t) if embedding else 0,
+                  ceil_div(counts.output_layer, t) if output else 0)
     return CardParams(dense + embedding + output, experts, embedding, output, largest)
+
+
+def _largest_matrix(spec, t: int) -> int:
+    """Largest weight matrix of a transformer layer on one TP rank.
+
+    DeepSpeed's ``model_to_params`` (beside ``estimate_zero3_model_states_mem_needs_all_live``)
+    takes the largest module's own parameters: with Hugging Face modules that is one
+    projection (q_proj, an MLP matrix, one expert's matrix) or the embedding.
+    """
+    h = spec.hidden
+    candidates = [h * spec.ffn_]
+    if spec.mla is not None:
+        m = spec.mla
+        candidates += [spec.heads * m.v_head_dim * h, m.kv_lora_rank * spec.heads * (m.qk_nope_head_dim + m.v_head_dim)]
+    else:
+        candidates.append(h * spec.heads * spec.head_dim_)
+    if spec.moe is not None:
+        candidates.append(h * spec.moe.expert_ffn)
+    return ceil_div(max(candidates), t)
 
 
 def _bytes_per_weight(ctx: CardContext) -> int:
@@ -135,11 +154,11 @@ def communication_figure(ctx: CardContext) -> Figure:
     p = card_params(ctx)
     if tr.zero == 3 and ctx.shard > 1:
         # DeepSpeed's estimate_zero3_model_states_mem_needs: largest_layer_memory = 4 * largest_layer_params
-        # (the gathered 16-bit parameters and gradients of one layer).
+        # (the gathered 16-bit parameters and gradients of the largest module).
         bw = _bytes_per_weight(ctx)
-        bytes_ = (bw + _bytes_per_grad(ctx)) * p.largest_layer
+        bytes_ = (bw + _bytes_per_grad(ctx)) * p.largest_module
         return figure("communication", "ZeRO-3 gathered layer", bytes_,
-                      f"({bw} + {_bytes_per_grad(ctx)}) B × largest layer {n(p.largest_layer)} params")
+                      f"({bw} + {_bytes_per_grad(ctx)}) B × largest module {n(p.largest_module)} params")
     if ctx.method.framework == "deepspeed" and tr.zero in (1, 2) and ctx.shard > 1:
         elements = min(ctx.method.deepspeed_reduce_bucket_elements, p.total)
         bg = _bytes_per_grad(ctx)

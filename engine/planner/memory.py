@@ -103,7 +103,7 @@ class MemoryModel:
                 hit = (len(g.stage_layers[stage]),)
             else:
                 p = card_params(self.context(g, stage, 1, ep, 0, (1, "none", False), 1, 1))
-                hit = (p.dense, p.experts, p.largest_layer, p.total)
+                hit = (p.dense, p.experts, p.largest_module, p.total)
             self._coeffs[key] = hit
         return hit
 

@@ -39,3 +39,18 @@ def model_states(zero: int) -> int:
 def test_zero_paper_figure_1(zero, exact, paper_gb):
     assert model_states(zero) == exact
     assert round(exact / GB, 1) == paper_gb
+
+
+def test_zero3_gather_buffer_agrees_with_deepspeeds_estimator():
+    # DeepSpeed estimate_zero3_model_states_mem_needs (no offload):
+    #   gpu_mem = 4 * largest_layer_params + 18 * total_params / total_gpus
+    # with largest_layer_params = the largest module's own parameters.  Here the largest module
+    # is the embedding, 1,000 x 64 = 64,000 (the MLP matrices are 64 x 256 = 16,384).
+    # The engine's gather buffer is the same 4 * largest_layer_params; its model states use the
+    # ZeRO paper's 16 B/param where the estimator's 18 also books an fp32 gradient partition.
+    spec = ModelSpec(layers=2, hidden=64, heads=4, vocab=1000, bias=False)
+    plan = Plan(model=spec, training=TrainingConfig(seq=16, zero=3),
+                method=MethodConfig(method="detailed", framework="deepspeed"),
+                layout=build_grid(dp=8, gpu="g", capacity_bytes=GiB))
+    bd = estimate(plan).cards[0].breakdown
+    assert bd.communication.bytes == 4 * 64_000
