@@ -86,7 +86,9 @@ class WindowActions(QObject):
         menu.addSeparator()
         self.export_pdf = self._add(menu, translate("MainWindow", "Export &PDF…"), self.on_export_pdf, "Ctrl+E")
         self.export_launch = self._add(menu, translate("MainWindow", "Export &Launch Config…"), self.on_export_launch, "Ctrl+Shift+E")
-        for action, module in ((self.export_pdf, "gui.pdf"), (self.export_launch, "engine.export")):
+        self.import_launch = self._add(menu, translate("MainWindow", "&Import Launch Config…"), self.on_import_launch)
+        for action, module in ((self.export_pdf, "gui.pdf"), (self.export_launch, "engine.export"),
+                               (self.import_launch, "engine.export")):
             if optional(module, "__name__") is None:
                 action.setEnabled(False)
                 action.setToolTip(translate("MainWindow", "Not in this build"))
@@ -220,6 +222,20 @@ class WindowActions(QObject):
             self.window.notice.show_message(str(e), "error")
             return
         self.window.notice.show_message(translate("MainWindow", "Exported {file}").format(file=Path(path).name), timeout_ms=6000)
+
+    def on_import_launch(self) -> None:
+        from gui.launch_import import LaunchImportDialog
+
+        plan = self.document.plan
+        gpu = plan.layout.cards[0].gpu if plan.layout.cards else ""
+        dialog = LaunchImportDialog(plan.model, gpu, self.window)
+        if dialog.exec() and dialog.result is not None:
+            self.document.apply(dialog.result.plan, translate("MainWindow", "Import launch config"))
+            if dialog.result.ignored:
+                ignored = ", ".join(dialog.result.ignored[:8])
+                self.window.notice.show_message(
+                    translate("MainWindow", "Imported; flags without effect on memory: {flags}").format(flags=ignored),
+                    timeout_ms=8000)
 
     def on_export_launch(self) -> None:
         export = optional("engine.export", "export_text")

@@ -186,7 +186,7 @@ def grid_from_flags(flags: dict, layers: int, gpu: str, capacity_bytes: int,
     ep = int_or(flags, "--expert-model-parallel-size", 1)
     per_vstage = int_flag(flags, "--num-layers-per-virtual-pipeline-stage")
     vpp = layers // (pp * per_vstage) if per_vstage else int_or(flags, "--num-virtual-stages-per-pipeline-rank", 1)
-    if world_size is None and "--nnodes" in flags:
+    if world_size is None and ("--nnodes" in flags or "--nproc-per-node" in flags):
         per_node = int_or(flags, "--nproc-per-node", gpus_per_node)
         world_size = int_or(flags, "--nnodes", 1) * per_node
         gpus_per_node = max(gpus_per_node, per_node)

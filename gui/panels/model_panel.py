@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QInputDialog, QLabel, QLineEdit, QPushButton, QWidget
 
 from engine.catalog import model_catalog
 from engine.errors import PlanError
@@ -53,9 +53,51 @@ class ModelPanel(BoundForm):
         self.add_spin("model.ffn", translate("ModelPanel", "MLP size:"), 1, 10_000_000, step=128, none_text=translate("ModelPanel", "4 × hidden"))
         self.add_spin("model.vocab", translate("ModelPanel", "Vocabulary:"), 1, 10_000_000, none_text=translate("ModelPanel", "not given"),
                       tooltip=translate("ModelPanel", "Without a vocabulary the declared parameter count is used (the article's level)"))
+        self._build_architecture()
+        self.save_preset = QPushButton(translate("ModelPanel", "Save as my preset…"), self)
+        self.save_preset.setObjectName("saveModelPreset")
+        self.save_preset.setToolTip(translate("ModelPanel", "Keep this model in your own catalog (a JSON file you can share)"))
+        self.save_preset.clicked.connect(self._save_as_preset)
+        self.preset_status = error_label(self)
+        self._form.addRow(self.save_preset)
+        self._form.addRow(self.preset_status)
         document.estimate_changed.connect(self._show_parameters)
         self._shown_model: ModelSpec | None = None
         self.finish()
+
+    def _build_architecture(self) -> None:
+        self.begin_group(translate("ModelPanel", "Architecture"))
+        self.add_spin("model.head_dim", translate("ModelPanel", "Head dimension:"), 1, 100_000,
+                      none_text=translate("ModelPanel", "hidden / heads"))
+        self.add_combo("model.norm", translate("ModelPanel", "Norm:"),
+                       [("layernorm", "LayerNorm"), ("rmsnorm", "RMSNorm")])
+        self.add_double("model.dropout", translate("ModelPanel", "Dropout:"), 0.0, 0.9, step=0.05, decimals=2)
+        self.add_check("model.gated_mlp", translate("ModelPanel", "Gated MLP (SwiGLU, 3 matrices)"))
+        self.add_check("model.bias", translate("ModelPanel", "Biases on linear layers"))
+        self.add_check("model.tied_embeddings", translate("ModelPanel", "Tied input and output embeddings"))
+
+    def _save_as_preset(self) -> None:
+        """Save the plan's model in the user's catalog and add it to the preset list."""
+        from engine.catalog import ModelPreset, save_user_model
+        from engine.params import parameter_count
+
+        model = self.document.plan.model
+        name, ok = QInputDialog.getText(self, translate("ModelPanel", "Save model preset"),
+                                        translate("ModelPanel", "Preset name:"), text=model.name)
+        if not ok or not name.strip():
+            return
+        try:
+            path = save_user_model(ModelPreset(name=name.strip(), published_params=parameter_count(model),
+                                               source="user preset saved from vramplan", spec=model))
+        except (PlanError, OSError) as e:
+            self.preset_status.setText(str(e))
+            self.preset_status.show()
+            return
+        if self.preset.findData(name.strip()) < 0:
+            self.preset.addItem(name.strip(), name.strip())
+        self.preset_status.setText(translate("ModelPanel", "Saved to {path}").format(path=str(path)))
+        self.preset_status.setStyleSheet("")
+        self.preset_status.show()
 
     def _build_name_and_count(self, form) -> None:
         self.name_edit = QLineEdit(self)
