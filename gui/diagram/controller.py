@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QPointF
 
 from engine import edits
@@ -54,6 +55,10 @@ class DiagramController(QObject):
 
     # Slots -----------------------------------------------------------------------
     def on_scene_selection(self) -> None:
+        if not shiboken6.isValid(self.scene):
+            # The scene is being destroyed: ~QGraphicsScene deletes the items one by one and each
+            # selected one emits selectionChanged.  The selection dies with the scene; nothing to record.
+            return
         if not self.scene.syncing_selection and not self.scene.dragging_cards:
             self.document.set_selection(self.scene.selected_card_ids())
 
