@@ -12,7 +12,16 @@ written to new buffers: 2 * s * b * (q + kv) / t.
 
 import pytest
 
-from engine import GiB, MethodConfig, ModelSpec, OverheadConfig, Plan, TrainingConfig, build_grid, estimate
+from engine import (
+    GiB,
+    MethodConfig,
+    ModelSpec,
+    OverheadConfig,
+    Plan,
+    TrainingConfig,
+    build_grid,
+    estimate,
+)
 from engine.memory.activations import layer_activations
 
 # GPT-style: h=64, 4 heads, ffn 4h = 256, LayerNorm, biases, dropout; s=32, b=2.

@@ -2,7 +2,19 @@
 
 import pytest
 
-from engine import GiB, Card, Layout, MethodConfig, ModelSpec, Node, Plan, PlanError, TrainingConfig, build_grid, estimate
+from engine import (
+    Card,
+    GiB,
+    Layout,
+    MethodConfig,
+    ModelSpec,
+    Node,
+    Plan,
+    PlanError,
+    TrainingConfig,
+    build_grid,
+    estimate,
+)
 
 MODEL = ModelSpec(layers=4, hidden=64, heads=4, kv_heads=2, ffn=128, vocab=100, norm="rmsnorm", bias=False)
 
