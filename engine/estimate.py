@@ -12,7 +12,14 @@ from engine.memory.schedule import in_flight_chunks, stage_layer_indices
 from engine.memory.seed import seed_breakdown
 from engine.params import parameter_count
 from engine.plan import Plan
-from engine.report import Breakdown, CardEstimate, Estimate, PlanWarning, figure
+from engine.report import (
+    Breakdown,
+    CardEstimate,
+    Estimate,
+    PlanWarning,
+    figure,
+    over_capacity_warning,
+)
 from engine.units import GB, format_bytes
 from engine.validation import check_layout, layout_warnings, microbatches_per_step
 
@@ -83,12 +90,8 @@ def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo
             caps[key] = min(caps.get(key, row[-1]), row[-1])
     if any(totals[k] > caps[k] for k in totals):
         over = [c for c in cards if c.breakdown.total_bytes > c.capacity_bytes]
-        worst = min(over, key=lambda c: c.headroom_bytes)
-        by_stage = sorted({c.stage for c in over})
-        out.append(PlanWarning(code="over-capacity", message=(
-            f"{len(over)} card(s) over capacity on stage(s) {', '.join(str(s + 1) for s in by_stage)}; "
-            f"worst: card {worst.index} needs {both_units(worst.total_bytes)} of "
-            f"{both_units(worst.capacity_bytes)}"), cards=tuple(c.index for c in over)))
+        stages_over = ", ".join(str(s + 1) for s in sorted({c.stage for c in over}))
+        out.append(over_capacity_warning(over, f" on stage(s) {stages_over}"))
     if topo.stages > 1:
         per_stage: dict[int, int] = {}
         for key, total in totals.items():

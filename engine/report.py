@@ -134,3 +134,34 @@ class Estimate:
     def worst_card(self) -> CardEstimate | None:
         """The card with the least headroom (the one that decides the verdict)."""
         return min(self.cards, key=lambda c: c.headroom_bytes, default=None)
+
+
+def index_ranges(indices: list[int], limit: int = 0) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2,5,7-8"``; with ``limit`` > 0, more runs end with an ellipsis."""
+    runs: list[str] = []
+    start = prev = indices[0]
+    for i in [*indices[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        runs.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    if limit and len(runs) > limit:
+        return ",".join(runs[:limit]) + ",…"
+    return ",".join(runs)
+
+
+def over_capacity_warning(over: list[CardEstimate], stage_note: str = "") -> PlanWarning:
+    """The one 'over capacity' warning, naming the worst card in both units."""
+    from engine.units import format_bytes
+
+    worst = min(over, key=lambda c: c.headroom_bytes)
+
+    def both(n: int) -> str:
+        return f"{format_bytes(n, 'GB')} ({format_bytes(n, 'GiB')})"
+
+    return PlanWarning("over-capacity", (
+        f"{len(over)} card(s) over capacity{stage_note}; worst: card {worst.index} needs "
+        f"{both(worst.total_bytes)} of {both(worst.capacity_bytes)}"), tuple(c.index for c in over))
+

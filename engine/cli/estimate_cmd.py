@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.model_args import add_model_arguments, model_from_args
-from engine.cli.output_args import add_output_arguments, print_json, unit_of
-from engine.cli.table import render_table
+from engine.cli.output_args import add_output_arguments, emit_report
 from engine.cli.training_args import (
     add_layout_arguments,
     add_method_arguments,
@@ -18,8 +17,7 @@ from engine.cli.training_args import (
 )
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.plan import Plan, load_plan, save_plan
-from engine.report_json import estimate_to_json
+from engine.plan import Plan, load_plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,11 +58,4 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
-    est = estimate(plan)
-    if args.save_plan:
-        save_plan(plan, args.save_plan)
-    if args.json:
-        print_json(estimate_to_json(est))
-    else:
-        print(render_table(est, unit_of(args), args.all_cards))
-    return 0
+    return emit_report(args, plan, estimate(plan))

@@ -7,16 +7,14 @@ import argparse
 from pydantic import ValidationError
 
 from engine.cli.model_args import add_model_arguments, model_from_args
-from engine.cli.output_args import add_output_arguments, print_json, unit_of
-from engine.cli.table import render_table
+from engine.cli.output_args import add_output_arguments, emit_report
 from engine.cli.training_args import gpu_from_args
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.finetune.config import TARGET_MODULES, FinetuneConfig
 from engine.layout import build_grid
-from engine.plan import Plan, load_plan, plan_error_from_validation, save_plan
+from engine.plan import Plan, load_plan, plan_error_from_validation
 from engine.report import Estimate
-from engine.report_json import estimate_to_json
 from engine.units import Unit, format_bytes
 
 _FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_checkpointing",
@@ -105,13 +103,4 @@ def summary_lines(est: Estimate, unit: Unit) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
-    est = estimate(plan)
-    if args.save_plan:
-        save_plan(plan, args.save_plan)
-    if args.json:
-        print_json(estimate_to_json(est))
-    else:
-        unit = unit_of(args)
-        print(render_table(est, unit, args.all_cards))
-        print("\n".join(summary_lines(est, unit)))
-    return 0
+    return emit_report(args, plan, estimate(plan), summary_lines)

@@ -24,3 +24,22 @@ def print_json(data: object) -> None:
 
 def unit_of(args: argparse.Namespace) -> Unit:
     return Unit(args.units)
+
+
+def emit_report(args: argparse.Namespace, plan, est, extra_lines=None) -> int:
+    """Save the plan if asked, then print the JSON report or the table (plus any summary lines)."""
+    from engine.cli.table import render_table
+    from engine.plan import save_plan
+    from engine.report_json import estimate_to_json
+
+    if args.save_plan:
+        save_plan(plan, args.save_plan)
+    if args.json:
+        print_json(estimate_to_json(est))
+        return 0
+    unit = unit_of(args)
+    print(render_table(est, unit, args.all_cards))
+    if extra_lines is not None:
+        print("\n".join(extra_lines(est, unit)))
+    return 0
+

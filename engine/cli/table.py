@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from engine.report import Estimate
+from engine.report import Estimate, index_ranges
 from engine.units import Unit, format_bytes, to_unit
 
 COLUMNS = (
     ("weights", "weights"), ("gradients", "grads"), ("optimizer_states", "optim"), ("activations", "activ"),
     ("logits", "logits"), ("communication", "comm"), ("kv_cache", "kv"), ("overhead", "overhd"),
 )
-
-
-def _ranges(indices: list[int]) -> str:
-    out, start, prev = [], indices[0], indices[0]
-    for i in indices[1:] + [None]:  # type: ignore[list-item]
-        if i is not None and i == prev + 1:
-            prev = i
-            continue
-        out.append(f"{start}" if start == prev else f"{start}-{prev}")
-        if i is not None:
-            start = prev = i
-    return ",".join(out)
 
 
 def render_table(est: Estimate, unit: Unit, all_cards: bool = False) -> str:
@@ -35,7 +23,7 @@ def render_table(est: Estimate, unit: Unit, all_cards: bool = False) -> str:
     for indices in groups.values():
         c = est.cards[indices[0]]
         bd = c.breakdown
-        row = [_ranges(indices), str(len(indices)), c.gpu, str(c.stage + 1), str(c.tp_size), str(c.dp_size),
+        row = [index_ranges(indices), str(len(indices)), c.gpu, str(c.stage + 1), str(c.tp_size), str(c.dp_size),
                str(c.in_flight_microbatches)]
         row += [f"{to_unit(getattr(bd, k).bytes, unit):.2f}" for k, _ in present]
         row += [f"{to_unit(bd.total_bytes, unit):.2f}", f"{to_unit(c.capacity_bytes, unit):.2f}",

@@ -49,10 +49,10 @@ from engine.report import (
     PlanWarning,
     figure,
     make_breakdown,
+    over_capacity_warning,
 )
 from engine.serving.quant import QuantScheme, find_scheme, tensor_bytes, tensor_format
 from engine.serving.tensors import layer_tensors, outer_tensors
-from engine.units import format_bytes
 
 ACT_BYTES = 2  # bf16/fp16 compute
 _DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
@@ -196,10 +196,7 @@ def finetune_estimate(plan: Plan) -> Estimate:
     warnings = []
     over = [c for c in rows if not c.fits]
     if over:
-        worst = min(over, key=lambda c: c.headroom_bytes)
-        warnings.append(PlanWarning("over-capacity", (
-            f"{len(over)} card(s) over capacity; worst: card {worst.index} needs {format_bytes(worst.total_bytes)}"
-            f" of {format_bytes(worst.capacity_bytes)}"), tuple(c.index for c in over)))
+        warnings.append(over_capacity_warning(over))
     if cfg.optimizer.startswith("paged"):
         warnings.append(PlanWarning("paged-optimizer", (
             "paged optimizer: its states live in unified memory and move to system RAM when the card runs "

@@ -12,7 +12,7 @@ from engine.errors import PlanError
 from engine.memory.formatting import n
 from engine.params import parameter_count
 from engine.plan import Plan
-from engine.report import CardEstimate, Estimate, PlanWarning, figure
+from engine.report import CardEstimate, Estimate, PlanWarning, figure, over_capacity_warning
 from engine.serving.card import (
     CardResult,
     Setting,
@@ -137,10 +137,7 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
     s, out = ev.s, []
     over = [c for c in rows if not c.fits]
     if over:
-        worst = min(over, key=lambda c: c.headroom_bytes)
-        out.append(PlanWarning("over-capacity", (
-            f"{len(over)} card(s) over capacity; worst: card {worst.index} needs "
-            f"{format_bytes(worst.total_bytes)} of {format_bytes(worst.capacity_bytes)}"), tuple(c.index for c in over)))
+        out.append(over_capacity_warning(over))
     if host:
         parts = ["the token embedding"]
         if s.split.host_layers:

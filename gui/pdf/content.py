@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from engine.params import parameter_counts
 from engine.plan import Plan
-from engine.report import CardEstimate, Estimate
+from engine.report import CardEstimate, Estimate, index_ranges
 from engine.units import Unit, format_bytes, to_unit
 
 # (breakdown key, column header) of the per-card table, in the engine's order.
@@ -40,20 +40,6 @@ class CardRow:
         return self.capacity_bytes - self.total_bytes
 
 
-def index_ranges(indices: list[int], limit: int = 3) -> str:
-    """``[0,1,2,5,7,8]`` -> ``0-2,5,7-8``; more than ``limit`` runs end with an ellipsis."""
-    runs: list[str] = []
-    start = prev = indices[0]
-    for i in indices[1:] + [None]:  # type: ignore[list-item]
-        if i is not None and i == prev + 1:
-            prev = i
-            continue
-        runs.append(f"{start}" if start == prev else f"{start}-{prev}")
-        if i is not None:
-            start = prev = i
-    return ",".join(runs[:limit]) + (",…" if len(runs) > limit else "")
-
-
 def visible_columns(est: Estimate) -> tuple[tuple[str, str], ...]:
     seen = {id(c.breakdown): c.breakdown for c in est.cards}.values()
     return tuple((k, h) for k, h in MEMORY_COLUMNS if k in ALWAYS_SHOWN or any(getattr(b, k).bytes for b in seen))
@@ -81,7 +67,7 @@ def card_rows(plan: Plan, est: Estimate, all_cards: bool = False) -> list[CardRo
             tp, zero = f"×{c.tp_size}", f"×{c.dp_size}"
         bd = c.breakdown
         rows.append(CardRow(
-            cards=index_ranges([m.index for m in members]), count=len(members), node=_node_label(plan, members),
+            cards=index_ranges([m.index for m in members], limit=3), count=len(members), node=_node_label(plan, members),
             gpu=c.gpu, stage=c.stage, tp=tp, zero=zero, parts=bd.bytes_by_key(), total_bytes=bd.total_bytes,
             capacity_bytes=c.capacity_bytes, fits=c.fits))
     return rows
