@@ -25,6 +25,19 @@ translate = QCoreApplication.translate  # lupdate extracts translate("Context", 
 MIN_SLOTS = 6  # the x range shows at least this many card slots
 
 
+class FilledBars(pg.BarGraphItem):
+    """Bars without an outline.  pyqtgraph pads a bar item's bounding rect by half a pen width,
+    looking up the pixel size on every ``boundingRect()`` call (dozens per repaint, the chart's
+    slowest part); with no pen there is nothing to pad."""
+
+    def pixelPadding(self) -> float:  # noqa: N802 - pyqtgraph's name
+        return 0.0
+
+
+def _same(shown, new: np.ndarray) -> bool:
+    return isinstance(shown, np.ndarray) and np.array_equal(shown, new)
+
+
 def category_label(key: str) -> str:
     labels = {
         "weights": translate("chart", "weights"),
@@ -49,6 +62,7 @@ class MemoryChart(QWidget):
         self._shown_unit = None
         self._shown_count = -1
         self._shown_top = -1.0
+        self._shown_capacity: tuple[np.ndarray, np.ndarray] | None = None
         self.summary = QLabel(self)
         self.summary.setObjectName("chartSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -67,8 +81,7 @@ class MemoryChart(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.bar_items: dict[str, pg.BarGraphItem] = {}
         for key in BREAKDOWN_KEYS:
-            item = pg.BarGraphItem(x=[], height=[], y0=[], width=0.8, brush=CATEGORY_COLORS[key],
-                                   pen=pg.mkPen(None))
+            item = FilledBars(x=[], height=[], y0=[], width=0.8, brush=CATEGORY_COLORS[key], pen=pg.mkPen(None))
             self.plot.addItem(item)
             self.bar_items[key] = item
         self.capacity_line = pg.PlotCurveItem(connect="pairs")
@@ -117,14 +130,25 @@ class MemoryChart(QWidget):
         bars = self._bars = stacked_bars(estimate, unit)
         self.legend.setText(self._legend_html(bars))
         for key, item in self.bar_items.items():
-            item.setOpts(x=bars.x, height=bars.heights[key], y0=bars.bottoms[key])
+            height, bottom = bars.heights[key], bars.bottoms[key]
+            if not (_same(item.opts.get("height"), height) and _same(item.opts.get("y0"), bottom)):
+                item.setOpts(x=bars.x, height=height, y0=bottom)  # rebuilds the item: skip when unchanged
+            item.setVisible(bool(height.any()))  # an empty category costs nothing to paint
+        self._set_capacity_lines(bars)
+        self._refresh_highlight()
+        top = axis_top(float(max(bars.totals.max(initial=0.0), bars.capacities.max(initial=0.0))))
+        self._set_axes(len(bars.x), top)
+
+    def _set_capacity_lines(self, bars: StackedBars) -> None:
+        """Capacity marks change only when cards or their fit change: skip the curves' rebuild otherwise."""
+        shown = self._shown_capacity
+        if shown is not None and np.array_equal(shown[0], bars.capacities) and np.array_equal(shown[1], bars.over):
+            return
+        self._shown_capacity = (bars.capacities, bars.over)
         xs, ys = capacity_segments(bars.capacities)
         over = np.repeat(bars.over, 2)
         self.capacity_line.setData(xs[~over], ys[~over])
         self.over_line.setData(xs[over], ys[over])
-        self._refresh_highlight()
-        top = axis_top(float(max(bars.totals.max(initial=0.0), bars.capacities.max(initial=0.0))))
-        self._set_axes(len(bars.x), top)
 
     def _set_axes(self, count: int, top: float) -> None:
         """Integer card ticks, at least MIN_SLOTS slots wide; axes are touched only when they change

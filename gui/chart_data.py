@@ -29,16 +29,25 @@ class StackedBars:
 def stacked_bars(estimate: Estimate, unit: Unit | str) -> StackedBars:
     cards = estimate.cards
     scale = Unit(unit).bytes
-    parts = np.array([[f.bytes for f in c.breakdown.parts()] for c in cards], dtype=np.float64).reshape(
-        len(cards), len(BREAKDOWN_KEYS)
-    ) / scale
+    # Cards share breakdown objects (the engine memoises them): read each distinct one once.
+    row_of: dict[int, int] = {}
+    distinct: list[list[int]] = []
+    rows = np.empty(len(cards), dtype=np.intp)
+    for i, c in enumerate(cards):
+        row = row_of.get(id(c.breakdown))
+        if row is None:
+            row = row_of[id(c.breakdown)] = len(distinct)
+            distinct.append([f.bytes for f in c.breakdown.parts()] + [c.breakdown.total_bytes])
+        rows[i] = row
+    table = np.array(distinct, dtype=np.float64).reshape(len(distinct), len(BREAKDOWN_KEYS) + 1)[rows] / scale
+    parts, totals = table[:, :-1], table[:, -1]
     tops = np.cumsum(parts, axis=1)
     bottoms = tops - parts
     return StackedBars(
         x=np.arange(len(cards), dtype=np.float64),
         bottoms={k: bottoms[:, i] for i, k in enumerate(BREAKDOWN_KEYS)},
         heights={k: parts[:, i] for i, k in enumerate(BREAKDOWN_KEYS)},
-        totals=np.array([c.breakdown.total_bytes for c in cards], dtype=np.float64) / scale,
+        totals=totals,
         capacities=np.array([c.capacity_bytes for c in cards], dtype=np.float64) / scale,
         over=np.array([not c.fits for c in cards], dtype=bool),
     )

@@ -4,14 +4,19 @@ The bar changes with every estimate while the card face (stage colour, labels)
 rarely does, so the face is cached as a pixmap and only this item repaints.
 Figures come from the engine's ``CardEstimate``; the only arithmetic here
 scales byte counts to pixels.
+
+Cards with the same breakdown share one :class:`BarModel`, and the model keeps
+its drawing as a pixmap per device scale: a 1,024-card repaint draws a handful
+of bars and blits the rest.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QStaticText
+from PySide6.QtGui import QBrush, QPainter, QPixmap, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.report import CardEstimate
@@ -29,6 +34,10 @@ _BOUNDS = QRectF(BAR_X - 6, BAR_TOP - 2, BAR_W + 12, BAR_H + 4).united(
 _TOTAL_Y = BAR_TOP + BAR_H + 3
 _CAP_Y = BAR_TOP + BAR_H + 18
 _NO_BRUSH = Qt.BrushStyle.NoBrush
+_PIXMAPS_PER_MODEL = 4  # device scales kept per bar model (zoom steps)
+_BOUNDS_X, _BOUNDS_Y = _BOUNDS.x(), _BOUNDS.y()
+_DEVICE = QTransform()  # world transform for drawing in device pixels
+_RENDER_HINTS = QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
 
 
 def tr(text: str) -> str:
@@ -53,7 +62,7 @@ class BarModel:
     """
 
     __slots__ = ("breakdown", "capacity", "unit", "segments", "over", "capacity_y",
-                 "total_text", "capacity_text", "total_static", "capacity_static")
+                 "total_text", "capacity_text", "total_static", "capacity_static", "pixmaps")
 
     def __init__(self, est: CardEstimate, unit: Unit) -> None:
         self.breakdown, self.capacity, self.unit = est.breakdown, est.capacity_bytes, unit
@@ -73,6 +82,7 @@ class BarModel:
         self.capacity_text = tr("of {0}").format(format_bytes(capacity, unit))
         self.total_static = QStaticText(self.total_text)
         self.capacity_static = QStaticText(self.capacity_text)
+        self.pixmaps: dict[tuple, QPixmap] = {}  # (style, view scale, device pixel ratio) -> drawing
 
     def matches(self, est: CardEstimate, unit: Unit) -> bool:
         return est.breakdown is self.breakdown and est.capacity_bytes == self.capacity and unit is self.unit
@@ -95,31 +105,64 @@ class BarItem(QGraphicsItem):
         return _BOUNDS
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        st, bar = self._style, self.bar
-        painter.fillRect(_BAR, st.bar_bg)
-        if bar is not None:
-            for rect, brush in bar.segments:
-                painter.fillRect(rect, brush)
-            if bar.over:
-                over_rect = QRectF(BAR_X, BAR_TOP, BAR_W, bar.capacity_y - BAR_TOP)
-                painter.fillRect(over_rect, st.overflow_brush)
-                painter.fillRect(over_rect, st.overflow_hatch)
-                painter.setPen(st.capacity_pen)
-                painter.drawLine(QPointF(BAR_X - 4, bar.capacity_y), QPointF(BAR_X + BAR_W + 4, bar.capacity_y))
-        painter.setBrush(_NO_BRUSH)
-        painter.setPen(st.overflow_pen if bar is not None and bar.over else st.bar_pen)
-        painter.drawRect(_BAR)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) >= TEXT_LOD:
-            self._paint_figures(painter, st, bar)
+        transform, bar = painter.worldTransform(), self.bar
+        scale = transform.m11()
+        if widget is None or bar is None or transform.isRotating() or transform.m22() != scale:
+            # Printing (``scene.render``: the PDF's vector drawing, tests) or an unusual transform: draw it.
+            draw_bar(painter, self._style, bar, option.levelOfDetailFromTransform(transform) >= TEXT_LOD)
+            return
+        # On screen: blit the shared model's drawing 1:1 at the item's device position.  An
+        # untransformed blit is the raster engine's fast path; a scaled one costs more than drawing.
+        dpr = widget.devicePixelRatioF()
+        pixmap = bar.pixmaps.get((self._style, scale, dpr)) or bar_pixmap(bar, self._style, scale, dpr)
+        painter.setWorldTransform(_DEVICE)
+        painter.drawPixmap(round(transform.dx() + _BOUNDS_X * scale), round(transform.dy() + _BOUNDS_Y * scale), pixmap)
+        painter.setWorldTransform(transform)
 
-    @staticmethod
-    def _paint_figures(painter: QPainter, st: DiagramStyle, bar: BarModel | None) -> None:
-        total = bar.total_static if bar is not None else static_text(EMPTY_TEXT)
-        painter.setFont(st.figure_font)
-        painter.setPen(st.overflow if bar is not None and bar.over else st.text)
-        painter.drawStaticText(QPointF((CARD_W - total.size().width()) / 2, _TOTAL_Y), total)
-        if bar is not None:
-            cap = bar.capacity_static
-            painter.setFont(st.small_font)
-            painter.setPen(st.muted)
-            painter.drawStaticText(QPointF((CARD_W - cap.size().width()) / 2, _CAP_Y), cap)
+
+def bar_pixmap(bar: BarModel, style: DiagramStyle, scale: float, dpr: float) -> QPixmap:
+    """``bar`` drawn at ``scale`` view pixels per scene unit on a ``dpr`` screen, cached on the (shared) model."""
+    if len(bar.pixmaps) >= _PIXMAPS_PER_MODEL:
+        bar.pixmaps.clear()
+    device_scale = scale * dpr
+    pixmap = QPixmap(math.ceil(_BOUNDS.width() * device_scale), math.ceil(_BOUNDS.height() * device_scale))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHints(_RENDER_HINTS)
+    painter.scale(device_scale, device_scale)
+    painter.translate(-_BOUNDS.topLeft())
+    draw_bar(painter, style, bar, scale >= TEXT_LOD)
+    painter.end()
+    pixmap.setDevicePixelRatio(dpr)
+    bar.pixmaps[(style, scale, dpr)] = pixmap
+    return pixmap
+
+
+def draw_bar(painter: QPainter, st: DiagramStyle, bar: BarModel | None, figures: bool) -> None:
+    painter.fillRect(_BAR, st.bar_bg)
+    if bar is not None:
+        for rect, brush in bar.segments:
+            painter.fillRect(rect, brush)
+        if bar.over:
+            over_rect = QRectF(BAR_X, BAR_TOP, BAR_W, bar.capacity_y - BAR_TOP)
+            painter.fillRect(over_rect, st.overflow_brush)
+            painter.fillRect(over_rect, st.overflow_hatch)
+            painter.setPen(st.capacity_pen)
+            painter.drawLine(QPointF(BAR_X - 4, bar.capacity_y), QPointF(BAR_X + BAR_W + 4, bar.capacity_y))
+    painter.setBrush(_NO_BRUSH)
+    painter.setPen(st.overflow_pen if bar is not None and bar.over else st.bar_pen)
+    painter.drawRect(_BAR)
+    if figures:
+        _draw_figures(painter, st, bar)
+
+
+def _draw_figures(painter: QPainter, st: DiagramStyle, bar: BarModel | None) -> None:
+    total = bar.total_static if bar is not None else static_text(EMPTY_TEXT)
+    painter.setFont(st.figure_font)
+    painter.setPen(st.overflow if bar is not None and bar.over else st.text)
+    painter.drawStaticText(QPointF((CARD_W - total.size().width()) / 2, _TOTAL_Y), total)
+    if bar is not None:
+        cap = bar.capacity_static
+        painter.setFont(st.small_font)
+        painter.setPen(st.muted)
+        painter.drawStaticText(QPointF((CARD_W - cap.size().width()) / 2, _CAP_Y), cap)

@@ -130,12 +130,12 @@ class CardItem(QGraphicsItem):
         if est is None:
             self.bar_item.set_bar(None)
             return
-        if self.bar is not None and self.bar.matches(est, unit):
-            return
         key = (id(est.breakdown), est.capacity_bytes, unit)
         bar = shared.get(key) if shared is not None else None
-        if bar is None or not bar.matches(est, unit):
-            bar = BarModel(est, unit)
+        if bar is None:
+            bar = self.bar_item.bar  # unchanged figures keep their model (and its drawing)
+            if bar is None or not bar.matches(est, unit):
+                bar = BarModel(est, unit)
             if shared is not None:
                 shared[key] = bar
         self.bar_item.set_bar(bar)

@@ -15,6 +15,7 @@ from PySide6.QtGui import (
     QFontMetricsF,
     QPainter,
     QPen,
+    QPixmap,
     QPixmapCache,
     QWheelEvent,
 )
@@ -48,11 +49,13 @@ class DiagramView(QGraphicsView):
         self.setAccessibleName(tr("Node diagram"))
         self.setMinimumSize(320, 240)
         self._fitted = False
+        self._fitted_layout = None  # the plan layout the scene rect was last fitted to
+        self._legend: tuple[tuple, QPixmap] | None = None  # (what it shows, drawing): redrawn when that changes
         if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
             QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)  # card faces and nodes are cached as pixmaps
         self.context_actions: list[QAction | None] = []  # None: a separator
         self.diagram_scene.overlay_changed.connect(self.viewport().update)
-        self.diagram_scene.changed.connect(self._refit_scene_rect)
+        document.plan_changed.connect(self._refit_scene_rect)  # after the scene's own sync (connected first)
         document.file_changed.connect(self._fit_after_reset)
         self._refit_scene_rect()
 
@@ -94,6 +97,11 @@ class DiagramView(QGraphicsView):
             self.fit_all()
 
     def _refit_scene_rect(self, *_args) -> None:
+        """Grow the scrollable area to the items' extent; items move only when the layout changes."""
+        layout = self.diagram_scene.document.plan.layout
+        if layout is self._fitted_layout:
+            return
+        self._fitted_layout = layout
         rect = self.diagram_scene.itemsBoundingRect().adjusted(-200, -150, 200, 150)
         if rect != self.sceneRect():
             self.setSceneRect(rect.united(self.sceneRect()) if self.sceneRect().isValid() else rect)
@@ -145,26 +153,41 @@ class DiagramView(QGraphicsView):
         painter.drawText(box.adjusted(12, 8, -12, -8), int(flags), text)
 
     def _draw_legend(self, painter: QPainter, scene: DiagramScene) -> None:
+        """The legend box at the bottom left, drawn once per content and blitted on every repaint."""
+        dpr = self.viewport().devicePixelRatioF()
+        key = (scene.stages, scene.diagram_style, dpr)
+        if self._legend is None or self._legend[0] != key:
+            self._legend = (key, self._legend_pixmap(scene, dpr))
+        pixmap = self._legend[1]
+        size = pixmap.deviceIndependentSize()
+        painter.drawPixmap(QPointF(8, self.viewport().height() - size.height() - 8), pixmap)
+
+    def _legend_pixmap(self, scene: DiagramScene, dpr: float) -> QPixmap:
         stages, categories = scene.legend()
         st = scene.diagram_style
-        painter.setFont(st.card_font)
         metrics = st.card_metrics
         rows = [(tr("Stage"), stages), (tr("Memory"), categories)]
         height = 20.0 * len(rows) + 10
-        y = self.viewport().height() - height - 8
-        widths = [metrics.horizontalAdvance(t) for t, _ in rows]
-        label_w = max(widths) + 10
+        label_w = max(metrics.horizontalAdvance(t) for t, _ in rows) + 10
         total_w = label_w + max((self._row_width(entries, metrics) for _, entries in rows), default=0) + 16
+        pixmap = QPixmap(int(total_w * dpr) + 2, int(height * dpr) + 2)
+        pixmap.setDevicePixelRatio(dpr)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        painter.setFont(st.card_font)
         painter.setPen(QPen(QColor(0, 0, 0, 40), 1))
         painter.setBrush(QColor(40, 42, 46, 225) if st.dark else QColor(255, 255, 255, 230))
-        painter.drawRoundedRect(QRectF(8, y, total_w, height), 6, 6)
+        painter.drawRoundedRect(QRectF(0.5, 0.5, total_w, height), 6, 6)
         for i, (title, entries) in enumerate(rows):
-            row_y = y + 8 + 20.0 * i
+            row_y = 8.5 + 20.0 * i
             painter.setPen(st.text)
-            painter.drawText(QPointF(16, row_y + 11), title)
-            x = 16 + label_w
+            painter.drawText(QPointF(8.5, row_y + 11), title)
+            x = 8.5 + label_w
             for entry in entries:
                 x = self._draw_entry(painter, entry, x, row_y, metrics, st)
+        painter.end()
+        return pixmap
 
     @staticmethod
     def _row_width(entries: list[LegendEntry], metrics: QFontMetricsF) -> float:
