@@ -55,7 +55,7 @@ def _card_id_set(layout: Layout, card_ids: Iterable[str]) -> set[str]:
 
 
 def _next_group(cards: Iterable[Card], field: str) -> int:
-    return max((getattr(c, field) for c in cards), default=-1) + 1
+    return max((g for c in cards if (g := getattr(c, field)) is not None), default=-1) + 1
 
 
 def _free_slots(layout: Layout, node: Node) -> list[int]:

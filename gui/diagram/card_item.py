@@ -109,10 +109,11 @@ class CardItem(QGraphicsItem):
             return
         self.card = card
         self._header = static_text(tr("S{0}").format(card.stage + 1))
-        self._dp = static_text(tr("DP {0}").format(card.dp_group))
+        # The badge names a data-parallel group only when the card is in one (label set)
+        self._dp = static_text(tr("DP {0}").format(card.dp_group)) if card.dp_group is not None else None
         self._gpu = static_text(self._style.card_metrics.elidedText(card.gpu, _ELIDE_RIGHT, _GPU_RECT.width()))
-        self._dp_pen = QPen(group_color(card.dp_group).lighter(150) if self._style.dark
-                            else group_color(card.dp_group).darker(160))
+        colour = group_color(card.dp_group or 0)
+        self._dp_pen = QPen(colour.lighter(150) if self._style.dark else colour.darker(160))
         self.update()
 
     def restyle(self, style: DiagramStyle) -> None:
@@ -190,6 +191,8 @@ class CardItem(QGraphicsItem):
 
     def _paint_dp_badge(self, painter: QPainter, st: DiagramStyle) -> None:
         text = self._dp
+        if text is None or (self.estimate is not None and self.estimate.dp_size < 2):
+            return  # alone in its data-parallel group: nothing to group
         width = text.size().width() + 8
         rect = QRectF(CARD_W - width - 4, 3, width, HEADER_H - 6)
         painter.setPen(_NO_PEN)
@@ -204,7 +207,8 @@ class CardItem(QGraphicsItem):
         """The breakdown with each figure's formula (built on demand, not per estimate)."""
         card, est, unit = self.card, self.estimate, self._unit or Unit.GB
         head = tr("<b>{0}</b> · stage {1} · TP group {2} · DP group {3}").format(
-            card.gpu, card.stage + 1, card.tp_group, card.dp_group)
+            card.gpu, card.stage + 1, "–" if card.tp_group is None else card.tp_group,
+            "–" if card.dp_group is None else card.dp_group)
         if est is None:
             return head + "<br>" + tr("no estimate for this card yet")
         rows = "".join(

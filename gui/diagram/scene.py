@@ -131,6 +131,8 @@ class DiagramScene(GpuDropMixin, CardDragMixin, QGraphicsScene):
         sizes: dict[int, int] = {}
         slots: dict[tuple[str, int], list[int]] = {}
         for card in layout.cards:
+            if card.tp_group is None:
+                continue  # alone in its TP dimension: no outline
             sizes[card.tp_group] = sizes.get(card.tp_group, 0) + 1
             slots.setdefault((card.node, card.tp_group), []).append(card.slot)
         live = set()

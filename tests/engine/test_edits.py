@@ -280,3 +280,15 @@ def test_moving_cards_keeps_slots_unique_and_within_the_node(ids):
     assert len(seen) == len(out.layout.cards)
     assert all(c.slot < 8 for c in out.layout.cards)
     assert {c.node for c in out.layout.cards if c.id in ids} == {"spare"}
+
+
+def test_cards_without_group_labels_get_fresh_groups():
+    # Cards saved without labels (None: alone in that dimension) must not break grouping edits.
+    from engine import Card, GiB, Layout, MethodConfig, ModelSpec, Node, Plan
+    from engine.edits import new_tp_group
+
+    cards = tuple(Card(id=f"c{i}", node="n", slot=i, gpu="g", capacity_bytes=GiB) for i in range(3))
+    plan = Plan(model=ModelSpec(layers=2, hidden=64, heads=4, vocab=10), method=MethodConfig(),
+                layout=Layout(nodes=(Node(id="n"),), cards=cards))
+    grouped = new_tp_group(plan, ["c0", "c1"])
+    assert [c.tp_group for c in grouped.layout.cards] == [0, 0, None]
