@@ -122,11 +122,14 @@ def _cards(args: argparse.Namespace) -> list[tuple[str, int]]:
         cards = [(g.name, g.memory_bytes) for g in map(find_gpu, args.gpu)]
     else:
         raise PlanError("--gpu", None, "a catalog GPU name (e.g. 'RTX 4090'), repeatable, or --gpu-memory SIZE")
-    if args.gpus is not None:
+    count = args.gpus
+    if count is None and len(cards) == 1 and args.tp:
+        count = args.tp  # `--gpu h100 --tp 4` means four of them
+    if count is not None:
         if len(cards) == 1:
-            cards = cards * args.gpus
-        elif args.gpus != len(cards):
-            raise PlanError("--gpus", args.gpus, f"the number of --gpu flags ({len(cards)}) or omitted")
+            cards = cards * count
+        elif count != len(cards):
+            raise PlanError("--gpus", count, f"the number of --gpu flags ({len(cards)}) or omitted")
     return cards
 
 

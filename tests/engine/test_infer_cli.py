@@ -116,3 +116,10 @@ def test_runtime_constants_are_overridable(capsys):
     # llama.cpp profile: 256 MiB context + 32 MiB cuBLAS -> 1 GiB + 0
     delta = over["cards"][0]["breakdown"]["overhead"] - base["cards"][0]["breakdown"]["overhead"]
     assert delta == 2**30 - (256 + 32) * 2**20
+
+
+def test_tp_alone_implies_that_many_cards(capsys):
+    # `--gpu h100 --tp 4` = four H100s in one TP group, as `--gpus 4 --tp 4`
+    report = run_json(capsys, "infer", "--model", "llama-2-7b", "--gpu", "h100", "--tp", "4", "--runtime", "vllm", "--json")
+    assert len(report["cards"]) == 4
+    assert {c["tp_size"] for c in report["cards"]} == {4}
