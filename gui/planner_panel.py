@@ -274,8 +274,8 @@ class PlannerPanel(QWidget):
 
     def _summary(self, report: dict) -> str:
         s, best = report["stats"], report["best"]
-        counts = tr("{0:,} configurations: {1:,} evaluated, {2:,} pruned, {3:,} off the front.").format(
-            s["configurations"], s["evaluated"], s["pruned"], s["dominated"])
+        counts = tr("{0:,} configurations: {1:,} evaluated, {2:,} pruned; {3:,} layouts on the front.").format(
+            s["configurations"], s["evaluated"], s["pruned"], report["pool_size"])
         if best is None:
             return tr("No layout fits with a {0:.0%} margin. ").format(report["margin"]) + counts
         text = tr("Best ({0}): {1} cards, TP {2} × PP {3} × DP {4}, ZeRO-{5}; {6:.3g} s per step; binding: {7}.")

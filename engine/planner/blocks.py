@@ -1,61 +1,131 @@
-"""The search over one GPU type, block by block.
+"""The search over one GPU type, one (geometry, EP) at a time, on arrays.
 
-A block is one (geometry, DP, EP): the same cards, varied by ZeRO stage,
-recompute, sequence parallel and micro-batch.  Blocks are walked in order of
-card count.  Within a block, per (ZeRO stage, recompute, SP) group:
+For one geometry and EP size, every (ZeRO stage, variant, DP) is a cell of an
+array (variant = micro-batch, recompute, SP).  Memory, fit and training time
+are computed for all cells at once with numpy, repeating the engine's integer
+steps exactly (int64; the fragmentation share takes the float steps of
+``int(visible * pct / 100)``), so a cell costs nanoseconds, not a breakdown.
+Every cell is accounted for, nothing is capped:
 
-* memory bound: model states + the smallest activations the group can have
-  (its smallest micro-batch at the fewest micro-batches in flight) over the
-  budget: the whole group is skipped (``pruned``);
-* front bound: the group's best possible training time and headroom are
-  already beaten by a layout with no more cards: skipped (``dominated``);
-  off with ``keep_all``;
-* micro-batch monotonicity: activations grow with the micro-batch at fixed
-  in-flight counts, so once one does not fit, larger ones with the same
-  in-flight counts are skipped (``pruned``).
+* ``skipped``: not a distinct valid layout (ZeRO over one replica, a micro-batch
+  the global batch does not allow);
+* ``pruned`` (memory bound, per ZeRO stage and DP): the model states plus the
+  smallest activations any variant has on each heavy stage are over the budget,
+  so every variant of that (ZeRO, DP) is: their results are never used (DP
+  columns every ZeRO stage prunes are not computed at all);
+* ``evaluated``: every other cell: each heavy card's exact total, the fit, the
+  step and training time.
 
-Step times depend on (geometry, micro-batch, recompute, micro-batches per
-step) only, DP traffic on (block, ZeRO): both are cached.
+Without ``keep_all`` only the Pareto front becomes :class:`Candidate` objects
+(:class:`engine.planner.front.FrontPool`); with it, every fitting cell does.
+``card_breakdown`` confirms the fast path once per code path (TP, CP, EP, ZeRO,
+first/last stage); on a mismatch that signature's cells of this block are
+recomputed with it, and its memory bound is not used.
 """
 
 from __future__ import annotations
 
-from operator import add
+from dataclasses import dataclass
+
+import numpy as np
 
 from engine.errors import PlanError
 from engine.memory.schedule import in_flight_chunks
 from engine.planner.candidate import Candidate, SearchStats
+from engine.planner.front import FrontPool
 from engine.planner.memory import MemoryModel, Variant
-from engine.planner.pareto import Staircase
 from engine.planner.request import Hardware, PlannerRequest
-from engine.planner.space import Geometry, dp_options, ep_options, geometries
+from engine.planner.space import Geometry, divisors, dp_options, geometries
 from engine.planner.steptime import StepTime, StepTimeModel
 
 Timing = tuple[float, tuple[float, float, float, float]]  # (seconds without DP traffic, the four parts)
+_new = tuple.__new__  # Candidate and StepTime are NamedTuples: skip their keyword-parsing __new__
 
 
-def microbatches_per_step(request: PlannerRequest, g: Geometry, dp: int, mb: int) -> int | None:
-    """Micro-batches per step (``engine.validation.microbatches_per_step``), or None when not allowed."""
-    gb = request.training.global_batch
-    if gb is None:
-        return g.pp
-    if gb % (mb * dp):
-        return None
-    m = gb // (mb * dp)
-    if g.vpp > 1 and m % g.pp:
-        return None
-    return m
-
-
-def variant_groups(request: PlannerRequest, tp: int) -> list[list[Variant]]:
-    """Groups of (micro-batch, recompute, SP), one per (recompute, SP), micro-batch ascending."""
+def variants_for(request: PlannerRequest, tp: int) -> list[Variant]:
+    """(micro-batch, recompute, SP) to try, recompute and SP outermost, micro-batch ascending."""
     space, tr = request.space, request.training
     mbs = sorted(set(space.micro_batches))
     if request.method.method == "seed":
         # The article's rules ignore recompute and SP: enumerating them would only repeat layouts.
-        return [[(mb, tr.recompute, False) for mb in mbs]]
+        return [(mb, tr.recompute, False) for mb in mbs]
     sps = sorted(set(space.sequence_parallel)) if tp > 1 else [False]
-    return [[(mb, rc, sp) for mb in mbs] for rc in dict.fromkeys(space.recompute) for sp in sps]
+    return [(mb, rc, sp) for rc in dict.fromkeys(space.recompute) for sp in sps for mb in mbs]
+
+
+def ep_groups(request: PlannerRequest, dps: list[int]) -> list[tuple[int, list[int]]]:
+    """(EP, the DP sizes it divides): EP is carved out of DP and must divide the experts."""
+    moe = request.model.moe
+    if moe is None:
+        return [(1, dps)]
+    return [(e, [d for d in dps if d % e == 0]) for e in divisors(moe.experts) if e <= dps[-1]]
+
+
+def column_front(time: np.ndarray, headroom: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """The fitting cells on their DP column's 2-D front (less time, more headroom).
+
+    Each column (one card count) is sorted on its own by (time, -headroom), ties in
+    list order (the sort is stable; within a column the list runs over ZeRO, then
+    variant), and a cell survives when its headroom beats every one before it:
+    ``pareto._front_2d`` for the cells of one card count of this block.
+    """
+    shape = fit.shape
+    t = np.where(fit, time, np.inf).reshape(-1, shape[2])
+    h = np.where(fit, headroom, -1).reshape(-1, shape[2])
+    idx = np.lexsort((-h, t), axis=0)
+    hs = np.take_along_axis(h, idx, axis=0)
+    keep = np.empty(hs.shape, dtype=bool)
+    keep[0] = True
+    keep[1:] = hs[1:] > np.maximum.accumulate(hs, axis=0)[:-1]
+    out = np.zeros(hs.shape, dtype=bool)
+    np.put_along_axis(out, idx, keep, axis=0)
+    return fit & out.reshape(shape)
+
+
+@dataclass(slots=True)
+class Block:
+    """One evaluated (geometry, EP): arrays indexed [ZeRO, variant, DP] (or the listed subset)."""
+
+    g: Geometry
+    ep: int
+    variants: list[Variant]
+    dp: np.ndarray  # DP sizes of the columns
+    m: np.ndarray  # [variant, DP] micro-batches per step
+    tokens: np.ndarray  # [variant, DP] tokens per step
+    dp_s: np.ndarray  # [ZeRO, DP] exposed DP traffic per step
+    worst: np.ndarray  # [ZeRO, variant, DP] heaviest card, bytes
+    stage: np.ndarray  # [ZeRO, variant, DP] index into g.heavy_stages of the heaviest card
+    train: np.ndarray  # [ZeRO, variant, DP] seconds to train the requested tokens
+    fit: np.ndarray  # [ZeRO, variant, DP] evaluated and within the budget
+
+
+@dataclass(slots=True)
+class Cells:
+    """Some cells of a block, one entry per cell: what a :class:`Candidate` needs."""
+
+    g: Geometry
+    ep: int
+    variants: list[Variant]
+    zero: np.ndarray  # index into the search's ZeRO stages
+    variant: np.ndarray  # index into variants
+    dp: np.ndarray
+    m: np.ndarray
+    tokens: np.ndarray
+    dp_s: np.ndarray
+    worst: np.ndarray
+    stage: np.ndarray  # index into g.heavy_stages
+    train: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Cells:
+        return Cells(self.g, self.ep, self.variants, self.zero[rows], self.variant[rows], self.dp[rows], self.m[rows],
+                     self.tokens[rows], self.dp_s[rows], self.worst[rows], self.stage[rows], self.train[rows])
+
+
+def cells_of(b: Block, flat: np.ndarray) -> Cells:
+    """The cells ``flat`` (indices into b's [ZeRO, variant, DP] arrays), in that order."""
+    zi, vi, di = np.unravel_index(flat, b.fit.shape)
+    return Cells(b.g, b.ep, b.variants, zi, vi, b.dp[di], b.m[vi, di], b.tokens[vi, di], b.dp_s[zi, di],
+                 b.worst.ravel()[flat], b.stage.ravel()[flat], b.train.ravel()[flat])
 
 
 class HardwareSearch:
@@ -66,38 +136,44 @@ class HardwareSearch:
         self.budget = int(hw.capacity_bytes * (1 - request.margin))
         if self.budget < 1:
             raise PlanError("--margin", request.margin, "a fraction below 1 that leaves memory to use")
-        space = request.space
         self.speed = StepTimeModel.of(request.model, request.training, request.method, hw, request.speed,
-                                      space.gpus_per_node)
-        self.groups = {False: variant_groups(request, 1), True: variant_groups(request, 2)}
-        self.staircase = Staircase()
+                                      request.space.gpus_per_node)
+        self.variants = {False: variants_for(request, 1), True: variants_for(request, 2)}
+        self.zeros = list(dict.fromkeys(request.space.zero_stages))
+        self._visible_budget = (mem.visible_budget(self.budget, 1), mem.visible_budget(self.budget, 2))
         self._timings: dict[tuple, Timing] = {}
         self._chunks: dict[tuple, tuple[int, ...]] = {}
-        self._shapes: dict[tuple, tuple] = {}
-        self._ms: dict[tuple, dict[int, int]] = {}
-        self._rows: dict[tuple, list[tuple | None]] = {}
-        self.zeros = list(dict.fromkeys(space.zero_stages))
-        # DP traffic of every ZeRO stage is the same multiple of (D-1)/D x parameters: the one
-        # sending the least is the same for every block with more than one replica.
-        self._quietest_zero = min(self.zeros, key=lambda z: self.speed.dp_bytes(z, 2, 1))
-        self._visible_budget = {w: mem.visible_budget(self.budget, 2 if w else 1) for w in (False, True)}
+        self._confirmed: dict[tuple, bool] = {}
 
-    def run(self, out: list[Candidate], cancelled) -> bool:
-        """Append candidates to ``out``; False when cancelled."""
-        space, request = self.request.space, self.request
-        geos = geometries(request.model, request.training, request.method, space, self.hw.max_gpus)
+    def run(self, out: list[Candidate], cancelled) -> list[Candidate] | None:
+        """The Pareto front; every fitting candidate appended to ``out`` with ``keep_all``.
+
+        None when cancelled.
+        """
+        request = self.request
+        geos = geometries(request.model, request.training, request.method, request.space, self.hw.max_gpus)
         self.stats.geometries += len(geos)
-        # By card count (the front bound needs every layout with fewer cards seen first); among
-        # equal counts, shallow pipelines and small TP first: usually the fastest, so they make
-        # the bound bite sooner.  The order changes only the work, not the answer.
-        blocks = sorted((g.cards_per_replica * dp, g.pp, g.tp, i, dp) for i, g in enumerate(geos)
-                        for dp in dp_options(g, self.hw.max_gpus, space))
-        for n, (*_, i, dp) in enumerate(blocks):
-            if n % 64 == 0 and cancelled():
-                return False
-            for ep in ep_options(request.model, dp):
-                self.block(geos[i], dp, ep, out)
-        return True
+        pool, kept = FrontPool(self.hw.capacity_bytes), list[Cells]()
+        for i, g in enumerate(geos):
+            if i % 4 == 0 and cancelled():
+                return None
+            for ep, dps in ep_groups(request, dp_options(g, self.hw.max_gpus, request.space)):
+                b = self.evaluate(g, ep, np.array(dps, dtype=np.int64)) if dps else None
+                if b is None:
+                    continue
+                if self.keep_all:
+                    out += self.candidates(cells_of(b, np.flatnonzero(b.fit)))
+                survivors = cells_of(b, np.flatnonzero(column_front(b.train, self.hw.capacity_bytes - b.worst, b.fit)))
+                pool.add(len(kept), g.cards_per_replica * survivors.dp, survivors.train,
+                         self.hw.capacity_bytes - survivors.worst, np.arange(len(survivors.dp)))
+                kept.append(survivors)  # the block's arrays go; only its survivors stay
+        picked: dict[int, list[int]] = {}
+        for index, f in pool.front():
+            picked.setdefault(index, []).append(f)
+        front: list[Candidate] = []
+        for index, rows in sorted(picked.items()):
+            front += self.candidates(kept[index].take(np.array(rows, dtype=np.int64)))
+        return front
 
     # Cached pieces -------------------------------------------------------------------
     def timing(self, g: Geometry, mb: int, rc: str, m: int) -> Timing:
@@ -111,26 +187,6 @@ class HardwareSearch:
             hit = self._timings[key] = (compute + bubble + tp_s + cp_s, (compute, bubble, tp_s, cp_s))
         return hit
 
-    def rows(self, g: Geometry, variants: list[Variant], ms: dict[int, int]) -> list[tuple | None]:
-        """Per variant: (micro-batches per step, timing, tokens per step per replica, in-flight counts)."""
-        key = (id(g), variants[0][1], tuple(ms.items()))
-        hit = self._rows.get(key)
-        if hit is None:
-            hit = self._rows[key] = [
-                None if (m := ms.get(mb)) is None
-                else (m, self.timing(g, mb, rc, m), mb * m * self.speed.seq, self.chunks(g, m))
-                for mb, rc, _ in variants]
-        return hit
-
-    def microbatches(self, g: Geometry, dp: int, variants: list[Variant]) -> dict[int, int]:
-        """Micro-batch size -> micro-batches per step, for the sizes this block allows."""
-        key = (id(g), dp if self.request.training.global_batch is not None else 0)
-        hit = self._ms.get(key)
-        if hit is None:
-            hit = self._ms[key] = {mb: m for mb, _, _ in variants
-                                   if (m := microbatches_per_step(self.request, g, dp, mb)) is not None}
-        return hit
-
     def chunks(self, g: Geometry, m: int) -> tuple[int, ...]:
         key = (id(g), m)
         hit = self._chunks.get(key)
@@ -138,124 +194,146 @@ class HardwareSearch:
             hit = self._chunks[key] = tuple(in_flight_chunks(k, g.pp, m, g.vpp) for k in g.heavy_stages)
         return hit
 
-    def shape(self, g: Geometry, ep: int, groups: list[list[Variant]], ms: dict[int, int]) -> tuple:
-        """Per (geometry, EP, micro-batches): the activations bounding each group on each heavy stage,
-        the best seconds per token of each recompute (DP traffic aside, times DP) and the most
-        tokens per step per replica."""
-        key = (id(g), ep, tuple(ms.items()))
-        hit = self._shapes.get(key)
-        if hit is None:
-            fewest = self.chunks(g, min(ms.values()))
-            rests = [[self.mem.rest_bytes(g, k, ep, vs[0], c) for k, c in zip(g.heavy_stages, fewest, strict=True)]
-                     for vs in groups]
-            seq = self.speed.seq
-            per_token = {rc: min(self.timing(g, mb, rc, m)[0] / (mb * m * seq) for mb, m in ms.items())
-                         for rc in {vs[0][1] for vs in groups}}
-            least_rest = [min(r[i] for r in rests) for i in range(len(g.heavy_stages))]
-            params = max(self.mem.card_param_count(g, k, ep) for k in g.heavy_stages)
-            hit = self._shapes[key] = (rests, per_token, max(mb * m for mb, m in ms.items()) * seq, least_rest,
-                                       params)
-        return hit
+    def microbatch_table(self, g: Geometry, dps: np.ndarray, variants: list[Variant]) -> tuple[np.ndarray, np.ndarray]:
+        """([variant, DP] micro-batches per step, [variant, DP] allowed), as
+        ``engine.validation.microbatches_per_step`` requires; disallowed cells get 1."""
+        gb = self.request.training.global_batch
+        mbs = np.array([v[0] for v in variants], dtype=np.int64)[:, None]
+        if gb is None:
+            return np.full((len(variants), len(dps)), g.pp, dtype=np.int64), np.ones((len(variants), len(dps)), bool)
+        per = mbs * dps[None, :]
+        ok = gb % per == 0
+        m = np.where(ok, gb // per, 1)
+        if g.vpp > 1:
+            ok &= m % g.pp == 0
+        return np.where(ok, m, 1), ok
 
-    # One block -------------------------------------------------------------------------
-    def block(self, g: Geometry, dp: int, ep: int, out: list[Candidate]) -> None:
-        groups = self.groups[g.tp > 1]
-        per_zero = sum(len(vs) for vs in groups)
-        zeros = self.zeros
-        if dp * g.cp == 1 and 0 in zeros and len(zeros) > 1:
-            self.stats.skipped += per_zero * (len(zeros) - 1)  # ZeRO over one replica = ZeRO-0
-            zeros = [0]
-        ms = self.microbatches(g, dp, groups[0])
-        if not ms:
-            self.stats.skipped += per_zero * len(zeros)
-            return
-        rests, per_token, tokens_per_replica, least_rest, params = self.shape(g, ep, groups, ms)
-        fastest_rc = min(per_token.values()) / dp
-        mem, world, shard = self.mem, g.cards_per_replica * dp, dp * g.cp
-        # Cheapest test first, on a floor of the model states over every ZeRO stage and the DP
-        # traffic of the ZeRO stage that sends the least.
-        floor = max(map(add, (mem.states_floor(g, k, ep, shard) for k in g.heavy_stages), least_rest))
-        if floor > self._visible_budget[world > 1]:
-            self.stats.pruned += per_zero * len(zeros)
-            return
-        least_dp = self.speed.dp_seconds(tp=g.tp, cp=g.cp, dp=dp, zero=self._quietest_zero, card_params=params)
-        if not self.keep_all and self.staircase.dominated(
-                self.tokens * (fastest_rc + least_dp / (tokens_per_replica * dp)),
-                self.hw.capacity_bytes - mem.with_overhead(floor, world)):
-            self.stats.dominated += per_zero * len(zeros)
-            return
-        dp_s = {z: self.speed.dp_seconds(tp=g.tp, cp=g.cp, dp=dp, zero=z, card_params=params) for z in zeros}
-        states = {z: [mem.states_bytes(g, k, ep, z, shard) for k in g.heavy_stages] for z in zeros}
-        visible_budget = self._visible_budget[world > 1]
-        capacity = self.hw.capacity_bytes
-        for z in zeros:
-            st, dp_z = states[z], dp_s[z] / (tokens_per_replica * dp)
-            least = max(map(add, st, least_rest))
-            if least > visible_budget:
-                self.stats.pruned += per_zero
-                continue
-            if not self.keep_all and self.staircase.dominated(
-                    self.tokens * (fastest_rc + dp_z), capacity - mem.with_overhead(least, world)):
-                self.stats.dominated += per_zero
-                continue
-            for variants, rest in zip(groups, rests, strict=True):
-                visible = max(map(add, st, rest))
-                if visible > visible_budget:
-                    self.stats.pruned += len(variants)
-                    continue
-                bound = mem.with_overhead(visible, world)
-                if not self.keep_all and self.staircase.dominated(
-                        self.tokens * (per_token[variants[0][1]] / dp + dp_z), capacity - bound):
-                    self.stats.dominated += len(variants)
-                    continue
-                self.group(g, dp, ep, z, variants, ms, st, dp_s[z], bound, out)
+    def variant_parts(self, g: Geometry, ep: int, variants: list[Variant], m: np.ndarray,
+                      allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """([heavy stage, variant, DP] activations + logits, [variant, DP] seconds without DP traffic)."""
+        nk = len(g.heavy_stages)
+        rest = np.zeros((nk, *m.shape), dtype=np.int64)
+        base = np.zeros(m.shape)
+        fixed = self.request.training.global_batch is None  # then m = PP in every cell
+        for v, variant in enumerate(variants):
+            mb, rc, _ = variant
+            row = m[v]
+            for u in ([g.pp] if fixed else set(row[allowed[v]].tolist())):
+                cols = slice(None) if fixed else row == u
+                parts = [self.mem.rest_bytes(g, k, ep, variant, c) for k, c in zip(g.heavy_stages, self.chunks(g, u),
+                                                                                   strict=True)]
+                rest[:, v, cols] = np.array(parts, dtype=np.int64)[:, None]
+                base[v, cols] = self.timing(g, mb, rc, u)[0]
+        return rest, base
 
-    def group(self, g: Geometry, dp: int, ep: int, zero: int, variants: list[Variant], ms: dict[int, int],
-              states: list[int], dp_s: float, bound: int, out: list[Candidate]) -> None:
-        """Evaluate one (block, ZeRO, recompute, SP) over its micro-batches, smallest first."""
-        mem, stats, world = self.mem, self.stats, g.cards_per_replica * dp
-        best_headroom = self.hw.capacity_bytes - bound
-        checked = mem.confirmed(g, ep, zero)
-        failed = None
-        for i, (variant, row) in enumerate(zip(variants, self.rows(g, variants, ms), strict=True)):
-            if row is None:
-                stats.skipped += 1
-                continue
-            m, timing, tokens_per_dp, chunks = row
-            tokens = tokens_per_dp * dp
-            train_s = self.tokens * (timing[0] + dp_s) / tokens
-            if not self.keep_all and self.staircase.dominated(train_s, best_headroom):
-                stats.dominated += 1
-                continue
-            if chunks == failed:
-                stats.pruned += len(variants) - i
-                return
-            stats.evaluated += 1
-            if checked:  # the engine confirmed these signatures: sum the cached parts
-                visible, negative_stage = max((s + mem.rest_bytes(g, k, ep, variant, c), -k)
-                                              for k, s, c in zip(g.heavy_stages, states, chunks, strict=True))
-                worst, stage = mem.with_overhead(visible, world), -negative_stage
+    def dp_seconds(self, g: Geometry, ep: int, dps: np.ndarray) -> np.ndarray:
+        """[ZeRO, DP] exposed DP traffic: ``StepTimeModel.dp_seconds`` with the same float steps."""
+        sp = self.speed
+        params = max(self.mem.card_param_count(g, k, ep) for k in g.heavy_stages)
+        shard = dps * g.cp
+        f = (shard - 1) / shard  # 0 for one replica: no traffic
+        link = np.where(g.tp * g.cp * dps <= sp.gpus_per_node, sp.intra_bps, sp.inter_node_bps / sp.gpus_per_node)
+        rows = []
+        for z in self.zeros:
+            if z == 0:
+                sent = 2 * f * params * sp.grad_bytes
             else:
-                worst, stage = -1, 0
-                for k, s, c in zip(g.heavy_stages, states, chunks, strict=True):
-                    total = mem.total(g, k, dp, ep, zero, variant, c, world, s)
-                    if total > worst:
-                        worst, stage = total, k
-            if worst > self.budget:
-                failed = chunks
-                continue
-            stats.fitting += 1
-            if self.keep_all or not self.staircase.dominated(train_s, self.hw.capacity_bytes - worst):
-                out.append(self.candidate(g, dp, ep, zero, variant, m, worst, stage, dp_s, timing, tokens, train_s))
-                if not self.keep_all:
-                    self.staircase.insert(train_s, self.hw.capacity_bytes - worst)
+                sent = f * params * (sp.grad_bytes + (2 if z == 3 else 1) * sp.weight_bytes)
+            rows.append(sent / link * (1 - sp.overlap))
+        return np.array(rows)
 
-    def candidate(self, g: Geometry, dp: int, ep: int, zero: int, variant: Variant, m: int, worst: int,
-                  stage: int, dp_s: float, timing: Timing, tokens: int, train_s: float) -> Candidate:
-        mb, rc, sp = variant
-        base, (compute, bubble, tp_s, cp_s) = timing
-        t = StepTime(compute, bubble, tp_s, cp_s, dp_s, base + dp_s, tokens)
-        price = self.hw.price_usd_per_hour
-        cost = g.cards_per_replica * dp * train_s / 3600 * (price if price is not None else 1.0)
-        return Candidate(self.hw.gpu, self.hw.capacity_bytes, self.budget, g, dp, ep, zero, mb, rc,
-                         sp and g.tp > 1, m, worst, stage, t, train_s, cost)
+    # One (geometry, EP) ----------------------------------------------------------------
+    def evaluate(self, g: Geometry, ep: int, dps: np.ndarray) -> Block | None:
+        variants, zeros, stats, mem = self.variants[g.tp > 1], self.zeros, self.stats, self.mem
+        shard = dps * g.cp
+        m, allowed = self.microbatch_table(g, dps, variants)
+        valid = np.broadcast_to(allowed, (len(zeros), *allowed.shape)).copy()
+        if 0 in zeros and len(zeros) > 1:  # ZeRO over one replica is ZeRO-0: one layout, counted once
+            for i, z in enumerate(zeros):
+                if z:
+                    valid[i][:, shard == 1] = False
+        stats.skipped += valid.size - int(valid.sum())
+        states = np.array([[mem.states_array(g, k, ep, z, shard) for k in g.heavy_stages] for z in zeros])
+        rest, base = self.variant_parts(g, ep, variants, m, allowed)
+        multi = g.cards_per_replica * dps > 1
+        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest)
+        # Memory bound per (ZeRO, DP): the least activations any allowed variant has, per heavy stage.
+        least_rest = np.where(allowed[None], rest, np.iinfo(np.int64).max).min(axis=1)
+        least_rest = np.where(np.any(allowed, axis=0)[None], least_rest, 0)
+        visible_budget = np.where(multi, self._visible_budget[1], self._visible_budget[0])
+        over = (states + least_rest[None]).max(axis=1) > visible_budget  # [ZeRO, DP]
+        over[[zi for zi, _ in wrong]] = False  # a bound on an unconfirmed fast path could be wrong
+        stats.pruned += int(valid.sum(axis=1)[over].sum())
+        live = valid & ~over[:, None, :]
+        cols = live.any(axis=(0, 1))
+        if not cols.any():
+            return None
+        if not cols.all():  # columns every ZeRO stage prunes are not computed
+            dps, m, base, multi = dps[cols], m[:, cols], base[:, cols], multi[cols]
+            live, states, rest = live[:, :, cols], states[:, :, cols], rest[:, :, cols]
+        totals = mem.with_overhead_array(states[:, :, None, :] + rest[None], multi)  # [ZeRO, stage, variant, DP]
+        for zi, ki in wrong:
+            zero, k = self.zeros[zi], g.heavy_stages[ki]
+            for v, d in np.argwhere(live[zi]).tolist():
+                totals[zi, ki, v, d] = self.exact_total(g, ep, zero, k, variants[v], int(dps[d]), int(m[v, d]))
+        worst = totals.max(axis=1)
+        fit = live & (worst <= self.budget)
+        stats.evaluated += int(live.sum())
+        stats.fitting += int(fit.sum())
+        mbs = np.array([v[0] for v in variants], dtype=np.int64)[:, None]
+        tokens = mbs * m * self.speed.seq * dps[None, :]
+        dp_s = self.dp_seconds(g, ep, dps)
+        train = self.tokens * (base[None] + dp_s[:, None, :]) / tokens[None]
+        return Block(g, ep, variants, dps, m, tokens, dp_s, worst, totals.argmax(axis=1), train, fit)
+
+    def exact_total(self, g: Geometry, ep: int, zero: int, k: int, variant: Variant, dp: int, m: int) -> int:
+        """One card's total straight from ``card_breakdown``."""
+        ctx = self.mem.context(g, k, dp, ep, zero, variant, in_flight_chunks(k, g.pp, m, g.vpp),
+                               g.cards_per_replica * dp)
+        return self.mem._breakdown(ctx).total_bytes
+
+    def confirm(self, g: Geometry, ep: int, variants: list[Variant], dps: np.ndarray, m: np.ndarray,
+                valid: np.ndarray, states: np.ndarray, rest: np.ndarray) -> list[tuple[int, int]]:
+        """Check each (ZeRO, heavy stage) signature once against ``card_breakdown``, on its first
+        valid cell; the (ZeRO, stage) index pairs where the fast path disagrees (``fallbacks``)."""
+        wrong = []
+        for zi, zero in enumerate(self.zeros):
+            first = np.flatnonzero(valid[zi])
+            if not len(first):
+                continue
+            v, d = divmod(int(first[0]), valid.shape[2])
+            dp, world = int(dps[d]), g.cards_per_replica * int(dps[d])
+            for ki, k in enumerate(g.heavy_stages):
+                # The fast path takes the same steps for every stage with the same TP, CP, EP, ZeRO
+                # and first/last role; the stage's parameter counts (the engine's card_params) and
+                # the DP size only change the numbers.  One check per such code path.
+                signature = (g.tp, g.cp, ep, zero, k == 0, k == g.pp - 1)
+                if self._confirmed.get(signature):
+                    continue
+                fast = self.mem.with_overhead(int(states[zi, ki, d]) + int(rest[ki, v, d]), world)
+                agrees = self._confirmed[signature] = fast == self.exact_total(g, ep, zero, k, variants[v], dp,
+                                                                                int(m[v, d]))
+                if not agrees:
+                    self.mem.fallbacks += 1
+                    wrong.append((zi, ki))
+        return wrong
+
+    def candidates(self, c: Cells) -> list[Candidate]:
+        g, hw = c.g, self.hw
+        price = hw.price_usd_per_hour if hw.price_usd_per_hour is not None else 1.0
+        cards_per, heavy, ep = g.cards_per_replica, g.heavy_stages, c.ep
+        rows = zip(c.zero.tolist(), c.variant.tolist(), c.dp.tolist(), c.m.tolist(), c.tokens.tolist(),
+                   c.dp_s.tolist(), c.worst.tolist(), c.stage.tolist(), c.train.tolist(), strict=True)
+        out: list[Candidate] = []
+        timings: dict[tuple[int, int], Timing] = {}
+        for z, v, dp, m, tokens, dp_s, worst, stage, train_s in rows:
+            mb, rc, sp = c.variants[v]
+            timing = timings.get((v, m))
+            if timing is None:
+                timing = timings[v, m] = self.timing(g, mb, rc, m)
+            base, parts = timing
+            t = _new(StepTime, (*parts, dp_s, base + dp_s, tokens))
+            cost = cards_per * dp * train_s / 3600 * price
+            out.append(_new(Candidate, (hw.gpu, hw.capacity_bytes, self.budget, g, dp, ep, self.zeros[z], mb, rc,
+                                        sp and g.tp > 1, m, worst, heavy[stage], t, train_s, cost)))
+        return out

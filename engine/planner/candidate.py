@@ -67,13 +67,13 @@ class Candidate(NamedTuple):
 
 @dataclass
 class SearchStats:
-    evaluated: int = 0  # configurations whose heavy cards were computed
+    evaluated: int = 0  # configurations whose heavy cards' exact totals, fit and training time were computed
     fitting: int = 0  # evaluated configurations that fit
-    pruned: int = 0  # ruled out by a memory bound without computing them
-    dominated: int = 0  # cannot reach the Pareto front (a bound on time and headroom), not evaluated
+    pruned: int = 0  # ruled out by the memory bound: their results are never used
+    dominated: int = 0  # not evaluated because they could not reach the front (the array search has no such bound: 0)
     skipped: int = 0  # not a distinct valid layout: global-batch divisibility, ZeRO over one replica
     geometries: int = 0
-    engine_calls: int = 0  # card_breakdown calls (activation signatures and exactness checks)
+    engine_calls: int = 0  # engine breakdown calls (exactness checks and what the fast path cannot do)
     fallbacks: int = 0  # signatures where the fast path disagreed with the engine (the engine is then used)
 
     @property

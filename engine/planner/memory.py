@@ -1,20 +1,23 @@
 """Per-card memory for the planner, exactly the engine's, at search speed.
 
 A card's total splits into a part that does not depend on DP or the ZeRO
-stage (activations, logits, KV cache: taken from ``engine.estimate.card_breakdown``
-of the stage's context, memoised per activation signature) and a part that
-does (weights, gradients, optimizer states, communication buffers and, in the
+stage (activations, logits, KV cache; memoised per stage signature, computed
+by :mod:`engine.planner.activations` on the engine's own per-layer figures
+and checked against the engine once per code path) and a part that does
+(weights, gradients, optimizer states, communication buffers and, in the
 detailed method, the runtime overhead on top of them).  The second part is
 the engine's own arithmetic (``engine.memory.model_states`` and
-``engine.memory.seed``) redone on cached parameter counts, so that one
-context's DP sweep costs a few integer operations instead of a breakdown.
-
-Every (stage, ZeRO stage) signature is checked once against ``card_breakdown``
-of the full context; on a mismatch that signature falls back to the engine
-for every DP value (slow, still exact) and ``fallbacks`` counts it.
+``engine.memory.seed``) redone on the engine's parameter counts for a whole
+array of DP sizes at once (numpy int64: exact up to 9.2 x 10^18 bytes per card;
+a Python int beyond that raises), so a DP sweep costs a few array operations instead of
+a breakdown per DP value.  :class:`engine.planner.blocks.HardwareSearch`
+checks the whole card against ``card_breakdown`` once per code path and uses
+the engine wherever they differ (``fallbacks``).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from engine.estimate import card_breakdown
 from engine.memory.context import CardContext
@@ -29,7 +32,8 @@ from engine.memory.seed import (
 )
 from engine.model import ModelSpec
 from engine.params import parameter_count
-from engine.planner.space import Geometry
+from engine.planner.activations import rest_bytes_fast, seed_rest_bytes_fast
+from engine.planner.space import Geometry, homogeneous_layers
 from engine.training import MethodConfig, TrainingConfig
 
 # Knobs the search varies per micro-batch: (micro_batch, recompute, sequence_parallel).
@@ -46,8 +50,7 @@ class MemoryModel:
         self._trainings: dict[tuple, TrainingConfig] = {}
         self._rest: dict[tuple, int] = {}
         self._coeffs: dict[tuple, tuple] = {}
-        self._engine_only: set[tuple] = set()
-        self._checked: set[tuple] = set()
+        self._rest_checked: dict[tuple, bool] = {}
         self.engine_calls = 0
         self.fallbacks = 0
         o = method.overhead
@@ -78,24 +81,46 @@ class MemoryModel:
 
     # The DP-independent part ------------------------------------------------------
     def rest_bytes(self, g: Geometry, stage: int, ep: int, variant: Variant, chunks: int) -> int:
-        """Activations + logits + KV cache of one stage (the engine's figures)."""
-        key = (id(g), stage, ep, variant, chunks)
+        """Activations + logits + KV cache of one stage (the engine's figures).
+
+        Memoised by what those figures read: the stage's layers (their count when all layers
+        are alike), whether it is the first or the last stage, VPP, TP, CP, EP, the variant and
+        the chunks in flight, so geometries that share a stage share its figures.
+        """
+        layers = g.stage_layers[stage]
+        key = (len(layers) if homogeneous_layers(self.model) else layers, stage == 0, stage == g.pp - 1, g.vpp,
+               g.tp, g.cp, ep, variant, chunks)
         hit = self._rest.get(key)
         if hit is None:
             ctx = self.context(g, stage, 1, ep, 0, variant, chunks, g.tp * g.pp * g.cp)
-            if self.seed:
-                bd = self._breakdown(ctx)
-                hit = bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
+            if self.method.framework == "huggingface" and not self.seed:
+                hit = self._engine_rest(ctx)
             else:
-                # The two figures of engine.memory.detailed.detailed_breakdown that do not depend
-                # on DP or ZeRO (a training breakdown has no KV cache), without the model states.
-                self.engine_calls += 1
-                hit = activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes
+                hit = seed_rest_bytes_fast(ctx) if self.seed else rest_bytes_fast(ctx)
+                # Checked once per code path: all but the micro-batch, the chunks and (layers alike) the
+                # layer count, which the engine only multiplies by.
+                signature = (key[0] if isinstance(key[0], tuple) else None, *key[1:6], ep, variant[1:])
+                agrees = self._rest_checked.get(signature)
+                if agrees is None:
+                    agrees = self._rest_checked[signature] = hit == self._engine_rest(ctx)
+                    self.fallbacks += not agrees
+                if not agrees:
+                    hit = self._engine_rest(ctx)
             self._rest[key] = hit
         return hit
 
+    def _engine_rest(self, ctx: CardContext) -> int:
+        """The engine's figures that do not depend on DP or ZeRO: activations + logits (+ KV cache)."""
+        if self.seed:
+            bd = self._breakdown(ctx)
+            return bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
+        # detailed_breakdown's two such figures (a training breakdown has no KV cache), without
+        # the model states.
+        self.engine_calls += 1
+        return activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes
+
     # The DP-dependent part --------------------------------------------------------
-    def _coefficients(self, g: Geometry, stage: int, ep: int) -> tuple:
+    def coefficients(self, g: Geometry, stage: int, ep: int) -> tuple:
         key = (id(g), stage, ep)
         hit = self._coeffs.get(key)
         if hit is None:
@@ -106,30 +131,6 @@ class MemoryModel:
                 hit = (p.dense, p.experts, p.largest_module, p.total)
             self._coeffs[key] = hit
         return hit
-
-    def states_bytes(self, g: Geometry, stage: int, ep: int, zero: int, shard: int) -> int:
-        """Weights + gradients + optimizer states + communication buffers on one card."""
-        c = self._coefficients(g, stage, ep)
-        if self.seed:
-            return _seed_states(self.params, self.model.layers, self.training, c[0], g.tp, zero, shard)
-        return _detailed_states(self.training, self.method, c, ep, zero, shard)
-
-    def states_floor(self, g: Geometry, stage: int, ep: int, shard: int) -> int:
-        """A lower bound of ``states_bytes`` over every ZeRO stage: everything sharded, no buffers."""
-        c, tr = self._coefficients(g, stage, ep), self.training
-        if self.seed:
-            base, split = self.params * c[0], self.model.layers * g.tp * shard
-            per_param = SEED_WEIGHT_BYTES + SEED_GRAD_BYTES
-            if not tr.offload_optimizer:
-                per_param += SEED_MASTER_BYTES + SEED_MOMENT_BYTES
-            return -(-(per_param * base) // split)  # a sum of ceilings is at least the ceiling of the sum
-        dense, experts = c[0], c[1]
-        kept = ceil_div(dense, shard) + ceil_div(experts, max(1, shard // ep))
-        per_param = 0 if tr.offload_params else (4 if tr.precision == "fp32" else 2)
-        per_param += 2  # gradients: at least 2 B
-        if not tr.offload_optimizer:
-            per_param += (0 if tr.precision == "fp32" else 4) + (4 if tr.optimizer == "sgd" else 8)
-        return per_param * kept
 
     def with_overhead(self, visible: int, world: int) -> int:
         """The engine's card total from what the allocator sees (detailed: + CUDA, NCCL, fragmentation)."""
@@ -151,76 +152,70 @@ class MemoryModel:
 
     def card_param_count(self, g: Geometry, stage: int, ep: int) -> int:
         """Parameters one card of ``stage`` holds before ZeRO sharding (what DP reduces)."""
-        c = self._coefficients(g, stage, ep)
+        c = self.coefficients(g, stage, ep)
         if self.seed:
             return ceil_div(self.params * c[0], self.model.layers * g.tp)
         return c[3]
 
-    # One card ---------------------------------------------------------------------
-    def confirmed(self, g: Geometry, ep: int, zero: int) -> bool:
-        """True when every heavy stage's fast path was checked against the engine and agreed."""
-        return all((sig := (id(g), k, ep, zero)) in self._checked and sig not in self._engine_only
-                   for k in g.heavy_stages)
+    # Arrays over DP ---------------------------------------------------------------
+    def states_array(self, g: Geometry, stage: int, ep: int, zero: int, shard: np.ndarray) -> np.ndarray:
+        """Weights + gradients + optimizer states + communication buffers on one card, per shard
+        degree in ``shard`` (int64, the engine's integer steps)."""
+        c = self.coefficients(g, stage, ep)
+        if self.seed:
+            out = _seed_states_array(self.params, self.model.layers, self.training, c[0], g.tp, zero, shard)
+        else:
+            out = _detailed_states_array(self.training, self.method, c, ep, zero, shard)
+        return out + np.zeros_like(shard)  # a scalar when nothing is sharded
 
-    def total(self, g: Geometry, stage: int, dp: int, ep: int, zero: int, variant: Variant,
-              chunks: int, world: int, states: int | None = None) -> int:
-        """One card's total, exactly ``card_breakdown(context).total_bytes``.
-
-        ``states`` is ``states_bytes(g, stage, ep, zero, dp * g.cp)`` when the caller has it.
-        """
-        sig = (id(g), stage, ep, zero)
-        if sig in self._engine_only:
-            return self._breakdown(self.context(g, stage, dp, ep, zero, variant, chunks, world)).total_bytes
-        if states is None:
-            states = self.states_bytes(g, stage, ep, zero, dp * g.cp)
-        fast = self.with_overhead(states + self.rest_bytes(g, stage, ep, variant, chunks), world)
-        if sig not in self._checked:
-            self._checked.add(sig)
-            exact = self._breakdown(self.context(g, stage, dp, ep, zero, variant, chunks, world)).total_bytes
-            if exact != fast:
-                self._engine_only.add(sig)
-                self.fallbacks += 1
-                return exact
-        return fast
+    def with_overhead_array(self, visible: np.ndarray, multi_card: np.ndarray) -> np.ndarray:
+        """``with_overhead`` element-wise (``multi_card``: world > 1, broadcastable)."""
+        if self.seed:
+            return visible
+        # int(visible * pct / 100): the same float steps, truncated toward zero by astype.
+        frag = (visible.astype(np.float64) * self._pct / 100).astype(np.int64)
+        return visible + self._fixed + np.where(multi_card, self._nccl, 0) + frag
 
 
-def _seed_states(params: int, total_layers: int, tr: TrainingConfig, stage_layers: int, t: int, zero: int,
-                 shard: int) -> int:
-    """``engine.memory.seed.seed_breakdown``'s weights + gradients + optimizer states.
+def _seed_states_array(params: int, total_layers: int, tr: TrainingConfig, stage_layers: int, t: int, zero: int,
+                       shard: np.ndarray):
+    """``engine.memory.seed.seed_breakdown``'s weights + gradients + optimizer states, per shard degree.
 
-    Each part there is ceil(bytes x params x stage layers / (layers x TP [x ZeRO shard])).
-    """
+    Each part there is ceil(bytes x params x stage layers / (layers x TP [x ZeRO shard]))."""
     base = params * stage_layers
     whole = total_layers * t
     split = whole * shard
-    states = -(-(SEED_WEIGHT_BYTES * base) // (split if zero >= 3 else whole))
-    states += -(-(SEED_GRAD_BYTES * base) // (split if zero >= 2 else whole))
+
+    def part(bytes_per_param: int, sharded: bool):
+        return -(-(bytes_per_param * base) // (split if sharded else whole))
+
+    states = part(SEED_WEIGHT_BYTES, zero >= 3) + part(SEED_GRAD_BYTES, zero >= 2)
     if not tr.offload_optimizer:
-        opt = split if zero >= 1 or tr.distributed_optimizer else whole
-        states += -(-(SEED_MASTER_BYTES * base) // opt) + -(-(SEED_MOMENT_BYTES * base) // opt)
+        opt = zero >= 1 or tr.distributed_optimizer
+        states = states + part(SEED_MASTER_BYTES, opt) + part(SEED_MOMENT_BYTES, opt)
     return states
 
 
-def _detailed_states(tr: TrainingConfig, method: MethodConfig, c: tuple, ep: int, zero: int, shard: int) -> int:
-    """``engine.memory.model_states``: model_state_figures + communication_figure, summed."""
+def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, ep: int, zero: int,
+                           shard: np.ndarray):
+    """``engine.memory.model_states``: model_state_figures + communication_figure, summed, per shard degree."""
     dense, experts, largest, total = c
+    alone = shard == 1
+    sharded = np.where(alone, dense + experts, -(-dense // shard) + -(-experts // np.maximum(1, shard // ep)))
 
-    def kept(on: bool) -> int:
-        if not on or shard == 1:
-            return dense + experts
-        return ceil_div(dense, shard) + ceil_div(experts, max(1, shard // ep))
+    def kept(on: bool):
+        return sharded if on else dense + experts
 
     bw = 4 if tr.precision == "fp32" else 2
     bg = 4 if method.framework == "megatron" or tr.precision == "fp32" else 2
     offload_params = tr.offload_params and zero == 3
-    out = 0 if offload_params else bw * kept(zero >= 3)
-    out += bg * kept(zero >= 2)
+    out = (0 if offload_params else bw * kept(zero >= 3)) + bg * kept(zero >= 2)
     if not tr.offload_optimizer:
         master_b = 0 if tr.precision == "fp32" else 4
         moment_b = 4 if tr.optimizer == "sgd" else 8
-        out += (master_b + moment_b) * kept(zero >= 1 or tr.distributed_optimizer)
-    if zero == 3 and shard > 1:
-        out += (bw + bg) * largest
-    elif method.framework == "deepspeed" and zero in (1, 2) and shard > 1:
-        out += bg * min(method.deepspeed_reduce_bucket_elements, total)
+        out = out + (master_b + moment_b) * kept(zero >= 1 or tr.distributed_optimizer)
+    if zero == 3:
+        out = out + np.where(alone, 0, (bw + bg) * largest)
+    elif method.framework == "deepspeed" and zero in (1, 2):
+        out = out + np.where(alone, 0, bg * min(method.deepspeed_reduce_bucket_elements, total))
     return out

@@ -76,7 +76,7 @@ def pareto_front(items: Sequence) -> list:
 OBJECTIVE_KEYS: dict[str, Callable] = {
     "fewest-gpus": lambda c: (c.gpus, c.train_s, -c.headroom_bytes),
     "fastest": lambda c: (c.train_s, c.gpus, -c.headroom_bytes),
-    "cheapest": lambda c: (c.cost, c.train_s, c.gpus),
+    "cheapest": lambda c: (c.cost, c.train_s, c.gpus, -c.headroom_bytes),
 }
 
 

@@ -1,9 +1,9 @@
 """``search(PlannerRequest) -> PlannerResult``: every uniform layout within the card budget.
 
-The layouts of one GPU type are walked in blocks of equal cards (see
-:mod:`engine.planner.blocks` for the bounds that prune them).  Nothing is
-capped: :class:`SearchStats` counts what was evaluated, pruned, skipped and
-left out as unable to reach the Pareto front.
+The layouts of one GPU type are evaluated on arrays, one (geometry, EP) at a
+time (see :mod:`engine.planner.blocks` for the cells and the memory bound that
+prunes them).  Nothing is capped: :class:`SearchStats` counts what was
+evaluated, pruned by the memory bound and skipped as not a distinct layout.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from engine.params import parameter_count
 from engine.planner.blocks import HardwareSearch
 from engine.planner.candidate import Candidate, SearchStats
 from engine.planner.memory import MemoryModel
-from engine.planner.pareto import best_by_objective, pareto_front
+from engine.planner.pareto import OBJECTIVE_KEYS, best_by_objective
 from engine.planner.request import PlannerRequest
 
 
 @dataclass
 class PlannerResult:
     request: PlannerRequest
-    fitting: list[Candidate]  # every fitting layout (keep_all) or those that could reach the front
+    fitting: list[Candidate]  # every fitting layout (keep_all), else the front
     front: list[Candidate]  # Pareto front of each GPU type: fewer cards, less training time, more headroom
     best: dict[str, Candidate | None]  # objective -> best candidate
     stats: SearchStats = field(default_factory=SearchStats)
@@ -42,9 +42,11 @@ def train_tokens(request: PlannerRequest) -> int:
 def search(request: PlannerRequest, cancelled=lambda: False, keep_all: bool = False) -> PlannerResult:
     """The Pareto front of the fitting uniform layouts and the best one per objective.
 
-    Layouts that cannot reach the front are not evaluated (``stats.dominated``);
-    ``keep_all`` evaluates and returns every fitting layout instead.
-    ``cancelled`` is polled between blocks (the GUI's worker thread).
+    Every valid layout is evaluated (or ruled out by a memory bound); only the
+    front becomes candidate objects, unless ``keep_all`` asks for every fitting
+    layout.  The best per objective lies on the front (a dominated layout has a
+    dominator with no more cards, time or cost).  ``cancelled`` is polled
+    between geometries (the GUI's worker thread).
     """
     stats = SearchStats()
     fitting: list[Candidate] = []
@@ -54,12 +56,14 @@ def search(request: PlannerRequest, cancelled=lambda: False, keep_all: bool = Fa
     for hw in request.hardware:
         mem = MemoryModel(request.model, request.training, request.method)
         run = HardwareSearch(request, hw, mem, tokens, stats, keep_all)
-        found: list[Candidate] = []
-        stopped = not run.run(found, cancelled)
-        fitting += found
-        front += pareto_front(found)  # per GPU type: a cheaper type may be slower and still the cheapest
+        found = run.run(fitting, cancelled)
         stats.engine_calls += mem.engine_calls
         stats.fallbacks += mem.fallbacks
-        if stopped:
+        if found is None:
+            stopped = True
             break
-    return PlannerResult(request, fitting, front, best_by_objective(fitting), stats, tokens, stopped)
+        # Per GPU type (a cheaper type may be slower and still the cheapest), by cards, then time.
+        front += sorted(found, key=OBJECTIVE_KEYS["fewest-gpus"])
+        if not keep_all:
+            fitting += found
+    return PlannerResult(request, fitting, front, best_by_objective(front), stats, tokens, stopped)

@@ -63,7 +63,8 @@ def render_plan_table(report: dict, unit: Unit | str = Unit.GB) -> str:
                    f"memory in {unit.value}, cost in {report['best']['cost_unit'] if best else 'USD'}")
         out += _grid([list(COLUMNS)] + [_row(c, unit) for c in report["candidates"]])
     out.append("")
+    dominated = f"{s['dominated']:,} unable to reach the front, " if s["dominated"] else ""
     out.append(f"searched {s['configurations']:,} configurations: {s['evaluated']:,} evaluated "
                f"({s['fitting_evaluated']:,} fit), {s['pruned']:,} pruned by memory bounds, "
-               f"{s['dominated']:,} unable to reach the front, {s['skipped']:,} skipped as duplicates or not allowed by the global batch")
+               f"{dominated}{s['skipped']:,} skipped as duplicates or not allowed by the global batch")
     return "\n".join(out)

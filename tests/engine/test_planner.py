@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from engine import GB, GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
 from engine.cli.main import main as cli
 from engine.errors import PlanError
+from engine.model import MLASpec, MoESpec
 from engine.plan import plan_error_from_validation
 from engine.planner import Hardware, PlannerRequest, SearchSpace, SpeedModel, search
 from engine.planner.candidate import Candidate
@@ -94,7 +95,9 @@ def test_pruned_search_keeps_the_same_front_and_bests():
     front_all = {key(c) for c in pareto_front(everything.fitting)}
     assert {key(c) for c in pruned.front} == front_all
     assert {n: key(c) for n, c in pruned.best.items()} == {n: key(c) for n, c in everything.best.items()}
-    assert pruned.stats.dominated > 0 and pruned.stats.evaluated < everything.stats.evaluated
+    # Both evaluate the same cells; without keep_all only the front becomes candidate objects.
+    assert pruned.stats.evaluated == everything.stats.evaluated and pruned.stats.pruned > 0
+    assert len(pruned.fitting) == len(pruned.front) < len(everything.fitting)
     # The front is what its definition says: nothing fitting beats a member, every layout is matched.
     for c in everything.fitting:
         assert not any(dominates(c, f) for f in pruned.front)
@@ -296,3 +299,153 @@ def test_a_set_of_gpu_types_keeps_each_types_front_and_the_cheapest():
     assert {c.gpu for c in result.front} == {"fast", "cheap"}
     report = result_to_json(result, top=0)
     assert report["best_by_objective"]["cheapest"]["cost_unit"] == "USD"
+
+
+# The array search's own rules: 2-D fronts on arrays, the front pool, the memory bound, the fallback -------
+class Point:
+    def __init__(self, gpus, train_s, headroom_bytes):
+        self.gpus, self.train_s, self.headroom_bytes = gpus, train_s, headroom_bytes
+
+
+points = st.lists(st.tuples(st.integers(1, 3), st.sampled_from([1.0, 1.5, 2.0, 3.0]), st.integers(0, 4)),
+                  min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(points)
+def test_array_fronts_match_pareto_front_ties_included(rows):
+    import numpy as np
+
+    from engine.planner.front import FrontPool, front_2d_mask
+    from engine.planner.pareto import _front_2d
+
+    objs = [Point(*r) for r in rows]
+    cards = np.array([r[0] for r in rows])
+    time = np.array([r[1] for r in rows])
+    headroom = np.array([r[2] for r in rows])
+    by_cards = {}
+    for o in objs:
+        by_cards.setdefault(o.gpus, []).append(o)
+    expected_2d = sorted(objs.index(o) for group in by_cards.values() for o in _front_2d(group))
+    assert front_2d_mask(cards, time, headroom, top=4).tolist() == expected_2d
+    pool = FrontPool(top=4)
+    pool.add(0, cards, time, headroom, np.arange(len(rows)))
+    assert sorted(f for _, f in pool.front()) == sorted(objs.index(o) for o in pareto_front(objs))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 5), st.randoms(use_true_random=False))
+def test_column_front_is_each_columns_2d_front(zeros, variants, columns, rnd):
+    import numpy as np
+
+    from engine.planner.blocks import column_front
+    from engine.planner.pareto import _front_2d
+
+    shape = (zeros, variants, columns)
+    time = np.array([rnd.choice([1.0, 2.0, 3.0]) for _ in range(zeros * variants * columns)]).reshape(shape)
+    headroom = np.array([rnd.randint(0, 3) for _ in range(time.size)]).reshape(shape)
+    fit = np.array([rnd.random() < 0.7 for _ in range(time.size)]).reshape(shape)
+    got = column_front(time, headroom, fit)
+    for d in range(columns):
+        cells = [(z, v) for z in range(zeros) for v in range(variants) if fit[z, v, d]]  # list order
+        objs = [Point(1, float(time[z, v, d]), int(headroom[z, v, d])) for z, v in cells]
+        kept = {cells[objs.index(o)] for o in _front_2d(objs)}
+        assert {(z, v) for z in range(zeros) for v in range(variants) if got[z, v, d]} == kept
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sampled_from(["seed", "detailed"]), st.sampled_from([2, 4]), st.sampled_from([32, 64]),
+       st.sampled_from([None, 8]), st.floats(0.15, 1.0), st.sampled_from([4, 6, 8]))
+def test_pruned_array_search_is_brute_force_on_random_small_spaces(method, layers, hidden, global_batch, squeeze,
+                                                                    max_gpus):
+    model = ModelSpec(layers=layers, hidden=hidden, heads=4, kv_heads=2, vocab=300, ffn=4 * hidden)
+    training = TrainingConfig(seq=64, global_batch=global_batch)
+    methods = MethodConfig(method=method)
+    # A capacity that one card of the unsplit model misses by a random factor: some layouts fit, some not.
+    one_card = estimate(Plan(model=model, training=training, method=methods, layout=build_grid(
+        tp=1, pp=1, dp=1, gpus_per_node=4, gpu="g", capacity_bytes=10**12))).cards[0].total_bytes
+    capacity = int(one_card * squeeze / 0.8)
+    space = SearchSpace(gpus_per_node=4, max_vpp=2, micro_batches=(1, 2), uneven_pp=False)
+    request = PlannerRequest(model=model, training=training, method=methods, margin=0.2, space=space,
+                             hardware=(Hardware(capacity_bytes=capacity, max_gpus=max_gpus, **HW),))
+    everything = search(request, keep_all=True)
+    recomputes = ("none", "selective", "full") if method == "detailed" else ("none",)
+    expected = brute_force(model, training, methods, capacity, int(capacity * 0.8), max_gpus, 4, (0, 1, 2, 3),
+                           (1, 2), recomputes, (1, 2))
+    if method == "seed":
+        expected = {k: v for k, v in expected.items() if not k[-1]}
+    assert {key(c): c.max_total_bytes for c in everything.fitting} == expected
+    pruned = search(request)
+    assert {key(c) for c in pruned.front} == {key(c) for c in pareto_front(everything.fitting)}
+    assert {n: c and key(c) for n, c in pruned.best.items()} == {n: c and key(c) for n, c in everything.best.items()}
+    s = everything.stats
+    assert s.configurations == pruned.stats.configurations and s.dominated == 0
+
+
+def test_a_wrong_fast_path_falls_back_to_the_engine(monkeypatch):
+    import engine.planner.memory as planner_memory
+
+    right = planner_memory._detailed_states_array
+    monkeypatch.setattr(planner_memory, "_detailed_states_array", lambda *a: right(*a) + 1)  # one byte off
+    training = TrainingConfig(seq=128)
+    method = MethodConfig(method="detailed")
+    space = SearchSpace(gpus_per_node=4, max_vpp=2, micro_batches=(1, 2), uneven_pp=False)
+    request = PlannerRequest(model=SMALL, training=training, method=method, margin=0.25, space=space,
+                             hardware=(Hardware(capacity_bytes=1_077_000_000, max_gpus=8, **HW),))
+    result = search(request, keep_all=True)
+    assert result.stats.fallbacks > 0
+    expected = brute_force(SMALL, training, method, 1_077_000_000, int(1_077_000_000 * 0.75), 8, 4, (0, 1, 2, 3),
+                           (1, 2), ("none", "selective", "full"), (1, 2))
+    assert {key(c): c.max_total_bytes for c in result.fitting} == expected
+
+
+MODELS_FOR_ACTIVATIONS = [
+    ModelSpec(layers=6, hidden=64, heads=4, kv_heads=2, vocab=300, gated_mlp=True),
+    ModelSpec(layers=6, hidden=64, heads=4, vocab=300, dropout=0.1, position_embedding="learned", max_position=256,
+              norm="layernorm"),
+    ModelSpec(params=10**9, layers=6, hidden=64, heads=4),  # article-level: no vocab, no logits
+    ModelSpec(layers=6, hidden=64, heads=4, vocab=300,
+              moe=MoESpec(experts=4, top_k=2, expert_ffn=96, shared_experts=1, first_dense_layers=1, layer_freq=2)),
+    ModelSpec(layers=6, hidden=64, heads=4, vocab=300,
+              mla=MLASpec(q_lora_rank=32, kv_lora_rank=16, qk_nope_head_dim=16, qk_rope_head_dim=8, v_head_dim=16)),
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(MODELS_FOR_ACTIVATIONS), st.sampled_from(["megatron", "deepspeed"]),
+       st.sampled_from(["none", "selective", "full"]), st.booleans(), st.booleans(), st.sampled_from(["bf16", "fp32"]),
+       st.sampled_from([(1, 1), (2, 1), (3, 1), (2, 3)]), st.integers(0, 2), st.integers(1, 5),
+       st.sampled_from([1, 2]), st.sampled_from([1, 2]), st.sampled_from([1, 2]))
+def test_planner_activations_are_the_engines(model, framework, recompute, sp, flash, precision, pp_vpp, stage_pick,
+                                             chunks, tp, cp, mb):
+    from engine.memory.context import CardContext
+    from engine.memory.detailed import activation_figures, logits_figure
+    from engine.memory.schedule import stage_layer_indices
+    from engine.planner.activations import rest_bytes_fast
+
+    pp, vpp = pp_vpp
+    stage = min(stage_pick, pp - 1)
+    training = TrainingConfig(seq=128, micro_batch=mb, recompute=recompute, sequence_parallel=sp,
+                              flash_attention=flash, precision=precision)
+    ctx = CardContext(model=model, training=training, method=MethodConfig(method="detailed", framework=framework),
+                      stage=stage, stages=pp, vpp=vpp, layer_indices=stage_layer_indices(6, pp, None, vpp)[stage],
+                      tp=tp, dp=1, cp=cp, ep=1, in_flight_chunks=chunks, world=tp * pp * cp)
+    assert rest_bytes_fast(ctx) == activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes
+
+
+def test_moe_search_tries_every_ep_dividing_dp_and_the_experts_with_engine_exact_memory():
+    from engine.planner.report import verified
+
+    model = ModelSpec(layers=4, hidden=64, heads=4, vocab=300, moe=MoESpec(experts=4, top_k=2, expert_ffn=96))
+    request = PlannerRequest(model=model, training=TrainingConfig(seq=64), method=MethodConfig(method="detailed"),
+                             hardware=(Hardware(capacity_bytes=10**12, max_gpus=8, **HW),),
+                             space=SearchSpace(gpus_per_node=8, micro_batches=(1,), recompute=("none",),
+                                               zero_stages=(0, 1), sequence_parallel=(False,), uneven_pp=False,
+                                               max_vpp=1))
+    result = search(request, keep_all=True)
+    pairs = {(c.tp, c.pp, c.dp, c.ep) for c in result.fitting}
+    # TP 1, PP 1: DP 1..8 (one node), EP any divisor of DP that divides the 4 experts.
+    assert {(dp, ep) for tp, pp, dp, ep in pairs if (tp, pp) == (1, 1)} == {
+        (dp, ep) for dp in range(1, 9) for ep in (1, 2, 4) if dp % ep == 0}
+    assert result.stats.fallbacks == 0
+    assert all(verified(request, c)[1] for c in result.fitting)

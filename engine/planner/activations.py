@@ -1,0 +1,54 @@
+"""Activations + logits of one card for the planner: ``engine.memory.detailed``'s numbers without its text.
+
+``activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes`` builds labels and
+formulas for every call; the search needs only the sum, for thousands of
+(stage, micro-batch, recompute, SP, chunks) signatures.  This is the same
+arithmetic on the engine's own (memoised) per-layer figures, for the Megatron
+and DeepSpeed profiles (the Hugging Face profile always goes to the engine), and
+the seed method's activation rule.
+:class:`engine.planner.memory.MemoryModel` checks it against the engine once
+per (stage, recompute, SP) signature and uses the engine where they differ.
+"""
+
+from __future__ import annotations
+
+from engine.memory.activations import layer_activations, layer_input_bytes, norm_stat_bytes
+from engine.memory.context import CardContext
+from engine.memory.formatting import ceil_div
+from engine.memory.seed import SEED_ACTIVATION_FACTOR
+
+
+def rest_bytes_fast(ctx: CardContext) -> int:
+    """``activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes`` (detailed method, not Hugging Face)."""
+    tr, spec = ctx.training, ctx.model
+    s = ceil_div(tr.seq, ctx.cp)
+    b, t = tr.micro_batch, ctx.tp
+    e = 4 if tr.precision == "fp32" else 2
+    sp = tr.sequence_parallel and t > 1
+    rep = t if sp else 1
+    chunks, vpp = ctx.in_flight_chunks, ctx.vpp
+    kinds = [spec.is_moe_layer(i) for i in ctx.layer_indices] if spec.moe is not None else [False]
+    per_layer = {moe: layer_activations(spec, moe, s, b, t, sp, tr.flash_attention, tr.recompute == "selective",
+                                        e, ctx.ep).bytes for moe in set(kinds)}
+    if tr.recompute == "full":
+        checkpoints = ceil_div(ctx.layers * chunks, vpp)
+        total = layer_input_bytes(spec, s, b, t, sp, e) * (checkpoints - 1) + max(per_layer.values())
+    else:
+        one_pass = sum(per_layer[k] for k in kinds) if spec.moe is not None else per_layer[False] * ctx.layers
+        total = ceil_div(one_pass * chunks, vpp)
+    if ctx.first:
+        ids = (16 if spec.position_embedding == "learned" else 8) * s * b
+        mask = ceil_div(s * b * spec.hidden, rep) if spec.dropout > 0 else 0
+        total += (ids + mask) * ctx.in_flight_microbatches
+    if ctx.last:
+        total += 2 * ceil_div(e * s * b * spec.hidden, rep) + ceil_div(norm_stat_bytes(spec) * s * b, rep)
+        if spec.vocab is not None:
+            total += ceil_div((4 + e) * s * b * spec.vocab, t) + 9 * s * b
+    return total
+
+
+def seed_rest_bytes_fast(ctx: CardContext) -> int:
+    """``seed_breakdown(ctx)``'s activations (its logits and KV cache are 0)."""
+    tr = ctx.training
+    return ceil_div(SEED_ACTIVATION_FACTOR * tr.seq * ctx.model.hidden * ctx.layers * tr.micro_batch
+                    * ctx.in_flight_chunks, ctx.vpp * ctx.tp)
