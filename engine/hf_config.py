@@ -230,6 +230,10 @@ def spec_from_config(data: object, name: str, where: str = "config.json") -> Mod
         raise PlanError(f"{where}:model_type", model_type, "one of " + ", ".join(sorted(FAMILIES)))
     fields = {k: v for k, v in mapper(_Config(data, where)).items() if v is not None}
     fields["name"] = name
+    context = next((data[k] for k in ("max_position_embeddings", "n_positions", "seq_length", "max_sequence_length")
+                    if isinstance(data.get(k), int) and data[k] > 0), None)
+    if context is not None:
+        fields.setdefault("max_context", context)
     try:
         return ModelSpec.model_validate(fields)
     except ValidationError as e:

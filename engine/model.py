@@ -76,6 +76,8 @@ class ModelSpec(_Frozen):
     norms_per_layer: int = Field(2, ge=1, le=4, description="1 for a parallel block sharing one norm (GPT-J, Falcon-7B)")
     qk_norm: bool = Field(False, description="per-head norm on Q and K (Qwen3, OLMo2)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="hidden and attention dropout probability")
+    max_context: int | None = Field(
+        None, gt=0, description="context length the model was trained for (config max_position_embeddings); caps serving answers")
     sliding_window: int | None = Field(None, gt=0, description="attention window (tokens) of sliding-window layers")
     sliding_window_layers: int | None = Field(None, ge=0, description="how many layers use the window (default: all)")
     moe: MoESpec | None = None

@@ -110,7 +110,9 @@ def _largest(fits, hi: int) -> int:
 
 
 def max_context_tokens(ev: Evaluator, batch: int) -> int:
-    return _largest(lambda c: ev.fits(c, batch), MAX_SEARCH_TOKENS)
+    """Longest context that fits at ``batch``, never beyond what the model was trained for."""
+    ceiling = min(MAX_SEARCH_TOKENS, ev.s.spec.max_context or MAX_SEARCH_TOKENS)
+    return _largest(lambda c: ev.fits(c, batch), ceiling)
 
 
 def max_batch(ev: Evaluator, context: int) -> int:
@@ -146,6 +148,11 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
             parts.append("the output layer")
         out.append(PlanWarning("host-offload", (
             f"llama.cpp keeps {', '.join(parts)} in system RAM: {format_bytes(host)}"), severity="info"))
+    trained = s.spec.max_context
+    if trained and s.cfg.context > trained:
+        out.append(PlanWarning("context-beyond-training", (
+            f"context {s.cfg.context:,} tokens exceeds the {trained:,} the model was trained for "
+            "(needs RoPE scaling; runtimes refuse it by default)")))
     if s.scheme.family == "gguf" and s.cfg.runtime != "llamacpp":
         out.append(PlanWarning("gguf-runtime", f"{s.scheme.name} is a GGUF format, usually served by llama.cpp",
                                severity="info"))

@@ -99,6 +99,7 @@ def test_llama_2_7b_config(tmp_path):
     # 32 x (4 x 4096^2 + 3 x 4096 x 11008 + 2 x 4096) + 4096 + 2 x 32000 x 4096 = 6,738,415,616 (published exact count)
     assert parameter_count(spec) == 6_738_415_616
     assert spec.name == "Llama-2-7b-hf" and spec.norm == "rmsnorm" and spec.gated_mlp and not spec.bias
+    assert spec.max_context == 4096  # max_position_embeddings: caps serving answers
 
 
 def test_qwen2_5_7b_config(tmp_path):

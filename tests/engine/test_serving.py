@@ -227,3 +227,12 @@ def test_search_shortcut_agrees_with_the_breakdown(runtime, context, batch, capa
         assert est.serving.max_context_tokens >= context and est.serving.max_batch >= batch
     else:
         assert est.serving.max_context_tokens < context and est.serving.max_batch < batch
+
+
+def test_longest_context_stops_at_the_trained_context():
+    # The same plan as above fits 979,584 tokens by memory, but a model trained for 32,768 tokens
+    # answers 32,768; asking for more context warns (runtimes refuse it without RoPE scaling).
+    trained = SMALL.model_copy(update={"max_context": 32_768})
+    assert longest_context(plan(VLLM, model=trained)) == 32_768
+    est = estimate(plan(VLLM.model_copy(update={"context": 65_536}), model=trained))
+    assert any(w.code == "context-beyond-training" for w in est.warnings)
