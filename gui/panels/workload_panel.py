@@ -80,7 +80,9 @@ class WorkloadPanel(BoundForm):
         self.add_combo("method.method", translate("WorkloadPanel", "Method:"), [
             ("seed", translate("WorkloadPanel", "seed (the article's rules)")), ("detailed", translate("WorkloadPanel", "detailed"))],
             tooltip=translate("WorkloadPanel", "seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate"))
-        self.add_combo("method.framework", translate("WorkloadPanel", "Framework:"), [("megatron", "Megatron-LM"), ("deepspeed", "DeepSpeed")])
+        self.add_combo("method.framework", translate("WorkloadPanel", "Framework:"), [
+            ("megatron", "Megatron-LM"), ("deepspeed", "DeepSpeed"),
+            ("huggingface", translate("WorkloadPanel", "Hugging Face (transformers eager)"))])
         self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"), 0.0, 100.0,
                         step=1.0, suffix=" %")
 
