@@ -99,6 +99,9 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         palette_cls = optional("gui.palette", "GpuPalette")
         palette = palette_cls() if palette_cls else _placeholder(translate("MainWindow", "GPU palette (not in this build)"))
+        if palette_cls:
+            palette.set_units(self.document.units)
+            self.document.units_changed.connect(lambda: palette.set_units(self.document.units))
         self.palette_dock = self._dock("paletteDock", translate("MainWindow", "GPUs"), palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.model_panel = ModelPanel(self.document)
         self.workload_panel = WorkloadPanel(self.document)

@@ -118,6 +118,7 @@ class GpuPalette(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._unit = Unit.GiB  # the window switches it to the document's unit
         self.search = QLineEdit(self)
         self.search.setPlaceholderText(tr("Search GPUs…"))
         self.search.setClearButtonEnabled(True)
@@ -155,6 +156,13 @@ class GpuPalette(QWidget):
         self.tree.itemActivated.connect(self._on_activated)
         self.refresh()
 
+    def set_units(self, unit: Unit | str) -> None:
+        """Show memory sizes in the unit the user picked for the whole window."""
+        unit = Unit(unit)
+        if unit is not self._unit:
+            self._unit = unit
+            self.refresh()
+
     def refresh(self) -> None:
         """Reload the catalog (after the user adds a custom GPU)."""
         self.tree.clear()
@@ -167,7 +175,7 @@ class GpuPalette(QWidget):
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             groups[category] = group
         for gpu in gpu_catalog():
-            groups.get(gpu.category, groups["custom"]).addChild(self._entry(gpu))
+            groups.get(gpu.category, groups["custom"]).addChild(self._entry(gpu, self._unit))
         for category in CATEGORIES:
             if groups[category].childCount():
                 self.tree.addTopLevelItem(groups[category])
@@ -175,8 +183,8 @@ class GpuPalette(QWidget):
         self.set_filter(self.search.text())
 
     @staticmethod
-    def _entry(gpu: GpuSpec) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([gpu.name, format_bytes(gpu.memory_bytes, Unit.GiB, 1)])
+    def _entry(gpu: GpuSpec, unit: Unit) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([gpu.name, format_bytes(gpu.memory_bytes, unit, 1)])
         item.setData(0, NAME_ROLE, gpu.name)
         item.setData(0, Qt.ItemDataRole.UserRole + 2, " ".join(normalize(a) for a in (gpu.name, gpu.vendor, *gpu.aliases)))
         item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)

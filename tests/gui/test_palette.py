@@ -28,6 +28,16 @@ def test_entries_are_grouped_and_show_memory(qtbot):
     assert ("RTX 4090", "24.0 GiB") in groups["Consumer"]
 
 
+def test_palette_follows_the_chosen_unit(qtbot):
+    palette = GpuPalette()
+    qtbot.addWidget(palette)
+    palette.set_units("GB")
+    # 85,899,345,920 B = 85.9 GB; 25,757,220,864 B = 25.8 GB
+    groups = entries_by_group(palette)
+    assert ("A100 80GB", "85.9 GB") in groups["Datacenter"]
+    assert ("RTX 4090", "25.8 GB") in groups["Consumer"]
+
+
 def test_search_filters_by_name_and_vendor(qtbot):
     palette = GpuPalette()
     qtbot.addWidget(palette)
