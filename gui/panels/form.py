@@ -142,6 +142,9 @@ class BoundForm(QWidget):
     def add_combo(self, path: str, label: str, choices: Sequence[tuple[Any, str]], *,
                   tooltip: str = "") -> QComboBox:
         combo = QComboBox(self._group)
+        # shrink with the dock instead of clipping at 1280 px; the popup still shows whole texts
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(10)
         for value, text in choices:
             combo.addItem(text, value)
         combo.setToolTip(tooltip)
