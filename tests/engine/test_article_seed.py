@@ -131,3 +131,17 @@ def test_cli_pp4_and_pp8_and_zero_only(capsys):
     assert zero_only["fits"] is False
     # 78e9 + 156e9/8 + 33.554432e9
     assert zero_only["cards"][0]["total_bytes"] == 78_000_000_000 + 19_500_000_000 + 33_554_432_000
+
+
+def test_stage_3_overflows_only_once_real_overheads_are_counted():
+    # worked-examples.md, note 1: by the article's own rule stage 3 of plain PP 4 needs 75.28 GB, under
+    # the article's 80 GB; its "stage 3 also overflows" holds once the detailed method adds what the
+    # seed rules leave out (attention scores without flash attention, CUDA context, NCCL, fragmentation).
+    seed = estimate(seed_plan(pp=4, capacity=80 * GB))
+    detailed_plan = seed_plan(pp=4, capacity=80 * GB).model_copy(update={"method": MethodConfig(method="detailed")})
+    detailed = estimate(detailed_plan)
+    stage3_seed = next(c for c in seed.cards if c.stage == 2)
+    stage3_detailed = next(c for c in detailed.cards if c.stage == 2)
+    assert stage3_seed.total_bytes == 75_277_216_000 and stage3_seed.fits
+    assert stage3_detailed.total_bytes > 80 * GB and not stage3_detailed.fits
+    assert stage3_detailed.breakdown.overhead.bytes > 0
