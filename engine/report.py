@@ -70,8 +70,9 @@ class Breakdown:
 
 
 def make_breakdown(parts: dict[str, Figure], details: tuple[Figure, ...] = (), host_bytes: int = 0) -> Breakdown:
-    values = [parts.get(k) or Figure(k, k.replace("_", " "), 0, "0") for k in BREAKDOWN_KEYS]
-    return Breakdown(*values, details=details, host_bytes=host_bytes, total_bytes=sum(f.bytes for f in values))
+    w, g, o, a, lg, c, kv, ov = (parts.get(k) or Figure(k, k.replace("_", " "), 0, "0") for k in BREAKDOWN_KEYS)
+    total = w.bytes + g.bytes + o.bytes + a.bytes + lg.bytes + c.bytes + kv.bytes + ov.bytes
+    return Breakdown(w, g, o, a, lg, c, kv, ov, details=details, host_bytes=host_bytes, total_bytes=total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class PlanWarning:
 class CardEstimate(NamedTuple):
     """One card's estimate (a NamedTuple: immutable and cheap to build by the thousand)."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the card's position; shadows tuple.index on purpose
     card_id: str
     node: int
     node_id: str

@@ -53,8 +53,9 @@ def microbatches_per_step(training: TrainingConfig, dp: int, stages: int, vpp: i
 
 def layout_warnings(layout: Layout, topo: Topology, method: MethodConfig) -> list[PlanWarning]:
     structural = topo.memo.get("warnings")
-    if structural is None:
-        structural = topo.memo["warnings"] = _structural_warnings(layout, topo)
+    if not isinstance(structural, tuple):
+        structural = _structural_warnings(layout, topo)
+        topo.memo["warnings"] = structural
     out = list(structural)
     if method.method == "seed":
         out.append(PlanWarning(code="seed-ignores-overhead", severity="info", message=(
@@ -68,7 +69,7 @@ def _structural_warnings(layout: Layout, topo: Topology) -> tuple[PlanWarning, .
     for group, spans in topo.tp_spans_nodes.items():
         if spans:
             members = tuple(topo.tp_members[group])
-            label = group if isinstance(group, int) else "of card " + str(group[1])
+            label = str(group) if isinstance(group, int) else f"of card {members[0]}"
             out.append(PlanWarning(code="tp-spans-nodes", message=(
                 f"TP group {label} spans {len({topo.node_index[i] for i in members})} nodes: "
                 "TP all-reduces twice per layer, keep it inside one node"), cards=members))

@@ -63,8 +63,10 @@ def quant_options(plan: Plan, names: tuple[str, ...] | None = None) -> list[Quan
         scheme = find_scheme(name, cfg.group_size, cfg.double_quant)
         variant = plan.model_copy(update={"serving": cfg.model_copy(update={"quant": scheme.name})})
         est = serving_estimate(variant)
-        worst = est.worst_card
-        out.append(QuantOption(scheme.name, scheme.bits_per_weight, est.serving.weight_bytes, est.fits,
+        worst, summary = est.worst_card, est.serving
+        if worst is None or summary is None:
+            continue  # a serving estimate always has cards and a summary
+        out.append(QuantOption(scheme.name, scheme.bits_per_weight, summary.weight_bytes, est.fits,
                                worst.total_bytes, worst.headroom_bytes))
     return sorted(out, key=lambda o: (-o.weight_bytes, o.quant))
 
@@ -101,6 +103,8 @@ def gpu_options(plan: Plan, cards: int = 1, gpus: tuple[GpuSpec, ...] | None = N
         except PlanError:
             continue  # e.g. TP size not a divisor of the heads
         worst = est.worst_card
+        if worst is None:
+            continue
         out.append(GpuOption(gpu, cards, est.fits, worst.total_bytes, worst.headroom_bytes))
     return out
 

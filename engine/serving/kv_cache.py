@@ -60,7 +60,8 @@ def layer_formula(spec: ModelSpec, fmt: StorageFormat, tp: int = 1) -> str:
 
 def tokens_held(spec: ModelSpec, layer: int, context: int, block: int | None) -> int:
     """Tokens of one sequence that ``layer`` caches at ``context`` (paged: whole blocks)."""
-    tokens = min(context, spec.sliding_window) if is_sliding(spec, layer) else context
+    window = spec.sliding_window
+    tokens = min(context, window) if window is not None and is_sliding(spec, layer) else context
     if block:
         tokens = ceil_div(tokens, block) * block
     return tokens
