@@ -2,7 +2,7 @@
 
 After each step the figures drawn on the card bars are compared with an
 independent ``engine.estimate.estimate(document.plan)`` call, and a few with
-the article's own numbers (``/work/shared/reference/worked-examples.md``):
+the article's own numbers (``../shared/reference/worked-examples.md``):
 13B, S = 4096, H = 5120, L = 40, PP 4 x ZeRO-1 DP 2 on 80 GB cards gives
 72.55 / 64.17 / 55.78 / 47.39 GB per stage (exact activations, 33.55e9 B/sample).
 """
