@@ -11,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, QSize
 from engine.errors import PlanError
 from engine.plan import Plan, load_plan
 from engine.units import Unit
+from gui.i18n import LANGUAGES
 from gui.qt_app import ensure_app
 from gui.templates import all_templates, default_plan, load_template
 
@@ -38,6 +39,8 @@ def build_parser():
     p.add_argument("--size", type=_parse_size, default=(1600, 1000), metavar="WxH", help="window size (default 1600x1000)")
     p.add_argument("--units", choices=[u.value for u in Unit], default="GB")
     p.add_argument("--theme", choices=["light", "dark"], default="light")
+    p.add_argument("--lang", choices=[code for code, _name in LANGUAGES],
+                   help="interface language (default: $VRAMPLAN_LANG, View > Language, else the system's)")
     return p
 
 
@@ -50,12 +53,12 @@ def initial_plan(args) -> tuple[Plan, Path | None]:
     return default_plan(), None
 
 
-def _setup_app(argv0: str, *, headless: bool, theme: str):
-    from gui.i18n import install_translator
+def _setup_app(argv0: str, *, headless: bool, theme: str, lang: str | None = None):
+    from gui.i18n import chosen_language, install_translator
     from gui.theme import apply_theme
 
     app = ensure_app([argv0], headless=headless)
-    install_translator(app)
+    install_translator(app, chosen_language(lang))
     apply_theme(app, theme)
     return app
 
@@ -142,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"vramplan gui: error: {e}\n")
         return 2
     if args.screenshot:
-        _setup_app("vramplan", headless=True, theme=args.theme)
+        _setup_app("vramplan", headless=True, theme=args.theme, lang=args.lang)
         window = _make_window(plan, path, args.units, args.size)
         try:
             grab_window(window, args.screenshot)
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from gui.autosave import Autosaver
 
-    app = _setup_app("vramplan", headless=False, theme=args.theme)
+    app = _setup_app("vramplan", headless=False, theme=args.theme, lang=args.lang)
     size = args.size if "--size" in (argv or sys.argv) else _fitting_size(app, (1280, 800))
     window = _make_window(plan, path, args.units, size)
     window.autosaver = Autosaver(window.document, parent=window)

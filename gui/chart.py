@@ -187,8 +187,10 @@ class MemoryChart(QWidget):
         if worst is None:
             return translate("chart", "No cards in the plan")
         unit = self._document.units
-        verdict = (f'<span style="color:#1B873F"><b>{translate("chart", "✔ Fits")}</b></span>' if estimate.fits
-                   else f'<span style="color:#D0021B"><b>{translate("chart", "✘ Does not fit")}</b></span>')
+        fits_text = translate("chart", "✔ Fits")  # outside the f-string so lupdate extracts it
+        overflow_text = translate("chart", "✘ Does not fit")
+        verdict = (f'<span style="color:#1B873F"><b>{fits_text}</b></span>' if estimate.fits
+                   else f'<span style="color:#D0021B"><b>{overflow_text}</b></span>')
         headroom = (translate("chart", "{amount} headroom") if worst.headroom_bytes >= 0
                     else translate("chart", "over by {amount}")).format(amount=format_bytes(abs(worst.headroom_bytes), unit))
         worst_text = translate("chart", "worst: card #{index} (stage {stage}, {gpu}) {total} of {capacity}, {headroom}").format(

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QMenu, QTool
 from engine.errors import PlanError
 from engine.plan import atomic_write_text
 from engine.units import Unit
+from gui.i18n import add_language_menu
 from gui.optional import optional
 from gui.templates import available_templates, load_template
 from gui.theme import apply_theme, current_theme
@@ -130,6 +131,7 @@ class WindowActions(QObject):
         self.dark = self._add(menu, translate("MainWindow", "&Dark Theme"), self.on_dark, "Ctrl+Shift+D")
         self.dark.setCheckable(True)
         self.dark.setChecked(current_theme() == "dark")
+        self.language_menu = add_language_menu(menu, lambda text: self.window.notice.show_message(text, timeout_ms=8000))
         menu.addSeparator()
         docks = [self.window.palette_dock, self.window.settings_dock, self.window.warnings_dock]
         if self.window.planner_dock is not None:
@@ -154,6 +156,10 @@ class WindowActions(QObject):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.setIconSize(QSize(12, 12))
         files = self.window.files
+        # toolbar labels without the menu's accelerator (Chinese menus read 新建(&N))
+        files.new.setIconText(translate("MainWindow", "New"))
+        files.open.setIconText(translate("MainWindow", "Open"))
+        files.save.setIconText(translate("MainWindow", "Save"))
         bar.addActions([files.new, files.open, files.save])
         bar.addSeparator()
         bar.addActions([self.undo, self.redo])

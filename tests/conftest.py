@@ -13,4 +13,5 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
     """Catalog additions, autosaves and settings go to a temp folder, never the real home."""
     monkeypatch.setenv("VRAMPLAN_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("VRAMPLAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VRAMPLAN_LANG", "en")  # English UI whatever the developer's locale
     yield

@@ -220,7 +220,8 @@ class CardItem(QGraphicsItem):
             tr("<b>over capacity by {0}</b>").format(format_bytes(-est.headroom_bytes, unit))
         total = tr("total {0} of {1}: {2}").format(
             format_bytes(est.total_bytes, unit), format_bytes(est.capacity_bytes, unit), verdict)
-        return f"{head} · {tr('card')} {est.index}<table>{rows}</table>{total}"
+        card_word = tr("card")  # outside the f-string so lupdate extracts it
+        return f"{head} · {card_word} {est.index}<table>{rows}</table>{total}"
 
 
 def _esc(text: str) -> str:
