@@ -6,6 +6,7 @@ import argparse
 
 from pydantic import ValidationError
 
+from engine.cli.arg_types import positive_int
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, emit_report
 from engine.cli.training_args import gpu_from_args
@@ -21,16 +22,6 @@ _FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gr
           "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant", "double_quant")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
-    return value
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("finetune", help="per-card memory of full fine-tuning, LoRA or QLoRA",
                        description="Fine-tuning memory per card: frozen base, adapters, their gradients and "
@@ -40,12 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p)
     g = p.add_argument_group("fine-tuning")
     g.add_argument("--method", choices=["full", "lora", "qlora"], help="default lora")
-    g.add_argument("--rank", type=_positive, metavar="R", help="LoRA rank (default 8)")
+    g.add_argument("--rank", type=positive_int, metavar="R", help="LoRA rank (default 8)")
     g.add_argument("--alpha", type=float, metavar="A", help="LoRA alpha (no memory effect)")
     g.add_argument("--target", dest="target_modules", metavar="M,M", help="adapted matrices from "
                    + ",".join(TARGET_MODULES) + " (default q,v)")
-    g.add_argument("--seq", type=_positive, metavar="TOKENS", help="tokens per sample (default 2048)")
-    g.add_argument("--micro-batch", type=_positive, metavar="N", help="samples per micro-batch (default 1)")
+    g.add_argument("--seq", type=positive_int, metavar="TOKENS", help="tokens per sample (default 2048)")
+    g.add_argument("--micro-batch", type=positive_int, metavar="N", help="samples per micro-batch (default 1)")
     g.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--optimizer", choices=["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"])
@@ -56,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")
-    lay.add_argument("--gpus", type=_positive, metavar="N", help="data-parallel cards (default 1)")
-    lay.add_argument("--pp", type=_positive, metavar="N", help="layer split over N cards (device_map)")
+    lay.add_argument("--gpus", type=positive_int, metavar="N", help="data-parallel cards (default 1)")
+    lay.add_argument("--pp", type=positive_int, metavar="N", help="layer split over N cards (device_map)")
     add_output_arguments(p)
     p.set_defaults(run=run)
 

@@ -13,6 +13,7 @@ import argparse
 from pydantic import ValidationError
 
 from engine.catalog import find_gpu
+from engine.cli.arg_types import non_negative_int, positive_int
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, print_json, unit_of
 from engine.cli.table import render_table
@@ -32,22 +33,6 @@ _SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layer
 _LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus", "tp", "gpus_per_node")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(float(text)) if "e" in text.lower() else int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    if text.strip() == "0":
-        return 0
-    return _positive(text)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("infer", help="per-card serving memory (weights format, KV cache, runtime)",
                        description="Serving memory per card: weights in the chosen format, KV cache, workspace, "
@@ -57,17 +42,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p)
     g = p.add_argument_group("serving")
     g.add_argument("--quant", metavar="FORMAT", help="weights: " + ", ".join(SCHEME_NAMES) + " (default bf16)")
-    g.add_argument("--group-size", type=_positive, metavar="G", help="GPTQ/AWQ group size (default 128)")
+    g.add_argument("--group-size", type=positive_int, metavar="G", help="GPTQ/AWQ group size (default 128)")
     g.add_argument("--kv-dtype", metavar="TYPE", help="KV cache: fp16, bf16, fp8, q8_0, q4_0 (default fp16)")
-    g.add_argument("--context", type=_positive, metavar="N", help="tokens per sequence (default 4096)")
-    g.add_argument("--batch", type=_positive, metavar="N", help="concurrent sequences (default 1)")
+    g.add_argument("--context", type=positive_int, metavar="N", help="tokens per sequence (default 4096)")
+    g.add_argument("--batch", type=positive_int, metavar="N", help="concurrent sequences (default 1)")
     g.add_argument("--runtime", choices=["transformers", "vllm", "llamacpp", "trtllm"])
-    g.add_argument("--gpu-layers", type=_non_negative, metavar="N", help="llama.cpp n_gpu_layers (partial offload)")
+    g.add_argument("--gpu-layers", type=non_negative_int, metavar="N", help="llama.cpp n_gpu_layers (partial offload)")
     g.add_argument("--tensor-split", metavar="A,B,...", help="share of the layers per card, e.g. 3,1")
     g.add_argument("--gpu-memory-utilization", type=float, metavar="F", help="vLLM share of each card (default 0.9)")
-    g.add_argument("--max-model-len", type=_positive, metavar="N", help="vLLM max_model_len (default: --context)")
-    g.add_argument("--prefill-chunk", type=_positive, metavar="N", help="tokens per prefill forward pass")
-    g.add_argument("--paged-block-size", type=_positive, metavar="N", help="KV block size in tokens")
+    g.add_argument("--max-model-len", type=positive_int, metavar="N", help="vLLM max_model_len (default: --context)")
+    g.add_argument("--prefill-chunk", type=positive_int, metavar="N", help="tokens per prefill forward pass")
+    g.add_argument("--paged-block-size", type=positive_int, metavar="N", help="KV block size in tokens")
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--logits", choices=["last", "all"], help="logits of the last token (default) or every token")
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default: the runtime's)")
@@ -75,10 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", action="append", metavar="NAME", help="catalog GPU; repeat for mixed cards")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of a catalog GPU (24GiB)")
-    lay.add_argument("--gpus", type=_positive, metavar="N", help="number of cards (default: one per --gpu)")
-    lay.add_argument("--tp", type=_positive, metavar="N", help="tensor parallel size (default: all cards for "
+    lay.add_argument("--gpus", type=positive_int, metavar="N", help="number of cards (default: one per --gpu)")
+    lay.add_argument("--tp", type=positive_int, metavar="N", help="tensor parallel size (default: all cards for "
                                                                "vllm/trtllm, 1 for transformers/llamacpp)")
-    lay.add_argument("--gpus-per-node", type=_positive, metavar="N", help="slots per server (default 8)")
+    lay.add_argument("--gpus-per-node", type=positive_int, metavar="N", help="slots per server (default 8)")
     ans = p.add_argument_group("answers")
     ans.add_argument("--best-quant", action="store_true", help="also find the least aggressive format that fits")
     ans.add_argument("--cheapest-gpu", action="store_true", help="also find the cheapest catalog card that fits")

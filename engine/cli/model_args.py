@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.cli.arg_types import positive_int
 from engine.errors import PlanError
 from engine.model import ModelSpec
 from engine.plan import plan_error_from_validation
@@ -25,26 +26,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         ("--moe-ffn", "FFN size of one expert"), ("--moe-shared-experts", "shared experts"),
         ("--max-position", "learned position embeddings"),
     ):
-        g.add_argument(flag, type=_positive_int(flag), metavar="N", help=help_)
+        g.add_argument(flag, type=positive_int, metavar="N", help=help_)
     g.add_argument("--swiglu", action=argparse.BooleanOptionalAction, default=None, help="gated MLP (3 matrices)")
     g.add_argument("--norm", choices=["layernorm", "rmsnorm"])
     g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None, help="biases on linear layers")
     g.add_argument("--tied-embeddings", dest="tied_embeddings", action="store_true", default=None)
     g.add_argument("--untied-embeddings", dest="tied_embeddings", action="store_false")
     g.add_argument("--dropout", type=float, metavar="P", help="dropout probability (0 for none)")
-
-
-def _positive_int(flag: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(float(text)) if "e" in text.lower() else int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}={text!r}: expected a positive integer") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{flag}={text!r}: expected a positive integer")
-        return value
-
-    return parse
 
 
 _FIELD_FLAGS = {
