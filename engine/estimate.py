@@ -20,7 +20,7 @@ from engine.report import (
     figure,
     over_capacity_warning,
 )
-from engine.units import GB, format_bytes
+from engine.units import GB, format_both_units, format_bytes
 from engine.validation import check_layout, layout_warnings, microbatches_per_step
 
 
@@ -74,11 +74,6 @@ def card_breakdown(ctx: CardContext) -> Breakdown:
     return seed_breakdown(ctx) if ctx.method.method == "seed" else detailed_breakdown(ctx)
 
 
-def both_units(n: int) -> str:
-    """Warnings are text made once by the engine: give both units, the user reads either."""
-    return f"{format_bytes(n, 'GB')} ({format_bytes(n, 'GiB')})"
-
-
 def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo: Topology) -> list[PlanWarning]:
     """Over-capacity and unbalanced-stage warnings, checked per distinct card context."""
     out = []
@@ -101,7 +96,7 @@ def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo
             heavy = max(per_stage, key=lambda k: per_stage[k])
             light = min(per_stage, key=lambda k: per_stage[k])
             out.append(PlanWarning(code="unbalanced-stages", message=(
-                f"stages are unbalanced: stage {heavy + 1} needs {both_units(hi)}, stage {light + 1} "
-                f"{both_units(lo)}; move layers off stage {heavy + 1} (pp_layers) or trade PP for TP"),
+                f"stages are unbalanced: stage {heavy + 1} needs {format_both_units(hi)}, stage {light + 1} "
+                f"{format_both_units(lo)}; move layers off stage {heavy + 1} (pp_layers) or trade PP for TP"),
                 cards=tuple(topo.stage_members[heavy])))
     return out

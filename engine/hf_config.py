@@ -20,6 +20,13 @@ from engine.model import ModelSpec
 _MISSING = object()
 
 
+def positive_int_value(field: str, value: Any) -> int:
+    """A config value that must be a positive integer (bools are not integers here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise PlanError(field, value, "a positive integer")
+    return value
+
+
 class _Config:
     """Typed access to one config.json, with errors that name the key."""
 
@@ -39,9 +46,7 @@ class _Config:
             if default is _MISSING:
                 raise PlanError(f"{self.where}:{key}", None, "a positive integer (the key is missing)")
             return default
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise PlanError(f"{self.where}:{key}", value, "a positive integer")
-        return value
+        return positive_int_value(f"{self.where}:{key}", value)
 
     def flag(self, *keys: str, default: bool) -> bool:
         key, value = self._raw(keys)

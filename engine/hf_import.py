@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.errors import PlanError
-from engine.hf_config import spec_from_config
+from engine.hf_config import positive_int_value, spec_from_config
 from engine.model import ModelSpec
 from engine.plan import plan_error_from_validation
 from engine.weights_header import (
@@ -207,9 +207,7 @@ def _gguf_int(header: GgufHeader, arch: str, key: str, where: str, default: Any 
         if default is PlanError:
             raise PlanError(f"{where}:{full}", None, "a positive integer (the key is missing)")
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise PlanError(f"{where}:{full}", value, "a positive integer")
-    return value
+    return positive_int_value(f"{where}:{full}", value)
 
 
 def _gguf_vocab(header: GgufHeader, arch: str, tally: TensorTally, where: str) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from engine.units import format_both_units
+
 if TYPE_CHECKING:
     from engine.finetune.summary import FinetuneSummary
     from engine.serving.summary import ServingSummary
@@ -155,14 +157,8 @@ def index_ranges(indices: list[int], limit: int = 0) -> str:
 
 def over_capacity_warning(over: list[CardEstimate], stage_note: str = "") -> PlanWarning:
     """The one 'over capacity' warning, naming the worst card in both units."""
-    from engine.units import format_bytes
-
     worst = min(over, key=lambda c: c.headroom_bytes)
-
-    def both(n: int) -> str:
-        return f"{format_bytes(n, 'GB')} ({format_bytes(n, 'GiB')})"
-
     return PlanWarning("over-capacity", (
         f"{len(over)} card(s) over capacity{stage_note}; worst: card {worst.index} needs "
-        f"{both(worst.total_bytes)} of {both(worst.capacity_bytes)}"), tuple(c.index for c in over))
-
+        f"{format_both_units(worst.total_bytes)} of {format_both_units(worst.capacity_bytes)}"),
+        tuple(c.index for c in over))

@@ -33,6 +33,11 @@ def format_bytes(n: int, unit: Unit | str = Unit.GB, digits: int = 2) -> str:
     return f"{n / u.bytes:.{digits}f} {u.value}"
 
 
+def format_both_units(n: int) -> str:
+    """``"72.55 GB (67.57 GiB)"``: for text the engine writes once (warnings), read in either unit."""
+    return f"{format_bytes(n, Unit.GB)} ({format_bytes(n, Unit.GiB)})"
+
+
 def to_unit(n: int, unit: Unit | str) -> float:
     return n / Unit(unit).bytes
 
