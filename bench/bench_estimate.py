@@ -18,8 +18,8 @@ import time
 
 from engine import GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
 from engine.estimate import card_breakdown
-from engine.memory.context import CardContext
-from engine.memory.schedule import in_flight_chunks
+from engine.training.memory.context import CardContext
+from engine.training.memory.schedule import in_flight_chunks
 
 MODEL = ModelSpec(params=13_000_000_000, layers=40, hidden=5120, heads=40)
 

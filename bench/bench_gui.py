@@ -39,10 +39,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from engine.layout import build_grid  # noqa: E402
-from engine.model import ModelSpec  # noqa: E402
-from engine.plan import Plan  # noqa: E402
-from engine.training import MethodConfig, TrainingConfig  # noqa: E402
+from engine.model.spec import ModelSpec  # noqa: E402
+from engine.plan.layout import build_grid  # noqa: E402
+from engine.plan.schema import Plan  # noqa: E402
+from engine.training.config import MethodConfig, TrainingConfig  # noqa: E402
 
 GIB80 = 80 * 2**30
 MODEL_70B = ModelSpec(name="70B", params=70_000_000_000, layers=80, hidden=8192, heads=64, kv_heads=8)

@@ -27,8 +27,8 @@ import time
 
 from engine import GiB, MethodConfig, ModelSpec, TrainingConfig
 from engine.estimate import card_breakdown
-from engine.memory.activations import layer_activations
 from engine.planner import Hardware, PlannerRequest, search
+from engine.training.memory.activations import layer_activations
 
 MODEL = ModelSpec(params=13_000_000_000, layers=40, hidden=5120, heads=40)
 

@@ -11,9 +11,9 @@ import time
 
 from engine.estimate import estimate
 from engine.finetune.config import FinetuneConfig
-from engine.layout import build_grid
-from engine.model import MLASpec, ModelSpec, MoESpec
-from engine.plan import Plan
+from engine.model.spec import MLASpec, ModelSpec, MoESpec
+from engine.plan.layout import build_grid
+from engine.plan.schema import Plan
 from engine.serving.answers import best_quant
 from engine.serving.config import ServingConfig
 

@@ -2,12 +2,12 @@
 
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.layout import Card, Layout, Node, build_grid
-from engine.model import MLASpec, ModelSpec, MoESpec
-from engine.params import parameter_count, parameter_counts
-from engine.plan import Plan, load_plan, plan_from_json, plan_to_json, save_plan
-from engine.report import Breakdown, CardEstimate, Estimate, Figure, PlanWarning
-from engine.training import MethodConfig, OverheadConfig, TrainingConfig
+from engine.model.params import parameter_count, parameter_counts
+from engine.model.spec import MLASpec, ModelSpec, MoESpec
+from engine.plan.layout import Card, Layout, Node, build_grid
+from engine.plan.schema import Plan, load_plan, plan_from_json, plan_to_json, save_plan
+from engine.report.records import Breakdown, CardEstimate, Estimate, Figure, PlanWarning
+from engine.training.config import MethodConfig, OverheadConfig, TrainingConfig
 from engine.units import GB, GiB, format_bytes
 
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import PlanError
-from engine.model import ModelSpec
+from engine.model.spec import ModelSpec
 from engine.resources import resource_path
 
 GpuCategory = Literal["consumer", "workstation", "datacenter", "edge", "custom"]
@@ -169,7 +169,7 @@ def find_model(name: str) -> ModelPreset:
 
 
 def save_user_gpu(gpu: GpuSpec) -> Path:
-    from engine.plan import atomic_write_text
+    from engine.plan.schema import atomic_write_text
 
     path = user_catalog_dir() / "gpus" / f"{normalize(gpu.name)}.json"
     atomic_write_text(path, json.dumps({"gpus": [gpu.model_dump(mode="json")]}, indent=2) + "\n")
@@ -178,7 +178,7 @@ def save_user_gpu(gpu: GpuSpec) -> Path:
 
 
 def save_user_model(preset: ModelPreset) -> Path:
-    from engine.plan import atomic_write_text
+    from engine.plan.schema import atomic_write_text
 
     path = user_catalog_dir() / "models" / f"{normalize(preset.name)}.json"
     atomic_write_text(path, json.dumps({"models": [preset.model_dump(mode="json", exclude_none=True)]}, indent=2) + "\n")

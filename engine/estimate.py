@@ -1,27 +1,9 @@
-"""``estimate(plan) -> Estimate``: the engine's one entry point for training memory."""
+"""``estimate(plan) -> Estimate``: the engine's one entry point; dispatches by workload."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from engine.layout import Topology
-from engine.memory.context import CardContext
-from engine.memory.detailed import detailed_breakdown
-from engine.memory.formatting import n
-from engine.memory.schedule import in_flight_chunks, stage_layer_indices
-from engine.memory.seed import seed_breakdown
-from engine.params import parameter_count
-from engine.plan import Plan
-from engine.report import (
-    Breakdown,
-    CardEstimate,
-    Estimate,
-    PlanWarning,
-    figure,
-    over_capacity_warning,
-)
-from engine.units import GB, format_both_units, format_bytes
-from engine.validation import check_layout, layout_warnings, microbatches_per_step
+from engine.plan.schema import Plan
+from engine.report.records import Estimate
 
 
 def estimate(plan: Plan) -> Estimate:
@@ -33,70 +15,6 @@ def estimate(plan: Plan) -> Estimate:
         from engine.finetune.estimate import finetune_estimate
 
         return finetune_estimate(plan)
-    model, training, method, layout = plan.model, plan.training, plan.method, plan.layout
-    topo = check_layout(layout, model, training, method)
-    stages, vpp = topo.stages, layout.vpp
-    layers_by_stage = stage_layer_indices(model.layers, stages, layout.pp_layers, vpp)
-    m = microbatches_per_step(training, topo.dp_for_batch, stages, vpp)
-    world = len(layout.cards)
+    from engine.training.estimate import training_estimate
 
-    cache: dict[tuple[int, int, int, int, int], tuple[int, Breakdown]] = {}
-    cards: list[CardEstimate] = []
-    new_row = tuple.__new__  # CardEstimate is a NamedTuple; skip its keyword-parsing __new__
-    for key, row in zip(topo.keys, topo.rows, strict=True):
-        hit: tuple[int, Breakdown] | None = cache.get(key)
-        if hit is None:
-            stage = key[0]
-            ctx = CardContext(
-                model=model, training=training, method=method, stage=stage, stages=stages, vpp=vpp,
-                layer_indices=layers_by_stage[stage], tp=key[1], dp=key[2], cp=key[3], ep=key[4],
-                in_flight_chunks=in_flight_chunks(stage, stages, m, vpp), world=world,
-            )
-            hit = cache[key] = (ctx.in_flight_microbatches, card_breakdown(ctx))
-        cards.append(new_row(CardEstimate, row + hit))
-    warnings = layout_warnings(layout, topo, method)
-    warnings.extend(_capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo))
-    params = parameter_count(model)
-    notes = (
-        figure("parameters", "parameters", params, f"{n(params)} parameters"),
-        figure("model_states_18B", "model + optimizer states, whole model (18 B/param)", 18 * params,
-               f"18 B × {n(params)} = {format_bytes(18 * params, 'GB')}"),
-    )
-    return Estimate(
-        plan_name=plan.name, mode=plan.mode, method=method.method, framework=method.framework, parameters=params,
-        microbatches_per_step=m, cards=tuple(cards), warnings=tuple(warnings), notes=notes,
-    )
-
-
-@lru_cache(maxsize=4096)
-def card_breakdown(ctx: CardContext) -> Breakdown:
-    """One card's breakdown; pure in its context, so memoised across estimates (live GUI edits)."""
-    return seed_breakdown(ctx) if ctx.method.method == "seed" else detailed_breakdown(ctx)
-
-
-def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo: Topology) -> list[PlanWarning]:
-    """Over-capacity and unbalanced-stage warnings, checked per distinct card context."""
-    out = []
-    caps: dict[tuple, int] | None = topo.memo.get("min_capacity_by_key")  # type: ignore[assignment]
-    if caps is None:
-        caps = {}
-        topo.memo["min_capacity_by_key"] = caps
-        for key, row in zip(topo.keys, topo.rows, strict=True):
-            caps[key] = min(caps.get(key, row[-1]), row[-1])
-    if any(totals[k] > caps[k] for k in totals):
-        over = [c for c in cards if c.breakdown.total_bytes > c.capacity_bytes]
-        stages_over = ", ".join(str(s + 1) for s in sorted({c.stage for c in over}))
-        out.append(over_capacity_warning(over, f" on stage(s) {stages_over}"))
-    if topo.stages > 1:
-        per_stage: dict[int, int] = {}
-        for key, total in totals.items():
-            per_stage[key[0]] = max(per_stage.get(key[0], 0), total)
-        hi, lo = max(per_stage.values()), min(per_stage.values())
-        if lo and hi > 1.25 * lo and hi - lo > 2 * GB:
-            heavy = max(per_stage, key=lambda k: per_stage[k])
-            light = min(per_stage, key=lambda k: per_stage[k])
-            out.append(PlanWarning(code="unbalanced-stages", message=(
-                f"stages are unbalanced: stage {heavy + 1} needs {format_both_units(hi)}, stage {light + 1} "
-                f"{format_both_units(lo)}; move layers off stage {heavy + 1} (pp_layers) or trade PP for TP"),
-                cards=tuple(topo.stage_members[heavy])))
-    return out
+    return training_estimate(plan)

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QSize
 
 from engine.errors import PlanError
-from engine.plan import Plan, load_plan
+from engine.plan.schema import Plan, load_plan
 from engine.units import Unit
 from gui.i18n import LANGUAGES
 from gui.qt_app import ensure_app

@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, QTimer
 
 from engine.errors import PlanError
-from engine.plan import Plan, atomic_write_text, load_plan, plan_to_json
+from engine.plan.schema import Plan, atomic_write_text, load_plan, plan_to_json
 
 AUTOSAVE_INTERVAL_MS = 5_000
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QCoreApplication, QPointF, Qt
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
-from engine.report import BREAKDOWN_KEYS, Estimate
+from engine.report.records import BREAKDOWN_KEYS, Estimate
 from engine.units import format_bytes
 from gui.chart_data import StackedBars, axis_top, breakdown_rows, capacity_segments, stacked_bars
 from gui.theme import CATEGORY_COLORS, CHART_COLORS, current_theme

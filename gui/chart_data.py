@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.report import BREAKDOWN_KEYS, CardEstimate, Estimate
+from engine.report.records import BREAKDOWN_KEYS, CardEstimate, Estimate
 from engine.units import Unit, format_bytes
 
 

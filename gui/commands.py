@@ -11,7 +11,7 @@ import zlib
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.plan import Plan
+from engine.plan.schema import Plan
 
 
 class ReplacePlanCommand(QUndoCommand):

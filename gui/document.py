@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from engine.errors import PlanError
-from engine.plan import Plan
-from engine.report import Estimate
+from engine.plan.schema import Plan
+from engine.report.records import Estimate
 from engine.units import Unit
 from gui.estimator import run_estimate
 

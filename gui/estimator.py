@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.plan import Plan
-from engine.report import Estimate
+from engine.plan.schema import Plan
+from engine.report.records import Estimate
 
 
 def run_estimate(plan: Plan) -> tuple[Estimate | None, PlanError | None]:

@@ -2,7 +2,7 @@
 
 The dialog-free methods (``open_path``, ``save_to``, ``new_from``) do the work
 and are what tests drive; the slots only ask for a file name first.  Saves are
-atomic (``engine.plan.save_plan``: temp file + ``os.replace``).
+atomic (``engine.plan.schema.save_plan``: temp file + ``os.replace``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from engine.errors import PlanError
-from engine.plan import Plan, load_plan, save_plan
+from engine.plan.schema import Plan, load_plan, save_plan
 from gui.recent_files import add_recent_file, clear_recent_files, recent_files
 from gui.templates import default_plan
 

@@ -3,7 +3,7 @@
 The search runs on ``QThreadPool`` (never on the GUI thread); a new search
 cancels the one in flight and stale answers are dropped.  The engine computes
 every figure (``engine.planner``); this panel formats and draws them.  Apply
-turns the chosen candidate into a layout with ``engine.layout.build_grid`` and
+turns the chosen candidate into a layout with ``engine.plan.layout.build_grid`` and
 pushes ONE ``document.apply``.
 """
 

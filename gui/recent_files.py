@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from engine.catalog import user_catalog_dir
-from engine.plan import atomic_write_text
+from engine.plan.schema import atomic_write_text
 
 MAX_RECENT = 10
 

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from engine.plan import load_plan
+    from engine.plan.schema import load_plan
 
     try:
         plan = load_plan(args.plan)

@@ -1,6 +1,6 @@
 """Start-up templates: the article's scenarios as plan files under ``resources/templates``.
 
-Each template is an ordinary plan JSON file (valid for ``engine.plan.load_plan``).
+Each template is an ordinary plan JSON file (valid for ``engine.plan.schema.load_plan``).
 Templates that need engine features missing from this build (for example a
 serving plan before ``engine.serving`` exists) fail to load and are not listed.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication
 
 from engine.errors import PlanError
-from engine.plan import Plan, load_plan
+from engine.plan.schema import Plan, load_plan
 from engine.resources import resource_path
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 THEMES = ("light", "dark")
 
-# Memory categories (engine.report.BREAKDOWN_KEYS), colour-blind-friendly (Okabe-Ito based).
+# Memory categories (engine.report.records.BREAKDOWN_KEYS), colour-blind-friendly (Okabe-Ito based).
 CATEGORY_COLORS = {
     "weights": "#0072B2",
     "gradients": "#56B4E9",

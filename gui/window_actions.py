@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QMenu, QToolBar
 
 from engine.errors import PlanError
-from engine.plan import atomic_write_text
+from engine.plan.schema import atomic_write_text
 from engine.units import Unit
 from gui.i18n import add_language_menu
 from gui.optional import optional

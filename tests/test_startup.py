@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.plan import save_plan
+from engine.plan.schema import save_plan
 from gui.templates import load_template
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -37,7 +37,7 @@ from fidelity.layers import Shape  # noqa: E402
 from fidelity.meter import peak_allocated_bytes  # noqa: E402
 from fidelity.predict import breakdown, gpt_spec  # noqa: E402
 
-from engine.plan import atomic_write_text  # noqa: E402
+from engine.plan.schema import atomic_write_text  # noqa: E402
 
 
 def measure(args: argparse.Namespace) -> dict:

@@ -21,7 +21,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fidelity.grid import Row, fast_cases, full_cases, measure  # noqa: E402
 
-from engine.plan import atomic_write_text  # noqa: E402
+from engine.plan.schema import atomic_write_text  # noqa: E402
 
 DOC = ROOT / "docs" / "fidelity.md"
 START, END = "<!-- fidelity-table:start -->", "<!-- fidelity-table:end -->"

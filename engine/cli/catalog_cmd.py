@@ -18,7 +18,7 @@ from engine.catalog import (
 from engine.cli.model_args import add_model_arguments, apply_model_overrides, model_overrides
 from engine.cli.output_args import print_json
 from engine.errors import PlanError
-from engine.params import parameter_count
+from engine.model.params import parameter_count
 from engine.units import Unit, parse_bytes, parse_count, to_unit
 
 
@@ -158,7 +158,7 @@ def _register_add_model(what: argparse._SubParsersAction) -> None:
 def _run_add_model(args: argparse.Namespace) -> int:
     base, weights_count, source = None, None, args.source
     if args.from_path:
-        from engine.hf_import import inspect_local
+        from engine.importers.hf_import import inspect_local
 
         info = inspect_local(args.from_path)
         base, weights_count = info.spec, info.weights_parameters
@@ -185,7 +185,7 @@ def _run_add_model(args: argparse.Namespace) -> int:
 
 # --- inspect -------------------------------------------------------------------------------------
 def _run_inspect(args: argparse.Namespace) -> int:
-    from engine.hf_import import inspect_local
+    from engine.importers.hf_import import inspect_local
 
     info = inspect_local(args.path)
     count = parameter_count(info.spec)

@@ -17,7 +17,7 @@ from engine.cli.training_args import (
 )
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.plan import Plan, load_plan
+from engine.plan.schema import Plan, load_plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,7 +14,7 @@ from engine.export import (
     plan_from_deepspeed,
     plan_from_megatron,
 )
-from engine.plan import atomic_write_text, load_plan, plan_to_json, save_plan
+from engine.plan.schema import atomic_write_text, load_plan, plan_to_json, save_plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:

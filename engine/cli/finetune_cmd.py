@@ -13,9 +13,9 @@ from engine.cli.training_args import gpu_from_args
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.finetune.config import TARGET_MODULES, FinetuneConfig
-from engine.layout import build_grid
-from engine.plan import Plan, load_plan, plan_error_from_validation
-from engine.report import Estimate
+from engine.plan.layout import build_grid
+from engine.plan.schema import Plan, load_plan, plan_error_from_validation
+from engine.report.records import Estimate
 from engine.units import Unit, format_bytes
 
 _FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_checkpointing",

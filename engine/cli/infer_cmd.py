@@ -19,13 +19,13 @@ from engine.cli.output_args import add_output_arguments, print_json, unit_of
 from engine.cli.table import render_table
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.layout import Layout, build_grid
-from engine.plan import Plan, load_plan, plan_error_from_validation, save_plan
-from engine.report_json import estimate_to_json
+from engine.plan.layout import Layout, build_grid
+from engine.plan.schema import Plan, load_plan, plan_error_from_validation, save_plan
+from engine.report.json_report import estimate_to_json
 from engine.serving.config import ServingConfig
-from engine.serving.quant import SCHEME_NAMES
 from engine.serving.report import answers_json, serving_lines
 from engine.units import parse_bytes
+from engine.weights.quant import SCHEME_NAMES
 
 _SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "tensor_split",
                   "gpu_memory_utilization", "max_model_len", "group_size", "prefill_chunk", "flash_attention",

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from engine.cli.arg_types import positive_int
 from engine.errors import PlanError
-from engine.model import ModelSpec
-from engine.plan import plan_error_from_validation
+from engine.model.spec import ModelSpec
+from engine.plan.schema import plan_error_from_validation
 from engine.units import parse_count
 
 
@@ -57,7 +57,7 @@ def model_overrides(args: argparse.Namespace) -> dict:
 def base_model(name_or_path: str) -> ModelSpec:
     path = Path(name_or_path).expanduser()
     if path.exists():
-        from engine.hf_import import (
+        from engine.importers.hf_import import (
             model_from_local,  # offline reader of config.json / safetensors / GGUF
         )
 

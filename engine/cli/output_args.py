@@ -29,8 +29,8 @@ def unit_of(args: argparse.Namespace) -> Unit:
 def emit_report(args: argparse.Namespace, plan, est, extra_lines=None) -> int:
     """Save the plan if asked, then print the JSON report or the table (plus any summary lines)."""
     from engine.cli.table import render_table
-    from engine.plan import save_plan
-    from engine.report_json import estimate_to_json
+    from engine.plan.schema import save_plan
+    from engine.report.json_report import estimate_to_json
 
     if args.save_plan:
         save_plan(plan, args.save_plan)

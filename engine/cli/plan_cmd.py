@@ -20,7 +20,7 @@ from engine.cli.training_args import (
     training_from_args,
 )
 from engine.errors import PlanError
-from engine.plan import plan_error_from_validation
+from engine.plan.schema import plan_error_from_validation
 from engine.planner import (
     OBJECTIVES,
     Hardware,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.output_args import print_json
-from engine.plan import Plan
-from engine.report_json import ReportModel
+from engine.plan.schema import Plan
+from engine.report.json_report import ReportModel
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.report import Estimate, index_ranges
+from engine.report.records import Estimate, index_ranges
 from engine.units import Unit, format_bytes, to_unit
 
 COLUMNS = (

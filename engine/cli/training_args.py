@@ -8,9 +8,9 @@ from pydantic import ValidationError
 
 from engine.catalog import find_gpu
 from engine.errors import PlanError
-from engine.layout import Layout, build_grid
-from engine.plan import plan_error_from_validation
-from engine.training import MethodConfig, OverheadConfig, TrainingConfig
+from engine.plan.layout import Layout, build_grid
+from engine.plan.schema import plan_error_from_validation
+from engine.training.config import MethodConfig, OverheadConfig, TrainingConfig
 from engine.units import parse_bytes
 
 

@@ -19,10 +19,10 @@ from pydantic import ValidationError
 from engine.errors import PlanError
 from engine.export.grid import GridShape, grid_shape
 from engine.export.megatron_import import ImportResult
-from engine.model import ModelSpec
-from engine.plan import Plan, plan_error_from_validation
-from engine.training import MethodConfig, TrainingConfig
-from engine.validation import microbatches_per_step
+from engine.model.spec import ModelSpec
+from engine.plan.schema import Plan, plan_error_from_validation
+from engine.training.checks import microbatches_per_step
+from engine.training.config import MethodConfig, TrainingConfig
 
 
 def deepspeed_config(plan: Plan) -> dict:

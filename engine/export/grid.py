@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from engine.errors import PlanError
-from engine.layout import Layout, build_grid
-from engine.plan import Plan
+from engine.plan.layout import Layout, build_grid
+from engine.plan.schema import Plan
 
 
 @dataclass(frozen=True, slots=True)

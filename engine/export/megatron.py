@@ -15,10 +15,10 @@ import shlex
 
 from engine.errors import PlanError
 from engine.export.grid import GridShape, grid_shape
-from engine.model import ModelSpec
-from engine.plan import Plan
-from engine.training import TrainingConfig
-from engine.validation import microbatches_per_step
+from engine.model.spec import ModelSpec
+from engine.plan.schema import Plan
+from engine.training.checks import microbatches_per_step
+from engine.training.config import TrainingConfig
 
 POSITION_TYPES = {"rope": "rope", "learned": "learned_absolute", "none": "none"}
 

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from engine.errors import PlanError
 from engine.export.args_text import float_flag, int_flag, int_or, parse_flags, split_command
 from engine.export.grid import GridShape
-from engine.model import ModelSpec
-from engine.plan import Plan, plan_error_from_validation
-from engine.training import MethodConfig, TrainingConfig
+from engine.model.spec import ModelSpec
+from engine.plan.schema import Plan, plan_error_from_validation
+from engine.training.config import MethodConfig, TrainingConfig
 
 KNOWN_POSITION_TYPES = {"rope": "rope", "learned_absolute": "learned", "none": "none", "yarn": "rope", "mrope": "rope"}
 

@@ -19,7 +19,7 @@ import shlex
 
 from engine.errors import PlanError
 from engine.export.grid import grid_shape
-from engine.plan import Plan
+from engine.plan.schema import Plan
 
 # engine.serving quant scheme -> vLLM --quantization (None: unquantized, use --dtype).
 VLLM_QUANTIZATION = {
@@ -40,7 +40,7 @@ def _serving(plan: Plan):
 
 
 def _quant_key(quant: str) -> str:
-    from engine.serving.quant import find_scheme
+    from engine.weights.quant import find_scheme
 
     return find_scheme(quant).name.lower()
 

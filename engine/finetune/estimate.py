@@ -36,12 +36,10 @@ from engine.errors import PlanError
 from engine.finetune.config import FinetuneConfig
 from engine.finetune.lora import adapter_activation_bytes, adapter_params, layer_adapter_params
 from engine.finetune.summary import FinetuneSummary
-from engine.memory.activations import layer_activations, layer_input_bytes
-from engine.memory.formatting import ceil_div, n
-from engine.memory.schedule import stage_layer_indices
-from engine.params import parameter_count
-from engine.plan import Plan
-from engine.report import (
+from engine.model.params import parameter_count
+from engine.plan.schema import Plan
+from engine.report.formatting import ceil_div, n
+from engine.report.records import (
     Breakdown,
     CardEstimate,
     Estimate,
@@ -51,8 +49,11 @@ from engine.report import (
     make_breakdown,
     over_capacity_warning,
 )
-from engine.serving.quant import QuantScheme, find_scheme, tensor_bytes, tensor_format
-from engine.serving.tensors import layer_tensors, outer_tensors
+from engine.training.estimate import training_estimate
+from engine.training.memory.activations import layer_activations, layer_input_bytes
+from engine.training.memory.schedule import stage_layer_indices
+from engine.weights.quant import QuantScheme, find_scheme, tensor_bytes, tensor_format
+from engine.weights.tensors import layer_tensors, outer_tensors
 
 ACT_BYTES = 2  # bf16/fp16 compute
 _DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
@@ -161,13 +162,11 @@ def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:
 
 
 def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
-    from engine.estimate import estimate
-
     training = plan.training.model_copy(update={
         "seq": cfg.seq, "micro_batch": cfg.micro_batch, "flash_attention": cfg.flash_attention,
         "precision": cfg.base_dtype, "optimizer": "sgd" if cfg.optimizer == "sgd" else "adamw",
         "recompute": "full" if cfg.gradient_checkpointing else plan.training.recompute})
-    est = estimate(plan.model_copy(update={"mode": "training", "training": training}))
+    est = training_estimate(plan.model_copy(update={"mode": "training", "training": training}))
     return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from engine.model import ModelSpec
-from engine.serving.tensors import Tensor, layer_tensors
+from engine.model.spec import ModelSpec
+from engine.weights.tensors import Tensor, layer_tensors
 
 TARGET_TENSORS = {
     "q": ("q_proj", "q_b_proj"),

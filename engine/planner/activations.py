@@ -1,4 +1,4 @@
-"""Activations + logits of one card for the planner: ``engine.memory.detailed``'s numbers without its text.
+"""Activations + logits of one card for the planner: ``engine.training.memory.detailed``'s numbers without its text.
 
 ``activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes`` builds labels and
 formulas for every call; the search needs only the sum, for thousands of
@@ -12,10 +12,10 @@ per (stage, recompute, SP) signature and uses the engine where they differ.
 
 from __future__ import annotations
 
-from engine.memory.activations import layer_activations, layer_input_bytes, norm_stat_bytes
-from engine.memory.context import CardContext
-from engine.memory.formatting import ceil_div
-from engine.memory.seed import SEED_ACTIVATION_FACTOR
+from engine.report.formatting import ceil_div
+from engine.training.memory.activations import layer_activations, layer_input_bytes, norm_stat_bytes
+from engine.training.memory.context import CardContext
+from engine.training.memory.seed import SEED_ACTIVATION_FACTOR
 
 
 def rest_bytes_fast(ctx: CardContext) -> int:

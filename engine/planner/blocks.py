@@ -30,13 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import PlanError
-from engine.memory.schedule import in_flight_chunks
 from engine.planner.candidate import Candidate, SearchStats
 from engine.planner.front import FrontPool
 from engine.planner.memory import MemoryModel, Variant
 from engine.planner.request import Hardware, PlannerRequest
 from engine.planner.space import Geometry, divisors, dp_options, geometries
 from engine.planner.steptime import StepTime, StepTimeModel
+from engine.training.memory.schedule import in_flight_chunks
 
 Timing = tuple[float, tuple[float, float, float, float]]  # (seconds without DP traffic, the four parts)
 _new = tuple.__new__  # Candidate and StepTime are NamedTuples: skip their keyword-parsing __new__
@@ -196,7 +196,7 @@ class HardwareSearch:
 
     def microbatch_table(self, g: Geometry, dps: np.ndarray, variants: list[Variant]) -> tuple[np.ndarray, np.ndarray]:
         """([variant, DP] micro-batches per step, [variant, DP] allowed), as
-        ``engine.validation.microbatches_per_step`` requires; disallowed cells get 1."""
+        ``engine.training.checks.microbatches_per_step`` requires; disallowed cells get 1."""
         gb = self.request.training.global_batch
         mbs = np.array([v[0] for v in variants], dtype=np.int64)[:, None]
         if gb is None:

@@ -13,14 +13,14 @@
 
 from __future__ import annotations
 
-from engine.estimate import card_breakdown
-from engine.layout import Layout, build_grid
-from engine.memory.context import CardContext
-from engine.memory.schedule import in_flight_chunks
-from engine.plan import Plan
+from engine.plan.layout import Layout, build_grid
+from engine.plan.schema import Plan
 from engine.planner.candidate import Candidate
 from engine.planner.request import PlannerRequest
-from engine.training import TrainingConfig
+from engine.training.config import TrainingConfig
+from engine.training.estimate import card_breakdown
+from engine.training.memory.context import CardContext
+from engine.training.memory.schedule import in_flight_chunks
 
 MEMORY_TIGHT = 0.95  # fraction of the budget above which memory is named as binding
 OVERHEAD_SHARE = 0.10  # share of the step above which an overhead is named as binding

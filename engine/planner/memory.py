@@ -6,8 +6,8 @@ by :mod:`engine.planner.activations` on the engine's own per-layer figures
 and checked against the engine once per code path) and a part that does
 (weights, gradients, optimizer states, communication buffers and, in the
 detailed method, the runtime overhead on top of them).  The second part is
-the engine's own arithmetic (``engine.memory.model_states`` and
-``engine.memory.seed``) redone on the engine's parameter counts for a whole
+the engine's own arithmetic (``engine.training.memory.model_states`` and
+``engine.training.memory.seed``) redone on the engine's parameter counts for a whole
 array of DP sizes at once (numpy int64: exact up to 9.2 x 10^18 bytes per card;
 a Python int beyond that raises), so a DP sweep costs a few array operations instead of
 a breakdown per DP value.  :class:`engine.planner.blocks.HardwareSearch`
@@ -19,22 +19,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.estimate import card_breakdown
-from engine.memory.context import CardContext
-from engine.memory.detailed import activation_figures, logits_figure
-from engine.memory.formatting import ceil_div
-from engine.memory.model_states import card_params
-from engine.memory.seed import (
+from engine.model.params import parameter_count
+from engine.model.spec import ModelSpec
+from engine.planner.activations import rest_bytes_fast, seed_rest_bytes_fast
+from engine.planner.space import Geometry, homogeneous_layers
+from engine.report.formatting import ceil_div
+from engine.training.config import MethodConfig, TrainingConfig
+from engine.training.estimate import card_breakdown
+from engine.training.memory.context import CardContext
+from engine.training.memory.detailed import activation_figures, logits_figure
+from engine.training.memory.model_states import card_params
+from engine.training.memory.seed import (
     SEED_GRAD_BYTES,
     SEED_MASTER_BYTES,
     SEED_MOMENT_BYTES,
     SEED_WEIGHT_BYTES,
 )
-from engine.model import ModelSpec
-from engine.params import parameter_count
-from engine.planner.activations import rest_bytes_fast, seed_rest_bytes_fast
-from engine.planner.space import Geometry, homogeneous_layers
-from engine.training import MethodConfig, TrainingConfig
 
 # Knobs the search varies per micro-batch: (micro_batch, recompute, sequence_parallel).
 Variant = tuple[int, str, bool]
@@ -179,7 +179,7 @@ class MemoryModel:
 
 def _seed_states_array(params: int, total_layers: int, tr: TrainingConfig, stage_layers: int, t: int, zero: int,
                        shard: np.ndarray):
-    """``engine.memory.seed.seed_breakdown``'s weights + gradients + optimizer states, per shard degree.
+    """``engine.training.memory.seed.seed_breakdown``'s weights + gradients + optimizer states, per shard degree.
 
     Each part there is ceil(bytes x params x stage layers / (layers x TP [x ZeRO shard]))."""
     base = params * stage_layers
@@ -198,7 +198,7 @@ def _seed_states_array(params: int, total_layers: int, tr: TrainingConfig, stage
 
 def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, ep: int, zero: int,
                            shard: np.ndarray):
-    """``engine.memory.model_states``: model_state_figures + communication_figure, summed, per shard degree."""
+    """``engine.training.memory.model_states``: model_state_figures + communication_figure, summed, per shard degree."""
     dense, experts, largest, total = c
     alone = shard == 1
     sharded = np.where(alone, dense + experts, -(-dense // shard) + -(-experts // np.maximum(1, shard // ep)))

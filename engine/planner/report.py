@@ -1,7 +1,7 @@
 """The planner's answer as data: candidates ordered by the objective, each re-checked by the engine.
 
 Every candidate handed to a user passes through :func:`verified`: its heaviest
-card is recomputed over every stage with ``engine.estimate.card_breakdown``, so
+card is recomputed over every stage with ``engine.training.estimate.card_breakdown``, so
 the figures shown are the engine's even if the search's fast path were off.
 """
 

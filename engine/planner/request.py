@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.catalog import GpuSpec
 from engine.errors import PlanError
-from engine.model import ModelSpec
-from engine.training import MethodConfig, Recompute, TrainingConfig
+from engine.model.spec import ModelSpec
+from engine.training.config import MethodConfig, Recompute, TrainingConfig
 
 Objective = Literal["fewest-gpus", "fastest", "cheapest"]
 OBJECTIVES: tuple[Objective, ...] = ("fewest-gpus", "fastest", "cheapest")

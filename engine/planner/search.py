@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.params import parameter_count
+from engine.model.params import parameter_count
 from engine.planner.blocks import HardwareSearch
 from engine.planner.candidate import Candidate, SearchStats
 from engine.planner.memory import MemoryModel

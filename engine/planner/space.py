@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from engine.memory.schedule import stage_layer_indices
-from engine.model import ModelSpec
-from engine.params import parameter_counts
+from engine.model.params import parameter_counts
+from engine.model.spec import ModelSpec
 from engine.planner.request import SearchSpace
-from engine.training import MethodConfig, TrainingConfig
+from engine.training.config import MethodConfig, TrainingConfig
+from engine.training.memory.schedule import stage_layer_indices
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ def dp_options(geometry: Geometry, max_gpus: int, space: SearchSpace) -> list[in
 def ep_options(model: ModelSpec, dp: int) -> list[int]:
     """Expert-parallel sizes: divisors of DP that divide the experts (1 for dense models).
 
-    EP is carved out of DP (``engine.layout.build_grid``), so it must divide DP.
+    EP is carved out of DP (``engine.plan.layout.build_grid``), so it must divide DP.
     """
     if model.moe is None:
         return [1]

@@ -25,10 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from engine.model import ModelSpec
-from engine.params import parameter_counts
+from engine.model.params import parameter_counts
+from engine.model.spec import ModelSpec
 from engine.planner.request import Hardware, SpeedModel
-from engine.training import MethodConfig, TrainingConfig
+from engine.training.config import MethodConfig, TrainingConfig
 
 GB_PER_S = 1e9
 TFLOPS = 1e12

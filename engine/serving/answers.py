@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from engine.catalog import GpuSpec, gpu_catalog
 from engine.errors import PlanError
-from engine.layout import Layout, build_grid
-from engine.plan import Plan
+from engine.plan.layout import Layout, build_grid
+from engine.plan.schema import Plan
 from engine.serving.config import ServingConfig
 from engine.serving.estimate import Evaluator, max_batch, max_context_tokens, serving_estimate
-from engine.serving.quant import SCHEME_NAMES, find_scheme
+from engine.weights.quant import SCHEME_NAMES, find_scheme
 
 
 def _config(plan: Plan) -> ServingConfig:

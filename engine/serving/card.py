@@ -19,17 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from engine.memory.formatting import n
-from engine.model import ModelSpec
-from engine.report import Breakdown, Figure, figure, make_breakdown
+from engine.model.spec import ModelSpec
+from engine.report.formatting import n
+from engine.report.records import Breakdown, Figure, figure, make_breakdown
 from engine.serving.config import ServingConfig
-from engine.serving.formats import StorageFormat
 from engine.serving.kv_cache import KvUse, kv_bytes, kv_use
-from engine.serving.quant import QuantScheme, tensor_bytes
 from engine.serving.runtimes import NCCL_BYTES, RuntimeProfile
 from engine.serving.split import StageSplit
-from engine.serving.tensors import Tensor, layer_tensors, outer_tensors
 from engine.serving.workspace import forward_tokens, workspace, workspace_bytes
+from engine.weights.formats import StorageFormat
+from engine.weights.quant import QuantScheme, tensor_bytes
+from engine.weights.tensors import Tensor, layer_tensors, outer_tensors
 
 
 @dataclass(frozen=True, slots=True)

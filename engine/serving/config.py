@@ -54,7 +54,7 @@ class ServingConfig(BaseModel):
         if self.max_model_len is not None and self.context > self.max_model_len:
             raise PlanError("serving.context", self.context, f"at most max_model_len={self.max_model_len}")
         from engine.serving.kv_cache import kv_format
-        from engine.serving.quant import find_scheme
+        from engine.weights.quant import find_scheme
 
         find_scheme(self.quant, self.group_size, self.double_quant)
         kv_format(self.kv_dtype)

@@ -1,6 +1,6 @@
 """``serving_estimate(plan) -> Estimate``: per-card memory of an inference deployment.
 
-Cards are the same :mod:`engine.layout` cards as for training: a card's
+Cards are the same :mod:`engine.plan.layout` cards as for training: a card's
 ``stage`` is its position in the layer split (llama.cpp's tensor split, or
 pipeline parallelism), cards sharing a ``tp_group`` split every layer's weights
 and KV heads (tensor parallelism).  Mixed cards are allowed anywhere.
@@ -9,10 +9,10 @@ and KV heads (tensor parallelism).  Mixed cards are allowed anywhere.
 from __future__ import annotations
 
 from engine.errors import PlanError
-from engine.memory.formatting import n
-from engine.params import parameter_count
-from engine.plan import Plan
-from engine.report import CardEstimate, Estimate, PlanWarning, figure, over_capacity_warning
+from engine.model.params import parameter_count
+from engine.plan.schema import Plan
+from engine.report.formatting import n
+from engine.report.records import CardEstimate, Estimate, PlanWarning, figure, over_capacity_warning
 from engine.serving.card import (
     CardResult,
     Setting,
@@ -26,12 +26,12 @@ from engine.serving.card import (
 )
 from engine.serving.config import ServingConfig
 from engine.serving.kv_cache import kv_format, model_bytes_per_token
-from engine.serving.quant import find_scheme, tensor_bytes
 from engine.serving.runtimes import profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
-from engine.serving.tensors import outer_tensors
 from engine.units import format_bytes
+from engine.weights.quant import find_scheme, tensor_bytes
+from engine.weights.tensors import outer_tensors
 
 MAX_SEARCH_TOKENS = 1 << 24  # longest context the search tries (16,777,216 tokens)
 MAX_SEARCH_BATCH = 1 << 20

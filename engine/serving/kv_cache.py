@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.errors import PlanError
-from engine.memory.formatting import ceil_div
-from engine.model import ModelSpec
-from engine.serving.formats import KV_FORMATS, StorageFormat
+from engine.model.spec import ModelSpec
+from engine.report.formatting import ceil_div
+from engine.weights.formats import KV_FORMATS, StorageFormat
 
 
 def kv_format(dtype: str) -> StorageFormat:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from engine.plan import Plan
-from engine.report import Estimate
+from engine.plan.schema import Plan
+from engine.report.records import Estimate
 from engine.serving.summary import ServingSummary
 from engine.units import Unit, format_bytes
 

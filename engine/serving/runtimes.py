@@ -5,7 +5,7 @@ Constants are typical figures, each overridable in :class:`ServingConfig`:
 * ``TORCH_CUDA_CONTEXT_BYTES`` (512 MiB): a PyTorch process on CUDA 12 holds a
   few hundred MiB before its first tensor (driver context, kernels loaded
   lazily, cuBLAS/cuDNN handles); the training engine uses the same default
-  (:class:`engine.training.OverheadConfig`).
+  (:class:`engine.training.config.OverheadConfig`).
 * ``LLAMACPP_CUDA_CONTEXT_BYTES`` (256 MiB): ggml's CUDA backend loads no cuDNN
   and only its own kernels; about half of PyTorch's context.
 * ``CUBLAS_WORKSPACE_BYTES`` (32 MiB): cuBLAS's default workspace, 8 buffers of

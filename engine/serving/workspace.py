@@ -24,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from engine.memory.formatting import ceil_div, n
-from engine.model import ModelSpec
+from engine.model.spec import ModelSpec
+from engine.report.formatting import ceil_div, n
 
 ACT_BYTES = 2  # 16-bit activations
 

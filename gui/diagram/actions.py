@@ -15,9 +15,9 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QWidget
 
-from engine import edits
+from engine.plan import edits
 from engine.errors import PlanError
-from engine.plan import Plan
+from engine.plan.schema import Plan
 from gui.diagram.colors import stage_color
 from gui.diagram.geometry import suggested_columns
 from gui.document import PlanDocument

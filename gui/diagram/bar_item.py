@@ -19,7 +19,7 @@ from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QPainter, QPixmap, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from engine.report import CardEstimate
+from engine.report.records import CardEstimate
 from engine.units import Unit, format_bytes
 from gui.diagram.colors import category_color
 from gui.diagram.geometry import BAR_H, BAR_TOP, BAR_W, BAR_X, CARD_H, CARD_W

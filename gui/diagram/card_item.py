@@ -12,8 +12,8 @@ from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from engine.layout import Card
-from engine.report import CardEstimate
+from engine.plan.layout import Card
+from engine.report.records import CardEstimate
 from engine.units import Unit, format_bytes
 from gui.diagram.bar_item import COARSE_LOD, EMPTY_TEXT, TEXT_LOD, BarItem, BarModel, static_text
 from gui.diagram.colors import (
@@ -66,7 +66,7 @@ def _stage_pen(stage: int) -> QPen:
 
 
 class CardItem(QGraphicsItem):
-    """View of one :class:`engine.layout.Card`, keyed by ``Card.id``."""
+    """View of one :class:`engine.plan.layout.Card`, keyed by ``Card.id``."""
 
     def __init__(self, card: Card, style: DiagramStyle, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)

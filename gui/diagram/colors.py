@@ -14,7 +14,7 @@ from typing import NamedTuple
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor
 
-from engine.report import BREAKDOWN_KEYS
+from engine.report.records import BREAKDOWN_KEYS
 from gui.theme import CATEGORY_COLORS
 
 STAGE_HEX = (

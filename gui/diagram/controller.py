@@ -1,6 +1,6 @@
 """``DiagramController``: the scene's intent signals become document commands.
 
-Each slot is a few lines: call a pure function of :mod:`engine.edits`, then
+Each slot is a few lines: call a pure function of :mod:`engine.plan.edits`, then
 ``document.apply`` (one undo step) or ``document.preview`` (live drag).  A
 refused edit (``PlanError``) shows as a notice on the diagram, never a dialog.
 """
@@ -12,11 +12,11 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QPointF
 
-from engine import edits
+from engine.plan import edits
 from engine.catalog import find_gpu
 from engine.errors import PlanError
-from engine.layout import new_id
-from engine.plan import Plan
+from engine.plan.layout import new_id
+from engine.plan.schema import Plan
 from gui.diagram.geometry import CARD_W, NODE_PAD, TITLE_H, node_units
 from gui.diagram.scene import DiagramScene
 from gui.document import PlanDocument

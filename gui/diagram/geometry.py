@@ -1,7 +1,7 @@
 """Where things sit in the diagram, in scene pixels.
 
 A node's stored position (``Node.x``, ``Node.y``) is in node-pitch units, so
-``engine.layout.build_grid``'s ``y = 0, 1, 2 ...`` stacks servers neatly;
+``engine.plan.layout.build_grid``'s ``y = 0, 1, 2 ...`` stacks servers neatly;
 the scene converts with :func:`node_scene_pos` / :func:`node_units`.
 Slots wrap after :data:`COLUMNS` cards.
 """

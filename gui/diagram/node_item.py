@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.layout import Node
+from engine.plan.layout import Node
 from gui.diagram.geometry import (
     CARD_H,
     CARD_W,
@@ -36,7 +36,7 @@ def tr(text: str) -> str:
 
 
 class NodeItem(QGraphicsItem):
-    """View of one :class:`engine.layout.Node`, keyed by ``Node.id``."""
+    """View of one :class:`engine.plan.layout.Node`, keyed by ``Node.id``."""
 
     def __init__(self, node: Node, style: DiagramStyle) -> None:
         super().__init__()

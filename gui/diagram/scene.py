@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneHelpEvent, QToolTip
 
-from engine.layout import Layout
+from engine.plan.layout import Layout
 from gui.diagram.card_item import CardItem
 from gui.diagram.colors import LegendEntry, category_legend, stage_legend
 from gui.diagram.geometry import node_units, slot_pos

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import model_catalog
 from engine.errors import PlanError
-from engine.model import ModelSpec
+from engine.model.spec import ModelSpec
 from engine.units import parse_count
 from gui.panels.form import BoundForm, error_label
 
@@ -26,9 +26,9 @@ translate = QCoreApplication.translate  # lupdate extracts translate("Context", 
 
 
 def model_from_config_file(path: str | Path) -> ModelSpec:
-    """A ModelSpec from a local config.json / model folder (engine.hf_import, offline)."""
+    """A ModelSpec from a local config.json / model folder (engine.importers.hf_import, offline)."""
     try:
-        hf_import = importlib.import_module("engine.hf_import")
+        hf_import = importlib.import_module("engine.importers.hf_import")
     except ModuleNotFoundError:
         raise PlanError("model", str(path), "a catalog preset (config.json import is not in this build)") from None
     return hf_import.model_from_local(Path(path))
@@ -87,7 +87,7 @@ class ModelPanel(BoundForm):
     def _save_as_preset(self) -> None:
         """Save the plan's model in the user's catalog and add it to the preset list."""
         from engine.catalog import ModelPreset, save_user_model
-        from engine.params import parameter_count
+        from engine.model.params import parameter_count
 
         model = self.document.plan.model
         name, ok = QInputDialog.getText(self, translate("ModelPanel", "Save model preset"),

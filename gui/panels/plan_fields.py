@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from engine.errors import PlanError
-from engine.plan import Plan, plan_error_from_validation
+from engine.plan.schema import Plan, plan_error_from_validation
 
 
 def get_field(obj: Any, path: str) -> Any:

@@ -35,8 +35,8 @@ def _scalar(annotation: Any) -> tuple[type | None, bool]:
 
 # Free-text fields whose allowed values the engine lists: (module, constant).
 _STRING_CHOICES = {
-    "serving.quant": ("engine.serving.quant", "SCHEME_NAMES"),
-    "serving.kv_dtype": ("engine.serving.formats", "KV_FORMATS"),
+    "serving.quant": ("engine.weights.quant", "SCHEME_NAMES"),
+    "serving.kv_dtype": ("engine.weights.formats", "KV_FORMATS"),
 }
 
 

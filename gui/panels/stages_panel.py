@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import PlanError
-from engine.memory.schedule import stage_layer_indices
+from engine.training.memory.schedule import stage_layer_indices
 from gui.panels.form import error_label
 from gui.panels.plan_fields import even_layer_split, set_field
 

@@ -7,7 +7,7 @@ import math
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 
-from engine.report import BREAKDOWN_KEYS, Estimate
+from engine.report.records import BREAKDOWN_KEYS, Estimate
 from engine.units import Unit, to_unit
 from gui.pdf.canvas import MUTED_COLOR, TEXT_COLOR, PdfCanvas
 

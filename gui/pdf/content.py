@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.params import parameter_counts
-from engine.plan import Plan
-from engine.report import CardEstimate, Estimate, index_ranges
+from engine.model.params import parameter_counts
+from engine.plan.schema import Plan
+from engine.report.records import CardEstimate, Estimate, index_ranges
 from engine.units import Unit, format_bytes, to_unit
 
 # (breakdown key, column header) of the per-card table, in the engine's order.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPicture
 
-from engine.plan import Plan
-from engine.report import BREAKDOWN_KEYS, Estimate
+from engine.plan.schema import Plan
+from engine.report.records import BREAKDOWN_KEYS, Estimate
 from gui.pdf.canvas import MUTED_COLOR, TEXT_COLOR, PdfCanvas
 from gui.pdf.chart import CATEGORY_COLORS, CATEGORY_LABELS
 

@@ -18,8 +18,8 @@ from PySide6.QtGui import QColor
 from engine import __version__
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.plan import Plan
-from engine.report import Estimate
+from engine.plan.schema import Plan
+from engine.report.records import Estimate
 from engine.units import Unit
 from gui.pdf import content
 from gui.pdf.canvas import MUTED_COLOR, PAGE_SIZES, PdfCanvas

@@ -22,8 +22,8 @@ from engine.catalog import (
 )
 from engine.cli.main import main
 from engine.errors import PlanError
-from engine.model import ModelSpec
-from engine.params import parameter_count, parameter_counts
+from engine.model.params import parameter_count, parameter_counts
+from engine.model.spec import ModelSpec
 from engine.resources import resource_path
 
 MiB = 2**20

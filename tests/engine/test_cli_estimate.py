@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from engine.cli.main import main as cli
-from engine.plan import load_plan
-from engine.report_json import ReportModel
+from engine.plan.schema import load_plan
+from engine.report.json_report import ReportModel
 
 ARTICLE = ["--params", "13e9", "--layers", "40", "--hidden", "5120", "--heads", "40", "--method", "seed"]
 

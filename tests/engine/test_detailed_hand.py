@@ -22,7 +22,7 @@ from engine import (
     build_grid,
     estimate,
 )
-from engine.memory.activations import layer_activations
+from engine.training.memory.activations import layer_activations
 
 # GPT-style: h=64, 4 heads, ffn 4h = 256, LayerNorm, biases, dropout; s=32, b=2.
 GPT = ModelSpec(layers=4, hidden=64, heads=4, vocab=128, dropout=0.1, norm="layernorm", bias=True)

@@ -1,4 +1,4 @@
-"""Pure plan edits (engine.edits): no QApplication, exact expectations written out here."""
+"""Pure plan edits (engine.plan.edits): no QApplication, exact expectations written out here."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import edits
+from engine.plan import edits
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.layout import Layout, Node, build_grid
-from engine.model import ModelSpec
-from engine.plan import Plan
-from engine.training import MethodConfig, TrainingConfig
+from engine.model.spec import ModelSpec
+from engine.plan.layout import Layout, Node, build_grid
+from engine.plan.schema import Plan
+from engine.training.config import MethodConfig, TrainingConfig
 from engine.units import GB, GiB
 
 MODEL_13B = ModelSpec(name="13B", params=13_000_000_000, layers=40, hidden=5120, heads=40)
@@ -285,7 +285,7 @@ def test_moving_cards_keeps_slots_unique_and_within_the_node(ids):
 def test_cards_without_group_labels_get_fresh_groups():
     # Cards saved without labels (None: alone in that dimension) must not break grouping edits.
     from engine import Card, GiB, Layout, MethodConfig, ModelSpec, Node, Plan
-    from engine.edits import new_tp_group
+    from engine.plan.edits import new_tp_group
 
     cards = tuple(Card(id=f"c{i}", node="n", slot=i, gpu="g", capacity_bytes=GiB) for i in range(3))
     plan = Plan(model=ModelSpec(layers=2, hidden=64, heads=4, vocab=10), method=MethodConfig(),

@@ -20,11 +20,11 @@ from engine.export import (
     plan_from_megatron,
     vllm_args,
 )
-from engine.layout import Card, Layout, Node, build_grid
-from engine.model import ModelSpec, MoESpec
-from engine.params import parameter_count
-from engine.plan import Plan, load_plan, save_plan
-from engine.training import MethodConfig, TrainingConfig
+from engine.model.params import parameter_count
+from engine.model.spec import ModelSpec, MoESpec
+from engine.plan.layout import Card, Layout, Node, build_grid
+from engine.plan.schema import Plan, load_plan, save_plan
+from engine.training.config import MethodConfig, TrainingConfig
 
 GIB80 = 80 * 2**30  # an "80 GB" A100/H100 as the driver reports it
 ARTICLE_13B = ModelSpec(name="13B", params=13_000_000_000, layers=40, hidden=5120, heads=40)

@@ -11,9 +11,9 @@ from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.finetune.config import FinetuneConfig
 from engine.finetune.lora import adapter_params
-from engine.layout import build_grid
-from engine.model import ModelSpec
-from engine.plan import Plan, plan_from_json, plan_to_json
+from engine.model.spec import ModelSpec
+from engine.plan.layout import build_grid
+from engine.plan.schema import Plan, plan_from_json, plan_to_json
 from engine.units import GiB, MiB
 
 SMALL = ModelSpec(name="small", layers=2, hidden=256, heads=4, kv_heads=2, ffn=512, vocab=1000,

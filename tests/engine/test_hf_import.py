@@ -10,8 +10,8 @@ import pytest
 
 from engine.cli.main import main
 from engine.errors import PlanError
-from engine.hf_import import inspect_local, model_from_local
-from engine.params import parameter_count, parameter_counts
+from engine.importers.hf_import import inspect_local, model_from_local
+from engine.model.params import parameter_count, parameter_counts
 
 # --- real config.json files, as published on the Hugging Face Hub ------------------------------
 LLAMA_2_7B = {

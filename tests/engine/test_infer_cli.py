@@ -5,8 +5,8 @@ import json
 import pytest
 
 from engine.cli.main import main
-from engine.plan import load_plan
-from engine.report_json import ReportModel
+from engine.plan.schema import load_plan
+from engine.report.json_report import ReportModel
 
 SMALL = ["--layers", "2", "--hidden", "256", "--heads", "4", "--kv-heads", "2", "--ffn", "512", "--vocab", "1000",
          "--swiglu", "--norm", "rmsnorm", "--no-bias"]

@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
-from engine.report import BREAKDOWN_KEYS
-from engine.report_json import estimate_to_json
+from engine.report.json_report import estimate_to_json
+from engine.report.records import BREAKDOWN_KEYS
 
 HEADS = 8
 

@@ -3,8 +3,8 @@
 import pytest
 
 from engine.errors import PlanError
-from engine.model import MLASpec, ModelSpec
-from engine.params import parameter_count
+from engine.model.params import parameter_count
+from engine.model.spec import MLASpec, ModelSpec
 from engine.serving.kv_cache import (
     is_sliding,
     kv_format,
@@ -12,7 +12,7 @@ from engine.serving.kv_cache import (
     layer_bytes_per_token,
     model_bytes_per_token,
 )
-from engine.serving.tensors import layer_tensors, outer_tensors
+from engine.weights.tensors import layer_tensors, outer_tensors
 
 
 def spec(kv_heads: int, **kw) -> ModelSpec:

@@ -3,7 +3,7 @@
 import pytest
 
 from engine import GiB, PlanError, build_grid
-from engine.memory.schedule import in_flight_chunks, stage_layer_indices
+from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
 
 
 def test_megatron_rank_order_tp_fastest_pp_slowest():

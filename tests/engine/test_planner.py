@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from engine import GB, GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
 from engine.cli.main import main as cli
 from engine.errors import PlanError
-from engine.model import MLASpec, MoESpec
-from engine.plan import plan_error_from_validation
+from engine.model.spec import MLASpec, MoESpec
+from engine.plan.schema import plan_error_from_validation
 from engine.planner import Hardware, PlannerRequest, SearchSpace, SpeedModel, search
 from engine.planner.candidate import Candidate
 from engine.planner.pareto import dominates, pareto_front
@@ -418,10 +418,10 @@ MODELS_FOR_ACTIVATIONS = [
        st.sampled_from([1, 2]), st.sampled_from([1, 2]), st.sampled_from([1, 2]))
 def test_planner_activations_are_the_engines(model, framework, recompute, sp, flash, precision, pp_vpp, stage_pick,
                                              chunks, tp, cp, mb):
-    from engine.memory.context import CardContext
-    from engine.memory.detailed import activation_figures, logits_figure
-    from engine.memory.schedule import stage_layer_indices
     from engine.planner.activations import rest_bytes_fast
+    from engine.training.memory.context import CardContext
+    from engine.training.memory.detailed import activation_figures, logits_figure
+    from engine.training.memory.schedule import stage_layer_indices
 
     pp, vpp = pp_vpp
     stage = min(stage_pick, pp - 1)

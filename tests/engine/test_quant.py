@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import PlanError
-from engine.model import ModelSpec
-from engine.params import parameter_count
-from engine.serving import formats as f
-from engine.serving.quant import find_scheme, tensor_bytes, tensor_format
-from engine.serving.tensors import layer_tensors, outer_tensors
+from engine.model.params import parameter_count
+from engine.model.spec import ModelSpec
+from engine.weights import formats as f
+from engine.weights.quant import find_scheme, tensor_bytes, tensor_format
+from engine.weights.tensors import layer_tensors, outer_tensors
 
 SMALL = ModelSpec(name="small", layers=2, hidden=256, heads=4, kv_heads=2, ffn=512, vocab=1000,
                   gated_mlp=True, norm="rmsnorm", bias=False)

@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from engine.catalog import GpuSpec
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.layout import build_grid
-from engine.model import ModelSpec
-from engine.plan import Plan, plan_error_from_validation, plan_from_json, plan_to_json
+from engine.model.spec import ModelSpec
+from engine.plan.layout import build_grid
+from engine.plan.schema import Plan, plan_error_from_validation, plan_from_json, plan_to_json
 from engine.serving.answers import (
     best_quant,
     cheapest_gpu,

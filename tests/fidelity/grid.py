@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.model import MoESpec
+from engine.model.spec import MoESpec
 from engine.serving.kv_cache import kv_format, kv_use
 from fidelity import ends, layers, states
 from fidelity.layers import Shape

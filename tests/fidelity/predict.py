@@ -7,11 +7,11 @@ activation figure (``activations_per_layer``) is what the measurement is held to
 from __future__ import annotations
 
 from engine.estimate import estimate
-from engine.layout import Card, Layout, Node
-from engine.model import ModelSpec, MoESpec
-from engine.plan import Plan
-from engine.report import Breakdown
-from engine.training import MethodConfig, TrainingConfig
+from engine.model.spec import ModelSpec, MoESpec
+from engine.plan.layout import Card, Layout, Node
+from engine.plan.schema import Plan
+from engine.report.records import Breakdown
+from engine.training.config import MethodConfig, TrainingConfig
 from fidelity.layers import Shape
 
 CARD_BYTES = 10**15  # large enough that nothing is over capacity

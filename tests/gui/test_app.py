@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage, QKeySequence
 
-from engine.plan import load_plan, save_plan
+from engine.plan.schema import load_plan, save_plan
 from engine.units import Unit
 from gui.app import main, render_screenshot
 from gui.document import PlanDocument

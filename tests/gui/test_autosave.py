@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from engine.plan import load_plan
+from engine.plan.schema import load_plan
 from gui.autosave import Autosaver, autosave_dir, data_dir, find_recoverable
 from gui.document import PlanDocument
 from gui.panels.plan_fields import set_field

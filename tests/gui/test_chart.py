@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from engine.estimate import estimate
-from engine.report import BREAKDOWN_KEYS
+from engine.report.records import BREAKDOWN_KEYS
 from engine.units import GB, GiB
 from gui.chart import MemoryChart
 from gui.document import PlanDocument

@@ -22,12 +22,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication
 
-from engine import edits
+from engine.plan import edits
 from engine.estimate import estimate
-from engine.layout import build_grid
-from engine.model import ModelSpec
-from engine.plan import Plan
-from engine.training import MethodConfig, TrainingConfig
+from engine.model.spec import ModelSpec
+from engine.plan.layout import build_grid
+from engine.plan.schema import Plan
+from engine.training.config import MethodConfig, TrainingConfig
 from engine.units import GiB, format_bytes
 from gui.diagram.actions import RoleActions
 from gui.diagram.colors import stage_color

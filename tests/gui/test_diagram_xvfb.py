@@ -31,12 +31,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
 app = QApplication(sys.argv[:1])
-from engine import edits
+from engine.plan import edits
 from engine.estimate import estimate
-from engine.layout import build_grid
-from engine.model import ModelSpec
-from engine.plan import Plan
-from engine.training import MethodConfig, TrainingConfig
+from engine.plan.layout import build_grid
+from engine.model.spec import ModelSpec
+from engine.plan.schema import Plan
+from engine.training.config import MethodConfig, TrainingConfig
 from engine.units import GiB, format_bytes
 from gui.diagram.controller import DiagramController
 from gui.diagram.geometry import CARD_H, CARD_W, node_scene_pos, slot_pos

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.params import parameter_count
+from engine.model.params import parameter_count
 from gui.launch_import import LaunchImportDialog
 from gui.templates import default_plan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QInputDialog
 
 from engine.catalog import find_model, user_catalog_dir
-from engine.params import parameter_count
+from engine.model.params import parameter_count
 from gui.document import PlanDocument
 from gui.panels.model_panel import ModelPanel
 from gui.templates import default_plan

@@ -11,11 +11,11 @@ import pytest
 
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.layout import build_grid
-from engine.model import ModelSpec
-from engine.plan import Plan, save_plan
-from engine.report_json import estimate_to_json
-from engine.training import MethodConfig, TrainingConfig
+from engine.model.spec import ModelSpec
+from engine.plan.layout import build_grid
+from engine.plan.schema import Plan, save_plan
+from engine.report.json_report import estimate_to_json
+from engine.training.config import MethodConfig, TrainingConfig
 from gui.pdf import export_pdf
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.plan import load_plan
+from engine.plan.schema import load_plan
 from gui.chart import MemoryChart
 from gui.document import PlanDocument
 from gui.templates import (

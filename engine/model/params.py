@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from engine.model import ModelSpec
+from engine.model.spec import ModelSpec
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.memory.context import CardContext
-from engine.memory.formatting import ceil_div, n
-from engine.params import parameter_counts
-from engine.report import Figure, figure
+from engine.model.params import parameter_counts
+from engine.report.formatting import ceil_div, n
+from engine.report.records import Figure, figure
+from engine.training.memory.context import CardContext
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ fill a grid ...) are these functions; the GUI wraps each call in one undo
 command.  Bad input raises :class:`PlanError` naming the field, the value and
 what is allowed.
 
-Group ids are plan-wide labels (see :mod:`engine.layout`); a fresh group gets
+Group ids are plan-wide labels (see :mod:`engine.plan.layout`); a fresh group gets
 ``max(existing) + 1``.  When an edit splits a group (some members move to a
 different stage), the moved members get a fresh id, so a TP group never spans
 two stages.  When the number of stages changes, an uneven ``pp_layers`` split
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from engine.errors import PlanError
-from engine.layout import Card, Layout, Node, new_id
-from engine.plan import Plan
+from engine.plan.layout import Card, Layout, Node, new_id
+from engine.plan.schema import Plan
 
 GROUP_FIELDS = ("tp_group", "dp_group", "cp_group", "ep_group")
 MAX_COPIES = 128
@@ -291,7 +291,7 @@ def fill_grid(plan: Plan, node_ids: Iterable[str], tp: int, pp: int, dp: int) ->
 
     Ranks run over the chosen nodes' slots in plan order (node, then slot);
     ``rank = tp_r + TP * (dp_r + DP * pp_r)``: TP fastest, then DP, PP slowest,
-    exactly as :func:`engine.layout.build_grid`.  Empty slots are filled with
+    exactly as :func:`engine.plan.layout.build_grid`.  Empty slots are filled with
     cards like the first card found; cards beyond TP x PP x DP are an error.
     """
     for name, value in (("tp", tp), ("pp", pp), ("dp", dp)):

@@ -24,7 +24,7 @@ real and counted here: the fused norms keep fp32 statistics per token (mean
 and 1/std for LayerNorm: 8 B; 1/rms for RMSNorm: 4 B), and fused RoPE writes
 the rotated Q and K to new buffers while V, a view of the QKV output, keeps
 that whole buffer alive (e·sb·(q+kv) more).  Hugging Face eager code saves
-much more; its profile is :mod:`engine.memory.huggingface`.
+much more; its profile is :mod:`engine.training.memory.huggingface`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from engine.memory.formatting import ceil_div, n
-from engine.model import ModelSpec, MoESpec
+from engine.model.spec import ModelSpec, MoESpec
+from engine.report.formatting import ceil_div, n
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 A scheme is what users download or pass to their runtime (``bf16``, ``int4-awq``,
 ``nf4``, ``Q4_K_M`` ...).  It maps every tensor to a
-:class:`~engine.serving.formats.StorageFormat`:
+:class:`~engine.weights.formats.StorageFormat`:
 
 * Hugging Face style schemes (fp8, int8, LLM.int8, GPTQ, AWQ, bitsandbytes)
   quantize the linear layers of the transformer blocks only; the embeddings,
@@ -14,7 +14,7 @@ A scheme is what users download or pass to their runtime (``bf16``, ``int4-awq``
   ``_M`` / ``_S`` mixes give ``attn_v`` and ``ffn_down`` more bits on some layers
   (``use_more_bits``: the first and last eighth and every third layer between);
   rows whose length is not a multiple of the block size fall back
-  (:data:`~engine.serving.formats.GGUF_FALLBACK`).
+  (:data:`~engine.weights.formats.GGUF_FALLBACK`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from engine.errors import PlanError
-from engine.model import ModelSpec
-from engine.serving import formats as f
-from engine.serving.formats import StorageFormat
-from engine.serving.tensors import Tensor
+from engine.model.spec import ModelSpec
+from engine.weights import formats as f
+from engine.weights.formats import StorageFormat
+from engine.weights.tensors import Tensor
 
 _HF_KEEP = ("embedding", "position", "output", "norm", "bias", "router")
 

@@ -5,7 +5,7 @@ Two levels of detail are accepted:
 * the article's level: a declared parameter count with layers, hidden size and
   heads (``ModelSpec(params=13_000_000_000, layers=40, hidden=5120, heads=40)``);
 * a full architecture (vocab, FFN size, GQA, gated MLP, norms, biases, MoE,
-  MLA ...), from which :mod:`engine.params` derives the count per component.
+  MLA ...), from which :mod:`engine.model.params` derives the count per component.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ F32 and bumps ``attn_v`` / ``ffn_down``; GPTQ keeps the embeddings and the
 output layer in 16 bit), so the serving engine works per tensor.  Shapes are
 ``(rows, cols)`` with ``cols`` the input dimension, as PyTorch's ``nn.Linear``
 and GGUF's row-major blocks store them.  The tensors sum exactly to
-:func:`engine.params.parameter_count`.
+:func:`engine.model.params.parameter_count`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from engine.model import ModelSpec
-from engine.params import parameter_counts
+from engine.model.params import parameter_counts
+from engine.model.spec import ModelSpec
 
 # column: rows split over TP; row: cols split over TP; replicated: whole on every TP rank.
 Split = Literal["column", "row", "replicated"]

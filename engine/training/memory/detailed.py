@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from engine.memory.activations import (
+from engine.report.formatting import ceil_div, n
+from engine.report.records import Breakdown, Figure, figure, make_breakdown
+from engine.training.memory.activations import (
     LayerActivations,
     layer_activations,
     layer_input_bytes,
     norm_stat_bytes,
 )
-from engine.memory.context import CardContext
-from engine.memory.formatting import ceil_div, n
-from engine.memory.huggingface import hf_final_norm_bytes, hf_layer_activations, hf_logits_bytes
-from engine.memory.model_states import communication_figure, model_state_figures
-from engine.report import Breakdown, Figure, figure, make_breakdown
+from engine.training.memory.context import CardContext
+from engine.training.memory.huggingface import (
+    hf_final_norm_bytes,
+    hf_layer_activations,
+    hf_logits_bytes,
+)
+from engine.training.memory.model_states import communication_figure, model_state_figures
 
 
 def _activation_bytes_per_element(ctx: CardContext) -> int:

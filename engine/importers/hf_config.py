@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import PlanError
-from engine.model import ModelSpec
+from engine.model.spec import ModelSpec
 
 _MISSING = object()
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.model import ModelSpec
-from engine.training import MethodConfig, TrainingConfig
+from engine.model.spec import ModelSpec
+from engine.training.config import MethodConfig, TrainingConfig
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -17,10 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.errors import PlanError
-from engine.hf_config import positive_int_value, spec_from_config
-from engine.model import ModelSpec
-from engine.plan import plan_error_from_validation
-from engine.weights_header import (
+from engine.importers.headers import (
     GGUF_FILE_TYPES,
     GgufArray,
     GgufHeader,
@@ -29,6 +26,9 @@ from engine.weights_header import (
     tally_gguf,
     tally_safetensors,
 )
+from engine.importers.hf_config import positive_int_value, spec_from_config
+from engine.model.spec import ModelSpec
+from engine.plan.schema import plan_error_from_validation
 
 INDEX_NAME = "model.safetensors.index.json"
 _SPLIT_GGUF = re.compile(r"^(?P<stem>.+)-\d{5}-of-(?P<n>\d{5})\.gguf$")

@@ -14,10 +14,10 @@ TP (not in the article) divides every term by the TP size.
 
 from __future__ import annotations
 
-from engine.memory.context import CardContext
-from engine.memory.formatting import ceil_div, n
-from engine.params import parameter_count
-from engine.report import Breakdown, figure, make_breakdown
+from engine.model.params import parameter_count
+from engine.report.formatting import ceil_div, n
+from engine.report.records import Breakdown, figure, make_breakdown
+from engine.training.memory.context import CardContext
 
 SEED_WEIGHT_BYTES = 2
 SEED_GRAD_BYTES = 4

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from engine.memory.activations import LayerActivations, layer_activations
-from engine.memory.formatting import ceil_div, n
-from engine.model import ModelSpec
+from engine.model.spec import ModelSpec
+from engine.report.formatting import ceil_div, n
+from engine.training.memory.activations import LayerActivations, layer_activations
 
 
 def _norm_terms(spec: ModelSpec, s: int, b: int, e: int, k: int) -> tuple[str, int]:

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import PlanError
 from engine.finetune.config import FinetuneConfig
-from engine.layout import Layout
-from engine.model import ModelSpec
+from engine.model.spec import ModelSpec
+from engine.plan.layout import Layout
 from engine.serving.config import ServingConfig
-from engine.training import MethodConfig, TrainingConfig
+from engine.training.config import MethodConfig, TrainingConfig
 
 PLAN_VERSION = 1
 Mode = Literal["training", "serving", "finetune"]

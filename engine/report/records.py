@@ -2,7 +2,7 @@
 
 These are frozen, slotted dataclasses rather than pydantic models: an estimate
 of a 1,024-card plan builds 1,024 of them and must take well under a
-millisecond.  The JSON shape scripts read is :mod:`engine.report_json`.
+millisecond.  The JSON shape scripts read is :mod:`engine.report.json_report`.
 """
 
 from __future__ import annotations

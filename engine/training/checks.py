@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 from engine.errors import PlanError
-from engine.layout import Layout, Topology
-from engine.model import ModelSpec
-from engine.report import PlanWarning
-from engine.training import MethodConfig, TrainingConfig
+from engine.model.spec import ModelSpec
+from engine.plan.layout import Layout, Topology
+from engine.report.records import PlanWarning
+from engine.training.config import MethodConfig, TrainingConfig
 
 MAX_TP_ADVISED = 8  # the article: keep TP inside a node, TP <= 8
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from engine.report import Estimate
+from engine.report.records import Estimate
 
 
 class WarningModel(BaseModel):

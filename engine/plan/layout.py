@@ -130,7 +130,7 @@ class Topology:
         t.keys = [
             (c.stage, t.tp_size[i], t.dp_size[i], t.cp_size[i], t.ep_size[i]) for i, c in enumerate(layout.cards)
         ]
-        # Per-card identity columns of an estimate row (see engine.report.CardEstimate).
+        # Per-card identity columns of an estimate row (see engine.report.records.CardEstimate).
         t.rows = [
             (i, c.id, t.node_index[i], c.node, c.gpu, c.stage, t.tp_rank[i], t.tp_size[i],
              t.dp_rank[i], t.dp_size[i], c.capacity_bytes)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.memory.formatting import ceil_div
+from engine.report.formatting import ceil_div
 
 
 @dataclass(frozen=True, slots=True)

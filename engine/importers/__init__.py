@@ -1,0 +1,1 @@
+"""Offline importers: config.json, safetensors and GGUF headers (local files only)."""

@@ -1,0 +1,1 @@
+"""The model: architecture (``spec``) and its parameter counts (``params``)."""

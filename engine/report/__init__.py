@@ -1,0 +1,1 @@
+"""What an estimate returns: figures with formulas, card records, the JSON report."""

@@ -1,0 +1,1 @@
+"""Training memory: configuration, layout checks, the seed and detailed methods, the estimator."""
