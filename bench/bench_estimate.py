@@ -17,7 +17,7 @@ import statistics
 import time
 
 from engine import GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
-from engine.estimate import card_breakdown
+from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
 from engine.training.memory.schedule import in_flight_chunks
 

@@ -37,6 +37,7 @@ from engine.finetune.config import FinetuneConfig
 from engine.finetune.lora import adapter_activation_bytes, adapter_params, layer_adapter_params
 from engine.finetune.summary import FinetuneSummary
 from engine.model.params import parameter_count
+from engine.plan.checks import check_stages
 from engine.plan.schema import Plan
 from engine.report.formatting import ceil_div, n
 from engine.report.records import (
@@ -175,23 +176,19 @@ def finetune_estimate(plan: Plan) -> Estimate:
     if cfg.method == "full":
         return _full(plan, cfg)
     layout = plan.layout
-    if not layout.cards:
-        raise PlanError("layout.cards", 0, "at least one card")
-    topo = layout.topology
+    topo = check_stages(layout)
     if max(topo.tp_size) > 1:
         raise PlanError("layout.tp", max(topo.tp_size), f"1 for {cfg.method} (PEFT has no tensor parallelism)")
     stages = topo.stages
-    if sorted(topo.stage_members) != list(range(stages)):
-        raise PlanError("layout.cards.stage", sorted(topo.stage_members), "stages numbered 0..n-1 without gaps")
     by_stage = stage_layer_indices(plan.model.layers, stages, layout.pp_layers, 1)
     cache: dict[int, Breakdown] = {}
     rows = []
-    for row in topo.rows:
-        stage = row[5]
+    for slot in topo.slots:
+        stage = slot.stage
         if stage not in cache:
             cache[stage] = _card_breakdown(plan, cfg, by_stage[stage], stage == 0, stage == stages - 1,
                                            len(layout.cards))
-        rows.append(tuple.__new__(CardEstimate, row + (1, cache[stage])))
+        rows.append(CardEstimate(slot, 1, cache[stage]))
     warnings = []
     over = [c for c in rows if not c.fits]
     if over:

@@ -17,6 +17,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.errors import PlanError
+from engine.report.records import CardSlot
 
 
 def new_id() -> str:
@@ -72,7 +73,7 @@ class Topology:
     """Group sizes and ranks derived once from a layout (cached on the layout)."""
 
     __slots__ = ("stages", "tp_size", "tp_rank", "dp_size", "dp_rank", "cp_size", "ep_size",
-                 "node_index", "tp_members", "dp_members", "stage_members", "tp_spans_nodes", "keys", "rows",
+                 "node_index", "tp_members", "dp_members", "stage_members", "tp_spans_nodes", "keys", "slots",
                  "tp_group_stages", "dp_for_batch", "memo")
 
     stages: int
@@ -88,7 +89,7 @@ class Topology:
     stage_members: dict[int, list[int]]
     tp_spans_nodes: dict[object, bool]
     keys: list[tuple[int, int, int, int, int]]
-    rows: list[tuple]
+    slots: list[CardSlot]
     tp_group_stages: dict[object, list[int]]
     dp_for_batch: int
     memo: dict[str, object]
@@ -130,10 +131,9 @@ class Topology:
         t.keys = [
             (c.stage, t.tp_size[i], t.dp_size[i], t.cp_size[i], t.ep_size[i]) for i, c in enumerate(layout.cards)
         ]
-        # Per-card identity columns of an estimate row (see engine.report.records.CardEstimate).
-        t.rows = [
-            (i, c.id, t.node_index[i], c.node, c.gpu, c.stage, t.tp_rank[i], t.tp_size[i],
-             t.dp_rank[i], t.dp_size[i], c.capacity_bytes)
+        t.slots = [
+            CardSlot(i, c.id, t.node_index[i], c.node, c.gpu, c.stage, t.tp_rank[i], t.tp_size[i],
+                     t.dp_rank[i], t.dp_size[i], c.capacity_bytes)
             for i, c in enumerate(layout.cards)
         ]
         t.tp_group_stages = {

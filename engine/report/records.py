@@ -85,22 +85,77 @@ class PlanWarning:
     severity: str = "warning"  # "warning" or "info"
 
 
-class CardEstimate(NamedTuple):
-    """One card's estimate (a NamedTuple: immutable and cheap to build by the thousand)."""
+@dataclass(frozen=True, slots=True)
+class CardSlot:
+    """Who a card is in the layout: position, node, GPU, stage and group ranks (built once per layout)."""
 
-    index: int  # type: ignore[assignment]  # the card's position; shadows tuple.index on purpose
+    index: int  # the card's position in layout.cards
     card_id: str
-    node: int
+    node: int  # the node's position in layout.nodes
     node_id: str
     gpu: str
-    stage: int
+    stage: int  # 0-based pipeline stage
     tp_rank: int
     tp_size: int
     dp_rank: int
     dp_size: int
     capacity_bytes: int
+
+
+class CardEstimate(NamedTuple):
+    """One card's estimate: its slot in the layout and its breakdown (the one card record).
+
+    A NamedTuple rather than a frozen dataclass: immutable, and an estimate of 1,024 cards
+    builds 1,024 of them (a frozen dataclass's ``__init__`` costs 0.4 µs each, this 0.24 µs).
+    """
+
+    slot: CardSlot
     in_flight_microbatches: int
     breakdown: Breakdown
+
+    @property  # shadows tuple.index on purpose: the card's position in the layout
+    def index(self) -> int:  # type: ignore[override]
+        return self.slot.index
+
+    @property
+    def card_id(self) -> str:
+        return self.slot.card_id
+
+    @property
+    def node(self) -> int:
+        return self.slot.node
+
+    @property
+    def node_id(self) -> str:
+        return self.slot.node_id
+
+    @property
+    def gpu(self) -> str:
+        return self.slot.gpu
+
+    @property
+    def stage(self) -> int:
+        return self.slot.stage
+
+    @property
+    def tp_rank(self) -> int:
+        return self.slot.tp_rank
+
+    @property
+    def tp_size(self) -> int:
+        return self.slot.tp_size
+
+    @property
+    def dp_rank(self) -> int:
+        return self.slot.dp_rank
+
+    @property
+    def dp_size(self) -> int:
+        return self.slot.dp_size
+
+    @property
+    def capacity_bytes(self) -> int:
+        return self.slot.capacity_bytes
 
     @property
     def total_bytes(self) -> int:
@@ -108,11 +163,11 @@ class CardEstimate(NamedTuple):
 
     @property
     def headroom_bytes(self) -> int:
-        return self.capacity_bytes - self.breakdown.total_bytes
+        return self.slot.capacity_bytes - self.breakdown.total_bytes
 
     @property
     def fits(self) -> bool:
-        return self.breakdown.total_bytes <= self.capacity_bytes
+        return self.breakdown.total_bytes <= self.slot.capacity_bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from engine.errors import PlanError
 from engine.model.params import parameter_count
+from engine.plan.checks import check_stages, check_tp_heads
 from engine.plan.schema import Plan
 from engine.report.formatting import n
 from engine.report.records import CardEstimate, Estimate, PlanWarning, figure, over_capacity_warning
@@ -39,21 +40,9 @@ MAX_SEARCH_BATCH = 1 << 20
 
 def _check_layout(plan: Plan, cfg: ServingConfig):
     layout, spec = plan.layout, plan.model
-    if not layout.cards:
-        raise PlanError("layout.cards", 0, "at least one card")
-    topo = layout.topology
-    stages = sorted(topo.stage_members)
-    if stages != list(range(len(stages))):
-        raise PlanError("layout.cards.stage", stages, "stages numbered 0..n-1 without gaps")
-    for group, stage_set in topo.tp_group_stages.items():
-        if len(stage_set) > 1:
-            raise PlanError(f"layout.tp_group[{group}]", stage_set, "cards of one stage")
+    topo = check_stages(layout)
+    check_tp_heads(topo, spec, replicate_kv=True)
     for t in set(topo.tp_size):
-        kv = spec.kv_heads_
-        kv_ok = spec.mla is not None or kv % t == 0 or t % kv == 0
-        if spec.heads % t or not kv_ok:
-            raise PlanError("layout.tp", t, f"a divisor of heads={spec.heads}"
-                            + ("" if spec.mla else f" that divides or is a multiple of kv_heads={kv}"))
         if t > 1 and cfg.runtime == "llamacpp":
             raise PlanError("layout.tp", t, "1 with llama.cpp (it splits layers across cards: --tensor-split)")
     if max(topo.dp_size) > 1 and cfg.runtime == "llamacpp":
@@ -164,8 +153,8 @@ def serving_estimate(plan: Plan) -> Estimate:
     ev = Evaluator(plan, cfg)
     s, topo = ev.s, ev.topo
     results = ev.results(cfg.context, cfg.batch)
-    rows = [tuple.__new__(CardEstimate, row + (1, results[(row[5], topo.tp_size[row[0]], row[-1])].breakdown))
-            for row in topo.rows]
+    rows = [CardEstimate(slot, 1, results[(slot.stage, slot.tp_size, slot.capacity_bytes)].breakdown)
+            for slot in topo.slots]
     host = host_weights(s) + host_kv(s, cfg.context, cfg.batch)
     pool_tokens, pool_bytes = _pool_tokens(s, results)
     summary = ServingSummary(

@@ -6,6 +6,7 @@ from collections import Counter
 
 from engine.errors import PlanError
 from engine.model.spec import ModelSpec
+from engine.plan.checks import check_stages, check_tp_heads
 from engine.plan.layout import Layout, Topology
 from engine.report.records import PlanWarning
 from engine.training.config import MethodConfig, TrainingConfig
@@ -14,23 +15,9 @@ MAX_TP_ADVISED = 8  # the article: keep TP inside a node, TP <= 8
 
 
 def check_layout(layout: Layout, model: ModelSpec, training: TrainingConfig, method: MethodConfig) -> Topology:
-    if not layout.cards:
-        raise PlanError("layout.cards", 0, "at least one card")
-    topo = layout.topology
-    stages = sorted(topo.stage_members)
-    if stages != list(range(len(stages))):
-        missing = next(k for k in range(max(stages) + 1) if k not in topo.stage_members)
-        raise PlanError("layout.cards.stage", missing, f"every stage 0..{max(stages)} holding at least one card (stage {missing} is empty)")
-    for group, stage_set in topo.tp_group_stages.items():
-        if len(stage_set) > 1:
-            raise PlanError(f"layout.cards.tp_group={group}", stage_set, "cards of one pipeline stage (a TP group splits one stage's layers)")
-    for t in set(topo.tp_size):
-        heads_ok = model.heads % t == 0
-        kv_ok = model.mla is not None or model.kv_heads_ % t == 0
-        if not (heads_ok and kv_ok):
-            allowed = f"a divisor of heads={model.heads}" + ("" if model.mla else f" and kv_heads={model.kv_heads_}")
-            raise PlanError("layout.tp", t, allowed)
-    if layout.vpp > 1 and len(stages) == 1:
+    topo = check_stages(layout)
+    check_tp_heads(topo, model)
+    if layout.vpp > 1 and topo.stages == 1:
         raise PlanError("layout.vpp", layout.vpp, "1 without pipeline parallelism (PP = 1)")
     if method.method == "detailed" and max(topo.cp_size) > 1 and not training.flash_attention:
         raise PlanError("training.flash_attention", False, "true when context parallel CP > 1 (Megatron's CP runs on fused attention)")

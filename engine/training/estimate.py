@@ -34,8 +34,7 @@ def training_estimate(plan: Plan) -> Estimate:
 
     cache: dict[tuple[int, int, int, int, int], tuple[int, Breakdown]] = {}
     cards: list[CardEstimate] = []
-    new_row = tuple.__new__  # CardEstimate is a NamedTuple; skip its keyword-parsing __new__
-    for key, row in zip(topo.keys, topo.rows, strict=True):
+    for key, slot in zip(topo.keys, topo.slots, strict=True):
         hit: tuple[int, Breakdown] | None = cache.get(key)
         if hit is None:
             stage = key[0]
@@ -45,7 +44,7 @@ def training_estimate(plan: Plan) -> Estimate:
                 in_flight_chunks=in_flight_chunks(stage, stages, m, vpp), world=world,
             )
             hit = cache[key] = (ctx.in_flight_microbatches, card_breakdown(ctx))
-        cards.append(new_row(CardEstimate, row + hit))
+        cards.append(CardEstimate(slot, *hit))
     warnings = layout_warnings(layout, topo, method)
     warnings.extend(_capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo))
     params = parameter_count(model)
@@ -73,8 +72,8 @@ def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo
     if caps is None:
         caps = {}
         topo.memo["min_capacity_by_key"] = caps
-        for key, row in zip(topo.keys, topo.rows, strict=True):
-            caps[key] = min(caps.get(key, row[-1]), row[-1])
+        for key, slot in zip(topo.keys, topo.slots, strict=True):
+            caps[key] = min(caps.get(key, slot.capacity_bytes), slot.capacity_bytes)
     if any(totals[k] > caps[k] for k in totals):
         over = [c for c in cards if c.breakdown.total_bytes > c.capacity_bytes]
         stages_over = ", ".join(str(s + 1) for s in sorted({c.stage for c in over}))
