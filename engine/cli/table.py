@@ -7,7 +7,8 @@ from engine.units import Unit, format_bytes, to_unit
 
 COLUMNS = (
     ("weights", "weights"), ("gradients", "grads"), ("optimizer_states", "optim"), ("activations", "activ"),
-    ("logits", "logits"), ("communication", "comm"), ("kv_cache", "kv"), ("overhead", "overhd"),
+    ("logits", "logits"), ("communication", "comm"), ("transient", "trans"), ("kv_cache", "kv"),
+    ("overhead", "overhd"),
 )
 
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 from engine.report.formatting import ceil_div
 from engine.training.memory.activations import layer_activations, layer_input_bytes, norm_stat_bytes
 from engine.training.memory.context import CardContext
+from engine.training.memory.detailed import backward_peak_rest
+from engine.training.memory.transients import backward_transient
 from engine.training.memory.seed import SEED_ACTIVATION_FACTOR
 
 
 def rest_bytes_fast(ctx: CardContext) -> int:
-    """``activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes`` (detailed method, not Hugging Face)."""
+    """The backward peak on top of the static states: ``backward_peak_rest`` of the engine's activations,
+    logits and backward buffers (detailed method, not Hugging Face)."""
     tr, spec = ctx.training, ctx.model
     s = ceil_div(tr.seq, ctx.cp)
     b, t = tr.micro_batch, ctx.tp
@@ -40,11 +43,12 @@ def rest_bytes_fast(ctx: CardContext) -> int:
         ids = (16 if spec.position_embedding == "learned" else 8) * s * b
         mask = ceil_div(s * b * spec.hidden, rep) if spec.dropout > 0 else 0
         total += (ids + mask) * ctx.in_flight_microbatches
+    logits = 0
     if ctx.last:
         total += 2 * ceil_div(e * s * b * spec.hidden, rep) + ceil_div(norm_stat_bytes(spec) * s * b, rep)
         if spec.vocab is not None:
-            total += ceil_div((4 + e) * s * b * spec.vocab, t) + 9 * s * b
-    return total
+            logits = ceil_div((4 + e) * s * b * spec.vocab, t) + 9 * s * b
+    return backward_peak_rest(total, logits, backward_transient(ctx).bytes)
 
 
 def seed_rest_bytes_fast(ctx: CardContext) -> int:

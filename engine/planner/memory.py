@@ -27,7 +27,8 @@ from engine.report.formatting import ceil_div
 from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
-from engine.training.memory.detailed import activation_figures, logits_figure
+from engine.training.memory.detailed import activation_figures, backward_peak_rest, logits_figure
+from engine.training.memory.transients import backward_transient
 from engine.training.memory.model_states import card_params
 from engine.training.memory.seed import (
     SEED_GRAD_BYTES,
@@ -114,10 +115,11 @@ class MemoryModel:
         if self.seed:
             bd = self._breakdown(ctx)
             return bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
-        # detailed_breakdown's two such figures (a training breakdown has no KV cache), without
-        # the model states.
+        # detailed_breakdown's backward peak on top of the model states (a training breakdown has
+        # no KV cache); where the optimizer step is the peak, the whole-card check falls back.
         self.engine_calls += 1
-        return activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes
+        return backward_peak_rest(activation_figures(ctx)[0].bytes, logits_figure(ctx).bytes,
+                                  backward_transient(ctx).bytes)
 
     # The DP-dependent part --------------------------------------------------------
     def coefficients(self, g: Geometry, stage: int, ep: int) -> tuple:

@@ -23,6 +23,7 @@ BREAKDOWN_KEYS = (
     "activations",
     "logits",
     "communication",
+    "transient",
     "kv_cache",
     "overhead",
 )
@@ -43,12 +44,28 @@ def figure(key: str, label: str, n: int, formula: str) -> Figure:
 
 
 @dataclass(frozen=True, slots=True)
+class Moment:
+    """One moment of a card's step (a micro-batch's forward, a layer's backward, the optimizer step)
+    and the bytes alive then, by breakdown key (the allocator-visible keys; no overhead)."""
+
+    label: str
+    live: tuple[tuple[str, int], ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(b for _, b in self.live)
+
+
+@dataclass(frozen=True, slots=True)
 class Breakdown:
-    """Disjoint parts of one card's memory; they sum exactly to ``total_bytes``.
+    """Disjoint parts of one card's memory at its peak moment; they sum exactly to ``total_bytes``.
 
     ``overhead`` is what the framework's allocator does not see (CUDA context,
     NCCL, fragmentation reserve); the other parts sum to what
-    ``torch.cuda.max_memory_allocated`` would report.
+    ``torch.cuda.max_memory_allocated`` would report.  ``transient`` holds the
+    short-lived buffers of the peak moment (a layer's backward, the optimizer
+    step's temporaries).  ``timeline`` is the card's step moment by moment
+    (empty where a method has no timeline); ``peak_moment`` indexes it.
     """
 
     weights: Figure
@@ -57,24 +74,29 @@ class Breakdown:
     activations: Figure
     logits: Figure
     communication: Figure
+    transient: Figure
     kv_cache: Figure
     overhead: Figure
     details: tuple[Figure, ...]
     host_bytes: int  # CPU memory used by offload (not part of the card total)
     total_bytes: int
+    timeline: tuple[Moment, ...] = ()
+    peak_moment: int = -1
 
     def parts(self) -> tuple[Figure, ...]:
         return (self.weights, self.gradients, self.optimizer_states, self.activations,
-                self.logits, self.communication, self.kv_cache, self.overhead)
+                self.logits, self.communication, self.transient, self.kv_cache, self.overhead)
 
     def bytes_by_key(self) -> dict[str, int]:
         return {f.key: f.bytes for f in self.parts()}
 
 
-def make_breakdown(parts: dict[str, Figure], details: tuple[Figure, ...] = (), host_bytes: int = 0) -> Breakdown:
-    w, g, o, a, lg, c, kv, ov = (parts.get(k) or Figure(k, k.replace("_", " "), 0, "0") for k in BREAKDOWN_KEYS)
-    total = w.bytes + g.bytes + o.bytes + a.bytes + lg.bytes + c.bytes + kv.bytes + ov.bytes
-    return Breakdown(w, g, o, a, lg, c, kv, ov, details=details, host_bytes=host_bytes, total_bytes=total)
+def make_breakdown(parts: dict[str, Figure], details: tuple[Figure, ...] = (), host_bytes: int = 0,
+                   timeline: tuple[Moment, ...] = (), peak_moment: int = -1) -> Breakdown:
+    w, g, o, a, lg, c, tr, kv, ov = (parts.get(k) or Figure(k, k.replace("_", " "), 0, "0") for k in BREAKDOWN_KEYS)
+    total = w.bytes + g.bytes + o.bytes + a.bytes + lg.bytes + c.bytes + tr.bytes + kv.bytes + ov.bytes
+    return Breakdown(w, g, o, a, lg, c, tr, kv, ov, details=details, host_bytes=host_bytes, total_bytes=total,
+                     timeline=timeline, peak_moment=peak_moment)
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,9 @@ class MethodConfig(BaseModel):
     method: Method = "detailed"
     framework: Framework = "megatron"
     overhead: OverheadConfig = OverheadConfig()
+    gradient_accumulation_fusion: bool = Field(
+        True, description="Megatron-LM writes weight gradients straight into the fp32 main_grad (its default "
+        "with the fused kernel); false: the 16-bit weight gradient exists before it is accumulated")
     deepspeed_reduce_bucket_elements: int = Field(
         500_000_000, ge=0, description="DeepSpeed reduce_bucket_size (elements), the ZeRO-2 gradient bucket"
     )

@@ -96,10 +96,50 @@ def test_single_card_megatron_breakdown_by_hand():
     # activations: 4 layers x 197,632 ; first stage: input ids 8 s b = 512 + embedding dropout mask sbh = 4,096
     # last stage: final-norm and output-layer inputs 2 x 2 sbh = 16,384 + final LayerNorm statistics 8 s b = 512
     assert bd.activations.bytes == 4 * LAYER + 512 + 4_096 + 16_384 + 512
-    # logits: fp32 copy + bf16 logits, (4 + 2) x s x b x V ; loss target mask (bool) + int64 targets 9 s b = 576
-    assert bd.logits.bytes == 6 * S * B * 128 + 9 * S * B == 49_728
+    # The loss moment: fp32 copy + bf16 logits, (4 + 2) x s x b x V ; loss target mask (bool) + int64
+    # targets 9 s b = 576.
+    details = {f.key: f.bytes for f in bd.details}
+    assert details["loss_logits"] == 6 * S * B * 128 + 9 * S * B == 49_728
+    # The first backward: gradient in + out 2 x 2 sbh = 16,384, plus the larger of
+    #   attention (no flash): softmax + score gradients 2 x 2 a s^2 b = 32,768 + dq,dk,dv 2 s b (64+64+64) = 24,576
+    #   MLP (not gated): gradients of FC2's input and of the GeLU input 2 x 2 s b f = 65,536
+    # Megatron fuses the weight-gradient accumulation: no unaccumulated weight gradient.
+    backward = 2 * 2 * SBH + 2 * 2 * S * B * 256
+    assert backward == 81_920 > 49_728
+    # The backward is the peak moment, so the logits are not alive there.
+    assert bd.transient.bytes == backward
+    assert bd.logits.bytes == 0
     assert bd.overhead.bytes == 0
-    assert bd.total_bytes == 18 * params + 4 * LAYER + 512 + 4_096 + 16_384 + 512 + 49_728
+    assert bd.total_bytes == 18 * params + 4 * LAYER + 512 + 4_096 + 16_384 + 512 + 81_920
+    assert bd.timeline[bd.peak_moment].label.startswith("backward of the first layer")
+
+
+def test_backward_without_gradient_accumulation_fusion_adds_the_largest_weight_gradient():
+    plan = single_card_plan()
+    unfused = plan.model_copy(update={"method": plan.method.model_copy(update={"gradient_accumulation_fusion": False})})
+    fused_bd, bd = estimate(plan).cards[0].breakdown, estimate(unfused).cards[0].breakdown
+    # The largest module on the card: the MLP's 64 x 256 = 16,384 (embedding and output layer 8,192);
+    # its bf16 gradient exists before it is added to main_grad: 2 B x 16,384.
+    assert bd.transient.bytes - fused_bd.transient.bytes == 2 * 64 * 256 == 32_768
+
+
+def test_optimizer_step_is_the_peak_for_a_wide_model_with_torch_adamw():
+    # Hugging Face profile, 1 micro-batch of 8 tokens on a 2-layer h=256 model: tiny activations, so the
+    # foreach AdamW step (a copy of exp_avg_sq, 4 B per parameter) is the highest moment.
+    spec = ModelSpec(layers=2, hidden=256, heads=4, vocab=128, norm="rmsnorm", gated_mlp=True, ffn=512)
+    plan = Plan(model=spec, training=TrainingConfig(seq=8, micro_batch=1),
+                method=MethodConfig(framework="huggingface",
+                                    overhead=OverheadConfig(cuda_context_bytes=0, nccl_bytes=0, fragmentation_percent=0)),
+                layout=build_grid(gpu="test", capacity_bytes=1 * GiB))
+    bd = estimate(plan).cards[0].breakdown
+    from engine import parameter_count
+
+    p = parameter_count(spec)
+    assert bd.timeline[bd.peak_moment].label == "optimizer step"
+    assert bd.activations.bytes == 0 and bd.logits.bytes == 0
+    # moments 8 B/param (fp32 exp_avg + exp_avg_sq); the sqrt copy is one moment: 4 B/param
+    assert bd.transient.bytes == 4 * p
+    assert bd.total_bytes == bd.weights.bytes + bd.gradients.bytes + bd.optimizer_states.bytes + 4 * p
 
 
 def test_full_recompute_keeps_layer_inputs_and_one_working_set():

@@ -420,7 +420,7 @@ def test_planner_activations_are_the_engines(model, framework, recompute, sp, fl
                                              chunks, tp, cp, mb):
     from engine.planner.activations import rest_bytes_fast
     from engine.training.memory.context import CardContext
-    from engine.training.memory.detailed import activation_figures, logits_figure
+    from engine.training.memory.detailed import detailed_breakdown
     from engine.training.memory.schedule import stage_layer_indices
 
     pp, vpp = pp_vpp
@@ -430,7 +430,13 @@ def test_planner_activations_are_the_engines(model, framework, recompute, sp, fl
     ctx = CardContext(model=model, training=training, method=MethodConfig(method="detailed", framework=framework),
                       stage=stage, stages=pp, vpp=vpp, layer_indices=stage_layer_indices(6, pp, None, vpp)[stage],
                       tp=tp, dp=1, cp=cp, ep=1, in_flight_chunks=chunks, world=tp * pp * cp)
-    assert rest_bytes_fast(ctx) == activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes
+    # The planner's closed form is the step timeline's peak: the static states plus the fast
+    # path's backward peak equal the allocator-visible bytes of the timeline's highest moment
+    # (Megatron and DeepSpeed update in place, so the optimizer step never exceeds the backward).
+    bd = detailed_breakdown(ctx)
+    static = bd.weights.bytes + bd.gradients.bytes + bd.optimizer_states.bytes + bd.communication.bytes
+    assert static + rest_bytes_fast(ctx) == bd.timeline[bd.peak_moment].total_bytes
+    assert bd.timeline[bd.peak_moment].total_bytes == max(m.total_bytes for m in bd.timeline)
 
 
 def test_moe_search_tries_every_ep_dividing_dp_and_the_experts_with_engine_exact_memory():

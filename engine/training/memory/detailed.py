@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.report.formatting import ceil_div, n
-from engine.report.records import Breakdown, Figure, figure, make_breakdown
+from engine.report.records import Breakdown, Figure, Moment, figure, make_breakdown
 from engine.training.memory.activations import (
     LayerActivations,
     layer_activations,
@@ -17,6 +17,7 @@ from engine.training.memory.huggingface import (
     hf_logits_bytes,
 )
 from engine.training.memory.model_states import communication_figure, model_state_figures
+from engine.training.memory.transients import backward_transient, optimizer_step_transient
 
 
 def _activation_bytes_per_element(ctx: CardContext) -> int:
@@ -122,12 +123,63 @@ def overhead_figures(ctx: CardContext, visible: int) -> tuple[Figure, tuple[Figu
     return figure("overhead", "runtime overhead", total, text), details
 
 
+def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logits: Figure,
+                  backward: Figure, step: Figure) -> tuple[tuple[Moment, ...], int]:
+    """The card's step moment by moment, and the index of its peak.
+
+    ``static`` (weights, gradients, optimizer states, communication buffers) lives through
+    the step.  The warm-up forwards add the in-flight micro-batches' activations (1F1B:
+    ``in_flight`` of them on this stage); the last stage then computes the loss over the
+    full logits and its gradient; the first backward runs with every in-flight activation
+    still saved plus that layer's backward buffers; the optimizer step runs after the
+    activations are freed, with its own temporaries.
+    """
+    base = tuple((k, f.bytes) for k, f in static.items())
+    k = max(1, ctx.in_flight_microbatches)
+    moments = [Moment("step start: weights, gradients, optimizer states", base)]
+    for j in range(1, k + 1):
+        moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
+                              (*base, ("activations", act.bytes * j // k))))
+    if logits.bytes:
+        moments.append(Moment("loss over the full logits and its gradient",
+                              (*base, ("activations", act.bytes), ("logits", logits.bytes))))
+    moments.append(Moment("backward of the first layer, every in-flight activation saved",
+                          (*base, ("activations", act.bytes), ("transient", backward.bytes))))
+    moments.append(Moment("optimizer step", (*base, ("transient", step.bytes))))
+    peak = max(range(len(moments)), key=lambda i: moments[i].total_bytes)
+    return tuple(moments), peak
+
+
+def backward_peak_rest(act: int, logits: int, backward: int) -> int:
+    """What the peak adds to the static states in the backward (the planner's closed form of
+    :func:`step_timeline` when the optimizer step is not the peak)."""
+    return act + max(logits, backward)
+
+
 def detailed_breakdown(ctx: CardContext) -> Breakdown:
-    parts, details, host = model_state_figures(ctx)
+    static, details, host = model_state_figures(ctx)
+    static["communication"] = communication_figure(ctx)
     act, act_details = activation_figures(ctx)
-    parts["activations"] = act
-    parts["logits"] = logits_figure(ctx)
-    parts["communication"] = communication_figure(ctx)
+    logits = logits_figure(ctx)
+    backward = backward_transient(ctx)
+    moments_bytes = next(f.bytes for f in details if f.key == "optimizer_moments")
+    step = optimizer_step_transient(ctx, moments_bytes)
+    timeline, peak = step_timeline(ctx, static, act, logits, backward, step)
+    live = dict(timeline[peak].live)
+    parts = dict(static)
+    parts["activations"] = act if live.get("activations") == act.bytes else _zero(act, "freed at the peak")
+    parts["logits"] = logits if "logits" in live else _zero(logits, "not alive at the peak")
+    transient = step if timeline[peak].label == "optimizer step" else backward
+    parts["transient"] = transient if live.get("transient") else _zero(transient, "not alive at the peak")
     visible = sum(f.bytes for f in parts.values())
     parts["overhead"], overhead_details = overhead_figures(ctx, visible)
-    return make_breakdown(parts, details + act_details + overhead_details, host_bytes=host)
+    peak_note = figure("peak_moment", f"peak: {timeline[peak].label}", visible, "allocator-visible bytes at the peak")
+    moments_details = (Figure("backward_buffers", backward.label, backward.bytes, backward.formula),
+                       Figure("optimizer_step_temporaries", step.label, step.bytes, step.formula),
+                       Figure("loss_logits", logits.label, logits.bytes, logits.formula))
+    return make_breakdown(parts, details + act_details + moments_details + (peak_note,) + overhead_details,
+                          host_bytes=host, timeline=timeline, peak_moment=peak)
+
+
+def _zero(f: Figure, why: str) -> Figure:
+    return Figure(f.key, f.label, 0, f"0 ({why}; {f.formula})")

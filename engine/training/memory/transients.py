@@ -1,0 +1,112 @@
+"""Short-lived buffers of a training step: a layer's backward and the optimizer step.
+
+The steady categories (weights, gradients, optimizer states, saved activations,
+logits) are alive across the step; real runs peak on top of them with buffers
+that live for one operation.  Each term is one mechanism in the frameworks' code:
+
+* **The gradient stream.**  While a layer is back-propagated, the gradient that
+  arrived at its output and the one it sends to its input are both alive
+  (``2·e·sbh``, split by TP only under sequence parallelism).
+* **The largest intermediate gradient inside the layer.**  MLP: the gradient of
+  FC2's input (``e·sbf/t``) and, for a gated MLP, those of the gate and up
+  outputs (``2·e·sbf/t``) coexist in the activation's backward (Megatron's
+  ``bias_swiglu_impl`` backward returns the concatenated ``[gate, up]``
+  gradient).  Attention with flash attention: FlashAttention-2's backward
+  allocates dq, dk, dv in 16 bit and an fp32 dq accumulator
+  (flash-attention ``csrc/flash_attn/flash_api.cpp``, ``mha_bwd``:
+  ``dq_accum`` in ``at::kFloat``).  Without flash attention: the gradients of
+  the softmax output and of the scores (``2·e·a·s²·b/t``) plus dq, dk, dv.
+* **The weight gradient before it is accumulated.**  Megatron-LM with
+  ``--gradient-accumulation-fusion`` (its default when the fused kernel is
+  installed) writes the weight gradient straight into the fp32 ``main_grad``
+  (``fused_weight_gradient_mlp_cuda.wgrad_gemm_accum_fp32`` in
+  ``megatron/core/tensor_parallel/layers.py``); without it, and in DeepSpeed and
+  Hugging Face code, autograd produces the 16-bit gradient of the matrix first and
+  then adds it to ``.grad``: one matrix's gradient (the largest) more.
+* **The optimizer step.**  Apex / DeepSpeed / Transformer Engine ``FusedAdam``
+  update in place (``multi_tensor_apply``); PyTorch's ``AdamW`` with
+  ``foreach=True`` (its default on CUDA, Hugging Face Trainer's ``adamw_torch``)
+  computes ``torch._foreach_sqrt(exp_avg_sqs)``: a copy of the second moment
+  (``torch/optim/adamw.py``, ``_multi_tensor_adamw``) while the gradients are
+  still alive.
+"""
+
+from __future__ import annotations
+
+from engine.report.formatting import ceil_div, n
+from engine.report.records import Figure, figure
+from engine.training.memory.context import CardContext
+from engine.training.memory.model_states import card_params
+
+
+def _geometry(ctx: CardContext) -> tuple[int, int, int, int, int]:
+    tr = ctx.training
+    s = ceil_div(tr.seq, ctx.cp)
+    e = 4 if tr.precision == "fp32" else 2
+    sp = tr.sequence_parallel and ctx.tp > 1 and ctx.method.framework != "huggingface"
+    return s, tr.micro_batch, ctx.tp, e, ctx.tp if sp else 1
+
+
+def _attention_grads(ctx: CardContext, s: int, b: int, t: int, e: int) -> tuple[int, str]:
+    spec = ctx.model
+    if spec.mla is not None:
+        m = spec.mla
+        q = k = spec.heads * (m.qk_nope_head_dim + m.qk_rope_head_dim)
+        v = spec.heads * m.v_head_dim
+    else:
+        q = spec.heads * spec.head_dim_
+        k = v = spec.kv_heads_ * spec.head_dim_
+    dqkv = ceil_div(e * s * b * (q + k + v), t)
+    if ctx.training.flash_attention:
+        acc = ceil_div(4 * s * b * q, t)
+        return dqkv + acc, f"flash backward dq,dk,dv {n(dqkv)} + fp32 dq accumulator {n(acc)}"
+    scores = ceil_div(2 * e * spec.heads * s * s * b, t)
+    return dqkv + scores, f"softmax and score gradients 2·{e}·a·s²·b/t {n(scores)} + dq,dk,dv {n(dqkv)}"
+
+
+def _mlp_grads(ctx: CardContext, s: int, b: int, t: int, e: int) -> tuple[int, str]:
+    spec = ctx.model
+    per = 3 if spec.gated_mlp else 2
+    ffn = spec.ffn_
+    tokens = s * b
+    if spec.moe is not None and any(spec.is_moe_layer(i) for i in ctx.layer_indices):
+        moe = spec.moe
+        routed = tokens * moe.top_k * moe.expert_ffn
+        if routed > tokens * ffn or not any(not spec.is_moe_layer(i) for i in ctx.layer_indices):
+            bytes_ = ceil_div(per * e * routed, t)
+            return bytes_, f"expert MLP gradients {per}·{e}·sb·k·f_e/t {n(bytes_)}"
+    bytes_ = ceil_div(per * e * tokens * ffn, t)
+    return bytes_, f"MLP gradients {per}·{e}·sbf/t {n(bytes_)}"
+
+
+def _wgrad_before_accumulation(ctx: CardContext, e: int) -> tuple[int, str]:
+    fused = ctx.method.framework == "megatron" and ctx.method.gradient_accumulation_fusion
+    if fused:
+        return 0, ""
+    largest = card_params(ctx).largest_module
+    return e * largest, f" + unaccumulated weight gradient {e} B × {n(largest)}"
+
+
+def backward_transient(ctx: CardContext) -> Figure:
+    """Buffers alive while one layer is back-propagated, on top of the saved activations."""
+    if not ctx.layer_indices:
+        return figure("transient", "backward buffers", 0, "0 (no layers on this card)")
+    s, b, t, e, rep = _geometry(ctx)
+    stream = 2 * ceil_div(e * s * b * ctx.model.hidden, rep)
+    attn, attn_text = _attention_grads(ctx, s, b, t, e)
+    mlp, mlp_text = _mlp_grads(ctx, s, b, t, e)
+    wgrad, wgrad_text = _wgrad_before_accumulation(ctx, e)
+    inner, inner_text = (attn, attn_text) if attn >= mlp else (mlp, mlp_text)
+    total = stream + inner + wgrad
+    return figure("transient", "backward buffers", total,
+                  f"gradient in + out 2·{e}·sbh/{rep} {n(stream)} + max(attention, MLP): {inner_text}"
+                  f"{wgrad_text} = {n(total)} B")
+
+
+def optimizer_step_transient(ctx: CardContext, moments_bytes: int) -> Figure:
+    """Temporaries of the optimizer step (PyTorch's foreach AdamW copies sqrt(v))."""
+    if ctx.method.framework != "huggingface" or ctx.training.optimizer == "sgd" or not moments_bytes:
+        return figure("transient", "optimizer-step temporaries", 0, "0 (fused optimizer updates in place)")
+    copy = moments_bytes // 2
+    return figure("transient", "optimizer-step temporaries", copy,
+                  f"torch AdamW (foreach) sqrt(exp_avg_sq) copy = moments {n(moments_bytes)} / 2")
