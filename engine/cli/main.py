@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "engine.cli.export_cmd",
     "engine.cli.catalog_cmd",
     "engine.cli.schema_cmd",
+    "engine.cli.validate_cmd",
 )
 
 

@@ -1,0 +1,1 @@
+"""Validation against published runs: cases in ``resources/validation/``, checked by ``vramplan validate``."""

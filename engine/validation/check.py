@@ -1,0 +1,97 @@
+"""Run each validation case through the CLI's own JSON output and compare it with the observation."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import dataclass
+
+from engine.errors import PlanError
+from engine.validation.cases import PEAK_LOW_LIMIT_PERCENT, Case
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case: Case
+    observed: float | str
+    estimate: float | str | None
+    error_percent: float | None  # (estimate - observed) / observed; None for verdicts and failures
+    ok: bool
+    problem: str = ""  # why the case failed, in words
+
+
+def _report(case: Case) -> dict:
+    from engine.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([case.vramplan.command, *case.vramplan.args, "--json"])
+    if code != 0:
+        raise PlanError(f"{case.id}.vramplan.args", " ".join(case.vramplan.args), f"a call that runs ({err.getvalue().strip()})")
+    return json.loads(out.getvalue())
+
+
+def _card(case: Case, report: dict, key) -> dict:
+    cards = report["cards"]
+    if case.observed.card is not None:
+        return cards[case.observed.card]
+    return max(cards, key=key)
+
+
+def _details(card: dict) -> dict:
+    return card.get("details", {})
+
+
+def measure(case: Case, report: dict) -> float | str:
+    """The engine's figure for the case's metric, from the JSON report."""
+    metric = case.observed.metric
+    if metric == "verdict":
+        return "fits" if report["fits"] else "oom"
+    if metric == "kv_pool_tokens":
+        return float(report["kv_pool_tokens"] or 0)
+    if metric == "max_concurrency":
+        max_len = case.settings.get("max_model_len") or report["serving"]["context"]
+        return (report["kv_pool_tokens"] or 0) / max_len
+    if metric == "model_file_bytes":
+        return float(report["weight_bytes"])
+    if metric in ("weights_bytes_per_card", "weights_buffer_bytes"):
+        return float(_card(case, report, lambda c: c["breakdown"]["weights"])["breakdown"]["weights"])
+    if metric == "kv_cache_bytes":
+        return float(_card(case, report, lambda c: c["breakdown"]["kv_cache"])["breakdown"]["kv_cache"])
+    if metric == "compute_buffer_bytes":
+        card = _card(case, report, lambda c: c["breakdown"]["activations"] + c["breakdown"]["logits"])
+        return float(card["breakdown"]["activations"] + card["breakdown"]["logits"])
+    if metric == "peak_allocated_bytes":
+        card = _card(case, report, lambda c: c["total_bytes"] - c["breakdown"]["overhead"])
+        return float(card["total_bytes"] - card["breakdown"]["overhead"])
+    if metric == "peak_reserved_bytes":
+        def reserved(c: dict) -> int:
+            d = _details(c)
+            return c["total_bytes"] - d.get("cuda_context", 0) - d.get("nccl", 0)
+
+        return float(reserved(_card(case, report, reserved)))
+    if metric == "device_used_bytes":
+        return float(_card(case, report, lambda c: c["total_bytes"])["total_bytes"])
+    raise PlanError(f"{case.id}.observed.metric", metric, "a metric vramplan validate knows")
+
+
+def check(case: Case) -> CaseResult:
+    try:
+        report = _report(case)
+        estimate = measure(case, report)
+    except PlanError as e:
+        return CaseResult(case, case.observed.value, None, None, False, str(e))
+    if case.observed.metric == "verdict":
+        ok = estimate == case.observed.value
+        return CaseResult(case, case.observed.value, estimate, None, ok,
+                          "" if ok else f"published {case.observed.value}, vramplan says {estimate}")
+    observed = case.observed_number()
+    estimate = float(estimate)
+    error = (estimate - observed) / observed * 100 if observed else 0.0
+    problem = ""
+    if abs(error) > case.tolerance_percent:
+        problem = f"error {error:+.1f} % beyond ±{case.tolerance_percent:g} %"
+    elif case.observed.kind == "peak" and error < -PEAK_LOW_LIMIT_PERCENT:
+        problem = f"{error:+.1f} %: lower than a published peak by more than {PEAK_LOW_LIMIT_PERCENT:g} %"
+    return CaseResult(case, observed, estimate, error, not problem, problem)
