@@ -26,8 +26,8 @@ import statistics
 import time
 
 from engine import GiB, MethodConfig, ModelSpec, TrainingConfig
-from engine.estimate import card_breakdown
 from engine.planner import Hardware, PlannerRequest, search
+from engine.training.estimate import card_breakdown
 from engine.training.memory.activations import layer_activations
 
 MODEL = ModelSpec(params=13_000_000_000, layers=40, hidden=5120, heads=40)

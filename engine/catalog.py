@@ -31,7 +31,9 @@ class GpuSpec(BaseModel):
     aliases: tuple[str, ...] = ()
     vendor: str = "NVIDIA"
     category: GpuCategory = "datacenter"
-    memory_bytes: int = Field(gt=0, description="memory as the driver reports it, in bytes")
+    memory_bytes: int = Field(gt=0, description="memory CUDA reports, in bytes: torch.cuda.get_device_properties().total_memory, "
+                                                "the total of cudaMemGetInfo (on current drivers some hundred MiB under nvidia-smi's)")
+    nvidia_smi_total_mib: int | None = Field(None, gt=0, description="the total nvidia-smi prints under Memory-Usage, MiB")
     marketed_memory: str = Field("", description="the size on the box, e.g. '80 GB'")
     bf16_tflops: float | None = Field(None, ge=0, description="dense BF16/FP16 tensor TFLOPs")
     fp8_tflops: float | None = Field(None, ge=0, description="dense FP8 TFLOPs")
@@ -44,6 +46,7 @@ class GpuSpec(BaseModel):
     unified_memory: bool = Field(False, description="shares system RAM (Apple M-series, Jetson, phones)")
     price_usd_per_hour: float | None = Field(None, ge=0, description="typical cloud price, for the planner's 'cheapest'")
     source: str = Field(description="where the figures come from")
+    capacity_source: str = Field("", description="where memory_bytes and nvidia_smi_total_mib come from, quoted")
 
 
 class ModelPreset(BaseModel):

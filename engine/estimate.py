@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from engine.limits import check_estimate_input
 from engine.plan.schema import Plan
 from engine.report.records import Estimate
 
 
 def estimate(plan: Plan) -> Estimate:
+    check_estimate_input(plan)  # plans built with model_copy skip the schema's bounds: check before any work
     if plan.mode == "serving":
         from engine.serving.estimate import serving_estimate
 

@@ -58,8 +58,8 @@ def parse_bytes(text: str, field: str = "memory") -> int:
     if not m or m.group(2).lower() not in _FACTORS:
         raise PlanError(field, text, "a size such as 24GiB, 80GB or 85899345920 (bytes)")
     value = float(m.group(1)) * _FACTORS[m.group(2).lower()]
-    if value <= 0:
-        raise PlanError(field, text, "a positive size")
+    if not 0 < value < 2**63:  # also inf from 1e400: int(round(inf)) would raise OverflowError
+        raise PlanError(field, text, "a positive size below 8 EiB")
     return int(round(value))
 
 
@@ -75,6 +75,6 @@ def parse_count(text: str, field: str) -> int:
         value = float(s) * mult
     except ValueError:
         raise PlanError(field, text, "a number such as 13e9 or 13B") from None
-    if value <= 0 or value != value:
-        raise PlanError(field, text, "a positive number")
+    if not 0 < value < 2**63:  # also NaN and inf (1e400): int(round(inf)) would raise OverflowError
+        raise PlanError(field, text, "a positive number below 9.2e18")
     return int(round(value))

@@ -78,10 +78,9 @@ def _make_window(plan: Plan, path: Path | None, units: str, size: tuple[int, int
 
 def grab_window(window, path: str | Path) -> None:
     """Lay the window out offscreen and save it as a PNG."""
-    app = QCoreApplication.instance()
     window.show()
     for _ in range(3):
-        app.processEvents()
+        QCoreApplication.processEvents()
     image = window.grab()
     if not image.save(str(path), "PNG"):
         raise PlanError("--screenshot", str(path), "a writable .png path")

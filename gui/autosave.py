@@ -4,11 +4,16 @@ Each running window owns ``autosave/<session>.json`` (the plan, atomically
 written) and ``<session>.lock`` (a ``QLockFile`` held while the app runs).
 A clean exit removes both.  On the next start, an autosave whose lock is no
 longer held (the app crashed or was killed) is offered for restore.
+
+The folder is read item by item: a file that cannot be read (not UTF-8, not a
+JSON object, too large, unreadable) is skipped with a logged warning naming it,
+never a crash at start-up; temp files left by a killed write are removed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -18,9 +23,12 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, QTimer
 
 from engine.errors import PlanError
-from engine.plan.schema import Plan, atomic_write_text, load_plan, plan_to_json
+from engine.plan import files
+from engine.plan.schema import Plan, load_plan, plan_to_json
 
 AUTOSAVE_INTERVAL_MS = 5_000
+MAX_META_BYTES = 64 * 1024  # {"saved_at": ..., "original_path": ...}
+log = logging.getLogger("vramplan.autosave")
 
 
 def data_dir() -> Path:
@@ -50,7 +58,7 @@ class Recovered:
         """The autosave time in local time, ``2026-11-28 14:46`` (or "?" when unknown)."""
         try:
             return datetime.fromisoformat(self.saved_at).astimezone().strftime("%Y-%m-%d %H:%M")
-        except ValueError:
+        except (ValueError, OverflowError, OSError):  # written by hand or by another tool
             return "?"
 
     def load(self) -> Plan:
@@ -58,7 +66,10 @@ class Recovered:
 
     def discard(self) -> None:
         for p in (self.plan_path, self.plan_path.with_suffix(".meta"), self.plan_path.with_suffix(".lock")):
-            p.unlink(missing_ok=True)
+            try:
+                p.unlink(missing_ok=True)
+            except OSError as e:
+                log.warning("cannot remove %s: %s", p, e.strerror or e)
 
 
 class Autosaver(QObject):
@@ -69,7 +80,10 @@ class Autosaver(QObject):
         self._document = document
         self._session = uuid.uuid4().hex[:12]
         folder = autosave_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # an unwritable data folder: the app runs, without autosave
+            log.warning("autosave disabled: cannot create %s (%s)", folder, e.strerror or e)
         self.plan_path = folder / f"{self._session}.json"
         self._lock = QLockFile(str(folder / f"{self._session}.lock"))
         self._lock.setStaleLockTime(0)  # stale only when the owning process is gone
@@ -92,16 +106,23 @@ class Autosaver(QObject):
             return False
         if plan is self._written:
             return False
-        atomic_write_text(self.plan_path, plan_to_json(plan))
         meta = {"saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "original_path": str(self._document.path) if self._document.path else None}
-        atomic_write_text(self.plan_path.with_suffix(".meta"), json.dumps(meta) + "\n")
+        try:
+            files.atomic_write_text(self.plan_path, plan_to_json(plan), field="autosave")
+            files.atomic_write_text(self.plan_path.with_suffix(".meta"), json.dumps(meta) + "\n", field="autosave")
+        except PlanError as e:  # a full disk or an unwritable folder: keep editing, try again next time
+            log.warning("autosave failed: %s", e)
+            return False
         self._written = plan
         return True
 
     def _remove_files(self) -> None:
-        self.plan_path.unlink(missing_ok=True)
-        self.plan_path.with_suffix(".meta").unlink(missing_ok=True)
+        for path in (self.plan_path, self.plan_path.with_suffix(".meta")):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as e:
+                log.warning("cannot remove %s: %s", path, e.strerror or e)
         self._written = None
 
     def finish(self) -> None:
@@ -116,9 +137,15 @@ def find_recoverable(exclude: Path | None = None) -> list[Recovered]:
     folder = autosave_dir()
     if not folder.is_dir():
         return []
+    files.remove_stale_temp_files(folder)  # left by a write the kill interrupted
     out = []
-    for plan_path in folder.glob("*.json"):
-        if plan_path == exclude:
+    try:
+        plan_paths = sorted(folder.glob("*.json"))
+    except OSError as e:
+        log.warning("cannot list %s: %s", folder, e.strerror or e)
+        return []
+    for plan_path in plan_paths:
+        if plan_path == exclude or not plan_path.is_file():
             continue
         lock = QLockFile(str(plan_path.with_suffix(".lock")))
         lock.setStaleLockTime(0)
@@ -130,11 +157,22 @@ def find_recoverable(exclude: Path | None = None) -> list[Recovered]:
 
 
 def _recovered(plan_path: Path) -> Recovered:
-    try:
-        meta = json.loads(plan_path.with_suffix(".meta").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The autosave with its metadata; metadata that cannot be read (or is not an object) is skipped
+    with a warning, and the plan is still offered (its own problems surface when it is loaded)."""
+    meta_path = plan_path.with_suffix(".meta")
+    meta: object = {}
+    if meta_path.exists():
+        try:
+            meta = files.read_json(meta_path, meta_path.name, MAX_META_BYTES)
+        except PlanError as e:
+            log.warning("skipped autosave metadata %s: %s", meta_path, e)
+    if not isinstance(meta, dict):
+        log.warning("skipped autosave metadata %s: not a JSON object", meta_path)
         meta = {}
-    return Recovered(plan_path, str(meta.get("saved_at", "")), meta.get("original_path"))
+    saved_at, original = meta.get("saved_at"), meta.get("original_path")
+    return Recovered(plan_path, saved_at[:64] if isinstance(saved_at, str) else "",
+                     original if isinstance(original, str) and 0 < len(original) <= 4096 and "\0" not in original
+                     else None)
 
 
 def load_recovered(item: Recovered) -> Plan | None:

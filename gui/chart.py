@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 from engine.report.records import BREAKDOWN_KEYS, Estimate
 from engine.units import format_bytes
 from gui.chart_data import StackedBars, axis_top, breakdown_rows, capacity_segments, stacked_bars
-from gui.theme import CATEGORY_COLORS, CHART_COLORS, current_theme
+from gui.theme import CATEGORY_COLORS, CHART_COLORS, OVER_CAPACITY, current_theme
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
@@ -46,6 +46,7 @@ def category_label(key: str) -> str:
         "activations": translate("chart", "activations"),
         "logits": translate("chart", "logits"),
         "communication": translate("chart", "communication"),
+        "transient": translate("chart", "transient buffers"),
         "kv_cache": translate("chart", "KV cache"),
         "overhead": translate("chart", "overhead"),
     }
@@ -179,18 +180,18 @@ class MemoryChart(QWidget):
             f'<span style="color:{CATEGORY_COLORS[k]}">■</span>&nbsp;{html.escape(category_label(k))}' for k in shown)
 
     def _summary_html(self, estimate: Estimate | None) -> str:
-        error = self._document.error
+        error, red = self._document.error, OVER_CAPACITY[current_theme()]
         if error is not None:
-            return '<span style="color:#D0021B"><b>{}</b> {}</span>'.format(
-                translate("chart", "Cannot estimate:"), html.escape(str(error)))
+            return '<span style="color:{}"><b>{}</b> {}</span>'.format(
+                red, translate("chart", "Cannot estimate:"), html.escape(str(error)))
         worst = estimate.worst_card if estimate is not None else None
-        if worst is None:
+        if estimate is None or worst is None:
             return translate("chart", "No cards in the plan")
         unit = self._document.units
         fits_text = translate("chart", "✔ Fits")  # outside the f-string so lupdate extracts it
         overflow_text = translate("chart", "✘ Does not fit")
         verdict = (f'<span style="color:#1B873F"><b>{fits_text}</b></span>' if estimate.fits
-                   else f'<span style="color:#D0021B"><b>{overflow_text}</b></span>')
+                   else f'<span style="color:{red}"><b>{overflow_text}</b></span>')
         headroom = (translate("chart", "{amount} headroom") if worst.headroom_bytes >= 0
                     else translate("chart", "over by {amount}")).format(amount=format_bytes(abs(worst.headroom_bytes), unit))
         worst_text = translate("chart", "worst: card #{index} (stage {stage}, {gpu}) {total} of {capacity}, {headroom}").format(

@@ -3,27 +3,64 @@
 ``vramplan``/``vramplan gui ...`` start the desktop app, ``vramplan report`` and
 ``vramplan selftest`` need Qt for rendering; every other command is the
 engine's CLI (``engine.cli.main``), which stays importable without Qt.
+``vramplan --version`` imports neither Qt nor the engine (whose package
+import builds every pydantic model).
 """
 
 from __future__ import annotations
 
+import gc
 import sys
+from collections.abc import Callable
 
-QT_COMMANDS = {"gui": "gui.app", "report": "gui.report_cli", "selftest": "gui.selftest"}
+
+def version() -> str:
+    """The installed distribution's version; the engine's own when running from an uninstalled tree."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
+    try:
+        return distribution_version("vramplan")
+    except PackageNotFoundError:  # a PyInstaller bundle, or a checkout on PYTHONPATH
+        from engine import __version__
+
+        return __version__
+
+
+def _command(name: str) -> Callable[[list[str]], int | None]:
+    """The ``main`` of a command, imported with the garbage collector paused.
+
+    Start-up creates a few hundred thousand long-lived objects (modules, pydantic schemas, Qt
+    wrappers) and no garbage; collecting while they are made only traverses them again and again.
+    What the import made is then frozen (later collections skip it) and collection resumes.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if name == "gui":
+            from gui.app import main as run
+        elif name == "report":
+            from gui.report_cli import main as run
+        elif name == "selftest":
+            from gui.selftest import main as run
+        else:
+            from engine.cli.main import main as run
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in QT_COMMANDS:
-        import importlib
-
-        name = args[0] if args else "gui"
-        module = importlib.import_module(QT_COMMANDS[name])
-        return int(module.main(args[1:]) or 0)
-    from engine.cli.main import main as engine_main
-
-    return engine_main(args)
-
+    command = args[0] if args else "gui"
+    if command == "--version":
+        print(f"vramplan {version()}")
+        return 0
+    if command in ("gui", "report", "selftest"):
+        return int(_command(command)(args[1:]) or 0)
+    return int(_command("engine")(args) or 0)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,7 @@ Errors show inline under the text box.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from engine.catalog import gpu_catalog
 from engine.errors import PlanError
 from engine.export import ImportResult, import_launch_config
+from gui.theme import OVER_CAPACITY
 
 translate = QCoreApplication.translate
 
@@ -32,7 +33,7 @@ class LaunchImportDialog(QDialog):
         self.setWindowTitle(translate("LaunchImport", "Import launch config"))
         self.resize(640, 460)
         self._current_model = current_model
-        self.result: ImportResult | None = None
+        self.imported: ImportResult | None = None
         form = QFormLayout()
         self.format = QComboBox(self)
         self.format.addItem(translate("LaunchImport", "Megatron-LM arguments"), "megatron")
@@ -48,8 +49,9 @@ class LaunchImportDialog(QDialog):
         self.text.setPlaceholderText(translate("LaunchImport", "Paste e.g. torchrun … pretrain_gpt.py --tensor-model-parallel-size 2 …"))
         self.error = QLabel(self)
         self.error.setObjectName("launchError")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # quotes the pasted text: never HTML
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b;")
+        self.error.setStyleSheet(f"color: {OVER_CAPACITY['light']};")
         self.error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.try_accept)
@@ -62,7 +64,7 @@ class LaunchImportDialog(QDialog):
 
     def try_accept(self) -> None:
         try:
-            self.result = import_launch_config(self.text.toPlainText(), self.format.currentData(),
+            self.imported = import_launch_config(self.text.toPlainText(), self.format.currentData(),
                                                gpu=self.gpu.currentData(), current_model=self._current_model)
         except PlanError as e:
             self.error.setText(str(e))

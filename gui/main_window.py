@@ -7,7 +7,6 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QSize, Qt
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -17,8 +16,11 @@ from PySide6.QtWidgets import (
 )
 
 from gui.chart import MemoryChart
+from gui.diagram.controller import DiagramController
+from gui.diagram.view import DiagramView
+from gui.document import PlanDocument
 from gui.file_actions import FileActions
-from gui.optional import optional
+from gui.palette import GpuPalette
 from gui.panels.model_panel import ModelPanel
 from gui.panels.notice_bar import NoticeBar
 from gui.panels.stages_panel import StagesPanel
@@ -27,13 +29,6 @@ from gui.warnings_panel import WarningsPanel
 from gui.window_actions import WindowActions
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
-
-
-def _placeholder(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setEnabled(False)
-    return label
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:
@@ -46,7 +41,7 @@ def _scrolled(widget: QWidget) -> QScrollArea:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, document, parent: QWidget | None = None) -> None:
+    def __init__(self, document: PlanDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self.setObjectName("MainWindow")
@@ -64,11 +59,8 @@ class MainWindow(QMainWindow):
 
     # Composition --------------------------------------------------------------
     def _build_center(self) -> None:
-        view_cls = optional("gui.diagram.view", "DiagramView")
-        controller_cls = optional("gui.diagram.controller", "DiagramController")
-        self.diagram = view_cls(self.document) if view_cls else _placeholder(translate("MainWindow", "Node diagram (not in this build)"))
-        self.diagram_controller = (controller_cls(self.document, self.diagram.diagram_scene)
-                                   if view_cls and controller_cls else None)
+        self.diagram = DiagramView(self.document)
+        self.diagram_controller = DiagramController(self.document, self.diagram.diagram_scene)
         self.chart = MemoryChart(self.document)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
@@ -86,10 +78,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(center)
 
-    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, name: str, title: str, widget: QWidget | None, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        if widget is not None:
+            dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -97,11 +90,9 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        palette_cls = optional("gui.palette", "GpuPalette")
-        palette = palette_cls() if palette_cls else _placeholder(translate("MainWindow", "GPU palette (not in this build)"))
-        if palette_cls:
-            palette.set_units(self.document.units)
-            self.document.units_changed.connect(lambda: palette.set_units(self.document.units))
+        palette = GpuPalette()
+        palette.set_units(self.document.units)
+        self.document.units_changed.connect(lambda: palette.set_units(self.document.units))
         self.palette_dock = self._dock("paletteDock", translate("MainWindow", "GPUs"), palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.model_panel = ModelPanel(self.document)
         self.workload_panel = WorkloadPanel(self.document)
@@ -124,17 +115,21 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.settings_dock, self.warnings_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.settings_dock, self.warnings_dock], [560, 200], Qt.Orientation.Vertical)
         self.resizeDocks([self.palette_dock, self.settings_dock], [235, 320], Qt.Orientation.Horizontal)
-        planner_cls = optional("gui.planner_panel", "PlannerPanel")
-        self.planner_dock = None
-        if planner_cls is not None:
-            planner = planner_cls(self.document)
-            self.planner_dock = (planner if isinstance(planner, QDockWidget) else
-                                 self._dock("plannerDock", translate("MainWindow", "Planner"), planner, Qt.DockWidgetArea.RightDockWidgetArea))
-            if planner is self.planner_dock:
-                self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, planner)
-            self.tabifyDockWidget(self.settings_dock, self.planner_dock)
-            self.planner_dock.hide()  # opened from View > Planner; its width would crowd the default view
-            self.settings_dock.raise_()
+        # The planner (engine.planner, its table and plots) is built the first time its dock shows.
+        self.planner: QWidget | None = None
+        self.planner_dock = self._dock("plannerDock", translate("MainWindow", "Planner"), None,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.settings_dock, self.planner_dock)
+        self.planner_dock.hide()  # opened from View > Planner; its width would crowd the default view
+        self.planner_dock.visibilityChanged.connect(self._build_planner)
+        self.settings_dock.raise_()
+
+    def _build_planner(self, visible: bool) -> None:
+        if visible and self.planner is None:
+            from gui.planner_panel import PlannerPanel
+
+            self.planner = PlannerPanel(self.document)
+            self.planner_dock.setWidget(self.planner)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         return QSize(1280, 800)

@@ -7,6 +7,8 @@ catalog when the card is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from PySide6.QtCore import QCoreApplication, QMimeData, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -29,6 +31,7 @@ from engine.catalog import GpuSpec, gpu_catalog, normalize, save_user_gpu
 from engine.errors import PlanError
 from engine.units import Unit, format_bytes, parse_bytes
 from gui.diagram.interaction import GPU_MIME
+from gui.theme import OVER_CAPACITY
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 CATEGORIES = ("consumer", "workstation", "datacenter", "edge", "custom")
@@ -49,6 +52,14 @@ def category_title(category: str) -> str:
     return titles.get(category, category)
 
 
+def _present(items: Iterable[QTreeWidgetItem | None]) -> list[QTreeWidgetItem]:
+    return [item for item in items if item is not None]
+
+
+def _children(group: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    return _present(group.child(i) for i in range(group.childCount()))
+
+
 def gpu_mime_data(name: str) -> QMimeData:
     mime = QMimeData()
     mime.setData(GPU_MIME, name.encode("utf-8"))
@@ -62,7 +73,8 @@ class _GpuTree(QTreeWidget):
     def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
         return [GPU_MIME]
 
-    def mimeData(self, items) -> QMimeData | None:  # noqa: N802
+    # Qt takes a null QMimeData (no drag starts); the stub says it is never null.
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData | None:  # type: ignore[override]  # noqa: N802
         names = [i.data(0, NAME_ROLE) for i in items if i.data(0, NAME_ROLE)]
         return gpu_mime_data(names[0]) if names else None
 
@@ -84,7 +96,7 @@ class CustomGpuDialog(QDialog):
         self.memory.setToolTip(tr("Memory as the driver reports it; GB = 10⁹ bytes, GiB = 2³⁰ bytes"))
         self.error = QLabel(self)
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #C0392B")
+        self.error.setStyleSheet(f"color: {OVER_CAPACITY['light']}")
         form = QFormLayout(self)
         form.addRow(tr("Name:"), self.name)
         form.addRow(tr("Memory:"), self.memory)
@@ -199,29 +211,27 @@ class GpuPalette(QWidget):
     # Search ------------------------------------------------------------------------
     def set_filter(self, text: str) -> None:
         key = normalize(text)
-        for g in range(self.tree.topLevelItemCount()):
-            group = self.tree.topLevelItem(g)
+        for group in self._groups():
             shown = 0
-            for i in range(group.childCount()):
-                entry = group.child(i)
+            for entry in _children(group):
                 hit = not key or key in entry.data(0, Qt.ItemDataRole.UserRole + 2)
                 entry.setHidden(not hit)
                 shown += hit
             group.setHidden(shown == 0)
 
     def visible_gpu_names(self) -> list[str]:
-        return [self.tree.topLevelItem(g).child(i).data(0, NAME_ROLE)
-                for g in range(self.tree.topLevelItemCount()) if not self.tree.topLevelItem(g).isHidden()
-                for i in range(self.tree.topLevelItem(g).childCount())
-                if not self.tree.topLevelItem(g).child(i).isHidden()]
+        return [entry.data(0, NAME_ROLE) for group in self._groups() if not group.isHidden()
+                for entry in _children(group) if not entry.isHidden()]
+
+    def _groups(self) -> list[QTreeWidgetItem]:
+        return _present(self.tree.topLevelItem(g) for g in range(self.tree.topLevelItemCount()))
 
     # Drag payload --------------------------------------------------------------------
     def entry(self, name: str) -> QTreeWidgetItem | None:
-        for g in range(self.tree.topLevelItemCount()):
-            group = self.tree.topLevelItem(g)
-            for i in range(group.childCount()):
-                if group.child(i).data(0, NAME_ROLE) == name:
-                    return group.child(i)
+        for group in self._groups():
+            for entry in _children(group):
+                if entry.data(0, NAME_ROLE) == name:
+                    return entry
         return None
 
     def mimeData(self, name: str | None = None) -> QMimeData | None:  # noqa: N802 - the brief's name

@@ -10,6 +10,7 @@ pushes ONE ``document.apply``.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal
@@ -46,11 +47,19 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("PlannerPanel", text)
 
 
+class _Answer(NamedTuple):
+    """A finished search: the engine's result, its report and the candidates listed."""
+
+    result: PlannerResult
+    report: dict
+    listed: list[Candidate]
+
+
 class _Job(QRunnable):
     """One search on a worker thread; ``cancelled`` is polled by the engine between blocks."""
 
     class Signals(QObject):
-        finished = Signal(object, object)  # job, (result, report, listed) or PlanError
+        finished = Signal(object, object)  # job, _Answer or PlanError
 
     def __init__(self, request: PlannerRequest) -> None:
         super().__init__()
@@ -62,7 +71,7 @@ class _Job(QRunnable):
         try:
             result = search(self.request, cancelled=lambda: self.cancelled)
             report, listed = answer(result, LISTED)
-            payload: object = (result, report, listed)
+            payload: _Answer | PlanError = _Answer(result, report, listed)
         except PlanError as e:
             payload = e
         self.signals.finished.emit(self, payload)
@@ -237,15 +246,11 @@ class PlannerPanel(QWidget):
             return  # an answer to a search the user replaced
         self._job = None
         self.search_button.setText(tr("Search layouts"))
-        if isinstance(payload, PlanError):
+        if not isinstance(payload, _Answer):
             self.status.setText(tr("Cannot search: {0}").format(payload))
             return
-        result: PlannerResult
-        report: dict
-        listed: list[Candidate]
-        result, report, listed = payload  # type: ignore[misc]
-        self._request, self._listed = job.request, listed
-        self._show(result, report)
+        self._request, self._listed = job.request, payload.listed
+        self._show(payload.result, payload.report)
 
     # Showing ------------------------------------------------------------------------------------
     def _show(self, result: PlannerResult, report: dict) -> None:

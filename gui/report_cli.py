@@ -5,17 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.cli.main import OneLineParser
 from engine.errors import PlanError
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _OneLineParser(prog="vramplan report", description="Write the PDF summary of a saved plan.")
+    p = OneLineParser(prog="vramplan report", description="Write the PDF summary of a saved plan.")
     p.add_argument("plan", metavar="PLAN.json", help="a saved plan (the app's .json)")
     p.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
     p.add_argument("--page-size", choices=["A4", "Letter"], default="A4")

@@ -1,8 +1,6 @@
 """Start-up templates: the article's scenarios as plan files under ``resources/templates``.
 
 Each template is an ordinary plan JSON file (valid for ``engine.plan.schema.load_plan``).
-Templates that need engine features missing from this build (for example a
-serving plan before ``engine.serving`` exists) fail to load and are not listed.
 """
 
 from __future__ import annotations
@@ -47,22 +45,10 @@ def template_dir() -> Path:
 
 
 def all_templates() -> list[Template]:
-    """Every template file, in menu order (whether or not this build can load it)."""
+    """Every template file, in menu order."""
     files = {p.stem: p for p in template_dir().glob("*.json")}
     keys = [k for k in _TITLES if k in files] + sorted(k for k in files if k not in _TITLES)
     return [Template(k, _TITLES[k]() if k in _TITLES else k, files[k]) for k in keys]
-
-
-def available_templates() -> list[Template]:
-    """The templates this build can open."""
-    out = []
-    for t in all_templates():
-        try:
-            load_plan(t.path)
-        except PlanError:
-            continue
-        out.append(t)
-    return out
 
 
 def load_template(key: str) -> Plan:

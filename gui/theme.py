@@ -17,9 +17,15 @@ CATEGORY_COLORS = {
     "activations": "#E69F00",
     "logits": "#F0E442",
     "communication": "#CC79A7",
+    "transient": "#B07AA1",
     "kv_cache": "#D55E00",
     "overhead": "#8C8C8C",
 }
+
+
+# Over capacity and errors, per theme: the chart's over-capacity line and verdict, the diagram's
+# overflowing bars, inline field errors, the PDF (always "light").  The one place this red is set.
+OVER_CAPACITY = {"light": "#D0021B", "dark": "#FF5A5F"}
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,8 @@ class ChartColors:
 
 
 CHART_COLORS = {
-    "light": ChartColors("#FFFFFF", "#303030", 0.25, "#202020", "#D0021B", "#FF00AA"),
-    "dark": ChartColors("#1E1F22", "#D8D8D8", 0.2, "#F0F0F0", "#FF5A5F", "#FF66CC"),
+    "light": ChartColors("#FFFFFF", "#303030", 0.25, "#202020", OVER_CAPACITY["light"], "#FF00AA"),
+    "dark": ChartColors("#1E1F22", "#D8D8D8", 0.2, "#F0F0F0", OVER_CAPACITY["dark"], "#FF66CC"),
 }
 
 _DARK = {
@@ -48,7 +54,7 @@ _DARK = {
     QPalette.ColorRole.Text: "#DFE1E5",
     QPalette.ColorRole.Button: "#393B40",
     QPalette.ColorRole.ButtonText: "#DFE1E5",
-    QPalette.ColorRole.BrightText: "#FF5A5F",
+    QPalette.ColorRole.BrightText: OVER_CAPACITY["dark"],
     QPalette.ColorRole.Link: "#589DF6",
     QPalette.ColorRole.Highlight: "#2F65CA",
     QPalette.ColorRole.HighlightedText: "#FFFFFF",

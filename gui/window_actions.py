@@ -11,25 +11,12 @@ from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QMenu, QTool
 from engine.errors import PlanError
 from engine.plan.schema import atomic_write_text
 from engine.units import Unit
+from gui.diagram.actions import RoleActions
 from gui.i18n import add_language_menu
-from gui.optional import optional
-from gui.templates import available_templates, load_template
+from gui.templates import all_templates, load_template
 from gui.theme import apply_theme, current_theme
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
-
-
-def role_action_list(role_actions) -> list[QAction | None]:
-    """The diagram's role actions in menu order (None = separator), whatever container they come in."""
-    if role_actions is None:
-        return []
-    for name in ("all_actions", "actions"):
-        found = getattr(role_actions, name, None)
-        if callable(found):
-            found = found()
-        if found:
-            return list(found)
-    return [a for a in vars(role_actions).values() if isinstance(a, QAction)]
 
 
 class WindowActions(QObject):
@@ -37,14 +24,10 @@ class WindowActions(QObject):
         super().__init__(window)
         self.window = window
         self.document = window.document
-        role_cls = optional("gui.diagram.actions", "RoleActions")
-        self.roles = role_cls(self.document, self) if role_cls else None
-        if self.roles is not None:
-            self.roles.dialog_parent = window
-            scene = getattr(window.diagram, "diagram_scene", None)
-            if scene is not None and hasattr(self.roles, "attach_scene"):
-                self.roles.attach_scene(scene)
-        self.role_actions = role_action_list(self.roles)
+        self.roles = RoleActions(self.document, self)
+        self.roles.dialog_parent = window
+        self.roles.attach_scene(window.diagram.diagram_scene)
+        self.role_actions = self.roles.actions()
         stack = self.document.undo_stack
         self.undo = stack.createUndoAction(self, translate("MainWindow", "&Undo"))
         self.undo.setShortcut(QKeySequence.StandardKey.Undo)
@@ -80,7 +63,7 @@ class WindowActions(QObject):
         menu.addActions([files.new, files.open])
         menu.addMenu(files.recent_menu)
         templates = menu.addMenu(translate("MainWindow", "New from &Template"))
-        for t in available_templates():
+        for t in all_templates():
             templates.addAction(t.title).triggered.connect(lambda _c=False, key=t.key: self.open_template(key))
         menu.addSeparator()
         menu.addActions([files.save, files.save_as])
@@ -88,11 +71,6 @@ class WindowActions(QObject):
         self.export_pdf = self._add(menu, translate("MainWindow", "Export &PDF…"), self.on_export_pdf, "Ctrl+E")
         self.export_launch = self._add(menu, translate("MainWindow", "Export &Launch Config…"), self.on_export_launch, "Ctrl+Shift+E")
         self.import_launch = self._add(menu, translate("MainWindow", "&Import Launch Config…"), self.on_import_launch)
-        for action, module in ((self.export_pdf, "gui.pdf"), (self.export_launch, "engine.export"),
-                               (self.import_launch, "engine.export")):
-            if optional(module, "__name__") is None:
-                action.setEnabled(False)
-                action.setToolTip(translate("MainWindow", "Not in this build"))
         menu.addSeparator()
         quit_action = self._add(menu, translate("MainWindow", "&Quit"), self.window.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -102,20 +80,13 @@ class WindowActions(QObject):
         menu.addActions([self.undo, self.redo])
         layout_menu = self._menu(translate("MainWindow", "&Layout"))
         roles = self.roles
-        if roles is None:
-            layout_menu.setEnabled(False)
-            layout_menu.setToolTip(translate("MainWindow", "The node diagram is not in this build"))
-            return
-        edit_names = ("delete", "duplicate_node", "rename_node")
-        edit_actions = [a for a in (getattr(roles, n, None) for n in edit_names) if a is not None]
-        if edit_actions:
-            menu.addSeparator()
-            menu.addActions(edit_actions)
+        edit_actions = [roles.delete, roles.duplicate_node, roles.rename_node]
+        menu.addSeparator()
+        menu.addActions(edit_actions)
         stage_menu = layout_menu.addMenu(translate("MainWindow", "Pipeline &Stage"))
-        stage_menu.addActions(list(getattr(roles, "stage_actions", [])))
+        stage_menu.addActions(roles.stage_actions)
         layout_menu.addSeparator()
-        layout_menu.addActions([a for a in self.role_actions
-                                if a is not None and a not in edit_actions and a not in stage_menu.actions()])
+        layout_menu.addActions([a for a in self.role_actions if a not in edit_actions and a not in roles.stage_actions])
 
     def _build_view_menu(self) -> None:
         menu = self._menu(translate("MainWindow", "&View"))
@@ -133,21 +104,16 @@ class WindowActions(QObject):
         self.dark.setChecked(current_theme() == "dark")
         self.language_menu = add_language_menu(menu, lambda text: self.window.notice.show_message(text, timeout_ms=8000))
         menu.addSeparator()
-        docks = [self.window.palette_dock, self.window.settings_dock, self.window.warnings_dock]
-        if self.window.planner_dock is not None:
-            docks.append(self.window.planner_dock)
-        for dock in docks:
+        for dock in (self.window.palette_dock, self.window.settings_dock, self.window.warnings_dock,
+                     self.window.planner_dock):
             menu.addAction(dock.toggleViewAction())
-        if self.window.planner_dock is not None:
-            self.window.planner_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.window.planner_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+P"))
         self.document.units_changed.connect(self._sync_units)
         self._sync_units()
 
     def _build_help_menu(self) -> None:
         menu = self._menu(translate("MainWindow", "&Help"))
-        about = optional("gui.about", "show_about")
-        self._add(menu, translate("MainWindow", "&About vramplan"), lambda: about(self.window) if about else None,
-                  enabled=about is not None, tip="" if about else translate("MainWindow", "Not in this build"))
+        self._add(menu, translate("MainWindow", "&About vramplan"), self.on_about)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar(translate("MainWindow", "Main toolbar"), self.window)
@@ -163,9 +129,8 @@ class WindowActions(QObject):
         bar.addActions([files.new, files.open, files.save])
         bar.addSeparator()
         bar.addActions([self.undo, self.redo])
-        if self.role_actions:
-            bar.addSeparator()
-            bar.addActions([a for a in self.role_actions if a is not None])
+        bar.addSeparator()
+        bar.addActions(self.role_actions)
         bar.addSeparator()
         self.units_combo = QComboBox(bar)
         self.units_combo.setObjectName("unitsCombo")
@@ -180,13 +145,10 @@ class WindowActions(QObject):
 
     def _install_context_menu(self) -> None:
         """The diagram's right-click menu: stages in a submenu, then the other role actions and undo."""
-        diagram, roles = self.window.diagram, self.roles
-        if roles is None or not hasattr(diagram, "set_context_actions"):
-            return
-        stages = list(getattr(roles, "stage_actions", []))
+        diagram, stages = self.window.diagram, self.roles.stage_actions
         stage_menu = QMenu(translate("MainWindow", "Pipeline Stage"), diagram)
         stage_menu.addActions(stages)
-        others = [a for a in self.role_actions if a is not None and a not in stages]
+        others = [a for a in self.role_actions if a not in stages]
         diagram.set_context_actions([stage_menu.menuAction(), None, *others, None, self.undo, self.redo])
 
     def _register_shortcuts(self) -> None:
@@ -195,7 +157,7 @@ class WindowActions(QObject):
             if not action.shortcut().isEmpty() and action not in self.window.actions():
                 self.window.addAction(action)
         for action in (*self.role_actions, self.undo, self.redo):
-            if action is not None and not action.shortcut().isEmpty() and action not in self.window.actions():
+            if not action.shortcut().isEmpty() and action not in self.window.actions():
                 self.window.addAction(action)
 
     # Slots --------------------------------------------------------------------
@@ -215,13 +177,19 @@ class WindowActions(QObject):
         if self.window.files.maybe_save():
             self.window.files.new_from(load_template(key))
 
+    def on_about(self) -> None:
+        from gui.about import show_about
+
+        show_about(self.window)
+
     def on_export_pdf(self) -> None:
-        export_pdf = optional("gui.pdf", "export_pdf")
         folder = self.window.files._folder()
         path, _ = QFileDialog.getSaveFileName(self.window, translate("MainWindow", "Export PDF"),
                                               str(Path(folder) / f"{self.document.plan.name}.pdf"), "PDF (*.pdf)")
-        if not path or export_pdf is None:
+        if not path:
             return
+        from gui.pdf import export_pdf
+
         try:
             export_pdf(self.document.plan, path, units=self.document.units.value)
         except PlanError as e:
@@ -235,24 +203,24 @@ class WindowActions(QObject):
         plan = self.document.plan
         gpu = plan.layout.cards[0].gpu if plan.layout.cards else ""
         dialog = LaunchImportDialog(plan.model, gpu, self.window)
-        if dialog.exec() and dialog.result is not None:
-            self.document.apply(dialog.result.plan, translate("MainWindow", "Import launch config"))
-            if dialog.result.ignored:
-                ignored = ", ".join(dialog.result.ignored[:8])
+        if dialog.exec() and dialog.imported is not None:
+            self.document.apply(dialog.imported.plan, translate("MainWindow", "Import launch config"))
+            if dialog.imported.ignored:
+                ignored = ", ".join(dialog.imported.ignored[:8])
                 self.window.notice.show_message(
                     translate("MainWindow", "Imported; flags without effect on memory: {flags}").format(flags=ignored),
                     timeout_ms=8000)
 
     def on_export_launch(self) -> None:
-        export = optional("engine.export", "export_text")
-        formats = optional("engine.export", "EXPORT_FORMATS") or ()
-        filters = {f"{fmt} (*.{'json' if fmt == 'deepspeed' else 'sh'})": fmt for fmt in formats}
+        from engine.export import EXPORT_FORMATS, export_text
+
+        filters = {f"{fmt} (*.{'json' if fmt == 'deepspeed' else 'sh'})": fmt for fmt in EXPORT_FORMATS}
         path, chosen = QFileDialog.getSaveFileName(self.window, translate("MainWindow", "Export launch config"),
                                                    self.window.files._folder(), ";;".join(filters))
-        if not path or export is None:
+        if not path:
             return
         try:
-            atomic_write_text(path, export(self.document.plan, filters[chosen]))
+            atomic_write_text(path, export_text(self.document.plan, filters[chosen]))
         except PlanError as e:
             self.window.notice.show_message(str(e), "error")
             return

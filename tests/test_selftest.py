@@ -29,7 +29,7 @@ def test_article_plan_is_eight_a100_cards_in_four_stages():
     cards = plan.layout.cards
     assert len(cards) == 8
     assert sorted({c.stage for c in cards}) == [0, 1, 2, 3]
-    assert {c.capacity_bytes for c in cards} == {80 * 2**30}  # "80 GB" A100 = 80 GiB = 85,899,345,920 B
+    assert {c.capacity_bytes for c in cards} == {85_100_068_864}  # "80 GB" A100 as CUDA reports it (catalog)
     assert plan.training.zero == 1 and plan.method.method == "seed"
 
 

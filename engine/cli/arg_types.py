@@ -1,20 +1,78 @@
-"""argparse value types shared by the commands (argparse prefixes the flag to the message)."""
+"""argparse value types shared by the commands (argparse prefixes the flag to the message).
+
+Every number a flag takes is checked here against :mod:`engine.limits` before
+any work: integers within their range (``8``, ``4096``, ``1e4``, never a
+70-digit number), floats finite and within theirs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
+
+from engine.errors import quote
+from engine.limits import MAX_PARALLEL
+
+_INT = re.compile(r"^\s*[+-]?\d{1,30}\s*$")
+_FLOAT = re.compile(r"^\s*[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})([eE][+-]?\d{1,4})?\s*$")
 
 
-def positive_int(text: str) -> int:
-    """``8``, ``4096`` or ``1e4`` -> int > 0."""
-    try:
-        value = int(float(text)) if "e" in text.lower() else int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
+def _error(text: str, allowed: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"{quote(text)}: expected {allowed}")
+
+
+def parse_int(text: str, lo: int, hi: int) -> int:
+    """``8``, ``4096`` or ``1e4`` -> an int in [lo, hi]; ArgumentTypeError otherwise."""
+    allowed = f"an integer from {lo:,} to {hi:,}"
+    if _INT.match(text):
+        value = int(text)
+    elif _FLOAT.match(text):
+        number = float(text)
+        if not math.isfinite(number) or number != int(number):
+            raise _error(text, allowed)
+        value = int(number)
+    else:
+        raise _error(text, allowed)
+    if not lo <= value <= hi:
+        raise _error(text, allowed)
     return value
 
 
+def parse_float(text: str, lo: float, hi: float, *, lo_open: bool = False) -> float:
+    allowed = f"a number {'above' if lo_open else 'from'} {lo:g} {'and at most' if lo_open else 'to'} {hi:g}"
+    if not _FLOAT.match(text):
+        raise _error(text, allowed)
+    value = float(text)
+    if not math.isfinite(value) or value < lo or value > hi or (lo_open and value == lo):
+        raise _error(text, allowed)
+    return value
+
+
+def int_in(lo: int, hi: int):
+    """An argparse type: an integer from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> int:
+        return parse_int(text, lo, hi)
+
+    parse.__name__ = "integer"  # argparse names the type in its message
+    return parse
+
+
+def float_in(lo: float, hi: float, *, lo_open: bool = False):
+    """An argparse type: a finite number in [lo, hi] (or (lo, hi] with ``lo_open``)."""
+
+    def parse(text: str) -> float:
+        return parse_float(text, lo, hi, lo_open=lo_open)
+
+    parse.__name__ = "number"
+    return parse
+
+
+def positive_int(text: str) -> int:
+    """A positive integer up to the largest parallel size (a safe bound for any count flag)."""
+    return parse_int(text, 1, MAX_PARALLEL)
+
+
 def non_negative_int(text: str) -> int:
-    return 0 if text.strip() == "0" else positive_int(text)
+    return parse_int(text, 0, MAX_PARALLEL)

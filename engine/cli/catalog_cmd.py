@@ -15,11 +15,14 @@ from engine.catalog import (
     save_user_gpu,
     save_user_model,
 )
+from engine.cli.arg_types import float_in
 from engine.cli.model_args import add_model_arguments, apply_model_overrides, model_overrides
 from engine.cli.output_args import print_json
+from engine.cli.training_args import card_bytes
 from engine.errors import PlanError
+from engine.limits import MAX_NAME_CHARS, MAX_PARAMETERS
 from engine.model.params import parameter_count
-from engine.units import Unit, parse_bytes, parse_count, to_unit
+from engine.units import Unit, parse_count, to_unit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -115,24 +118,27 @@ def _register_add_gpu(what: argparse._SubParsersAction) -> None:
 
 
 def _non_negative(flag: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}={text!r}: expected a number >= 0") from None
-        if not value >= 0:
-            raise argparse.ArgumentTypeError(f"{flag}={text!r}: expected a number >= 0")
-        return value
+    """A finite figure of a GPU (TFLOPs, GB/s, W, USD/h): 0 to 10^6, the planner's largest."""
+    return float_in(0, 1e6)
 
-    return parse
+
+def _check_texts(args: argparse.Namespace) -> None:
+    for flag, value in (("--name", args.name), ("--family", getattr(args, "family", None)),
+                        ("--vendor", getattr(args, "vendor", None)), ("--marketed", getattr(args, "marketed", None)),
+                        ("--interconnect", getattr(args, "interconnect", None)), ("--source", args.source)):
+        if value is not None and len(value) > MAX_NAME_CHARS:
+            raise PlanError(flag, value, f"a text of at most {MAX_NAME_CHARS} characters")
+    if len(args.alias) > 64 or any(len(a) > MAX_NAME_CHARS for a in args.alias):
+        raise PlanError("--alias", args.alias, f"at most 64 names of at most {MAX_NAME_CHARS} characters")
 
 
 def _run_add_gpu(args: argparse.Namespace) -> int:
+    _check_texts(args)
     if not normalize(args.name):
         raise PlanError("--name", args.name, "a name with at least one letter or digit")
     gpu = GpuSpec(
         name=args.name, aliases=tuple(args.alias), vendor=args.vendor, category=args.category,
-        memory_bytes=parse_bytes(args.memory, "--memory"), marketed_memory=args.marketed or args.memory,
+        memory_bytes=card_bytes(args.memory, "--memory"), marketed_memory=args.marketed or args.memory,
         bf16_tflops=args.bf16_tflops, fp8_tflops=args.fp8_tflops, int8_tops=args.int8_tops,
         memory_bandwidth_gbps=args.bandwidth, interconnect=args.interconnect, interconnect_gbps=args.interconnect_gbps,
         pcie_gbps=args.pcie_gbps, tdp_w=args.tdp, unified_memory=args.unified_memory, price_usd_per_hour=args.price,
@@ -156,6 +162,7 @@ def _register_add_model(what: argparse._SubParsersAction) -> None:
 
 
 def _run_add_model(args: argparse.Namespace) -> int:
+    _check_texts(args)
     base, weights_count, source = None, None, args.source
     if args.from_path:
         from engine.importers.hf_import import inspect_local
@@ -172,6 +179,8 @@ def _run_add_model(args: argparse.Namespace) -> int:
     if not normalize(name) or name == "custom":
         raise PlanError("--name", name, "a name for the preset (e.g. --name my-llama-7b)")
     published = parse_count(args.published_params, "--published-params") if args.published_params else None
+    if published is not None and published > MAX_PARAMETERS:
+        raise PlanError("--published-params", args.published_params, f"a count of at most {MAX_PARAMETERS:.0e}")
     preset = ModelPreset(
         name=name, aliases=tuple(args.alias), family=args.family,
         published_params=published or weights_count or parameter_count(spec),

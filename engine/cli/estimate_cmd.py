@@ -17,7 +17,7 @@ from engine.cli.training_args import (
 )
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.plan.schema import Plan, load_plan
+from engine.plan.schema import Plan, load_plan, with_changes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,12 +40,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
             raise PlanError("--plan", args.plan, "a plan file without layout flags (--gpu/--tp/--pp/--dp ...); "
                                                  "edit the plan's layout in the GUI or drop --plan")
         model = model_from_args(args, base=base.model)
-        return base.model_copy(update={
-            "model": model,
-            "training": training_from_args(args, base.training),
-            "method": method_from_args(args, base.method),
-            "name": args.plan_name or base.name,
-        })
+        return with_changes(base, model=model, training=training_from_args(args, base.training),
+                            method=method_from_args(args, base.method), name=args.plan_name or base.name)
     model = model_from_args(args)
     return Plan(
         name=args.plan_name or model.name,

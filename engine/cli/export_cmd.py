@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from engine.cli.arg_types import int_in
 from engine.errors import PlanError
 from engine.export import (
     EXPORT_FORMATS,
@@ -14,7 +14,17 @@ from engine.export import (
     plan_from_deepspeed,
     plan_from_megatron,
 )
-from engine.plan.schema import atomic_write_text, load_plan, plan_to_json, save_plan
+from engine.limits import (
+    MAX_CARDS,
+    MAX_CONFIG_BYTES,
+    MAX_LAUNCH_CONFIG_BYTES,
+    MAX_LAYERS,
+    MAX_PARALLEL,
+    MAX_SEQ,
+    MAX_SLOTS_PER_NODE,
+)
+from engine.plan import files
+from engine.plan.schema import load_plan, plan_to_json, save_plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,12 +42,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("file", metavar="FILE", help="the arguments / config file; - reads stdin")
     q.add_argument("--gpu", metavar="NAME", help="catalog GPU of every card")
     q.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (80GB, 24GiB)")
-    q.add_argument("--gpus-per-node", type=int, default=8, metavar="N")
-    q.add_argument("--world-size", type=int, metavar="N", help="cards in all (megatron: default from torchrun flags)")
+    q.add_argument("--gpus-per-node", type=int_in(1, MAX_SLOTS_PER_NODE), default=8, metavar="N")
+    q.add_argument("--world-size", type=int_in(1, MAX_CARDS), metavar="N",
+                   help="cards in all (megatron: default from torchrun flags)")
     q.add_argument("--model", metavar="NAME|PATH", help="model preset or config.json (required for deepspeed)")
-    q.add_argument("--tp", type=int, default=1, metavar="N", help="deepspeed: tensor parallel size of the script")
-    q.add_argument("--pp", type=int, default=1, metavar="N", help="deepspeed: pipeline parallel size of the script")
-    q.add_argument("--seq", type=int, metavar="TOKENS", help="deepspeed: sequence length")
+    q.add_argument("--tp", type=int_in(1, MAX_PARALLEL), default=1, metavar="N",
+                   help="deepspeed: tensor parallel size of the script")
+    q.add_argument("--pp", type=int_in(1, MAX_LAYERS), default=1, metavar="N",
+                   help="deepspeed: pipeline parallel size of the script")
+    q.add_argument("--seq", type=int_in(1, MAX_SEQ), metavar="TOKENS", help="deepspeed: sequence length")
     q.add_argument("--name", metavar="TEXT", help="plan name")
     q.add_argument("--save-plan", metavar="OUT.json", help="save the plan instead of printing it")
     q.set_defaults(run=run_import)
@@ -46,32 +59,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_export(args: argparse.Namespace) -> int:
     text = export_text(load_plan(args.plan), args.format)
     if args.output:
-        atomic_write_text(args.output, text)
+        files.atomic_write_text(args.output, text, field="--output")
     else:
         sys.stdout.write(text)
     return 0
 
 
-def _read(path: str) -> str:
+def _read(path: str, limit: int) -> str:
+    """The pasted config: a file (or stdin) of at most ``limit`` bytes, UTF-8."""
     if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise PlanError("file", path, f"a readable file ({e.strerror})") from None
+        data = sys.stdin.buffer.read(limit + 1) if hasattr(sys.stdin, "buffer") else sys.stdin.read(limit + 1).encode()
+        if len(data) > limit:
+            raise PlanError("file", "-", f"at most {limit // 2**20} MiB on stdin")
+        return files.decode_text(data, "file")
+    return files.read_text(path, "file", limit)
 
 
 def run_import(args: argparse.Namespace) -> int:
     from engine.cli.model_args import base_model
     from engine.cli.training_args import gpu_from_args
 
-    for flag in ("gpus_per_node", "world_size", "tp", "pp", "seq"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise PlanError(f"--{flag.replace('_', '-')}", value, "a positive integer")
     gpu, capacity = gpu_from_args(args)
     model = base_model(args.model) if args.model else None
-    text = _read(args.file)
+    text = _read(args.file, MAX_LAUNCH_CONFIG_BYTES if args.format == "megatron" else MAX_CONFIG_BYTES)
     if args.format == "megatron":
         result = plan_from_megatron(text, gpu=gpu, capacity_bytes=capacity, gpus_per_node=args.gpus_per_node,
                                     world_size=args.world_size, base_model=model, name=args.name)

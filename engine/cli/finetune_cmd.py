@@ -6,20 +6,22 @@ import argparse
 
 from pydantic import ValidationError
 
-from engine.cli.arg_types import positive_int
+from engine.cli.arg_types import float_in, int_in
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, emit_report
 from engine.cli.training_args import gpu_from_args
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.finetune.config import TARGET_MODULES, FinetuneConfig
+from engine.limits import MAX_BATCH, MAX_CARDS, MAX_LAYERS, MAX_RANK, MAX_SEQ
 from engine.plan.layout import build_grid
-from engine.plan.schema import Plan, load_plan, plan_error_from_validation
+from engine.plan.schema import Plan, load_plan, plan_error_from_validation, with_changes
 from engine.report.records import Estimate
 from engine.units import Unit, format_bytes
 
 _FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_checkpointing",
-          "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant", "double_quant")
+          "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant", "double_quant", "lora_dropout",
+          "framework")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,24 +33,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p)
     g = p.add_argument_group("fine-tuning")
     g.add_argument("--method", choices=["full", "lora", "qlora"], help="default lora")
-    g.add_argument("--rank", type=positive_int, metavar="R", help="LoRA rank (default 8)")
-    g.add_argument("--alpha", type=float, metavar="A", help="LoRA alpha (no memory effect)")
+    g.add_argument("--rank", type=int_in(1, MAX_RANK), metavar="R", help="LoRA rank (default 8)")
+    g.add_argument("--alpha", type=float_in(0, 1e6, lo_open=True), metavar="A", help="LoRA alpha (no memory effect)")
     g.add_argument("--target", dest="target_modules", metavar="M,M", help="adapted matrices from "
                    + ",".join(TARGET_MODULES) + " (default q,v)")
-    g.add_argument("--seq", type=positive_int, metavar="TOKENS", help="tokens per sample (default 2048)")
-    g.add_argument("--micro-batch", type=positive_int, metavar="N", help="samples per micro-batch (default 1)")
+    g.add_argument("--seq", type=int_in(1, MAX_SEQ), metavar="TOKENS", help="tokens per sample (default 2048)")
+    g.add_argument("--micro-batch", type=int_in(1, MAX_BATCH), metavar="N", help="samples per micro-batch (default 1)")
     g.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--optimizer", choices=["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"])
     g.add_argument("--base-dtype", choices=["bf16", "fp16", "fp32"])
     g.add_argument("--adapter-dtype", choices=["fp32", "bf16"])
     g.add_argument("--quant", choices=["nf4", "fp4"], help="QLoRA base format (default nf4)")
+    g.add_argument("--lora-dropout", type=float_in(0, 1), metavar="P", help="dropout on the adapter inputs (default 0.05)")
+    g.add_argument("--framework", choices=["peft", "litgpt"], help="peft (transformers, default) or litgpt")
     g.add_argument("--double-quant", action=argparse.BooleanOptionalAction, default=None)
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")
-    lay.add_argument("--gpus", type=positive_int, metavar="N", help="data-parallel cards (default 1)")
-    lay.add_argument("--pp", type=positive_int, metavar="N", help="layer split over N cards (device_map)")
+    lay.add_argument("--gpus", type=int_in(1, MAX_CARDS), metavar="N", help="data-parallel cards (default 1)")
+    lay.add_argument("--pp", type=int_in(1, MAX_LAYERS), metavar="N", help="layer split over N cards (device_map)")
     add_output_arguments(p)
     p.set_defaults(run=run)
 
@@ -70,9 +74,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         base = load_plan(args.plan)
         if any(getattr(args, f, None) is not None for f in ("gpu", "gpu_memory", "gpus", "pp")):
             raise PlanError("--plan", args.plan, "a plan file without card flags (--gpu/--gpus/--pp)")
-        return base.model_copy(update={"mode": "finetune", "model": model_from_args(args, base=base.model),
-                                       "finetune": finetune_from_args(args, base.finetune),
-                                       "name": args.plan_name or base.name})
+        return with_changes(base, mode="finetune", model=model_from_args(args, base=base.model),
+                            finetune=finetune_from_args(args, base.finetune), name=args.plan_name or base.name)
     model = model_from_args(args)
     gpu, capacity = gpu_from_args(args)
     layout = build_grid(dp=args.gpus or 1, pp=args.pp or 1, gpu=gpu, capacity_bytes=capacity)

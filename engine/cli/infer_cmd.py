@@ -13,22 +13,33 @@ import argparse
 from pydantic import ValidationError
 
 from engine.catalog import find_gpu
-from engine.cli.arg_types import non_negative_int, positive_int
+from engine.cli.arg_types import float_in, int_in
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, print_json, unit_of
 from engine.cli.table import render_table
+from engine.cli.training_args import card_bytes, overhead_bytes
 from engine.errors import PlanError
 from engine.estimate import estimate
+from engine.limits import (
+    MAX_BATCH,
+    MAX_CARDS,
+    MAX_CONTEXT,
+    MAX_HIDDEN,
+    MAX_LAYERS,
+    MAX_NAME_CHARS,
+    MAX_PARALLEL,
+    MAX_SLOTS_PER_NODE,
+    check_tensor_split,
+)
 from engine.plan.layout import Layout, build_grid
-from engine.plan.schema import Plan, load_plan, plan_error_from_validation, save_plan
+from engine.plan.schema import Plan, load_plan, plan_error_from_validation, save_plan, with_changes
 from engine.report.json_report import estimate_to_json
 from engine.serving.config import ServingConfig
 from engine.serving.report import answers_json, serving_lines
-from engine.units import parse_bytes
 from engine.weights.quant import SCHEME_NAMES
 
 _SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "tensor_split",
-                  "gpu_memory_utilization", "max_model_len", "group_size", "prefill_chunk", "flash_attention",
+                  "gpu_memory_utilization", "max_model_len", "vllm_engine", "group_size", "prefill_chunk", "flash_attention",
                   "logits", "paged_block_size")
 _LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus", "tp", "gpus_per_node")
 
@@ -42,17 +53,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p)
     g = p.add_argument_group("serving")
     g.add_argument("--quant", metavar="FORMAT", help="weights: " + ", ".join(SCHEME_NAMES) + " (default bf16)")
-    g.add_argument("--group-size", type=positive_int, metavar="G", help="GPTQ/AWQ group size (default 128)")
+    g.add_argument("--group-size", type=int_in(1, MAX_HIDDEN), metavar="G", help="GPTQ/AWQ group size (default 128)")
     g.add_argument("--kv-dtype", metavar="TYPE", help="KV cache: fp16, bf16, fp8, q8_0, q4_0 (default fp16)")
-    g.add_argument("--context", type=positive_int, metavar="N", help="tokens per sequence (default 4096)")
-    g.add_argument("--batch", type=positive_int, metavar="N", help="concurrent sequences (default 1)")
+    g.add_argument("--context", type=int_in(1, MAX_CONTEXT), metavar="N", help="tokens per sequence (default 4096)")
+    g.add_argument("--batch", type=int_in(1, MAX_BATCH), metavar="N", help="concurrent sequences (default 1)")
     g.add_argument("--runtime", choices=["transformers", "vllm", "llamacpp", "trtllm"])
-    g.add_argument("--gpu-layers", type=non_negative_int, metavar="N", help="llama.cpp n_gpu_layers (partial offload)")
+    g.add_argument("--gpu-layers", type=int_in(0, MAX_LAYERS + 1), metavar="N", help="llama.cpp n_gpu_layers (partial offload)")
     g.add_argument("--tensor-split", metavar="A,B,...", help="share of the layers per card, e.g. 3,1")
-    g.add_argument("--gpu-memory-utilization", type=float, metavar="F", help="vLLM share of each card (default 0.9)")
-    g.add_argument("--max-model-len", type=positive_int, metavar="N", help="vLLM max_model_len (default: --context)")
-    g.add_argument("--prefill-chunk", type=positive_int, metavar="N", help="tokens per prefill forward pass")
-    g.add_argument("--paged-block-size", type=positive_int, metavar="N", help="KV block size in tokens")
+    g.add_argument("--gpu-memory-utilization", type=float_in(0, 1, lo_open=True), metavar="F", help="vLLM share of each card (default 0.9)")
+    g.add_argument("--vllm-engine", choices=["v0", "v1"], help="vLLM engine: v1 (default, vLLM >= 0.8) or v0")
+    g.add_argument("--max-model-len", type=int_in(1, MAX_CONTEXT), metavar="N", help="vLLM max_model_len (default: --context)")
+    g.add_argument("--prefill-chunk", type=int_in(1, MAX_CONTEXT), metavar="N", help="tokens per prefill forward pass")
+    g.add_argument("--paged-block-size", type=int_in(1, MAX_CONTEXT), metavar="N", help="KV block size in tokens")
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--logits", choices=["last", "all"], help="logits of the last token (default) or every token")
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default: the runtime's)")
@@ -60,10 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", action="append", metavar="NAME", help="catalog GPU; repeat for mixed cards")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of a catalog GPU (24GiB)")
-    lay.add_argument("--gpus", type=positive_int, metavar="N", help="number of cards (default: one per --gpu)")
-    lay.add_argument("--tp", type=positive_int, metavar="N", help="tensor parallel size (default: all cards for "
+    lay.add_argument("--gpus", type=int_in(1, MAX_CARDS), metavar="N", help="number of cards (default: one per --gpu)")
+    lay.add_argument("--tp", type=int_in(1, MAX_PARALLEL), metavar="N", help="tensor parallel size (default: all cards for "
                                                                "vllm/trtllm, 1 for transformers/llamacpp)")
-    lay.add_argument("--gpus-per-node", type=positive_int, metavar="N", help="slots per server (default 8)")
+    lay.add_argument("--gpus-per-node", type=int_in(1, MAX_SLOTS_PER_NODE), metavar="N", help="slots per server (default 8)")
     ans = p.add_argument_group("answers")
     ans.add_argument("--best-quant", action="store_true", help="also find the least aggressive format that fits")
     ans.add_argument("--cheapest-gpu", action="store_true", help="also find the cheapest catalog card that fits")
@@ -74,10 +86,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def parse_split(text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None
+    parts = text.split(",")
+    allowed = f"at most {MAX_CARDS:,} comma-separated finite, non-negative shares, e.g. 3,1"
+    if len(parts) > MAX_CARDS:
+        raise PlanError("--tensor-split", text, allowed)
     try:
-        return tuple(float(x) for x in text.split(","))
+        split = tuple(float(x) for x in parts)
     except ValueError:
-        raise PlanError("--tensor-split", text, "comma-separated shares, e.g. 3,1") from None
+        raise PlanError("--tensor-split", text, allowed) from None
+    check_tensor_split(split, "--tensor-split")  # nan, inf, negative: refused before any work
+    return split
 
 
 def serving_from_args(args: argparse.Namespace, base: ServingConfig | None = None) -> ServingConfig:
@@ -89,7 +107,7 @@ def serving_from_args(args: argparse.Namespace, base: ServingConfig | None = Non
     for flag, field in (("cuda_context", "cuda_context_bytes"), ("library_workspace", "library_workspace_bytes")):
         if getattr(args, flag, None) is not None:
             text = getattr(args, flag)
-            data[field] = 0 if text.strip() == "0" else parse_bytes(text, "--" + flag.replace("_", "-"))
+            data[field] = overhead_bytes(text, "--" + flag.replace("_", "-"))
     if args.max_model_len is not None and args.context is None:
         data["context"] = args.max_model_len
     try:
@@ -99,14 +117,20 @@ def serving_from_args(args: argparse.Namespace, base: ServingConfig | None = Non
 
 
 def _cards(args: argparse.Namespace) -> list[tuple[str, int]]:
+    if args.gpu and len(args.gpu) > MAX_CARDS:
+        raise PlanError("--gpu", f"{len(args.gpu):,} flags", f"at most {MAX_CARDS:,} cards in a plan")
     if args.gpu_memory is not None:
-        capacity = parse_bytes(args.gpu_memory, "--gpu-memory")
+        capacity = card_bytes(args.gpu_memory)
         names = args.gpu or [f"custom {args.gpu_memory}"]
         cards = [(name, capacity) for name in names]
     elif args.gpu:
-        cards = [(g.name, g.memory_bytes) for g in map(find_gpu, args.gpu)]
+        found = {name: find_gpu(name) for name in dict.fromkeys(args.gpu)}  # each name looked up once
+        cards = [(found[name].name, found[name].memory_bytes) for name in args.gpu]
     else:
         raise PlanError("--gpu", None, "a catalog GPU name (e.g. 'RTX 4090'), repeatable, or --gpu-memory SIZE")
+    for name, _ in cards:
+        if len(name) > MAX_NAME_CHARS:
+            raise PlanError("--gpu", name, f"a GPU name of at most {MAX_NAME_CHARS} characters")
     count = args.gpus
     if count is None and len(cards) == 1 and args.tp:
         count = args.tp  # `--gpu h100 --tp 4` means four of them
@@ -136,10 +160,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         base = load_plan(args.plan)
         if any(getattr(args, f, None) is not None for f in _LAYOUT_FLAGS):
             raise PlanError("--plan", args.plan, "a plan file without card flags (--gpu/--gpus/--tp ...)")
-        return base.model_copy(update={
-            "mode": "serving", "model": model_from_args(args, base=base.model),
-            "serving": serving_from_args(args, base.serving), "name": args.plan_name or base.name,
-        })
+        return with_changes(base, mode="serving", model=model_from_args(args, base=base.model),
+                            serving=serving_from_args(args, base.serving), name=args.plan_name or base.name)
     model = model_from_args(args)
     serving = serving_from_args(args)
     return Plan(name=args.plan_name or model.name, mode="serving", model=model,

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import sys
+from typing import TextIO
 
-from engine.errors import PlanError
+from pydantic import ValidationError
+
+from engine.errors import PlanError, clip, strip_controls
+from engine.plan.schema import plan_error_from_validation
 
 # Each module has register(subparsers) and run(args) -> int.
 COMMAND_MODULES = (
@@ -22,9 +27,14 @@ COMMAND_MODULES = (
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit code 2."""
+    """argparse, but a usage error is one line on stderr and exit code 2.
+
+    argparse quotes what was typed (an invalid choice, unrecognised arguments): the message is
+    stripped of control characters and clipped, so a 2 MB argument gives a short line.
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        message = clip(strip_controls(message), 300)
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(2)
 
@@ -46,16 +56,49 @@ def build_parser(prog: str = "vramplan") -> argparse.ArgumentParser:
     return parser
 
 
+class ControlFilter(io.TextIOBase):
+    """A text stream that drops terminal control characters (C0 but tab and newline, DEL, C1, bidi
+    overrides) before writing to ``stream``: names read from files (catalogs, plans, model configs)
+    are shown as text and cannot move the cursor, recolour or retitle the terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(strip_controls(text, keep="\t\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.stream, "encoding", "utf-8")
+
+
 def main(argv: list[str] | None = None, prog: str = "vramplan") -> int:
     parser = build_parser(prog)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # a usage error (one line already written), --help or --version
+        return e.code if isinstance(e.code, int) else 0
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    stdout = sys.stdout
+    sys.stdout = ControlFilter(stdout)  # type: ignore[assignment]
     try:
         return int(args.run(args) or 0)
     except PlanError as e:
         sys.stderr.write(f"{prog}: error: {e}\n")
         return 2
+    except ValidationError as e:  # a model built directly from flags: the same one line
+        sys.stderr.write(f"{prog}: error: {plan_error_from_validation(e)}\n")
+        return 2
     except BrokenPipeError:
         return 0
+    finally:
+        sys.stdout = stdout

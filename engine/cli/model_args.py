@@ -7,8 +7,20 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.cli.arg_types import positive_int
+from engine.cli.arg_types import float_in, int_in
 from engine.errors import PlanError
+from engine.limits import (
+    MAX_CONTEXT,
+    MAX_EXPERTS,
+    MAX_FFN,
+    MAX_HEAD_DIM,
+    MAX_HEADS,
+    MAX_HIDDEN,
+    MAX_LAYERS,
+    MAX_NAME_CHARS,
+    MAX_PARAMETERS,
+    MAX_VOCAB,
+)
 from engine.model.spec import ModelSpec
 from engine.plan.schema import plan_error_from_validation
 from engine.units import parse_count
@@ -19,20 +31,22 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--model", metavar="NAME|PATH", help="catalog preset, or a local config.json / model folder / .gguf")
     g.add_argument("--name", help="name shown in reports")
     g.add_argument("--params", metavar="N", help="declared parameter count (13e9, 13B); the article's level of detail")
-    for flag, help_ in (
-        ("--layers", "transformer layers"), ("--hidden", "hidden size"), ("--heads", "attention heads"),
-        ("--kv-heads", "KV heads (GQA/MQA)"), ("--head-dim", "head dimension"), ("--ffn", "MLP size"),
-        ("--vocab", "vocabulary size"), ("--moe-experts", "routed experts"), ("--moe-topk", "experts per token"),
-        ("--moe-ffn", "FFN size of one expert"), ("--moe-shared-experts", "shared experts"),
-        ("--max-position", "learned position embeddings"),
+    for flag, hi, help_ in (
+        ("--layers", MAX_LAYERS, "transformer layers"), ("--hidden", MAX_HIDDEN, "hidden size"),
+        ("--heads", MAX_HEADS, "attention heads"), ("--kv-heads", MAX_HEADS, "KV heads (GQA/MQA)"),
+        ("--head-dim", MAX_HEAD_DIM, "head dimension"), ("--ffn", MAX_FFN, "MLP size"),
+        ("--vocab", MAX_VOCAB, "vocabulary size"), ("--moe-experts", MAX_EXPERTS, "routed experts"),
+        ("--moe-topk", MAX_EXPERTS, "experts per token"), ("--moe-ffn", MAX_FFN, "FFN size of one expert"),
+        ("--moe-shared-experts", MAX_EXPERTS, "shared experts"),
+        ("--max-position", MAX_CONTEXT, "learned position embeddings"),
     ):
-        g.add_argument(flag, type=positive_int, metavar="N", help=help_)
+        g.add_argument(flag, type=int_in(1, hi), metavar="N", help=help_)
     g.add_argument("--swiglu", action=argparse.BooleanOptionalAction, default=None, help="gated MLP (3 matrices)")
     g.add_argument("--norm", choices=["layernorm", "rmsnorm"])
     g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None, help="biases on linear layers")
     g.add_argument("--tied-embeddings", dest="tied_embeddings", action="store_true", default=None)
     g.add_argument("--untied-embeddings", dest="tied_embeddings", action="store_false")
-    g.add_argument("--dropout", type=float, metavar="P", help="dropout probability (0 for none)")
+    g.add_argument("--dropout", type=float_in(0, 1), metavar="P", help="dropout probability (0 for none)")
 
 
 _FIELD_FLAGS = {
@@ -48,20 +62,31 @@ def model_overrides(args: argparse.Namespace) -> dict:
     out = {field: getattr(args, flag) for flag, field in _FIELD_FLAGS.items() if getattr(args, flag, None) is not None}
     if args.params is not None:
         out["params"] = parse_count(args.params, "--params")
+        if out["params"] > MAX_PARAMETERS:
+            raise PlanError("--params", args.params, f"a parameter count of at most {MAX_PARAMETERS:.0e}")
+    if args.name is not None and len(args.name) > MAX_NAME_CHARS:
+        raise PlanError("--name", args.name, f"a name of at most {MAX_NAME_CHARS} characters")
     moe = {field: getattr(args, flag) for flag, field in _MOE_FLAGS.items() if getattr(args, flag, None) is not None}
     if moe:
         out["moe"] = moe
     return out
 
 
+def looks_like_path(text: str) -> bool:
+    """True when ``text`` names something on disk (names too long or with NUL bytes do not)."""
+    try:
+        return Path(text).expanduser().exists()
+    except (OSError, ValueError, RuntimeError):  # ENAMETOOLONG, embedded NUL, unknown ~user
+        return False
+
+
 def base_model(name_or_path: str) -> ModelSpec:
-    path = Path(name_or_path).expanduser()
-    if path.exists():
+    if looks_like_path(name_or_path):
         from engine.importers.hf_import import (
             model_from_local,  # offline reader of config.json / safetensors / GGUF
         )
 
-        return model_from_local(path)
+        return model_from_local(Path(name_or_path).expanduser())
     from engine.catalog import find_model
 
     return find_model(name_or_path).spec

@@ -11,15 +11,30 @@ import argparse
 from pydantic import ValidationError
 
 from engine.catalog import find_gpu
+from engine.cli.arg_types import float_in, int_in, parse_int
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import print_json
 from engine.cli.training_args import (
     add_method_arguments,
     add_workload_arguments,
+    card_bytes,
     method_from_args,
     training_from_args,
 )
 from engine.errors import PlanError
+from engine.limits import (
+    MAX_BANDWIDTH_GBPS,
+    MAX_BATCH,
+    MAX_PARALLEL,
+    MAX_PRICE_USD,
+    MAX_SEARCH_CHOICES,
+    MAX_SEARCH_GPUS,
+    MAX_SLOTS_PER_NODE,
+    MAX_TFLOPS,
+    MAX_VPP,
+    MIN_BANDWIDTH_GBPS,
+    MIN_TFLOPS,
+)
 from engine.plan.schema import plan_error_from_validation
 from engine.planner import (
     OBJECTIVES,
@@ -32,7 +47,7 @@ from engine.planner import (
 )
 from engine.planner.report import result_to_json
 from engine.planner.table import render_plan_table
-from engine.units import parse_bytes, parse_count
+from engine.units import parse_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,30 +62,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--gpu", action="append", metavar="NAME[:COUNT]",
                    help="catalog GPU, repeatable for a set of types; COUNT caps that type (default --max-gpus)")
     g.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of the catalog's (80GB, 24GiB)")
-    g.add_argument("--gpus-per-node", type=int, default=8, metavar="N", help="slots per server (default 8)")
-    g.add_argument("--max-gpus", type=int, default=8, metavar="N", help="card budget (default 8)")
-    g.add_argument("--tflops", type=float, metavar="T", help="peak dense BF16 TFLOP/s per card (default: catalog)")
-    g.add_argument("--intra-node-bandwidth", type=float, metavar="GB/s", help="NVLink/PCIe per card (default: catalog)")
-    g.add_argument("--inter-node-bandwidth", type=float, metavar="GB/s", help="network per node (default 50 = 400 Gb/s)")
-    g.add_argument("--price", type=float, metavar="USD", help="per card-hour (default: catalog)")
+    g.add_argument("--gpus-per-node", type=int_in(1, MAX_SLOTS_PER_NODE), default=8, metavar="N",
+                   help="slots per server (default 8)")
+    g.add_argument("--max-gpus", type=int_in(1, MAX_SEARCH_GPUS), default=8, metavar="N", help="card budget (default 8)")
+    g.add_argument("--tflops", type=float_in(MIN_TFLOPS, MAX_TFLOPS), metavar="T",
+                   help="peak dense BF16 TFLOP/s per card (default: catalog)")
+    bandwidth = float_in(MIN_BANDWIDTH_GBPS, MAX_BANDWIDTH_GBPS)
+    g.add_argument("--intra-node-bandwidth", type=bandwidth, metavar="GB/s", help="NVLink/PCIe per card (default: catalog)")
+    g.add_argument("--inter-node-bandwidth", type=bandwidth, metavar="GB/s", help="network per node (default 50 = 400 Gb/s)")
+    g.add_argument("--price", type=float_in(0, MAX_PRICE_USD), metavar="USD", help="per card-hour (default: catalog)")
     s = p.add_argument_group("search")
     s.add_argument("--objective", choices=OBJECTIVES, default="fewest-gpus")
-    s.add_argument("--margin", type=float, default=0.1, metavar="F", help="fraction of each card kept free (default 0.1)")
+    s.add_argument("--margin", type=float_in(0, 1), default=0.1, metavar="F", help="fraction of each card kept free (default 0.1)")
     s.add_argument("--zero", type=int, choices=[0, 1, 2, 3], help="fix the ZeRO stage (default: search 0-3)")
     s.add_argument("--micro-batches", metavar="B1,B2,..", help="micro-batch sizes to try (default 1,2,4,8)")
-    s.add_argument("--max-tp", type=int, metavar="N", help="largest TP (default: GPUs per node)")
-    s.add_argument("--max-cp", type=int, default=8, metavar="N", help="largest CP (detailed + flash attention)")
-    s.add_argument("--max-vpp", type=int, default=4, metavar="N", help="most interleaved chunks per stage")
+    s.add_argument("--max-tp", type=int_in(1, MAX_PARALLEL), metavar="N", help="largest TP (default: GPUs per node)")
+    s.add_argument("--max-cp", type=int_in(1, MAX_PARALLEL), default=8, metavar="N",
+                   help="largest CP (detailed + flash attention)")
+    s.add_argument("--max-vpp", type=int_in(1, MAX_VPP), default=4, metavar="N", help="most interleaved chunks per stage")
     s.add_argument("--no-uneven-pp", dest="uneven_pp", action="store_false", help="even layer splits only")
     s.add_argument("--partial-nodes", action="store_true", help="allow layouts that fill only part of a node")
     sp = p.add_argument_group("step-time model")
-    sp.add_argument("--mfu", type=float, default=0.4, metavar="F", help="fraction of peak in the kernels (default 0.4)")
-    sp.add_argument("--overlap", type=float, default=0.5, metavar="F", help="DP/CP traffic hidden (default 0.5)")
+    sp.add_argument("--mfu", type=float_in(0, 1, lo_open=True), default=0.4, metavar="F", help="fraction of peak in the kernels (default 0.4)")
+    sp.add_argument("--overlap", type=float_in(0, 1), default=0.5, metavar="F", help="DP/CP traffic hidden (default 0.5)")
     sp.add_argument("--train-tokens", metavar="N", help="tokens to train (default 20 x parameters)")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="machine-readable answer in bytes and seconds")
     o.add_argument("--units", choices=["GB", "GiB"], default="GB", help="units of the table (default GB = 10^9 B)")
-    o.add_argument("--top", type=int, default=20, metavar="N", help="candidates listed (0: all)")
+    o.add_argument("--top", type=int_in(0, 1_000_000), default=20, metavar="N", help="candidates listed (0: all)")
     o.add_argument("--all", action="store_true", help="list every fitting layout, not only the Pareto front")
     p.set_defaults(run=run)
 
@@ -81,12 +100,15 @@ def _gpu_names(args: argparse.Namespace) -> list[tuple[str | None, int]]:
     out = []
     for item in args.gpu:
         name, _, count = item.rpartition(":") if ":" in item else (item, "", "")
-        out.append((name, int(parse_count(count, "--gpu COUNT")) if count else args.max_gpus))
+        n = parse_count(count, "--gpu COUNT") if count else args.max_gpus
+        if n > MAX_SEARCH_GPUS:
+            raise PlanError("--gpu COUNT", count, f"a card count from 1 to {MAX_SEARCH_GPUS:,}")
+        out.append((name, n))
     return out
 
 
 def hardware_from_args(args: argparse.Namespace) -> tuple[Hardware, ...]:
-    capacity = parse_bytes(args.gpu_memory, "--gpu-memory") if args.gpu_memory else None
+    capacity = card_bytes(args.gpu_memory) if args.gpu_memory else None
     out = []
     for name, count in _gpu_names(args):
         bandwidth = {"intra_node_gbps": args.intra_node_bandwidth, "inter_node_gbps": args.inter_node_bandwidth,
@@ -109,10 +131,14 @@ def hardware_from_args(args: argparse.Namespace) -> tuple[Hardware, ...]:
 
 
 def _int_list(text: str, field: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    allowed = f"at most {MAX_SEARCH_CHOICES} comma-separated integers from 1 to {MAX_BATCH:,}, e.g. 1,2,4"
+    if len(parts) > MAX_SEARCH_CHOICES:
+        raise PlanError(field, text, allowed)
     try:
-        return tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise PlanError(field, text, "comma-separated integers, e.g. 1,2,4") from None
+        return tuple(parse_int(x, 1, MAX_BATCH) for x in parts)
+    except argparse.ArgumentTypeError:
+        raise PlanError(field, text, allowed) from None
 
 
 def space_from_args(args: argparse.Namespace) -> SearchSpace:

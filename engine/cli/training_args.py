@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from pydantic import ValidationError
 
 from engine.catalog import find_gpu
+from engine.cli.arg_types import float_in, int_in
 from engine.errors import PlanError
+from engine.limits import (
+    MAX_BATCH,
+    MAX_CARD_BYTES,
+    MAX_GLOBAL_BATCH,
+    MAX_LAYERS,
+    MAX_OVERHEAD_BYTES,
+    MAX_PARALLEL,
+    MAX_SEQ,
+    MAX_SLOTS_PER_NODE,
+    MAX_VPP,
+)
 from engine.plan.layout import Layout, build_grid
 from engine.plan.schema import plan_error_from_validation
 from engine.training.config import MethodConfig, OverheadConfig, TrainingConfig
@@ -16,9 +29,10 @@ from engine.units import parse_bytes
 
 def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("workload")
-    g.add_argument("--seq", type=int, metavar="TOKENS", help="sequence length (default 4096)")
-    g.add_argument("--micro-batch", type=int, metavar="N", help="samples per micro-batch (default 1)")
-    g.add_argument("--global-batch", type=int, metavar="N", help="samples per step (default: fill the pipeline)")
+    g.add_argument("--seq", type=int_in(1, MAX_SEQ), metavar="TOKENS", help="sequence length (default 4096)")
+    g.add_argument("--micro-batch", type=int_in(1, MAX_BATCH), metavar="N", help="samples per micro-batch (default 1)")
+    g.add_argument("--global-batch", type=int_in(1, MAX_GLOBAL_BATCH), metavar="N",
+                   help="samples per step (default: fill the pipeline)")
     g.add_argument("--precision", choices=["bf16", "fp16", "fp32"])
     g.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
     g.add_argument("--recompute", choices=["none", "selective", "full"])
@@ -33,17 +47,18 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
                    help="megatron (fused kernels), deepspeed (ZeRO paper accounting), huggingface (transformers eager)")
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default 512MiB)")
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
-    g.add_argument("--fragmentation", type=float, metavar="PERCENT", help="allocator reserve, %% of allocated (default 5)")
+    g.add_argument("--fragmentation", type=float_in(0, 100), metavar="PERCENT", help="allocator reserve, %% of allocated (default 5)")
 
 
 def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:
     g = parser.add_argument_group("layout")
     g.add_argument("--gpu", metavar="NAME", help="catalog GPU (a100-80gb, 'A100 80GB', rtx4090 ...)")
     g.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB, 80GB)")
-    g.add_argument("--gpus-per-node", type=int, metavar="N", help="slots per server (default 8)")
+    g.add_argument("--gpus-per-node", type=int_in(1, MAX_SLOTS_PER_NODE), metavar="N", help="slots per server (default 8)")
     if grid:
-        for flag in ("--tp", "--pp", "--dp", "--cp", "--ep", "--vpp"):
-            g.add_argument(flag, type=int, metavar="N")
+        for flag, hi in (("--tp", MAX_PARALLEL), ("--pp", MAX_LAYERS), ("--dp", MAX_PARALLEL), ("--cp", MAX_PARALLEL),
+                         ("--ep", MAX_PARALLEL), ("--vpp", MAX_VPP)):
+            g.add_argument(flag, type=int_in(1, hi), metavar="N")
         g.add_argument("--pp-layers", metavar="L1,L2,...", help="uneven layers per stage, e.g. 11,10,10,9")
     g.add_argument("--zero", type=int, choices=[0, 1, 2, 3], help="ZeRO stage")
     g.add_argument("--distributed-optimizer", action=argparse.BooleanOptionalAction, default=None)
@@ -76,19 +91,37 @@ def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None)
             data[f] = getattr(args, f)
     overhead = dict(data.get("overhead") or OverheadConfig().model_dump())
     if args.cuda_context is not None:
-        overhead["cuda_context_bytes"] = parse_bytes(args.cuda_context, "--cuda-context")
+        overhead["cuda_context_bytes"] = overhead_bytes(args.cuda_context, "--cuda-context")
     if args.nccl_memory is not None:
-        overhead["nccl_bytes"] = parse_bytes(args.nccl_memory, "--nccl-memory")
+        overhead["nccl_bytes"] = overhead_bytes(args.nccl_memory, "--nccl-memory")
     if args.fragmentation is not None:
         overhead["fragmentation_percent"] = args.fragmentation
     data["overhead"] = overhead
     return _validated(MethodConfig, data, "method")
 
 
+def overhead_bytes(text: str, field: str) -> int:
+    """A per-card constant (CUDA context, NCCL buffers, workspace): ``0`` or a size up to MAX_OVERHEAD_BYTES."""
+    if text.strip() == "0":
+        return 0
+    value = parse_bytes(text, field)
+    if value > MAX_OVERHEAD_BYTES:
+        raise PlanError(field, text, f"a size up to {MAX_OVERHEAD_BYTES // 2**40} TiB, e.g. 512MiB")
+    return value
+
+
+def card_bytes(text: str, field: str = "--gpu-memory") -> int:
+    """A card's memory from ``24GiB`` / ``80GB`` / bytes: at least one byte, at most MAX_CARD_BYTES."""
+    value = parse_bytes(text, field)
+    if not 1 <= value <= MAX_CARD_BYTES:
+        raise PlanError(field, text, f"a card memory from 1 byte to {MAX_CARD_BYTES // 2**40} TiB, e.g. 24GiB or 80GB")
+    return value
+
+
 def gpu_from_args(args: argparse.Namespace) -> tuple[str, int]:
     """(GPU name, capacity in bytes) from --gpu or --gpu-memory."""
     if args.gpu_memory is not None:
-        capacity = parse_bytes(args.gpu_memory, "--gpu-memory")
+        capacity = card_bytes(args.gpu_memory)
         return (args.gpu or f"custom {args.gpu_memory}"), capacity
     if args.gpu is None:
         raise PlanError("--gpu", None, "a catalog GPU name (e.g. a100-80gb) or --gpu-memory SIZE")
@@ -96,13 +129,19 @@ def gpu_from_args(args: argparse.Namespace) -> tuple[str, int]:
     return gpu.name, gpu.memory_bytes
 
 
+_COUNT = re.compile(r"\s*[0-9]{1,9}\s*")
+
+
 def parse_layers(text: str | None, field: str = "--pp-layers") -> tuple[int, ...] | None:
     if text is None:
         return None
-    try:
-        values = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise PlanError(field, text, "comma-separated layer counts, e.g. 11,10,10,9") from None
+    parts = text.split(",")
+    allowed = f"at most {MAX_LAYERS:,} comma-separated layer counts from 1 to {MAX_LAYERS:,}, e.g. 11,10,10,9"
+    if len(parts) > MAX_LAYERS or not all(_COUNT.fullmatch(p) for p in parts):
+        raise PlanError(field, text, allowed)
+    values = tuple(int(p) for p in parts)
+    if not all(1 <= v <= MAX_LAYERS for v in values):
+        raise PlanError(field, text, allowed)
     return values
 
 

@@ -7,12 +7,19 @@ or ``--flag=value``.  A flag without a value maps to ``True``.
 
 from __future__ import annotations
 
+import math
+import re
 import shlex
 
 from engine.errors import PlanError
+from engine.limits import MAX_LAUNCH_CONFIG_BYTES
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 def split_command(text: str, field: str) -> list[str]:
+    if len(text) > MAX_LAUNCH_CONFIG_BYTES:
+        raise PlanError(field, f"{len(text):,} characters", f"a command line of at most {MAX_LAUNCH_CONFIG_BYTES:,} characters")
     joined = text.replace("\\\r\n", " ").replace("\\\n", " ")
     try:
         return shlex.split(joined, comments=True)
@@ -58,10 +65,10 @@ def int_flag(flags: dict[str, str | bool], name: str, default: int | None = None
         return default
     if value is True:
         raise PlanError(name, "(no value)", "an integer value")
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise PlanError(name, value, "an integer") from None
+    text = str(value).strip()
+    if not _INTEGER.fullmatch(text):  # also refuses 5,000-digit numbers before int() does
+        raise PlanError(name, value, "an integer of at most 18 digits")
+    number = int(text)
     if number <= 0 and name not in {"--make-vocab-size-divisible-by"}:
         raise PlanError(name, value, "a positive integer")
     return number
@@ -78,6 +85,9 @@ def float_flag(flags: dict[str, str | bool], name: str, default: float) -> float
     if value is None:
         return default
     try:
-        return float(str(value))
+        number = float(str(value))
     except ValueError:
         raise PlanError(name, value, "a number") from None
+    if not math.isfinite(number):
+        raise PlanError(name, value, "a finite number")
+    return number

@@ -19,7 +19,9 @@ from pydantic import ValidationError
 from engine.errors import PlanError
 from engine.export.grid import GridShape, grid_shape
 from engine.export.megatron_import import ImportResult
+from engine.limits import MAX_CONFIG_BYTES
 from engine.model.spec import ModelSpec
+from engine.plan import files
 from engine.plan.schema import Plan, plan_error_from_validation
 from engine.training.checks import microbatches_per_step
 from engine.training.config import MethodConfig, TrainingConfig
@@ -83,7 +85,8 @@ def _training(cfg: dict, zero: dict, recompute: str) -> tuple[TrainingConfig, in
     stage = _int(zero, "stage", "zero_optimization.stage") or 0
     if stage > 3:
         raise PlanError("zero_optimization.stage", stage, "0, 1, 2 or 3")
-    opt_type = str((cfg.get("optimizer") or {}).get("type", "AdamW")).lower()
+    optimizer = cfg.get("optimizer")
+    opt_type = str(optimizer.get("type", "AdamW") if isinstance(optimizer, dict) else "AdamW").lower()[:40]
     precision = "bf16" if _enabled(cfg, "bf16") or _enabled(cfg, "bfloat16") else "fp16" if _enabled(cfg, "fp16") else "fp32"
     data = {"micro_batch": micro, "precision": precision, "zero": stage,
             "optimizer": "sgd" if opt_type == "sgd" else "adam" if opt_type in ("adam", "fusedadam") else "adamw",
@@ -98,13 +101,14 @@ def _training(cfg: dict, zero: dict, recompute: str) -> tuple[TrainingConfig, in
 def plan_from_deepspeed(text: str, *, model: ModelSpec, gpu: str, capacity_bytes: int, tp: int = 1, pp: int = 1,
                         gpus_per_node: int = 8, seq: int | None = None, name: str | None = None) -> ImportResult:
     """A DeepSpeed config JSON -> a DeepSpeed-framework plan; DP = train_batch_size / (micro x accumulation)."""
-    try:
-        cfg = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PlanError("deepspeed config", f"line {e.lineno} column {e.colno}", "valid JSON") from None
+    if len(text) > MAX_CONFIG_BYTES:
+        raise PlanError("deepspeed config", f"{len(text):,} characters", f"at most {MAX_CONFIG_BYTES:,} characters")
+    cfg = files.parse_json(text, "deepspeed config")
     if not isinstance(cfg, dict):
         raise PlanError("deepspeed config", type(cfg).__name__, "a JSON object")
     zero = cfg.get("zero_optimization") or {}
+    if not isinstance(zero, dict):
+        raise PlanError("zero_optimization", zero, "a JSON object (e.g. {\"stage\": 2})")
     recompute = "full" if cfg.get("activation_checkpointing") else "none"
     training, gas = _training(cfg, zero, recompute)
     per_replica = training.micro_batch * gas

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from engine.errors import PlanError
 from engine.export.args_text import float_flag, int_flag, int_or, parse_flags, split_command
 from engine.export.grid import GridShape
+from engine.limits import MAX_LAYERS
 from engine.model.spec import ModelSpec
 from engine.plan.schema import Plan, plan_error_from_validation
 from engine.training.config import MethodConfig, TrainingConfig
@@ -32,16 +33,23 @@ class ImportResult:
 def _moe_pattern(text: str, layers: int) -> tuple[int, int]:
     """(first_dense_layers, layer_freq) from ``--moe-layer-freq`` (an int, ``([0]*3+[1]*58)`` or a list)."""
     text = text.strip()
-    if text.isdigit():
+    allowed = "an integer, ([0]*K+[1]*M) or a list of 0/1"
+    if len(text) > 16 * MAX_LAYERS:  # a list of MAX_LAYERS bits with separators is ~3 characters each
+        raise PlanError("--moe-layer-freq", text, allowed + f" describing at most {MAX_LAYERS:,} layers")
+    if text.isascii() and text.isdigit():
         return 0, int(text)
-    terms = re.findall(r"\[([01])\]\s*\*\s*(\d+)", text)
+    terms = re.findall(r"\[([01])\]\s*\*\s*(\d{1,9})", text)
     if terms:
+        if sum(int(count) for _, count in terms) != layers:  # checked before the list is built
+            raise PlanError("--moe-layer-freq", text, f"a pattern of {layers} layers with at least one MoE layer")
         pattern = [int(bit) for bit, count in terms for _ in range(int(count))]
     else:
         try:
             pattern = list(ast.literal_eval(text))
-        except (ValueError, SyntaxError):
-            raise PlanError("--moe-layer-freq", text, "an integer, ([0]*K+[1]*M) or a list of 0/1") from None
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise PlanError("--moe-layer-freq", text, allowed) from None
+        if not all(type(bit) is int and bit in (0, 1) for bit in pattern):
+            raise PlanError("--moe-layer-freq", text, allowed)
     if len(pattern) != layers or not any(pattern):
         raise PlanError("--moe-layer-freq", text, f"a pattern of {layers} layers with at least one MoE layer")
     first = pattern.index(1)
@@ -113,7 +121,10 @@ def model_from_flags(flags: dict, base: ModelSpec | None = None) -> ModelSpec:
         if value is not None:
             data[key] = value
     if "--window-size" in flags:
-        data["sliding_window"] = int(str(flags["--window-size"]).split(",")[0])
+        window = str(flags["--window-size"]).split(",")[0].strip()
+        if not (window.isascii() and window.isdigit() and len(window) <= 9):
+            raise PlanError("--window-size", flags["--window-size"], "a window size in tokens, e.g. 4096")
+        data["sliding_window"] = int(window)
     if data.get("position_embedding") == "learned" and not data.get("max_position"):
         raise PlanError("--max-position-embeddings", None, "the number of learned positions, or "
                         "--position-embedding-type rope (Megatron's default is learned_absolute)")

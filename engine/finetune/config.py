@@ -27,6 +27,11 @@ class FinetuneConfig(BaseModel):
     optimizer: AdapterOptimizer = "adamw"
     base_dtype: Literal["bf16", "fp16", "fp32"] = Field("bf16", description="frozen base weights (LoRA) and compute")
     adapter_dtype: Literal["fp32", "bf16"] = Field("fp32", description="PEFT keeps adapters in fp32 by default")
+    lora_dropout: float = Field(0.05, ge=0, lt=1, description="dropout on each adapter's input (LitGPT's default "
+                                "0.05; PEFT's LoraConfig 0.0, its recipes 0.05-0.1)")
+    framework: Literal["peft", "litgpt"] = Field(
+        "peft", description="peft: Hugging Face transformers + PEFT (loss over full fp32 logits); "
+        "litgpt: Lightning's LitGPT (chunked lm_head and cross-entropy)")
     quant: Literal["nf4", "fp4"] = Field("nf4", description="QLoRA base format")
     double_quant: bool = Field(True, description="QLoRA double quantization of the absmax")
 

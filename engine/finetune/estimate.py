@@ -93,7 +93,9 @@ def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> tu
     per_layer = {}
     for i in layers:
         base = layer_activations(spec, spec.is_moe_layer(i), s, b, 1, False, cfg.flash_attention, False, e).bytes
-        per_layer[i] = base + adapter_activation_bytes(spec, i, cfg.target_modules, cfg.rank, tokens, e)
+        a = _DTYPE_BYTES[cfg.adapter_dtype]
+        per_layer[i] = base + adapter_activation_bytes(spec, i, cfg.target_modules, cfg.rank, tokens, e, a,
+                                                       cfg.lora_dropout > 0)
     if not layers:
         return 0, "0 (no layers)"
     if cfg.gradient_checkpointing:
@@ -114,6 +116,30 @@ def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> tu
     return total, text + f" = {n(total)} B"
 
 
+LITGPT_LM_HEAD_CHUNK = 128  # LitGPT's lm_head_chunk_size / chunked_cross_entropy chunk (tokens)
+
+
+def _loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
+    """The loss over the logits of one micro-batch.
+
+    PEFT on transformers: ``ForCausalLMLoss`` upcasts the bf16 logits (2 B) to fp32 (4 B),
+    ``cross_entropy`` keeps its fp32 log-softmax (4 B) and backward writes its fp32 gradient
+    (4 B) while the others are alive: 14 B per vocabulary entry and token
+    (``transformers/loss/loss_utils.py``).  LitGPT computes the lm_head and the cross-entropy
+    in chunks of 128 tokens (``litgpt/utils.py`` ``chunked_cross_entropy``): the bf16 logits of
+    every token (2 B) plus one chunk's fp32 copy and gradient.
+    """
+    tokens = cfg.seq * cfg.micro_batch
+    if cfg.framework == "litgpt":
+        chunk = min(tokens, LITGPT_LM_HEAD_CHUNK)
+        bytes_ = 2 * tokens * vocab + (4 + 4) * chunk * vocab
+        return bytes_, (f"bf16 logits 2 B × {n(tokens)} tokens × V {n(vocab)} + one {chunk}-token chunk's fp32 "
+                         f"copy and gradient 8 B × {chunk} × V = {n(bytes_)} B")
+    bytes_ = 14 * tokens * vocab
+    return bytes_, (f"(bf16 logits 2 + fp32 upcast 4 + log-softmax 4 + its gradient 4) B × {n(tokens)} tokens"
+                    f" × V {n(vocab)} = {n(bytes_)} B")
+
+
 def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
                     world: int) -> Breakdown:
     spec = plan.model
@@ -123,7 +149,7 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
     act, act_text = _activations(plan, cfg, layers)
-    logits = (4 + ACT_BYTES) * cfg.seq * cfg.micro_batch * spec.vocab if last and spec.vocab else 0
+    logits, logits_text = _loss_bytes(cfg, spec.vocab) if last and spec.vocab else (0, "0 (output layer on another card)")
     parts: dict[str, Figure] = {
         "weights": figure("weights", "frozen base + adapters", base + adapters,
                           f"base {_scheme(cfg).name} {n(base)} B + adapters {a} B × {n(trainable)} params"),
@@ -131,9 +157,7 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
                             f"{a} B × {n(trainable)} adapter params (frozen base: none)"),
         "optimizer_states": figure("optimizer_states", f"optimizer ({cfg.optimizer})", opt, opt_text),
         "activations": figure("activations", "activations", act, act_text),
-        "logits": figure("logits", "logits and loss", logits,
-                         f"(4 + 2) B × s {n(cfg.seq)} × b {cfg.micro_batch} × V {n(spec.vocab or 0)}" if logits
-                         else "0 (output layer on another card)"),
+        "logits": figure("logits", "logits and loss", logits, logits_text),
     }
     o = plan.method.overhead
     visible = sum(f.bytes for f in parts.values())

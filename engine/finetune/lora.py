@@ -41,6 +41,23 @@ def adapter_params(spec: ModelSpec, layers: tuple[int, ...] | range, targets: tu
 
 
 def adapter_activation_bytes(spec: ModelSpec, layer: int, targets: tuple[str, ...], rank: int,
-                             tokens: int, e: int) -> int:
-    """The rank-r intermediate ``x A`` each adapter saves for B's gradient (16-bit)."""
-    return sum(t.count * e * tokens * rank for t in adapted(spec, layer, targets))
+                             tokens: int, e: int, a: int, dropout: bool) -> int:
+    """What each adapter saves for its own backward, per adapted matrix of ``cols`` inputs.
+
+    PEFT's ``lora.Linear.forward`` (``peft/tuners/lora/layer.py``) casts the input to the
+    adapters' dtype (``a`` B; a copy when that is not the compute dtype ``e``), applies
+    ``lora_dropout`` (a new tensor plus a 1-byte mask when p > 0; LitGPT's ``LoRALinear`` does
+    the same on the 16-bit input), and ``lora_A`` saves that input for A's gradient;
+    ``lora_B`` saves the rank-r intermediate ``x A`` (``a`` B) for B's gradient.  Without
+    dropout and with adapters in the compute dtype, A's input is the layer input already saved.
+    """
+    total = 0
+    for t in adapted(spec, layer, targets):
+        if dropout:
+            own_input = (a + 1) * tokens * t.cols
+        elif a != e:
+            own_input = a * tokens * t.cols
+        else:
+            own_input = 0
+        total += t.count * (own_input + a * tokens * rank)
+    return total

@@ -11,17 +11,27 @@
 
 from __future__ import annotations
 
-import json
 import math
 import mmap
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.errors import PlanError
+from engine.limits import (
+    MAX_GGUF_ARRAY_DEPTH,
+    MAX_GGUF_STRING_BYTES,
+    MAX_SAFETENSORS_HEADER_BYTES,
+    MAX_SAFETENSORS_HEADER_VALUES,
+    MAX_TENSOR_DIM,
+    MAX_TENSOR_DIMS,
+    MAX_TOTAL_HEADER_BYTES,
+)
+from engine.plan import files
 
-MAX_HEADER_BYTES = 256 * 2**20  # a safetensors header is JSON text; hundreds of MiB means a broken file
+MAX_HEADER_BYTES = MAX_SAFETENSORS_HEADER_BYTES
 SAFETENSORS_DTYPE_BYTES = {
     "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1, "F4": 1, "F6_E2M3": 1,
     "F6_E3M2": 1, "I64": 8, "U64": 8, "I32": 4, "U32": 4, "I16": 2, "U16": 2, "I8": 1, "U8": 1, "BOOL": 1,
@@ -56,43 +66,86 @@ class TensorTally:
         return max(self.elements_by_dtype, key=lambda k: self.elements_by_dtype[k])
 
 
+def _read_exactly(fd: int, n: int) -> bytes:
+    chunks, left = [], n
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_safetensors_header(path: Path) -> dict[str, Any]:
     """The JSON header of one .safetensors file (reads 8 + N bytes, no weights)."""
+    return _safetensors_header(path)[0]
+
+
+def _safetensors_header(path: Path) -> tuple[dict[str, Any], int]:
+    """(the header, its length N in bytes)."""
+    where = f"{path.name}:header"
+    fd, info = files.open_regular(path, "model")
     try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            head = f.read(8)
-            n = int.from_bytes(head, "little") if len(head) == 8 else -1
-            if n <= 1 or n > min(MAX_HEADER_BYTES, size - 8):
-                raise PlanError(f"{path.name}:header", n, f"a header length between 2 and {min(MAX_HEADER_BYTES, size - 8)} bytes")
-            raw = f.read(n)
+        head = _read_exactly(fd, 8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else -1
+        limit = min(MAX_HEADER_BYTES, info.st_size - 8)
+        if n <= 1 or n > limit:
+            raise PlanError(where, n, f"a header length between 2 and {max(limit, 2):,} bytes "
+                                      "(the safetensors format allows less than 100 MB)")
+        raw = _read_exactly(fd, n)
     except OSError as e:
+        if isinstance(e, PlanError):
+            raise
         raise PlanError("model", str(path), f"a readable file ({e.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(raw) < n:
+        raise PlanError(where, "truncated header", "a complete safetensors header")
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PlanError(f"{path.name}:header", "invalid JSON", "a safetensors JSON header") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PlanError(where, "not UTF-8", "a safetensors JSON header (UTF-8)") from None
+    header = files.parse_json(text, where, max_values=MAX_SAFETENSORS_HEADER_VALUES)
     if not isinstance(header, dict):
-        raise PlanError(f"{path.name}:header", type(header).__name__, "a JSON object of tensors")
-    return header
+        raise PlanError(where, type(header).__name__, "a JSON object of tensors")
+    return header, n
+
+
+def _tensor_entry(where: str, info: Any) -> tuple[str, list[int], int]:
+    """(dtype, shape, bytes) of one header entry, every value checked (the header is untrusted JSON)."""
+    allowed = (f"a tensor entry with a dtype ({', '.join(SAFETENSORS_DTYPE_BYTES)}), a shape of at most "
+               f"{MAX_TENSOR_DIMS} sizes from 0 to 2^48 and two data_offsets")
+    if not isinstance(info, dict):
+        raise PlanError(where, info, allowed)
+    dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+    if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPE_BYTES:
+        raise PlanError(f"{where}.dtype", dtype, "a safetensors dtype: " + ", ".join(SAFETENSORS_DTYPE_BYTES))
+    if (not isinstance(shape, list) or len(shape) > MAX_TENSOR_DIMS
+            or not all(type(d) is int and 0 <= d <= MAX_TENSOR_DIM for d in shape)):
+        raise PlanError(f"{where}.shape", shape, allowed)
+    if (not isinstance(offsets, list) or len(offsets) != 2
+            or not all(type(o) is int and 0 <= o < 2**63 for o in offsets) or offsets[1] < offsets[0]):
+        raise PlanError(f"{where}.data_offsets", offsets, "two byte offsets [start, end] with start <= end")
+    return dtype, shape, offsets[1] - offsets[0]
 
 
 def tally_safetensors(paths: list[Path]) -> TensorTally:
     tally = TensorTally()
+    header_bytes = 0
     for path in paths:
-        for name, info in read_safetensors_header(path).items():
+        header, n = _safetensors_header(path)
+        header_bytes += n
+        if header_bytes > MAX_TOTAL_HEADER_BYTES:
+            raise PlanError("model", f"{len(paths)} shards", f"at most {MAX_TOTAL_HEADER_BYTES // 2**20} MiB of "
+                                                             "safetensors headers in one model")
+        for name, info in header.items():
             if name == "__metadata__" or name.endswith(_BUFFER_SUFFIXES):
                 continue
-            try:
-                dtype, shape, (start, end) = info["dtype"], list(info["shape"]), info["data_offsets"]
-                shape = [int(d) for d in shape]
-            except (KeyError, TypeError, ValueError):
-                raise PlanError(f"{path.name}:{name}", info, "a tensor entry with dtype, shape and data_offsets") from None
-            if dtype not in SAFETENSORS_DTYPE_BYTES:
-                raise PlanError(f"{path.name}:{name}.dtype", dtype, "a safetensors dtype: " + ", ".join(SAFETENSORS_DTYPE_BYTES))
+            dtype, shape, nbytes = _tensor_entry(f"{path.name}:{name}", info)
             if name.endswith(".attn.bias") and len(shape) == 4:  # GPT-2's causal-mask buffer
                 continue
-            tally.add(name, dtype, shape, int(end) - int(start))
+            tally.add(name, dtype, shape, nbytes)
     return tally
 
 
@@ -139,6 +192,12 @@ class _Reader:
     def __init__(self, buf: Any, where: str) -> None:
         self.buf, self.pos, self.where, self.version = buf, 0, where, 3
 
+    def need(self, n: int, each: int) -> None:
+        """Refuse a count of ``n`` items of at least ``each`` bytes that the file cannot hold
+        (a huge count would otherwise loop long before reaching the end)."""
+        if n * each > len(self.buf) - self.pos:
+            raise PlanError(self.where, "truncated header", "a complete GGUF header")
+
     def take(self, n: int) -> bytes:
         end = self.pos + n
         if end > len(self.buf):
@@ -157,13 +216,14 @@ class _Reader:
 
     def string(self) -> str:
         n = self.count()
-        if n > MAX_HEADER_BYTES:
-            raise PlanError(self.where, f"string of {n} bytes", "a GGUF string shorter than 256 MiB")
+        if n > MAX_GGUF_STRING_BYTES:
+            raise PlanError(self.where, f"string of {n:,} bytes", f"a GGUF string of at most {MAX_GGUF_STRING_BYTES:,} bytes")
         return self.take(n).decode("utf-8", errors="replace")
 
     def skip_strings(self, n: int) -> None:
         """Skip n length-prefixed strings (token lists, merges) without decoding them."""
         length = struct.Struct("<I" if self.version == 1 else "<Q")
+        self.need(n, length.size)
         unpack, step, buf, pos = length.unpack_from, length.size, self.buf, self.pos
         for _ in range(n):
             pos += step + unpack(buf, pos)[0]
@@ -171,22 +231,34 @@ class _Reader:
             raise PlanError(self.where, "truncated header", "a complete GGUF header")
         self.pos = pos
 
-    def value(self, vtype: int) -> Any:
+    def min_size(self, vtype: int) -> int:
+        """The fewest bytes a value of ``vtype`` takes."""
+        if vtype in _SCALARS:
+            return struct.calcsize(_SCALARS[vtype])
+        count = 4 if self.version == 1 else 8
+        return count if vtype == _STRING else 4 + count
+
+    def value(self, vtype: int, depth: int = 0) -> Any:
         if vtype in _SCALARS:
             return self.scalar(_SCALARS[vtype])
         if vtype == _STRING:
             return self.string()
         if vtype == _ARRAY:
+            if depth >= MAX_GGUF_ARRAY_DEPTH:
+                raise PlanError(self.where, "nested arrays", f"metadata arrays nested at most {MAX_GGUF_ARRAY_DEPTH} deep")
             etype, n = self.scalar("<I"), self.count()
+            if etype not in _SCALARS and etype not in (_STRING, _ARRAY):
+                raise PlanError(self.where, f"value type {etype}", "a GGUF value type 0-12")
+            self.need(n, self.min_size(etype))
             if n <= _KEEP_ARRAY:
-                return [self.value(etype) for _ in range(n)]
+                return [self.value(etype, depth + 1) for _ in range(n)]
             if etype in _SCALARS:
                 self.take(n * struct.calcsize(_SCALARS[etype]))
             elif etype == _STRING:
                 self.skip_strings(n)
             else:
                 for _ in range(n):
-                    self.value(etype)
+                    self.value(etype, depth + 1)
             return GgufArray(etype, n)
         raise PlanError(self.where, f"value type {vtype}", "a GGUF value type 0-12")
 
@@ -194,16 +266,20 @@ class _Reader:
 def read_gguf_header(path: Path) -> GgufHeader:
     """Metadata and tensor infos of a GGUF file (no tensor data is read)."""
     where = f"{path.name}:header"
+    fd, info = files.open_regular(path, "model")
     try:
-        with path.open("rb") as f:
-            if path.stat().st_size < 24:
-                raise PlanError(where, "truncated header", "a complete GGUF header")
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                return _parse_gguf(_Reader(buf, where), path.name)
+        if info.st_size < 24:
+            raise PlanError(where, "truncated header", "a complete GGUF header")
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as buf:
+            return _parse_gguf(_Reader(buf, where), path.name)
     except struct.error:
         raise PlanError(where, "truncated header", "a complete GGUF header") from None
-    except OSError as e:
-        raise PlanError("model", str(path), f"a readable file ({e.strerror})") from None
+    except (OSError, ValueError) as e:  # ValueError: mmap of a file that shrank to 0 bytes
+        if isinstance(e, PlanError):
+            raise
+        raise PlanError("model", str(path), f"a readable file ({getattr(e, 'strerror', None) or e})") from None
+    finally:
+        os.close(fd)
 
 
 def _parse_gguf(r: _Reader, name: str) -> GgufHeader:
@@ -223,7 +299,7 @@ def _parse_gguf(r: _Reader, name: str) -> GgufHeader:
     for _ in range(n_tensors):
         tensor = r.string()
         n_dims = r.scalar("<I")
-        if n_dims > 8:
+        if n_dims > MAX_TENSOR_DIMS:
             raise PlanError(f"{name}:{tensor}", f"{n_dims} dims", "at most 8 dimensions")
         dims = tuple(r.count() for _ in range(n_dims))
         gtype = r.scalar("<I")

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import PlanError
+from engine.limits import MAX_CONTEXT
 from engine.model.spec import ModelSpec
 
 _MISSING = object()
@@ -236,15 +237,13 @@ def spec_from_config(data: object, name: str, where: str = "config.json") -> Mod
     fields = {k: v for k, v in mapper(_Config(data, where)).items() if v is not None}
     fields["name"] = name
     context = next((data[k] for k in ("max_position_embeddings", "n_positions", "seq_length", "max_sequence_length")
-                    if isinstance(data.get(k), int) and data[k] > 0), None)
-    if context is not None:
-        fields.setdefault("max_context", context)
+                    if type(data.get(k)) is int and data[k] > 0), None)
+    if context is not None:  # informative only (it caps serving answers): beyond the limit, the limit
+        fields.setdefault("max_context", min(context, MAX_CONTEXT))
     try:
         return ModelSpec.model_validate(fields)
     except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        ctx_error = (first.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, PlanError):
-            raise PlanError(f"{where} -> {ctx_error.field}", ctx_error.value, ctx_error.allowed) from None
-        field = ".".join(str(p) for p in first["loc"])
-        raise PlanError(f"{where} -> model.{field}", first.get("input"), first["msg"]) from None
+        from engine.plan.schema import plan_error_from_validation
+
+        err = plan_error_from_validation(e, "" if (e.errors()[0].get("ctx") or {}).get("error") else "model")
+        raise PlanError(f"{where} -> {err.field}", err.value, err.allowed) from None

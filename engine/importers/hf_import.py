@@ -9,14 +9,13 @@ tensor sizes.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from engine.errors import PlanError
+from engine.errors import PlanError, strip_controls
 from engine.importers.headers import (
     GGUF_FILE_TYPES,
     GgufArray,
@@ -27,7 +26,9 @@ from engine.importers.headers import (
     tally_safetensors,
 )
 from engine.importers.hf_config import positive_int_value, spec_from_config
+from engine.limits import MAX_CONFIG_BYTES, MAX_NAME_CHARS, MAX_SHARDS
 from engine.model.spec import ModelSpec
+from engine.plan import files
 from engine.plan.schema import plan_error_from_validation
 
 INDEX_NAME = "model.safetensors.index.json"
@@ -57,8 +58,12 @@ def model_from_local(path: str | Path) -> ModelSpec:
 
 
 def inspect_local(path: str | Path) -> LocalModelInfo:
-    p = Path(path).expanduser()
-    if not p.exists():
+    try:
+        p = Path(path).expanduser()
+        exists = p.exists()
+    except (OSError, ValueError, RuntimeError):  # a name too long, a NUL byte, an unknown ~user
+        exists = False
+    if not exists:
         raise PlanError("model", str(path), "an existing config.json, model folder or .gguf file")
     if p.is_dir():
         if (p / "config.json").is_file():
@@ -78,21 +83,19 @@ def inspect_local(path: str | Path) -> LocalModelInfo:
 
 # --- Hugging Face folders ----------------------------------------------------------------------
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanError("model", str(path), "a config.json beside the weights") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PlanError("model", str(path), f"a readable file ({type(e).__name__})") from None
-    except json.JSONDecodeError as e:
-        raise PlanError(path.name, f"line {e.lineno} column {e.colno}", "valid JSON") from None
+    """A JSON file of the model folder: at most MAX_CONFIG_BYTES, UTF-8, bounded nesting and numbers."""
+    if not path.exists():
+        raise PlanError("model", str(path), "a config.json beside the weights")
+    return files.parse_json(files.read_text(path, path.name, MAX_CONFIG_BYTES), path.name)
 
 
 def _model_name(config: dict, folder: Path) -> str:
     name = config.get("_name_or_path")
     if isinstance(name, str) and name and not name.startswith(("/", ".")):
-        return name.rstrip("/").split("/")[-1]
-    return folder.resolve().name or "imported"
+        name = name.rstrip("/").split("/")[-1]
+    else:
+        name = folder.resolve().name
+    return strip_controls(name)[:MAX_NAME_CHARS] or "imported"
 
 
 def _inspect_hf(config_path: Path) -> LocalModelInfo:
@@ -125,18 +128,38 @@ def _safetensors_files(folder: Path) -> tuple[list[Path], int | None, list[str]]
     """(shards present, the index's total_size, notes).  All shards or none are tallied."""
     index_path = folder / INDEX_NAME
     if not index_path.is_file():
-        return sorted(folder.glob("*.safetensors")), None, []
+        shards = sorted(folder.glob("*.safetensors"))
+        if len(shards) > MAX_SHARDS:
+            raise PlanError("model", str(folder), f"a folder of at most {MAX_SHARDS:,} .safetensors files")
+        return shards, None, []
     index = _read_json(index_path)
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict):
         raise PlanError(f"{INDEX_NAME}:weight_map", None, "an object mapping tensor names to shard files")
-    total = (index.get("metadata") or {}).get("total_size")
+    metadata = index.get("metadata")
+    total = metadata.get("total_size") if isinstance(metadata, dict) else None
     total = total if isinstance(total, int) and total > 0 else None
-    names = sorted(set(weight_map.values()))
+    names = sorted({_shard_name(n) for n in weight_map.values()})
+    if len(names) > MAX_SHARDS:
+        raise PlanError(f"{INDEX_NAME}:weight_map", f"{len(names):,} shards", f"at most {MAX_SHARDS:,} shard files")
     missing = [n for n in names if not (folder / n).is_file()]
     if missing:
         return [], total, [f"{len(missing)} of {len(names)} shards absent (e.g. {missing[0]}): no exact count"]
     return [folder / n for n in names], total, []
+
+
+def _shard_name(name: object) -> str:
+    """A shard named by the index: a plain file name inside the model folder, nothing else.
+
+    The index is data from the internet: ``../../etc/passwd``, an absolute path or a name with a
+    folder in it would make the importer read outside the folder (and quote those bytes in errors).
+    Symlinks the user's own tools made are followed (the Hugging Face cache links every file of a
+    snapshot to its blob), so only the names are checked.
+    """
+    if (not isinstance(name, str) or not name or len(name) > 255 or name in (".", "..")
+            or "/" in name or "\\" in name or "\0" in name or Path(name).is_absolute() or Path(name).name != name):
+        raise PlanError(f"{INDEX_NAME}:weight_map", name, "shard file names inside the model folder (no folders, no ..)")
+    return name
 
 
 # --- GGUF ---------------------------------------------------------------------------------------
@@ -154,6 +177,8 @@ def _gguf_parts(path: Path) -> list[Path]:
     if not m:
         return [path]
     n = int(m["n"])
+    if n > MAX_SHARDS:
+        raise PlanError("model", path.name, f"a GGUF file split in at most {MAX_SHARDS:,} parts")
     parts = [path.with_name(f"{m['stem']}-{i:05d}-of-{m['n']}.gguf") for i in range(1, n + 1)]
     missing = [q.name for q in parts if not q.is_file()]
     if missing:
@@ -170,7 +195,8 @@ def _inspect_gguf(path: Path) -> LocalModelInfo:
         raise PlanError(f"{path.name}:general.architecture", arch, "the model architecture (a string)")
     tally = tally_gguf(headers)
     name = first.metadata.get("general.name")
-    spec = spec_from_gguf(first, tally, name if isinstance(name, str) and name else path.stem, path.name)
+    name = strip_controls(name if isinstance(name, str) and name else path.stem)[:MAX_NAME_CHARS] or "imported"
+    spec = spec_from_gguf(first, tally, name, path.name)
     ftype = first.metadata.get("general.file_type")
     return LocalModelInfo(
         path=str(path),
@@ -202,6 +228,8 @@ def _gguf_int(header: GgufHeader, arch: str, key: str, where: str, default: Any 
     full = f"{arch}.{key}"
     value = header.metadata.get(full)
     if isinstance(value, list):  # per-layer values (e.g. head_count_kv): the largest bounds the memory
+        if not all(type(v) is int for v in value):
+            raise PlanError(f"{where}:{full}", value, "positive integers (one per layer)")
         value = max(value) if value else None
     if value is None:
         if default is PlanError:
@@ -249,7 +277,7 @@ def spec_from_gguf(header: GgufHeader, tally: TensorTally, name: str, where: str
         "tied_embeddings": "output.weight" not in names,
     }
     positions = header.tensors.get("position_embd.weight")
-    if positions:
+    if positions and positions[0]:
         fields.update(position_embedding="learned", max_position=positions[0][-1])
     fields.update(_gguf_moe_mla(header, arch, where, fields["ffn"]))
     if "mla" in fields:

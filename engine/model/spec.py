@@ -15,6 +15,19 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import PlanError
+from engine.limits import (
+    MAX_CONTEXT,
+    MAX_EXPERTS,
+    MAX_FFN,
+    MAX_HEAD_DIM,
+    MAX_HEADS,
+    MAX_HIDDEN,
+    MAX_LAYERS,
+    MAX_NAME_CHARS,
+    MAX_PARAMETERS,
+    MAX_RANK,
+    MAX_VOCAB,
+)
 
 NormType = Literal["layernorm", "rmsnorm"]
 PositionEmbedding = Literal["rope", "learned", "alibi", "none"]
@@ -27,13 +40,13 @@ class _Frozen(BaseModel):
 class MoESpec(_Frozen):
     """Mixture of experts.  Layers ``first_dense_layers`` .. are MoE every ``layer_freq``."""
 
-    experts: int = Field(gt=0, description="routed experts per MoE layer")
-    top_k: int = Field(gt=0, description="experts each token is routed to")
-    expert_ffn: int = Field(gt=0, description="FFN size of one routed expert")
-    shared_experts: int = Field(0, ge=0, description="always-active shared experts")
-    shared_expert_ffn: int | None = Field(None, gt=0, description="FFN size of one shared expert (default expert_ffn)")
-    first_dense_layers: int = Field(0, ge=0, description="leading layers with a dense MLP (DeepSeek first_k_dense_replace)")
-    layer_freq: int = Field(1, gt=0, description="every n-th layer after the dense ones is MoE")
+    experts: int = Field(gt=0, le=MAX_EXPERTS, description="routed experts per MoE layer")
+    top_k: int = Field(gt=0, le=MAX_EXPERTS, description="experts each token is routed to")
+    expert_ffn: int = Field(gt=0, le=MAX_FFN, description="FFN size of one routed expert")
+    shared_experts: int = Field(0, ge=0, le=MAX_EXPERTS, description="always-active shared experts")
+    shared_expert_ffn: int | None = Field(None, gt=0, le=MAX_FFN, description="FFN size of one shared expert (default expert_ffn)")
+    first_dense_layers: int = Field(0, ge=0, le=MAX_LAYERS, description="leading layers with a dense MLP (DeepSeek first_k_dense_replace)")
+    layer_freq: int = Field(1, gt=0, le=MAX_LAYERS, description="every n-th layer after the dense ones is MoE")
 
     @model_validator(mode="after")
     def _check(self) -> MoESpec:
@@ -45,41 +58,42 @@ class MoESpec(_Frozen):
 class MLASpec(_Frozen):
     """DeepSeek-V2/V3 multi-head latent attention."""
 
-    q_lora_rank: int | None = Field(None, gt=0, description="query compression rank (None: plain q_proj)")
-    kv_lora_rank: int = Field(gt=0, description="compressed KV latent size")
-    qk_nope_head_dim: int = Field(gt=0)
-    qk_rope_head_dim: int = Field(gt=0)
-    v_head_dim: int = Field(gt=0)
+    q_lora_rank: int | None = Field(None, gt=0, le=MAX_RANK, description="query compression rank (None: plain q_proj)")
+    kv_lora_rank: int = Field(gt=0, le=MAX_RANK, description="compressed KV latent size")
+    qk_nope_head_dim: int = Field(gt=0, le=MAX_HEAD_DIM)
+    qk_rope_head_dim: int = Field(gt=0, le=MAX_HEAD_DIM)
+    v_head_dim: int = Field(gt=0, le=MAX_HEAD_DIM)
 
 
 class ModelSpec(_Frozen):
-    name: str = "custom"
+    name: str = Field("custom", max_length=MAX_NAME_CHARS)
     params: int | None = Field(
         None,
         gt=0,
+        le=MAX_PARAMETERS,
         description="declared total parameter count; used as the count when the architecture is incomplete (no vocab)",
     )
-    layers: int = Field(gt=0)
-    hidden: int = Field(gt=0)
-    heads: int = Field(gt=0)
-    kv_heads: int | None = Field(None, gt=0, description="KV heads (GQA/MQA); default: heads")
-    head_dim: int | None = Field(None, gt=0, description="default: hidden / heads")
-    ffn: int | None = Field(None, gt=0, description="dense MLP size; default 4 * hidden")
-    vocab: int | None = Field(None, gt=0, description="vocabulary size; None: article-level model")
+    layers: int = Field(gt=0, le=MAX_LAYERS)
+    hidden: int = Field(gt=0, le=MAX_HIDDEN)
+    heads: int = Field(gt=0, le=MAX_HEADS)
+    kv_heads: int | None = Field(None, gt=0, le=MAX_HEADS, description="KV heads (GQA/MQA); default: heads")
+    head_dim: int | None = Field(None, gt=0, le=MAX_HEAD_DIM, description="default: hidden / heads")
+    ffn: int | None = Field(None, gt=0, le=MAX_FFN, description="dense MLP size; default 4 * hidden")
+    vocab: int | None = Field(None, gt=0, le=MAX_VOCAB, description="vocabulary size; None: article-level model")
     gated_mlp: bool = Field(False, description="SwiGLU/GeGLU: three MLP matrices instead of two")
     norm: NormType = "layernorm"
     bias: bool = Field(True, description="biases on the linear layers")
     qkv_bias: bool | None = Field(None, description="bias on Q/K/V only (Qwen2); default: follows bias")
     tied_embeddings: bool = False
     position_embedding: PositionEmbedding = "rope"
-    max_position: int = Field(0, ge=0, description="rows of a learned position embedding")
+    max_position: int = Field(0, ge=0, le=MAX_CONTEXT, description="rows of a learned position embedding")
     norms_per_layer: int = Field(2, ge=1, le=4, description="1 for a parallel block sharing one norm (GPT-J, Falcon-7B)")
     qk_norm: bool = Field(False, description="per-head norm on Q and K (Qwen3, OLMo2)")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="hidden and attention dropout probability")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False, description="hidden and attention dropout probability")
     max_context: int | None = Field(
-        None, gt=0, description="context length the model was trained for (config max_position_embeddings); caps serving answers")
-    sliding_window: int | None = Field(None, gt=0, description="attention window (tokens) of sliding-window layers")
-    sliding_window_layers: int | None = Field(None, ge=0, description="how many layers use the window (default: all)")
+        None, gt=0, le=MAX_CONTEXT, description="context length the model was trained for (config max_position_embeddings); caps serving answers")
+    sliding_window: int | None = Field(None, gt=0, le=MAX_CONTEXT, description="attention window (tokens) of sliding-window layers")
+    sliding_window_layers: int | None = Field(None, ge=0, le=MAX_LAYERS, description="how many layers use the window (default: all)")
     moe: MoESpec | None = None
     mla: MLASpec | None = None
 

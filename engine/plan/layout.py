@@ -13,11 +13,28 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from functools import cached_property
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.errors import PlanError
+from engine.limits import (
+    MAX_CARD_BYTES,
+    MAX_CARDS,
+    MAX_COORDINATE,
+    MAX_ID_CHARS,
+    MAX_LAYERS,
+    MAX_NAME_CHARS,
+    MAX_NODES,
+    MAX_PARALLEL,
+    MAX_SLOTS_PER_NODE,
+    MAX_VPP,
+)
 from engine.report.records import CardSlot
+
+MAX_GROUP_LABEL = 2**31 - 1  # group labels are plan-wide ids; build_grid numbers them below MAX_CARDS
+GroupLabel = Annotated[int, Field(ge=0, le=MAX_GROUP_LABEL)]
+Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, allow_inf_nan=False)]
 
 
 def new_id() -> str:
@@ -27,36 +44,37 @@ def new_id() -> str:
 class Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(default_factory=new_id)
-    name: str = "node"
-    slots: int = Field(8, gt=0, le=64, description="GPU slots in this server")
-    x: float = 0.0
-    y: float = 0.0
+    id: str = Field(default_factory=new_id, min_length=1, max_length=MAX_ID_CHARS)
+    name: str = Field("node", max_length=MAX_NAME_CHARS)
+    slots: int = Field(8, gt=0, le=MAX_SLOTS_PER_NODE, description="GPU slots in this server")
+    x: Coordinate = 0.0
+    y: Coordinate = 0.0
 
 
 class Card(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(default_factory=new_id)
-    node: str = Field(description="id of the node holding the card")
-    slot: int = Field(0, ge=0)
-    gpu: str = Field(description="GPU name, as in the catalog or user-defined")
-    capacity_bytes: int = Field(gt=0, description="memory the driver reports, in bytes")
-    stage: int = Field(0, ge=0, description="pipeline stage (0-based)")
+    id: str = Field(default_factory=new_id, min_length=1, max_length=MAX_ID_CHARS)
+    node: str = Field(max_length=MAX_ID_CHARS, description="id of the node holding the card")
+    slot: int = Field(0, ge=0, lt=MAX_SLOTS_PER_NODE)
+    gpu: str = Field(max_length=MAX_NAME_CHARS, description="GPU name, as in the catalog or user-defined")
+    capacity_bytes: int = Field(gt=0, le=MAX_CARD_BYTES, description="memory the driver reports, in bytes")
+    stage: int = Field(0, ge=0, lt=MAX_LAYERS, description="pipeline stage (0-based)")
     # Group labels; None means the card is alone in that dimension (a group of size 1).
-    tp_group: int | None = Field(None, ge=0, description="tensor-parallel group label")
-    dp_group: int | None = Field(None, ge=0, description="data-parallel / ZeRO group label")
-    cp_group: int | None = Field(None, ge=0, description="context-parallel group label")
-    ep_group: int | None = Field(None, ge=0, description="expert-parallel group label")
+    tp_group: GroupLabel | None = Field(None, description="tensor-parallel group label")
+    dp_group: GroupLabel | None = Field(None, description="data-parallel / ZeRO group label")
+    cp_group: GroupLabel | None = Field(None, description="context-parallel group label")
+    ep_group: GroupLabel | None = Field(None, description="expert-parallel group label")
 
 
 class Layout(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    nodes: tuple[Node, ...] = ()
-    cards: tuple[Card, ...] = ()
-    pp_layers: tuple[int, ...] | None = Field(None, description="layers per stage, e.g. (11, 10, 10, 9)")
-    vpp: int = Field(1, gt=0, description="virtual pipeline (interleaved) chunks per stage")
+    nodes: tuple[Node, ...] = Field((), max_length=MAX_NODES)
+    cards: tuple[Card, ...] = Field((), max_length=MAX_CARDS)
+    pp_layers: tuple[Annotated[int, Field(ge=0, le=MAX_LAYERS)], ...] | None = Field(
+        None, max_length=MAX_LAYERS, description="layers per stage, e.g. (11, 10, 10, 9)")
+    vpp: int = Field(1, gt=0, le=MAX_VPP, description="virtual pipeline (interleaved) chunks per stage")
 
     @cached_property
     def topology(self) -> Topology:
@@ -166,13 +184,25 @@ def build_grid(
     inside it), PP slowest: ``rank = tp_r + TP*(cp_r + CP*(dp_r + DP*pp_r))``.
     Cards fill nodes of ``gpus_per_node`` slots in rank order.
     """
-    for name, value in (("tp", tp), ("pp", pp), ("dp", dp), ("cp", cp), ("ep", ep), ("gpus_per_node", gpus_per_node)):
-        if value < 1:
-            raise PlanError(f"layout.{name}", value, "a positive integer")
+    for name, value, hi in (("tp", tp, MAX_PARALLEL), ("pp", pp, MAX_LAYERS), ("dp", dp, MAX_PARALLEL),
+                            ("cp", cp, MAX_PARALLEL), ("ep", ep, MAX_PARALLEL),
+                            ("gpus_per_node", gpus_per_node, MAX_SLOTS_PER_NODE), ("vpp", vpp, MAX_VPP)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= hi:
+            raise PlanError(f"layout.{name}", value, f"an integer from 1 to {hi:,}")
     if dp * cp % ep:
         raise PlanError("layout.ep", ep, f"a divisor of dp x cp = {dp * cp}")
+    if isinstance(capacity_bytes, bool) or not isinstance(capacity_bytes, int) or not 0 < capacity_bytes <= MAX_CARD_BYTES:
+        raise PlanError("layout.capacity_bytes", capacity_bytes, f"a card memory from 1 byte to {MAX_CARD_BYTES:,} bytes")
+    if len(gpu) > MAX_NAME_CHARS or len(node_prefix) > MAX_NAME_CHARS - 8:
+        raise PlanError("layout.gpu", gpu, f"a GPU name of at most {MAX_NAME_CHARS} characters")
     world = tp * cp * dp * pp
+    if world > MAX_CARDS:
+        raise PlanError("layout", f"TP {tp} x CP {cp} x DP {dp} x PP {pp} = {world:,} cards",
+                        f"at most {MAX_CARDS:,} cards in a plan")
     node_count = -(-world // gpus_per_node)
+    if node_count > MAX_NODES:
+        raise PlanError("layout.gpus_per_node", gpus_per_node,
+                        f"enough GPUs per node to hold {world:,} cards in at most {MAX_NODES:,} nodes")
     nodes = tuple(
         Node(id=f"n{k}", name=f"{node_prefix}-{k}", slots=gpus_per_node, x=0.0, y=float(k))
         for k in range(node_count)

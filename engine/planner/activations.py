@@ -16,8 +16,8 @@ from engine.report.formatting import ceil_div
 from engine.training.memory.activations import layer_activations, layer_input_bytes, norm_stat_bytes
 from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import backward_peak_rest
-from engine.training.memory.transients import backward_transient
 from engine.training.memory.seed import SEED_ACTIVATION_FACTOR
+from engine.training.memory.transients import backward_transient
 
 
 def rest_bytes_fast(ctx: CardContext) -> int:

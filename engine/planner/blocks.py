@@ -32,7 +32,7 @@ import numpy as np
 from engine.errors import PlanError
 from engine.planner.candidate import Candidate, SearchStats
 from engine.planner.front import FrontPool
-from engine.planner.memory import MemoryModel, Variant
+from engine.planner.memory import BYTES_CAP, MemoryModel, Variant
 from engine.planner.request import Hardware, PlannerRequest
 from engine.planner.space import Geometry, divisors, dp_options, geometries
 from engine.planner.steptime import StepTime, StepTimeModel
@@ -56,7 +56,7 @@ def variants_for(request: PlannerRequest, tp: int) -> list[Variant]:
 def ep_groups(request: PlannerRequest, dps: list[int]) -> list[tuple[int, list[int]]]:
     """(EP, the DP sizes it divides): EP is carved out of DP and must divide the experts."""
     moe = request.model.moe
-    if moe is None:
+    if moe is None or not dps:
         return [(1, dps)]
     return [(e, [d for d in dps if d % e == 0]) for e in divisors(moe.experts) if e <= dps[-1]]
 
@@ -145,28 +145,40 @@ class HardwareSearch:
         self._chunks: dict[tuple, tuple[int, ...]] = {}
         self._confirmed: dict[tuple, bool] = {}
 
-    def run(self, out: list[Candidate], cancelled) -> list[Candidate] | None:
-        """The Pareto front; every fitting candidate appended to ``out`` with ``keep_all``.
-
-        None when cancelled.
-        """
+    def work(self) -> list[tuple[Geometry, int, list[int]]]:
+        """The (geometry, EP, DP sizes) blocks this search evaluates, in order (cheap: no memory yet)."""
         request = self.request
         geos = geometries(request.model, request.training, request.method, request.space, self.hw.max_gpus)
         self.stats.geometries += len(geos)
+        return [(g, ep, dps) for g in geos
+                for ep, dps in ep_groups(request, dp_options(g, self.hw.max_gpus, request.space)) if dps]
+
+    def configurations(self, work: list[tuple[Geometry, int, list[int]]]) -> int:
+        """Cells of every block of ``work``: what :class:`SearchStats` will count."""
+        return sum(len(dps) * len(self.variants[g.tp > 1]) for g, _, dps in work) * len(self.zeros)
+
+    def run(self, out: list[Candidate], cancelled, work: list[tuple[Geometry, int, list[int]]] | None = None,
+            progress=None) -> list[Candidate] | None:
+        """The Pareto front; every fitting candidate appended to ``out`` with ``keep_all``.
+
+        None when cancelled (polled before each block).  ``progress(cells)`` is called after each
+        block with the number of configurations it covered.
+        """
         pool, kept = FrontPool(self.hw.capacity_bytes), list[Cells]()
-        for i, g in enumerate(geos):
-            if i % 4 == 0 and cancelled():
+        for g, ep, dps in self.work() if work is None else work:
+            if cancelled():
                 return None
-            for ep, dps in ep_groups(request, dp_options(g, self.hw.max_gpus, request.space)):
-                b = self.evaluate(g, ep, np.array(dps, dtype=np.int64)) if dps else None
-                if b is None:
-                    continue
-                if self.keep_all:
-                    out += self.candidates(cells_of(b, np.flatnonzero(b.fit)))
-                survivors = cells_of(b, np.flatnonzero(column_front(b.train, self.hw.capacity_bytes - b.worst, b.fit)))
-                pool.add(len(kept), g.cards_per_replica * survivors.dp, survivors.train,
-                         self.hw.capacity_bytes - survivors.worst, np.arange(len(survivors.dp)))
-                kept.append(survivors)  # the block's arrays go; only its survivors stay
+            b = self.evaluate(g, ep, np.array(dps, dtype=np.int64))
+            if progress is not None:
+                progress(len(dps) * len(self.variants[g.tp > 1]) * len(self.zeros))
+            if b is None:
+                continue
+            if self.keep_all:
+                out += self.candidates(cells_of(b, np.flatnonzero(b.fit)))
+            survivors = cells_of(b, np.flatnonzero(column_front(b.train, self.hw.capacity_bytes - b.worst, b.fit)))
+            pool.add(len(kept), g.cards_per_replica * survivors.dp, survivors.train,
+                     self.hw.capacity_bytes - survivors.worst, np.arange(len(survivors.dp)))
+            kept.append(survivors)  # the block's arrays go; only its survivors stay
         picked: dict[int, list[int]] = {}
         for index, f in pool.front():
             picked.setdefault(index, []).append(f)
@@ -275,13 +287,14 @@ class HardwareSearch:
         for zi, ki in wrong:
             zero, k = self.zeros[zi], g.heavy_stages[ki]
             for v, d in np.argwhere(live[zi]).tolist():
-                totals[zi, ki, v, d] = self.exact_total(g, ep, zero, k, variants[v], int(dps[d]), int(m[v, d]))
+                totals[zi, ki, v, d] = min(BYTES_CAP, self.exact_total(g, ep, zero, k, variants[v], int(dps[d]),
+                                                                        int(m[v, d])))
         worst = totals.max(axis=1)
         fit = live & (worst <= self.budget)
         stats.evaluated += int(live.sum())
         stats.fitting += int(fit.sum())
         mbs = np.array([v[0] for v in variants], dtype=np.int64)[:, None]
-        tokens = mbs * m * self.speed.seq * dps[None, :]
+        tokens = (mbs * m * dps[None, :]).astype(np.float64) * self.speed.seq  # float: no int64 overflow
         dp_s = self.dp_seconds(g, ep, dps)
         train = self.tokens * (base[None] + dp_s[:, None, :]) / tokens[None]
         return Block(g, ep, variants, dps, m, tokens, dp_s, worst, totals.argmax(axis=1), train, fit)
@@ -332,7 +345,7 @@ class HardwareSearch:
             if timing is None:
                 timing = timings[v, m] = self.timing(g, mb, rc, m)
             base, parts = timing
-            t = _new(StepTime, (*parts, dp_s, base + dp_s, tokens))
+            t = _new(StepTime, (*parts, dp_s, base + dp_s, int(tokens)))
             cost = cards_per * dp * train_s / 3600 * price
             out.append(_new(Candidate, (hw.gpu, hw.capacity_bytes, self.budget, g, dp, ep, self.zeros[z], mb, rc,
                                         sp and g.tp > 1, m, worst, heavy[stage], t, train_s, cost)))

@@ -28,7 +28,6 @@ from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import activation_figures, backward_peak_rest, logits_figure
-from engine.training.memory.transients import backward_transient
 from engine.training.memory.model_states import card_params
 from engine.training.memory.seed import (
     SEED_GRAD_BYTES,
@@ -36,9 +35,14 @@ from engine.training.memory.seed import (
     SEED_MOMENT_BYTES,
     SEED_WEIGHT_BYTES,
 )
+from engine.training.memory.transients import backward_transient
 
 # Knobs the search varies per micro-batch: (micro_batch, recompute, sequence_parallel).
 Variant = tuple[int, str, bool]
+# A card needing more than an exbibyte fits nowhere (cards hold at most engine.limits.MAX_CARD_BYTES):
+# the DP-independent part is capped here, so sums in the int64 arrays stay far from overflow
+# (model states are < 2 x 10^16 B under engine.limits.MAX_PARAMETERS) while "does not fit" stays true.
+BYTES_CAP = 2**60
 
 
 class MemoryModel:
@@ -107,7 +111,7 @@ class MemoryModel:
                     self.fallbacks += not agrees
                 if not agrees:
                     hit = self._engine_rest(ctx)
-            self._rest[key] = hit
+            hit = self._rest[key] = min(hit, BYTES_CAP)
         return hit
 
     def _engine_rest(self, ctx: CardContext) -> int:

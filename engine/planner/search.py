@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.errors import PlanError
+from engine.limits import MAX_KEPT_CONFIGURATIONS, MAX_SEARCH_CONFIGURATIONS
 from engine.model.params import parameter_count
 from engine.planner.blocks import HardwareSearch
 from engine.planner.candidate import Candidate, SearchStats
@@ -39,24 +41,43 @@ def train_tokens(request: PlannerRequest) -> int:
     return request.speed.train_tokens or 20 * parameter_count(request.model)
 
 
-def search(request: PlannerRequest, cancelled=lambda: False, keep_all: bool = False) -> PlannerResult:
+def search(request: PlannerRequest, cancelled=lambda: False, keep_all: bool = False,
+           progress=None) -> PlannerResult:
     """The Pareto front of the fitting uniform layouts and the best one per objective.
 
     Every valid layout is evaluated (or ruled out by a memory bound); only the
     front becomes candidate objects, unless ``keep_all`` asks for every fitting
     layout.  The best per objective lies on the front (a dominated layout has a
-    dominator with no more cards, time or cost).  ``cancelled`` is polled
-    between geometries (the GUI's worker thread).
+    dominator with no more cards, time or cost).
+
+    The search is sized before any memory is computed: more than
+    ``engine.limits.MAX_SEARCH_CONFIGURATIONS`` configurations (``MAX_KEPT_CONFIGURATIONS``
+    with ``keep_all``, which keeps a candidate object per fitting layout) is a PlanError.
+    ``cancelled()`` is polled before each (geometry, EP) block (the GUI's worker thread);
+    ``progress(done, total)`` (configurations) is called after each block.
     """
     stats = SearchStats()
     fitting: list[Candidate] = []
     tokens = train_tokens(request)
-    stopped = False
-    front: list[Candidate] = []
+    runs = []
     for hw in request.hardware:
         mem = MemoryModel(request.model, request.training, request.method)
         run = HardwareSearch(request, hw, mem, tokens, stats, keep_all)
-        found = run.run(fitting, cancelled)
+        runs.append((run, mem, run.work()))
+    total = sum(run.configurations(work) for run, _, work in runs)
+    check_search_size(total, keep_all)
+    done = 0
+
+    def advance(cells: int) -> None:
+        nonlocal done
+        done += cells
+        if progress is not None:
+            progress(done, total)
+
+    stopped = False
+    front: list[Candidate] = []
+    for run, mem, work in runs:
+        found = run.run(fitting, cancelled, work, advance)
         stats.engine_calls += mem.engine_calls
         stats.fallbacks += mem.fallbacks
         if found is None:
@@ -67,3 +88,12 @@ def search(request: PlannerRequest, cancelled=lambda: False, keep_all: bool = Fa
         if not keep_all:
             fitting += found
     return PlannerResult(request, fitting, front, best_by_objective(front), stats, tokens, stopped)
+
+
+def check_search_size(configurations: int, keep_all: bool) -> None:
+    limit = MAX_KEPT_CONFIGURATIONS if keep_all else MAX_SEARCH_CONFIGURATIONS
+    if configurations > limit:
+        raise PlanError("planner", f"{configurations:,} configurations",
+                        f"a search of at most {limit:,} configurations"
+                        f"{' when every fitting layout is kept (--all)' if keep_all else ''}: lower --max-gpus, "
+                        "fix --micro-batch, --zero or --recompute, or search whole nodes only")

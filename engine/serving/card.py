@@ -48,7 +48,13 @@ class Setting:
 
     def tokens(self, context: int, batch: int) -> int:
         """Tokens of the forward pass that sets the activation peak."""
+        if self.ggml:  # llama.cpp reserves its graph for a full ubatch whatever the prompt
+            return self.chunk or 512
         return forward_tokens(context, batch, self.chunk, self.runtime.kv_pool != "dynamic")
+
+    @property
+    def ggml(self) -> bool:
+        return self.runtime.name == "llamacpp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +152,7 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
     layers = s.split.layers[stage]
     kv = kv_bytes(s.spec, layers, s.kv_fmt, tp, context, batch, s.block)
     act, logits = workspace_bytes(s.spec, layers, tp, context, batch, s.tokens(context, batch), s.cfg.flash_attention,
-                                  s.cfg.logits, s.split.output_stage == stage)
+                                  s.cfg.logits, s.split.output_stage == stage, s.ggml)
     ctx, lib, nccl, frag, _ = _runtime_bytes(s, weights + kv + act + logits)
     fixed = weights + act + logits + ctx + lib + nccl + frag
     _, unused = _pool_bytes(s, capacity, fixed)
@@ -158,7 +164,7 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     layers = s.split.layers[stage]
     kv: KvUse = kv_use(s.spec, layers, s.kv_fmt, tp, context, batch, s.block)
     ws = workspace(s.spec, layers, tp, context, batch, s.tokens(context, batch), s.cfg.flash_attention, s.cfg.logits,
-                   s.split.output_stage == stage)
+                   s.split.output_stage == stage, s.ggml)
     allocated = weights.bytes + kv.bytes + ws.activations + ws.logits
     overhead, details = _overhead(s, allocated)
     pool, reserve = _pool(s, capacity, weights.bytes + ws.activations + ws.logits + overhead)

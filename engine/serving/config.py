@@ -31,6 +31,9 @@ class ServingConfig(BaseModel):
     max_model_len: int | None = Field(None, gt=0, description="vLLM --max-model-len (default: context)")
     paged_block_size: int | None = Field(None, gt=0, description="KV block size in tokens (default: 16 for vLLM, "
                                                                  "64 for TensorRT-LLM, none otherwise)")
+    vllm_engine: Literal["v0", "v1"] = Field(
+        "v1", description="vLLM's engine: v1 (default since vLLM 0.8) always chunks prefill; v0 profiles a batch of "
+        "max(max_model_len, 2048) tokens unless chunked prefill is on (its default only above 32,768)")
     prefill_chunk: int | None = Field(None, gt=0, description="tokens per forward pass during prefill "
                                                               "(default: runtime's; transformers: the whole prompt)")
     flash_attention: bool = Field(True, description="flash / memory-efficient attention (no s² scores)")

@@ -50,16 +50,44 @@ def _check_layout(plan: Plan, cfg: ServingConfig):
     return topo
 
 
+V0_LONG_CONTEXT = 32_768  # vLLM V0 turns chunked prefill on by default above this max_model_len
+V0_MIN_BATCHED_TOKENS = 2_048  # V0 SchedulerConfig: max_num_batched_tokens = max(max_model_len, 2048)
+V0_CHUNKED_BATCHED_TOKENS = 512  # V0's default max_num_batched_tokens with chunked prefill
+
+
+def _profile_tokens(cfg: ServingConfig, rt) -> int | None:
+    """Tokens of the forward pass the runtime profiles before sizing its KV pool.
+
+    vLLM V0 without chunked prefill profiles ``max_num_batched_tokens = max(max_model_len, 2048)``
+    tokens (``vllm/config.py`` SchedulerConfig), so a longer max_model_len shrinks the KV pool
+    (vllm-project/vllm issue 10517: 1,952 blocks at 20k, 1,478 at 29k on an RTX 3090); above
+    32,768 it enables chunked prefill with 512-token chunks.  V1 always chunks (8,192 tokens,
+    the online-serving default).
+    """
+    if cfg.runtime != "vllm" or cfg.vllm_engine == "v1":
+        return rt.prefill_chunk
+    max_len = cfg.max_model_len or cfg.context
+    if max_len > V0_LONG_CONTEXT:
+        return V0_CHUNKED_BATCHED_TOKENS
+    return max(max_len, V0_MIN_BATCHED_TOKENS)
+
+
 def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
     spec, layout = plan.model, plan.layout
     rt = profile(cfg.runtime)
     stage_caps = tuple(min(layout.cards[i].capacity_bytes for i in topo.stage_members[k]) for k in range(topo.stages))
     split = split_layers(spec.layers, topo.stages, pp_layers=layout.pp_layers, shares=cfg.tensor_split,
                          capacities=stage_caps, llamacpp=cfg.runtime == "llamacpp", gpu_layers=cfg.gpu_layers)
+    if cfg.runtime == "llamacpp" and spec.sliding_window is not None and (
+            spec.sliding_window_layers is None or spec.sliding_window_layers >= spec.layers):
+        # llama.cpp caches sliding windows only for interleaved-SWA architectures (its iswa cache:
+        # Gemma 2/3, gpt-oss); a model with a window on every layer (Mistral v0.1) loads as plain
+        # llama and keeps the whole context (ggml-org/llama.cpp issue 7450: 4000 MiB at n_ctx 32000).
+        spec = spec.model_copy(update={"sliding_window": None})
     return Setting(
         spec=spec, cfg=cfg, scheme=find_scheme(cfg.quant, cfg.group_size, cfg.double_quant),
         kv_fmt=kv_format(cfg.kv_dtype), runtime=rt, split=split,
-        block=cfg.paged_block_size or rt.paged_block, chunk=cfg.prefill_chunk or rt.prefill_chunk,
+        block=cfg.paged_block_size or rt.paged_block, chunk=cfg.prefill_chunk or _profile_tokens(cfg, rt),
         world=len(layout.cards),
     )
 

@@ -77,15 +77,46 @@ def _parts(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, toke
     """(layer working set, attention scores or flash statistics) in bytes."""
     if not layers:
         return 0, 0
-    per_token = 2 * spec.hidden + ceil_div(_qkv_width(spec), tp) + ceil_div(2 * _widest_ffn(spec, layers), tp)
+    # The residual and its normed copy (2h) with the larger of the attention block (Q/K/V and the
+    # attention output) and the MLP block (gated: the fused gate-up output 2f and the activation's
+    # output f alive together; otherwise FC1's output and the activation's output, 2f).
+    f = ceil_div(_widest_ffn(spec, layers), tp)
+    mlp = (3 if spec.gated_mlp else 2) * f
+    attention = ceil_div(_qkv_width(spec) + spec.heads * spec.head_dim_, tp)
+    per_token = 2 * spec.hidden + max(mlp, attention)
     heads = ceil_div(spec.heads, tp)
     scores = 4 * heads * tokens if flash else (ACT_BYTES + 4) * heads * tokens * context
     return ACT_BYTES * tokens * per_token, scores
 
 
+def ggml_compute_buffer(spec: ModelSpec, layers: tuple[int, ...], context: int, ubatch: int, flash: bool,
+                        holds_output: bool) -> tuple[int, str]:
+    """llama.cpp's compute buffer: the graph reserved for a worst-case batch of ``n_ubatch`` tokens.
+
+    ``llama_context`` reserves the graph with one output per token of the ubatch
+    (``graph_reserve(n_tokens, n_seqs, n_outputs = n_tokens)`` in ``src/llama-context.cpp``) and
+    ggml-alloc reuses freed tensors, so the buffer is the f32 residual and one FFN intermediate
+    (``4 · n_ub · (h + f)``) plus the larger of: the f32 logits of every ubatch token
+    (``4 · n_ub · V``, on the card with the output layer) and, without flash attention, the f32
+    ``KQ`` of all heads against the whole context with its f32 mask (``4 · n_ub · n_ctx · (a + 1)``,
+    ``build_attn_mha`` in ``src/llama-graph.cpp``; the softmax runs in place).
+    """
+    if not layers and not holds_output:
+        return 0, "0 (no layers)"
+    working = 4 * ubatch * (spec.hidden + (_widest_ffn(spec, layers) if layers else 0))
+    kq = 0 if flash or not layers else 4 * ubatch * context * (spec.heads + 1)
+    logits = 4 * ubatch * spec.vocab if holds_output and spec.vocab else 0
+    total = working + max(kq, logits)
+    kq_text = "0 (flash attention)" if flash else f"KQ + mask 4 B × {n(ubatch)} × {n(context)} × ({spec.heads} + 1) = {n(kq)}"
+    return total, (f"n_ubatch {n(ubatch)}: residual + FFN 4 B × {n(ubatch)} × (h + f) {n(working)} + max({kq_text}, "
+                   f"logits 4 B × {n(ubatch)} × V {n(logits)}) = {n(total)} B")
+
+
 def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
-                    tokens: int, flash: bool, logits_mode: str, holds_output: bool) -> tuple[int, int]:
+                    tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False) -> tuple[int, int]:
     """(activation workspace, logits) in bytes for a forward pass of ``tokens``, without formulas."""
+    if ggml:
+        return ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output)[0], 0
     layer, scores = _parts(spec, layers, tp, context, tokens, flash)
     if not holds_output or spec.vocab is None:
         return layer + scores, 0
@@ -94,8 +125,11 @@ def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: 
 
 
 def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
-              tokens: int, flash: bool, logits_mode: str, holds_output: bool) -> Workspace:
+              tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False) -> Workspace:
     """:func:`workspace_bytes` with formulas."""
+    if ggml:
+        total, text = ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output)
+        return Workspace(total, text, 0, "0 (in the compute buffer)")
     e, h, t = ACT_BYTES, spec.hidden, tp
     f = _widest_ffn(spec, layers) if layers else 0
     qkv = _qkv_width(spec)
@@ -108,7 +142,8 @@ def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, b
     else:
         s_text = f"scores (2 + 4) B × {heads} heads × T {n(tokens)} × context {n(context)}"
     act = layer + scores
-    text = (f"T = {n(tokens)} tokens per forward; layer {e} B × T × (2·{n(h)} + {n(qkv)}/{t} + 2·{n(f)}/{t})"
+    text = (f"T = {n(tokens)} tokens per forward; layer {e} B × T × (2·{n(h)} + max(attention {n(qkv)}/{t} + output,"
+            f" MLP {3 if spec.gated_mlp else 2}·{n(f)}/{t}))"
             f" = {n(layer)} + {s_text} = {n(act)} B")
     if not holds_output or spec.vocab is None:
         return Workspace(act, text, 0, "0 (output layer on another card)" if spec.vocab else "0 (no vocab)")

@@ -49,6 +49,7 @@ class Observed(BaseModel):
     kind: Literal["peak", "steady", "verdict"]
     rank: str | None = None
     card: int | None = Field(None, description="card index to compare (default: the worst card)")
+    cards: Literal["one", "sum"] = Field("one", description="sum: the figure is a total over every card")
 
 
 class VramplanCall(BaseModel):

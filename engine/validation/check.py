@@ -26,7 +26,10 @@ def _report(case: Case) -> dict:
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([case.vramplan.command, *case.vramplan.args, "--json"])
+        try:
+            code = main([case.vramplan.command, *case.vramplan.args, "--json"])
+        except SystemExit as e:  # argparse refuses the flags
+            code = e.code if isinstance(e.code, int) else 2
     if code != 0:
         raise PlanError(f"{case.id}.vramplan.args", " ".join(case.vramplan.args), f"a call that runs ({err.getvalue().strip()})")
     return json.loads(out.getvalue())
@@ -57,6 +60,10 @@ def measure(case: Case, report: dict) -> float | str:
         return float(report["weight_bytes"])
     if metric in ("weights_bytes_per_card", "weights_buffer_bytes"):
         return float(_card(case, report, lambda c: c["breakdown"]["weights"])["breakdown"]["weights"])
+    if case.observed.cards == "sum" and metric in ("kv_cache_bytes", "weights_buffer_bytes", "compute_buffer_bytes"):
+        key = {"kv_cache_bytes": ("kv_cache",), "weights_buffer_bytes": ("weights",),
+               "compute_buffer_bytes": ("activations", "logits")}[metric]
+        return float(sum(c["breakdown"][k] for c in report["cards"] for k in key))
     if metric == "kv_cache_bytes":
         return float(_card(case, report, lambda c: c["breakdown"]["kv_cache"])["breakdown"]["kv_cache"])
     if metric == "compute_buffer_bytes":

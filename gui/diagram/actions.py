@@ -16,10 +16,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QWidget
 
 from engine.plan import edits
-from engine.errors import PlanError
 from engine.plan.schema import Plan
 from gui.diagram.colors import stage_color
+from gui.diagram.controller import apply_edit
 from gui.diagram.geometry import suggested_columns
+from gui.diagram.scene import DiagramScene
 from gui.document import PlanDocument
 
 STAGE_KEYS = 9
@@ -35,7 +36,7 @@ class RoleActions(QObject):
     def __init__(self, document: PlanDocument, parent: QObject | None = None) -> None:
         super().__init__(parent or document)
         self.document = document
-        self.scene = None
+        self.scene: DiagramScene | None = None
         self.dialog_parent: QWidget | None = None
         self.stage_actions: list[QAction] = []
         for k in range(STAGE_KEYS):
@@ -84,11 +85,12 @@ class RoleActions(QObject):
         return [*self.stage_actions, self.new_tp_group, self.new_dp_group, self.fill_grid,
                 self.duplicate_node, self.rename_node, self.arrange, self.delete]
 
-    def attach_scene(self, scene) -> None:
-        """Use the diagram's current node (title clicked) and show refusals on it."""
+    def attach_scene(self, scene: DiagramScene) -> None:
+        """Use the diagram's current node (title clicked), show refusals on it, and take its Delete key."""
         self.scene = scene
-        self.message.connect(lambda text: scene.show_notice(text) if text else scene.clear_notice())
+        self.message.connect(scene.set_notice)
         scene.current_node_changed.connect(self._update_enabled)
+        scene.delete_requested.connect(self.delete_selection)
         self._update_enabled()
 
     # Targets -----------------------------------------------------------------------
@@ -115,14 +117,7 @@ class RoleActions(QObject):
 
     # Edits -------------------------------------------------------------------------
     def _edit(self, make: Callable[[], Plan], text: str) -> bool:
-        try:
-            plan = make()
-        except PlanError as e:
-            self.message.emit(tr("Not done: {0}").format(e))
-            return False
-        self.message.emit("")
-        self.document.apply(plan, text)
-        return True
+        return apply_edit(self.document, make, text, self.message.emit)
 
     def set_stage(self, stage: int) -> bool:
         ids = self.selected_cards()

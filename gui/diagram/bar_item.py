@@ -51,7 +51,9 @@ def _category_brush(key: str) -> QBrush:
 
 @lru_cache(maxsize=4096)
 def static_text(text: str) -> QStaticText:
-    return QStaticText(text)
+    static = QStaticText(text)
+    static.setTextFormat(Qt.TextFormat.PlainText)  # GPU names come from plan files: shown as text, never HTML
+    return static
 
 
 class BarModel:

@@ -51,6 +51,10 @@ _NO_BRUSH = Qt.BrushStyle.NoBrush
 _ELIDE_RIGHT = Qt.TextElideMode.ElideRight
 
 
+# One update pass's bar models, shared by cards with the same figures: (id(breakdown), capacity, unit) -> model.
+SharedBars = dict[tuple[int, int, Unit], BarModel]
+
+
 def tr(text: str) -> str:
     return QCoreApplication.translate("CardItem", text)
 
@@ -71,7 +75,7 @@ class CardItem(QGraphicsItem):
     def __init__(self, card: Card, style: DiagramStyle, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
         self.card_id = card.id
-        self.card: Card | None = None
+        self.card = card
         self._style = style
         self.estimate: CardEstimate | None = None
         self._unit: Unit | None = None
@@ -80,7 +84,7 @@ class CardItem(QGraphicsItem):
         # The face changes rarely (stage, groups, selection): cache it; the bar child repaints alone.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.bar_item = BarItem(style, self)
-        self.set_card(card)
+        self._build_face()
 
     @property
     def bar(self) -> BarModel | None:
@@ -105,9 +109,13 @@ class CardItem(QGraphicsItem):
 
     # Model -> view -------------------------------------------------------------
     def set_card(self, card: Card) -> None:
-        if card is self.card:
-            return
-        self.card = card
+        if card is not self.card:
+            self.card = card
+            self._build_face()
+
+    def _build_face(self) -> None:
+        """The header, badge and GPU texts of ``self.card`` in the current style."""
+        card = self.card
         self._header = static_text(tr("S{0}").format(card.stage + 1))
         # The badge names a data-parallel group only when the card is in one (label set)
         self._dp = static_text(tr("DP {0}").format(card.dp_group)) if card.dp_group is not None else None
@@ -118,11 +126,10 @@ class CardItem(QGraphicsItem):
 
     def restyle(self, style: DiagramStyle) -> None:
         self._style = self.bar_item._style = style
-        card, self.card = self.card, None
-        self.set_card(card)
+        self._build_face()
         self.bar_item.update()
 
-    def set_estimate(self, est: CardEstimate | None, unit: Unit, shared: dict | None = None) -> None:
+    def set_estimate(self, est: CardEstimate | None, unit: Unit, shared: SharedBars | None = None) -> None:
         """Show the engine's figures for this card (None: no estimate yet for a new card).
 
         ``shared`` maps ``(id(breakdown), capacity, unit)`` to a :class:`BarModel` for one update pass.

@@ -21,7 +21,6 @@ STAGE_HEX = (
     "#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2",
     "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC",
 )
-OVERFLOW_HEX = "#D0021B"
 HIGHLIGHT_HEX = "#FF00AA"  # the chart's highlight colour (gui.theme.CHART_COLORS)
 
 
@@ -75,6 +74,7 @@ def category_label(key: str) -> str:
         "activations": QCoreApplication.translate("Diagram", "activations"),
         "logits": QCoreApplication.translate("Diagram", "logits"),
         "communication": QCoreApplication.translate("Diagram", "communication"),
+        "transient": QCoreApplication.translate("Diagram", "transient buffers"),
         "kv_cache": QCoreApplication.translate("Diagram", "KV cache"),
         "overhead": QCoreApplication.translate("Diagram", "overhead"),
     }

@@ -3,6 +3,8 @@
 Each slot is a few lines: call a pure function of :mod:`engine.plan.edits`, then
 ``document.apply`` (one undo step) or ``document.preview`` (live drag).  A
 refused edit (``PlanError``) shows as a notice on the diagram, never a dialog.
+:func:`apply_edit` is the diagram's one edit path; the role actions
+(:mod:`gui.diagram.actions`) use it too.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QPointF
 
-from engine.plan import edits
 from engine.catalog import find_gpu
 from engine.errors import PlanError
+from engine.plan import edits
 from engine.plan.layout import new_id
 from engine.plan.schema import Plan
 from gui.diagram.geometry import CARD_W, NODE_PAD, TITLE_H, node_units
@@ -24,6 +26,23 @@ from gui.document import PlanDocument
 
 def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
     return QCoreApplication.translate("DiagramController", text, disambiguation, n)
+
+
+def apply_edit(document: PlanDocument, make: Callable[[], Plan], text: str, notify: Callable[[str], None]) -> bool:
+    """Apply ``make()`` as one undo step; a refused edit (PlanError) goes to ``notify`` ("" clears
+    the last one).  True if applied."""
+    try:
+        plan = make()
+    except PlanError as e:
+        notify(tr("Not done: {0}").format(e))
+        return False
+    notify("")
+    document.apply(plan, text)
+    return True
+
+
+def _capacity(gpu: str) -> int:
+    return find_gpu(gpu).memory_bytes
 
 
 class DiagramController(QObject):
@@ -39,19 +58,11 @@ class DiagramController(QObject):
         scene.card_drag_cancelled.connect(self.on_card_drag_cancelled)
         scene.node_moved.connect(self.on_node_moved)
         scene.node_renamed.connect(self.on_node_renamed)
-        scene.delete_requested.connect(self.on_delete_requested)
         scene.selectionChanged.connect(self.on_scene_selection)
 
     def edit(self, make: Callable[[], Plan], text: str) -> bool:
-        """Apply ``make()`` as one undo step; a PlanError becomes a notice.  True if applied."""
-        try:
-            plan = make()
-        except PlanError as e:
-            self.scene.show_notice(tr("Not done: {0}").format(e))
-            return False
-        self.scene.clear_notice()
-        self.document.apply(plan, text)
-        return True
+        """Apply ``make()`` as one undo step; a PlanError becomes a notice on the diagram."""
+        return apply_edit(self.document, make, text, self.scene.set_notice)
 
     # Slots -----------------------------------------------------------------------
     def on_scene_selection(self) -> None:
@@ -63,19 +74,14 @@ class DiagramController(QObject):
             self.document.set_selection(self.scene.selected_card_ids())
 
     def on_gpu_dropped(self, gpu: str, node_id: str, slot: int, pos: QPointF) -> None:
-        try:
-            capacity = find_gpu(gpu).memory_bytes
-        except PlanError as e:
-            self.scene.show_notice(tr("Not done: {0}").format(e))
-            return
         plan = self.document.plan
         if node_id:
-            self.edit(lambda: edits.add_card(plan, node_id, gpu, capacity, None if slot < 0 else slot),
+            self.edit(lambda: edits.add_card(plan, node_id, gpu, _capacity(gpu), None if slot < 0 else slot),
                       tr("Add {0}").format(gpu))
             return
         nid = new_id()
         x, y = node_units(pos - QPointF(NODE_PAD + CARD_W / 2, TITLE_H + NODE_PAD))
-        self.edit(lambda: edits.add_card(edits.add_node(plan, x=x, y=y, node_id=nid), nid, gpu, capacity),
+        self.edit(lambda: edits.add_card(edits.add_node(plan, x=x, y=y, node_id=nid), nid, gpu, _capacity(gpu)),
                   tr("Add node with {0}").format(gpu))
 
     def on_card_drag_started(self, card_ids: list[str]) -> None:
@@ -115,8 +121,3 @@ class DiagramController(QObject):
 
     def on_node_renamed(self, node_id: str, name: str) -> None:
         self.edit(lambda: edits.rename_node(self.document.plan, node_id, name), tr("Rename node"))
-
-    def on_delete_requested(self) -> None:
-        ids = self.document.selected_card_ids
-        if ids:
-            self.edit(lambda: edits.remove_cards(self.document.plan, ids), tr("Delete %n card(s)", "", len(ids)))

@@ -4,29 +4,38 @@
   the slot under the cursor and, on drop, emits ``gpu_dropped``.
 * Cards dragged with the mouse emit ``card_drag_started`` / ``card_drag_moved``
   (the controller previews the move live) and ``cards_dropped`` on release.
+
+:class:`InteractiveScene` is the base of ``gui.diagram.scene.DiagramScene``,
+which keeps the items in step with the plan and answers the two queries this
+module asks (the selected cards, the current node).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QMimeData, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QGraphicsItem,
     QGraphicsRectItem,
+    QGraphicsScene,
     QGraphicsSceneDragDropEvent,
     QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
 )
 
+from gui.diagram.card_item import CardItem
 from gui.diagram.geometry import CARD_H, CARD_W
+from gui.diagram.node_item import NodeItem
+from gui.diagram.style import DiagramStyle
 
 GPU_MIME = "application/x-vramplan-gpu"
 
 
-def gpu_name_from_mime(mime) -> str | None:
+def gpu_name_from_mime(mime: QMimeData | None) -> str | None:
     if mime is None or not mime.hasFormat(GPU_MIME):
         return None
-    name = bytes(mime.data(GPU_MIME)).decode("utf-8").strip()
+    name = bytes(mime.data(GPU_MIME).data()).decode("utf-8").strip()
     return name or None
 
 
@@ -39,11 +48,52 @@ class _DragState:
         self.ghost = ghost
 
 
-class GpuDropMixin:
-    """Drop target for palette GPUs (mixed into ``DiagramScene``)."""
+class InteractiveScene(QGraphicsScene):
+    """Drops of palette GPUs and card drags on the diagram scene, as intent signals."""
 
-    _lit_node = None
+    gpu_dropped = Signal(str, str, int, QPointF)  # gpu name, node id ("" = empty canvas), slot (-1 = first free), pos
+    card_drag_started = Signal(list)  # card ids
+    card_drag_moved = Signal(list, str)  # card ids, node id under the cursor ("" = none)
+    cards_dropped = Signal(list, str, QPointF)  # card ids, target node id ("" = empty canvas), scene pos
+    card_drag_cancelled = Signal()
+    delete_requested = Signal()  # the Delete key with nothing focused (RoleActions.delete_selection)
 
+    def __init__(self, style: DiagramStyle, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.diagram_style = style
+        self._lit_node: NodeItem | None = None
+        self._press: tuple[QPointF, str] | None = None
+        self._drag: _DragState | None = None
+
+    # Queries -----------------------------------------------------------------------
+    def node_at(self, pos: QPointF) -> NodeItem | None:
+        for item in self.items(pos):
+            found: QGraphicsItem | None = item
+            while found is not None:
+                if isinstance(found, NodeItem):
+                    return found
+                found = found.parentItem()
+        return None
+
+    def card_at(self, pos: QPointF) -> CardItem | None:
+        for item in self.items(pos):
+            if isinstance(item, CardItem):
+                return item
+        return None
+
+    def selected_card_ids(self) -> list[str]:
+        """Selected cards in plan order (the subclass knows the plan)."""
+        raise NotImplementedError
+
+    def set_current_node(self, node_id: str) -> None:
+        """The node whose title was clicked last ("" = none); the subclass keeps it."""
+        raise NotImplementedError
+
+    @property
+    def dragging_cards(self) -> bool:
+        return self._drag is not None
+
+    # Palette GPUs ------------------------------------------------------------------
     def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:  # noqa: N802 - Qt's name
         if gpu_name_from_mime(event.mimeData()) is None:
             event.ignore()
@@ -77,29 +127,19 @@ class GpuDropMixin:
         event.accept()
         self.gpu_dropped.emit(name, node.node_id if node else "", -1 if slot is None else slot, pos)
 
-    def _free_slot_under(self, node, pos: QPointF) -> int | None:
+    @staticmethod
+    def _free_slot_under(node: NodeItem, pos: QPointF) -> int | None:
         slot = node.slot_at(pos)
-        return slot if slot is not None and slot not in self.used_slots(node.node_id) else None
+        return slot if slot is not None and slot not in node.used_slots else None
 
-    def _light(self, node, slot: int | None) -> None:
+    def _light(self, node: NodeItem | None, slot: int | None) -> None:
         if self._lit_node is not None and self._lit_node is not node:
             self._lit_node.set_drop_slot(None)
         self._lit_node = node
         if node is not None:
             node.set_drop_slot(slot)
 
-
-class CardDragMixin:
-    """Moving cards between nodes with the mouse (mixed into ``DiagramScene``)."""
-
-    def _init_interaction(self) -> None:
-        self._press: tuple[QPointF, str] | None = None
-        self._drag: _DragState | None = None
-
-    @property
-    def dragging_cards(self) -> bool:
-        return self._drag is not None
-
+    # Card drags --------------------------------------------------------------------
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         super().mousePressEvent(event)
         self._press = None

@@ -6,6 +6,8 @@ the title to rename it in place.  Cards are child items placed in slots.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QPainter, QPainterPath, QStaticText
 from PySide6.QtWidgets import (
@@ -28,6 +30,9 @@ from gui.diagram.geometry import (
 )
 from gui.diagram.style import DiagramStyle
 
+if TYPE_CHECKING:
+    from gui.diagram.scene import DiagramScene
+
 RADIUS = 8.0
 
 
@@ -41,7 +46,7 @@ class NodeItem(QGraphicsItem):
     def __init__(self, node: Node, style: DiagramStyle) -> None:
         super().__init__()
         self.node_id = node.id
-        self.node: Node | None = None
+        self.node = node
         self._style = style
         self._rect = QRectF()
         self._drag_origin: QPointF | None = None
@@ -51,12 +56,15 @@ class NodeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, False)
         self.setZValue(0)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.set_node(node)
+        self._build(node, geometry=True)
 
     def set_node(self, node: Node) -> None:
-        if node is self.node:
-            return
-        if self.node is None or node.slots != self.node.slots:
+        if node is not self.node:
+            self._build(node, geometry=node.slots != self.node.slots)
+
+    def _build(self, node: Node, geometry: bool) -> None:
+        """Show ``node`` in the current style; ``geometry``: its slot count changed (or first build)."""
+        if geometry:
             self.prepareGeometryChange()
             width, height = node_size(node.slots)
             self._rect = QRectF(0, 0, width, height)
@@ -70,6 +78,7 @@ class NodeItem(QGraphicsItem):
         self.node = node
         self._title = QStaticText(self._style.title_metrics.elidedText(
             node.name, Qt.TextElideMode.ElideRight, self._rect.width() - 110))
+        self._title.setTextFormat(Qt.TextFormat.PlainText)  # a name from a plan file is text, never HTML
         self._slots_text = QStaticText(tr("{0} slots").format(node.slots))
         if self._drag_origin is None:
             self.setPos(node_scene_pos(node.x, node.y))
@@ -77,8 +86,7 @@ class NodeItem(QGraphicsItem):
 
     def restyle(self, style: DiagramStyle) -> None:
         self._style = style
-        node, self.node = self.node, None
-        self.set_node(node)
+        self._build(self.node, geometry=False)
 
     def set_used_slots(self, slots: frozenset[int]) -> None:
         """Slots holding a card (their placeholders are hidden under the card anyway)."""
@@ -97,13 +105,21 @@ class NodeItem(QGraphicsItem):
     def title_rect(self) -> QRectF:
         return QRectF(0, 0, self._rect.width(), TITLE_H)
 
+    def diagram(self) -> DiagramScene | None:
+        """The diagram scene this node is in (None outside one)."""
+        from gui.diagram.scene import DiagramScene  # that module imports this one
+
+        scene = self.scene()
+        return scene if isinstance(scene, DiagramScene) else None
+
     # Painting ------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
         return self._rect.adjusted(-1, -1, 1, 1)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         st = self._style
-        current = self.scene() is not None and self.scene().current_node_id == self.node_id
+        diagram = self.diagram()
+        current = diagram is not None and diagram.current_node_id == self.node_id
         painter.setPen(st.node_selected_pen if current else st.node_pen)
         painter.setBrush(st.node_fill)
         painter.drawRoundedRect(self._rect, RADIUS, RADIUS)
@@ -129,10 +145,10 @@ class NodeItem(QGraphicsItem):
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton and self.title_rect().contains(event.pos()):
             self._drag_origin = self.pos()
-            scene = self.scene()
-            if scene is not None:
-                scene.clearSelection()
-                scene.set_current_node(self.node_id)
+            diagram = self.diagram()
+            if diagram is not None:
+                diagram.clearSelection()
+                diagram.set_current_node(self.node_id)
             event.accept()
             return
         event.ignore()  # body: let the view start a rubber band
@@ -146,8 +162,9 @@ class NodeItem(QGraphicsItem):
             return
         moved = self.pos() != self._drag_origin
         self._drag_origin = None
-        if moved and self.scene() is not None:
-            self.scene().node_drag_finished(self)
+        diagram = self.diagram()
+        if moved and diagram is not None:
+            diagram.node_drag_finished(self)
         self.setPos(node_scene_pos(self.node.x, self.node.y))  # the stored (snapped) position
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
@@ -177,10 +194,17 @@ class NodeItem(QGraphicsItem):
         editor.clearFocus()
         editor.hide()
         # Removed on the next turn of the event loop: this may run inside the editor's own key handler.
-        QTimer.singleShot(0, lambda: editor.scene() and editor.scene().removeItem(editor))
+        QTimer.singleShot(0, lambda: _remove_from_scene(editor))
         self.update()
-        if commit and text.strip() != self.node.name and self.scene() is not None:
-            self.scene().node_renamed.emit(self.node_id, text)
+        diagram = self.diagram()
+        if commit and text.strip() != self.node.name and diagram is not None:
+            diagram.node_renamed.emit(self.node_id, text)
+
+
+def _remove_from_scene(item: QGraphicsItem) -> None:
+    scene = item.scene()
+    if scene is not None:
+        scene.removeItem(item)
 
 
 class NameEditor(QGraphicsTextItem):

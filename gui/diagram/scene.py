@@ -8,15 +8,15 @@ are added, stale ones removed, the rest updated in place.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneHelpEvent, QToolTip
 
 from engine.plan.layout import Layout
-from gui.diagram.card_item import CardItem
+from gui.diagram.card_item import CardItem, SharedBars
 from gui.diagram.colors import LegendEntry, category_legend, stage_legend
 from gui.diagram.geometry import node_units, slot_pos
 from gui.diagram.group_outline import TpOutlineItem
-from gui.diagram.interaction import CardDragMixin, GpuDropMixin
+from gui.diagram.interaction import InteractiveScene
 from gui.diagram.node_item import NodeItem
 from gui.diagram.style import DiagramStyle
 from gui.document import PlanDocument
@@ -26,22 +26,16 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("DiagramScene", text)
 
 
-class DiagramScene(GpuDropMixin, CardDragMixin, QGraphicsScene):
-    gpu_dropped = Signal(str, str, int, QPointF)  # gpu name, node id ("" = empty canvas), slot (-1 = first free), pos
-    card_drag_started = Signal(list)  # card ids
-    card_drag_moved = Signal(list, str)  # card ids, node id under the cursor ("" = none)
-    cards_dropped = Signal(list, str, QPointF)  # card ids, target node id ("" = empty canvas), scene pos
-    card_drag_cancelled = Signal()
+class DiagramScene(InteractiveScene):
+    # gpu_dropped, card_drag_*, cards_dropped, delete_requested: see InteractiveScene
     node_moved = Signal(str, float, float)  # node id, x, y in node-pitch units
     node_renamed = Signal(str, str)  # node id, new name
-    delete_requested = Signal()
     current_node_changed = Signal()  # the node whose title was clicked last (actions target it)
     overlay_changed = Signal()  # banner text or legend changed (the view repaints its overlay)
 
-    def __init__(self, document: PlanDocument, parent=None) -> None:
-        super().__init__(parent)
+    def __init__(self, document: PlanDocument, parent: QObject | None = None) -> None:
+        super().__init__(DiagramStyle(), parent)
         self.document = document
-        self.diagram_style = DiagramStyle()
         self.node_items: dict[str, NodeItem] = {}
         self.card_items: dict[str, CardItem] = {}
         self.outline_items: dict[tuple[str, int], TpOutlineItem] = {}
@@ -51,7 +45,6 @@ class DiagramScene(GpuDropMixin, CardDragMixin, QGraphicsScene):
         self.error_text = ""
         self.notice_text = ""
         self.stages: tuple[int, ...] = ()
-        self._init_interaction()
         self.setBackgroundBrush(self.diagram_style.canvas)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         document.plan_changed.connect(self.sync_plan)
@@ -93,7 +86,7 @@ class DiagramScene(GpuDropMixin, CardDragMixin, QGraphicsScene):
         for stale in [i for i in self.node_items if i not in live]:
             item = self.node_items.pop(stale)
             for child in item.childItems():  # cards moving elsewhere are re-parented below
-                child.setParentItem(None)
+                child.setParentItem(None)  # type: ignore[arg-type]  # Qt takes None (no parent); the stub omits it
                 self.removeItem(child)
             self.removeItem(item)
 
@@ -124,8 +117,8 @@ class DiagramScene(GpuDropMixin, CardDragMixin, QGraphicsScene):
         used: dict[str, set[int]] = {}
         for card in layout.cards:
             used.setdefault(card.node, set()).add(card.slot)
-        for node_id, item in self.node_items.items():
-            item.set_used_slots(frozenset(used.get(node_id, ())))
+        for node_id, node_item in self.node_items.items():
+            node_item.set_used_slots(frozenset(used.get(node_id, ())))
 
     def _sync_outlines(self, layout: Layout) -> None:
         sizes: dict[int, int] = {}
@@ -161,14 +154,16 @@ class DiagramScene(GpuDropMixin, CardDragMixin, QGraphicsScene):
         est = doc.estimate
         if est is None:
             return  # keep the last drawing; the banner says why
-        unit, items, shared = doc.units, self.card_items, {}
+        unit, items = doc.units, self.card_items
+        shared: SharedBars = {}
         for row in est.cards:
             item = items.get(row.card_id)
             if item is not None:
                 item.set_estimate(row, unit, shared)
 
     def sync_units(self) -> None:
-        unit, shared = self.document.units, {}
+        unit = self.document.units
+        shared: SharedBars = {}
         for item in self.card_items.values():
             item.set_estimate(item.estimate, unit, shared)
 
@@ -204,30 +199,20 @@ class DiagramScene(GpuDropMixin, CardDragMixin, QGraphicsScene):
             self.notice_text = ""
             self.overlay_changed.emit()
 
+    def set_notice(self, text: str) -> None:
+        """Show ``text`` as the notice; "" clears it."""
+        if text:
+            self.show_notice(text)
+        else:
+            self.clear_notice()
+
     def banner_text(self) -> str:
         return self.notice_text or self.error_text
 
     def legend(self) -> tuple[list[LegendEntry], list[LegendEntry]]:
         return stage_legend(self.stages), category_legend()
 
-    # Queries used by the interaction mixins --------------------------------------
-    def node_at(self, pos: QPointF) -> NodeItem | None:
-        for item in self.items(pos):
-            while item is not None and not isinstance(item, NodeItem):
-                item = item.parentItem()
-            if item is not None:
-                return item
-        return None
-
-    def card_at(self, pos: QPointF) -> CardItem | None:
-        for item in self.items(pos):
-            if isinstance(item, CardItem):
-                return item
-        return None
-
-    def used_slots(self, node_id: str) -> set[int]:
-        return {c.slot for c in self.document.plan.layout.cards if c.node == node_id}
-
+    # Queries of InteractiveScene -------------------------------------------------
     def set_current_node(self, node_id: str) -> None:
         if node_id == self.current_node_id:
             return
@@ -259,6 +244,11 @@ class DiagramScene(GpuDropMixin, CardDragMixin, QGraphicsScene):
     def _restyle(self) -> None:
         self.diagram_style = DiagramStyle(self.palette())
         self.setBackgroundBrush(self.diagram_style.canvas)
-        for item in (*self.node_items.values(), *self.card_items.values(), *self.outline_items.values()):
-            item.restyle(self.diagram_style)
+        style = self.diagram_style
+        for node in self.node_items.values():
+            node.restyle(style)
+        for card in self.card_items.values():
+            card.restyle(style)
+        for outline in self.outline_items.values():
+            outline.restyle(style)
         self.overlay_changed.emit()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPalette, QPen
 
-from gui.diagram.colors import HIGHLIGHT_HEX, OVERFLOW_HEX
+from gui.diagram.colors import HIGHLIGHT_HEX
+from gui.theme import OVER_CAPACITY
 
 
 def _font(point_size: float, bold: bool = False) -> QFont:
@@ -36,9 +37,11 @@ class DiagramStyle:
         self.slot_hover = QBrush(pal.color(QPalette.ColorRole.Highlight).lighter(170 if not self.dark else 60))
         self.bar_bg = QBrush(base)
         self.bar_pen = QPen(QColor("#7A7F87") if self.dark else QColor("#8A9099"), 1.0)
-        self.overflow = QColor("#FF5A5F") if self.dark else QColor(OVERFLOW_HEX)  # gui.theme's dark over_capacity
+        self.overflow = QColor(OVER_CAPACITY["dark" if self.dark else "light"])
         self.overflow_pen = QPen(self.overflow, 2.0)
-        self.overflow_brush = QBrush(QColor(208, 2, 27, 90), Qt.BrushStyle.SolidPattern)
+        overflow_fill = QColor(OVER_CAPACITY["light"])  # the light theme's red, translucent, on both themes
+        overflow_fill.setAlpha(90)
+        self.overflow_brush = QBrush(overflow_fill, Qt.BrushStyle.SolidPattern)
         self.overflow_hatch = QBrush(self.overflow, Qt.BrushStyle.BDiagPattern)
         self.capacity_pen = QPen(text, 2.0)
         self.selected_pen = QPen(pal.color(QPalette.ColorRole.Highlight), 3.0)

@@ -7,7 +7,7 @@ legend (stage colours, memory categories) at the bottom left.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -21,6 +21,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
 
+from engine.plan.layout import Layout
 from gui.diagram.colors import LegendEntry
 from gui.diagram.scene import DiagramScene
 from gui.document import PlanDocument
@@ -49,7 +50,7 @@ class DiagramView(QGraphicsView):
         self.setAccessibleName(tr("Node diagram"))
         self.setMinimumSize(320, 240)
         self._fitted = False
-        self._fitted_layout = None  # the plan layout the scene rect was last fitted to
+        self._fitted_layout: Layout | None = None  # the plan layout the scene rect was last fitted to
         self._legend: tuple[tuple, QPixmap] | None = None  # (what it shows, drawing): redrawn when that changes
         if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
             QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)  # card faces and nodes are cached as pixmaps
@@ -127,7 +128,7 @@ class DiagramView(QGraphicsView):
         menu.exec(event.globalPos())
 
     # Overlay ---------------------------------------------------------------------
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802
         scene = self.diagram_scene
         painter.save()
         painter.resetTransform()

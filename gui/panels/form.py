@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import PlanError
 from gui.panels.plan_fields import get_field, set_field
+from gui.theme import OVER_CAPACITY
 
 INT_MAX = 2**31 - 1
 
@@ -45,8 +46,9 @@ class Binding:
 def error_label(parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setObjectName("fieldError")
+    label.setTextFormat(Qt.TextFormat.PlainText)  # errors quote what the user typed or a file held
     label.setWordWrap(True)
-    label.setStyleSheet("color: #D0021B; font-size: 11px;")
+    label.setStyleSheet(f"color: {OVER_CAPACITY['light']}; font-size: 11px;")
     label.hide()
     return label
 
@@ -80,21 +82,31 @@ class BoundForm(QWidget):
         self._groups.append((self._group, visible_in))
         return self._form
 
+    def current_form(self) -> QFormLayout:
+        """The rows of the group being built (``begin_group`` starts one)."""
+        return self._current()[1]
+
+    def _current(self) -> tuple[QGroupBox, QFormLayout]:
+        if self._group is None or self._form is None:
+            raise RuntimeError("BoundForm: call begin_group() before adding rows")
+        return self._group, self._form
+
     def finish(self) -> None:
         self._outer.addStretch(1)
         self.refresh()
 
     def _add_row(self, binding: Binding, row_label: str | None) -> Binding:
-        box = QWidget(self._group)
+        group, form = self._current()
+        box = QWidget(group)
         lay = QVBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(1)
         lay.addWidget(binding.widget)
         lay.addWidget(binding.error)
         if row_label is None:
-            self._form.addRow(box)
+            form.addRow(box)
         else:
-            self._form.addRow(row_label, box)
+            form.addRow(row_label, box)
         binding.widget.setObjectName(binding.path)
         self.bindings[binding.path] = binding
         return binding
@@ -102,7 +114,8 @@ class BoundForm(QWidget):
     def add_spin(self, path: str, label: str, minimum: int = 1, maximum: int = INT_MAX, *, step: int = 1,
                  none_text: str | None = None, suffix: str = "", tooltip: str = "") -> QSpinBox:
         """An int spin box; with ``none_text`` the minimum stands for None (shown as that text)."""
-        spin = QSpinBox(self._group)
+        group = self._current()[0]
+        spin = QSpinBox(group)
         spin.setRange(minimum - 1 if none_text else minimum, maximum)
         spin.setSingleStep(step)
         spin.setKeyboardTracking(False)
@@ -119,21 +132,22 @@ class BoundForm(QWidget):
         def write(value: Any) -> None:
             spin.setValue(floor if value is None else int(value))
 
-        binding = self._add_row(Binding(path, label, spin, error_label(self._group), read, write), label)
+        binding = self._add_row(Binding(path, label, spin, error_label(group), read, write), label)
         spin.valueChanged.connect(lambda _v: self.commit(binding, merge=True))
         spin.editingFinished.connect(self._end_gesture)
         return spin
 
     def add_double(self, path: str, label: str, minimum: float, maximum: float, *, step: float = 1.0,
                    decimals: int = 1, suffix: str = "", tooltip: str = "") -> QDoubleSpinBox:
-        spin = QDoubleSpinBox(self._group)
+        group = self._current()[0]
+        spin = QDoubleSpinBox(group)
         spin.setRange(minimum, maximum)
         spin.setDecimals(decimals)
         spin.setSingleStep(step)
         spin.setKeyboardTracking(False)
         spin.setSuffix(suffix)
         spin.setToolTip(tooltip)
-        binding = self._add_row(Binding(path, label, spin, error_label(self._group), spin.value,
+        binding = self._add_row(Binding(path, label, spin, error_label(group), spin.value,
                                         lambda v: spin.setValue(float(v))), label)
         spin.valueChanged.connect(lambda _v: self.commit(binding, merge=True))
         spin.editingFinished.connect(self._end_gesture)
@@ -141,7 +155,8 @@ class BoundForm(QWidget):
 
     def add_combo(self, path: str, label: str, choices: Sequence[tuple[Any, str]], *,
                   tooltip: str = "") -> QComboBox:
-        combo = QComboBox(self._group)
+        group = self._current()[0]
+        combo = QComboBox(group)
         # shrink with the dock instead of clipping at 1280 px; the popup still shows whole texts
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         combo.setMinimumContentsLength(10)
@@ -152,14 +167,15 @@ class BoundForm(QWidget):
         def write(value: Any) -> None:
             combo.setCurrentIndex(max(0, combo.findData(value)))
 
-        binding = self._add_row(Binding(path, label, combo, error_label(self._group), combo.currentData, write), label)
+        binding = self._add_row(Binding(path, label, combo, error_label(group), combo.currentData, write), label)
         combo.activated.connect(lambda _i: self.commit(binding))
         return combo
 
     def add_check(self, path: str, text: str, *, tooltip: str = "") -> QCheckBox:
-        check = QCheckBox(text, self._group)
+        group = self._current()[0]
+        check = QCheckBox(text, group)
         check.setToolTip(tooltip)
-        binding = self._add_row(Binding(path, text, check, error_label(self._group), check.isChecked,
+        binding = self._add_row(Binding(path, text, check, error_label(group), check.isChecked,
                                         lambda v: check.setChecked(bool(v))), None)
         check.toggled.connect(lambda _c: self.commit(binding))
         return check

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Signal
@@ -27,11 +26,9 @@ translate = QCoreApplication.translate  # lupdate extracts translate("Context", 
 
 def model_from_config_file(path: str | Path) -> ModelSpec:
     """A ModelSpec from a local config.json / model folder (engine.importers.hf_import, offline)."""
-    try:
-        hf_import = importlib.import_module("engine.importers.hf_import")
-    except ModuleNotFoundError:
-        raise PlanError("model", str(path), "a catalog preset (config.json import is not in this build)") from None
-    return hf_import.model_from_local(Path(path))
+    from engine.importers.hf_import import model_from_local
+
+    return model_from_local(Path(path))
 
 
 class ModelPanel(BoundForm):
@@ -67,8 +64,8 @@ class ModelPanel(BoundForm):
         self.save_preset.setToolTip(translate("ModelPanel", "Keep this model in your own catalog (a JSON file you can share)"))
         self.save_preset.clicked.connect(self._save_as_preset)
         self.preset_status = error_label(self)
-        self._form.addRow(self.save_preset)
-        self._form.addRow(self.preset_status)
+        self.current_form().addRow(self.save_preset)
+        self.current_form().addRow(self.preset_status)
         document.estimate_changed.connect(self._show_parameters)
         self._shown_model: ModelSpec | None = None
         self.finish()

@@ -14,7 +14,9 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from engine.errors import PlanError
+from engine.finetune.config import FinetuneConfig
 from engine.plan.schema import Plan, plan_error_from_validation
+from engine.serving.config import ServingConfig
 
 
 def get_field(obj: Any, path: str) -> Any:
@@ -77,31 +79,16 @@ def even_layer_split(layers: int, stages: int) -> tuple[int, ...]:
     return tuple(base + (1 if k < extra else 0) for k in range(stages))
 
 
-def plan_supports(section: str) -> bool:
-    """True when this build's Plan has the optional ``section`` (``serving``, ``finetune``)."""
-    return section in Plan.model_fields
-
-
-def section_model(section: str) -> type[BaseModel] | None:
-    """The pydantic class of an optional plan section (``ServingConfig`` ...), or None."""
-    field = Plan.model_fields.get(section)
-    if field is None:
-        return None
-    for arg in (field.annotation, *get_args(field.annotation)):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
+# The optional plan sections (``plan.serving``, ``plan.finetune``) and their pydantic classes.
+SECTION_MODELS: dict[str, type[BaseModel]] = {"serving": ServingConfig, "finetune": FinetuneConfig}
 
 
 def set_mode(plan: Plan, mode: str) -> Plan:
     """Switch the plan's mode, giving a serving / fine-tuning plan its default settings when it has none."""
-    update: dict[str, Any] = {"mode": mode}
-    section = {"serving": "serving", "finetune": "finetune"}.get(mode)
-    if section and plan_supports(section) and getattr(plan, section) is None:
-        cls = section_model(section)
-        if cls is not None:
-            try:
-                update[section] = cls()
-            except ValidationError as e:
-                raise plan_error_from_validation(e) from None
-    return set_field(plan.model_copy(update={k: v for k, v in update.items() if k != "mode"}), "mode", mode)
+    cls = SECTION_MODELS.get(mode)
+    if cls is not None and getattr(plan, mode) is None:
+        try:
+            plan = plan.model_copy(update={mode: cls()})
+        except ValidationError as e:
+            raise plan_error_from_validation(e) from None
+    return set_field(plan, "mode", mode)

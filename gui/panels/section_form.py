@@ -13,12 +13,19 @@ from typing import Any, get_args, get_origin
 
 from PySide6.QtCore import QCoreApplication
 
-from gui.optional import optional
-from gui.panels.plan_fields import literal_choices, section_model
+from engine.weights.formats import KV_FORMATS
+from engine.weights.quant import SCHEME_NAMES
+from gui.panels.plan_fields import SECTION_MODELS, literal_choices
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
 INT_MAX = 2**31 - 1
+
+# Free-text fields whose allowed values the engine lists.
+_STRING_CHOICES: dict[str, tuple[str, ...]] = {
+    "serving.quant": tuple(SCHEME_NAMES),
+    "serving.kv_dtype": tuple(KV_FORMATS),
+}
 
 
 def _scalar(annotation: Any) -> tuple[type | None, bool]:
@@ -31,13 +38,6 @@ def _scalar(annotation: Any) -> tuple[type | None, bool]:
             return None, optional
         annotation = args[0]
     return (annotation if annotation in (int, float, bool) else None), optional
-
-
-# Free-text fields whose allowed values the engine lists: (module, constant).
-_STRING_CHOICES = {
-    "serving.quant": ("engine.weights.quant", "SCHEME_NAMES"),
-    "serving.kv_dtype": ("engine.weights.formats", "KV_FORMATS"),
-}
 
 
 def _labels() -> dict[str, str]:
@@ -73,9 +73,7 @@ def _label(path: str) -> str:
 
 
 def _string_choices(path: str) -> tuple[str, ...] | None:
-    source = _STRING_CHOICES.get(path)
-    found = optional(*source) if source else None
-    return tuple(found) if found else None
+    return _STRING_CHOICES.get(path)
 
 
 def _bounds(field, default_min: float, integer: bool) -> tuple[float, float]:
@@ -94,10 +92,7 @@ def _bounds(field, default_min: float, integer: bool) -> tuple[float, float]:
 
 def add_section_fields(form, section: str) -> None:
     """Add one row per scalar field of the plan section ``section`` to ``form`` (a BoundForm)."""
-    cls = section_model(section)
-    if cls is None:
-        return
-    for name, field in cls.model_fields.items():
+    for name, field in SECTION_MODELS[section].model_fields.items():
         if name.endswith("_bytes"):
             continue  # byte overrides are for plan files and the CLI, not a spin box of bytes
         path, tip = f"{section}.{name}", field.description or ""

@@ -8,7 +8,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QWidget
 
 from gui.panels.form import BoundForm
-from gui.panels.plan_fields import plan_supports, set_mode
+from gui.panels.plan_fields import set_mode
 from gui.panels.section_form import add_section_fields
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
@@ -36,22 +36,15 @@ class WorkloadPanel(BoundForm):
         self._build_parallel()
         self._build_method()
         for section, title in (("serving", translate("WorkloadPanel", "Serving")), ("finetune", translate("WorkloadPanel", "Fine-tuning"))):
-            if plan_supports(section):
-                self.begin_group(title, visible_in=(section,))
-                add_section_fields(self, section)
+            self.begin_group(title, visible_in=(section,))
+            add_section_fields(self, section)
         self.finish()
 
     def _build_mode(self) -> None:
         self.begin_group(translate("WorkloadPanel", "Mode"))
-        modes = [("training", translate("WorkloadPanel", "Training"))]
-        if plan_supports("serving"):
-            modes.append(("serving", translate("WorkloadPanel", "Serving")))
-        if plan_supports("finetune"):
-            modes.append(("finetune", translate("WorkloadPanel", "Fine-tuning")))
-        combo = self.add_combo("mode", translate("WorkloadPanel", "Workload:"), modes)
-        combo.setEnabled(len(modes) > 1)
-        if len(modes) == 1:
-            combo.setToolTip(translate("WorkloadPanel", "Serving and fine-tuning need the serving engine, not in this build"))
+        self.add_combo("mode", translate("WorkloadPanel", "Workload:"), [
+            ("training", translate("WorkloadPanel", "Training")), ("serving", translate("WorkloadPanel", "Serving")),
+            ("finetune", translate("WorkloadPanel", "Fine-tuning"))])
 
     def _build_training(self) -> None:
         self.begin_group(translate("WorkloadPanel", "Training workload"), visible_in=TRAINING_MODES)

@@ -10,19 +10,15 @@ from PySide6.QtGui import QColor, QPen
 from engine.report.records import BREAKDOWN_KEYS, Estimate
 from engine.units import Unit, to_unit
 from gui.pdf.canvas import MUTED_COLOR, TEXT_COLOR, PdfCanvas
+from gui.theme import CATEGORY_COLORS, OVER_CAPACITY
 
-try:  # the app's chart colours, so the PDF matches the window
-    from gui.theme import CATEGORY_COLORS
-except ImportError:  # pragma: no cover - theme not built yet
-    CATEGORY_COLORS = {"weights": "#0072B2", "gradients": "#56B4E9", "optimizer_states": "#009E73",
-                       "activations": "#E69F00", "logits": "#F0E442", "communication": "#CC79A7",
-                       "kv_cache": "#D55E00", "overhead": "#8C8C8C"}
+# The app's colours (gui.theme), so the PDF matches the window.
 
 CATEGORY_LABELS = {"weights": "weights", "gradients": "gradients", "optimizer_states": "optimizer states",
-                   "activations": "activations", "logits": "logits", "communication": "communication",
+                   "activations": "activations", "logits": "logits", "communication": "communication", "transient": "transient buffers",
                    "kv_cache": "KV cache", "overhead": "overhead"}
 CAPACITY_COLOR = QColor("#222222")
-OVER_COLOR = QColor("#d0021b")
+OVER_COLOR = QColor(OVER_CAPACITY["light"])
 
 
 def nice_step(top: float, ticks: int = 5) -> float:

@@ -16,7 +16,8 @@ from engine.units import Unit, format_bytes, to_unit
 # (breakdown key, column header) of the per-card table, in the engine's order.
 MEMORY_COLUMNS = (
     ("weights", "weights"), ("gradients", "grads"), ("optimizer_states", "optim."), ("activations", "activ."),
-    ("logits", "logits"), ("communication", "comm."), ("kv_cache", "KV cache"), ("overhead", "overhead"),
+    ("logits", "logits"), ("communication", "comm."), ("transient", "transient"), ("kv_cache", "KV cache"),
+    ("overhead", "overhead"),
 )
 ALWAYS_SHOWN = {"weights", "gradients", "optimizer_states", "activations", "kv_cache", "overhead"}
 

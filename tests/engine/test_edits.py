@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.plan import edits
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.model.spec import ModelSpec
+from engine.plan import edits
 from engine.plan.layout import Layout, Node, build_grid
 from engine.plan.schema import Plan
 from engine.training.config import MethodConfig, TrainingConfig

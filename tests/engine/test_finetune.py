@@ -48,16 +48,31 @@ def test_lora_states_by_hand():
     assert b.weights.bytes == 3_385_856 + 4 * 7_168  # frozen bf16 base + fp32 adapters
     assert b.gradients.bytes == 4 * 7_168  # adapters only
     assert b.optimizer_states.bytes == 2 * 4 * 7_168  # AdamW moments in fp32
-    assert b.logits.bytes == (4 + 2) * 512 * 2 * 1000  # bf16 logits + fp32 upcast for the loss
+    # transformers' ForCausalLMLoss: bf16 logits 2 + fp32 upcast 4 + log-softmax 4 + its gradient 4 B per
+    # vocabulary entry and token (1,024 tokens, V = 1,000)
+    assert b.logits.bytes == (2 + 4 + 4 + 4) * 512 * 2 * 1000 == 14_336_000
     visible = sum(f.bytes for f in b.parts() if f.key != "overhead")
     assert b.overhead.bytes == 512 * MiB + visible * 5 // 100
     assert est.finetune.trainable_parameters == 7_168 and est.mode == "finetune"
 
 
 def test_adapter_intermediates():
-    # each adapter saves x·A (2 B x s·b tokens x r): rank 8 vs 4 adds 2 B x 1,024 x 4 x 2 adapters x 2 layers
+    # each adapter saves x·A in the adapter dtype (fp32 by default: 4 B x s·b tokens x r): rank 8 vs 4 adds
+    # 4 B x 1,024 x 4 x 2 adapters x 2 layers
     more = LORA.model_copy(update={"rank": 8})
-    assert bd(more).activations.bytes - bd(LORA).activations.bytes == 2 * 1024 * 4 * 2 * 2
+    assert bd(more).activations.bytes - bd(LORA).activations.bytes == 4 * 1024 * 4 * 2 * 2
+
+
+def test_adapter_dropout_keeps_its_own_input_copy_and_mask():
+    # PEFT lora.Linear.forward: x.to(fp32) -> lora_dropout (p > 0: new fp32 tensor + 1-byte mask) -> lora_A saves
+    # it.  q and v of SMALL take h = 256 inputs: per layer 2 adapters x (4 + 1) B x 1,024 tokens x 256, 2 layers.
+    # Without dropout the fp32 cast copy (4 B) is still saved because the adapters are fp32 and compute is bf16.
+    no_dropout = LORA.model_copy(update={"lora_dropout": 0.0})
+    assert bd(LORA).activations.bytes - bd(no_dropout).activations.bytes == 2 * 2 * 1 * 1024 * 256
+    bf16_adapters = no_dropout.model_copy(update={"adapter_dtype": "bf16"})
+    # bf16 adapters without dropout reuse the layer input: the 4 B copy goes, and x·A shrinks from 4 B to 2 B
+    assert bd(no_dropout).activations.bytes - bd(bf16_adapters).activations.bytes == (
+        2 * 2 * 4 * 1024 * 256 + 2 * 2 * (4 - 2) * 1024 * 4)
 
 
 def test_gradient_checkpointing_keeps_layer_inputs():
@@ -85,7 +100,7 @@ def test_eight_bit_paged_optimizer():
 def test_layer_split_over_two_cards():
     est = estimate(plan(LORA, pp=2))
     first, last = est.cards[0].breakdown, est.cards[1].breakdown
-    assert first.logits.bytes == 0 and last.logits.bytes == 6 * 1024 * 1000
+    assert first.logits.bytes == 0 and last.logits.bytes == 14 * 1024 * 1000  # ForCausalLMLoss: 14 B per entry
     per_layer = (589_824 + 512) * 2 + 4 * 3_584  # bf16 layer + its fp32 adapters
     assert first.weights.bytes == per_layer + 256_000 * 2  # + embedding
     assert last.weights.bytes == per_layer + (256_000 + 256) * 2  # + output layer and final norm
@@ -115,17 +130,25 @@ def test_round_trip():
 def test_six_b_lora_on_one_24gb_card_at_2k_micro_batch_4():
     """The issue's question, on a ChatGLM-6B-shaped model (28 x 4096, FFN 16384, vocab 130,528).
 
-    Base 6.7 B params x 2 B = 13.4 GB and logits 6 B x 2,048 x 4 x 130,528 = 6.4 GB are fixed;
-    without checkpointing the saved activations (~34 GB) sink it, with checkpointing it fits.
+    Base 6.7 B params x 2 B = 13.4 GB is fixed.  Under transformers + PEFT the loss over the logits
+    is 14 B x 2,048 x 4 x 130,528 = 15.0 GB (the bf16 logits, their fp32 upcast, the log-softmax and
+    its gradient), so micro-batch 4 does not fit a 24 GB card even with checkpointing; LitGPT's
+    chunked cross-entropy keeps 2 B x 8,192 x 130,528 bf16 logits + one 128-token chunk's fp32 copy and
+    gradient 8 B x 128 x 130,528 = 2.27 GB, and with checkpointing it fits.
     """
     glm = ModelSpec(name="glm-6b-shape", layers=28, hidden=4096, heads=32, ffn=16384, vocab=130_528)
     cfg = FinetuneConfig(method="lora", rank=8, seq=2048, micro_batch=4)
-    rtx_4090 = 25_757_220_864
+    rtx_4090 = 25_386_352_640  # as CUDA reports it (catalog)
     layout = build_grid(gpu="RTX 4090", capacity_bytes=rtx_4090)
-    no_ckpt = estimate(Plan(mode="finetune", model=glm, layout=layout, finetune=cfg))
-    ckpt = estimate(Plan(mode="finetune", model=glm, layout=layout,
-                         finetune=cfg.model_copy(update={"gradient_checkpointing": True})))
-    assert no_ckpt.cards[0].breakdown.logits.bytes == 6 * 2048 * 4 * 130_528
-    assert not no_ckpt.fits and ckpt.fits
+
+    def run(**update):
+        return estimate(Plan(mode="finetune", model=glm, layout=layout, finetune=cfg.model_copy(update=update)))
+
+    no_ckpt, ckpt = run(), run(gradient_checkpointing=True)
+    assert no_ckpt.cards[0].breakdown.logits.bytes == 14 * 2048 * 4 * 130_528
+    assert not no_ckpt.fits and not ckpt.fits
+    litgpt = run(gradient_checkpointing=True, framework="litgpt")
+    assert litgpt.cards[0].breakdown.logits.bytes == 2 * 8192 * 130_528 + 8 * 128 * 130_528 == 2_272_231_424
+    assert litgpt.fits
     # r 8 on q and v (4096 x 4096 each): 8 x 8,192 x 2 x 28 layers
     assert ckpt.finetune.trainable_parameters == 8 * 8192 * 2 * 28 == 3_670_016

@@ -390,7 +390,7 @@ def test_malformed_configs_name_the_field(tmp_path, config, field, needle):
 
 def test_invalid_json_and_missing_paths(tmp_path):
     (tmp_path / "config.json").write_text("{ not json")
-    with pytest.raises(PlanError, match="config.json='line 1 column 3'"):
+    with pytest.raises(PlanError, match="config.json='line 1 column 3"):
         model_from_local(tmp_path)
     with pytest.raises(PlanError, match="an existing config.json"):
         model_from_local(tmp_path / "nowhere")

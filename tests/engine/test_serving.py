@@ -118,9 +118,10 @@ def test_llamacpp_partial_offload_by_hand():
     layer = 589_824 // 32 * 34 + 512 * 4  # Q8_0 matrices + F32 norms = 628,736
     assert bd.weights.bytes == layer  # only the last layer is offloaded
     assert bd.kv_cache.bytes == 512 * 1000
-    # n_ubatch 512 tokens: 2 B x 512 x 2,048 + flash LSE 4 x 4 x 512
-    assert bd.activations.bytes == 2 * 512 * 2048 + 4 * 4 * 512
-    assert bd.logits.bytes == 0  # output layer stays on the CPU with n_gpu_layers <= n_layer
+    # llama.cpp's compute buffer, reserved for n_ubatch = 512 tokens: f32 residual + FFN 4 B x 512 x (256 + 512);
+    # flash attention (no KQ) and the output layer stays on the CPU with n_gpu_layers <= n_layer (no logits)
+    assert bd.activations.bytes == 4 * 512 * (256 + 512) == 1_572_864
+    assert bd.logits.bytes == 0
     assert bd.overhead.bytes == 256 * MiB + 32 * MiB
     # host: layer 0, the Q8_0 embedding, the output (Q8_0) with the F32 final norm, layer 0's KV
     host = layer + 256_000 // 32 * 34 + (256_000 // 32 * 34 + 256 * 4) + 512 * 1000
@@ -146,7 +147,10 @@ def test_mixed_cards_default_split_follows_capacity():
     est = estimate(p)
     assert est.cards[0].breakdown.kv_cache.bytes == 4 * 512 * 512  # all 4 layers on the 3 GiB card (as 3:1)
     assert est.cards[1].breakdown.kv_cache.bytes == 0
-    assert est.cards[1].breakdown.logits.bytes == 6 * 1000
+    # the output-only card: the compute buffer holds the f32 residual 4 B x 512 x 256 and the f32 logits of every
+    # ubatch token 4 B x 512 x V 1,000 (llama.cpp reserves one output per ubatch token)
+    assert est.cards[1].breakdown.activations.bytes == 4 * 512 * 256 + 4 * 512 * 1000 == 2_572_288
+    assert est.cards[1].breakdown.logits.bytes == 0
 
 
 def test_even_layer_split_for_pipeline_runtimes():

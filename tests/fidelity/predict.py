@@ -14,7 +14,7 @@ from engine.report.records import Breakdown
 from engine.training.config import MethodConfig, TrainingConfig
 from fidelity.layers import Shape
 
-CARD_BYTES = 10**15  # large enough that nothing is over capacity
+CARD_BYTES = 2**40  # 1 TiB: large enough that nothing is over capacity, within the plan limits
 
 
 def one_card_layout() -> Layout:

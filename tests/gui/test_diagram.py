@@ -22,9 +22,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication
 
-from engine.plan import edits
 from engine.estimate import estimate
 from engine.model.spec import ModelSpec
+from engine.plan import edits
 from engine.plan.layout import build_grid
 from engine.plan.schema import Plan
 from engine.training.config import MethodConfig, TrainingConfig
@@ -160,7 +160,7 @@ def test_drop_palette_gpu_onto_a_node_slot(diagram, qtbot):
     mime = palette.mimeData("A100 80GB")
     assert drop_gpu(view, mime, slot_center("n1", 0.0, 1.0, 2))
     new = document.plan.layout.cards[-1]
-    assert (new.node, new.slot, new.gpu, new.capacity_bytes) == ("n1", 2, "A100 80GB", 85_899_345_920)
+    assert (new.node, new.slot, new.gpu, new.capacity_bytes) == ("n1", 2, "A100 80GB", 85_100_068_864)
     assert document.undo_stack.count() == 1 and document.undo_stack.text(0) == "Add A100 80GB"
     # The new card is stage 1 on its own (DP 1): 13e9 x 18 / 4 = 58.5e9 B of states plus
     # 4 micro-batches in flight x 40 x 4096 x 5120 x 10 = 33,554,432,000 B: 92.05 GB > 85.90 GB.
@@ -185,7 +185,7 @@ def test_drop_on_empty_canvas_creates_a_node(diagram, qtbot):
     node = document.plan.layout.nodes[-1]
     card = document.plan.layout.cards[-1]
     assert len(document.plan.layout.nodes) == 3 and card.node == node.id and card.gpu == "RTX 4090"
-    assert card.capacity_bytes == 25_757_220_864  # the catalog's RTX 4090 as the driver reports it
+    assert card.capacity_bytes == 25_386_352_640  # the catalog's RTX 4090 as CUDA reports it
     assert node.id in view.diagram_scene.node_items
     assert document.undo_stack.count() == 1
     document.undo_stack.undo()

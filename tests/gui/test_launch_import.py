@@ -21,12 +21,12 @@ def test_megatron_args_import(qtbot):
     qtbot.addWidget(dialog)
     dialog.text.setPlainText(LLAMA2_7B_ARGS)
     dialog.try_accept()
-    assert dialog.result is not None
-    plan = dialog.result.plan
+    assert dialog.imported is not None
+    plan = dialog.imported.plan
     # Llama-2-7B: 6,738,415,616 parameters (published); 8 GPUs = TP 2 x PP 2 x DP 2
     assert parameter_count(plan.model) == 6_738_415_616
     assert len(plan.layout.cards) == 8
-    assert "--lr" in dialog.result.ignored
+    assert "--lr" in dialog.imported.ignored
 
 
 def test_bad_paste_shows_inline_error(qtbot):
@@ -34,5 +34,5 @@ def test_bad_paste_shows_inline_error(qtbot):
     qtbot.addWidget(dialog)
     dialog.text.setPlainText("--num-layers 32")
     dialog.try_accept()
-    assert dialog.result is None
+    assert dialog.imported is None
     assert dialog.error.isVisibleTo(dialog) and "--hidden-size" in dialog.error.text()

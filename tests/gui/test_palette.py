@@ -23,19 +23,19 @@ def test_entries_are_grouped_and_show_memory(qtbot):
     qtbot.addWidget(palette)
     groups = entries_by_group(palette)
     assert list(groups)[:3] == ["Consumer", "Workstation", "Datacenter"]
-    # 80 GiB = 85,899,345,920 B as the driver reports it; 24 GB RTX 4090: 25,757,220,864 B = 23.99 GiB.
-    assert ("A100 80GB", "80.0 GiB") in groups["Datacenter"]
-    assert ("RTX 4090", "24.0 GiB") in groups["Consumer"]
+    # As CUDA reports them (catalog): A100 80GB 85,100,068,864 B = 79.26 GiB; RTX 4090 25,386,352,640 B = 23.64 GiB.
+    assert ("A100 80GB", "79.3 GiB") in groups["Datacenter"]
+    assert ("RTX 4090", "23.6 GiB") in groups["Consumer"]
 
 
 def test_palette_follows_the_chosen_unit(qtbot):
     palette = GpuPalette()
     qtbot.addWidget(palette)
     palette.set_units("GB")
-    # 85,899,345,920 B = 85.9 GB; 25,757,220,864 B = 25.8 GB
+    # 85,100,068,864 B = 85.1 GB; 25,386,352,640 B = 25.4 GB
     groups = entries_by_group(palette)
-    assert ("A100 80GB", "85.9 GB") in groups["Datacenter"]
-    assert ("RTX 4090", "25.8 GB") in groups["Consumer"]
+    assert ("A100 80GB", "85.1 GB") in groups["Datacenter"]
+    assert ("RTX 4090", "25.4 GB") in groups["Consumer"]
 
 
 def test_search_filters_by_name_and_vendor(qtbot):

@@ -9,7 +9,7 @@ import pytest
 from engine.catalog import model_catalog
 from gui.document import PlanDocument
 from gui.panels.model_panel import ModelPanel
-from gui.panels.plan_fields import even_layer_split, plan_supports, set_field
+from gui.panels.plan_fields import even_layer_split, set_field
 from gui.panels.stages_panel import StagesPanel
 from gui.panels.workload_panel import WorkloadPanel
 from gui.templates import default_plan
@@ -101,7 +101,6 @@ def test_method_switch_enables_framework(workload, document):
     assert document.plan.method.method == "detailed" and framework.isEnabled()
 
 
-@pytest.mark.skipif(not plan_supports("serving"), reason="this build's Plan has no serving section")
 def test_mode_switch_to_serving_shows_the_serving_group(workload, document):
     mode = workload.bindings["mode"].widget
     mode.setCurrentIndex(mode.findData("serving"))
@@ -166,7 +165,6 @@ def test_stage_layer_split_editor(qtbot, document):
     assert document.plan.layout.pp_layers is None
 
 
-@pytest.mark.skipif(not plan_supports("serving"), reason="this build's Plan has no serving section")
 def test_serving_context_edit_keeps_chart_equal_to_engine(qtbot):
     from gui.chart import MemoryChart
     from gui.templates import load_template

@@ -155,16 +155,6 @@ def test_invalid_plan_raises_and_writes_nothing(tmp_path):
         export_pdf(article_plan(), path, page_size="A3")
 
 
-def test_fallback_diagram_when_the_app_diagram_is_missing(tmp_path, monkeypatch):
-    import gui.pdf.diagram as diagram
-
-    monkeypatch.setattr(diagram, "app_scene", lambda plan: None)
-    path = tmp_path / "fallback.pdf"
-    export_pdf(article_plan("fallback"), path)
-    assert "#0 s1" in pdf_text(path)  # the fallback labels card 0 of stage 1
-    assert page_pixels(path, 1, tmp_path).std() > 20
-
-
 def test_report_cli(tmp_path, capsys):
     from gui.report_cli import main
 
