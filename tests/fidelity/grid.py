@@ -106,7 +106,7 @@ def _output(sh: Shape, hf: bool) -> Row:
     held_input = x.untyped_storage().nbytes() if x.untyped_storage().data_ptr() in m.by_storage else 0
     spec = llama_spec(sh, vocab=VOCAB) if hf else gpt_spec(sh, vocab=VOCAB)
     bd = breakdown(spec, sh, framework="huggingface" if hf else "megatron")
-    predicted = _detail(bd, "output_layer_inputs") + bd.logits.bytes
+    predicted = _detail(bd, "output_layer_inputs") + _detail(bd, "loss_logits")  # the loss moment's logits
     return Row(Case("output-hf" if hf else "output", sh), peak + held_input, predicted)
 
 
