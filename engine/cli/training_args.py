@@ -43,7 +43,7 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
 def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("method")
     g.add_argument("--method", choices=["seed", "detailed"], help="seed: the article's rules; detailed (default)")
-    g.add_argument("--framework", choices=["megatron", "deepspeed", "huggingface"],
+    g.add_argument("--framework", choices=["megatron", "megatron-2021", "deepspeed", "huggingface"],
                    help="megatron (fused kernels), deepspeed (ZeRO paper accounting), huggingface (transformers eager)")
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default 512MiB)")
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")

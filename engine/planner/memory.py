@@ -28,7 +28,7 @@ from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import activation_figures, backward_peak_rest, logits_figure
-from engine.training.memory.model_states import card_params
+from engine.training.memory.model_states import card_params, grad_bytes_per_param
 from engine.training.memory.seed import (
     SEED_GRAD_BYTES,
     SEED_MASTER_BYTES,
@@ -213,7 +213,7 @@ def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, e
         return sharded if on else dense + experts
 
     bw = 4 if tr.precision == "fp32" else 2
-    bg = 4 if method.framework == "megatron" or tr.precision == "fp32" else 2
+    bg = grad_bytes_per_param(method.framework, tr.precision)
     offload_params = tr.offload_params and zero == 3
     out = (0 if offload_params else bw * kept(zero >= 3)) + bg * kept(zero >= 2)
     if not tr.offload_optimizer:

@@ -72,7 +72,7 @@ class StepTimeModel:
         return cls(
             params=parameter_counts(model).active_per_token, layers=model.layers, hidden=model.hidden,
             attn_dim=model.heads * model.head_dim_, kv_dim=kv_heads * model.head_dim_, seq=training.seq,
-            act_bytes=e, grad_bytes=4 if method.framework == "megatron" or e == 4 else 2, weight_bytes=e,
+            act_bytes=e, grad_bytes=4 if method.framework.startswith("megatron") or e == 4 else 2, weight_bytes=e,
             peak_flops=hw.bf16_tflops * TFLOPS, mfu=speed.mfu, overlap=speed.overlap,
             intra_bps=hw.intra_node_gbps * GB_PER_S, inter_node_bps=hw.inter_node_gbps * GB_PER_S,
             gpus_per_node=gpus_per_node,

@@ -13,7 +13,10 @@ Precision = Literal["bf16", "fp16", "fp32"]
 Optimizer = Literal["adam", "adamw", "sgd"]
 Recompute = Literal["none", "selective", "full"]
 Method = Literal["seed", "detailed"]
-Framework = Literal["megatron", "deepspeed", "huggingface"]  # huggingface: eager transformers code
+# megatron: Megatron-LM / Megatron-Core today (contiguous fp32 grad buffer); megatron-2021: Megatron-LM of
+# 2021 (fp16 with the local DDP: fp16 .grad plus a never-freed fp32 main_param.grad, flattened all-reduce);
+# huggingface: eager transformers code.
+Framework = Literal["megatron", "megatron-2021", "deepspeed", "huggingface"]
 
 
 class TrainingConfig(BaseModel):

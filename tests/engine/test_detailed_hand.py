@@ -182,3 +182,21 @@ def test_pipeline_puts_embedding_first_and_output_last(tied):
     assert est.cards[0].in_flight_microbatches == 2 and est.cards[1].in_flight_microbatches == 1
     assert first.activations.bytes == 2 * 2 * LAYER + 2 * (512 + 4_096)
     assert last.activations.bytes == 2 * LAYER + 16_384 + 512
+
+
+def test_megatron_2021_keeps_fp32_main_grads_and_flattens_fp16_grads_for_the_all_reduce():
+    # Megatron-LM 2021, fp16, local DDP: fp16 .grad (2 B) + the fp32 main_param.grad the optimizer never frees
+    # (4 B) = 6 B/param of gradients; after the backward, allreduce_gradients flattens every fp16 gradient into a
+    # new buffer (2 B/param) while the activations are already freed.
+    plan = single_card_plan(precision="fp16")
+    plan = plan.model_copy(update={"method": plan.method.model_copy(update={"framework": "megatron-2021"})})
+    bd = estimate(plan).cards[0].breakdown
+    params = 216_448  # the GPT above
+    assert bd.gradients.bytes == 6 * params
+    moments = {m.label: m.total_bytes for m in bd.timeline}
+    states = (2 + 6 + 12) * params
+    assert moments["gradient all-reduce"] == states + 2 * params
+    # the backward (activations + its buffers, no unaccumulated weight gradient: autograd writes .grad) is higher
+    # for this tiny model: states + 4 x 197,632 + first/last extras 21,504 + 81,920 backward buffers
+    assert bd.total_bytes == states + 4 * LAYER + 512 + 4_096 + 16_384 + 512 + 81_920
+    assert max(moments.values()) == bd.total_bytes

@@ -30,7 +30,7 @@ much more; its profile is :mod:`engine.training.memory.huggingface`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from engine.model.spec import ModelSpec, MoESpec
 from engine.report.formatting import ceil_div, n
@@ -126,7 +126,7 @@ def norm_stat_bytes(spec: ModelSpec) -> int:
     return 8 if spec.norm == "layernorm" else 4
 
 
-@cache
+@lru_cache(maxsize=16384)  # bounded: a long GUI session or a soak run must not grow it
 def layer_activations(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, flash: bool,
                       drop_scores: bool, e: int, ep: int = 1) -> LayerActivations:
     """Bytes one layer saves for backward on one TP rank, for one micro-batch."""

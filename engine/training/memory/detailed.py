@@ -16,8 +16,8 @@ from engine.training.memory.huggingface import (
     hf_layer_activations,
     hf_logits_bytes,
 )
-from engine.training.memory.model_states import communication_figure, model_state_figures
-from engine.training.memory.transients import backward_transient, optimizer_step_transient
+from engine.training.memory.model_states import card_params, communication_figure, model_state_figures
+from engine.training.memory.transients import allreduce_transient, backward_transient, optimizer_step_transient
 
 
 def _activation_bytes_per_element(ctx: CardContext) -> int:
@@ -124,14 +124,15 @@ def overhead_figures(ctx: CardContext, visible: int) -> tuple[Figure, tuple[Figu
 
 
 def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logits: Figure,
-                  backward: Figure, step: Figure) -> tuple[tuple[Moment, ...], int]:
+                  backward: Figure, reduce: Figure, step: Figure) -> tuple[tuple[Moment, ...], int]:
     """The card's step moment by moment, and the index of its peak.
 
     ``static`` (weights, gradients, optimizer states, communication buffers) lives through
     the step.  The warm-up forwards add the in-flight micro-batches' activations (1F1B:
     ``in_flight`` of them on this stage); the last stage then computes the loss over the
     full logits and its gradient; the first backward runs with every in-flight activation
-    still saved plus that layer's backward buffers; the optimizer step runs after the
+    still saved plus that layer's backward buffers; a framework that reduces gradients through a
+    flattened copy does so after the backward; the optimizer step runs after the
     activations are freed, with its own temporaries.
     """
     base = tuple((k, f.bytes) for k, f in static.items())
@@ -145,6 +146,8 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
                               (*base, ("activations", act.bytes), ("logits", logits.bytes))))
     moments.append(Moment("backward of the first layer, every in-flight activation saved",
                           (*base, ("activations", act.bytes), ("transient", backward.bytes))))
+    if reduce.bytes:
+        moments.append(Moment("gradient all-reduce", (*base, ("transient", reduce.bytes))))
     moments.append(Moment("optimizer step", (*base, ("transient", step.bytes))))
     peak = max(range(len(moments)), key=lambda i: moments[i].total_bytes)
     return tuple(moments), peak
@@ -164,12 +167,13 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     backward = backward_transient(ctx)
     moments_bytes = next(f.bytes for f in details if f.key == "optimizer_moments")
     step = optimizer_step_transient(ctx, moments_bytes)
-    timeline, peak = step_timeline(ctx, static, act, logits, backward, step)
+    reduce = allreduce_transient(ctx, card_params(ctx).total)
+    timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step)
     live = dict(timeline[peak].live)
     parts = dict(static)
     parts["activations"] = act if live.get("activations") == act.bytes else _zero(act, "freed at the peak")
     parts["logits"] = logits if "logits" in live else _zero(logits, "not alive at the peak")
-    transient = step if timeline[peak].label == "optimizer step" else backward
+    transient = {"optimizer step": step, "gradient all-reduce": reduce}.get(timeline[peak].label, backward)
     parts["transient"] = transient if live.get("transient") else _zero(transient, "not alive at the peak")
     visible = sum(f.bytes for f in parts.values())
     parts["overhead"], overhead_details = overhead_figures(ctx, visible)

@@ -28,7 +28,7 @@ Tensor parallelism divides the attention and MLP terms, never the norms.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 from engine.model.spec import ModelSpec
 from engine.report.formatting import ceil_div, n
@@ -66,7 +66,7 @@ def _attention_terms(spec: ModelSpec, s: int, b: int, t: int, flash: bool, drop_
     return terms
 
 
-@cache
+@lru_cache(maxsize=16384)  # bounded: a long GUI session or a soak run must not grow it
 def hf_layer_activations(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, flash: bool,
                          drop_scores: bool, e: int) -> LayerActivations:
     """Bytes one layer of eager ``transformers`` code saves for backward, one micro-batch."""

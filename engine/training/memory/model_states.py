@@ -89,10 +89,22 @@ def _bytes_per_weight(ctx: CardContext) -> int:
     return 4 if ctx.training.precision == "fp32" else 2
 
 
-def _bytes_per_grad(ctx: CardContext) -> int:
-    if ctx.method.framework == "megatron" or ctx.training.precision == "fp32":
+def grad_bytes_per_param(framework: str, precision: str) -> int:
+    """Bytes of gradients per parameter that live through the step.
+
+    * megatron: the fp32 ``main_grad`` buffer (Megatron-Core DDP accumulates in fp32);
+    * megatron-2021: the fp16 ``.grad`` (2 B) and the fp32 ``main_param.grad`` (4 B) the optimizer
+      copies it into, which is never freed: ``zero_grad`` skips the fp32 groups
+      (``megatron/optimizer/optimizer.py``, FP16OptimizerWithFP16Params, 2021);
+    * deepspeed, huggingface: the 16-bit ``.grad`` (fp32 when training in fp32).
+    """
+    if precision == "fp32":
         return 4
-    return 2
+    return {"megatron": 4, "megatron-2021": 6}.get(framework, 2)
+
+
+def _bytes_per_grad(ctx: CardContext) -> int:
+    return grad_bytes_per_param(ctx.method.framework, ctx.training.precision)
 
 
 def _sharded(count: int, experts: int, ctx: CardContext, on: bool) -> tuple[int, str]:

@@ -81,6 +81,8 @@ def _mlp_grads(ctx: CardContext, s: int, b: int, t: int, e: int) -> tuple[int, s
 
 def _wgrad_before_accumulation(ctx: CardContext, e: int) -> tuple[int, str]:
     fused = ctx.method.framework == "megatron" and ctx.method.gradient_accumulation_fusion
+    if ctx.method.framework == "megatron-2021":  # autograd writes the fp16 .grad; the optimizer copies it
+        return 0, ""
     if fused:
         return 0, ""
     largest = card_params(ctx).largest_module
@@ -101,6 +103,16 @@ def backward_transient(ctx: CardContext) -> Figure:
     return figure("transient", "backward buffers", total,
                   f"gradient in + out 2·{e}·sbh/{rep} {n(stream)} + max(attention, MLP): {inner_text}"
                   f"{wgrad_text} = {n(total)} B")
+
+
+def allreduce_transient(ctx: CardContext, grad_elements: int) -> Figure:
+    """Megatron-LM of 2021, local DDP without contiguous buffers: ``allreduce_gradients`` flattens
+    every fp16 gradient into one new buffer (``_flatten_dense_tensors``,
+    ``megatron/model/distributed.py``), even at DP = 1, while the activations are already freed."""
+    if ctx.method.framework != "megatron-2021" or ctx.training.precision == "fp32":
+        return figure("transient", "gradient all-reduce buffer", 0, "0 (reductions run in place)")
+    return figure("transient", "gradient all-reduce buffer", 2 * grad_elements,
+                  f"flattened fp16 gradients 2 B × {n(grad_elements)} params")
 
 
 def optimizer_step_transient(ctx: CardContext, moments_bytes: int) -> Figure:
