@@ -38,9 +38,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         ("--vocab", MAX_VOCAB, "vocabulary size"), ("--moe-experts", MAX_EXPERTS, "routed experts"),
         ("--moe-topk", MAX_EXPERTS, "experts per token"), ("--moe-ffn", MAX_FFN, "FFN size of one expert"),
         ("--moe-shared-experts", MAX_EXPERTS, "shared experts"),
-        ("--max-position", MAX_CONTEXT, "learned position embeddings"),
+        ("--max-position", MAX_CONTEXT, "rows of a learned position embedding (implies --position-embedding learned)"),
     ):
         g.add_argument(flag, type=int_in(1, hi), metavar="N", help=help_)
+    g.add_argument("--position-embedding", choices=["rope", "learned", "alibi", "none"],
+                   help="how positions enter the model (default rope; learned with --max-position)")
     g.add_argument("--swiglu", action=argparse.BooleanOptionalAction, default=None, help="gated MLP (3 matrices)")
     g.add_argument("--norm", choices=["layernorm", "rmsnorm"])
     g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None, help="biases on linear layers")
@@ -53,6 +55,7 @@ _FIELD_FLAGS = {
     "layers": "layers", "hidden": "hidden", "heads": "heads", "kv_heads": "kv_heads", "head_dim": "head_dim",
     "ffn": "ffn", "vocab": "vocab", "swiglu": "gated_mlp", "norm": "norm", "bias": "bias",
     "tied_embeddings": "tied_embeddings", "dropout": "dropout", "max_position": "max_position", "name": "name",
+    "position_embedding": "position_embedding",
 }
 _MOE_FLAGS = {"moe_experts": "experts", "moe_topk": "top_k", "moe_ffn": "expert_ffn", "moe_shared_experts": "shared_experts"}
 
@@ -66,6 +69,10 @@ def model_overrides(args: argparse.Namespace) -> dict:
             raise PlanError("--params", args.params, f"a parameter count of at most {MAX_PARAMETERS:.0e}")
     if args.name is not None and len(args.name) > MAX_NAME_CHARS:
         raise PlanError("--name", args.name, f"a name of at most {MAX_NAME_CHARS} characters")
+    if out.get("max_position") and "position_embedding" not in out:
+        out["position_embedding"] = "learned"  # a learned table's rows only mean something for learned positions
+    if out.get("position_embedding") == "learned" and not out.get("max_position"):
+        raise PlanError("--position-embedding", "learned", "with --max-position N (the rows of the learned table)")
     moe = {field: getattr(args, flag) for flag, field in _MOE_FLAGS.items() if getattr(args, flag, None) is not None}
     if moe:
         out["moe"] = moe

@@ -123,3 +123,26 @@ def test_schema_command(capsys):
     schemas = json.loads(out)
     assert rc == 0 and set(schemas) == {"plan", "report"}
     assert "layout" in schemas["plan"]["properties"]
+
+
+GPT2_FLAGS = ["--layers", "12", "--hidden", "768", "--heads", "12", "--ffn", "3072", "--vocab", "50257",
+              "--tied-embeddings", "--bias", "--norm", "layernorm", "--no-swiglu", "--gpu", "rtx4090", "--seq", "1024"]
+
+
+def test_max_position_implies_learned_position_embeddings(capsys):
+    # GPT-2 small (124,439,808 parameters, the Hugging Face model card): token embedding 50,257 x 768 =
+    # 38,597,376 + learned positions 1,024 x 768 = 786,432 + 12 layers x 7,087,872 + final LayerNorm 1,536.
+    assert 38_597_376 + 786_432 + 12 * 7_087_872 + 1_536 == 124_439_808
+    rc, out, _ = run(capsys, "estimate", *GPT2_FLAGS, "--max-position", "1024", "--json")
+    assert rc == 0 and json.loads(out)["parameters"] == 124_439_808
+    rc, out, _ = run(capsys, "estimate", *GPT2_FLAGS, "--max-position", "1024", "--position-embedding", "learned", "--json")
+    assert json.loads(out)["parameters"] == 124_439_808
+    # RoPE (no table) and ALiBi (a bias, no parameters) drop the 786,432 position rows
+    for kind in ("rope", "alibi", "none"):
+        rc, out, _ = run(capsys, "estimate", *GPT2_FLAGS, "--position-embedding", kind, "--json")
+        assert rc == 0 and json.loads(out)["parameters"] == 124_439_808 - 786_432, kind
+
+
+def test_learned_positions_need_their_row_count(capsys):
+    rc, out, err = run(capsys, "estimate", *GPT2_FLAGS, "--position-embedding", "learned")
+    assert rc == 2 and out == "" and err.count("\n") == 1 and "--max-position" in err
