@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from engine.catalog import find_gpu
 from engine.cli.arg_types import float_in, int_in
-from engine.cli.model_args import add_model_arguments, model_from_args
+from engine.cli.model_args import add_model_arguments, looks_like_path, model_from_args
 from engine.cli.output_args import add_output_arguments, print_json, unit_of
 from engine.cli.table import render_table
 from engine.cli.training_args import card_bytes, overhead_bytes
@@ -40,7 +40,7 @@ from engine.weights.quant import SCHEME_NAMES
 
 _SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "tensor_split",
                   "gpu_memory_utilization", "max_model_len", "vllm_engine", "group_size", "prefill_chunk", "flash_attention",
-                  "logits", "paged_block_size")
+                  "logits", "paged_block_size", "double_quant")
 _LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus", "tp", "gpus_per_node")
 
 
@@ -54,6 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("serving")
     g.add_argument("--quant", metavar="FORMAT", help="weights: " + ", ".join(SCHEME_NAMES) + " (default bf16)")
     g.add_argument("--group-size", type=int_in(1, MAX_HIDDEN), metavar="G", help="GPTQ/AWQ group size (default 128)")
+    g.add_argument("--double-quant", action=argparse.BooleanOptionalAction, default=None,
+                   help="bitsandbytes NF4/FP4: quantize the absmax too (default on)")
+    g.add_argument("--keep-16bit", dest="keep_modules", metavar="NAME,NAME",
+                   help="module-name fragments kept unquantized (default: the checkpoint's quantization_config)")
     g.add_argument("--kv-dtype", metavar="TYPE", help="KV cache: fp16, bf16, fp8, q8_0, q4_0 (default fp16)")
     g.add_argument("--context", type=int_in(1, MAX_CONTEXT), metavar="N", help="tokens per sequence (default 4096)")
     g.add_argument("--batch", type=int_in(1, MAX_BATCH), metavar="N", help="concurrent sequences (default 1)")
@@ -100,6 +104,13 @@ def parse_split(text: str | None) -> tuple[float, ...] | None:
 
 def serving_from_args(args: argparse.Namespace, base: ServingConfig | None = None) -> ServingConfig:
     data = base.model_dump() if base else {}
+    if args.model is not None and looks_like_path(args.model) and base is None:
+        # a local checkpoint: its quantization_config gives the format and the modules kept in 16 bit
+        from engine.importers.quantization import serving_defaults_for
+
+        data.update(serving_defaults_for(args.model))
+    if args.keep_modules is not None:
+        data["keep_modules"] = tuple(m.strip() for m in args.keep_modules.split(",") if m.strip())
     for f in _SERVING_FLAGS:
         value = getattr(args, f, None)
         if value is not None:

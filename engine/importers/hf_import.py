@@ -81,6 +81,22 @@ def inspect_local(path: str | Path) -> LocalModelInfo:
     raise PlanError("model", str(p), "a config.json, a model folder, a .safetensors or a .gguf file")
 
 
+def config_path_of(p: Path) -> Path | None:
+    """The config.json that goes with a local model path (None for GGUF files and folders)."""
+    if p.is_dir():
+        return p / "config.json" if (p / "config.json").is_file() else None
+    if p.suffix == ".gguf":
+        return None
+    if p.name == INDEX_NAME or p.suffix == ".safetensors":
+        return p.parent / "config.json"
+    return p if p.suffix == ".json" else None
+
+
+def read_config(path: Path) -> Any:
+    """A model folder's config.json, read within the importer's limits."""
+    return _read_json(path)
+
+
 # --- Hugging Face folders ----------------------------------------------------------------------
 def _read_json(path: Path) -> Any:
     """A JSON file of the model folder: at most MAX_CONFIG_BYTES, UTF-8, bounded nesting and numbers."""

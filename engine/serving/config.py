@@ -18,6 +18,9 @@ class ServingConfig(BaseModel):
     quant: str = Field("bf16", description="weight format: bf16, fp8, int8, int4-gptq, int4-awq, nf4, Q4_K_M ...")
     group_size: int = Field(128, gt=0, description="GPTQ/AWQ group size g")
     double_quant: bool = Field(True, description="bitsandbytes NF4/FP4 double quantization of the absmax")
+    keep_modules: tuple[str, ...] = Field(
+        (), max_length=4096, description="module-name fragments the checkpoint keeps in 16 bit (config.json "
+        "quantization_config modules_to_not_convert / ignore), e.g. self_attn or model.layers.0.")
     kv_dtype: str = Field("fp16", description="KV cache element type: fp16, bf16, fp8, q8_0, q4_0")
     context: int = Field(4096, gt=0, description="tokens per sequence (prompt + generated)")
     batch: int = Field(1, gt=0, description="concurrent sequences")
@@ -59,6 +62,6 @@ class ServingConfig(BaseModel):
         from engine.serving.kv_cache import kv_format
         from engine.weights.quant import find_scheme
 
-        find_scheme(self.quant, self.group_size, self.double_quant)
+        find_scheme(self.quant, self.group_size, self.double_quant, self.keep_modules)
         kv_format(self.kv_dtype)
         return self

@@ -85,7 +85,7 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
         # llama and keeps the whole context (ggml-org/llama.cpp issue 7450: 4000 MiB at n_ctx 32000).
         spec = spec.model_copy(update={"sliding_window": None})
     return Setting(
-        spec=spec, cfg=cfg, scheme=find_scheme(cfg.quant, cfg.group_size, cfg.double_quant),
+        spec=spec, cfg=cfg, scheme=find_scheme(cfg.quant, cfg.group_size, cfg.double_quant, cfg.keep_modules),
         kv_fmt=kv_format(cfg.kv_dtype), runtime=rt, split=split,
         block=cfg.paged_block_size or rt.paged_block, chunk=cfg.prefill_chunk or _profile_tokens(cfg, rt),
         world=len(layout.cards),

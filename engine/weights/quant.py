@@ -19,8 +19,8 @@ A scheme is what users download or pass to their runtime (``bf16``, ``int4-awq``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from engine.errors import PlanError
 from engine.model.spec import ModelSpec
@@ -38,6 +38,10 @@ class QuantScheme:
     base: StorageFormat
     high: StorageFormat  # format of the tensors the scheme keeps in higher precision
     description: str
+    # Hugging Face module-name fragments the checkpoint keeps unquantized (quantization_config
+    # ``modules_to_not_convert`` / ``ignore``): a linear layer whose dotted name contains one stays in
+    # ``high``, as transformers' replace_with_*_linear helpers test ``key in current_key_name``.
+    keep_modules: tuple[str, ...] = ()
 
     @property
     def bits_per_weight(self) -> float:
@@ -93,14 +97,37 @@ ALIASES = {"f32": "fp32", "f16": "fp16", "half": "fp16", "fp8-e4m3": "fp8", "fp8
 SCHEME_NAMES = tuple(s.name for s in _schemes(128, True).values())
 
 
-@cache
-def find_scheme(name: str, group: int = 128, double_quant: bool = True) -> QuantScheme:
+@lru_cache(maxsize=1024)  # bounded: a long GUI session or a soak run must not grow it
+def find_scheme(name: str, group: int = 128, double_quant: bool = True,
+                keep_modules: tuple[str, ...] = ()) -> QuantScheme:
     key = name.strip().lower().replace(" ", "")
     key = ALIASES.get(key, key)
     hit = _schemes(group, double_quant).get(key)
     if hit is None:
         raise PlanError("serving.quant", name, "one of " + ", ".join(SCHEME_NAMES))
+    if keep_modules and hit.family == "hf":
+        kept = ", ".join(keep_modules[:4]) + (" …" if len(keep_modules) > 4 else "")
+        return replace(hit, keep_modules=keep_modules, description=f"{hit.description} Kept in 16 bit: {kept}.")
     return hit
+
+
+_SUBMODULE = {"attn_q": "self_attn", "attn_k": "self_attn", "attn_v": "self_attn", "attn_output": "self_attn",
+              "attn_latent": "self_attn", "ffn_gate": "mlp", "ffn_up": "mlp", "ffn_down": "mlp"}
+
+
+def hf_module_name(t: Tensor) -> str:
+    """The tensor's Hugging Face module name (``model.layers.3.self_attn.q_proj``), for keep lists."""
+    if t.layer is None:
+        return {"embedding": "model.embed_tokens", "output": "lm_head", "position": "model.embed_positions"}.get(
+            t.cls, f"model.{t.name}")
+    return f"model.layers.{t.layer}.{_SUBMODULE.get(t.cls, 'mlp')}.{t.name}"
+
+
+def _kept(scheme: QuantScheme, t: Tensor) -> bool:
+    if not scheme.keep_modules:
+        return False
+    name = hf_module_name(t)
+    return any(fragment in name for fragment in scheme.keep_modules)
 
 
 def _use_more_bits(i: int, n: int) -> bool:
@@ -146,7 +173,7 @@ def tensor_format(scheme: QuantScheme, t: Tensor, spec: ModelSpec, cols: int | N
     if scheme.family == "float":
         return scheme.base
     if scheme.family == "hf":
-        return scheme.high if (t.cls in _HF_KEEP or not t.is_matrix) else scheme.base
+        return scheme.high if (t.cls in _HF_KEEP or not t.is_matrix or _kept(scheme, t)) else scheme.base
     # GGUF
     if t.cls in ("norm", "bias", "router") or not t.is_matrix:
         return f.F32
