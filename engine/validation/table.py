@@ -24,13 +24,20 @@ def _fmt(metric: str, value: float | str | None, unit: str) -> str:
     return f"{value / scale:,.2f} {name}"
 
 
-def category_summary(results: list[CaseResult]) -> list[tuple[str, int, float, float, float]]:
-    """(category, cases, mean |error| %, most negative %, most positive %) per category, numeric cases."""
-    by: dict[str, list[float]] = defaultdict(list)
+def category_summary(results: list[CaseResult]) -> list[tuple[str, int, int, float, float, float, float]]:
+    """Per category, numeric cases: (category, cases, within tolerance, mean |error| % of those within
+    tolerance, median |error| % of all, most negative %, most positive %)."""
+    by: dict[str, list[CaseResult]] = defaultdict(list)
     for r in results:
         if r.error_percent is not None:
-            by[r.case.category].append(r.error_percent)
-    return [(c, len(v), statistics.fmean(abs(x) for x in v), min(v), max(v)) for c, v in sorted(by.items())]
+            by[r.case.category].append(r)
+    out = []
+    for c, rs in sorted(by.items()):
+        errors = [r.error_percent for r in rs if r.error_percent is not None]
+        ok = [abs(r.error_percent) for r in rs if r.ok and r.error_percent is not None]
+        out.append((c, len(rs), len(ok), statistics.fmean(ok) if ok else 0.0,
+                    statistics.median(abs(e) for e in errors), min(errors), max(errors)))
+    return out
 
 
 def _rows(results: list[CaseResult]) -> list[list[str]]:
@@ -52,9 +59,10 @@ def render_text(results: list[CaseResult]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines += ["", "error per category (numeric cases): cases, mean |error|, range"]
-    for cat, count, mean, lo, hi in category_summary(results):
-        lines.append(f"  {cat:<10} {count:>3}  {mean:5.1f} %  {lo:+.1f} % .. {hi:+.1f} %")
+    lines += ["", "error per category (numeric cases): within tolerance / cases, mean |error| of those, "
+              "median |error| of all, range"]
+    for cat, count, ok, mean, median, lo, hi in category_summary(results):
+        lines.append(f"  {cat:<10} {ok:>3} / {count:<3} {mean:5.1f} %  {median:5.1f} %  {lo:+.1f} % .. {hi:+.1f} %")
     verdicts = [r for r in results if r.case.observed.metric == "verdict"]
     if verdicts:
         lines.append(f"  verdicts   {sum(r.ok for r in verdicts)} of {len(verdicts)} reproduced")
@@ -68,7 +76,11 @@ def render_text(results: list[CaseResult]) -> str:
 def render_markdown(results: list[CaseResult]) -> str:
     out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _rows(results)]
-    out += ["", "| category | cases | mean abs error | range |", "|---|---|---|---|"]
-    for cat, count, mean, lo, hi in category_summary(results):
-        out.append(f"| {cat} | {count} | {mean:.1f} % | {lo:+.1f} % .. {hi:+.1f} % |")
+    out += ["", "| category | within tolerance | mean abs error (within tolerance) | median abs error (all) | range |",
+            "|---|---|---|---|---|"]
+    for cat, count, ok, mean, median, lo, hi in category_summary(results):
+        out.append(f"| {cat} | {ok} of {count} | {mean:.1f} % | {median:.1f} % | {lo:+.1f} % .. {hi:+.1f} % |")
+    verdicts = [r for r in results if r.case.observed.metric == "verdict"]
+    if verdicts:
+        out.append(f"| verdicts | {sum(r.ok for r in verdicts)} of {len(verdicts)} reproduced | | | |")
     return "\n".join(out)

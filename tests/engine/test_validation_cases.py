@@ -34,3 +34,15 @@ def test_case_is_within_tolerance_or_an_open_gap(case):
         assert not result.ok, f"{case.id} now passes ({result.error_percent}); remove its open_gap"
     else:
         assert result.ok, f"{case.id}: {result.problem}"
+
+
+def test_docs_validation_md_is_the_current_table():
+    from pathlib import Path
+
+    from engine.validation.table import render_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "validation.md").read_text(encoding="utf-8")
+    begin, end = "<!-- vramplan validate --markdown: begin -->\n", "\n<!-- vramplan validate --markdown: end -->"
+    published = doc[doc.index(begin) + len(begin):doc.index(end)]
+    assert published == render_markdown([check(c) for c in CASES]).rstrip(), (
+        "docs/validation.md is out of date: regenerate the table with `vramplan validate --markdown`")
