@@ -21,7 +21,7 @@ from engine.units import Unit, format_bytes
 
 _FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_checkpointing",
           "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant", "double_quant", "lora_dropout",
-          "framework")
+          "framework", "mixed_precision")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--quant", choices=["nf4", "fp4"], help="QLoRA base format (default nf4)")
     g.add_argument("--lora-dropout", type=float_in(0, 1), metavar="P", help="dropout on the adapter inputs (default 0.05)")
     g.add_argument("--framework", choices=["peft", "litgpt"], help="peft (transformers, default) or litgpt")
+    g.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
+                   help="full fine-tuning with fp32 master weights and moments (default: pure 16-bit)")
     g.add_argument("--double-quant", action=argparse.BooleanOptionalAction, default=None)
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")

@@ -32,6 +32,9 @@ class FinetuneConfig(BaseModel):
     framework: Literal["peft", "litgpt"] = Field(
         "peft", description="peft: Hugging Face transformers + PEFT (loss over full fp32 logits); "
         "litgpt: Lightning's LitGPT (chunked lm_head and cross-entropy)")
+    mixed_precision: bool = Field(
+        False, description="full fine-tuning with fp32 master weights and fp32 AdamW moments (AMP); false: pure "
+        "16-bit weights, gradients and moments (LitGPT bf16-true, torchtune, transformers loaded in bfloat16)")
     quant: Literal["nf4", "fp4"] = Field("nf4", description="QLoRA base format")
     double_quant: bool = Field(True, description="QLoRA double quantization of the absmax")
 

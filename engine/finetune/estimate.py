@@ -187,11 +187,15 @@ def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:
 
 
 def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
+    # Single-node fine-tuning stacks (transformers Trainer, LitGPT, torchtune) train eager PyTorch modules
+    # with torch AdamW: the huggingface profile (16-bit gradients, foreach AdamW's step copy).
     training = plan.training.model_copy(update={
         "seq": cfg.seq, "micro_batch": cfg.micro_batch, "flash_attention": cfg.flash_attention,
         "precision": cfg.base_dtype, "optimizer": "sgd" if cfg.optimizer == "sgd" else "adamw",
+        "master_weights": cfg.mixed_precision,
         "recompute": "full" if cfg.gradient_checkpointing else plan.training.recompute})
-    est = training_estimate(plan.model_copy(update={"mode": "training", "training": training}))
+    method = plan.method.model_copy(update={"framework": "huggingface"})
+    est = training_estimate(plan.model_copy(update={"mode": "training", "training": training, "method": method}))
     return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))
 
 

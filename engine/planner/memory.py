@@ -28,7 +28,11 @@ from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import activation_figures, backward_peak_rest, logits_figure
-from engine.training.memory.model_states import card_params, grad_bytes_per_param
+from engine.training.memory.model_states import (
+    card_params,
+    grad_bytes_per_param,
+    optimizer_bytes_per_param,
+)
 from engine.training.memory.seed import (
     SEED_GRAD_BYTES,
     SEED_MASTER_BYTES,
@@ -217,8 +221,7 @@ def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, e
     offload_params = tr.offload_params and zero == 3
     out = (0 if offload_params else bw * kept(zero >= 3)) + bg * kept(zero >= 2)
     if not tr.offload_optimizer:
-        master_b = 0 if tr.precision == "fp32" else 4
-        moment_b = 4 if tr.optimizer == "sgd" else 8
+        master_b, moment_b = optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)
         out = out + (master_b + moment_b) * kept(zero >= 1 or tr.distributed_optimizer)
     if zero == 3:
         out = out + np.where(alone, 0, (bw + bg) * largest)

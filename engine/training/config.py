@@ -19,6 +19,68 @@ Method = Literal["seed", "detailed"]
 Framework = Literal["megatron", "megatron-2021", "deepspeed", "huggingface"]
 
 
+ExpertLoadKind = Literal["balanced", "capacity-factor", "measured", "dropless-worst-case"]
+MAX_EXPERT_LOAD_FACTOR = 4096.0  # engine.limits.MAX_EXPERTS: beyond it the drop-less bound caps any factor
+
+
+class ExpertLoad(BaseModel):
+    """Tokens the busiest expert-parallel (EP) rank receives in a MoE layer.
+
+    Router decisions are not balanced: one EP rank can receive more routed token copies than the
+    average (``T·k`` for ``T`` tokens per rank and top-k routing).  The busiest rank's expert inputs,
+    expert FFN activations and their gradients scale with what it receives
+    (``engine.training.memory.activations.routed_copies``):
+
+    * ``balanced``: every rank receives the average ``T·k`` (the estimate of a perfectly balanced router);
+    * ``capacity-factor``: Megatron-Core ``--moe-expert-capacity-factor c`` drops tokens beyond
+      ``ceil(T·k / E · c)`` per expert on each source rank (``get_capacity`` in
+      ``megatron/core/transformer/moe/moe_utils.py``; the Switch Transformer's capacity factor,
+      Fedus et al. 2021, sec. 2.2), so a rank with ``E/EP`` experts receives at most
+      ``EP · E/EP · ceil(T·k·c/E)``;
+    * ``measured``: a measured ratio of the busiest rank's tokens to the mean (``factor`` >= 1);
+    * ``dropless-worst-case``: drop-less routing (no capacity factor, Megatron-Core's default):
+      every token of the EP group may pick experts on one rank, ``EP · T · min(k, E/EP)`` copies.
+
+    Every case is capped by the drop-less worst case; with EP = 1 a rank holds every expert and
+    receives exactly ``T·k`` whatever the router does.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ExpertLoadKind = "balanced"
+    factor: float | None = Field(
+        None, gt=0, le=MAX_EXPERT_LOAD_FACTOR, allow_inf_nan=False,
+        description="capacity-factor: Megatron's --moe-expert-capacity-factor; measured: busiest EP rank's tokens "
+        "/ the mean (>= 1); none for balanced and dropless-worst-case")
+
+    @model_validator(mode="after")
+    def _check(self) -> ExpertLoad:
+        needs = self.kind in ("capacity-factor", "measured")
+        if needs and self.factor is None:
+            raise PlanError("training.expert_load.factor", None, f"a number for kind={self.kind}")
+        if not needs and self.factor is not None:
+            raise PlanError("training.expert_load.factor", self.factor,
+                            f"no factor for kind={self.kind} (only capacity-factor and measured take one)")
+        if self.kind == "measured" and self.factor is not None and self.factor < 1:
+            raise PlanError("training.expert_load.factor", self.factor,
+                            "a measured busiest/mean ratio of at least 1")
+        return self
+
+    def average(self) -> ExpertLoad:
+        """The average EP rank under the same routing rule: balanced, or with a capacity factor below 1
+        every expert full (each rank receives the capped share)."""
+        if self.kind == "capacity-factor" and self.factor is not None and self.factor < 1:
+            return self
+        return BALANCED_LOAD
+
+    @property
+    def label(self) -> str:
+        return self.kind if self.factor is None else f"{self.kind} {self.factor:g}"
+
+
+BALANCED_LOAD = ExpertLoad()
+
+
 class TrainingConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -33,11 +95,17 @@ class TrainingConfig(BaseModel):
     optimizer: Optimizer = "adamw"
     zero: int = Field(0, ge=0, le=3, description="ZeRO stage 0-3")
     distributed_optimizer: bool = Field(False, description="Megatron's distributed optimizer (ZeRO-1 over DP x CP)")
+    master_weights: bool = Field(
+        True, description="mixed precision keeps fp32 master weights and fp32 Adam moments; false: pure 16-bit "
+        "training (weights, gradients and moments in the training precision: LitGPT bf16-true, torchtune, "
+        "transformers with torch_dtype=bfloat16)")
     recompute: Recompute = "none"
     flash_attention: bool = False
     sequence_parallel: bool = False
     offload_optimizer: bool = Field(False, description="optimizer states live in CPU memory (DeepSpeed ZeRO-Offload)")
     offload_params: bool = Field(False, description="ZeRO-3 parameters live in CPU memory (ZeRO-Infinity)")
+    expert_load: ExpertLoad = Field(BALANCED_LOAD, description="MoE: tokens the busiest expert-parallel rank receives "
+                                    "(balanced, capacity factor, measured ratio or the drop-less worst case)")
 
     @model_validator(mode="after")
     def _check(self) -> TrainingConfig:

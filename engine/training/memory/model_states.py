@@ -103,6 +103,19 @@ def grad_bytes_per_param(framework: str, precision: str) -> int:
     return {"megatron": 4, "megatron-2021": 6}.get(framework, 2)
 
 
+def optimizer_bytes_per_param(precision: str, optimizer: str, master_weights: bool) -> tuple[int, int]:
+    """(master-weight bytes, optimizer-state bytes) per parameter.
+
+    Mixed precision keeps an fp32 master copy (4 B) and fp32 states: two Adam moments (8 B) or one
+    SGD momentum (4 B).  Pure 16-bit training (``master_weights`` false) keeps no master copy and its
+    states in the parameters' dtype (``torch.optim.AdamW`` creates ``exp_avg`` / ``exp_avg_sq`` with
+    ``torch.zeros_like(param)``): 2 x 2 B for Adam in bf16.  fp32 training has no master copy either.
+    """
+    state = 4 if precision == "fp32" or master_weights else 2
+    master = 0 if precision == "fp32" or not master_weights else 4
+    return master, state * (1 if optimizer == "sgd" else 2)
+
+
 def _bytes_per_grad(ctx: CardContext) -> int:
     return grad_bytes_per_param(ctx.method.framework, ctx.training.precision)
 
@@ -131,8 +144,7 @@ def model_state_figures(ctx: CardContext) -> tuple[dict[str, Figure], tuple[Figu
     grads = bg * g_count
     g_text = f"{bg} B × {where}{g_div}"
     o_count, o_div = _sharded(p.dense, p.experts, ctx, tr.shards_optimizer)
-    master_b = 0 if tr.precision == "fp32" else 4
-    moment_b = 4 if tr.optimizer == "sgd" else 8
+    master_b, moment_b = optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)
     master, moments = master_b * o_count, moment_b * o_count
     host = 0
     if tr.offload_optimizer:
