@@ -11,11 +11,16 @@ from engine.report.json_report import ReportModel
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="JSON Schemas of the plan file and the report")
-    p.add_argument("which", nargs="?", choices=["plan", "report", "all"], default="all")
+    p.add_argument("which", nargs="?", choices=["plan", "report", "validate", "all"], default="all")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    schemas = {"plan": Plan.model_json_schema(), "report": ReportModel.model_json_schema()}
+    from pydantic import TypeAdapter
+
+    from engine.validation.check import ValidationRecord
+
+    schemas = {"plan": Plan.model_json_schema(), "report": ReportModel.model_json_schema(),
+               "validate": TypeAdapter(list[ValidationRecord]).json_schema()}
     print_json(schemas if args.which == "all" else schemas[args.which])
     return 0

@@ -25,10 +25,7 @@ def run(args: argparse.Namespace) -> int:
     cases = [c for c in load_cases() if (args.category in (None, c.category)) and (args.case in (None, c.id))]
     results = [check(c) for c in cases]
     if args.json:
-        print_json([{"id": r.case.id, "category": r.case.category, "metric": r.case.observed.metric,
-                     "observed": r.observed, "estimate": r.estimate, "error_percent": r.error_percent,
-                     "ok": r.ok, "problem": r.problem, "open_gap": r.case.open_gap,
-                     "source": r.case.source.citation()} for r in results])
+        print_json([r.record().model_dump() for r in results])
     else:
         print(render_markdown(results) if args.markdown else render_text(results))
     unexpected = [r for r in results if r.ok == bool(r.case.open_gap)]

@@ -9,7 +9,7 @@ detail (the embedding's share of the weights, master vs moments ...) goes in
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from engine.report.records import Estimate
 
@@ -37,10 +37,20 @@ class CardModel(BaseModel):
     headroom_bytes: int
     in_flight_microbatches: int
     fits: bool
-    breakdown: dict[str, int]
-    details: dict[str, int]
+    breakdown: dict[str, int] = Field(description=(
+        "disjoint parts at the card's peak moment, summing exactly to total_bytes: weights, gradients, "
+        "optimizer_states, activations, logits, communication, transient (short-lived buffers of the peak "
+        "moment: a layer's backward, the gradient all-reduce copy, the optimizer step's temporaries), "
+        "kv_cache, overhead (CUDA context, NCCL, allocator reserve: not seen by the allocator)"))
+    details: dict[str, int] = Field(description=(
+        "finer figures (not disjoint): e.g. master_weights, optimizer_moments, activations_per_layer, "
+        "backward_buffers, optimizer_step_temporaries, loss_logits (the loss moment's logits whether or not "
+        "it is the peak), peak_moment (allocator-visible bytes at the peak), cuda_context, nccl, fragmentation"))
     formulas: dict[str, str]
     host_bytes: int
+    peak_moment: str = Field("", description="the moment of the step the card peaks at (training), e.g. "
+                             "'backward of the first layer, every in-flight activation saved'; empty for "
+                             "serving and LoRA/QLoRA estimates")
 
 
 class ReportModel(BaseModel):
@@ -85,6 +95,7 @@ def estimate_to_json(est: Estimate) -> dict:
             "in_flight_microbatches": c.in_flight_microbatches, "fits": bd.total_bytes <= c.capacity_bytes,
             "breakdown": dict(cached[0]), "details": dict(cached[1]), "formulas": dict(cached[2]),
             "host_bytes": bd.host_bytes,
+            "peak_moment": bd.timeline[bd.peak_moment].label if bd.timeline else "",
         })
     out = {
         "plan": est.plan_name, "mode": est.mode, "method": est.method, "framework": est.framework,

@@ -7,8 +7,26 @@ import io
 import json
 from dataclasses import dataclass
 
+from pydantic import BaseModel, Field
+
 from engine.errors import PlanError
 from engine.validation.cases import PEAK_LOW_LIMIT_PERCENT, Case
+
+
+class ValidationRecord(BaseModel):
+    """One case of ``vramplan validate --json`` (a list of these)."""
+
+    id: str
+    category: str
+    metric: str = Field(description="what was observed: peak_allocated_bytes, kv_pool_tokens, verdict, ...")
+    observed: float | str = Field(description="bytes, tokens or requests (converted from the source's unit); "
+                                  "'oom' or 'fits' for verdicts")
+    estimate: float | str | None = Field(description="the engine's figure for the same metric; None if the call failed")
+    error_percent: float | None = Field(description="(estimate - observed) / observed x 100; None for verdicts")
+    ok: bool = Field(description="within the case's tolerance (and not more than 5 % under an observed peak)")
+    problem: str = Field(description="why the case failed, in words; empty when ok")
+    open_gap: str | None = Field(description="the mechanism the engine does not model yet, when the case is known to miss")
+    source: str = Field(description="repository#issue, repository:path, or URL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +37,12 @@ class CaseResult:
     error_percent: float | None  # (estimate - observed) / observed; None for verdicts and failures
     ok: bool
     problem: str = ""  # why the case failed, in words
+
+    def record(self) -> ValidationRecord:
+        return ValidationRecord(id=self.case.id, category=self.case.category, metric=self.case.observed.metric,
+                                observed=self.observed, estimate=self.estimate, error_percent=self.error_percent,
+                                ok=self.ok, problem=self.problem, open_gap=self.case.open_gap,
+                                source=self.case.source.citation())
 
 
 def _report(case: Case) -> dict:
