@@ -121,8 +121,20 @@ def test_table_output_names_its_unit(capsys):
 def test_schema_command(capsys):
     rc, out, _ = run(capsys, "schema")
     schemas = json.loads(out)
-    assert rc == 0 and set(schemas) == {"plan", "report"}
+    assert rc == 0 and {"plan", "report", "validate"} <= set(schemas)
     assert "layout" in schemas["plan"]["properties"]
+    card = schemas["report"]["$defs"]["CardModel"]["properties"]
+    assert "transient" in card["breakdown"]["description"] and "peak_moment" in card
+    assert "ValidationRecord" in schemas["validate"]["$defs"]
+
+
+def test_every_json_card_key_is_in_the_schema(capsys):
+    from engine.report.json_report import CardModel
+
+    rc, out, _ = run(capsys, "estimate", *ARTICLE, "--gpu", "a100-80gb", "--json")
+    assert rc == 0
+    for card in json.loads(out)["cards"]:
+        assert set(card) == set(CardModel.model_fields)
 
 
 GPT2_FLAGS = ["--layers", "12", "--hidden", "768", "--heads", "12", "--ffn", "3072", "--vocab", "50257",
