@@ -43,6 +43,10 @@ class GpuSpec(BaseModel):
     interconnect_gbps: float | None = Field(None, ge=0, description="GPU-to-GPU bandwidth per direction, GB/s")
     pcie_gbps: float | None = Field(None, ge=0)
     tdp_w: float | None = Field(None, ge=0)
+    compute_capability: str | None = Field(None, pattern=r"^\d{1,2}\.\d$", description=(
+        "CUDA compute capability (NVIDIA's CUDA GPUs table), e.g. '8.0' for A100: decides bf16, FP8 and "
+        "int4 kernels"))
+    arch: str = Field("", max_length=32, description="sm_80, gfx942 (AMD), apple, qualcomm, ascend ...")
     unified_memory: bool = Field(False, description="shares system RAM (Apple M-series, Jetson, phones)")
     price_usd_per_hour: float | None = Field(None, ge=0, description="typical cloud price, for the planner's 'cheapest'")
     source: str = Field(description="where the figures come from")

@@ -20,6 +20,7 @@ from engine.plan.layout import Layout, build_grid
 from engine.plan.schema import Plan
 from engine.serving.config import ServingConfig
 from engine.serving.estimate import Evaluator, max_batch, max_context_tokens, serving_estimate
+from engine.serving.support import catalog_gpu, format_support
 from engine.weights.quant import SCHEME_NAMES, find_scheme
 
 
@@ -47,6 +48,8 @@ class QuantOption:
     fits: bool
     worst_total_bytes: int  # the fullest card's total
     worst_headroom_bytes: int
+    supported: bool = True  # every card of the plan can run it (engine.serving.support)
+    note: str = ""  # why not, or how it runs
 
 
 def runtime_schemes(runtime: str) -> tuple[str, ...]:
@@ -58,22 +61,27 @@ def runtime_schemes(runtime: str) -> tuple[str, ...]:
 def quant_options(plan: Plan, names: tuple[str, ...] | None = None) -> list[QuantOption]:
     """Every format in ``names`` (default: those the runtime loads) applied to the plan, largest weights first."""
     cfg = _config(plan)
+    gpus = [g for g in (catalog_gpu(name) for name in dict.fromkeys(c.gpu for c in plan.layout.cards)) if g]
     out = []
     for name in names or runtime_schemes(cfg.runtime):
         scheme = find_scheme(name, cfg.group_size, cfg.double_quant)
+        support = [format_support(g, scheme, cfg.runtime) for g in gpus]
+        refused = next((s for s in support if not s.ok), None)
+        caveat = next((s.note for s in support if s.note), "")
         variant = plan.model_copy(update={"serving": cfg.model_copy(update={"quant": scheme.name})})
         est = serving_estimate(variant)
         worst, summary = est.worst_card, est.serving
         if worst is None or summary is None:
             continue  # a serving estimate always has cards and a summary
         out.append(QuantOption(scheme.name, scheme.bits_per_weight, summary.weight_bytes, est.fits,
-                               worst.total_bytes, worst.headroom_bytes))
+                               worst.total_bytes, worst.headroom_bytes, refused is None,
+                               refused.note if refused else caveat))
     return sorted(out, key=lambda o: (-o.weight_bytes, o.quant))
 
 
 def best_quant(plan: Plan, names: tuple[str, ...] | None = None) -> QuantOption | None:
-    """The least aggressive format (largest weights) that fits; None when not even the smallest does."""
-    return next((o for o in quant_options(plan, names) if o.fits), None)
+    """The least aggressive format (largest weights) that fits and the cards can run; None when none does."""
+    return next((o for o in quant_options(plan, names) if o.fits and o.supported), None)
 
 
 @dataclass(frozen=True, slots=True)

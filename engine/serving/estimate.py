@@ -30,6 +30,7 @@ from engine.serving.kv_cache import kv_format, model_bytes_per_token
 from engine.serving.runtimes import profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
+from engine.serving.support import catalog_gpu, format_support
 from engine.units import format_bytes
 from engine.weights.quant import find_scheme, tensor_bytes
 from engine.weights.tensors import outer_tensors
@@ -98,6 +99,7 @@ class Evaluator:
     def __init__(self, plan: Plan, cfg: ServingConfig) -> None:
         self.topo = _check_layout(plan, cfg)
         self.s = _setting(plan, cfg, self.topo)
+        self.gpu_names = tuple(dict.fromkeys(c.gpu for c in plan.layout.cards))
         self.keys = sorted({(c.stage, self.topo.tp_size[i], c.capacity_bytes) for i, c in enumerate(plan.layout.cards)})
         self.weights: dict[tuple[int, int], StageWeights] = {}
         for stage, tp, _ in self.keys:
@@ -170,6 +172,12 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
         out.append(PlanWarning("context-beyond-training", (
             f"context {s.cfg.context:,} tokens exceeds the {trained:,} the model was trained for "
             "(needs RoPE scaling; runtimes refuse it by default)")))
+    for gpu in filter(None, map(catalog_gpu, ev.gpu_names)):
+        support = format_support(gpu, s.scheme, s.cfg.runtime)
+        if not support.ok:
+            out.append(PlanWarning("format-unsupported", f"{s.scheme.name} on {gpu.name}: {support.note}"))
+        elif support.note:
+            out.append(PlanWarning("format-emulated", f"{s.scheme.name} on {gpu.name}: {support.note}", severity="info"))
     if s.scheme.family == "gguf" and s.cfg.runtime != "llamacpp":
         out.append(PlanWarning("gguf-runtime", f"{s.scheme.name} is a GGUF format, usually served by llama.cpp",
                                severity="info"))

@@ -26,15 +26,17 @@ def summary_json(s: ServingSummary) -> dict:
 
 
 def answers_json(plan: Plan, best_quant: bool, cheapest_gpu: bool) -> dict:
-    from engine.serving.answers import best_quant as find_best
     from engine.serving.answers import cheapest_gpu as find_cheapest
+    from engine.serving.answers import quant_options
 
     out: dict = {}
     if best_quant:
-        q = find_best(plan)
+        options = quant_options(plan)
+        q = next((o for o in options if o.fits and o.supported), None)
         out["best_quant"] = None if q is None else {
             "quant": q.quant, "weight_bytes": q.weight_bytes, "total_bytes": q.worst_total_bytes,
-            "headroom_bytes": q.worst_headroom_bytes}
+            "headroom_bytes": q.worst_headroom_bytes, "note": q.note}
+        out["ruled_out_quants"] = [{"quant": o.quant, "reason": o.note} for o in options if not o.supported]
     if cheapest_gpu:
         g = find_cheapest(plan)
         out["cheapest_gpu"] = None if g is None else {
@@ -65,7 +67,10 @@ def serving_lines(est: Estimate, unit: Unit, answers: dict) -> list[str]:
     if "best_quant" in answers:
         q = answers["best_quant"]
         lines.append("least aggressive format that fits: " + ("none" if q is None else
-                     f"{q['quant']} (weights {format_bytes(q['weight_bytes'], unit)})"))
+                     f"{q['quant']} (weights {format_bytes(q['weight_bytes'], unit)})"
+                     + (f"; {q['note']}" if q["note"] else "")))
+        for r in answers.get("ruled_out_quants", []):
+            lines.append(f"  ruled out {r['quant']}: {r['reason']}")
     if "cheapest_gpu" in answers:
         g = answers["cheapest_gpu"]
         lines.append("cheapest catalog card that fits: " + ("none" if g is None else
