@@ -72,6 +72,13 @@ class ReportModel(BaseModel):
     kv_pool_tokens: int | None = None
     serving: dict | None = None
     finetune: dict | None = None  # finetune mode (vramplan finetune)
+    # vramplan infer --best-quant / --cheapest-gpu
+    best_quant: dict | None = Field(None, description="infer --best-quant: the least aggressive format that fits "
+                                    "and every card can run: quant, weight_bytes, total_bytes, headroom_bytes, note")
+    ruled_out_quants: list[dict] | None = Field(None, description="infer --best-quant: formats the cards cannot run, "
+                                                "each {quant, reason} (e.g. FP8 below compute capability 8.0)")
+    cheapest_gpu: dict | None = Field(None, description="infer --cheapest-gpu: gpu, memory_bytes, price_usd_per_hour, "
+                                      "total_bytes, headroom_bytes")
 
 
 def estimate_to_json(est: Estimate) -> dict:

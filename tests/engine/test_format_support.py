@@ -50,3 +50,17 @@ def test_fp8_on_a_v100_warns_and_best_quant_skips_what_the_card_cannot_run():
     # a 4-bit-only budget: a 7,000-token-wide model would not matter here; what matters is the order: on a V100,
     # AWQ is never chosen even where it would fit
     assert all(o.quant != "int4-awq" for o in quant_options(_plan("v100-32gb")) if o.supported)
+
+
+def test_infer_json_answers_are_in_the_schema(capsys):
+    import json
+
+    from engine.cli.main import main
+    from engine.report.json_report import ReportModel
+
+    assert main(["infer", "--model", "llama-2-7b", "--gpu", "v100-16gb", "--best-quant", "--cheapest-gpu", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) <= set(ReportModel.model_fields)
+    ReportModel.model_validate(report)
+    assert {"quant": "fp8", "reason": report["ruled_out_quants"][0]["reason"]} in report["ruled_out_quants"] or any(
+        r["quant"] == "fp8" for r in report["ruled_out_quants"])
