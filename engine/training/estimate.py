@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from engine.model.params import parameter_count
+from engine.model.params import parameter_count, parameter_counts
+from engine.model.spec import ModelSpec
 from engine.plan.layout import Topology
 from engine.plan.schema import Plan
 from engine.report.formatting import n
@@ -17,6 +18,7 @@ from engine.report.records import (
     over_capacity_warning,
 )
 from engine.training.checks import check_layout, layout_warnings, microbatches_per_step
+from engine.training.config import MethodConfig
 from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import detailed_breakdown
 from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
@@ -46,6 +48,7 @@ def training_estimate(plan: Plan) -> Estimate:
             hit = cache[key] = (ctx.in_flight_microbatches, card_breakdown(ctx))
         cards.append(CardEstimate(slot, *hit))
     warnings = layout_warnings(layout, topo, method)
+    warnings.extend(_remainder_warning(model, method))
     warnings.extend(_capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo))
     params = parameter_count(model)
     notes = (
@@ -63,6 +66,25 @@ def training_estimate(plan: Plan) -> Estimate:
 def card_breakdown(ctx: CardContext) -> Breakdown:
     """One card's breakdown; pure in its context, so memoised across estimates (live GUI edits)."""
     return seed_breakdown(ctx) if ctx.method.method == "seed" else detailed_breakdown(ctx)
+
+
+REMAINDER_WARN_FRACTION = 0.02  # a declared count 2 % above what the layers explain is a missing vocabulary
+
+
+def _remainder_warning(model: ModelSpec, method: MethodConfig) -> list[PlanWarning]:
+    """An article-level model (a declared count, no vocabulary) whose layers explain much less than the
+    declared total: the detailed method puts the remainder in the first stage's embedding, so stage 1
+    looks heavier than it is (the seed method splits everything evenly and is not affected)."""
+    if method.method != "detailed" or model.complete or not model.params:
+        return []
+    remainder = parameter_counts(model).embedding
+    if remainder <= REMAINDER_WARN_FRACTION * model.params:
+        return []
+    return [PlanWarning("unexplained-parameters", (
+        f"the declared {model.params / 1e9:.2f} B parameters leave {remainder / 1e9:.2f} B "
+        f"({remainder / model.params:.0%}) unexplained by {model.layers} layers of hidden {model.hidden:,}; "
+        "the detailed method puts them in stage 1's embedding: give the vocabulary size or pick a model preset"),
+        severity="warning")]
 
 
 def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo: Topology) -> list[PlanWarning]:

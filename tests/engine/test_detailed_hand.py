@@ -200,3 +200,19 @@ def test_megatron_2021_keeps_fp32_main_grads_and_flattens_fp16_grads_for_the_all
     # for this tiny model: states + 4 x 197,632 + first/last extras 21,504 + 81,920 backward buffers
     assert bd.total_bytes == states + 4 * LAYER + 512 + 4_096 + 16_384 + 512 + 81_920
     assert max(moments.values()) == bd.total_bytes
+
+
+def test_a_declared_count_far_above_the_layers_warns():
+    # 2 GPT layers of h = 64 (49,984 params each, as above) + the final LayerNorm 128 = 100,096 params explained.
+    def warnings_for(declared: int) -> list[str]:
+        spec = ModelSpec(params=declared, layers=2, hidden=64, heads=4)
+        plan = Plan(model=spec, training=TrainingConfig(seq=S, micro_batch=B), method=MethodConfig(method="detailed"),
+                    layout=build_grid(gpu="test", capacity_bytes=GiB))
+        return [w.code for w in estimate(plan).warnings]
+
+    assert 2 * 49_984 + 128 == 100_096
+    assert "unexplained-parameters" in warnings_for(200_000)  # 99,904 left over: 50 %
+    assert "unexplained-parameters" not in warnings_for(101_000)  # 904 left over: 0.9 % < 2 %
+    seed = Plan(model=ModelSpec(params=200_000, layers=2, hidden=64, heads=4), method=MethodConfig(method="seed"),
+                training=TrainingConfig(seq=S, micro_batch=B), layout=build_grid(gpu="test", capacity_bytes=GiB))
+    assert "unexplained-parameters" not in [w.code for w in estimate(seed).warnings]  # the article splits evenly
