@@ -27,6 +27,11 @@ class Unit(StrEnum):
         return GB if self is Unit.GB else GiB
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``plural(1, "card")`` -> "1 card"; ``plural(3, "card")`` -> "3 cards" (thousands separated)."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
+
+
 def format_bytes(n: int, unit: Unit | str = Unit.GB, digits: int = 2) -> str:
     """``format_bytes(85899345920, "GiB") == "80.00 GiB"``."""
     u = Unit(unit)

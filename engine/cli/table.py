@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.report.records import Estimate, index_ranges
-from engine.units import Unit, format_bytes, to_unit
+from engine.units import Unit, format_bytes, plural, to_unit
 
 COLUMNS = (
     ("weights", "weights"), ("gradients", "grads"), ("optimizer_states", "optim"), ("activations", "activ"),
@@ -37,7 +37,7 @@ def render_table(est: Estimate, unit: Unit, all_cards: bool = False) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     worst = est.worst_card
     verdict = "FITS" if est.fits else "DOES NOT FIT"
-    summary = (f"{verdict}: {len(est.cards)} cards, {est.parameters / 1e9:.2f} B params, method {est.method}"
+    summary = (f"{verdict}: {plural(len(est.cards), 'card')}, {est.parameters / 1e9:.2f} B params, method {est.method}"
                + (f"/{est.framework}" if est.method == "detailed" else "")
                + (f"; worst card {worst.index} (stage {worst.stage + 1}) {format_bytes(worst.total_bytes, unit)}"
                   f" of {format_bytes(worst.capacity_bytes, unit)}, headroom {format_bytes(worst.headroom_bytes, unit)}"

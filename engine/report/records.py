@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from engine.units import format_both_units
+from engine.units import format_both_units, plural
 
 if TYPE_CHECKING:
     from engine.finetune.summary import FinetuneSummary
@@ -236,6 +236,6 @@ def over_capacity_warning(over: list[CardEstimate], stage_note: str = "") -> Pla
     """The one 'over capacity' warning, naming the worst card in both units."""
     worst = min(over, key=lambda c: c.headroom_bytes)
     return PlanWarning("over-capacity", (
-        f"{len(over)} card(s) over capacity{stage_note}; worst: card {worst.index} needs "
+        f"{plural(len(over), 'card')} over capacity{stage_note}; worst: card {worst.index} needs "
         f"{format_both_units(worst.total_bytes)} of {format_both_units(worst.capacity_bytes)}"),
         tuple(c.index for c in over))

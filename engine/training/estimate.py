@@ -98,8 +98,9 @@ def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo
             caps[key] = min(caps.get(key, slot.capacity_bytes), slot.capacity_bytes)
     if any(totals[k] > caps[k] for k in totals):
         over = [c for c in cards if c.breakdown.total_bytes > c.capacity_bytes]
-        stages_over = ", ".join(str(s + 1) for s in sorted({c.stage for c in over}))
-        out.append(over_capacity_warning(over, f" on stage(s) {stages_over}"))
+        stages = sorted({c.stage for c in over})
+        label = "stage" if len(stages) == 1 else "stages"
+        out.append(over_capacity_warning(over, f" on {label} {', '.join(str(s + 1) for s in stages)}"))
     if topo.stages > 1:
         per_stage: dict[int, int] = {}
         for key, total in totals.items():
