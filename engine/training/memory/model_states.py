@@ -126,7 +126,9 @@ def _sharded(count: int, experts: int, ctx: CardContext, on: bool) -> tuple[int,
         return count + experts, ""
     expert_shard = max(1, ctx.shard // ctx.ep)
     kept = ceil_div(count, ctx.shard) + ceil_div(experts, expert_shard)
-    text = f" / ZeRO {ctx.shard}" + (f" (experts / {expert_shard})" if experts else "")
+    over = "DP × CP" if ctx.cp > 1 else "DP"
+    text = f" ÷ {ctx.shard} (sharded over {over} = {ctx.shard} ranks" + (
+        f"; experts ÷ {expert_shard})" if experts else ")")
     return kept, text
 
 

@@ -35,7 +35,7 @@ def seed_breakdown(ctx: CardContext) -> Breakdown:
 
     def part(bytes_per_param: int, sharded: bool) -> tuple[int, str]:
         div = total_layers * t * (shard if sharded else 1)
-        text = f"{bytes_per_param} B × {share}" + (f" / ZeRO {shard}" if sharded and shard > 1 else "")
+        text = f"{bytes_per_param} B × {share}" + (f" ÷ {shard} (sharded over DP = {shard} ranks)" if sharded and shard > 1 else "")
         return ceil_div(bytes_per_param * params * stage_layers, div), text
 
     w, w_text = part(SEED_WEIGHT_BYTES, training.zero >= 3)
