@@ -40,6 +40,12 @@ def category_summary(results: list[CaseResult]) -> list[tuple[str, int, int, flo
     return out
 
 
+def verdicts_reproduced(results: list[CaseResult]) -> tuple[int, int]:
+    """(verdicts reproduced, verdict cases)."""
+    verdicts = [r for r in results if r.case.observed.metric == "verdict"]
+    return sum(r.ok for r in verdicts), len(verdicts)
+
+
 def _rows(results: list[CaseResult]) -> list[list[str]]:
     rows = []
     for r in results:
@@ -63,9 +69,9 @@ def render_text(results: list[CaseResult]) -> str:
               "median |error| of all, range"]
     for cat, count, ok, mean, median, lo, hi in category_summary(results):
         lines.append(f"  {cat:<10} {ok:>3} / {count:<3} {mean:5.1f} %  {median:5.1f} %  {lo:+.1f} % .. {hi:+.1f} %")
-    verdicts = [r for r in results if r.case.observed.metric == "verdict"]
+    reproduced, verdicts = verdicts_reproduced(results)
     if verdicts:
-        lines.append(f"  verdicts   {sum(r.ok for r in verdicts)} of {len(verdicts)} reproduced")
+        lines.append(f"  verdicts   {reproduced} of {verdicts} reproduced")
     failed = [r for r in results if not r.ok]
     lines.append(f"{len(results) - len(failed)} of {len(results)} cases within tolerance")
     for r in failed:
@@ -80,7 +86,7 @@ def render_markdown(results: list[CaseResult]) -> str:
             "|---|---|---|---|---|"]
     for cat, count, ok, mean, median, lo, hi in category_summary(results):
         out.append(f"| {cat} | {ok} of {count} | {mean:.1f} % | {median:.1f} % | {lo:+.1f} % .. {hi:+.1f} % |")
-    verdicts = [r for r in results if r.case.observed.metric == "verdict"]
+    reproduced, verdicts = verdicts_reproduced(results)
     if verdicts:
-        out.append(f"| verdicts | {sum(r.ok for r in verdicts)} of {len(verdicts)} reproduced | | | |")
+        out.append(f"| verdicts | {reproduced} of {verdicts} reproduced | | | |")
     return "\n".join(out)
