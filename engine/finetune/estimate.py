@@ -45,6 +45,7 @@ from engine.report.records import (
     CardEstimate,
     Estimate,
     Figure,
+    Moment,
     PlanWarning,
     figure,
     make_breakdown,
@@ -87,6 +88,7 @@ def _optimizer_bytes(cfg: FinetuneConfig, params: int) -> tuple[int, str]:
 
 
 def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> tuple[int, str]:
+    """Saved activations of the card's layers for one micro-batch (base layers + adapter inputs)."""
     spec = plan.model
     s, b, e = cfg.seq, cfg.micro_batch, ACT_BYTES
     tokens = s * b
@@ -106,14 +108,28 @@ def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> tu
     else:
         total = sum(per_layer.values())
         text = f"{len(layers)} layers, {n(max(per_layer.values()))} B per layer (base + adapter intermediates)"
-    if cfg.method == "qlora":
-        scheme = _scheme(cfg)
-        matrices = [t for i in layers for t in layer_tensors(spec)[i] if t.is_matrix
-                    and tensor_format(scheme, t, spec) is scheme.base]
-        buffer = 2 * max((t.rows * t.cols for t in matrices), default=0)
-        total += buffer
-        text += f" + bf16 dequantization buffer {n(buffer)} B"
     return total, text + f" = {n(total)} B"
+
+
+def _dequantization_buffer(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> Figure:
+    """QLoRA: bitsandbytes dequantizes one 4-bit matrix at a time to bf16 (forward and backward)."""
+    if cfg.method != "qlora":
+        return figure("transient", "dequantization buffer", 0, "0 (no 4-bit base)")
+    spec, scheme = plan.model, _scheme(cfg)
+    matrices = [t for i in layers for t in layer_tensors(spec)[i] if t.is_matrix
+                and tensor_format(scheme, t, spec) is scheme.base]
+    largest = max((t.rows * t.cols for t in matrices), default=0)
+    return figure("transient", "bf16 dequantization buffer", 2 * largest,
+                  f"2 B × the largest 4-bit matrix {n(largest)} (bitsandbytes dequantize_4bit)")
+
+
+def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
+    """torch AdamW (foreach) copies sqrt(exp_avg_sq): one moment of the adapters; fused / paged 8-bit: none."""
+    if cfg.optimizer != "adamw":
+        return figure("transient", "optimizer-step temporaries", 0, f"0 ({cfg.optimizer} updates in place)")
+    a = _DTYPE_BYTES[cfg.adapter_dtype]
+    return figure("transient", "optimizer-step temporaries", a * trainable,
+                  f"torch AdamW (foreach) sqrt(exp_avg_sq) copy {a} B × {n(trainable)} adapter params")
 
 
 LITGPT_LM_HEAD_CHUNK = 128  # LitGPT's lm_head_chunk_size / chunked_cross_entropy chunk (tokens)
@@ -150,15 +166,29 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     opt, opt_text = _optimizer_bytes(cfg, trainable)
     act, act_text = _activations(plan, cfg, layers)
     logits, logits_text = _loss_bytes(cfg, spec.vocab) if last and spec.vocab else (0, "0 (output layer on another card)")
-    parts: dict[str, Figure] = {
+    buffer, step = _dequantization_buffer(plan, cfg, layers), _step_temporaries(cfg, trainable)
+    static: dict[str, Figure] = {
         "weights": figure("weights", "frozen base + adapters", base + adapters,
                           f"base {_scheme(cfg).name} {n(base)} B + adapters {a} B × {n(trainable)} params"),
         "gradients": figure("gradients", "adapter gradients", a * trainable,
                             f"{a} B × {n(trainable)} adapter params (frozen base: none)"),
         "optimizer_states": figure("optimizer_states", f"optimizer ({cfg.optimizer})", opt, opt_text),
-        "activations": figure("activations", "activations", act, act_text),
-        "logits": figure("logits", "logits and loss", logits, logits_text),
     }
+    base_live = tuple((k, f.bytes) for k, f in static.items())
+    timeline = (
+        Moment("step start: frozen base, adapters, optimizer states", base_live),
+        Moment("forward of the micro-batch", (*base_live, ("activations", act))),
+        Moment("loss and the first backward (logits gradient, dequantized matrix)",
+               (*base_live, ("activations", act), ("logits", logits), ("transient", buffer.bytes))),
+        Moment("optimizer step", (*base_live, ("transient", step.bytes))),
+    )
+    peak = max(range(len(timeline)), key=lambda i: timeline[i].total_bytes)
+    at_peak = dict(timeline[peak].live)
+    parts = dict(static)
+    parts["activations"] = figure("activations", "activations", at_peak.get("activations", 0), act_text)
+    parts["logits"] = figure("logits", "logits and loss", at_peak.get("logits", 0), logits_text)
+    peak_transient = step if timeline[peak].label == "optimizer step" else buffer
+    parts["transient"] = figure("transient", peak_transient.label, at_peak.get("transient", 0), peak_transient.formula)
     o = plan.method.overhead
     visible = sum(f.bytes for f in parts.values())
     nccl = o.nccl_bytes if world > 1 else 0
@@ -166,8 +196,11 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     parts["overhead"] = figure("overhead", "runtime overhead", o.cuda_context_bytes + nccl + frag,
                                f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag)}")
     details = (figure("base_weights", "frozen base weights", base, f"{n(base)} B"),
-               figure("adapter_weights", "adapter weights", adapters, f"{a} B × {n(trainable)}"))
-    return make_breakdown(parts, details)
+               figure("adapter_weights", "adapter weights", adapters, f"{a} B × {n(trainable)}"),
+               Figure("dequantization_buffer", buffer.label, buffer.bytes, buffer.formula),
+               Figure("optimizer_step_temporaries", step.label, step.bytes, step.formula),
+               Figure("loss_logits", "logits and loss", logits, logits_text))
+    return make_breakdown(parts, details, timeline=timeline, peak_moment=peak)
 
 
 def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:

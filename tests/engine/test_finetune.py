@@ -86,8 +86,13 @@ def test_qlora_by_hand():
     q = LORA.model_copy(update={"method": "qlora"})
     b = bd(q)
     assert b.weights.bytes == 1_635_160 + 4 * 7_168  # NF4 + double quant base, fp32 adapters
-    # bf16 dequantization buffer of the largest quantized matrix (gate/up/down: 131,072 elements)
-    assert b.activations.bytes - bd(LORA).activations.bytes == 2 * 131_072
+    # bf16 dequantization buffer of the largest quantized matrix (gate/up/down: 131,072 elements), alive at the
+    # loss / first-backward moment together with the saved activations and the logits
+    assert b.activations.bytes == bd(LORA).activations.bytes
+    assert b.transient.bytes == 2 * 131_072
+    assert b.timeline[b.peak_moment].label.startswith("loss and the first backward")
+    assert b.total_bytes - b.overhead.bytes == b.timeline[b.peak_moment].total_bytes == max(
+        m.total_bytes for m in b.timeline)
 
 
 def test_eight_bit_paged_optimizer():
