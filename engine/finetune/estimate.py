@@ -176,11 +176,11 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     }
     base_live = tuple((k, f.bytes) for k, f in static.items())
     timeline = (
-        Moment("step start: frozen base, adapters, optimizer states", base_live),
-        Moment("forward of the micro-batch", (*base_live, ("activations", act))),
+        Moment("step start: frozen base, adapters, optimizer states", base_live, "start"),
+        Moment("forward of the micro-batch", (*base_live, ("activations", act)), "forward"),
         Moment("loss and the first backward (logits gradient, dequantized matrix)",
-               (*base_live, ("activations", act), ("logits", logits), ("transient", buffer.bytes))),
-        Moment("optimizer step", (*base_live, ("transient", step.bytes))),
+               (*base_live, ("activations", act), ("logits", logits), ("transient", buffer.bytes)), "loss + backward"),
+        Moment("optimizer step", (*base_live, ("transient", step.bytes)), "optimizer step"),
     )
     peak = max(range(len(timeline)), key=lambda i: timeline[i].total_bytes)
     at_peak = dict(timeline[peak].live)

@@ -50,6 +50,7 @@ class Moment:
 
     label: str
     live: tuple[tuple[str, int], ...]
+    short: str = ""  # a few words for an axis tick ("forward 2/4", "backward")
 
     @property
     def total_bytes(self) -> int:

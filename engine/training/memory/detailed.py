@@ -16,8 +16,16 @@ from engine.training.memory.huggingface import (
     hf_layer_activations,
     hf_logits_bytes,
 )
-from engine.training.memory.model_states import card_params, communication_figure, model_state_figures
-from engine.training.memory.transients import allreduce_transient, backward_transient, optimizer_step_transient
+from engine.training.memory.model_states import (
+    card_params,
+    communication_figure,
+    model_state_figures,
+)
+from engine.training.memory.transients import (
+    allreduce_transient,
+    backward_transient,
+    optimizer_step_transient,
+)
 
 
 def _activation_bytes_per_element(ctx: CardContext) -> int:
@@ -30,7 +38,7 @@ def _layer_activations(ctx: CardContext, moe_layer: bool, s: int, b: int, t: int
     flash = ctx.training.flash_attention
     if ctx.method.framework == "huggingface":
         return hf_layer_activations(ctx.model, moe_layer, s, b, t, flash, drop_scores, e)
-    return layer_activations(ctx.model, moe_layer, s, b, t, sp, flash, drop_scores, e, ctx.ep)
+    return layer_activations(ctx.model, moe_layer, s, b, t, sp, flash, drop_scores, e, ctx.ep, ctx.training.expert_load)
 
 
 def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
@@ -137,18 +145,18 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     """
     base = tuple((k, f.bytes) for k, f in static.items())
     k = max(1, ctx.in_flight_microbatches)
-    moments = [Moment("step start: weights, gradients, optimizer states", base)]
+    moments = [Moment("step start: weights, gradients, optimizer states", base, "start")]
     for j in range(1, k + 1):
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
-                              (*base, ("activations", act.bytes * j // k))))
+                              (*base, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
         moments.append(Moment("loss over the full logits and its gradient",
-                              (*base, ("activations", act.bytes), ("logits", logits.bytes))))
+                              (*base, ("activations", act.bytes), ("logits", logits.bytes)), "loss"))
     moments.append(Moment("backward of the first layer, every in-flight activation saved",
-                          (*base, ("activations", act.bytes), ("transient", backward.bytes))))
+                          (*base, ("activations", act.bytes), ("transient", backward.bytes)), "backward"))
     if reduce.bytes:
-        moments.append(Moment("gradient all-reduce", (*base, ("transient", reduce.bytes))))
-    moments.append(Moment("optimizer step", (*base, ("transient", step.bytes))))
+        moments.append(Moment("gradient all-reduce", (*base, ("transient", reduce.bytes)), "all-reduce"))
+    moments.append(Moment("optimizer step", (*base, ("transient", step.bytes)), "optimizer step"))
     peak = max(range(len(moments)), key=lambda i: moments[i].total_bytes)
     return tuple(moments), peak
 

@@ -1,0 +1,119 @@
+"""The selected card's memory over one step: moments stacked by category, the capacity, the peak."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from gui.document import PlanDocument
+from gui.theme import CATEGORY_COLORS, CHART_COLORS, current_theme
+from gui.timeline_data import TIMELINE_KEYS, TimelineSeries, focus_card, timeline_series
+
+
+def translate(text: str) -> str:
+    return QCoreApplication.translate("StepTimeline", text)
+
+
+class StepTimelineView(QWidget):
+    """Subscribes to the document; draws the focused card's step (first selected card, else the worst card)."""
+
+    def __init__(self, document: PlanDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stepTimeline")
+        self._document = document
+        self.caption = QLabel(self)
+        self.caption.setObjectName("stepTimelineCaption")
+        self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.plot = pg.PlotWidget(self)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setMinimumHeight(160)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.fills: list[pg.FillBetweenItem] = []
+        below = pg.PlotDataItem()
+        self.baseline = below
+        self.plot.addItem(below)
+        for key in (*TIMELINE_KEYS, "overhead"):
+            curve = pg.PlotDataItem(pen=pg.mkPen(CATEGORY_COLORS[key], width=1))
+            self.plot.addItem(curve)
+            fill = pg.FillBetweenItem(below, curve, brush=pg.mkBrush(CATEGORY_COLORS[key]))
+            self.plot.addItem(fill)
+            self.curves[key], below = curve, curve
+            self.fills.append(fill)
+        self.capacity_line = pg.InfiniteLine(angle=0, movable=False)
+        self.peak_line = pg.InfiniteLine(angle=90, movable=False)
+        self.peak_marker = pg.ScatterPlotItem(size=11, symbol="o")
+        for item in (self.capacity_line, self.peak_line, self.peak_marker):
+            self.plot.addItem(item)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.plot, 1)
+        document.estimate_changed.connect(self.refresh)
+        document.selection_changed.connect(self.refresh)
+        document.units_changed.connect(self.refresh)
+        self.apply_theme()
+
+    def apply_theme(self, name: str | None = None) -> None:
+        colors = CHART_COLORS[name or current_theme()]
+        self.plot.setBackground(colors.background)
+        for axis in ("left", "bottom"):
+            ax = self.plot.getAxis(axis)
+            ax.setPen(colors.foreground)
+            ax.setTextPen(colors.foreground)
+        self.plot.showGrid(x=False, y=True, alpha=colors.grid_alpha)
+        self.capacity_line.setPen(pg.mkPen(colors.capacity, width=2))
+        self.peak_line.setPen(pg.mkPen(colors.highlight, width=1, style=Qt.PenStyle.DashLine))
+        self.peak_marker.setPen(pg.mkPen(colors.highlight, width=2))
+        self.peak_marker.setBrush(pg.mkBrush(None))
+        self.refresh()
+
+    def refresh(self) -> None:
+        estimate = self._document.estimate
+        card = focus_card(estimate, self._document.selected_card_ids) if estimate is not None else None
+        series = timeline_series(card, self._document.units) if card is not None else None
+        if series is None:
+            self._clear(translate("No step timeline: the plan is not estimated") if estimate is None else
+                        translate("No step timeline for this card: a serving estimate is a steady state"))
+            return
+        self._draw(series)
+
+    def _clear(self, why: str) -> None:
+        self.caption.setText(why)
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.baseline.setData([], [])
+        self.peak_marker.setData([], [])
+        self.capacity_line.hide()
+        self.peak_line.hide()
+
+    def _draw(self, s: TimelineSeries) -> None:
+        unit = self._document.units.value
+        card = s.card
+        self.caption.setText(translate("Card {index} (stage {stage}, {gpu}) over one step. {peak}").format(
+            index=card.index, stage=card.stage + 1, gpu=card.gpu, peak=s.peak_text))
+        zeros = np.zeros_like(s.x)
+        self.baseline.setData(s.x, zeros)
+        top = zeros
+        for key in TIMELINE_KEYS:
+            top = s.tops[key]
+            self.curves[key].setData(s.x, top)
+        self.curves["overhead"].setData(s.x, top + s.overhead)
+        self.capacity_line.setValue(s.capacity)
+        self.capacity_line.show()
+        self.peak_line.setValue(float(s.peak))
+        self.peak_line.show()
+        self.peak_marker.setData([float(s.peak)], [float(top[s.peak] + s.overhead)])
+        axis = self.plot.getAxis("bottom")
+        axis.setTicks([[(float(i), tick) for i, tick in enumerate(s.ticks)]])
+        self.plot.setLabel("left", translate("memory ({unit})").format(unit=unit))
+        self.plot.setToolTip("\n".join(f"{i + 1}. {label}" for i, label in enumerate(s.labels)))
+        self.plot.setXRange(-0.5, len(s.labels) - 0.5, padding=0)
+        self.plot.setYRange(0, max(s.capacity, float(top.max() + s.overhead)) * 1.08, padding=0)
