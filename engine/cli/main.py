@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "engine.cli.catalog_cmd",
     "engine.cli.schema_cmd",
     "engine.cli.validate_cmd",
+    "engine.cli.compare_cmd",
+    "engine.cli.sweep_cmd",
 )
 
 
@@ -59,13 +61,19 @@ def build_parser(prog: str = "vramplan") -> argparse.ArgumentParser:
 class ControlFilter(io.TextIOBase):
     """A text stream that drops terminal control characters (C0 but tab and newline, DEL, C1, bidi
     overrides) before writing to ``stream``: names read from files (catalogs, plans, model configs)
-    are shown as text and cannot move the cursor, recolour or retitle the terminal."""
+    are shown as text and cannot move the cursor, recolour or retitle the terminal.  Characters the
+    stream cannot encode (surrogates from a non-UTF-8 argv) are written as backslash escapes."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        self.stream.write(strip_controls(text, keep="\t\n"))
+        clean = strip_controls(text, keep="\t\n")
+        try:
+            self.stream.write(clean)
+        except UnicodeEncodeError:  # a name from a non-UTF-8 argv or file on a strict stream: escape it
+            encoding = getattr(self.stream, "encoding", None) or "utf-8"
+            self.stream.write(clean.encode(encoding, "backslashreplace").decode(encoding))
         return len(text)
 
     def flush(self) -> None:
@@ -88,8 +96,9 @@ def main(argv: list[str] | None = None, prog: str = "vramplan") -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
-    stdout = sys.stdout
+    stdout, stderr = sys.stdout, sys.stderr
     sys.stdout = ControlFilter(stdout)  # type: ignore[assignment]
+    sys.stderr = ControlFilter(stderr)  # type: ignore[assignment]  # notes quote keys read from files
     try:
         return int(args.run(args) or 0)
     except PlanError as e:
@@ -101,4 +110,4 @@ def main(argv: list[str] | None = None, prog: str = "vramplan") -> int:
     except BrokenPipeError:
         return 0
     finally:
-        sys.stdout = stdout
+        sys.stdout, sys.stderr = stdout, stderr

@@ -11,16 +11,18 @@ from engine.report.json_report import ReportModel
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="JSON Schemas of the plan file and the report")
-    p.add_argument("which", nargs="?", choices=["plan", "report", "validate", "all"], default="all")
+    p.add_argument("which", nargs="?", choices=["plan", "report", "validate", "compare", "sweep", "all"], default="all")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pydantic import TypeAdapter
 
+    from engine.compare import PlanComparison, Sweep
     from engine.validation.check import ValidationRecord
 
     schemas = {"plan": Plan.model_json_schema(), "report": ReportModel.model_json_schema(),
-               "validate": TypeAdapter(list[ValidationRecord]).json_schema()}
+               "validate": TypeAdapter(list[ValidationRecord]).json_schema(),
+               "compare": PlanComparison.model_json_schema(), "sweep": Sweep.model_json_schema()}
     print_json(schemas if args.which == "all" else schemas[args.which])
     return 0

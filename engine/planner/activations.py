@@ -32,7 +32,7 @@ def rest_bytes_fast(ctx: CardContext) -> int:
     chunks, vpp = ctx.in_flight_chunks, ctx.vpp
     kinds = [spec.is_moe_layer(i) for i in ctx.layer_indices] if spec.moe is not None else [False]
     per_layer = {moe: layer_activations(spec, moe, s, b, t, sp, tr.flash_attention, tr.recompute == "selective",
-                                        e, ctx.ep).bytes for moe in set(kinds)}
+                                        e, ctx.ep, tr.expert_load).bytes for moe in set(kinds)}
     if tr.recompute == "full":
         checkpoints = ceil_div(ctx.layers * chunks, vpp)
         total = layer_input_bytes(spec, s, b, t, sp, e) * (checkpoints - 1) + max(per_layer.values())

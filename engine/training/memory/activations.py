@@ -29,11 +29,13 @@ much more; its profile is :mod:`engine.training.memory.huggingface`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.model.spec import ModelSpec, MoESpec
 from engine.report.formatting import ceil_div, n
+from engine.training.config import BALANCED_LOAD, ExpertLoad
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class LayerActivations:
 
 
 def _terms(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, flash: bool,
-           drop_scores: bool, e: int, ep: int) -> list[tuple[str, int]]:
+           drop_scores: bool, e: int, ep: int, load: ExpertLoad = BALANCED_LOAD) -> list[tuple[str, int]]:
     """(label with symbols, bytes on one TP rank) for each saved tensor."""
     h = spec.hidden
     dropout = spec.dropout > 0
@@ -88,7 +90,7 @@ def _terms(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, f
     if dropout:
         terms.append(("2·sbh dropout masks", ceil_div(2 * sbh, rep)))
     if spec.moe is not None and moe_layer:
-        terms.extend(_moe_terms(spec, spec.moe, s, b, t, rep, e))
+        terms.extend(_moe_terms(spec, spec.moe, s, b, t, rep, e, ep, load))
     else:
         f = spec.ffn_
         per_ffn = 3 if spec.gated_mlp else 2
@@ -97,22 +99,58 @@ def _terms(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, f
     return terms
 
 
-def _moe_terms(spec: ModelSpec, moe: MoESpec, s: int, b: int, t: int, rep: int, e: int) -> list[tuple[str, int]]:
+def routed_copies(moe: MoESpec, tokens: int, ep: int, load: ExpertLoad) -> int:
+    """Routed token copies the busiest EP rank's experts process when each of the ``ep`` ranks of its
+    expert-parallel group routes ``tokens`` tokens to its top-k experts (rules and sources:
+    :class:`engine.training.config.ExpertLoad`).
+
+    Average (balanced): ``T·k``.  A rank holding ``L = ceil(E / EP)`` experts receives at most
+    ``min(k, L)`` copies of each token of the group: ``EP · T · min(k, L)`` (the drop-less worst
+    case, and the cap of every rule).  A capacity factor ``c`` keeps at most
+    ``ceil(T·k / E · c)`` copies per expert and source rank (Megatron-Core ``get_capacity``).
+    """
+    k, experts = moe.top_k, moe.experts
+    average = tokens * k
+    local = ceil_div(experts, ep)
+    dropless = ep * tokens * min(k, local)
+    factor = load.factor
+    if load.kind == "dropless-worst-case":
+        return dropless
+    if load.kind == "balanced" or factor is None:
+        return average
+    if load.kind == "measured":
+        return min(math.ceil(average * factor), dropless)
+    capacity = math.ceil(average / experts * factor)  # per expert and source rank, as Megatron computes it
+    return min(ep * min(local * min(capacity, tokens), tokens * min(k, local)), dropless)
+
+
+def _moe_terms(spec: ModelSpec, moe: MoESpec, s: int, b: int, t: int, rep: int, e: int, ep: int = 1,
+               load: ExpertLoad = BALANCED_LOAD) -> list[tuple[str, int]]:
     """Router, dispatch and experts of a MoE layer (Megatron's token-choice top-k with permute/unpermute).
 
     Measured (tests/fidelity): besides the expert inputs and FFNs, the routed
     expert outputs are kept to weight them by the router probabilities in
     backward, and the dispatch keeps three int64 index vectors (top-k choice,
     sort order, token of each copy) and the 16-bit routing weights.
+
+    Expert load: the router's probabilities, the index vectors and the weighted expert outputs
+    live on the source rank (``T·k`` copies, before the dispatch all-to-all and after the
+    combine); the permuted expert inputs and the expert FFN activations live on the rank that
+    holds the experts, so they count the copies the busiest EP rank receives
+    (:func:`routed_copies`; equal to ``T·k`` under balanced routing).
     """
-    tokens = s * b * moe.top_k  # routed token copies on this rank under balanced routing
+    tokens = s * b * moe.top_k  # routed token copies this rank sends (its own tokens, top-k)
+    received = routed_copies(moe, s * b, ep, load)
     per_ffn = 3 if spec.gated_mlp else 2
     h = spec.hidden
+    r = "R" if received != tokens else "sb·k"
     terms = [
         (f"4·sb·{moe.experts} router probabilities (fp32)", ceil_div(4 * s * b * moe.experts, rep)),
         (f"(3·8+{e})·sb·k routing indices (int64) and weights", ceil_div((24 + e) * tokens, rep)),
-        (f"{e}·sb·k·h permuted expert inputs", ceil_div(e * tokens * h, rep)),
-        (f"{per_ffn}·{e}·sb·k·f_e/t expert FFN", ceil_div(per_ffn * e * tokens * moe.expert_ffn, rep * t)),
+        ((f"busiest EP rank receives R = {n(received)} copies ({load.label}, EP {ep}, k {moe.top_k}, "
+          f"{moe.experts} experts; balanced sb·k = {n(tokens)}): " if received != tokens else "")
+         + f"{e}·{r}·h permuted expert inputs", ceil_div(e * received * h, rep)),
+        (f"{per_ffn}·{e}·{r}·f_e/t expert FFN", ceil_div(per_ffn * e * received * moe.expert_ffn, rep * t)),
         (f"{e}·sb·k·h expert outputs", ceil_div(e * tokens * h, rep)),
     ]
     if moe.shared_experts:
@@ -128,9 +166,10 @@ def norm_stat_bytes(spec: ModelSpec) -> int:
 
 @lru_cache(maxsize=16384)  # bounded: a long GUI session or a soak run must not grow it
 def layer_activations(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, flash: bool,
-                      drop_scores: bool, e: int, ep: int = 1) -> LayerActivations:
-    """Bytes one layer saves for backward on one TP rank, for one micro-batch."""
-    terms = _terms(spec, moe_layer, s, b, t, sp, flash, drop_scores, e, ep)
+                      drop_scores: bool, e: int, ep: int = 1, load: ExpertLoad = BALANCED_LOAD) -> LayerActivations:
+    """Bytes one layer saves for backward on one TP rank, for one micro-batch (``load``: the MoE expert
+    load of the busiest EP rank, :class:`engine.training.config.ExpertLoad`)."""
+    terms = _terms(spec, moe_layer, s, b, t, sp, flash, drop_scores, e, ep, load)
     total = sum(v for _, v in terms)
     formula = f"s={n(s)} b={b} h={n(spec.hidden)} a={spec.heads} t={t}: " + " + ".join(
         f"{label} {n(v)}" for label, v in terms

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from engine.report.formatting import ceil_div, n
 from engine.report.records import Figure, figure
+from engine.training.memory.activations import routed_copies
 from engine.training.memory.context import CardContext
 from engine.training.memory.model_states import card_params
 
@@ -71,10 +72,13 @@ def _mlp_grads(ctx: CardContext, s: int, b: int, t: int, e: int) -> tuple[int, s
     tokens = s * b
     if spec.moe is not None and any(spec.is_moe_layer(i) for i in ctx.layer_indices):
         moe = spec.moe
-        routed = tokens * moe.top_k * moe.expert_ffn
+        # the experts' gradients live on the rank holding them: the busiest EP rank's copies (balanced: sb·k)
+        received = routed_copies(moe, tokens, ctx.ep, ctx.training.expert_load)
+        routed = received * moe.expert_ffn
         if routed > tokens * ffn or not any(not spec.is_moe_layer(i) for i in ctx.layer_indices):
             bytes_ = ceil_div(per * e * routed, t)
-            return bytes_, f"expert MLP gradients {per}·{e}·sb·k·f_e/t {n(bytes_)}"
+            r = "sb·k" if received == tokens * moe.top_k else f"R (busiest EP rank, {n(received)} copies)"
+            return bytes_, f"expert MLP gradients {per}·{e}·{r}·f_e/t {n(bytes_)}"
     bytes_ = ceil_div(per * e * tokens * ffn, t)
     return bytes_, f"MLP gradients {per}·{e}·sbf/t {n(bytes_)}"
 

@@ -1,0 +1,27 @@
+"""Comparing plans and sweeping one knob (issue 14): pure functions over ``engine.estimate``.
+
+* :func:`compare_plans` -> :class:`PlanComparison`: two plans side by side, stage by stage;
+  :func:`expert_load_comparison`: a MoE plan's average against its busiest EP rank.
+* :func:`sweep` -> :class:`Sweep`: the heaviest card's peak against one knob, with the largest
+  value that fits.
+"""
+
+from engine.compare.compare import (
+    CategoryDelta,
+    PlanComparison,
+    PlanSide,
+    StageComparison,
+    StageSide,
+    StepCost,
+    WarningRecord,
+    compare_plans,
+    expert_load_comparison,
+    step_cost,
+)
+from engine.compare.sweep import KNOBS, ExcludedValue, Knob, Sweep, SweepPoint, knobs_for, sweep
+
+__all__ = [
+    "KNOBS", "CategoryDelta", "ExcludedValue", "Knob", "PlanComparison", "PlanSide", "StageComparison", "StageSide",
+    "StepCost", "Sweep", "SweepPoint", "WarningRecord", "compare_plans", "expert_load_comparison", "knobs_for",
+    "step_cost", "sweep",
+]
