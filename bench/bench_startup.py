@@ -1,9 +1,10 @@
 """Start-up times side by side (issue 13): prints medians and ratios, asserts nothing.
 
 Every figure is the wall clock of a fresh process, from start to exit, run from
-the source tree with this interpreter; the commands are run in turn, round
-after round (alternating, so a busy machine slows them alike), and the median
-of ``--runs`` rounds is printed.
+the source tree with this interpreter and with bytecode caching on (as after an
+install: a warm-up round writes the .pyc files); the commands are run in turn,
+round after round (alternating, so a busy machine slows them alike), and the
+median of ``--runs`` rounds is printed.
 
 (a) bare:     PySide6 + one pyqtgraph PlotWidget (one curve), 1280 x 800, shown
               offscreen, three event-loop passes, grabbed to a PNG, exit
@@ -84,8 +85,9 @@ def main() -> None:
         out = Path(tmp)
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VRAMPLAN_CONFIG_DIR": str(out / "config"),
                "VRAMPLAN_DATA_DIR": str(out / "data")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: sources compiled once, not on every start
         cmds = commands(out)
-        for argv in cmds.values():  # warm-up: file cache and .pyc files
+        for argv in cmds.values():  # warm-up: the file cache, and .pyc files for the sources
             run_once(argv, env)
         samples: dict[str, list[float]] = {name: [] for name in cmds}
         for _ in range(runs):

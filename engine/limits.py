@@ -26,8 +26,11 @@ MAX_CARDS = 16_384
 MAX_NODES = 4_096
 # GPU slots per server: 8 is usual; 64 lets an NVL rack be drawn as one node.
 MAX_SLOTS_PER_NODE = 64
-# A parallel size (TP, PP, DP, CP, EP) alone cannot exceed the card count of a plan.
+# A parallel size (TP, DP, CP, EP) alone cannot exceed the card count of a plan.
 MAX_PARALLEL = MAX_CARDS
+# Pipeline stages: published runs use 8-64 (Llama 3.1 405B: 16); each stage's schedule is walked
+# micro-batch by micro-batch, so 1,024 stages took 1.6 s where 256 take ~0.4 s.
+MAX_PP = 256
 # Interleaved (virtual) pipeline chunks per stage: Megatron uses 2-8; each chunk needs >= 1 layer.
 MAX_VPP = 128
 # Scene coordinates of a node (diagram units, ~ pixels): a 16,384-card grid spans ~10^5.
@@ -43,6 +46,9 @@ MAX_SEARCH_CONFIGURATIONS = 16_000_000
 MAX_KEPT_CONFIGURATIONS = 500_000
 # Values one planner knob may list (micro-batch sizes to try).
 MAX_SEARCH_CHOICES = 16
+# Candidates one answer lists (``--top 0``: all, up to this): each is re-checked by the engine over
+# every pipeline stage (~1 ms a stage), so the front of a 16,384-GPU search (thousands) took > 10 s.
+MAX_LISTED_CANDIDATES = 200
 
 # --- Model architecture -----------------------------------------------------------------------
 # Llama-3.1-405B has 126 layers, DeepSeek-V3 61, GPT-3 96: 1,024 is 8x the deepest.

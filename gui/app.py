@@ -11,7 +11,9 @@ from PySide6.QtCore import QCoreApplication, QSize
 from engine.errors import PlanError
 from engine.plan.schema import Plan, load_plan
 from engine.units import Unit
+from gui.document import PlanDocument
 from gui.i18n import LANGUAGES
+from gui.main_window import MainWindow
 from gui.qt_app import ensure_app
 from gui.templates import all_templates, default_plan, load_template
 
@@ -63,10 +65,7 @@ def _setup_app(argv0: str, *, headless: bool, theme: str, lang: str | None = Non
     return app
 
 
-def _make_window(plan: Plan, path: Path | None, units: str, size: tuple[int, int]):
-    from gui.document import PlanDocument
-    from gui.main_window import MainWindow
-
+def _make_window(plan: Plan, path: Path | None, units: str, size: tuple[int, int]) -> MainWindow:
     document = PlanDocument(plan)
     if path is not None:
         document.set_path(path)
@@ -153,11 +152,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         window.document.undo_stack.setClean()
         return 0
+    from gui import crash_log
     from gui.autosave import Autosaver
 
     app = _setup_app("vramplan", headless=False, theme=args.theme, lang=args.lang)
     size = args.size if "--size" in (argv or sys.argv) else _fitting_size(app, (1280, 800))
     window = _make_window(plan, path, args.units, size)
+    crash_log.install(window)  # a crash in a slot: logged, shown inline, the plan unchanged
     window.autosaver = Autosaver(window.document, parent=window)
     _offer_recovery(window, window.autosaver)
     window.show()

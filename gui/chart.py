@@ -101,8 +101,7 @@ class MemoryChart(QWidget):
         document.units_changed.connect(self.refresh)
         document.highlight_changed.connect(self._refresh_highlight)
         document.selection_changed.connect(self._refresh_highlight)
-        self.apply_theme()
-        self.refresh()
+        self.apply_theme()  # and draws the estimate
 
     # Drawing ------------------------------------------------------------------
     def apply_theme(self, name: str | None = None) -> None:

@@ -7,7 +7,6 @@ atomic (``engine.plan.schema.save_plan``: temp file + ``os.replace``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
@@ -15,6 +14,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from engine.errors import PlanError
+from engine.limits import MAX_PLAN_BYTES
+from engine.plan.files import read_json
 from engine.plan.schema import Plan, load_plan, save_plan
 from gui.recent_files import add_recent_file, clear_recent_files, recent_files
 from gui.templates import default_plan
@@ -81,8 +82,8 @@ class FileActions(QObject):
         if not p.is_file():
             return False
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_json(p, "plan", MAX_PLAN_BYTES)  # bounded size, depth and numbers
+        except PlanError:
             return False
         return isinstance(data, dict) and "layout" in data
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QSize, Qt
 from PySide6.QtWidgets import (
@@ -28,6 +29,9 @@ from gui.panels.workload_panel import WorkloadPanel
 from gui.warnings_panel import WarningsPanel
 from gui.window_actions import WindowActions
 
+if TYPE_CHECKING:
+    from gui.autosave import Autosaver
+
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
 
@@ -44,6 +48,7 @@ class MainWindow(QMainWindow):
     def __init__(self, document: PlanDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
+        self.autosaver: Autosaver | None = None  # the interactive app sets one (gui.app.main)
         self.setObjectName("MainWindow")
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -90,8 +95,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        palette = GpuPalette()
-        palette.set_units(self.document.units)
+        palette = GpuPalette(unit=self.document.units)
         self.document.units_changed.connect(lambda: palette.set_units(self.document.units))
         self.palette_dock = self._dock("paletteDock", translate("MainWindow", "GPUs"), palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.model_panel = ModelPanel(self.document)
@@ -162,7 +166,6 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
-        autosaver = getattr(self, "autosaver", None)
-        if autosaver is not None:
-            autosaver.finish()
+        if self.autosaver is not None:
+            self.autosaver.finish()
         event.accept()

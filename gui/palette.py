@@ -128,9 +128,9 @@ class CustomGpuDialog(QDialog):
 class GpuPalette(QWidget):
     gpu_activated = Signal(str)  # double-click / Enter on an entry
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, unit: Unit | str = Unit.GiB) -> None:
         super().__init__(parent)
-        self._unit = Unit.GiB  # the window switches it to the document's unit
+        self._unit = Unit(unit)  # the window passes the document's unit and keeps it in step
         self.search = QLineEdit(self)
         self.search.setPlaceholderText(tr("Search GPUs…"))
         self.search.setClearButtonEnabled(True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,3 +56,34 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "nope.json" in proc.stderr
     proc = _run("--size", "big", "--screenshot", str(tmp_path / "o.png"), tmp_path=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def _modules_after(code: str, tmp_path: Path) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code`` (from the source tree)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VRAMPLAN_DATA_DIR": str(tmp_path / "data"),
+           "VRAMPLAN_CONFIG_DIR": str(tmp_path / "config")}
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def test_version_needs_neither_qt_nor_the_engine(tmp_path):
+    from engine import __version__
+
+    proc = subprocess.run([sys.executable, "-m", "gui.entry", "--version"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"vramplan {__version__}"
+    loaded = _modules_after("from gui.entry import main\nmain(['--version'])", tmp_path)
+    assert not {m for m in loaded if m.split(".")[0] in ("PySide6", "shiboken6", "pydantic", "engine")}
+
+
+def test_first_window_leaves_out_what_it_does_not_show(tmp_path):
+    out = tmp_path / "out.png"
+    loaded = _modules_after(f"from gui.entry import main\nmain(['gui', '--screenshot', {str(out)!r}])", tmp_path)
+    assert out.is_file()
+    assert "gui.main_window" in loaded and "engine.training.estimate" in loaded
+    later = ("gui.planner_panel", "engine.planner", "gui.pdf", "gui.about", "gui.launch_import", "engine.export",
+             "engine.importers.hf_import")
+    assert [m for m in later if m in loaded] == []

@@ -18,8 +18,8 @@ from engine.limits import (
     MAX_CARDS,
     MAX_CONFIG_BYTES,
     MAX_LAUNCH_CONFIG_BYTES,
-    MAX_LAYERS,
     MAX_PARALLEL,
+    MAX_PP,
     MAX_SEQ,
     MAX_SLOTS_PER_NODE,
 )
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--model", metavar="NAME|PATH", help="model preset or config.json (required for deepspeed)")
     q.add_argument("--tp", type=int_in(1, MAX_PARALLEL), default=1, metavar="N",
                    help="deepspeed: tensor parallel size of the script")
-    q.add_argument("--pp", type=int_in(1, MAX_LAYERS), default=1, metavar="N",
+    q.add_argument("--pp", type=int_in(1, MAX_PP), default=1, metavar="N",
                    help="deepspeed: pipeline parallel size of the script")
     q.add_argument("--seq", type=int_in(1, MAX_SEQ), metavar="TOKENS", help="deepspeed: sequence length")
     q.add_argument("--name", metavar="TEXT", help="plan name")

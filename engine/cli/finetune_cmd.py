@@ -13,7 +13,7 @@ from engine.cli.training_args import gpu_from_args
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.finetune.config import TARGET_MODULES, FinetuneConfig
-from engine.limits import MAX_BATCH, MAX_CARDS, MAX_LAYERS, MAX_RANK, MAX_SEQ
+from engine.limits import MAX_BATCH, MAX_CARDS, MAX_PP, MAX_RANK, MAX_SEQ
 from engine.plan.layout import build_grid
 from engine.plan.schema import Plan, load_plan, plan_error_from_validation, with_changes
 from engine.report.records import Estimate
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")
     lay.add_argument("--gpus", type=int_in(1, MAX_CARDS), metavar="N", help="data-parallel cards (default 1)")
-    lay.add_argument("--pp", type=int_in(1, MAX_LAYERS), metavar="N", help="layer split over N cards (device_map)")
+    lay.add_argument("--pp", type=int_in(1, MAX_PP), metavar="N", help="layer split over N cards (device_map)")
     add_output_arguments(p)
     p.set_defaults(run=run)
 

@@ -18,8 +18,16 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    """Indented JSON on stdout, written in batches (json.dump writes each of millions of pieces on its
+    own; json.dumps holds the whole text, hundreds of MB for a 16,384-card report)."""
+    pieces: list[str] = []
+    for piece in json.JSONEncoder(indent=2).iterencode(data):
+        pieces.append(piece)
+        if len(pieces) >= 16_384:
+            sys.stdout.write("".join(pieces))
+            pieces.clear()
+    pieces.append("\n")
+    sys.stdout.write("".join(pieces))
 
 
 def unit_of(args: argparse.Namespace) -> Unit:

@@ -25,6 +25,7 @@ from engine.errors import PlanError
 from engine.limits import (
     MAX_BANDWIDTH_GBPS,
     MAX_BATCH,
+    MAX_LISTED_CANDIDATES,
     MAX_PARALLEL,
     MAX_PRICE_USD,
     MAX_SEARCH_CHOICES,
@@ -89,7 +90,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="machine-readable answer in bytes and seconds")
     o.add_argument("--units", choices=["GB", "GiB"], default="GB", help="units of the table (default GB = 10^9 B)")
-    o.add_argument("--top", type=int_in(0, 1_000_000), default=20, metavar="N", help="candidates listed (0: all)")
+    o.add_argument("--top", type=int_in(0, MAX_LISTED_CANDIDATES), default=20, metavar="N",
+                   help=f"candidates listed (0: all, up to {MAX_LISTED_CANDIDATES})")
     o.add_argument("--all", action="store_true", help="list every fitting layout, not only the Pareto front")
     p.set_defaults(run=run)
 

@@ -17,6 +17,7 @@ from engine.limits import (
     MAX_LAYERS,
     MAX_OVERHEAD_BYTES,
     MAX_PARALLEL,
+    MAX_PP,
     MAX_SEQ,
     MAX_SLOTS_PER_NODE,
     MAX_VPP,
@@ -56,7 +57,7 @@ def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) 
     g.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB, 80GB)")
     g.add_argument("--gpus-per-node", type=int_in(1, MAX_SLOTS_PER_NODE), metavar="N", help="slots per server (default 8)")
     if grid:
-        for flag, hi in (("--tp", MAX_PARALLEL), ("--pp", MAX_LAYERS), ("--dp", MAX_PARALLEL), ("--cp", MAX_PARALLEL),
+        for flag, hi in (("--tp", MAX_PARALLEL), ("--pp", MAX_PP), ("--dp", MAX_PARALLEL), ("--cp", MAX_PARALLEL),
                          ("--ep", MAX_PARALLEL), ("--vpp", MAX_VPP)):
             g.add_argument(flag, type=int_in(1, hi), metavar="N")
         g.add_argument("--pp-layers", metavar="L1,L2,...", help="uneven layers per stage, e.g. 11,10,10,9")

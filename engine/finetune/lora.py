@@ -10,7 +10,7 @@ MLA models: q targets ``q_proj`` / ``q_b_proj``, v targets ``kv_b_proj``.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 from engine.model.spec import ModelSpec
 from engine.weights.tensors import Tensor, layer_tensors
@@ -31,7 +31,7 @@ def adapted(spec: ModelSpec, layer: int, targets: tuple[str, ...]) -> tuple[Tens
     return tuple(t for t in layer_tensors(spec)[layer] if t.name in names)
 
 
-@cache
+@lru_cache(maxsize=16384)  # bounded: a long GUI session or a soak run must not grow it
 def layer_adapter_params(spec: ModelSpec, layer: int, targets: tuple[str, ...], rank: int) -> int:
     return sum(t.count * rank * (t.rows + t.cols) for t in adapted(spec, layer, targets))
 

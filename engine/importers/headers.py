@@ -225,10 +225,11 @@ class _Reader:
         length = struct.Struct("<I" if self.version == 1 else "<Q")
         self.need(n, length.size)
         unpack, step, buf, pos = length.unpack_from, length.size, self.buf, self.pos
+        end = len(buf)
         for _ in range(n):
             pos += step + unpack(buf, pos)[0]
-        if pos > len(buf):
-            raise PlanError(self.where, "truncated header", "a complete GGUF header")
+            if pos > end:  # also before the next unpack_from, which takes a C ssize_t
+                raise PlanError(self.where, "truncated header", "a complete GGUF header")
         self.pos = pos
 
     def min_size(self, vtype: int) -> int:

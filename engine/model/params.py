@@ -13,7 +13,7 @@ embeddings) the term is named below.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from engine.model.spec import ModelSpec
 
@@ -136,7 +136,7 @@ def _layer_params(spec: ModelSpec, index: int) -> LayerParams:
     return LayerParams(attention, attention_repl, mlp, mlp_repl, norms, 0, 0)
 
 
-@cache
+@lru_cache(maxsize=256)  # bounded: a long GUI session or a soak run must not grow it
 def parameter_counts(spec: ModelSpec) -> ParameterCounts:
     """Parameter counts per component.
 

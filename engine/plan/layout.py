@@ -27,6 +27,7 @@ from engine.limits import (
     MAX_NAME_CHARS,
     MAX_NODES,
     MAX_PARALLEL,
+    MAX_PP,
     MAX_SLOTS_PER_NODE,
     MAX_VPP,
 )
@@ -59,7 +60,7 @@ class Card(BaseModel):
     slot: int = Field(0, ge=0, lt=MAX_SLOTS_PER_NODE)
     gpu: str = Field(max_length=MAX_NAME_CHARS, description="GPU name, as in the catalog or user-defined")
     capacity_bytes: int = Field(gt=0, le=MAX_CARD_BYTES, description="memory the driver reports, in bytes")
-    stage: int = Field(0, ge=0, lt=MAX_LAYERS, description="pipeline stage (0-based)")
+    stage: int = Field(0, ge=0, lt=MAX_PP, description="pipeline stage (0-based)")
     # Group labels; None means the card is alone in that dimension (a group of size 1).
     tp_group: GroupLabel | None = Field(None, description="tensor-parallel group label")
     dp_group: GroupLabel | None = Field(None, description="data-parallel / ZeRO group label")
@@ -73,7 +74,7 @@ class Layout(BaseModel):
     nodes: tuple[Node, ...] = Field((), max_length=MAX_NODES)
     cards: tuple[Card, ...] = Field((), max_length=MAX_CARDS)
     pp_layers: tuple[Annotated[int, Field(ge=0, le=MAX_LAYERS)], ...] | None = Field(
-        None, max_length=MAX_LAYERS, description="layers per stage, e.g. (11, 10, 10, 9)")
+        None, max_length=MAX_PP, description="layers per stage, e.g. (11, 10, 10, 9)")
     vpp: int = Field(1, gt=0, le=MAX_VPP, description="virtual pipeline (interleaved) chunks per stage")
 
     @cached_property
@@ -184,7 +185,7 @@ def build_grid(
     inside it), PP slowest: ``rank = tp_r + TP*(cp_r + CP*(dp_r + DP*pp_r))``.
     Cards fill nodes of ``gpus_per_node`` slots in rank order.
     """
-    for name, value, hi in (("tp", tp, MAX_PARALLEL), ("pp", pp, MAX_LAYERS), ("dp", dp, MAX_PARALLEL),
+    for name, value, hi in (("tp", tp, MAX_PARALLEL), ("pp", pp, MAX_PP), ("dp", dp, MAX_PARALLEL),
                             ("cp", cp, MAX_PARALLEL), ("ep", ep, MAX_PARALLEL),
                             ("gpus_per_node", gpus_per_node, MAX_SLOTS_PER_NODE), ("vpp", vpp, MAX_VPP)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= hi:

@@ -7,6 +7,7 @@ the figures shown are the engine's even if the search's fast path were off.
 
 from __future__ import annotations
 
+from engine.limits import MAX_LISTED_CANDIDATES
 from engine.planner.candidate import Candidate
 from engine.planner.explain import binding, candidate_to_json, exact_max_total
 from engine.planner.pareto import OBJECTIVE_KEYS
@@ -29,10 +30,10 @@ def ordered(result: PlannerResult, pool: str = "front") -> list[Candidate]:
 
 
 def listed_candidates(result: PlannerResult, top: int | None, pool: str = "front") -> tuple[list[Candidate], int]:
-    """(the first ``top`` candidates, verified; how many of them the engine corrected)."""
-    items = ordered(result, pool)
-    if top:
-        items = items[:top]
+    """(the first ``top`` candidates, verified; how many of them the engine corrected).
+
+    ``top`` None or 0 lists all of them, up to ``engine.limits.MAX_LISTED_CANDIDATES``."""
+    items = ordered(result, pool)[:min(top or MAX_LISTED_CANDIDATES, MAX_LISTED_CANDIDATES)]
     out, corrected = [], 0
     for c in items:
         v, ok = verified(result.request, c)

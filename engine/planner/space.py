@@ -7,8 +7,9 @@ and the per-micro-batch knobs; the search loops DP and those inside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
+from engine.limits import MAX_PP
 from engine.model.params import parameter_counts
 from engine.model.spec import ModelSpec
 from engine.planner.request import SearchSpace
@@ -79,7 +80,7 @@ def balanced_split(layers: int, pp: int, lighten_first: int = 0) -> tuple[int, .
     return tuple(counts)
 
 
-@cache
+@lru_cache(maxsize=256)  # bounded: a long GUI session or a soak run must not grow it
 def homogeneous_layers(model: ModelSpec) -> bool:
     """True when every layer has the same parameters and activations (dense, no MoE pattern)."""
     layers = parameter_counts(model).layers
@@ -125,7 +126,7 @@ def geometries(model: ModelSpec, training: TrainingConfig, method: MethodConfig,
     out = []
     cps = cp_options(training, method, space)
     for tp in tp_options(model, space):
-        for pp in range(1, model.layers + 1):
+        for pp in range(1, min(model.layers, MAX_PP) + 1):
             if tp * pp > max_gpus:
                 break
             for pp_layers, vpp in _splits(model.layers, pp, space):

@@ -17,7 +17,7 @@ pool does not fit.  transformers and llama.cpp allocate what the sequences need.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
@@ -82,7 +82,7 @@ def _sum(s: Setting, tensors: list[Tensor], tp: int) -> int:
     return sum(tensor_bytes(s.scheme, t, s.spec, tp) for t in tensors)
 
 
-@cache
+@lru_cache(maxsize=65536)  # bounded: a long GUI session or a soak run must not grow it
 def layer_weight_bytes(scheme: QuantScheme, spec: ModelSpec, layer: int, tp: int) -> int:
     """Bytes of one layer on one of ``tp`` ranks (memoised: GUI edits and answer searches repeat it)."""
     return sum(tensor_bytes(scheme, t, spec, tp) for t in layer_tensors(spec)[layer])

@@ -22,7 +22,7 @@ their KV pool), in 16-bit activations (``e`` = 2 B):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from engine.model.spec import ModelSpec
 from engine.report.formatting import ceil_div, n
@@ -46,7 +46,7 @@ def _ffn_width(spec: ModelSpec, moe_layer: bool) -> int:
     return moe.top_k * moe.expert_ffn + shared
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: a long GUI session or a soak run must not grow it
 def _widest_ffn(spec: ModelSpec, layers: tuple[int, ...]) -> int:
     kinds = {spec.is_moe_layer(i) for i in layers} or {False}
     return max(_ffn_width(spec, k) for k in kinds)

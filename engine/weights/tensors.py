@@ -11,7 +11,7 @@ and GGUF's row-major blocks store them.  The tensors sum exactly to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Literal
 
 from engine.model.params import parameter_counts
@@ -116,7 +116,7 @@ def _layer(spec: ModelSpec, i: int) -> list[Tensor]:
     return out
 
 
-@cache
+@lru_cache(maxsize=256)  # bounded: a long GUI session or a soak run must not grow it
 def layer_tensors(spec: ModelSpec) -> tuple[tuple[Tensor, ...], ...]:
     """Tensors of each transformer layer.  Article-level models whose declared count is
     smaller than the layers' (scaled layers) get one pseudo-matrix per layer."""
@@ -131,7 +131,7 @@ def layer_tensors(spec: ModelSpec) -> tuple[tuple[Tensor, ...], ...]:
     return tuple(out)
 
 
-@cache
+@lru_cache(maxsize=256)  # bounded: a long GUI session or a soak run must not grow it
 def outer_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
     """Embedding, learned positions, final norm and output layer."""
     counts = parameter_counts(spec)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
@@ -67,11 +67,15 @@ class BoundForm(QWidget):
         self._form: QFormLayout | None = None
         self._group: QGroupBox | None = None
         self._groups: list[tuple[QGroupBox, tuple[str, ...]]] = []
+        self._unbuilt: dict[QGroupBox, Callable[[], None]] = {}  # groups whose rows come when first shown
         document.plan_changed.connect(self.refresh)
         document.estimate_changed.connect(self.show_document_error)
 
     # Building ---------------------------------------------------------------
-    def begin_group(self, title: str, visible_in: tuple[str, ...] = ()) -> QFormLayout:
+    def begin_group(self, title: str, visible_in: tuple[str, ...] = (),
+                    rows: Callable[[], None] | None = None) -> QFormLayout:
+        """Start a group of rows (shown in the plan modes ``visible_in``; () = all).  With ``rows``,
+        the group's rows are added by calling it the first time the group shows."""
         self._group = QGroupBox(title, self)
         self._form = QFormLayout(self._group)
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -80,7 +84,19 @@ class BoundForm(QWidget):
         self._form.setVerticalSpacing(5)
         self._outer.addWidget(self._group)
         self._groups.append((self._group, visible_in))
+        if rows is not None:
+            self._unbuilt[self._group] = rows
         return self._form
+
+    def _build_rows(self, group: QGroupBox) -> None:
+        """Add the rows of a group built on first show (see ``begin_group``)."""
+        rows = self._unbuilt.pop(group)
+        current = self._group, self._form
+        self._group, self._form = group, cast(QFormLayout, group.layout())  # begin_group gave it one
+        try:
+            rows()
+        finally:
+            self._group, self._form = current
 
     def current_form(self) -> QFormLayout:
         """The rows of the group being built (``begin_group`` starts one)."""
@@ -211,7 +227,10 @@ class BoundForm(QWidget):
     def refresh(self) -> None:
         plan = self.document.plan
         for group, modes in self._groups:
-            group.setVisible(not modes or plan.mode in modes)
+            shown = not modes or plan.mode in modes
+            if shown and group in self._unbuilt:
+                self._build_rows(group)
+            group.setVisible(shown)
         for b in self.bindings.values():
             b.widget.blockSignals(True)
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
@@ -36,8 +37,8 @@ class WorkloadPanel(BoundForm):
         self._build_parallel()
         self._build_method()
         for section, title in (("serving", translate("WorkloadPanel", "Serving")), ("finetune", translate("WorkloadPanel", "Fine-tuning"))):
-            self.begin_group(title, visible_in=(section,))
-            add_section_fields(self, section)
+            # built when the plan first switches to that mode (a training plan never shows them)
+            self.begin_group(title, visible_in=(section,), rows=partial(add_section_fields, self, section))
         self.finish()
 
     def _build_mode(self) -> None:

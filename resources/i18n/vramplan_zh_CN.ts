@@ -133,13 +133,6 @@
             <source>Not done: {0}</source>
             <translation>未执行：{0}</translation>
         </message>
-        <message numerus="yes">
-            <location filename="../../gui/diagram/controller.py" line="122" />
-            <source>Delete %n card(s)</source>
-            <translation>
-                <numerusform>删除 %n 张卡</numerusform>
-            </translation>
-        </message>
         <message>
             <location filename="../../gui/diagram/controller.py" line="117" />
             <source>Rename node</source>
@@ -482,16 +475,6 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>MainWindow</name>
         <message>
-            <location filename="../../gui/main_window.py" line="69" />
-            <source>Node diagram (not in this build)</source>
-            <translation>节点图（此版本未包含）</translation>
-        </message>
-        <message>
-            <location filename="../../gui/main_window.py" line="101" />
-            <source>GPU palette (not in this build)</source>
-            <translation>GPU 面板（此版本未包含）</translation>
-        </message>
-        <message>
             <location filename="../../gui/main_window.py" line="105" />
             <source>GPUs</source>
             <translation>GPU</translation>
@@ -572,12 +555,6 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>导入启动配置(&amp;I)…</translation>
         </message>
         <message>
-            <location filename="../../gui/window_actions.py" line="95" />
-            <location filename="../../gui/window_actions.py" line="150" />
-            <source>Not in this build</source>
-            <translation>此版本未包含</translation>
-        </message>
-        <message>
             <location filename="../../gui/window_actions.py" line="97" />
             <source>&amp;Quit</source>
             <translation>退出(&amp;Q)</translation>
@@ -591,11 +568,6 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <location filename="../../gui/window_actions.py" line="103" />
             <source>&amp;Layout</source>
             <translation>布局(&amp;L)</translation>
-        </message>
-        <message>
-            <location filename="../../gui/window_actions.py" line="107" />
-            <source>The node diagram is not in this build</source>
-            <translation>此版本未包含节点图</translation>
         </message>
         <message>
             <location filename="../../gui/window_actions.py" line="114" />
@@ -1157,11 +1129,6 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <source>Arrange</source>
             <translation>排列</translation>
         </message>
-        <message>
-            <location filename="../../gui/diagram/actions.py" line="121" />
-            <source>Not done: {0}</source>
-            <translation>未执行：{0}</translation>
-        </message>
         <message numerus="yes">
             <location filename="../../gui/diagram/actions.py" line="130" />
             <source>Set stage {0} on %n card(s)</source>
@@ -1310,11 +1277,6 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <location filename="../../gui/panels/workload_panel.py" line="51" />
             <source>Workload:</source>
             <translation>工作负载：</translation>
-        </message>
-        <message>
-            <location filename="../../gui/panels/workload_panel.py" line="54" />
-            <source>Serving and fine-tuning need the serving engine, not in this build</source>
-            <translation>推理服务和微调需要推理估算引擎，此版本未包含</translation>
         </message>
         <message>
             <location filename="../../gui/panels/workload_panel.py" line="57" />

@@ -170,3 +170,15 @@ def test_stage_action_on_a_selection_updates_chart_undo_redo(window):
     assert_chart_matches_engine(window.chart, document)
     document.undo_stack.redo()
     assert {c.stage for c in document.plan.layout.cards if c.id in last_two} == {2}
+
+
+def test_planner_is_built_when_its_dock_first_shows(window, qtbot):
+    from gui.planner_panel import PlannerPanel
+
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.planner is None and window.planner_dock.isHidden()  # not needed for the first window
+    window.planner_dock.toggleViewAction().trigger()  # View > Planner: a tab beside the plan settings
+    window.planner_dock.raise_()  # its tab chosen
+    qtbot.waitUntil(lambda: window.planner is not None, timeout=3000)
+    assert isinstance(window.planner, PlannerPanel) and window.planner_dock.widget() is window.planner

@@ -382,3 +382,35 @@ def test_escape_cancels_a_card_drag(diagram, qtbot):
     assert document.plan == before
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=target)
     assert document.plan == before and document.undo_stack.count() == 0
+
+
+def test_delete_key_and_delete_action_are_one_path(diagram, qtbot):
+    """The Delete key on the diagram and Edit > Delete do the same: selected cards, else the current node."""
+    document, view, _, actions = diagram
+    scene = view.diagram_scene
+    scene.set_current_node("n1")  # the spare node's title was clicked; no card is selected
+    assert document.selected_card_ids == ()
+    view.setFocus()
+    qtbot.keyClick(view.viewport(), Qt.Key.Key_Delete)
+    assert [n.id for n in document.plan.layout.nodes] == ["n0"] and "n1" not in scene.node_items
+    assert document.undo_stack.count() == 1 and document.undo_stack.text(0) == "Delete 1 node(s)"
+    document.undo_stack.undo()
+    document.set_selection(["c6", "c7"])
+    actions.delete.trigger()
+    assert {"c6", "c7"}.isdisjoint(scene.card_items) and document.undo_stack.text(0) == "Delete 2 card(s)"
+
+
+def test_overflow_red_comes_from_the_one_colour_table(qtbot):
+    from gui.chart import MemoryChart
+    from gui.templates import load_template
+    from gui.theme import OVER_CAPACITY
+
+    document = PlanDocument(load_template("article-13b-zero1-only"))  # every card over capacity
+    view, chart = DiagramView(document), MemoryChart(document)
+    qtbot.addWidget(view)
+    qtbot.addWidget(chart)
+    red = QColor(OVER_CAPACITY["light"])
+    card = next(iter(view.diagram_scene.card_items.values()))
+    assert card.over and view.diagram_scene.diagram_style.overflow == red
+    assert chart.over_line.opts["pen"].color() == red
+    assert red.name() in chart.summary.text().lower()

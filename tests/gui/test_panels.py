@@ -102,11 +102,16 @@ def test_method_switch_enables_framework(workload, document):
 
 
 def test_mode_switch_to_serving_shows_the_serving_group(workload, document):
+    workload.show()
+    assert "serving.context" not in workload.bindings  # a training plan's panel: built when first needed
     mode = workload.bindings["mode"].widget
     mode.setCurrentIndex(mode.findData("serving"))
     mode.activated.emit(mode.currentIndex())
     assert document.plan.mode == "serving" and document.plan.serving is not None
     assert not workload.bindings["training.seq"].widget.isVisibleTo(workload)
+    context = workload.bindings["serving.context"].widget
+    assert context.isVisibleTo(workload) and context.value() == document.plan.serving.context
+    assert not workload.bindings["serving.context"].error.isVisibleTo(workload)
 
 
 def test_model_numbers_and_parameter_count(model_panel, document):
