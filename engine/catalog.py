@@ -4,14 +4,20 @@ Names are matched case- and punctuation-insensitively (``a100-80gb``,
 ``A100 80GB`` and ``a10080gb`` are the same key).  User-defined entries live
 in the user's config folder (``platformdirs.user_config_dir("vramplan")``)
 as shareable JSON files with the same schema and override built-ins.
+
+The user's folder is read item by item: a file that cannot be read (not UTF-8,
+not JSON, too large, not a catalog) or an entry that is not valid is skipped
+with a warning naming it (logger ``vramplan.catalog``; the CLI prints it as
+``vramplan: warning: ...``), so one bad file never stops the app or a command.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +28,8 @@ from engine.model.spec import ModelSpec
 from engine.resources import resource_path
 
 GpuCategory = Literal["consumer", "workstation", "datacenter", "edge", "custom"]
+MAX_USER_FILES = 1_024  # files read from each user catalog folder
+log = logging.getLogger("vramplan.catalog")
 
 
 class GpuSpec(BaseModel):
@@ -78,10 +86,10 @@ def user_catalog_dir() -> Path:
 
 
 def _read_entries(path: Path, key: str) -> list[dict]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise PlanError(f"catalog file {path}", type(e).__name__, "a readable JSON catalog") from None
+    from engine.limits import MAX_CONFIG_BYTES
+    from engine.plan.files import read_json
+
+    data = read_json(path, f"catalog file {path}", MAX_CONFIG_BYTES)  # bounded size, UTF-8, depth, numbers
     entries = data.get(key) if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise PlanError(f"catalog file {path}", type(entries).__name__, f'an object with a "{key}" list')
@@ -92,16 +100,42 @@ def _validated(cls, entry: dict, where: str):
     try:
         return cls.model_validate(entry)
     except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise PlanError(f"{where}.{field}", first.get("input"), first["msg"]) from None
+        from engine.plan.schema import plan_error_from_validation
+
+        err = plan_error_from_validation(e)
+        raise PlanError(f"{where}.{err.field}", err.value, err.allowed) from None
 
 
-def _files(kind: str, user_root: Path) -> list[Path]:
+def _files(kind: str, user_root: Path) -> list[tuple[Path, bool]]:
+    """(file, is it the user's) for the built-in catalog files, then the user's."""
     builtin = sorted(resource_path("catalogs").glob(f"{kind}*.json"))
     user_dir = user_root / kind
-    user = sorted(user_dir.glob("*.json")) if user_dir.is_dir() else []
-    return builtin + user
+    try:
+        user = sorted(user_dir.glob("*.json"))[:MAX_USER_FILES] if user_dir.is_dir() else []
+    except OSError as e:
+        log.warning("skipped the user catalog folder %s: %s", user_dir, e.strerror or e)
+        user = []
+    return [(f, False) for f in builtin] + [(f, True) for f in user]
+
+
+def _entries(f: Path, key: str, user: bool, cls, prepare=lambda e: e) -> list:
+    """The valid entries of one catalog file; a bad user file or entry is skipped with a warning."""
+    try:
+        raw = _read_entries(f, key)
+    except PlanError as e:
+        if not user:
+            raise
+        log.warning("skipped user catalog file %s: %s", f, e)
+        return []
+    out = []
+    for i, entry in enumerate(raw):
+        try:
+            out.append(_validated(cls, prepare(entry), f"{f.name}[{i}]"))
+        except PlanError as err:
+            if not user:
+                raise
+            log.warning("skipped entry %d of user catalog file %s: %s", i, f, err)
+    return out
 
 
 def gpu_catalog() -> tuple[GpuSpec, ...]:
@@ -114,22 +148,20 @@ def model_catalog() -> tuple[ModelPreset, ...]:
     return _model_catalog(user_catalog_dir())
 
 
-@cache
+@lru_cache(maxsize=4)  # per user folder: one in the app, many in the tests
 def _gpu_catalog(user_dir: Path) -> tuple[GpuSpec, ...]:
     out: dict[str, GpuSpec] = {}
-    for f in _files("gpus", user_dir):
-        for i, e in enumerate(_read_entries(f, "gpus")):
-            g = _validated(GpuSpec, e, f"{f.name}[{i}]")
+    for f, user in _files("gpus", user_dir):
+        for g in _entries(f, "gpus", user, GpuSpec):
             out[normalize(g.name)] = g
     return tuple(out.values())
 
 
-@cache
+@lru_cache(maxsize=4)
 def _model_catalog(user_dir: Path) -> tuple[ModelPreset, ...]:
     out: dict[str, ModelPreset] = {}
-    for f in _files("models", user_dir):
-        for i, e in enumerate(_read_entries(f, "models")):
-            m = _validated(ModelPreset, _with_spec_name(e), f"{f.name}[{i}]")
+    for f, user in _files("models", user_dir):
+        for m in _entries(f, "models", user, ModelPreset, _with_spec_name):
             out[normalize(m.name)] = m
     return tuple(out.values())
 

@@ -35,7 +35,7 @@ _CONTROL_CHARS = "".join(chr(c) for c in (*range(0x00, 0x20), 0x7F, *range(0x80,
 _WHITESPACE = "\t\n\r\v\f"  # whitespace controls become a space (unless kept)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
 def _control_pattern(keep: str) -> re.Pattern[str]:
     chars = "".join(c for c in _CONTROL_CHARS if c not in keep)
     return re.compile("[" + re.escape(chars) + "]")

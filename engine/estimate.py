@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from engine.limits import check_estimate_input
+from engine.model.params import parameter_count
 from engine.plan.schema import Plan
 from engine.report.records import Estimate
 
 
 def estimate(plan: Plan) -> Estimate:
-    check_estimate_input(plan)  # plans built with model_copy skip the schema's bounds: check before any work
+    # plans built with model_copy skip the schema's bounds: check before any work
+    check_estimate_input(plan, parameter_count(plan.model))
     if plan.mode == "serving":
         from engine.serving.estimate import serving_estimate
 

@@ -211,20 +211,21 @@ def check_finetune_limits(f, prefix: str = "finetune") -> None:
     check_int(f"{prefix}.micro_batch", f.micro_batch, 1, MAX_BATCH)
 
 
-def check_model_size(spec, prefix: str = "model") -> None:
-    """The parameter count as a whole (each field is bounded on ModelSpec; their product is not)."""
-    from engine.model.params import parameter_count
+def check_model_size(spec, count: int, prefix: str = "model") -> None:
+    """The parameter count as a whole (each field is bounded on ModelSpec; their product is not).
 
+    ``count`` is the engine's parameter count of ``spec`` (``engine.model.params.parameter_count``),
+    computed by the caller: this module holds bounds only and imports nothing of the model."""
     if spec.params is not None:
         check_int(f"{prefix}.params", spec.params, 1, MAX_PARAMETERS)
-    count = parameter_count(spec)
     if count > MAX_PARAMETERS:
         raise PlanError(prefix, f"{count:.3e} parameters", f"a model of at most {MAX_PARAMETERS:.0e} parameters")
 
 
-def check_plan_limits(plan) -> None:
-    """Everything about a plan the field bounds of its models do not already cover."""
-    check_model_size(plan.model)
+def check_plan_limits(plan, parameters: int) -> None:
+    """Everything about a plan the field bounds of its models do not already cover (``parameters``:
+    the engine's count of ``plan.model``)."""
+    check_model_size(plan.model, parameters)
     check_training_limits(plan.training)
     check_method_limits(plan.method)
     if plan.serving is not None:
@@ -245,7 +246,7 @@ def check_layout_limits(layout, prefix: str = "layout") -> None:
             check_int(f"{prefix}.cards[{i}].capacity_bytes", card.capacity_bytes, 1, MAX_CARD_BYTES)
 
 
-def check_estimate_input(plan) -> None:
+def check_estimate_input(plan, parameters: int) -> None:
     """What ``engine.estimate`` checks before any work, however the plan was built."""
-    check_plan_limits(plan)
+    check_plan_limits(plan, parameters)
     check_layout_limits(plan.layout)

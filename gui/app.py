@@ -39,8 +39,10 @@ def build_parser():
     p.add_argument("--template", metavar="NAME", help="start from a template: " + ", ".join(t.key for t in all_templates()))
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to a PNG and exit")
     p.add_argument("--size", type=_parse_size, default=(1600, 1000), metavar="WxH", help="window size (default 1600x1000)")
-    p.add_argument("--units", choices=[u.value for u in Unit], default="GB")
-    p.add_argument("--theme", choices=["light", "dark"], default="light")
+    p.add_argument("--units", choices=[u.value for u in Unit],
+                   help="GB (10^9 bytes) or GiB (2^30 bytes); default: the last choice, else GB (screenshots: GB)")
+    p.add_argument("--theme", choices=["light", "dark"],
+                   help="default: the last choice (View > Dark Theme), else light (screenshots: light)")
     p.add_argument("--lang", choices=[code for code, _name in LANGUAGES],
                    help="interface language (default: $VRAMPLAN_LANG, View > Language, else the system's)")
     return p
@@ -78,6 +80,9 @@ def _make_window(plan: Plan, path: Path | None, units: str, size: tuple[int, int
 def grab_window(window, path: str | Path) -> None:
     """Lay the window out offscreen and save it as a PNG."""
     window.show()
+    for _ in range(3):
+        QCoreApplication.processEvents()
+    window.serving_answers.settle()  # the serving answers come from a worker thread: wait for them
     for _ in range(3):
         QCoreApplication.processEvents()
     image = window.grab()
@@ -142,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     except PlanError as e:
         sys.stderr.write(f"vramplan gui: error: {e}\n")
         return 2
-    if args.screenshot:
-        _setup_app("vramplan", headless=True, theme=args.theme, lang=args.lang)
-        window = _make_window(plan, path, args.units, args.size)
+    if args.screenshot:  # reproducible: the defaults, not the last session's choices
+        _setup_app("vramplan", headless=True, theme=args.theme or "light", lang=args.lang)
+        window = _make_window(plan, path, args.units or "GB", args.size)
         try:
             grab_window(window, args.screenshot)
         except PlanError as e:
@@ -152,12 +157,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         window.document.undo_stack.setClean()
         return 0
-    from gui import crash_log
+    from gui import crash_log, window_layout
     from gui.autosave import Autosaver
 
-    app = _setup_app("vramplan", headless=False, theme=args.theme, lang=args.lang)
-    size = args.size if "--size" in (argv or sys.argv) else _fitting_size(app, (1280, 800))
-    window = _make_window(plan, path, args.units, size)
+    theme = args.theme or window_layout.stored_theme() or "light"
+    app = _setup_app("vramplan", headless=False, theme=theme, lang=args.lang)
+    sized = "--size" in (argv or sys.argv)
+    size = args.size if sized else _fitting_size(app, (1280, 800))
+    window = _make_window(plan, path, args.units or window_layout.stored_units() or "GB", size)
+    geometry = window.saveGeometry()
+    window_layout.restore(window)  # the last session's size, place and dock layout
+    if sized:
+        window.restoreGeometry(geometry)  # --size wins over the remembered size
+    window_layout.remember(window)
     crash_log.install(window)  # a crash in a slot: logged, shown inline, the plan unchanged
     window.autosaver = Autosaver(window.document, parent=window)
     _offer_recovery(window, window.autosaver)

@@ -11,18 +11,36 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QPointF, Qt
-from PySide6.QtGui import QCursor
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRect, Qt
+from PySide6.QtGui import QCursor, QHelpEvent
 from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
 from engine.report.records import BREAKDOWN_KEYS, Estimate
 from engine.units import format_bytes
-from gui.chart_data import StackedBars, axis_top, breakdown_rows, capacity_segments, stacked_bars
+from gui.chart_data import (
+    StackedBars,
+    axis_label,
+    axis_top,
+    breakdown_rows,
+    capacities_of,
+    capacity_segments,
+    stacked_bars,
+)
+from gui.i18n import plural
 from gui.theme import CATEGORY_COLORS, CHART_COLORS, OVER_CAPACITY, current_theme
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
 MIN_SLOTS = 6  # the x range shows at least this many card slots
+TOOLTIP_MS = 600_000  # a bar's tooltip stays while the pointer rests on it (Qt's default is ~10 s)
+STALE_GREY = "#9A9A9A"  # what is drawn while the plan cannot be estimated
+
+
+class MemoryAxis(pg.AxisItem):
+    """The memory axis: plain numbers with thousands separators ("2,000,000", never "2e+06")."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
+        return [axis_label(v * scale) for v in values]
 
 
 class FilledBars(pg.BarGraphItem):
@@ -68,11 +86,12 @@ class MemoryChart(QWidget):
         self.summary.setObjectName("chartSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
-        self.plot = pg.PlotWidget(self)
+        self.plot = pg.PlotWidget(self, axisItems={"left": MemoryAxis("left")})
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.hideButtons()
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setMinimumHeight(140)
         self.plot.setLabel("bottom", translate("chart", "card"))
         for name in ("left", "bottom"):
@@ -90,6 +109,11 @@ class MemoryChart(QWidget):
         self.highlight_item = pg.BarGraphItem(x=[], height=[], width=0.9, brush=pg.mkBrush(None))
         for item in (self.capacity_line, self.over_line, self.highlight_item):
             self.plot.addItem(item)
+        self.state_text = pg.TextItem(anchor=(0.5, 0.5), color=STALE_GREY)  # "not computed" / "no cards"
+        self.state_text.setZValue(20)
+        self.plot.addItem(self.state_text, ignoreBounds=True)
+        self.state_text.hide()
+        self._capacity_pen = pg.mkPen("#202020", width=2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(2)
@@ -97,6 +121,9 @@ class MemoryChart(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
         self._hover = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_hover)
+        # The plot's scene answers Qt's tooltip event (a pointer at rest) by hiding every tooltip;
+        # the bars answer it instead, so a bar's tooltip stays while the pointer rests on it.
+        self.plot.viewport().installEventFilter(self)
         document.estimate_changed.connect(self.refresh)
         document.units_changed.connect(self.refresh)
         document.highlight_changed.connect(self._refresh_highlight)
@@ -112,13 +139,15 @@ class MemoryChart(QWidget):
             ax.setPen(colors.foreground)
             ax.setTextPen(colors.foreground)
         self.plot.showGrid(x=False, y=True, alpha=colors.grid_alpha)
-        self.capacity_line.setPen(pg.mkPen(colors.capacity, width=2))
+        self._capacity_pen = pg.mkPen(colors.capacity, width=2)
+        self.capacity_line.setPen(self._capacity_pen)
         self.over_line.setPen(pg.mkPen(colors.over_capacity, width=3))
         self.highlight_item.setOpts(pen=pg.mkPen(colors.highlight, width=2))
         self.refresh()
 
     def refresh(self) -> None:
-        """Redraw from the document's estimate; keep the last drawing while the plan is invalid."""
+        """Redraw from the document's estimate; an invalid or empty plan shows no figures, only its
+        cards' capacities in grey and what is missing."""
         estimate = self._document.estimate
         unit = self._document.units
         if unit is not self._shown_unit:
@@ -126,7 +155,10 @@ class MemoryChart(QWidget):
             self.plot.setLabel("left", translate("chart", "memory ({unit})").format(unit=unit.value))
         self.summary.setText(self._summary_html(estimate))
         if estimate is None:
+            self._show_no_estimate()
             return
+        self.state_text.hide()
+        self.capacity_line.setPen(self._capacity_pen)
         bars = self._bars = stacked_bars(estimate, unit)
         self.legend.setText(self._legend_html(bars))
         for key, item in self.bar_items.items():
@@ -138,6 +170,26 @@ class MemoryChart(QWidget):
         self._refresh_highlight()
         top = axis_top(float(max(bars.totals.max(initial=0.0), bars.capacities.max(initial=0.0))))
         self._set_axes(len(bars.x), top)
+
+    def _show_no_estimate(self) -> None:
+        """No figures for this plan: bars hidden, the cards' capacities in grey, and why in the plot."""
+        self._bars = None
+        for item in self.bar_items.values():
+            item.setVisible(False)
+        self.highlight_item.setOpts(x=[], height=[])
+        capacities = capacities_of(self._document.plan, self._document.units)
+        xs, ys = capacity_segments(capacities)
+        self.capacity_line.setData(xs, ys)
+        self.capacity_line.setPen(pg.mkPen(STALE_GREY, width=2, style=Qt.PenStyle.DashLine))
+        self.over_line.setData([], [])
+        self._shown_capacity = None
+        self.legend.setText("")
+        top = axis_top(float(capacities.max(initial=0.0)))
+        self._set_axes(len(capacities), top)
+        self.state_text.setText(translate("chart", "not computed") if self._document.error is not None
+                                else translate("chart", "no cards yet"))
+        self.state_text.setPos((max(len(capacities), MIN_SLOTS) - 1) / 2, top / 2)
+        self.state_text.show()
 
     def _set_capacity_lines(self, bars: StackedBars) -> None:
         """Capacity marks change only when cards or their fit change: skip the curves' rebuild otherwise."""
@@ -180,12 +232,14 @@ class MemoryChart(QWidget):
 
     def _summary_html(self, estimate: Estimate | None) -> str:
         error, red = self._document.error, OVER_CAPACITY[current_theme()]
-        if error is not None:
+        if error is not None:  # the reason shows once, above the diagram
             return '<span style="color:{}"><b>{}</b> {}</span>'.format(
-                red, translate("chart", "Cannot estimate:"), html.escape(str(error)))
+                STALE_GREY, html.escape(translate("chart", "Not computed:")),
+                html.escape(translate("chart", "the plan has an error (see the message above the diagram).")))
         worst = estimate.worst_card if estimate is not None else None
         if estimate is None or worst is None:
-            return translate("chart", "No cards in the plan")
+            return '<span style="color:{}">{}</span>'.format(STALE_GREY, html.escape(translate(
+                "chart", "No cards yet: drag a GPU from the palette onto the diagram.")))
         unit = self._document.units
         fits_text = translate("chart", "✔ Fits")  # outside the f-string so lupdate extracts it
         overflow_text = translate("chart", "✘ Does not fit")
@@ -198,14 +252,14 @@ class MemoryChart(QWidget):
             total=format_bytes(worst.total_bytes, unit), capacity=format_bytes(worst.capacity_bytes, unit),
             headroom=headroom)
         count = len(estimate.cards)
-        cards = translate("chart", "1 card") if count == 1 else translate("chart", "{count} cards").format(count=count)
+        cards = plural(translate("chart", "%n card(s)", "", count), count)
         return f"{verdict} &nbsp;·&nbsp; {worst_text} &nbsp;·&nbsp; {cards}"
 
     def tooltip_html(self, index: int) -> str:
         """The breakdown of card ``index`` with each figure's formula (shown on hover)."""
         estimate, unit = self._document.estimate, self._document.units
         card = estimate.cards[index]
-        head = translate("chart", "Card #{index} · {gpu} · stage {stage} · TP {tp_rank}/{tp} · DP {dp_rank}/{dp}").format(
+        head = translate("chart", "Card #{index} · {gpu} · stage {stage} · TP rank {tp_rank}/{tp} · DP rank {dp_rank}/{dp}").format(
             index=card.index, gpu=html.escape(card.gpu), stage=card.stage + 1, tp_rank=card.tp_rank + 1,
             tp=card.tp_size, dp_rank=card.dp_rank + 1, dp=card.dp_size)
         rows = "".join(
@@ -229,8 +283,19 @@ class MemoryChart(QWidget):
         return index
 
     def _on_hover(self, event) -> None:
-        index = self.card_at(event[0])
+        self._show_tooltip(event[0], QCursor.pos())
+
+    def _show_tooltip(self, scene_pos: QPointF, global_pos) -> bool:
+        """Show the tooltip of the bar at ``scene_pos`` (True), or hide any (False)."""
+        index = self.card_at(scene_pos)
         if index is None or self._document.estimate is None:
             QToolTip.hideText()
-            return
-        QToolTip.showText(QCursor.pos(), self.tooltip_html(index), self.plot)
+            return False
+        QToolTip.showText(global_pos, self.tooltip_html(index), self.plot, QRect(), TOOLTIP_MS)
+        return True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            self._show_tooltip(self.plot.mapToScene(event.pos()), event.globalPos())
+            return True  # not the scene's help event, which would hide the bar's tooltip
+        return super().eventFilter(watched, event)

@@ -53,6 +53,11 @@ def stacked_bars(estimate: Estimate, unit: Unit | str) -> StackedBars:
     )
 
 
+def capacities_of(plan, unit: Unit | str) -> np.ndarray:
+    """The plan's card capacities in the display unit (what the chart shows without an estimate)."""
+    return np.array([c.capacity_bytes for c in plan.layout.cards], dtype=np.float64) / Unit(unit).bytes
+
+
 def axis_top(value: float) -> float:
     """A round upper bound a little above ``value`` (so small edits do not rescale the axis)."""
     if value <= 0:
@@ -68,6 +73,23 @@ def capacity_segments(capacities: np.ndarray, half_width: float = 0.45) -> tuple
     xs = np.column_stack([x - half_width, x + half_width]).ravel()
     ys = np.repeat(capacities, 2)
     return xs, ys
+
+
+def display_bytes(n: int, unit: Unit | str) -> str:
+    """``format_bytes`` for a bar's label: two decimals, or whole units with thousands separators
+    past 10,000 units ("2,199,062 GB", not "2199062.26 GB"), so a label stays about 9 characters."""
+    text = format_bytes(n, unit)
+    number, _, name = text.partition(" ")
+    if len(number) > 7:  # 10000.00 and up
+        return f"{float(number):,.0f} {name}"
+    return text
+
+
+def axis_label(value: float) -> str:
+    """A memory axis tick: plain numbers with thousands separators, never "2e+06"."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:g}"
 
 
 def breakdown_rows(card: CardEstimate, unit: Unit | str) -> list[tuple[str, str, str]]:

@@ -9,16 +9,31 @@ itself and no widget does memory arithmetic.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from engine.compare import PlanComparison
 from engine.errors import PlanError
 from engine.plan.schema import Plan
 from engine.report.records import Estimate
 from engine.units import Unit
+from gui.compare_data import run_comparison, run_expert_load
 from gui.estimator import run_estimate
+
+CompareSource = Literal["baseline", "expert-load"]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A plan pinned for comparison, with its estimate and the name it is shown under."""
+
+    plan: Plan
+    estimate: Estimate
+    label: str
 
 
 class PlanDocument(QObject):
@@ -28,6 +43,8 @@ class PlanDocument(QObject):
     units_changed = Signal()
     file_changed = Signal()  # path or clean state changed (window title, recent files)
     highlight_changed = Signal()  # cards highlighted from the warnings panel
+    baseline_changed = Signal()  # a baseline pinned, replaced or unpinned; the comparison source changed
+    comparison_changed = Signal()  # the comparison with the baseline (or of the EP ranks) was recomputed
 
     def __init__(self, plan: Plan, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +55,10 @@ class PlanDocument(QObject):
         self._highlight: tuple[str, ...] = ()
         self._units = Unit.GB
         self._path: Path | None = None
+        self._baseline: Baseline | None = None
+        self._compare_source: CompareSource = "baseline"
+        self._comparison: PlanComparison | None = None
+        self._comparison_error: PlanError | None = None
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self.file_changed)
         self._recompute()
@@ -97,6 +118,78 @@ class PlanDocument(QObject):
     def dirty(self) -> bool:
         return not self.undo_stack.isClean()
 
+    # Comparison ---------------------------------------------------------------
+    @property
+    def baseline(self) -> Baseline | None:
+        return self._baseline
+
+    @property
+    def compare_source(self) -> CompareSource:
+        """What the current plan is compared with: the pinned baseline, or (MoE) its own average EP rank."""
+        return self._compare_source
+
+    @property
+    def comparison(self) -> PlanComparison | None:
+        """A = the baseline (or the average EP rank), B = the current plan; None when there is nothing to compare."""
+        return self._comparison
+
+    @property
+    def comparison_error(self) -> PlanError | None:
+        """Why there is no comparison although one was asked for (shown inline), or None."""
+        return self._comparison_error
+
+    def pin_baseline(self, label: str | None = None) -> None:
+        """Pin the current plan and its estimate as the baseline.  Raises PlanError when it has no estimate."""
+        if self._estimate is None:
+            raise self._error or PlanError("plan", self._plan.name, "a plan the engine can estimate")
+        self._set_baseline(Baseline(self._plan, self._estimate, label or self._plan.name))
+
+    def set_baseline(self, plan: Plan, label: str) -> None:
+        """Pin another plan (a second file) as the baseline.  Raises PlanError for a plan the engine rejects."""
+        estimate, error = run_estimate(plan)
+        if estimate is None:
+            raise error or PlanError("baseline", label, "a plan the engine can estimate")
+        self._set_baseline(Baseline(plan, estimate, label))
+
+    def unpin_baseline(self) -> None:
+        if self._baseline is not None:
+            self._baseline = None
+            self.baseline_changed.emit()
+            self._recompare()
+
+    def set_compare_source(self, source: CompareSource) -> None:
+        if source not in ("baseline", "expert-load"):
+            raise PlanError("compare_source", source, "baseline or expert-load")
+        if source != self._compare_source:
+            self._compare_source = source
+            self.baseline_changed.emit()
+            self._recompare()
+
+    def _set_baseline(self, baseline: Baseline) -> None:
+        self._baseline = baseline
+        self._compare_source = "baseline"
+        self.baseline_changed.emit()
+        self._recompare()
+
+    def _recompare(self) -> None:
+        """A (the baseline, or the average EP rank) against B (the current plan), after every estimate."""
+        comparison, error = None, None
+        if self._compare_source == "expert-load":
+            comparison, error = run_expert_load(self._plan)
+        elif self._baseline is not None:
+            if self._estimate is None:
+                error = self._error
+            else:
+                tr = QCoreApplication.translate
+                comparison, error = run_comparison(
+                    self._baseline.plan, self._plan, label_a=tr("PlanDocument", "baseline"),
+                    label_b=tr("PlanDocument", "current plan"), estimate_a=self._baseline.estimate,
+                    estimate_b=self._estimate)
+        if comparison is None and error is None and self._comparison is None and self._comparison_error is None:
+            return  # nothing compared before or now: no signal on every edit
+        self._comparison, self._comparison_error = comparison, error
+        self.comparison_changed.emit()
+
     # Changes ----------------------------------------------------------------
     def apply(self, new_plan: Plan, text: str, merge_key: str | None = None) -> None:
         """Record one user action (one undo step).  ``merge_key`` merges consecutive
@@ -133,3 +226,4 @@ class PlanDocument(QObject):
     def _recompute(self) -> None:
         self._estimate, self._error = run_estimate(self._plan)
         self.estimate_changed.emit()
+        self._recompare()

@@ -14,15 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QMenu
 
-from engine.catalog import user_catalog_dir
 from engine.resources import resource_path
+from gui import settings
 
 LANG_ENV = "VRAMPLAN_LANG"
-SETTINGS_KEY = "ui/language"
+SETTINGS_KEY = settings.LANGUAGE
 # (code, name in its own language); "" in the menu means "follow the system".
 LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("zh_CN", "简体中文"))
 
@@ -30,26 +30,25 @@ translate = QCoreApplication.translate  # lupdate extracts translate("Context", 
 _installed: list[QTranslator] = []  # keep translators alive for the app's lifetime
 
 
-def _settings() -> QSettings:
-    """An INI file in the user's config folder (honours VRAMPLAN_CONFIG_DIR, like recent.json)."""
-    return QSettings(str(user_catalog_dir() / "settings.ini"), QSettings.Format.IniFormat)
-
-
 def stored_language() -> str:
     """The language picked in View ▸ Language ('' when none was picked)."""
-    value = _settings().value(SETTINGS_KEY, "")
-    return value if isinstance(value, str) else ""
+    return settings.read_text(SETTINGS_KEY)
 
 
 def store_language(code: str) -> None:
-    settings = _settings()
-    settings.setValue(SETTINGS_KEY, code)
-    settings.sync()
+    settings.write(SETTINGS_KEY, code)
 
 
 def chosen_language(flag: str | None = None) -> str:
     """``--lang``, else ``VRAMPLAN_LANG``, else the stored choice; '' means the system locale."""
     return flag or os.environ.get(LANG_ENV, "").strip() or stored_language()
+
+
+def plural(text: str, n: int) -> str:
+    """English plural of an untranslated ``%n`` message: ``translate(ctx, "%n card(s)", "", n)``
+    gives "1 card(s)" without a translation; this makes it "1 card" / "2 cards".  A translation
+    (whose numerus forms carry no "(s)") passes through unchanged."""
+    return text.replace("(s)", "" if n == 1 else "s").replace("(es)", "" if n == 1 else "es")
 
 
 def _load(app: QCoreApplication, locale: QLocale, name: str, folder: str) -> bool:

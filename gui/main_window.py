@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QSize, Qt
 from PySide6.QtWidgets import (
     QDockWidget,
+    QHBoxLayout,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.analysis_docks import AnalysisDocks
 from gui.chart import MemoryChart
 from gui.diagram.controller import DiagramController
 from gui.diagram.view import DiagramView
@@ -24,10 +26,14 @@ from gui.file_actions import FileActions
 from gui.palette import GpuPalette
 from gui.panels.model_panel import ModelPanel
 from gui.panels.notice_bar import NoticeBar
+from gui.panels.plan_fields import set_field
 from gui.panels.stages_panel import StagesPanel
 from gui.panels.workload_panel import WorkloadPanel
+from gui.serving_answers import ServingAnswers
+from gui.serving_panel import ServingPanel
 from gui.warnings_panel import WarningsPanel
 from gui.window_actions import WindowActions
+from gui.window_layout import PALETTE_MIN, SETTINGS_MIN, apply_default_sizes
 
 if TYPE_CHECKING:
     from gui.autosave import Autosaver
@@ -49,6 +55,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.document = document
         self.autosaver: Autosaver | None = None  # the interactive app sets one (gui.app.main)
+        self.layout_restored = False  # the last session's dock layout was restored (gui.window_layout)
+        self._sized = False
         self.setObjectName("MainWindow")
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -60,6 +68,12 @@ class MainWindow(QMainWindow):
         document.file_changed.connect(self._update_title)
         document.plan_changed.connect(self._update_title)
         self._update_title()
+        # Adding and tabifying docks leaves the window a minimum from an intermediate layout (three
+        # bottom docks side by side were 1,482 px wide): recompute it from the finished layout.
+        window_layout = self.layout()
+        if window_layout is not None:  # QMainWindow always has its layout; the stub says it may not
+            window_layout.invalidate()
+            window_layout.activate()
         self.resize(1280, 800)
 
     # Composition --------------------------------------------------------------
@@ -67,6 +81,11 @@ class MainWindow(QMainWindow):
         self.diagram = DiagramView(self.document)
         self.diagram_controller = DiagramController(self.document, self.diagram.diagram_scene)
         self.chart = MemoryChart(self.document)
+        # serving plans: the engine's answers in a column beside the diagram and the chart, full height
+        # (computed off the GUI thread)
+        self.serving_answers = ServingAnswers(self.document, self)
+        self.serving_panel = ServingPanel(self.serving_answers, self.document)
+        self.serving_panel.use_format.connect(self._use_format)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.diagram)
@@ -80,7 +99,12 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.notice)
-        layout.addWidget(self.splitter, 1)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        row.addWidget(self.splitter, 1)
+        row.addWidget(self.serving_panel)
+        layout.addLayout(row, 1)
         self.setCentralWidget(center)
 
     def _dock(self, name: str, title: str, widget: QWidget | None, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -95,11 +119,12 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        palette = GpuPalette(unit=self.document.units)
+        self.gpu_palette = palette = GpuPalette(unit=self.document.units)
+        palette.setMinimumWidth(PALETTE_MIN)
         self.document.units_changed.connect(lambda: palette.set_units(self.document.units))
         self.palette_dock = self._dock("paletteDock", translate("MainWindow", "GPUs"), palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.model_panel = ModelPanel(self.document)
-        self.workload_panel = WorkloadPanel(self.document)
+        self.workload_panel = WorkloadPanel(self.document, answers=self.serving_answers)
         self.stages_panel = StagesPanel(self.document)
         stages_page = QWidget()
         stages_layout = QVBoxLayout(stages_page)
@@ -108,6 +133,7 @@ class MainWindow(QMainWindow):
         stages_layout.addStretch(1)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.setMinimumWidth(SETTINGS_MIN)  # the forms' rows are not cut (long labels wrap above)
         self.tabs.addTab(_scrolled(self.workload_panel), translate("MainWindow", "Workload"))
         self.tabs.addTab(_scrolled(self.model_panel), translate("MainWindow", "Model"))
         self.tabs.addTab(_scrolled(stages_page), translate("MainWindow", "Stages"))
@@ -127,6 +153,12 @@ class MainWindow(QMainWindow):
         self.planner_dock.hide()  # opened from View > Planner; its width would crowd the default view
         self.planner_dock.visibilityChanged.connect(self._build_planner)
         self.settings_dock.raise_()
+        self.analysis = AnalysisDocks(self)  # step timeline, compare, sweep: tabbed under the chart
+
+    def _use_format(self, quant: str) -> None:
+        """The serving panel's "Use <format>": one undo step."""
+        self.document.apply(set_field(self.document.plan, "serving.quant", quant),
+                            translate("MainWindow", "Use weight format {format}").format(format=quant))
 
     def _build_planner(self, visible: bool) -> None:
         if visible and self.planner is None:
@@ -137,6 +169,13 @@ class MainWindow(QMainWindow):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         return QSize(1280, 800)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._sized:
+            self._sized = True
+            if not self.layout_restored:
+                apply_default_sizes(self)  # docks as wide as their content needs, within a share
 
     # Behaviour ----------------------------------------------------------------
     def _update_title(self) -> None:

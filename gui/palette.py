@@ -168,6 +168,15 @@ class GpuPalette(QWidget):
         self.tree.itemActivated.connect(self._on_activated)
         self.refresh()
 
+    def preferred_width(self) -> int:
+        """The width that shows every GPU name and size whole (the dock is given it when there is room)."""
+        metrics = self.tree.fontMetrics()
+        names = [entry.text(0) for group in self._groups() for entry in _children(group)]
+        name_w = max((metrics.horizontalAdvance(n) for n in names), default=120)
+        memory_w = max((metrics.horizontalAdvance(e.text(1)) for g in self._groups() for e in _children(g)), default=60)
+        scrollbar = self.tree.verticalScrollBar().sizeHint().width()
+        return name_w + memory_w + 2 * self.tree.indentation() + scrollbar + 40
+
     def set_units(self, unit: Unit | str) -> None:
         """Show memory sizes in the unit the user picked for the whole window."""
         unit = Unit(unit)

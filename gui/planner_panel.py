@@ -37,6 +37,7 @@ from engine.planner.explain import candidate_layout, candidate_training
 from engine.planner.report import answer
 from engine.planner.request import request_for_plan
 from engine.units import format_bytes
+from gui.i18n import plural
 
 LISTED = 100  # candidates listed (and drawn large); the rest of the front is drawn small
 COLUMNS = ("cards", "TP", "PP", "DP", "CP", "VPP", "ZeRO", "recompute", "mb", "SP", "layers/stage",
@@ -283,7 +284,10 @@ class PlannerPanel(QWidget):
             s["configurations"], s["evaluated"], s["pruned"], report["pool_size"])
         if best is None:
             return tr("No layout fits with a {0:.0%} margin. ").format(report["margin"]) + counts
-        text = tr("Best ({0}): {1} cards, TP {2} × PP {3} × DP {4}, ZeRO-{5}; {6:.3g} s per step; binding: {7}.")
+        gpus = best["gpus"]
+        text = plural(QCoreApplication.translate(
+            "PlannerPanel", "Best ({0}): %n card(s), TP {2} × PP {3} × DP {4}, ZeRO-{5}; {6:.3g} s per step; "
+            "binding: {7}.", "", gpus), gpus)
         return text.format(report["objective"], best["gpus"], best["tp"], best["pp"], best["dp"], best["zero"],
                            best["step_time_s"], best["binding"]) + " " + counts
 

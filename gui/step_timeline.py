@@ -27,11 +27,12 @@ class StepTimelineView(QWidget):
         self.caption.setObjectName("stepTimelineCaption")
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # at the top when alone
         self.plot = pg.PlotWidget(self)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setMinimumHeight(160)
+        self.plot.setMinimumHeight(100)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -80,13 +81,21 @@ class StepTimelineView(QWidget):
         card = focus_card(estimate, self._document.selected_card_ids) if estimate is not None else None
         series = timeline_series(card, self._document.units) if card is not None else None
         if series is None:
-            self._clear(translate("No step timeline: the plan is not estimated") if estimate is None else
-                        translate("No step timeline for this card: a serving estimate is a steady state"))
+            if estimate is None:
+                why = translate("No step timeline: the plan is not estimated")
+            elif estimate.mode == "serving":
+                why = translate("No step timeline for this card: a serving estimate is a steady state")
+            else:
+                why = translate("No step timeline: the seed method (the article's rules) sums steady parts; "
+                                "the detailed method walks the step moment by moment")
+            self._clear(why)
             return
+        self.plot.show()
         self._draw(series)
 
     def _clear(self, why: str) -> None:
         self.caption.setText(why)
+        self.plot.hide()  # empty axes would read as a card at zero
         for curve in self.curves.values():
             curve.setData([], [])
         self.baseline.setData([], [])

@@ -28,6 +28,7 @@ _TITLES = {
     "70b-80-cards": lambda: translate("templates", "70B: TP8 × PP5 × DP2 on 80 × 80 GB"),
     "6b-rtx4090-bf16": lambda: translate("templates", "6B: serving on one RTX 4090, bf16"),
     "6b-rtx4090-int4": lambda: translate("templates", "6B: serving on one RTX 4090, int4"),
+    "6b-rtx3060-int4": lambda: translate("templates", "6B: serving on one RTX 3060 12GB, int4"),
     "13b-a10-int4": lambda: translate("templates", "13B: serving on one A10, int4"),
     "70b-4xh100-vllm": lambda: translate("templates", "70B: serving on 4 × H100 with vLLM"),
 }

@@ -82,6 +82,8 @@ class WindowActions(QObject):
         roles = self.roles
         edit_actions = [roles.delete, roles.duplicate_node, roles.rename_node]
         menu.addSeparator()
+        menu.addActions([self.window.analysis.pin_action, self.window.analysis.unpin_action])
+        menu.addSeparator()
         menu.addActions(edit_actions)
         stage_menu = layout_menu.addMenu(translate("MainWindow", "Pipeline &Stage"))
         stage_menu.addActions(roles.stage_actions)
@@ -104,9 +106,12 @@ class WindowActions(QObject):
         self.dark.setChecked(current_theme() == "dark")
         self.language_menu = add_language_menu(menu, lambda text: self.window.notice.show_message(text, timeout_ms=8000))
         menu.addSeparator()
+        menu.addAction(self.window.diagram.fit_action)  # Ctrl+0: every node in view, clear of the legend
+        menu.addSeparator()
         for dock in (self.window.palette_dock, self.window.settings_dock, self.window.warnings_dock,
                      self.window.planner_dock):
             menu.addAction(dock.toggleViewAction())
+        menu.addActions(self.window.analysis.view_actions())
         self.window.planner_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+P"))
         self.document.units_changed.connect(self._sync_units)
         self._sync_units()
@@ -149,7 +154,8 @@ class WindowActions(QObject):
         stage_menu = QMenu(translate("MainWindow", "Pipeline Stage"), diagram)
         stage_menu.addActions(stages)
         others = [a for a in self.role_actions if a not in stages]
-        diagram.set_context_actions([stage_menu.menuAction(), None, *others, None, self.undo, self.redo])
+        diagram.set_context_actions([stage_menu.menuAction(), None, *others, None, diagram.fit_action, None,
+                                     self.undo, self.redo])
 
     def _register_shortcuts(self) -> None:
         """Every action with a shortcut lives on the window too, so its keys work wherever the focus is."""
@@ -172,6 +178,7 @@ class WindowActions(QObject):
     def on_dark(self, checked: bool) -> None:
         apply_theme(QApplication.instance(), "dark" if checked else "light")
         self.window.chart.apply_theme()
+        self.window.analysis.apply_theme()
 
     def open_template(self, key: str) -> None:
         if self.window.files.maybe_save():
@@ -191,7 +198,9 @@ class WindowActions(QObject):
         from gui.pdf import export_pdf
 
         try:
-            export_pdf(self.document.plan, path, units=self.document.units.value)
+            analysis = self.window.analysis
+            export_pdf(self.document.plan, path, units=self.document.units.value,
+                       baseline=analysis.baseline_for_report(), sweep=analysis.sweep_for_report())
         except PlanError as e:
             self.window.notice.show_message(str(e), "error")
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import logging
 import sys
 from typing import TextIO
 
@@ -87,6 +88,17 @@ class ControlFilter(io.TextIOBase):
         return getattr(self.stream, "encoding", "utf-8")
 
 
+class WarningLines(logging.Handler):
+    """The engine's logged warnings (a skipped user catalog file) as ``vramplan: warning: ...`` lines."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(logging.WARNING)
+        self.prog = prog
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"{self.prog}: warning: {clip(strip_controls(record.getMessage()), 400)}\n")
+
+
 def main(argv: list[str] | None = None, prog: str = "vramplan") -> int:
     parser = build_parser(prog)
     try:
@@ -99,6 +111,9 @@ def main(argv: list[str] | None = None, prog: str = "vramplan") -> int:
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout = ControlFilter(stdout)  # type: ignore[assignment]
     sys.stderr = ControlFilter(stderr)  # type: ignore[assignment]  # notes quote keys read from files
+    logger, handler = logging.getLogger("vramplan"), WarningLines(prog)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
     try:
         return int(args.run(args) or 0)
     except PlanError as e:
@@ -110,4 +125,6 @@ def main(argv: list[str] | None = None, prog: str = "vramplan") -> int:
     except BrokenPipeError:
         return 0
     finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
         sys.stdout, sys.stderr = stdout, stderr

@@ -124,5 +124,9 @@ def plan_from_deepspeed(text: str, *, model: ModelSpec, gpu: str, capacity_bytes
                      gpu=gpu, capacity_bytes=capacity_bytes)
     known = {"train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps", "zero_optimization",
              "bf16", "bfloat16", "fp16", "optimizer", "activation_checkpointing"}
-    plan = Plan(name=name or "imported from DeepSpeed", model=model, training=training, method=method, layout=grid.layout())
+    try:  # the plan's own bounds (engine.limits) on what the config set
+        plan = Plan(name=name or "imported from DeepSpeed", model=model, training=training, method=method,
+                    layout=grid.layout())
+    except ValidationError as e:
+        raise plan_error_from_validation(e) from None
     return ImportResult(plan=plan, ignored=tuple(sorted(k for k in cfg if k not in known)))

@@ -219,7 +219,11 @@ def plan_from_megatron(text: str, *, gpu: str, capacity_bytes: int, gpus_per_nod
         raise PlanError("megatron args", text[:40], "Megatron-LM flags such as --num-layers 40 --hidden-size 5120")
     model = model_from_flags(flags, base_model)
     grid = grid_from_flags(flags, model.layers, gpu, capacity_bytes, gpus_per_node, world_size)
-    plan = Plan(name=name or "imported from Megatron-LM", model=model, training=training_from_flags(flags),
-                method=MethodConfig(framework="megatron"), layout=grid.layout())
+    training = training_from_flags(flags)
+    try:  # the plan's own bounds (engine.limits) on what the flags set
+        plan = Plan(name=name or "imported from Megatron-LM", model=model, training=training,
+                    method=MethodConfig(framework="megatron"), layout=grid.layout())
+    except ValidationError as e:
+        raise plan_error_from_validation(e) from None
     ignored = tuple(sorted(f for f in flags if f not in USED_FLAGS))
     return ImportResult(plan=plan, ignored=ignored)

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +90,13 @@ def read_bytes(path: str | os.PathLike[str], field: str, max_bytes: int) -> byte
 
 def decode_text(data: bytes, field: str) -> str:
     """UTF-8 text (a leading BOM is dropped); a PlanError naming the first bad byte otherwise."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return data.decode("utf-8-sig")
+        return data[start:].decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise PlanError(field, f"byte 0x{data[e.start]:02x} at offset {e.start} (line {line})",
-                        "UTF-8 text") from None
+        offset = start + e.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise PlanError(field, f"byte 0x{data[offset]:02x} at offset {offset} (line {line})", "UTF-8 text") from None
 
 
 def read_text(path: str | os.PathLike[str], field: str, max_bytes: int = MAX_CONFIG_BYTES) -> str:
@@ -128,7 +130,7 @@ def parse_json(text: str, field: str, *, max_items: int | None = None, max_value
     before parsing: memory stays bounded) and, with ``max_items``, at most that many items in any one
     array or object; every problem a PlanError naming ``field``."""
     separators = text.count(",") + text.count(":")
-    if separators > max_values:
+    if separators >= max_values:  # n values need at least n - 1 separators
         raise PlanError(field, f"{separators:,} values", f"JSON of at most {max_values:,} values")
     try:
         data = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
@@ -238,40 +240,59 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, field: str = "fil
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, field: str = "file") -> None:
-    target = _resolve_target(path, field)
-    folder = target.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise PlanFileError(field, str(path), "a path whose folder is a folder (a file is in the way)") from None
-    except OSError as e:
-        raise PlanFileError(field, str(path), f"a path in a folder that can be created ({_reason(e)})") from None
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    except OSError as e:
-        raise PlanFileError(field, str(path), f"a writable path ({_reason(e)})") from None
-    prefix = _tmp_prefix(target)
-    remove_stale_temp_files(folder, prefix)
-    tmp = folder / f"{prefix}{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-    except OSError as e:
-        raise PlanFileError(field, str(path), f"a writable folder ({_reason(e)})") from None
-    try:
+    with atomic_replace(path, field) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | getattr(os, "O_BINARY", 0))
         try:
             view = memoryview(data)
             while view:
                 n = os.write(fd, view)
                 view = view[n:]
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+
+
+def _prepare_target(path: str | os.PathLike[str], field: str) -> tuple[Path, int]:
+    """(the file to replace, the mode the new file gets) after every check that needs no writing."""
+    target = _resolve_target(path, field)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise PlanFileError(field, str(path), "a path whose folder is a folder (a file is in the way)") from None
+    except OSError as e:
+        raise PlanFileError(field, str(path), f"a path in a folder that can be created ({_reason(e)})") from None
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return target, 0o666 & ~_umask()
+    except OSError as e:
+        raise PlanFileError(field, str(path), f"a writable path ({_reason(e)})") from None
+    if not stat.S_ISREG(info.st_mode):  # os.replace would put a file where a device or pipe was
+        raise PlanFileError(field, str(path), "a regular file (not a device, pipe or socket)")
+    return target, stat.S_IMODE(info.st_mode)
+
+
+@contextlib.contextmanager
+def atomic_replace(path: str | os.PathLike[str], field: str = "file") -> Iterator[Path]:
+    """A new, empty temp file in the target's folder to write (by name: a PDF writer, a library);
+    when the block ends without an exception it is fsynced and replaces the target (its mode kept,
+    a symlink written through); otherwise it is removed.  Every OSError is a PlanFileError."""
+    target, mode = _prepare_target(path, field)
+    folder = target.parent
+    prefix = _tmp_prefix(target)
+    remove_stale_temp_files(folder, prefix)
+    tmp = folder / f"{prefix}{os.getpid()}.{os.urandom(4).hex()}{_TMP_SUFFIX}"
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600))
+    except OSError as e:
+        raise PlanFileError(field, str(path), f"a writable folder ({_reason(e)})") from None
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if not hasattr(os, "fchmod"):
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as e:
         with contextlib.suppress(OSError):

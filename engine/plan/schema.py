@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine.errors import PlanError
 from engine.finetune.config import FinetuneConfig
 from engine.limits import MAX_CARDS, MAX_NAME_CHARS, MAX_PLAN_BYTES, check_plan_limits
+from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
 from engine.plan import files
 from engine.plan.files import atomic_write_text  # noqa: F401  (re-exported: callers import it from here)
@@ -42,7 +43,7 @@ class Plan(BaseModel):
 
     @model_validator(mode="after")
     def _check_limits(self) -> Plan:
-        check_plan_limits(self)
+        check_plan_limits(self, parameter_count(self.model))
         return self
 
 

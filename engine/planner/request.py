@@ -33,6 +33,7 @@ from engine.limits import (
     check_model_size,
     check_training_limits,
 )
+from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
 from engine.training.config import MethodConfig, Recompute, TrainingConfig
 
@@ -117,7 +118,7 @@ class PlannerRequest(_Frozen):
     def _check(self) -> PlannerRequest:
         if not self.hardware:
             raise PlanError("planner.hardware", (), "at least one GPU type")
-        check_model_size(self.model)
+        check_model_size(self.model, parameter_count(self.model))
         check_training_limits(self.training)
         check_method_limits(self.method)
         return self

@@ -22,12 +22,14 @@ from gui.diagram.controller import apply_edit
 from gui.diagram.geometry import suggested_columns
 from gui.diagram.scene import DiagramScene
 from gui.document import PlanDocument
+from gui.i18n import plural
 
 STAGE_KEYS = 9
 
 
 def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
-    return QCoreApplication.translate("RoleActions", text, disambiguation, n)
+    return QCoreApplication.translate("RoleActions", text, disambiguation, n) if n < 0 else \
+        plural(QCoreApplication.translate("RoleActions", text, disambiguation, n), n)  # "1 card", "2 cards"
 
 
 class RoleActions(QObject):

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.report.records import CardEstimate
 from engine.units import Unit, format_bytes
+from gui.chart_data import display_bytes
 from gui.diagram.colors import category_color
 from gui.diagram.geometry import BAR_H, BAR_TOP, BAR_W, BAR_X, CARD_H, CARD_W
 from gui.diagram.style import DiagramStyle
@@ -28,6 +29,7 @@ from gui.diagram.style import DiagramStyle
 COARSE_LOD = 0.3  # below this scale cards are flat shapes
 TEXT_LOD = 0.55  # below this scale text is unreadable and skipped
 EMPTY_TEXT = "–"
+_FIGURE_ROOM = CARD_W - 6  # the widest a figure may be under the bar (scene px)
 _BAR = QRectF(BAR_X, BAR_TOP, BAR_W, BAR_H)
 _BOUNDS = QRectF(BAR_X - 6, BAR_TOP - 2, BAR_W + 12, BAR_H + 4).united(
     QRectF(0, BAR_TOP + BAR_H, CARD_W, CARD_H - BAR_TOP - BAR_H))
@@ -80,7 +82,7 @@ class BarModel:
         self.segments = segments
         self.over = not est.fits
         self.capacity_y = bottom - capacity * scale
-        self.total_text = format_bytes(total, unit)
+        self.total_text = display_bytes(total, unit)
         self.capacity_text = tr("of {0}").format(format_bytes(capacity, unit))
         self.total_static = QStaticText(self.total_text)
         self.capacity_static = QStaticText(self.capacity_text)
@@ -159,12 +161,82 @@ def draw_bar(painter: QPainter, st: DiagramStyle, bar: BarModel | None, figures:
 
 
 def _draw_figures(painter: QPainter, st: DiagramStyle, bar: BarModel | None) -> None:
-    total = bar.total_static if bar is not None else static_text(EMPTY_TEXT)
-    painter.setFont(st.figure_font)
-    painter.setPen(st.overflow if bar is not None and bar.over else st.text)
-    painter.drawStaticText(QPointF((CARD_W - total.size().width()) / 2, _TOTAL_Y), total)
-    if bar is not None:
-        cap = bar.capacity_static
+    if bar is None:  # the plan cannot be estimated (or not yet): say so, no stale figure
         painter.setFont(st.small_font)
         painter.setPen(st.muted)
-        painter.drawStaticText(QPointF((CARD_W - cap.size().width()) / 2, _CAP_Y), cap)
+        _draw_fitted(painter, static_text(not_computed_text()), _TOTAL_Y + 4)
+        return
+    painter.setFont(st.figure_font)
+    painter.setPen(st.overflow if bar.over else st.text)
+    _draw_fitted(painter, bar.total_static, _TOTAL_Y)
+    painter.setFont(st.small_font)
+    painter.setPen(st.muted)
+    _draw_fitted(painter, bar.capacity_static, _CAP_Y)
+
+
+def _draw_fitted(painter: QPainter, text: QStaticText, y: float) -> None:
+    """``text`` centred under the bar, squeezed to the card's width when it is wider (huge figures)."""
+    width = text.size().width()
+    if width <= _FIGURE_ROOM:
+        painter.drawStaticText(QPointF((CARD_W - width) / 2, y), text)
+        return
+    painter.save()
+    squeeze = _FIGURE_ROOM / width
+    painter.translate((CARD_W - _FIGURE_ROOM) / 2, y)
+    painter.scale(squeeze, squeeze)
+    painter.drawStaticText(QPointF(0, 0), text)
+    painter.restore()
+
+
+def not_computed_text() -> str:
+    return tr("not computed")
+
+
+class FigureLabel(QGraphicsItem):
+    """A card's total at a fixed screen size, for zoom levels where the bar's own figures are too
+    small to read (an 80-card overview).  The scene shows it on the heaviest card of each stage."""
+
+    PAD = 3.0
+
+    def __init__(self, style: DiagramStyle, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self._style = style
+        self.bar: BarModel | None = None
+        self.wanted = False  # the heaviest card of its stage
+        self._rect = QRectF()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.hide()
+        self.setPos(CARD_W / 2, BAR_TOP + BAR_H / 2)
+        self.setZValue(5)
+
+    def set_bar(self, bar: BarModel | None) -> None:
+        if bar is not self.bar:
+            self.prepareGeometryChange()
+            self.bar = bar
+            self._rect = QRectF()
+            self.update()
+
+    def restyle(self, style: DiagramStyle) -> None:
+        self.prepareGeometryChange()
+        self._style = style
+        self._rect = QRectF()
+
+    def _text(self) -> QStaticText:
+        return self.bar.total_static if self.bar is not None else static_text(not_computed_text())
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        if self._rect.isNull():
+            size = self._style.figure_metrics.boundingRect(self._text().text()).size()
+            w, h = size.width() + 2 * self.PAD, size.height() + 2 * self.PAD
+            self._rect = QRectF(-w / 2, -h / 2, w, h)
+        return self._rect
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        rect, st = self.boundingRect(), self._style
+        painter.setPen(st.overflow_pen if self.bar is not None and self.bar.over else st.bar_pen)
+        painter.setBrush(st.badge_fill)
+        painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), 3, 3)
+        painter.setFont(st.figure_font)
+        painter.setPen(st.overflow if self.bar is not None and self.bar.over else st.text)
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), self._text().text())

@@ -13,9 +13,17 @@ from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.plan.layout import Card
-from engine.report.records import CardEstimate
+from engine.report.records import CardEstimate, CardSlot
 from engine.units import Unit, format_bytes
-from gui.diagram.bar_item import COARSE_LOD, EMPTY_TEXT, TEXT_LOD, BarItem, BarModel, static_text
+from gui.diagram.bar_item import (
+    COARSE_LOD,
+    EMPTY_TEXT,
+    TEXT_LOD,
+    BarItem,
+    BarModel,
+    FigureLabel,
+    static_text,
+)
 from gui.diagram.colors import (
     group_color,
     stage_color,
@@ -72,10 +80,12 @@ def _stage_pen(stage: int) -> QPen:
 class CardItem(QGraphicsItem):
     """View of one :class:`engine.plan.layout.Card`, keyed by ``Card.id``."""
 
-    def __init__(self, card: Card, style: DiagramStyle, parent: QGraphicsItem | None = None) -> None:
+    def __init__(self, card: Card, style: DiagramStyle, parent: QGraphicsItem | None = None,
+                 slot: CardSlot | None = None) -> None:
         super().__init__(parent)
         self.card_id = card.id
         self.card = card
+        self.slot = slot  # who the card is in the layout (ranks); None while the layout has no topology
         self._style = style
         self.estimate: CardEstimate | None = None
         self._unit: Unit | None = None
@@ -84,6 +94,7 @@ class CardItem(QGraphicsItem):
         # The face changes rarely (stage, groups, selection): cache it; the bar child repaints alone.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.bar_item = BarItem(style, self)
+        self.figure_label = FigureLabel(style, self)  # the total at small zoom (heaviest card of a stage)
         self._build_face()
 
     @property
@@ -108,17 +119,19 @@ class CardItem(QGraphicsItem):
         return self.bar.segments if self.bar else []
 
     # Model -> view -------------------------------------------------------------
-    def set_card(self, card: Card) -> None:
-        if card is not self.card:
-            self.card = card
+    def set_card(self, card: Card, slot: CardSlot | None = None) -> None:
+        if card is not self.card or slot != self.slot:
+            self.card, self.slot = card, slot
             self._build_face()
 
     def _build_face(self) -> None:
         """The header, badge and GPU texts of ``self.card`` in the current style."""
         card = self.card
         self._header = static_text(tr("S{0}").format(card.stage + 1))
-        # The badge names a data-parallel group only when the card is in one (label set)
-        self._dp = static_text(tr("DP {0}").format(card.dp_group)) if card.dp_group is not None else None
+        # The badge gives the card's data-parallel rank (1-based) in its group, when it has company
+        slot = self.slot
+        self._dp = (static_text(tr("DP {0}/{1}").format(slot.dp_rank + 1, slot.dp_size))
+                    if slot is not None and slot.dp_size > 1 else None)
         self._gpu = static_text(self._style.card_metrics.elidedText(card.gpu, _ELIDE_RIGHT, _GPU_RECT.width()))
         colour = group_color(card.dp_group or 0)
         self._dp_pen = QPen(colour.lighter(150) if self._style.dark else colour.darker(160))
@@ -137,6 +150,7 @@ class CardItem(QGraphicsItem):
         self.estimate, self._unit = est, unit
         if est is None:
             self.bar_item.set_bar(None)
+            self.figure_label.set_bar(None)
             return
         key = (id(est.breakdown), est.capacity_bytes, unit)
         bar = shared.get(key) if shared is not None else None
@@ -147,6 +161,7 @@ class CardItem(QGraphicsItem):
             if shared is not None:
                 shared[key] = bar
         self.bar_item.set_bar(bar)
+        self.figure_label.set_bar(bar)
 
     def set_highlighted(self, on: bool) -> None:
         if on != self.highlighted:
@@ -198,7 +213,7 @@ class CardItem(QGraphicsItem):
 
     def _paint_dp_badge(self, painter: QPainter, st: DiagramStyle) -> None:
         text = self._dp
-        if text is None or (self.estimate is not None and self.estimate.dp_size < 2):
+        if text is None:
             return  # alone in its data-parallel group: nothing to group
         width = text.size().width() + 8
         rect = QRectF(CARD_W - width - 4, 3, width, HEADER_H - 6)
@@ -212,12 +227,13 @@ class CardItem(QGraphicsItem):
     # Tooltip -------------------------------------------------------------------
     def tooltip_html(self) -> str:
         """The breakdown with each figure's formula (built on demand, not per estimate)."""
-        card, est, unit = self.card, self.estimate, self._unit or Unit.GB
-        head = tr("<b>{0}</b> · stage {1} · TP group {2} · DP group {3}").format(
-            card.gpu, card.stage + 1, "–" if card.tp_group is None else card.tp_group,
-            "–" if card.dp_group is None else card.dp_group)
+        card, est, unit, slot = self.card, self.estimate, self._unit or Unit.GB, self.slot
+        head = tr("<b>{0}</b> · stage {1}").format(_esc(card.gpu), card.stage + 1)
+        if slot is not None:
+            head += " · " + tr("TP rank {0}/{1} · DP rank {2}/{3}").format(
+                slot.tp_rank + 1, slot.tp_size, slot.dp_rank + 1, slot.dp_size)
         if est is None:
-            return head + "<br>" + tr("no estimate for this card yet")
+            return head + "<br>" + tr("not computed: the plan has an error (see the message above the diagram)")
         rows = "".join(
             f"<tr><td>{_esc(p.label)}</td><td align='right'>&nbsp;{format_bytes(p.bytes, unit)}</td>"
             f"<td>&nbsp;= {_esc(p.formula)}</td></tr>"
@@ -227,8 +243,8 @@ class CardItem(QGraphicsItem):
             tr("<b>over capacity by {0}</b>").format(format_bytes(-est.headroom_bytes, unit))
         total = tr("total {0} of {1}: {2}").format(
             format_bytes(est.total_bytes, unit), format_bytes(est.capacity_bytes, unit), verdict)
-        card_word = tr("card")  # outside the f-string so lupdate extracts it
-        return f"{head} · {card_word} {est.index}<table>{rows}</table>{total}"
+        card_word = tr("card #{0}").format(est.index)  # outside the f-string so lupdate extracts it
+        return f"{head} · {card_word}<table>{rows}</table>{total}"
 
 
 def _esc(text: str) -> str:

@@ -91,5 +91,5 @@ def stage_legend(stages: tuple[int, ...]) -> list[LegendEntry]:
     return [LegendEntry(stage_label(s), stage_color(s)) for s in stages]
 
 
-def category_legend() -> list[LegendEntry]:
-    return [LegendEntry(category_label(k), category_color(k)) for k in BREAKDOWN_KEYS]
+def category_legend(keys: tuple[str, ...] = BREAKDOWN_KEYS) -> list[LegendEntry]:
+    return [LegendEntry(category_label(k), category_color(k)) for k in keys]

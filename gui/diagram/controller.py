@@ -22,10 +22,13 @@ from engine.plan.schema import Plan
 from gui.diagram.geometry import CARD_W, NODE_PAD, TITLE_H, node_units
 from gui.diagram.scene import DiagramScene
 from gui.document import PlanDocument
+from gui.i18n import plural
+from gui.plan_errors import refusal_text
 
 
 def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
-    return QCoreApplication.translate("DiagramController", text, disambiguation, n)
+    return QCoreApplication.translate("DiagramController", text, disambiguation, n) if n < 0 else \
+        plural(QCoreApplication.translate("DiagramController", text, disambiguation, n), n)  # "1 card", "2 cards"
 
 
 def apply_edit(document: PlanDocument, make: Callable[[], Plan], text: str, notify: Callable[[str], None]) -> bool:
@@ -34,7 +37,7 @@ def apply_edit(document: PlanDocument, make: Callable[[], Plan], text: str, noti
     try:
         plan = make()
     except PlanError as e:
-        notify(tr("Not done: {0}").format(e))
+        notify(refusal_text(e))
         return False
     notify("")
     document.apply(plan, text)

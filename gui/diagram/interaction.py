@@ -28,6 +28,7 @@ from gui.diagram.card_item import CardItem
 from gui.diagram.geometry import CARD_H, CARD_W
 from gui.diagram.node_item import NodeItem
 from gui.diagram.style import DiagramStyle
+from gui.i18n import plural
 
 GPU_MIME = "application/x-vramplan-gpu"
 
@@ -196,8 +197,9 @@ class InteractiveScene(QGraphicsScene):
         ghost.setPen(self.diagram_style.ghost_pen)
         ghost.setBrush(self.diagram_style.ghost_brush)
         ghost.setZValue(100)
+        count = len(ids)
         label = QGraphicsSimpleTextItem(
-            QCoreApplication.translate("DiagramScene", "{0} card(s)").format(len(ids)), ghost)
+            plural(QCoreApplication.translate("DiagramScene", "%n card(s)", "", count), count), ghost)
         label.setFont(self.diagram_style.card_font)
         label.setBrush(self.diagram_style.text)
         label.setPos(4, 4)

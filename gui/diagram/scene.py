@@ -8,10 +8,13 @@ are added, stale ones removed, the rest updated in place.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRect, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneHelpEvent, QToolTip
 
+from engine.errors import PlanError
 from engine.plan.layout import Layout
+from engine.report.records import BREAKDOWN_KEYS, CardSlot
+from gui.diagram.bar_item import TEXT_LOD
 from gui.diagram.card_item import CardItem, SharedBars
 from gui.diagram.colors import LegendEntry, category_legend, stage_legend
 from gui.diagram.geometry import node_units, slot_pos
@@ -20,6 +23,10 @@ from gui.diagram.interaction import InteractiveScene
 from gui.diagram.node_item import NodeItem
 from gui.diagram.style import DiagramStyle
 from gui.document import PlanDocument
+from gui.plan_errors import describe
+
+NOTICE_MS = 10_000  # a refused edit's notice goes after this long (or on a click, or the next change)
+TOOLTIP_MS = 600_000  # a tooltip stays while the pointer rests (Qt's default is ~10 s)
 
 
 def tr(text: str) -> str:
@@ -45,9 +52,16 @@ class DiagramScene(InteractiveScene):
         self.error_text = ""
         self.notice_text = ""
         self.stages: tuple[int, ...] = ()
+        self.categories: tuple[str, ...] = BREAKDOWN_KEYS  # memory categories in the legend
+        self.view_scale = 1.0  # the view's zoom: figure labels show on the heaviest cards when small
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.setInterval(NOTICE_MS)
+        self._notice_timer.timeout.connect(self.clear_notice)
         self.setBackgroundBrush(self.diagram_style.canvas)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         document.plan_changed.connect(self.sync_plan)
+        document.plan_changed.connect(self.clear_notice)  # a refusal is old news once the plan changed
         document.estimate_changed.connect(self.sync_estimate)
         document.units_changed.connect(self.sync_units)
         document.selection_changed.connect(self.sync_selection)
@@ -64,7 +78,7 @@ class DiagramScene(InteractiveScene):
             return
         self._layout = layout
         self._sync_nodes(layout)
-        self._sync_cards(layout)
+        self._sync_cards(layout, _slots(layout))
         self._sync_outlines(layout)
         stages = tuple(sorted({c.stage for c in layout.cards}))
         if stages != self.stages:
@@ -90,20 +104,21 @@ class DiagramScene(InteractiveScene):
                 self.removeItem(child)
             self.removeItem(item)
 
-    def _sync_cards(self, layout: Layout) -> None:
+    def _sync_cards(self, layout: Layout, slots: list[CardSlot] | None) -> None:
         live = set()
-        for card in layout.cards:
+        for i, card in enumerate(layout.cards):
             live.add(card.id)
             node = self.node_items[card.node]
             item = self.card_items.get(card.id)
+            slot = slots[i] if slots is not None else None
             if item is None:
-                item = self.card_items[card.id] = CardItem(card, self.diagram_style, node)
+                item = self.card_items[card.id] = CardItem(card, self.diagram_style, node, slot)
                 item.setPos(slot_pos(card.slot))
                 continue
             old = item.card
-            if card is old:
+            if card is old and slot == item.slot:
                 continue
-            item.set_card(card)
+            item.set_card(card, slot)
             if item.parentItem() is not node:
                 item.setParentItem(node)
             if item.scene() is None:
@@ -147,19 +162,52 @@ class DiagramScene(InteractiveScene):
     def sync_estimate(self) -> None:
         doc = self.document
         error = doc.error
-        text = tr("Cannot estimate: {0}").format(error) if error is not None else ""
+        text = tr("Not computed: {0}").format(describe(error, doc.plan)) if error is not None else ""
         if text != self.error_text:
             self.error_text = text
             self.overlay_changed.emit()
         est = doc.estimate
-        if est is None:
-            return  # keep the last drawing; the banner says why
         unit, items = doc.units, self.card_items
+        if est is None:  # invalid (or empty): no figure may outlive the plan it was computed for
+            for item in items.values():
+                item.set_estimate(None, unit)
+            self._mark_heaviest(set())
+            return
+        distinct = {id(r.breakdown): r.breakdown for r in est.cards}.values()  # cards share breakdowns
+        categories = tuple(k for k in BREAKDOWN_KEYS if any(getattr(b, k).bytes for b in distinct))
+        if categories != self.categories:
+            self.categories = categories
+            self.overlay_changed.emit()
         shared: SharedBars = {}
+        heaviest: dict[int, tuple[int, str]] = {}
         for row in est.cards:
-            item = items.get(row.card_id)
-            if item is not None:
-                item.set_estimate(row, unit, shared)
+            card_item = items.get(row.card_id)
+            if card_item is not None:
+                card_item.set_estimate(row, unit, shared)
+            best = heaviest.get(row.stage)
+            if best is None or row.total_bytes > best[0]:
+                heaviest[row.stage] = (row.total_bytes, row.card_id)
+        self._mark_heaviest({card_id for _, card_id in heaviest.values()})
+
+    def _mark_heaviest(self, card_ids: set[str]) -> None:
+        """Cards whose total stays readable at small zoom: the heaviest card of each stage."""
+        for card_id, item in self.card_items.items():
+            item.figure_label.wanted = card_id in card_ids
+        self._show_figure_labels()
+
+    def set_view_scale(self, scale: float) -> None:
+        """The view zoomed: below the scale where bar figures are readable, show the stage labels."""
+        if (scale < TEXT_LOD) != (self.view_scale < TEXT_LOD):
+            self.view_scale = scale
+            self._show_figure_labels()
+        self.view_scale = scale
+
+    def _show_figure_labels(self) -> None:
+        small = self.view_scale < TEXT_LOD
+        for item in self.card_items.values():
+            label = item.figure_label
+            label.setVisible(small and label.wanted)
+            item.setZValue(1 if label.isVisible() else 0)  # its label above the neighbouring cards
 
     def sync_units(self) -> None:
         unit = self.document.units
@@ -190,11 +238,14 @@ class DiagramScene(InteractiveScene):
 
     # Overlay: banner and legend (drawn by the view) ------------------------------
     def show_notice(self, text: str) -> None:
-        """A transient message (a refused edit); cleared by the next successful change."""
+        """A transient message (a refused edit); cleared by the next change of the plan, a click on
+        it, or after NOTICE_MS."""
         self.notice_text = text
+        self._notice_timer.start()
         self.overlay_changed.emit()
 
     def clear_notice(self) -> None:
+        self._notice_timer.stop()
         if self.notice_text:
             self.notice_text = ""
             self.overlay_changed.emit()
@@ -210,7 +261,8 @@ class DiagramScene(InteractiveScene):
         return self.notice_text or self.error_text
 
     def legend(self) -> tuple[list[LegendEntry], list[LegendEntry]]:
-        return stage_legend(self.stages), category_legend()
+        """Stage colours, and the memory categories the estimate has (all of them without one)."""
+        return stage_legend(self.stages), category_legend(self.categories)
 
     # Queries of InteractiveScene -------------------------------------------------
     def set_current_node(self, node_id: str) -> None:
@@ -233,7 +285,7 @@ class DiagramScene(InteractiveScene):
         if card is None:
             QToolTip.hideText()
             return
-        QToolTip.showText(event.screenPos(), card.tooltip_html(), event.widget())
+        QToolTip.showText(event.screenPos(), card.tooltip_html(), event.widget(), QRect(), TOOLTIP_MS)
         event.accept()
 
     def event(self, event: QEvent) -> bool:
@@ -249,6 +301,15 @@ class DiagramScene(InteractiveScene):
             node.restyle(style)
         for card in self.card_items.values():
             card.restyle(style)
+            card.figure_label.restyle(style)
         for outline in self.outline_items.values():
             outline.restyle(style)
         self.overlay_changed.emit()
+
+
+def _slots(layout: Layout) -> list[CardSlot] | None:
+    """Each card's ranks (for the DP badge and tooltips); None for a layout without a topology."""
+    try:
+        return layout.topology.slots
+    except PlanError:
+        return None

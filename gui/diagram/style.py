@@ -60,3 +60,4 @@ class DiagramStyle:
         self.title_metrics = QFontMetricsF(self.title_font)
         self.card_metrics = QFontMetricsF(self.card_font)
         self.badge_metrics = QFontMetricsF(self.badge_font)
+        self.figure_metrics = QFontMetricsF(self.figure_font)

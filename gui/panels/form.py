@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import PlanError
+from gui.panels.limit_spin import LimitSpinBox
 from gui.panels.plan_fields import get_field, set_field
+from gui.plan_errors import describe, plain_allowed
 from gui.theme import OVER_CAPACITY
 
 INT_MAX = 2**31 - 1
@@ -41,6 +43,7 @@ class Binding:
     read: Callable[[], Any]  # widget -> plan value
     write: Callable[[Any], None]  # plan value -> widget
     visible_in: tuple[str, ...] = ()  # plan modes showing this field; () = all
+    row_label: QLabel | None = None  # the label left of the field (check boxes carry their own text)
 
 
 def error_label(parent: QWidget) -> QLabel:
@@ -79,6 +82,8 @@ class BoundForm(QWidget):
         self._group = QGroupBox(title, self)
         self._form = QFormLayout(self._group)
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # a long label (Chinese, or a narrow dock) goes above its field instead of being cut
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._form.setContentsMargins(8, 6, 8, 6)
         self._form.setVerticalSpacing(5)
@@ -122,7 +127,9 @@ class BoundForm(QWidget):
         if row_label is None:
             form.addRow(box)
         else:
-            form.addRow(row_label, box)
+            binding.row_label = QLabel(row_label, group)
+            binding.row_label.setBuddy(binding.widget)
+            form.addRow(binding.row_label, box)
         binding.widget.setObjectName(binding.path)
         self.bindings[binding.path] = binding
         return binding
@@ -131,13 +138,15 @@ class BoundForm(QWidget):
                  none_text: str | None = None, suffix: str = "", tooltip: str = "") -> QSpinBox:
         """An int spin box; with ``none_text`` the minimum stands for None (shown as that text)."""
         group = self._current()[0]
-        spin = QSpinBox(group)
+        spin = LimitSpinBox(group)
         spin.setRange(minimum - 1 if none_text else minimum, maximum)
         spin.setSingleStep(step)
         spin.setKeyboardTracking(False)
         spin.setAccelerated(True)
         spin.setSuffix(suffix)
-        spin.setToolTip(tooltip)
+        limits = QCoreApplication.translate("panels", "From {low} to {high}.").format(
+            low=f"{minimum:,}", high=f"{maximum:,}")
+        spin.setToolTip(f"{tooltip}\n{limits}" if tooltip else limits)
         if none_text:
             spin.setSpecialValueText(none_text)
         floor = spin.minimum()
@@ -151,7 +160,13 @@ class BoundForm(QWidget):
         binding = self._add_row(Binding(path, label, spin, error_label(group), read, write), label)
         spin.valueChanged.connect(lambda _v: self.commit(binding, merge=True))
         spin.editingFinished.connect(self._end_gesture)
+        spin.editingFinished.connect(lambda: self._show_limit(binding, spin))
         return spin
+
+    def _show_limit(self, binding: Binding, spin: LimitSpinBox) -> None:
+        message = spin.take_limit_message()
+        if message:
+            self.show_error(binding.path, message)
 
     def add_double(self, path: str, label: str, minimum: float, maximum: float, *, step: float = 1.0,
                    decimals: int = 1, suffix: str = "", tooltip: str = "") -> QDoubleSpinBox:
@@ -208,7 +223,8 @@ class BoundForm(QWidget):
         try:
             new_plan = self.derive(binding.path, value)
         except PlanError as e:
-            self.show_error(binding.path, str(e))
+            self._write(binding)  # the widget shows the plan's value again, not the refused one
+            self.show_error(binding.path, rejected_text(e))
             return
         self.show_error(binding.path, "")
         text = QCoreApplication.translate("panels", "Set {field}").format(field=binding.label.rstrip(":"))
@@ -232,26 +248,42 @@ class BoundForm(QWidget):
                 self._build_rows(group)
             group.setVisible(shown)
         for b in self.bindings.values():
-            b.widget.blockSignals(True)
-            try:
-                value = get_field(plan, b.path)
-                if value is not None or isinstance(b.widget, QSpinBox):
-                    b.write(value)
-            finally:
-                b.widget.blockSignals(False)
+            self._write(b)
             b.error.hide()
         self.show_document_error()
 
+    def _write(self, b: Binding) -> None:
+        """Show the plan's value of ``b``'s field in its widget (without recording an edit)."""
+        b.widget.blockSignals(True)
+        try:
+            value = get_field(self.document.plan, b.path)
+            if value is not None or isinstance(b.widget, QSpinBox):
+                b.write(value)
+        finally:
+            b.widget.blockSignals(False)
+
     def show_document_error(self) -> None:
-        """Show the document's error under the field it names (when this form has that field)."""
+        """Mark the field the document's error names (its label in red, the reason in its tooltip).
+
+        The error's text shows once, above the diagram; the field only says "it is me"."""
         error = self.document.error
         for b in self.bindings.values():
-            if error is not None and _matches(error.field, b.path):
-                b.error.setText(str(error))
-                b.error.show()
-            elif b.error.property("from_document"):
-                b.error.hide()
-            b.error.setProperty("from_document", error is not None and _matches(error.field, b.path))
+            named = error is not None and _matches(error.field, b.path)
+            if bool(b.widget.property("invalid")) == named:
+                continue
+            b.widget.setProperty("invalid", named)
+            marked = b.row_label if b.row_label is not None else b.widget
+            if marked.property("plain_tooltip") is None:
+                marked.setProperty("plain_tooltip", marked.toolTip())
+            marked.setStyleSheet(f"color: {OVER_CAPACITY['light']};" if named else "")
+            marked.setToolTip(describe(error, self.document.plan) if named and error is not None
+                              else marked.property("plain_tooltip"))
+
+
+def rejected_text(error: PlanError) -> str:
+    """An edit the engine refused, said under its field: what the field takes (no field names)."""
+    return QCoreApplication.translate("panels", "Not accepted: expected {allowed}.").format(
+        allowed=plain_allowed(error.allowed))
 
 
 def _matches(error_field: str, path: str) -> bool:

@@ -79,6 +79,37 @@ def even_layer_split(layers: int, stages: int) -> tuple[int, ...]:
     return tuple(base + (1 if k < extra else 0) for k in range(stages))
 
 
+def even_split_refusal(plan: Plan) -> PlanError | None:
+    """Why the engine refuses an even layer split of this plan's stages (None: it accepts one).
+
+    Training and fine-tuning split the layers evenly only when the stages (× interleaved chunks)
+    divide them; serving puts the remainder on the first stages and never refuses.
+    """
+    stages = len({c.stage for c in plan.layout.cards})
+    if stages < 2 or plan.mode == "serving":
+        return None
+    from engine.training.memory.schedule import stage_layer_indices
+
+    try:
+        stage_layer_indices(plan.model.layers, stages, None, plan.layout.vpp)
+    except PlanError as e:
+        return e
+    return None
+
+
+def rebalanced(counts: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:
+    """``counts`` with stage ``index`` set to ``value``, its neighbour (the next stage; the one before
+    for the last) giving or taking the difference, so the total stays the model's layer count."""
+    out = list(counts)
+    if not 0 <= index < len(out) or len(out) < 2:
+        return tuple(out)
+    other = index + 1 if index + 1 < len(out) else index - 1
+    value = max(1, min(value, out[index] + out[other] - 1))
+    out[other] -= value - out[index]
+    out[index] = value
+    return tuple(out)
+
+
 # The optional plan sections (``plan.serving``, ``plan.finetune``) and their pydantic classes.
 SECTION_MODELS: dict[str, type[BaseModel]] = {"serving": ServingConfig, "finetune": FinetuneConfig}
 

@@ -13,6 +13,7 @@ from typing import Any, get_args, get_origin
 
 from PySide6.QtCore import QCoreApplication
 
+from engine.limits import MAX_BATCH, MAX_CONTEXT, MAX_HIDDEN, MAX_LAYERS, MAX_RANK, MAX_SEQ
 from engine.weights.formats import KV_FORMATS
 from engine.weights.quant import SCHEME_NAMES
 from gui.panels.plan_fields import SECTION_MODELS, literal_choices
@@ -61,10 +62,23 @@ def _labels() -> dict[str, str]:
         "finetune.base_dtype": translate("section_form", "Base weights:"),
         "finetune.adapter_dtype": translate("section_form", "Adapter weights:"),
         "finetune.quant": translate("section_form", "QLoRA format:"),
+        "serving.group_size": translate("section_form", "Group size:"),
+        "serving.double_quant": translate("section_form", "Double quant"),
+        "serving.vllm_engine": translate("section_form", "vLLM engine:"),
+        "serving.flash_attention": translate("section_form", "Flash attention"),
+        "serving.logits": translate("section_form", "Logits:"),
+        "finetune.gradient_checkpointing": translate("section_form", "Gradient checkpointing"),
+        "finetune.flash_attention": translate("section_form", "Flash attention"),
+        "finetune.optimizer": translate("section_form", "Optimizer:"),
+        "finetune.lora_dropout": translate("section_form", "LoRA dropout:"),
+        "finetune.framework": translate("section_form", "Framework:"),
+        "finetune.mixed_precision": translate("section_form", "Mixed precision (fp32 master weights)"),
+        "finetune.double_quant": translate("section_form", "Double quant"),
     }
 
 
-def _label(path: str) -> str:
+def field_label(path: str) -> str:
+    """The label of a serving / fine-tuning field as its row shows it (with the colon)."""
     known = _labels().get(path)
     if known:
         return known
@@ -76,8 +90,17 @@ def _string_choices(path: str) -> tuple[str, ...] | None:
     return _STRING_CHOICES.get(path)
 
 
-def _bounds(field, default_min: float, integer: bool) -> tuple[float, float]:
-    low, high = default_min, float(INT_MAX)
+# The engine's bounds (engine.limits) of the fields whose pydantic models only say "> 0".
+_LIMITS: dict[str, int] = {
+    "serving.context": MAX_CONTEXT, "serving.batch": MAX_BATCH, "serving.group_size": MAX_HIDDEN,
+    "serving.gpu_layers": MAX_LAYERS + 1, "serving.max_model_len": MAX_CONTEXT,
+    "serving.paged_block_size": MAX_CONTEXT, "serving.prefill_chunk": MAX_CONTEXT,
+    "finetune.rank": MAX_RANK, "finetune.seq": MAX_SEQ, "finetune.micro_batch": MAX_BATCH,
+}
+
+
+def _bounds(field, default_min: float, integer: bool, path: str = "") -> tuple[float, float]:
+    low, high = default_min, float(_LIMITS.get(path, INT_MAX))
     for meta in field.metadata:
         if getattr(meta, "gt", None) is not None:
             low = meta.gt + (1 if integer else 0.001)
@@ -96,7 +119,7 @@ def add_section_fields(form, section: str) -> None:
         if name.endswith("_bytes"):
             continue  # byte overrides are for plan files and the CLI, not a spin box of bytes
         path, tip = f"{section}.{name}", field.description or ""
-        label = _label(path)
+        label = field_label(path)
         choices = literal_choices(field.annotation) or _string_choices(path)
         kind, optional = _scalar(field.annotation)
         if choices:
@@ -104,7 +127,7 @@ def add_section_fields(form, section: str) -> None:
         elif kind is bool:
             form.add_check(path, label.rstrip(":"), tooltip=tip)
         elif kind is int:
-            low, high = _bounds(field, 0, integer=True)
+            low, high = _bounds(field, 0, integer=True, path=path)
             none_text = translate("section_form", "auto") if optional else None
             form.add_spin(path, label, int(max(low, 1 if optional else low)), int(min(high, INT_MAX)),
                           none_text=none_text, tooltip=tip)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QComboBox, QWidget
 
+from engine.limits import MAX_BATCH, MAX_GLOBAL_BATCH, MAX_SEQ
 from gui.panels.form import BoundForm
 from gui.panels.plan_fields import set_mode
 from gui.panels.section_form import add_section_fields
@@ -29,9 +31,28 @@ def serving_field_rules(serving) -> dict[str, bool]:
     }
 
 
+def finetune_field_rules(finetune) -> dict[str, bool]:
+    """Which fine-tuning fields the chosen method uses (others are greyed): adapters for LoRA and
+    QLoRA, the 4-bit base format for QLoRA, fp32 master weights for full fine-tuning."""
+    method = finetune.method
+    adapters = method in ("lora", "qlora")
+    return {
+        "finetune.rank": adapters,
+        "finetune.alpha": adapters,
+        "finetune.adapter_dtype": adapters,
+        "finetune.lora_dropout": adapters,
+        "finetune.quant": method == "qlora",
+        "finetune.double_quant": method == "qlora",
+        "finetune.mixed_precision": method == "full",
+    }
+
+
 class WorkloadPanel(BoundForm):
-    def __init__(self, document, parent: QWidget | None = None) -> None:
+    def __init__(self, document, parent: QWidget | None = None, *, answers=None) -> None:
         super().__init__(document, parent)
+        self._answers = answers  # gui.serving_answers.ServingAnswers: formats the cards cannot run
+        if answers is not None:
+            answers.formats_changed.connect(self._mark_formats)
         self._build_mode()
         self._build_training()
         self._build_parallel()
@@ -49,9 +70,9 @@ class WorkloadPanel(BoundForm):
 
     def _build_training(self) -> None:
         self.begin_group(translate("WorkloadPanel", "Training workload"), visible_in=TRAINING_MODES)
-        self.add_spin("training.seq", translate("WorkloadPanel", "Sequence length:"), 1, 4_194_304, step=512, suffix=translate("WorkloadPanel", " tokens"))
-        self.add_spin("training.micro_batch", translate("WorkloadPanel", "Micro-batch:"), 1, 65_536)
-        self.add_spin("training.global_batch", translate("WorkloadPanel", "Global batch:"), 1, 16_777_216, none_text=translate("WorkloadPanel", "auto (fill the pipeline)"),
+        self.add_spin("training.seq", translate("WorkloadPanel", "Sequence length:"), 1, MAX_SEQ, step=512, suffix=translate("WorkloadPanel", " tokens"))
+        self.add_spin("training.micro_batch", translate("WorkloadPanel", "Micro-batch:"), 1, MAX_BATCH)
+        self.add_spin("training.global_batch", translate("WorkloadPanel", "Global batch:"), 1, MAX_GLOBAL_BATCH, none_text=translate("WorkloadPanel", "auto (fill the pipeline)"),
                       tooltip=translate("WorkloadPanel", "Samples per optimizer step; auto runs one micro-batch per pipeline stage"))
         self.add_combo("training.precision", translate("WorkloadPanel", "Precision:"), [("bf16", "bf16"), ("fp16", "fp16"), ("fp32", "fp32")])
         self.add_combo("training.optimizer", translate("WorkloadPanel", "Optimizer:"), [("adamw", "AdamW"), ("adam", "Adam"), ("sgd", "SGD")])
@@ -90,8 +111,29 @@ class WorkloadPanel(BoundForm):
         detailed = self.document.plan.method.method == "detailed"
         for path in ("method.framework", "method.overhead.fragmentation_percent"):
             self.bindings[path].widget.setEnabled(detailed)
-        serving = getattr(self.document.plan, "serving", None)
-        if serving is not None:
-            for path, applies in serving_field_rules(serving).items():
-                if path in self.bindings:
-                    self.bindings[path].widget.setEnabled(applies)
+        plan = self.document.plan
+        rules = {**(serving_field_rules(plan.serving) if plan.serving is not None else {}),
+                 **(finetune_field_rules(plan.finetune) if plan.finetune is not None else {})}
+        for path, applies in rules.items():
+            if path in self.bindings:
+                self.bindings[path].widget.setEnabled(applies)
+                label = self.bindings[path].row_label
+                if label is not None:
+                    label.setEnabled(applies)
+        self._mark_formats()
+
+    def _mark_formats(self) -> None:
+        """The weight format list marks the formats the plan's cards cannot run, with the reason."""
+        binding = self.bindings.get("serving.quant")
+        if binding is None or not isinstance(binding.widget, QComboBox):
+            return
+        combo, unsupported = binding.widget, (self._answers.unsupported if self._answers is not None else {})
+        grey = combo.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        for i in range(combo.count()):
+            name = combo.itemData(i)
+            reason = unsupported.get(name, "")
+            text = name if not reason else translate("WorkloadPanel", "{format} (not on these cards)").format(format=name)
+            if combo.itemText(i) != text:
+                combo.setItemText(i, text)
+            combo.setItemData(i, reason or None, Qt.ItemDataRole.ToolTipRole)
+            combo.setItemData(i, grey if reason else None, Qt.ItemDataRole.ForegroundRole)

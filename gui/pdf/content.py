@@ -62,8 +62,8 @@ def card_rows(plan: Plan, est: Estimate, all_cards: bool = False) -> list[CardRo
     for members in groups.values():
         c = members[0]
         if all_cards:
-            card = plan.layout.cards[c.index]
-            tp, zero = f"{card.tp_group}:{c.tp_rank}/{c.tp_size}", f"{card.dp_group}:{c.dp_rank}/{c.dp_size}"
+            # ranks as the window shows them: "rank r/n", 1-based (the JSON's tp_rank / dp_rank are 0-based)
+            tp, zero = f"{c.tp_rank + 1}/{c.tp_size}", f"{c.dp_rank + 1}/{c.dp_size}"
         else:
             tp, zero = f"×{c.tp_size}", f"×{c.dp_size}"
         bd = c.breakdown

@@ -1,7 +1,8 @@
 """``export_pdf(plan, path)``: the plan summary an engineer hands to colleagues.
 
 Sections: title and verdict, model and workload, node diagram, memory chart,
-per-card table, warnings, assumptions and formulas.  Rendered with Qt's own
+per-card table, warnings, alternatives considered (with the sweep plot when one
+was made), assumptions and formulas.  Rendered with Qt's own
 PDF writer (QPdfWriter + QPainter), vector throughout; the file is written to
 a temporary name in the same folder and moved into place (never half-written).
 """
@@ -10,29 +11,35 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
-from pathlib import Path
 
 from PySide6.QtGui import QColor
 
 from engine import __version__
+from engine.compare import Sweep
 from engine.errors import PlanError
 from engine.estimate import estimate
+from engine.plan.files import atomic_replace
 from engine.plan.schema import Plan
 from engine.report.records import Estimate
 from engine.units import Unit
 from gui.pdf import content
+from gui.pdf.alternatives import Alternative, alternatives
 from gui.pdf.canvas import MUTED_COLOR, PAGE_SIZES, PdfCanvas
 from gui.pdf.chart import draw_chart
 from gui.pdf.diagram import draw_diagram
+from gui.pdf.sweep_chart import KNOB_NAMES, draw_sweep
 from gui.pdf.table import Column, draw_table
 
 FITS_COLOR, OVER_COLOR = QColor("#1b6e35"), QColor("#b00020")
 
 
 def export_pdf(plan: Plan, path: str | os.PathLike[str], *, page_size: str = "A4", all_cards: bool = False,
-               units: str = "GB") -> None:
-    """Write the plan summary PDF to ``path``.  Raises PlanError for a plan the engine rejects."""
+               units: str = "GB", baseline: tuple[Plan, str] | None = None, sweep: Sweep | None = None) -> None:
+    """Write the plan summary PDF to ``path``.  Raises PlanError for a plan the engine rejects.
+
+    ``baseline``: a pinned plan and its label, listed first among the alternatives; ``sweep``: a sweep of
+    this plan, drawn in the alternatives section.
+    """
     if page_size not in PAGE_SIZES:
         raise PlanError("page_size", page_size, " or ".join(PAGE_SIZES))
     try:
@@ -45,24 +52,19 @@ def export_pdf(plan: Plan, path: str | os.PathLike[str], *, page_size: str = "A4
 
     ensure_app(headless=True)
     family = register_app_fonts()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        canvas = PdfCanvas(tmp, page_size, title=f"vramplan: {plan.name}", family=family,
+    # A temp file in the target's folder replaces it when complete: an existing file's mode is kept,
+    # a symlink is written through, every OSError is one line (engine.plan.files).
+    with atomic_replace(path, "report") as tmp:
+        canvas = PdfCanvas(str(tmp), page_size, title=f"vramplan: {plan.name}", family=family,
                            mono_family=cjk_mono_family(), footer=f"vramplan {__version__} · {plan.name}")
         try:
-            _render(canvas, plan, est, unit, all_cards)
+            _render(canvas, plan, est, unit, all_cards, baseline, sweep)
         finally:
             canvas.finish()
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
-def _render(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit, all_cards: bool) -> None:
+def _render(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit, all_cards: bool,
+            baseline: tuple[Plan, str] | None = None, sweep: Sweep | None = None) -> None:
     _title(canvas, plan, est, unit)
     canvas.heading("Model")
     canvas.key_values(content.model_rows(plan))
@@ -78,6 +80,7 @@ def _render(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit, all_cards:
     draw_chart(canvas, est, unit)
     _card_table(canvas, plan, est, unit, all_cards)
     _warnings(canvas, est)
+    _alternatives(canvas, alternatives(plan, est, unit, baseline), sweep, unit)
     _formulas(canvas, est, unit)
 
 
@@ -97,7 +100,7 @@ def _card_table(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit, all_ca
     u = unit.value
     title = "Every card" if all_cards else "Cards (identical cards grouped; n = how many)"
     canvas.heading(f"{title}, memory in {u}", keep_with_pt=80)
-    group_header = ("TP grp\nid:rank/size", "ZeRO grp\nid:rank/size") if all_cards else ("TP\nsize", "ZeRO/DP\nsize")
+    group_header = ("TP rank\nr/n", "DP rank\nr/n") if all_cards else ("TP\nsize", "DP\nsize")
     columns = [Column("cards", right=False), Column("n"), Column("node", right=False), Column("GPU", right=False),
                Column("stage"), Column(group_header[0]), Column(group_header[1])]
     columns += [Column(f"{header}\n{u}") for _, header in memory]
@@ -120,6 +123,31 @@ def _warnings(canvas: PdfCanvas, est: Estimate) -> None:
     for w in est.warnings:
         canvas.paragraph(f"{w.severity}: {w.message}", canvas.font(8.5),
                          color=OVER_COLOR if w.severity == "warning" else MUTED_COLOR, indent_pt=6)
+
+
+def _alternatives(canvas: PdfCanvas, alts: list[Alternative], sweep: Sweep | None, unit: Unit) -> None:
+    if not alts and sweep is None:
+        return
+    canvas.heading("Alternatives considered", keep_with_pt=80)
+    if alts:
+        canvas.paragraph(
+            "Each alternative is estimated by the same engine and set against this plan; the figure after the name is "
+            "the one that decides. Training time and cost are the planner's step-time model (MFU 0.4, overlap 0.5, "
+            "20 tokens per parameter; training plans only). The planner searched this plan's GPU within its card "
+            "budget with no safety margin.", canvas.font(8), color=MUTED_COLOR, after_pt=5)
+    head_font, detail_font = canvas.font(8.5, bold=True), canvas.font(7.5)
+    for a in alts:
+        color = OVER_COLOR if not a.fits else (MUTED_COLOR if a.ruled_out else FITS_COLOR)
+        head = f"{a.title}: {a.verdict}"
+        detail = f"{a.source}: {a.change}." + (
+            f" {a.cards:,} cards, heaviest card {content.number(a.peak_bytes, unit)} {unit.value}, least headroom "
+            f"{content.number(a.headroom_bytes, unit, signed=True)} {unit.value}." if a.estimated else "")
+        canvas.ensure(canvas.text_height(head, head_font, canvas.width) + canvas.text_height(detail, detail_font, canvas.width))
+        canvas.paragraph(head, head_font, color=color, indent_pt=4, after_pt=1)
+        canvas.paragraph(detail, detail_font, color=MUTED_COLOR, indent_pt=12, after_pt=4)
+    if sweep is not None:
+        canvas.heading(f"Sweep of {KNOB_NAMES.get(sweep.knob, sweep.knob)}", keep_with_pt=230)
+        draw_sweep(canvas, sweep, unit)
 
 
 def _formulas(canvas: PdfCanvas, est: Estimate, unit: Unit) -> None:

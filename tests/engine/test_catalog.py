@@ -210,14 +210,17 @@ def test_user_model_persists_and_overrides_nothing_else(tmp_path):
     assert len(model_catalog()) == len(PRESETS) + 1
 
 
-def test_broken_user_catalog_file_is_named(tmp_path):
+def test_broken_user_catalog_entry_is_skipped_and_named(tmp_path, caplog):
+    """Issue 15: one bad item in the user's folder is skipped with a warning naming it, never fatal."""
     folder = user_catalog_dir() / "gpus"
     folder.mkdir(parents=True)
     (folder / "broken.json").write_text('{"gpus": [{"name": "x", "memory_bytes": -1, "source": "s"}]}')
     reload_catalogs()
-    with pytest.raises(PlanError) as e:
-        gpu_catalog()
-    assert "broken.json[0].memory_bytes" in e.value.field
+    with caplog.at_level("WARNING", logger="vramplan.catalog"):
+        names = {g.name for g in gpu_catalog()}
+    assert "x" not in names and "A100 80GB" in names
+    assert "broken.json[0].memory_bytes" in caplog.text
+    reload_catalogs()
 
 
 # --- CLI -----------------------------------------------------------------------------------------

@@ -152,11 +152,13 @@ def check(entry: str, argv: list[str], outcome: Outcome) -> None:
 
 
 def check_memory(where: str) -> None:
-    """The input's own peak (above the RSS it started from) and the session's drift stay bounded."""
+    """The input's own peak, above the RSS it started from, stays bounded.
+
+    (The session's RSS is not checked here: hypothesis and pytest keep every example's data and
+    every logged warning of a long run.  Leaks are test_fuzz_engine.py::test_no_leak's and
+    bench/bench_soak.py's to find.)"""
     grown = peak_rss_mb() - _BASE[0]
     assert grown <= RSS_LIMIT_MB, f"memory: one input grew the RSS by {grown:.0f} MB (> {RSS_LIMIT_MB:.0f}): {where}"
-    drift = rss_mb() - START_RSS_MB
-    assert drift <= 2 * RSS_LIMIT_MB, f"memory: the session's RSS grew {drift:.0f} MB: {where}"
 
 
 def run_engine(entry: str, what: str, fn, *args, allowed: tuple[type[BaseException], ...] = ()) -> object:

@@ -41,7 +41,7 @@ def cli_flags(argv: list[str]) -> None:
 
 
 CLI_ARGV = st.sampled_from(COMMANDS).flatmap(lambda c: argv_for(*c))
-test_cli_flags, test_cli_flags_long = fuzz_tests(CLI_ARGV, cli_flags)
+test_cli_flags, test_cli_flags_long = fuzz_tests(CLI_ARGV, cli_flags, quick=80)
 
 
 # --- sizes that are legal numbers but absurd ------------------------------------------------------
@@ -64,7 +64,7 @@ def absurd(argv: list[str]) -> None:
     check("cli absurd sizes", argv, run_cli(argv))
 
 
-test_absurd_sizes, test_absurd_sizes_long = fuzz_tests(absurd_sizes(), absurd)
+test_absurd_sizes, test_absurd_sizes_long = fuzz_tests(absurd_sizes(), absurd, quick=60)
 
 
 # --- the planner ----------------------------------------------------------------------------------
@@ -140,7 +140,8 @@ def writes(case: tuple[str, str, str]) -> None:
             assert run_cli(["estimate", *ARTICLE, "--gpu", "a100-80gb", "--save-plan", str(source)]).rc == 0
         (tmp / "args.sh").write_text("--num-layers 4 --hidden-size 64 --num-attention-heads 4 --vocab-size 100 "
                                      "--seq-length 128 --position-embedding-type rope\n")
-        os.environ["VRAMPLAN_CONFIG_DIR"] = str(tmp / target) if command == "add-gpu" else str(tmp / "config")
+        config = str(tmp / target.replace("\0", "")) if command == "add-gpu" else str(tmp / "config")
+        os.environ["VRAMPLAN_CONFIG_DIR"] = config  # an environment variable cannot hold a NUL byte
         outcome = run_cli(argv)
         try:
             check("writes", argv, outcome)
@@ -150,7 +151,7 @@ def writes(case: tuple[str, str, str]) -> None:
                 assert complete and text.endswith("\n"), f"{path.name} is neither the old nor a whole new file"
                 assert stat.S_IMODE(path.stat().st_mode) == int(mode, 8), f"{path.name} mode changed"
             assert (tmp / "link.json").is_symlink(), "the symlink was replaced by a file"
-            leftovers = [p.name for p in tmp.rglob("*.tmp") if not p.parent.name == "ro"]
+            leftovers = [p.name for p in tmp.rglob("*.tmp") if p.parent.name != "ro"]
             assert not leftovers, f"temp files left: {leftovers}"
         finally:
             (tmp / "ro").chmod(0o700)
@@ -179,11 +180,11 @@ def test_one_flag_values_never_crash():
     """Every flag of every command with each of the nasty number and text values (exhaustive, fast)."""
     from fuzz_strategies import NASTY_NUMBERS, NASTY_TEXT, command_flags
 
-    for path, base in COMMANDS[:6]:
+    for path, base in COMMANDS[::2][:3]:  # estimate, infer, finetune: the plan search has its own test
         for flag, takes, _ in command_flags(path):
             if not takes or flag in ("--plan", "--save-plan", "--model", "--from"):
                 continue
-            for value in (*NASTY_NUMBERS[::3], *NASTY_TEXT[::4]):
+            for value in (*NASTY_NUMBERS[::4], *NASTY_TEXT[::5]):
                 argv = [*path, *base, flag, value]
                 check("cli one flag", argv, run_cli(argv))
 

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fuzz_harness import check, run_engine
+from fuzz_harness import run_engine
 from fuzz_settings import fuzz_tests
 from fuzz_strategies import mutated_json
 from hypothesis import strategies as st
@@ -183,3 +183,26 @@ def test_subprocess_runs(tmp_path):
         if proc.returncode == 2:
             assert len(err.strip().splitlines()) == 1, (argv, err)
         assert b"\x1b" not in proc.stdout + proc.stderr, argv
+
+
+def test_no_leak(tmp_path):
+    """The same hostile inputs, three rounds in one process: the third adds (almost) nothing."""
+    from fuzz_harness import rss_mb, run_cli
+
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(SMALL[0]))
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"version": 1, "model": {"layers": 1e400}}')
+    article = ["--params", "13e9", "--layers", "40", "--hidden", "5120", "--heads", "40", "--gpu", "h100"]
+    inputs = [["estimate", "--plan", str(plan), "--json"], ["estimate", "--plan", str(bad)],
+              ["infer", "--plan", str(plan)], ["export", "--format", "megatron", str(plan)],
+              ["estimate", *article, "--tp", "8", "--pp", "4", "--dp", "4", "--seq", str(4096)],
+              ["estimate", *article, "--dp", "100000"], ["plan", "--model", "llama-2-7b", "--gpu", "h100"],
+              ["catalog", "inspect", str(tmp_path)], ["catalog", "gpus"]]
+    readings = []
+    for _ in range(3):
+        for _ in range(12):
+            for argv in inputs:
+                run_cli(argv)
+        readings.append(rss_mb())
+    assert readings[2] - readings[1] < 20, readings

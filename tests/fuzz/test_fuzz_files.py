@@ -26,7 +26,9 @@ def plan_case(draw) -> tuple[bytes, list[str]]:
     command = draw(st.sampled_from([
         ["estimate", "--plan"], ["estimate", "--json", "--plan"], ["infer", "--plan"], ["finetune", "--plan"],
         ["export", "--format", "megatron"], ["export", "--format", "deepspeed"], ["export", "--format", "vllm"],
-        ["export", "--format", "llamacpp"]]))
+        ["export", "--format", "llamacpp"], ["compare", "--expert-load", "dropless"],
+        ["sweep", "--knob", "seq", "--points", "3", "--from", "1024", "--to", "8192"],
+        ["sweep", "--knob", "micro-batch", "--points", "1000", "--to", "16777216"]]))
     return data, command
 
 
@@ -39,7 +41,7 @@ def plan_files(case: tuple[bytes, list[str]]) -> None:
         check("plan files", argv, run_cli(argv))
 
 
-test_plan_files, test_plan_files_long = fuzz_tests(plan_case(), plan_files)
+test_plan_files, test_plan_files_long = fuzz_tests(plan_case(), plan_files, quick=60)
 
 
 def test_special_plan_paths(tmp_path):
@@ -93,7 +95,7 @@ def config_files(case: tuple[bytes, list[str]]) -> None:
         check("config.json", argv, run_cli(argv))
 
 
-test_config_files, test_config_files_long = fuzz_tests(config_case(), config_files)
+test_config_files, test_config_files_long = fuzz_tests(config_case(), config_files, quick=60)
 
 
 # --- safetensors ------------------------------------------------------------------------------------
@@ -138,7 +140,7 @@ def safetensors_files(case: tuple[bytes, bytes | None]) -> None:
         assert "root:" not in outcome.out + outcome.err, "a file outside the model folder was read"
 
 
-test_safetensors, test_safetensors_long = fuzz_tests(safetensors_case(), safetensors_files)
+test_safetensors, test_safetensors_long = fuzz_tests(safetensors_case(), safetensors_files, quick=60)
 
 
 # --- GGUF ---------------------------------------------------------------------------------------------
@@ -200,7 +202,7 @@ def gguf_files(data: bytes) -> None:
         check("gguf", argv, run_cli(argv))
 
 
-test_gguf, test_gguf_long = fuzz_tests(gguf_case(), gguf_files)
+test_gguf, test_gguf_long = fuzz_tests(gguf_case(), gguf_files, quick=60)
 
 
 # --- pasted launch configs ------------------------------------------------------------------------
@@ -254,7 +256,7 @@ def launch_configs(case: tuple[str, bytes]) -> None:
         check("launch configs", argv, run_cli(argv))
 
 
-test_launch_configs, test_launch_configs_long = fuzz_tests(launch_case(), launch_configs)
+test_launch_configs, test_launch_configs_long = fuzz_tests(launch_case(), launch_configs, quick=60)
 
 
 def test_launch_config_on_stdin():

@@ -105,9 +105,19 @@ def test_clicking_a_warning_highlights_its_cards(qtbot):
     assert set(win.document.highlighted_card_ids) == {c.id for c in win.document.plan.layout.cards}
 
 
-def test_error_shows_first_in_the_warnings_panel(window):
+def test_an_invalid_plan_says_so_everywhere_and_its_error_once_in_gui_words(window):
     window.document.apply(set_field(window.document.plan, "training.global_batch", 3), "Set global batch")
-    assert "global_batch" in window.warnings.item(0).text()
+    assert window.document.error is not None
+    banner = window.diagram.diagram_scene.banner_text()
+    # the one message: the GUI's place and words, no plan field names, no CLI flags
+    assert "Global batch" in banner and "micro-batch × DP = 1 × 2 = 2" in banner
+    assert "training." not in banner and "global_batch" not in banner and "--" not in banner
+    texts = [window.warnings.item(i).text() for i in range(window.warnings.count())]
+    assert texts == ["Not computed while the plan has an error (see the message above the diagram)."]
+    assert "Not computed" in window.chart.summary.text() and "global_batch" not in window.chart.summary.text()
+    label = window.workload_panel.bindings["training.global_batch"].row_label
+    assert "color" in label.styleSheet() and "Global batch" in label.toolTip()  # the field is marked, not repeated
+    assert all(item.total_text == "–" for item in window.diagram.diagram_scene.card_items.values())
 
 
 def test_frequent_actions_have_shortcuts(window):
@@ -165,7 +175,7 @@ def test_stage_action_on_a_selection_updates_chart_undo_redo(window):
     if document.estimate is not None:
         assert_chart_matches_engine(window.chart, document)
     else:
-        assert "Cannot estimate" in window.chart.summary.text()
+        assert "Not computed" in window.chart.summary.text()
     document.undo_stack.undo()
     assert_chart_matches_engine(window.chart, document)
     document.undo_stack.redo()

@@ -94,3 +94,18 @@ def test_unreadable_autosave_is_discarded(qtbot):
     [item] = find_recoverable()
     assert load_recovered(item) is None
     assert not (folder / "dead.json").exists()
+
+
+def test_bad_autosave_metadata_is_skipped_not_fatal(tmp_path):
+    """Issue 15: a ``.meta`` holding ``[]`` (or bytes that are not UTF-8) crashed every start until deleted."""
+    folder = autosave_dir()
+    folder.mkdir(parents=True)
+    for name, meta in (("a", b"[]"), ("b", b"\xff\xfe"), ("c", b'{"saved_at": 5, "original_path": ["x"]}')):
+        (folder / f"{name}.json").write_text("{}")
+        (folder / f"{name}.meta").write_bytes(meta)
+    stale = folder / ".a.json.999999999.00ff.tmp"  # left by a write the kill interrupted
+    stale.write_text("half")
+    found = find_recoverable()
+    assert sorted(r.plan_path.stem for r in found) == ["a", "b", "c"]
+    assert all(r.saved_at_local == "?" and r.original_path is None for r in found)
+    assert not stale.exists()

@@ -116,13 +116,19 @@ def test_over_capacity_cards_get_the_red_capacity_line(qtbot):
     assert_chart_matches_engine(chart, document)
 
 
-def test_invalid_plan_keeps_last_bars_and_says_why(setup):
+def test_invalid_plan_shows_no_stale_bars_and_says_not_computed(setup):
     document, chart, panel = setup
-    before = bar_tops(chart)
     panel.bindings["training.global_batch"].widget.setValue(3)  # not a multiple of micro 1 x DP 2
     assert document.error is not None and document.error.field == "training.global_batch"
-    assert bar_tops(chart) == before
-    assert "Cannot estimate" in chart.summary.text()
+    assert not any(item.isVisible() for item in chart.bar_items.values())  # no figure of the previous plan
+    assert chart.state_text.isVisible() and chart.state_text.toPlainText() == "not computed"
+    assert "Not computed" in chart.summary.text()
+    xs, ys = chart.capacity_line.getData()  # the cards' capacities stay, greyed
+    assert list(ys[::2]) == pytest.approx([c.capacity_bytes / GB for c in document.plan.layout.cards])
+    assert chart.capacity_line.opts["pen"].color().name() == "#9a9a9a"
+    panel.bindings["training.global_batch"].widget.setValue(4)
+    assert document.error is None and not chart.state_text.isVisible()
+    assert_chart_matches_engine(chart, document)
 
 
 def test_tooltip_lists_breakdown_with_formulas(setup):

@@ -211,7 +211,7 @@ def test_drag_cards_to_another_node_previews_live_then_records_one_command(diagr
     assert scene.card_items["c6"].parentItem() is scene.node_items["n1"]
     assert document.undo_stack.count() == 0
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=target)
-    assert document.undo_stack.count() == 1 and document.undo_stack.text(0) == "Move 1 card(s)"
+    assert document.undo_stack.count() == 1 and document.undo_stack.text(0) == "Move 1 card"
     moved = next(c for c in document.plan.layout.cards if c.id == "c6")
     assert (moved.node, moved.slot) == ("n1", 0)
     assert scene.card_items["c1"] is kept  # reconciled in place, not rebuilt
@@ -232,7 +232,7 @@ def test_ctrl_click_select_set_stage_undo_redo(diagram, qtbot):
     before = document.plan
     actions.stage_actions[0].trigger()  # key 1: stage 1 (0-based 0); c4 and c7 keep stages 3 and 4
     assert [c.stage for c in document.plan.layout.cards] == [0, 0, 1, 1, 2, 0, 0, 3]
-    assert document.undo_stack.text(0) == "Set stage 1 on 2 card(s)"
+    assert document.undo_stack.text(0) == "Set stage 1 on 2 cards"
     assert_bars_match_engine(document, view)
     assert_colours_and_outlines_match_plan(document, view)
     document.undo_stack.undo()
@@ -266,16 +266,20 @@ def test_rubber_band_selects_and_tp_group_gets_an_outline(diagram, qtbot):
     assert_colours_and_outlines_match_plan(document, view)
 
 
-def test_error_keeps_the_last_drawing_and_shows_a_banner(diagram):
+def test_an_invalid_plan_greys_every_bar_and_says_why_in_gui_words(diagram):
     document, view, _, actions = diagram
     document.set_selection(["c6", "c7"])
     actions.set_stage(6)  # stages 0, 1, 2, 6: stages 3 to 5 empty -> the engine refuses
     scene = view.diagram_scene
-    assert document.error is not None and "stage 3 is empty" in scene.banner_text()
-    assert [scene.card_items[f"c{r}"].total_text for r in range(0, 8, 2)] == list(ARTICLE_STAGE_TOTALS)
-    view.grab()  # paints the banner without raising
+    assert document.error is not None
+    # 1-based, as the window counts stages; no plan field names
+    assert scene.banner_text().startswith("Not computed: Stage 4 has no cards") and "layout." not in scene.banner_text()
+    assert all(item.bar is None and item.total_text == "–" for item in scene.card_items.values())
+    assert "not computed" in scene.card_items["c0"].tooltip_html()
+    view.grab()  # paints the banner and the "not computed" bars without raising
     document.undo_stack.undo()
     assert scene.banner_text() == ""
+    assert [scene.card_items[f"c{r}"].total_text for r in range(0, 8, 2)] == list(ARTICLE_STAGE_TOTALS)
 
 
 def test_highlight_and_units(diagram):
@@ -345,9 +349,11 @@ def test_refused_role_edit_is_a_notice_not_a_command(diagram, qtbot):
     document.set_selection(["c0", "c2"])  # stages 1 and 2: one TP group cannot span two stages
     with qtbot.waitSignal(actions.message) as signal:
         assert not actions.make_tp_group()
-    assert "one pipeline stage" in signal.args[0]
-    assert "one pipeline stage" in view.diagram_scene.banner_text()
+    assert signal.args[0] == "Not done: the selected cards are on stages 1, 2, and a TP group holds the cards of one stage."
+    assert view.diagram_scene.banner_text() == signal.args[0]
     assert document.undo_stack.count() == 0
+    view.diagram_scene.document.apply(edits.rename_node(document.plan, "n1", "spare 2"), "Rename")
+    assert view.diagram_scene.banner_text() == ""  # the next change of the plan (File > New too) clears it
     document.set_selection([])
     assert not actions.new_tp_group.isEnabled() and not actions.stage_actions[0].isEnabled()
 
@@ -393,11 +399,11 @@ def test_delete_key_and_delete_action_are_one_path(diagram, qtbot):
     view.setFocus()
     qtbot.keyClick(view.viewport(), Qt.Key.Key_Delete)
     assert [n.id for n in document.plan.layout.nodes] == ["n0"] and "n1" not in scene.node_items
-    assert document.undo_stack.count() == 1 and document.undo_stack.text(0) == "Delete 1 node(s)"
+    assert document.undo_stack.count() == 1 and document.undo_stack.text(0) == "Delete 1 node"
     document.undo_stack.undo()
     document.set_selection(["c6", "c7"])
     actions.delete.trigger()
-    assert {"c6", "c7"}.isdisjoint(scene.card_items) and document.undo_stack.text(0) == "Delete 2 card(s)"
+    assert {"c6", "c7"}.isdisjoint(scene.card_items) and document.undo_stack.text(0) == "Delete 2 cards"
 
 
 def test_overflow_red_comes_from_the_one_colour_table(qtbot):

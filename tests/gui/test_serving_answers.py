@@ -1,0 +1,134 @@
+"""Serving answers in the window: the engine's figures beside the chart, updated live on every edit.
+
+Every figure is compared with an independent engine call on the same plan (``engine.estimate``,
+``engine.serving.answers``); the searches run on a worker thread, so the tests wait for them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+
+from engine.estimate import estimate
+from engine.serving.answers import best_quant, cheapest_gpu, quant_options
+from engine.units import format_bytes
+from gui.document import PlanDocument
+from gui.main_window import MainWindow
+from gui.panels.plan_fields import set_field
+from gui.templates import load_template
+
+
+@pytest.fixture
+def open_window(qtbot):
+    windows = []
+
+    def make(key: str) -> MainWindow:
+        win = MainWindow(PlanDocument(load_template(key)))  # closed below, after setClean (no save prompt)
+        win.resize(1280, 800)
+        win.show()
+        win.serving_answers.settle()
+        windows.append(win)
+        return win
+
+    yield make
+    for win in windows:
+        win.document.undo_stack.setClean()
+        win.close()
+        win.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def plain(rich: str) -> str:
+    """A label's rich text as the words a user reads (tags dropped, entities decoded, spaces collapsed)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", rich)).split())
+
+
+def _shown(win: MainWindow) -> str:
+    panel = win.serving_panel
+    return plain(" ".join(label.text() for label in (panel.limits, panel.formats, panel.cards, panel.ruled_out,
+                                                       panel.sizes)))
+
+
+def test_a_6b_model_on_a_12gb_card_shows_every_answer(open_window):
+    win = open_window("6b-rtx3060-int4")
+    plan = win.document.plan
+    s = estimate(plan).serving
+    assert win.serving_panel.isVisibleTo(win)
+    text = _shown(win)
+    # chatglm3-6b (trained for 8,192 tokens) in int4 on an RTX 3060 12GB, 4 sequences
+    assert (f"Longest context at 4 sequences {s.max_context_tokens:,} tokens "
+            "limited by the model's trained context (8,192 tokens)") in text
+    assert f"Concurrent sequences at 8,192 tokens {s.max_batch:,} limited by the memory of card #0 (RTX 3060 12GB)" in text
+    assert f"{s.kv_bytes_per_token:,} B" in text and format_bytes(s.weight_bytes, "GB") in text
+    best, cheapest = best_quant(plan), cheapest_gpu(plan)
+    assert best is not None and best.quant == "llm-int8"  # the least aggressive format that fits 12 GB
+    assert f"Least aggressive format that fits {best.quant} weights" in text
+    assert cheapest is not None and f"Cheapest single card that fits {cheapest.gpu.name}" in text
+    assert "Ruled out on these cards fp8-channel, fp8 : no FP8 tensor cores (RTX 3060 12GB has compute capability 8.6" in text
+    assert win.serving_panel.use_button.isVisibleTo(win) and win.serving_panel.use_button.text() == "Use llm-int8"
+
+
+def test_a_70b_vllm_plan_shows_the_kv_pool_and_what_binds(open_window):
+    win = open_window("70b-4xh100-vllm")
+    s = estimate(win.document.plan).serving
+    text = _shown(win)
+    assert s.kv_pool_tokens is not None and f"KV pool (vllm) {s.kv_pool_tokens:,} tokens" in text
+    assert f"at 4,096 tokens {s.max_batch:,} limited by the KV pool of card #0 (H100 SXM)" in text
+    assert "limited by the model's trained context (4,096 tokens)" in text
+
+
+def test_answers_follow_an_edit_and_its_undo(open_window, qtbot):
+    win = open_window("6b-rtx3060-int4")
+    batch = win.workload_panel.bindings["serving.batch"].widget
+    with qtbot.waitSignal(win.serving_answers.changed, timeout=10_000):
+        batch.setValue(16)  # the panel's spin box: one undo step through the document
+    s = estimate(win.document.plan).serving
+    assert win.serving_answers.answers.summary == s  # the figures of the edited plan, at once
+    assert f"Longest context at 16 sequences {s.max_context_tokens:,} tokens" in _shown(win)
+    win.serving_answers.settle()  # and the searches of the edited plan, a moment later
+    assert win.serving_answers.answers.searches.options == tuple(quant_options(win.document.plan))
+    win.document.undo_stack.undo()
+    assert win.serving_answers.answers.summary == estimate(win.document.plan).serving
+    assert "Longest context at 4 sequences" in _shown(win)
+
+
+def test_use_best_format_is_one_undo_step(open_window):
+    win = open_window("6b-rtx3060-int4")
+    win.serving_panel.use_button.click()
+    assert win.document.plan.serving.quant == "llm-int8" and win.document.undo_stack.count() == 1
+    assert win.document.undo_stack.text(0) == "Use weight format llm-int8"
+
+
+def test_formats_the_cards_cannot_run_are_ruled_out_with_the_reason(open_window):
+    win = open_window("13b-a10-int4")  # an A10 is compute capability 8.6: no FP8 tensor cores
+    ruled = {o.quant: o.note for o in quant_options(win.document.plan) if not o.supported}
+    assert set(ruled) == {"fp8", "fp8-channel"}
+    text = plain(win.serving_panel.ruled_out.text())
+    assert text == f"Ruled out on these cards fp8-channel, fp8 : {ruled['fp8']}"  # one reason, said once
+    combo = win.workload_panel.bindings["serving.quant"].widget
+    fp8 = combo.findData("fp8")
+    assert combo.itemText(fp8) == "fp8 (not on these cards)"
+    assert combo.itemData(fp8, Qt.ItemDataRole.ToolTipRole) == ruled["fp8"]
+    assert combo.itemText(combo.findData("int4-awq")) == "int4-awq"  # AWQ runs from 7.5
+
+
+def test_a_training_plan_has_no_serving_panel_and_a_switch_shows_it(open_window, qtbot):
+    win = open_window("article-13b-pp4-zero1-dp2")
+    assert not win.serving_panel.isVisibleTo(win) and win.serving_answers.answers is None
+    mode = win.workload_panel.bindings["mode"].widget
+    mode.setCurrentIndex(mode.findData("serving"))
+    mode.activated.emit(mode.currentIndex())
+    assert win.serving_panel.isVisibleTo(win)
+    assert win.serving_answers.answers.summary == estimate(win.document.plan).serving
+
+
+def test_searches_are_remembered_per_plan(open_window):
+    win = open_window("6b-rtx3060-int4")
+    first = win.serving_answers.answers.searches
+    document = win.document
+    document.apply(set_field(document.plan, "serving.batch", 2), "Set batch")
+    document.undo_stack.undo()
+    assert win.serving_answers.answers.searches is first  # back on a known plan: no new search
