@@ -4,7 +4,7 @@ Each entry point has a quick test in the default run (a few dozen inputs, the
 suite ~60 s) and a long one under the ``slow`` marker (``LONG_EXAMPLES`` inputs,
 default 10,000)::
 
-    .venv/bin/python -m pytest tests/fuzz -m slow -p no:randomly        # the long campaign
+    VRAMPLAN_FUZZ_LONG=10000 .venv/bin/python -m pytest tests/fuzz -m slow -p no:randomly  # the long campaign
     VRAMPLAN_FUZZ_LONG=2000 .venv/bin/python -m pytest tests/fuzz -m slow  # a shorter one
 
 Inputs run in-process; a few subprocess runs check the real exit codes.

@@ -8,7 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 QUICK = int(os.environ.get("VRAMPLAN_FUZZ_QUICK", "25"))
-LONG = int(os.environ.get("VRAMPLAN_FUZZ_LONG", "10000"))
+# The long campaign (10,000 inputs per entry point) runs only when asked for, so the README's test
+# command (and CI) stays well under 30 minutes:  VRAMPLAN_FUZZ_LONG=10000 pytest tests/fuzz -m slow
+LONG = int(os.environ.get("VRAMPLAN_FUZZ_LONG", "0") or 0)
 _COMMON = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck), "print_blob": True}
 
 
@@ -26,4 +28,6 @@ def fuzz_tests(strategy, body, *, quick: int = QUICK, long: int = LONG):
 
         return test
 
-    return make(quick, True), pytest.mark.slow(make(long, False))
+    long_test = pytest.mark.skipif(long <= 0, reason="the long fuzz campaign runs with VRAMPLAN_FUZZ_LONG=N")(
+        make(max(long, 1), False))
+    return make(quick, True), pytest.mark.slow(long_test)
