@@ -99,6 +99,7 @@ class MemoryChart(QWidget):
         self.legend = QLabel(self)
         self.legend.setObjectName("chartLegend")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)  # a narrow window wraps the keys instead of widening the chart
         self.bar_items: dict[str, pg.BarGraphItem] = {}
         for key in BREAKDOWN_KEYS:
             item = FilledBars(x=[], height=[], y0=[], width=0.8, brush=CATEGORY_COLORS[key], pen=pg.mkPen(None))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
@@ -27,7 +27,7 @@ from gui.theme import OVER_CAPACITY
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
-PANEL_WIDTH = 300
+PANEL_WIDTH = 260
 MUTED = "#707070"
 
 
@@ -56,7 +56,7 @@ class ServingPanel(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(220)
+        self.setMinimumWidth(190)
         self.setMaximumWidth(PANEL_WIDTH + 40)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         body = QWidget(self)
@@ -81,6 +81,9 @@ class ServingPanel(QScrollArea):
         answers.changed.connect(self.refresh)
         document.units_changed.connect(self.refresh)
         self.refresh()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(PANEL_WIDTH, 400)  # wide enough for a question and its figure side by side
 
     @staticmethod
     def _label(parent: QWidget, name: str) -> QLabel:

@@ -49,7 +49,7 @@ class DiagramView(QGraphicsView):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(tr("Node diagram"))
-        self.setMinimumSize(320, 240)
+        self.setMinimumSize(240, 200)
         self._fitted = False
         self._fitted_layout: Layout | None = None  # the plan layout the scene rect was last fitted to
         self._legend: tuple[tuple, QPixmap] | None = None  # (what it shows, drawing): redrawn when that changes
