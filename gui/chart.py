@@ -27,7 +27,7 @@ from gui.chart_data import (
     stacked_bars,
 )
 from gui.i18n import plural
-from gui.theme import CATEGORY_COLORS, CHART_COLORS, OVER_CAPACITY, current_theme
+from gui.theme import CATEGORY_COLORS, OVER_CAPACITY, current_theme, style_plot
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
@@ -133,13 +133,7 @@ class MemoryChart(QWidget):
 
     # Drawing ------------------------------------------------------------------
     def apply_theme(self, name: str | None = None) -> None:
-        colors = CHART_COLORS[name or current_theme()]
-        self.plot.setBackground(colors.background)
-        for axis in ("left", "bottom"):
-            ax = self.plot.getAxis(axis)
-            ax.setPen(colors.foreground)
-            ax.setTextPen(colors.foreground)
-        self.plot.showGrid(x=False, y=True, alpha=colors.grid_alpha)
+        colors = style_plot(self.plot, name, grid_x=False, grid_y=True)
         self._capacity_pen = pg.mkPen(colors.capacity, width=2)
         self.capacity_line.setPen(self._capacity_pen)
         self.over_line.setPen(pg.mkPen(colors.over_capacity, width=3))

@@ -50,7 +50,7 @@ from gui.compare_data import (
     time_change,
 )
 from gui.document import PlanDocument
-from gui.theme import CATEGORY_COLORS, CHART_COLORS, OVER_CAPACITY, current_theme
+from gui.theme import CATEGORY_COLORS, OVER_CAPACITY, current_theme, style_plot
 
 BETTER_COLOR = "#1B873F"
 COLUMNS = 6
@@ -182,13 +182,7 @@ class CompareView(QWidget):
         self.results_layout.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
 
     def apply_theme(self, name: str | None = None) -> None:
-        colors = CHART_COLORS[name or current_theme()]
-        self.plot.setBackground(colors.background)
-        for axis in ("left", "bottom"):
-            ax = self.plot.getAxis(axis)
-            ax.setPen(colors.foreground)
-            ax.setTextPen(colors.foreground)
-        self.plot.showGrid(x=True, y=False, alpha=colors.grid_alpha)
+        colors = style_plot(self.plot, name, grid_x=True, grid_y=False)
         self.zero_line.setPen(pg.mkPen(colors.foreground, width=1))
         self.refresh()
 

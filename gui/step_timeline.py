@@ -8,7 +8,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gui.document import PlanDocument
-from gui.theme import CATEGORY_COLORS, CHART_COLORS, current_theme
+from gui.theme import CATEGORY_COLORS, style_plot
 from gui.timeline_data import TIMELINE_KEYS, TimelineSeries, focus_card, timeline_series
 
 
@@ -63,13 +63,7 @@ class StepTimelineView(QWidget):
         self.apply_theme()
 
     def apply_theme(self, name: str | None = None) -> None:
-        colors = CHART_COLORS[name or current_theme()]
-        self.plot.setBackground(colors.background)
-        for axis in ("left", "bottom"):
-            ax = self.plot.getAxis(axis)
-            ax.setPen(colors.foreground)
-            ax.setTextPen(colors.foreground)
-        self.plot.showGrid(x=False, y=True, alpha=colors.grid_alpha)
+        colors = style_plot(self.plot, name, grid_x=False, grid_y=True)
         self.capacity_line.setPen(pg.mkPen(colors.capacity, width=2))
         self.peak_line.setPen(pg.mkPen(colors.highlight, width=1, style=Qt.PenStyle.DashLine))
         self.peak_marker.setPen(pg.mkPen(colors.highlight, width=2))

@@ -30,7 +30,7 @@ from engine.plan.schema import Plan
 from engine.units import format_bytes
 from gui.document import PlanDocument
 from gui.sweep_data import SweepCurve, knob_limit, plan_with_knob, run_sweep, sweep_curve
-from gui.theme import CHART_COLORS, OVER_CAPACITY, current_theme
+from gui.theme import OVER_CAPACITY, current_theme, style_plot
 
 COALESCE_MS = 60  # edits closer together than this give one sweep
 WIDE_PX = 700  # from this width the controls take one row
@@ -161,13 +161,7 @@ class SweepView(QWidget):
         self.controls.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
 
     def apply_theme(self, name: str | None = None) -> None:
-        colors = CHART_COLORS[name or current_theme()]
-        self.plot.setBackground(colors.background)
-        for axis in ("left", "bottom"):
-            ax = self.plot.getAxis(axis)
-            ax.setPen(colors.foreground)
-            ax.setTextPen(colors.foreground)
-        self.plot.showGrid(x=True, y=True, alpha=colors.grid_alpha)
+        colors = style_plot(self.plot, name, grid_x=True, grid_y=True)
         self.curve.setPen(pg.mkPen(colors.foreground, width=1.5))
         self.capacity_line.setPen(pg.mkPen(colors.capacity, width=2))
         self.current_line.setPen(pg.mkPen(colors.foreground, width=1, style=Qt.PenStyle.DotLine))

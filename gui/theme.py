@@ -86,3 +86,15 @@ def current_theme(app=None) -> str:
     app = app or QApplication.instance()
     name = app.property("vramplan_theme") if app is not None else None
     return name if name in THEMES else "light"
+
+
+def style_plot(plot, name: str | None = None, *, grid_x: bool = False, grid_y: bool = True) -> ChartColors:
+    """Background, axis pens and grid of a pyqtgraph PlotWidget in the theme's chart colours (returned)."""
+    colors = CHART_COLORS[name or current_theme()]
+    plot.setBackground(colors.background)
+    for axis in ("left", "bottom"):
+        ax = plot.getAxis(axis)
+        ax.setPen(colors.foreground)
+        ax.setTextPen(colors.foreground)
+    plot.showGrid(x=grid_x, y=grid_y, alpha=colors.grid_alpha)
+    return colors
