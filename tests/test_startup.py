@@ -87,3 +87,39 @@ def test_first_window_leaves_out_what_it_does_not_show(tmp_path):
     later = ("gui.planner_panel", "engine.planner", "gui.pdf", "gui.about", "gui.launch_import", "engine.export",
              "engine.importers.hf_import")
     assert [m for m in later if m in loaded] == []
+
+
+ENGINE_COMMANDS = ("estimate", "infer", "finetune", "plan", "export", "import", "catalog", "schema", "validate",
+                   "compare", "sweep")
+ESTIMATE_13B = ["estimate", "--params", "13e9", "--layers", "40", "--hidden", "5120", "--heads", "40",
+                "--gpu", "a100-80gb", "--pp", "4", "--dp", "2", "--zero", "1", "--method", "seed"]
+
+
+def _heavy(loaded: set[str]) -> list[str]:
+    """numpy and the planner (which needs it): what only `vramplan plan` and the GUI use."""
+    return sorted(m for m in loaded if m.split(".")[0] == "numpy" or m == "engine.planner"
+                  or m.startswith("engine.planner."))
+
+
+def test_the_cli_registers_every_command_without_numpy_or_the_planner(tmp_path):
+    # what `vramplan estimate ...` does: import the CLI, register every command's flags, run one
+    loaded = _modules_after("from engine.cli.main import main\n"
+                            f"assert main({ESTIMATE_13B!r}) == 0\n"
+                            "assert main(['estimate', '--help']) == 0", tmp_path)
+    assert "engine.cli.plan_cmd" in loaded and "engine.cli.export_cmd" in loaded  # registered ...
+    assert _heavy(loaded) == []  # ... without loading what they compute with
+    assert "engine.export" not in loaded
+    # `vramplan plan` loads them when it runs (a refused objective is checked against the planner's list)
+    loaded = _modules_after("from engine.cli.main import main\n"
+                            "assert main(['plan', '--model', 'llama-2-7b', '--objective', 'slowest']) == 2", tmp_path)
+    assert "engine.planner" in loaded and "engine.planner.search" in loaded
+
+
+def test_help_lists_every_command(capsys):
+    from engine.cli.main import main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    # a command's row: four spaces, its name (a wrapped help line is indented further)
+    listed = {line.split()[0] for line in out.splitlines() if line.startswith("    ") and line[4:5].strip()}
+    assert set(ENGINE_COMMANDS) <= listed

@@ -8,8 +8,10 @@ any work: integers within their range (``8``, ``4096``, ``1e4``, never a
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import re
+from collections.abc import Iterator, Sequence
 
 from engine.errors import quote
 from engine.limits import MAX_PARALLEL
@@ -76,3 +78,31 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     return parse_int(text, 0, MAX_PARALLEL)
+
+
+class LazyChoices(Sequence[str]):
+    """argparse ``choices`` that live in a module the CLI should not import to register a command
+    (``engine.planner`` brings numpy): read from ``module.name`` the first time argparse checks a value
+    or formats that command's help.  Give the argument a ``metavar`` (without one argparse lists the
+    choices when the argument is added), and ``%(choices)s`` in its help to show them."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+        self._values: tuple[str, ...] | None = None
+
+    def _loaded(self) -> tuple[str, ...]:
+        if self._values is None:
+            self._values = tuple(getattr(importlib.import_module(self.module), self.name))
+        return self._values
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._loaded()[index]
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._loaded()

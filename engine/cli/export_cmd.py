@@ -5,15 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.cli.arg_types import int_in
+from engine.cli.arg_types import LazyChoices, int_in
 from engine.errors import PlanError
-from engine.export import (
-    EXPORT_FORMATS,
-    IMPORT_FORMATS,
-    export_text,
-    plan_from_deepspeed,
-    plan_from_megatron,
-)
 from engine.limits import (
     MAX_CARDS,
     MAX_CONFIG_BYTES,
@@ -30,7 +23,8 @@ from engine.plan.schema import load_plan, plan_to_json, save_plan
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="launch config (Megatron-LM, DeepSpeed, vLLM, llama.cpp) from a plan",
                        description="Print what you would otherwise type by hand to launch the plan.")
-    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--format", required=True, choices=LazyChoices("engine.export", "EXPORT_FORMATS"),
+                   metavar="FORMAT", help="%(choices)s")
     p.add_argument("plan", metavar="PLAN.json")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(run=run_export)
@@ -38,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = sub.add_parser("import", help="a Megatron-LM argument list or a DeepSpeed config -> a plan",
                        description="Read pasted Megatron-LM arguments (or a torchrun line) or a DeepSpeed "
                                    "config JSON and print the plan (or save it with --save-plan).")
-    q.add_argument("--format", required=True, choices=IMPORT_FORMATS)
+    q.add_argument("--format", required=True, choices=LazyChoices("engine.export", "IMPORT_FORMATS"),
+                   metavar="FORMAT", help="%(choices)s")
     q.add_argument("file", metavar="FILE", help="the arguments / config file; - reads stdin")
     q.add_argument("--gpu", metavar="NAME", help="catalog GPU of every card")
     q.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (80GB, 24GiB)")
@@ -57,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from engine.export import export_text
+
     text = export_text(load_plan(args.plan), args.format)
     if args.output:
         files.atomic_write_text(args.output, text, field="--output")
@@ -78,6 +75,7 @@ def _read(path: str, limit: int) -> str:
 def run_import(args: argparse.Namespace) -> int:
     from engine.cli.model_args import base_model
     from engine.cli.training_args import gpu_from_args
+    from engine.export import plan_from_deepspeed, plan_from_megatron
 
     gpu, capacity = gpu_from_args(args)
     model = base_model(args.model) if args.model else None

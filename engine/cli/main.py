@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from engine.errors import PlanError, clip, strip_controls
 from engine.plan.schema import plan_error_from_validation
 
-# Each module has register(subparsers) and run(args) -> int.
+# Each module has register(subparsers) and run(args) -> int.  Registering must stay cheap (every command
+# registers on every start): a module imports at its top only what its flags need, never numpy or the
+# planner; the run functions import the rest (tests/test_startup.py checks what `vramplan estimate` loads).
 COMMAND_MODULES = (
     "engine.cli.estimate_cmd",
     "engine.cli.infer_cmd",
@@ -48,14 +50,8 @@ def build_parser(prog: str = "vramplan") -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"vramplan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue
-        module.register(sub)
+    for name in COMMAND_MODULES:  # each registers its flags; what a command computes with loads when it runs
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -7,11 +7,12 @@ Workload flags given (``--micro-batch``, ``--recompute``, ``--sequence-parallel`
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from engine.catalog import find_gpu
-from engine.cli.arg_types import float_in, int_in, parse_int
+from engine.cli.arg_types import LazyChoices, float_in, int_in, parse_int
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import print_json
 from engine.cli.training_args import (
@@ -37,18 +38,10 @@ from engine.limits import (
     MIN_TFLOPS,
 )
 from engine.plan.schema import plan_error_from_validation
-from engine.planner import (
-    OBJECTIVES,
-    Hardware,
-    PlannerRequest,
-    SearchSpace,
-    SpeedModel,
-    hardware_for_gpu,
-    search,
-)
-from engine.planner.report import result_to_json
-from engine.planner.table import render_plan_table
 from engine.units import parse_count
+
+if TYPE_CHECKING:  # the planner (and numpy) load when the command runs, not when the CLI registers it
+    from engine.planner import Hardware, PlannerRequest, SearchSpace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--inter-node-bandwidth", type=bandwidth, metavar="GB/s", help="network per node (default 50 = 400 Gb/s)")
     g.add_argument("--price", type=float_in(0, MAX_PRICE_USD), metavar="USD", help="per card-hour (default: catalog)")
     s = p.add_argument_group("search")
-    s.add_argument("--objective", choices=OBJECTIVES, default="fewest-gpus")
+    s.add_argument("--objective", choices=LazyChoices("engine.planner", "OBJECTIVES"), default="fewest-gpus",
+                   metavar="NAME", help="%(choices)s (default %(default)s)")
     s.add_argument("--margin", type=float_in(0, 1), default=0.1, metavar="F", help="fraction of each card kept free (default 0.1)")
     s.add_argument("--zero", type=int, choices=[0, 1, 2, 3], help="fix the ZeRO stage (default: search 0-3)")
     s.add_argument("--micro-batches", metavar="B1,B2,..", help="micro-batch sizes to try (default 1,2,4,8)")
@@ -110,6 +104,8 @@ def _gpu_names(args: argparse.Namespace) -> list[tuple[str | None, int]]:
 
 
 def hardware_from_args(args: argparse.Namespace) -> tuple[Hardware, ...]:
+    from engine.planner import Hardware, hardware_for_gpu
+
     capacity = card_bytes(args.gpu_memory) if args.gpu_memory else None
     out = []
     for name, count in _gpu_names(args):
@@ -144,6 +140,8 @@ def _int_list(text: str, field: str) -> tuple[int, ...]:
 
 
 def space_from_args(args: argparse.Namespace) -> SearchSpace:
+    from engine.planner import SearchSpace
+
     fixed: dict[str, tuple] = {}
     if args.micro_batch is not None:
         fixed["micro_batches"] = (args.micro_batch,)
@@ -161,6 +159,8 @@ def space_from_args(args: argparse.Namespace) -> SearchSpace:
 
 
 def request_from_args(args: argparse.Namespace) -> PlannerRequest:
+    from engine.planner import PlannerRequest, SpeedModel
+
     for flag, value in (("--max-gpus", args.max_gpus), ("--gpus-per-node", args.gpus_per_node)):
         if value < 1:
             raise PlanError(flag, value, "a positive integer")
@@ -182,6 +182,10 @@ def request_from_args(args: argparse.Namespace) -> PlannerRequest:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.planner import search
+    from engine.planner.report import result_to_json
+    from engine.planner.table import render_plan_table
+
     request = request_from_args(args)
     result = search(request, keep_all=args.all)
     top = None if args.top == 0 else args.top
