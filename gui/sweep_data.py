@@ -2,8 +2,8 @@
 
 The engine computes every point and the fitting values (``engine.compare.sweep``); this module scales
 the peaks to the display unit, puts the knob's values on a log axis for geometric series, picks the
-value to mark (the largest that fits, or for TP and PP sizes the smallest) and builds the plan a
-clicked point stands for.
+value to mark (the largest that fits, or for TP and PP sizes the smallest).  The plan a clicked point
+stands for is the engine's (``engine.compare.sweep.plan_with_knob``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.compare import Sweep, SweepPoint, sweep
-from engine.compare.probes import layout_candidates, section_config
 from engine.compare.sweep import knob_rule
 from engine.errors import PlanError
 from engine.plan.schema import Plan
 from engine.units import Unit, to_unit
-from gui.panels.plan_fields import set_field
 
 MAX_TICKS = 9
 MAX_LISTED_TICKS = 14
@@ -86,18 +84,6 @@ def sweep_curve(s: Sweep, unit: Unit | str) -> SweepCurve:
 def knob_limit(plan: Plan, knob: str) -> int:
     """The largest value the plan accepts for ``knob`` (the range boxes' maximum)."""
     return knob_rule(plan, knob).limit
-
-
-def plan_with_knob(plan: Plan, knob: str, value: int) -> Plan:
-    """The plan with ``knob`` set to ``value``: a workload field, or (TP, PP) the uniform grid rebuilt
-    with that size, exactly as the sweep evaluated it.  Raises PlanError for a value the plan refuses."""
-    rule = knob_rule(plan, knob)
-    if rule.section == "layout":
-        _values, build = layout_candidates(plan, knob, value, value)
-        return build(value)
-    if getattr(plan, rule.section, None) is None:  # a default section, as the sweep used
-        plan = plan.model_copy(update={rule.section: section_config(plan, rule.section)})
-    return set_field(plan, rule.field, value)
 
 
 def run_sweep(plan: Plan, knob: str, start: int | None, stop: int | None, points: int) -> Sweep | PlanError:

@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.compare import Sweep, knobs_for
-from engine.compare.sweep import DEFAULT_POINTS, MAX_POINTS
+from engine.compare.sweep import DEFAULT_POINTS, MAX_POINTS, plan_with_knob
 from engine.errors import PlanError
 from engine.plan.schema import Plan
 from engine.units import format_bytes
 from gui.document import PlanDocument
-from gui.sweep_data import SweepCurve, knob_limit, plan_with_knob, run_sweep, sweep_curve
+from gui.sweep_data import SweepCurve, knob_limit, run_sweep, sweep_curve
 from gui.theme import OVER_CAPACITY, current_theme, style_plot
 
 COALESCE_MS = 60  # edits closer together than this give one sweep

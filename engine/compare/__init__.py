@@ -3,7 +3,7 @@
 * :func:`compare_plans` -> :class:`PlanComparison`: two plans side by side, stage by stage;
   :func:`expert_load_comparison`: a MoE plan's average against its busiest EP rank.
 * :func:`sweep` -> :class:`Sweep`: the heaviest card's peak against one knob, with the largest
-  value that fits.
+  value that fits; :func:`plan_with_knob`: the plan one point stands for.
 """
 
 from engine.compare.compare import (
@@ -18,10 +18,10 @@ from engine.compare.compare import (
     expert_load_comparison,
     step_cost,
 )
-from engine.compare.sweep import KNOBS, ExcludedValue, Knob, Sweep, SweepPoint, knobs_for, sweep
+from engine.compare.sweep import KNOBS, ExcludedValue, Knob, Sweep, SweepPoint, knobs_for, plan_with_knob, sweep
 
 __all__ = [
     "KNOBS", "CategoryDelta", "ExcludedValue", "Knob", "PlanComparison", "PlanSide", "StageComparison", "StageSide",
     "StepCost", "Sweep", "SweepPoint", "WarningRecord", "compare_plans", "expert_load_comparison", "knobs_for",
-    "step_cost", "sweep",
+    "plan_with_knob", "step_cost", "sweep",
 ]

@@ -6,7 +6,8 @@ Probes by workload (each built once per sweep, called once per value):
   context, checked against the engine's ``card_breakdown``;
 * serving context / batch (:class:`ServingProbe`): the serving estimator's
   :class:`~engine.serving.estimate.Evaluator` (card results without the answer searches);
-* fine-tuning (:class:`FinetuneProbe`) and layout sizes (:func:`layout_candidates`): ``estimate``.
+* fine-tuning (:class:`FinetuneProbe`) and layout sizes (:func:`layout_candidates`): ``estimate`` of the
+  plan :func:`engine.compare.sweep.plan_with_knob` builds for the value.
 
 Derived settings are memoised by (object, field, value) (:func:`variant`): the engine's memos key on
 the identity of the settings objects, so a repeated sweep of an unchanged plan hits them.
@@ -20,12 +21,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from engine.compare.compare import FrozenRecord
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.plan.schema import Plan, with_changes
+from engine.plan.schema import Plan, plan_error_from_validation, with_changes
 
 
 class SweepPoint(FrozenRecord):
@@ -219,11 +220,27 @@ class ServingProbe:
 
 
 class FinetuneProbe:
-    def __init__(self, plan: Plan, attr: str) -> None:
-        self.plan, self.attr, self.cfg = plan, attr, section_config(plan, "finetune")
+    """Fine-tuning: ``estimate`` of the plan at each value (``apply``: value -> that plan)."""
+
+    def __init__(self, apply: Callable[[int], Plan]) -> None:
+        self.apply = apply
 
     def __call__(self, value: int) -> SweepPoint:
-        return estimate_point(value, self.plan.model_copy(update={"finetune": variant(self.cfg, self.attr, value)}))
+        return estimate_point(value, self.apply(value))
+
+
+def with_value(plan: Plan, section: str, attr: str, value: int) -> Plan:
+    """``plan`` with ``section.attr = value`` (a serving or fine-tuning plan without that section gets its
+    defaults), checked like an edit: a value the section or the plan refuses raises a PlanError naming
+    the field.  The section is the memoised :func:`variant`, so the engine's caches see the same object
+    for the same value."""
+    config = section_config(plan, section)
+    try:  # the validators of the section (model_copy runs none)
+        type(config).model_validate({**{name: getattr(config, name) for name in type(config).model_fields},
+                                     attr: value})
+    except ValidationError as e:
+        raise plan_error_from_validation(e, section) from None
+    return with_changes(plan, **{section: variant(config, attr, value)})
 
 
 def layout_candidates(plan: Plan, knob: str, start: int, stop: int) -> tuple[list[int], Callable[[int], Plan]]:

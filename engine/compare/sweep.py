@@ -9,8 +9,9 @@
 Values are a geometric or linear series of integers from ``start`` to ``stop`` (at most ``points``,
 duplicates from rounding dropped), or, where only some values are allowed (``tp`` and ``pp``:
 sizes that divide the heads / layers, on the plan's uniform grid; ``micro-batch`` under a global
-batch: divisors of it), those values.  Each point is exactly what ``engine.estimate`` reports for
-the plan with that one value changed: training points go through the engine's memoised
+batch: divisors of it), those values; PP sizes up to ``engine.limits.MAX_PP``.  Each point is exactly
+what ``engine.estimate`` reports for the plan with that one value changed (:func:`plan_with_knob`, the
+plan the GUI applies when a point is clicked): training points go through the engine's memoised
 ``card_breakdown`` once per distinct card context, serving points through the serving estimator's
 own :class:`~engine.serving.estimate.Evaluator` (no answer searches), the rest through ``estimate``.
 Derived settings are memoised by (object, knob, value), so a repeated sweep of an unchanged plan
@@ -41,14 +42,15 @@ from engine.compare.probes import (
     layout_candidates,
     microbatch_domain,
     section_config,
+    with_value,
 )
 from engine.errors import PlanError
 from engine.estimate import estimate
-from engine.limits import MAX_BATCH, MAX_CONTEXT, MAX_LAYERS, MAX_PARALLEL, MAX_RANK, MAX_SEQ
+from engine.limits import MAX_BATCH, MAX_CONTEXT, MAX_PARALLEL, MAX_PP, MAX_RANK, MAX_SEQ, check_int
 from engine.plan.schema import Plan
 
 __all__ = ["DEFAULT_POINTS", "KNOBS", "MAX_POINTS", "ExcludedValue", "Knob", "KnobRule", "Sweep", "SweepPoint",
-           "clear_memo", "knob_rule", "knobs_for", "series", "sweep"]
+           "clear_memo", "knob_rule", "knobs_for", "plan_with_knob", "series", "sweep"]
 
 Knob = Literal["seq", "micro-batch", "context", "batch", "lora-rank", "tp", "pp"]
 KNOBS: tuple[Knob, ...] = ("seq", "micro-batch", "context", "batch", "lora-rank", "tp", "pp")
@@ -101,7 +103,7 @@ _RULES: dict[str, dict[str, KnobRule]] = {
                 "batch": KnobRule("batch", "serving", "batch", MAX_BATCH, True)},
 }
 _LAYOUT_RULES = {"tp": KnobRule("tp", "layout", "tp", MAX_PARALLEL, False),
-                 "pp": KnobRule("pp", "layout", "pp", MAX_LAYERS, False)}
+                 "pp": KnobRule("pp", "layout", "pp", MAX_PP, False)}
 
 
 def knobs_for(plan: Plan) -> tuple[Knob, ...]:
@@ -162,8 +164,28 @@ def _current(plan: Plan, rule: KnobRule) -> int:
 
 def _default_range(rule: KnobRule, current: int, plan: Plan) -> tuple[int, int]:
     if rule.section == "layout":
-        return 1, plan.model.heads if rule.knob == "tp" else plan.model.layers
+        return 1, min(rule.limit, plan.model.heads if rule.knob == "tp" else plan.model.layers)
     return max(1, current // 8), min(rule.limit, current * 8)
+
+
+def plan_with_knob(plan: Plan, knob: str, value: int) -> Plan:
+    """The plan a sweep point stands for: ``plan`` with ``knob`` at ``value`` (``estimate`` of it is the
+    point).  A workload knob sets its field (a serving or fine-tuning plan without its section gets the
+    defaults the sweep used); ``tp`` and ``pp`` rebuild the uniform grid with that size, the other sizes
+    kept and an uneven layer split dropped.  A value the plan refuses raises a PlanError naming the field.
+    The sweep evaluates fine-tuning and layout points on this plan, and the GUI applies a clicked point
+    with it."""
+    rule = knob_rule(plan, knob)
+    check_int(rule.field, value, 1, rule.limit)
+    if rule.section != "layout":
+        return with_value(plan, rule.section, rule.attr, value)
+    sizes, build = layout_candidates(plan, rule.knob, value, value)
+    if value not in sizes:
+        what = f"heads={plan.model.heads}" if rule.knob == "tp" else f"layers={plan.model.layers}"
+        if rule.knob == "pp" and plan.layout.vpp > 1:
+            what += f" with {plan.layout.vpp} interleaved chunks per stage"
+        raise PlanError(rule.field, value, f"a {rule.knob.upper()} size that divides {what}")
+    return build(value)
 
 
 def _index_in(domain: Sequence[int], value: int) -> int:
@@ -221,11 +243,11 @@ def _domain(plan: Plan, rule: KnobRule, start: int, stop: int) -> tuple[Sequence
     estimate(plan)  # the plan itself must be valid: its error names the plan's field, not a point's
     excluded: list[ExcludedValue] = []
     if rule.section == "layout":
-        candidates, build = layout_candidates(plan, rule.knob, start, stop)
+        candidates, _build = layout_candidates(plan, rule.knob, start, stop)
         evaluated: dict[int, SweepPoint] = {}
         for v in candidates:  # a few divisors: each one's whole estimate, refused sizes listed with the reason
             try:
-                evaluated[v] = estimate_point(v, build(v))
+                evaluated[v] = estimate_point(v, plan_with_knob(plan, rule.knob, v))
             except PlanError as e:
                 excluded.append(ExcludedValue(value=v, reason=str(e)))
         domain: Sequence[int] = list(evaluated)
@@ -233,9 +255,12 @@ def _domain(plan: Plan, rule: KnobRule, start: int, stop: int) -> tuple[Sequence
     else:
         allowed = microbatch_domain(plan, start, stop) if rule.knob == "micro-batch" else None
         domain = range(start, stop + 1) if allowed is None else allowed
-        probes: dict[str, Callable[[Plan, str], Callable[[int], SweepPoint]]] = {
-            "training": TrainingProbe, "serving": ServingProbe, "finetune": FinetuneProbe}
-        points = _Points(probes[plan.mode](plan, rule.attr))
+        probe: Callable[[int], SweepPoint]
+        if plan.mode == "finetune":
+            probe = FinetuneProbe(lambda v: plan_with_knob(plan, rule.knob, v))
+        else:
+            probe = (TrainingProbe if plan.mode == "training" else ServingProbe)(plan, rule.attr)
+        points = _Points(probe)
     if not domain:
         why = f"; {excluded[0].reason}" if excluded else ""
         raise PlanError("--from", start, f"a range holding at least one allowed {rule.knob} value "

@@ -8,8 +8,9 @@ import pytest
 from engine import GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
 from engine.cli.main import main as cli
 from engine.compare import Sweep, knobs_for, sweep
-from engine.compare.sweep import clear_memo, series
+from engine.compare.sweep import clear_memo, knob_rule, plan_with_knob, series
 from engine.errors import PlanError
+from engine.limits import MAX_PP, MAX_SEQ
 from engine.finetune.config import FinetuneConfig
 from engine.model.spec import MoESpec
 from engine.plan.schema import Plan as PlanModel
@@ -278,3 +279,55 @@ def test_plan_model_is_unchanged_by_a_sweep():
     before = ARTICLE.model_dump()
     sweep(ARTICLE, "seq", 1024, 4096, points=3)
     assert PlanModel.model_validate(before) == ARTICLE
+
+
+# --- the plan a point stands for ------------------------------------------------------------------
+def test_plan_with_knob_sets_the_field_or_rebuilds_the_grid():
+    assert plan_with_knob(ARTICLE, "seq", 8192) == with_value(ARTICLE, "seq", 8192)
+    assert plan_with_knob(SHORT, "micro-batch", 3) == with_value(SHORT, "micro-batch", 3)
+    assert plan_with_knob(LORA, "lora-rank", 64) == with_value(LORA, "lora-rank", 64)
+    assert plan_with_knob(LLAMACPP, "context", 8192) == with_value(LLAMACPP, "context", 8192)
+    pp8 = plan_with_knob(ARTICLE, "pp", 8)
+    assert (pp8.layout.topology.stages, len(pp8.layout.cards)) == (8, 16)  # DP 2 kept
+    # PP 8 x ZeRO-1 DP 2, stage 1: 13e9 x (6/8 + 12/16) = 19.5e9 of states, plus 40 x S 4096 x H 5120 x 5 layers
+    # x 8 micro-batches in flight = 33,554,432,000 of activations
+    assert estimate(pp8).cards[0].total_bytes == 19_500_000_000 + 40 * 4096 * 5120 * 5 * 8 == 53_054_432_000
+    tp4 = plan_with_knob(template("13b-detailed-megatron"), "tp", 4)
+    assert max(tp4.layout.topology.tp_size) == 4
+
+
+@pytest.mark.parametrize("plan,knob", [(ARTICLE, "seq"), (LORA, "lora-rank"), (ARTICLE, "pp"), (LLAMACPP, "context"),
+                                       (MOE_PLAN, "micro-batch")], ids=lambda x: getattr(x, "name", str(x)))
+def test_every_point_is_the_estimate_of_plan_with_knob(plan, knob):
+    for p in sweep(plan, knob, points=5).points:
+        est = estimate(plan_with_knob(plan, knob, p.value))
+        assert (p.peak_bytes, p.fits) == (max(c.total_bytes for c in est.cards), est.fits)
+
+
+@pytest.mark.parametrize("plan,knob,value,field", [
+    (ARTICLE, "seq", 0, "training.seq"),
+    (ARTICLE, "seq", MAX_SEQ + 1, "training.seq"),
+    (ARTICLE, "pp", 3, "layout.pp"),  # 3 does not divide 40 layers
+    (ARTICLE, "pp", MAX_PP + 1, "layout.pp"),
+    (ARTICLE, "context", 4096, "--knob"),  # a serving knob on a training plan
+    (with_changes(template("70b-4xh100-vllm"), serving=ServingConfig(max_model_len=4096)), "context", 8192,
+     "serving.context"),
+])
+def test_plan_with_knob_refuses_what_the_plan_refuses(plan, knob, value, field):
+    with pytest.raises(PlanError) as info:
+        plan_with_knob(plan, knob, value)
+    assert info.value.field == field
+
+
+def test_the_pp_knob_is_bounded_by_the_pipeline_limit():
+    assert knob_rule(ARTICLE, "pp").limit == MAX_PP == 256
+    with pytest.raises(PlanError) as info:
+        sweep(ARTICLE, "pp", 1, MAX_PP + 1)
+    assert (info.value.field, info.value.allowed) == ("--to", "an integer from 1 to 256 (layout.pp)")
+    # a model deeper than 256 layers: by default the sweep stops at 256 stages, the powers of two of 512 layers
+    deep = Plan(name="deep", model=ModelSpec(layers=512, hidden=64, heads=4, vocab=256),
+                training=TrainingConfig(seq=64), method=MethodConfig(method="seed"),
+                layout=build_grid(gpu="g", capacity_bytes=80 * GiB))
+    s = sweep(deep, "pp", points=20)
+    assert (s.start, s.stop) == (1, 256)
+    assert [p.value for p in s.points] == [1, 2, 4, 8, 16, 32, 64, 128, 256]

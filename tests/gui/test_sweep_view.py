@@ -109,11 +109,17 @@ def test_tp_and_pp_mark_the_smallest_size_that_fits(qtbot, view):
     assert not engine.memory_grows and view.result == engine
     assert f"Smallest PP size (stages) that fits: {engine.smallest_fitting:,}" in view.answer.text()
     assert view.marker_line.value() == pytest.approx(math.log10(engine.smallest_fitting))
-    # clicking PP 8 rebuilds the uniform grid with 8 stages: one command
+    assert view.stop_box.maximum() == 256  # the pipeline-size limit (engine.limits.MAX_PP), not the layer limit
+    # clicking PP 8 rebuilds the uniform grid with 8 stages (engine.compare.sweep.plan_with_knob): one command
     view.apply_value(8)
-    assert view._document.plan.layout.topology.stages == 8
+    assert view._document.plan.model_copy(update={"layout": article().layout}) == article()  # only the layout
+    assert view._document.plan.layout.topology.stages == 8 and view._document.undo_stack.count() == 1
     view._document.undo_stack.undo()
     assert view._document.plan.layout.topology.stages == 4
+    # a size the layers refuse is said inline, and nothing is applied
+    view.apply_value(3)
+    assert "Cannot sweep" in view.answer.text() and "divides layers=40" in view.answer.text()
+    assert view._document.plan.layout.topology.stages == 4 and view._document.undo_stack.index() == 0
 
 
 def test_a_layout_the_knob_cannot_sweep_is_shown_inline(qtbot, view):
