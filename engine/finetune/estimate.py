@@ -141,16 +141,23 @@ def _loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
     PEFT on transformers: ``ForCausalLMLoss`` upcasts the bf16 logits (2 B) to fp32 (4 B),
     ``cross_entropy`` keeps its fp32 log-softmax (4 B) and backward writes its fp32 gradient
     (4 B) while the others are alive: 14 B per vocabulary entry and token
-    (``transformers/loss/loss_utils.py``).  LitGPT computes the lm_head and the cross-entropy
-    in chunks of 128 tokens (``litgpt/utils.py`` ``chunked_cross_entropy``): the bf16 logits of
-    every token (2 B) plus one chunk's fp32 copy and gradient.
+    (``transformers/loss/loss_utils.py``).
+
+    LitGPT computes the lm_head in chunks of 128 tokens and keeps the list of bf16 logit chunks
+    alive through backward (``finetune/lora.py``: ``logits = model(..., lm_head_chunk_size=128)``);
+    ``chunked_cross_entropy`` (``litgpt/utils.py``) runs ``cross_entropy(reduction="none")`` on
+    each bf16 chunk, whose ``log_softmax`` output (bf16, 2 B) autograd keeps for every chunk until
+    backward (measured: tests/fidelity, ``test_litgpt_chunked_cross_entropy_keeps_every_log_softmax``),
+    with the int64 targets (8 B per token).  Backward then works one chunk at a time: the
+    log-softmax gradient and the logits gradient of 128 tokens (2 × 2 B).
     """
     tokens = cfg.seq * cfg.micro_batch
     if cfg.framework == "litgpt":
         chunk = min(tokens, LITGPT_LM_HEAD_CHUNK)
-        bytes_ = 2 * tokens * vocab + (4 + 4) * chunk * vocab
-        return bytes_, (f"bf16 logits 2 B × {n(tokens)} tokens × V {n(vocab)} + one {chunk}-token chunk's fp32 "
-                         f"copy and gradient 8 B × {chunk} × V = {n(bytes_)} B")
+        bytes_ = (2 + 2) * tokens * vocab + 8 * tokens + (2 + 2) * chunk * vocab
+        return bytes_, (f"bf16 logit chunks 2 B + their bf16 log-softmax 2 B × {n(tokens)} tokens × V {n(vocab)}"
+                         f" + int64 targets 8 B × {n(tokens)} + one {chunk}-token chunk's bf16 gradients"
+                         f" (2 + 2) B × {chunk} × V = {n(bytes_)} B")
     bytes_ = 14 * tokens * vocab
     return bytes_, (f"(bf16 logits 2 + fp32 upcast 4 + log-softmax 4 + its gradient 4) B × {n(tokens)} tokens"
                     f" × V {n(vocab)} = {n(bytes_)} B")

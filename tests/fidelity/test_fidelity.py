@@ -69,3 +69,27 @@ def test_fused_llama_layer_by_hand():
     # norm inputs + outputs 4 x 2 sbh = 32,768 ; fp32 1/rms 2 x 4 sb = 512 ; QKV buffer 2 sb (64+16+16) = 12,288
     # rotated Q, K 2 sb (64 + 16) = 10,240 ; output 2 sb 64 = 8,192 ; LSE 4 a s b = 2,048 ; SwiGLU 6 sb 96 = 36,864
     assert m.total == 32_768 + 512 + 12_288 + 10_240 + 8_192 + 2_048 + 36_864 == 102_912
+
+
+def test_litgpt_chunked_cross_entropy_keeps_every_log_softmax():
+    """LitGPT's ``chunked_cross_entropy`` (litgpt/utils.py) over 128-token bf16 logit chunks of a frozen lm_head.
+
+    ``cross_entropy(reduction="none")`` on each bf16 chunk keeps that chunk's bf16 log-softmax for
+    backward: 2 B x T x V over all chunks, plus the int64 target chunks (8 B x T, views of one
+    tensor).  The engine's LitGPT loss term (engine/finetune/estimate.py) counts exactly these.
+    """
+    import torch.nn.functional as F
+
+    tokens, vocab, hidden, chunk = 512, 1000, 64, 128
+    x = torch.randn(1, tokens, hidden, dtype=torch.bfloat16, requires_grad=True)
+    lm_head = torch.randn(vocab, hidden, dtype=torch.bfloat16)  # frozen, as under LoRA
+    targets = torch.randint(0, vocab, (1, tokens))
+    with saved_bytes(exclude=[lm_head]) as m:
+        logits = [F.linear(piece, lm_head) for piece in x.split(chunk, dim=1)]
+        losses = [F.cross_entropy(lg.reshape(-1, vocab), tg.reshape(-1), reduction="none")
+                  for lg, tg in zip(logits, targets.split(chunk, dim=1))]
+        torch.cat(losses).sum()
+    by_dtype = m.by_dtype()
+    # the log-softmax chunks, and nll_loss keeps one 0-d bf16 total weight per chunk (4 chunks x 2 B)
+    assert by_dtype["bfloat16"] == 2 * tokens * vocab + 4 * 2
+    assert by_dtype["int64"] == 8 * tokens
