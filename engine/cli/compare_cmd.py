@@ -7,17 +7,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from engine.cli.output_args import print_json
-from engine.compare import PlanComparison, StageSide, compare_plans, expert_load_comparison
+from engine.cli.training_args import EXPERT_LOAD_FORMS, parse_expert_load
+from engine.compare import (
+    ExpertLoadSummary,
+    PlanComparison,
+    StageSide,
+    compare_plans,
+    expert_load_comparison,
+)
 from engine.errors import PlanError
-from engine.plan.schema import load_plan, plan_error_from_validation, with_changes
-from engine.training.config import ExpertLoad
-from engine.units import Unit, to_unit
-
-_LOAD_KINDS = {"balanced": "balanced", "capacity-factor": "capacity-factor", "capacity": "capacity-factor",
-               "measured": "measured", "dropless-worst-case": "dropless-worst-case", "dropless": "dropless-worst-case"}
+from engine.plan.schema import load_plan, with_changes
+from engine.units import Unit, format_bytes, to_unit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,26 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("b", metavar="B.json", nargs="?", help="the plan compared with it")
     p.add_argument("--expert-load", metavar="KIND[:FACTOR]", nargs="?", const="plan",
                    help="MoE: compare A's average EP rank with its busiest, under A's training.expert_load or "
-                        "this one: balanced, dropless (worst case), capacity:C (Megatron's "
-                        "--moe-expert-capacity-factor), measured:R (busiest/mean tokens)")
+                        f"this one: {EXPERT_LOAD_FORMS}")
     p.add_argument("--json", action="store_true", help="machine-readable comparison in bytes")
     p.add_argument("--units", choices=["GB", "GiB"], default="GB", help="units of the table (default GB = 10^9 B)")
     p.set_defaults(run=run)
-
-
-def parse_expert_load(text: str) -> ExpertLoad:
-    kind, _, factor = text.partition(":")
-    allowed = ("balanced, dropless, capacity:C or measured:R (e.g. capacity:1.25, measured:1.6)")
-    if kind.strip().lower() not in _LOAD_KINDS:
-        raise PlanError("--expert-load", text, allowed)
-    try:
-        value = float(factor) if factor.strip() else None
-    except ValueError:
-        raise PlanError("--expert-load", text, allowed) from None
-    try:
-        return ExpertLoad(kind=_LOAD_KINDS[kind.strip().lower()], factor=value)  # type: ignore[arg-type]
-    except ValidationError as e:
-        raise plan_error_from_validation(e, "--expert-load") from None
 
 
 def comparison_from_args(args: argparse.Namespace) -> PlanComparison:
@@ -129,3 +114,15 @@ def render_comparison(c: PlanComparison, unit: Unit) -> str:
         if warnings:
             out += ["", f"{title}:", *(f"  {w.code}: {w.message}" for w in warnings)]
     return "\n".join(out)
+
+
+def expert_load_lines(s: ExpertLoadSummary, unit: Unit, what: str = "this layout") -> list[str]:
+    """What ``vramplan estimate`` and ``vramplan plan`` print under their table for a MoE plan."""
+    def side(peak: int, card: int, activations: int, fits: bool) -> str:
+        return (f"card {card} peak {format_bytes(peak, unit)} (activations {format_bytes(activations, unit)}), "
+                f"{'fits' if fits else 'DOES NOT FIT'}")
+
+    return ["", f"MoE expert load {s.label}: every card is sized as the busiest expert-parallel rank ({what}, EP {s.ep})",
+            f"  busiest EP rank: {side(s.busiest_peak_bytes, s.busiest_peak_card, s.busiest_activation_bytes, s.busiest_fits)}",
+            f"  average EP rank (balanced routing): "
+            f"{side(s.average_peak_bytes, s.average_peak_card, s.average_activation_bytes, s.average_fits)}"]

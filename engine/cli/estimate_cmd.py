@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from engine.cli.compare_cmd import expert_load_lines
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, emit_report
 from engine.cli.training_args import (
@@ -11,10 +12,12 @@ from engine.cli.training_args import (
     add_method_arguments,
     add_workload_arguments,
     any_layout_flag,
+    check_expert_load,
     layout_from_args,
     method_from_args,
     training_from_args,
 )
+from engine.compare import expert_load_summary
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.plan.schema import Plan, load_plan, with_changes
@@ -34,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
+    plan = _plan_from_args(args)
+    check_expert_load(args, plan.model)
+    return plan
+
+
+def _plan_from_args(args: argparse.Namespace) -> Plan:
     if args.plan:
         base = load_plan(args.plan)
         if any_layout_flag(args):
@@ -54,4 +63,9 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
-    return emit_report(args, plan, estimate(plan))
+    est = estimate(plan)
+    load = expert_load_summary(plan, est)  # MoE training: the busiest and the average expert-parallel rank
+    if load is None:
+        return emit_report(args, plan, est)
+    return emit_report(args, plan, est, extra_lines=lambda _est, unit: expert_load_lines(load, unit),
+                       extra_json={"expert_load": load.model_dump(mode="json")})

@@ -34,8 +34,9 @@ def unit_of(args: argparse.Namespace) -> Unit:
     return Unit(args.units)
 
 
-def emit_report(args: argparse.Namespace, plan, est, extra_lines=None) -> int:
-    """Save the plan if asked, then print the JSON report or the table (plus any summary lines)."""
+def emit_report(args: argparse.Namespace, plan, est, extra_lines=None, extra_json: dict | None = None) -> int:
+    """Save the plan if asked, then print the JSON report (plus ``extra_json``'s keys, each documented in
+    ``ReportModel``) or the table (plus any summary lines)."""
     from engine.cli.table import render_table
     from engine.plan.schema import save_plan
     from engine.report.json_report import estimate_to_json
@@ -43,7 +44,7 @@ def emit_report(args: argparse.Namespace, plan, est, extra_lines=None) -> int:
     if args.save_plan:
         save_plan(plan, args.save_plan)
     if args.json:
-        print_json(estimate_to_json(est))
+        print_json({**estimate_to_json(est), **(extra_json or {})})
         return 0
     unit = unit_of(args)
     print(render_table(est, unit, args.all_cards))

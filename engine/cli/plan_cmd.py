@@ -13,12 +13,14 @@ from pydantic import ValidationError
 
 from engine.catalog import find_gpu
 from engine.cli.arg_types import LazyChoices, float_in, int_in, parse_int
+from engine.cli.compare_cmd import expert_load_lines
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import print_json
 from engine.cli.training_args import (
     add_method_arguments,
     add_workload_arguments,
     card_bytes,
+    check_expert_load,
     method_from_args,
     training_from_args,
 )
@@ -38,7 +40,7 @@ from engine.limits import (
     MIN_TFLOPS,
 )
 from engine.plan.schema import plan_error_from_validation
-from engine.units import parse_count
+from engine.units import Unit, parse_count
 
 if TYPE_CHECKING:  # the planner (and numpy) load when the command runs, not when the CLI registers it
     from engine.planner import Hardware, PlannerRequest, SearchSpace
@@ -171,9 +173,11 @@ def request_from_args(args: argparse.Namespace) -> PlannerRequest:
     if not 0 <= args.overlap <= 1:
         raise PlanError("--overlap", args.overlap, "a fraction from 0 to 1")
     tokens = parse_count(args.train_tokens, "--train-tokens") if args.train_tokens else None
+    model = model_from_args(args)
+    check_expert_load(args, model)
     try:
         return PlannerRequest(
-            model=model_from_args(args), training=training_from_args(args), method=method_from_args(args),
+            model=model, training=training_from_args(args), method=method_from_args(args),
             hardware=hardware_from_args(args), space=space_from_args(args),
             speed=SpeedModel(mfu=args.mfu, overlap=args.overlap, train_tokens=tokens),
             margin=args.margin, objective=args.objective)
@@ -182,7 +186,9 @@ def request_from_args(args: argparse.Namespace) -> PlannerRequest:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.compare import expert_load_summary
     from engine.planner import search
+    from engine.planner.explain import candidate_plan
     from engine.planner.report import result_to_json
     from engine.planner.table import render_plan_table
 
@@ -190,8 +196,15 @@ def run(args: argparse.Namespace) -> int:
     result = search(request, keep_all=args.all)
     top = None if args.top == 0 else args.top
     report = result_to_json(result, top, "fitting" if args.all else "front")
+    load = None
+    if request.model.moe is not None:  # the best layout's busiest and average expert-parallel rank
+        best = result.best.get(request.objective)
+        load = None if best is None else expert_load_summary(candidate_plan(request, best))
+        report["expert_load"] = None if load is None else load.model_dump(mode="json")
     if args.json:
         print_json(report)
-    else:
-        print(render_plan_table(report, args.units))
+        return 0
+    print(render_plan_table(report, args.units))
+    if load is not None:
+        print("\n".join(expert_load_lines(load, Unit(args.units), "the best layout")))
     return 0

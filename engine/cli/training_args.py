@@ -22,9 +22,10 @@ from engine.limits import (
     MAX_SLOTS_PER_NODE,
     MAX_VPP,
 )
+from engine.model.spec import ModelSpec
 from engine.plan.layout import Layout, build_grid
 from engine.plan.schema import plan_error_from_validation
-from engine.training.config import MethodConfig, OverheadConfig, TrainingConfig
+from engine.training.config import ExpertLoad, MethodConfig, OverheadConfig, TrainingConfig
 from engine.units import parse_bytes
 
 
@@ -39,6 +40,9 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--recompute", choices=["none", "selective", "full"])
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--sequence-parallel", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--expert-load", metavar="KIND[:FACTOR]",
+                   help="MoE: tokens the busiest expert-parallel rank receives; every card is sized as that rank: "
+                        f"{EXPERT_LOAD_FORMS} (default balanced)")
 
 
 def add_method_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,7 +86,40 @@ def _validated(cls, data: dict, prefix: str):
 def training_from_args(args: argparse.Namespace, base: TrainingConfig | None = None) -> TrainingConfig:
     data = base.model_dump() if base else {}
     data.update({f: getattr(args, f) for f in _TRAINING_FLAGS if getattr(args, f, None) is not None})
+    if getattr(args, "expert_load", None) is not None:
+        data["expert_load"] = parse_expert_load(args.expert_load)
     return _validated(TrainingConfig, data, "training")
+
+
+# --expert-load KIND[:FACTOR]: the names users type for engine.training.config.ExpertLoad's kinds
+_LOAD_KINDS = {"balanced": "balanced", "capacity-factor": "capacity-factor", "capacity": "capacity-factor",
+               "measured": "measured", "dropless-worst-case": "dropless-worst-case", "dropless": "dropless-worst-case"}
+EXPERT_LOAD_FORMS = ("balanced, dropless (the drop-less worst case), capacity:C (Megatron's "
+                     "--moe-expert-capacity-factor) or measured:R (busiest / mean tokens, at least 1)")
+
+
+def parse_expert_load(text: str) -> ExpertLoad:
+    """``balanced``, ``dropless``, ``capacity:1.25`` or ``measured:1.6`` -> an ExpertLoad (PlanError naming
+    --expert-load, or the factor's field, otherwise)."""
+    kind, _, factor = text.partition(":")
+    allowed = "balanced, dropless, capacity:C or measured:R (e.g. capacity:1.25, measured:1.6)"
+    if kind.strip().lower() not in _LOAD_KINDS:
+        raise PlanError("--expert-load", text, allowed)
+    try:
+        value = float(factor) if factor.strip() else None
+    except ValueError:
+        raise PlanError("--expert-load", text, allowed) from None
+    try:
+        return ExpertLoad(kind=_LOAD_KINDS[kind.strip().lower()], factor=value)  # type: ignore[arg-type]
+    except ValidationError as e:
+        raise plan_error_from_validation(e, "training.expert_load") from None
+
+
+def check_expert_load(args: argparse.Namespace, model: ModelSpec) -> None:
+    """--expert-load only with a mixture-of-experts model (a dense one has no expert-parallel ranks)."""
+    if getattr(args, "expert_load", None) is not None and model.moe is None:
+        raise PlanError("--expert-load", args.expert_load, "a mixture-of-experts model (e.g. --model mixtral-8x7b "
+                                                           "or --moe-experts N); this model has no experts")
 
 
 def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None) -> MethodConfig:

@@ -9,7 +9,9 @@ model, for training plans laid out as a uniform grid on a catalog GPU with a kno
 they are ``None`` and ``step_note`` says why.
 
 ``expert_load_comparison(plan)`` compares a MoE plan's average expert-parallel rank (balanced
-routing) with its busiest one under the plan's ``training.expert_load``.
+routing) with its busiest one under the plan's ``training.expert_load``, stage by stage;
+``expert_load_summary(plan)`` gives the two heaviest cards only (no step time: what
+``vramplan estimate`` and ``vramplan plan`` report).
 
 The records are frozen pydantic models: the same objects serve Python callers (the GUI),
 ``vramplan compare --json`` (``model_dump``) and ``vramplan schema`` (``model_json_schema``).
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.plan.schema import Plan, plan_error_from_validation, with_changes
 from engine.report.records import BREAKDOWN_KEYS, CardEstimate, Estimate
+from engine.training.config import ExpertLoadKind
 
 
 class FrozenRecord(BaseModel):
@@ -186,6 +189,59 @@ def expert_load_comparison(plan: Plan) -> PlanComparison:
     load = plan.training.expert_load
     average = with_changes(plan, training=plan.training.model_copy(update={"expert_load": load.average()}))
     return compare_plans(average, plan, label_a="average EP rank (balanced)", label_b=f"busiest EP rank ({load.label})")
+
+
+class ExpertLoadSummary(FrozenRecord):
+    """A MoE training plan's heaviest card as the busiest expert-parallel rank and as the average one.
+
+    ``estimate`` counts every card as the busiest EP rank under ``training.expert_load`` (any rank can
+    be the busiest in a step), so the busiest side is the plan's own estimate and its verdict; the
+    average side is the same plan under :meth:`engine.training.config.ExpertLoad.average` (balanced
+    routing).  ``vramplan estimate --json`` and ``vramplan plan --json`` (for the best layout) write it
+    under ``expert_load``.
+    """
+
+    kind: ExpertLoadKind
+    factor: float | None = Field(description="capacity-factor: Megatron's --moe-expert-capacity-factor; measured: "
+                                 "the busiest EP rank's tokens / the mean; null for balanced and dropless-worst-case")
+    label: str = Field(description="the load as text, e.g. 'measured 1.6'")
+    ep: int = Field(description="the largest expert-parallel group of the layout (1: the load changes nothing)")
+    busiest_peak_bytes: int = Field(description="the heaviest card as the busiest EP rank: the estimate's own figure")
+    busiest_peak_card: int
+    busiest_activation_bytes: int = Field(description="that card's activations (the routed tokens' part grows "
+                                          "with the load)")
+    busiest_fits: bool = Field(description="every card fits as the busiest EP rank: the estimate's verdict")
+    average_peak_bytes: int = Field(description="the heaviest card as the average EP rank (balanced routing)")
+    average_peak_card: int
+    average_activation_bytes: int
+    average_fits: bool = Field(description="every card would fit as the average EP rank")
+    units: Literal["bytes"] = "bytes"
+
+
+def _heaviest(est: Estimate) -> CardEstimate:
+    return max(est.cards, key=lambda c: c.total_bytes)  # first of equals: the lowest card index
+
+
+def expert_load_summary(plan: Plan, est: Estimate | None = None) -> ExpertLoadSummary | None:
+    """The busiest and the average EP rank of a MoE training plan (None for a dense model or another
+    workload).  Pass the plan's estimate when it is at hand; the average needs one more estimate unless
+    the load is its own average (balanced routing)."""
+    if plan.model.moe is None or plan.mode != "training":
+        return None
+    busiest = estimate(plan) if est is None else est
+    if not busiest.cards:
+        raise PlanError("layout.cards", 0, "at least one card")
+    load = plan.training.expert_load
+    mean = load.average()
+    average = busiest if mean == load else estimate(
+        with_changes(plan, training=plan.training.model_copy(update={"expert_load": mean})))
+    hb, ha = _heaviest(busiest), _heaviest(average)
+    return ExpertLoadSummary(
+        kind=load.kind, factor=load.factor, label=load.label, ep=max(plan.layout.topology.ep_size),
+        busiest_peak_bytes=hb.total_bytes, busiest_peak_card=hb.index,
+        busiest_activation_bytes=hb.breakdown.activations.bytes, busiest_fits=busiest.fits,
+        average_peak_bytes=ha.total_bytes, average_peak_card=ha.index,
+        average_activation_bytes=ha.breakdown.activations.bytes, average_fits=average.fits)
 
 
 # --- step time and cost --------------------------------------------------------------------------

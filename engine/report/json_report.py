@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from engine.compare.compare import ExpertLoadSummary
 from engine.report.records import Estimate
 
 
@@ -45,7 +46,9 @@ class CardModel(BaseModel):
     details: dict[str, int] = Field(description=(
         "finer figures (not disjoint): e.g. master_weights, optimizer_moments, activations_per_layer, "
         "backward_buffers, optimizer_step_temporaries, loss_logits (the loss moment's logits whether or not "
-        "it is the peak), peak_moment (allocator-visible bytes at the peak), cuda_context, nccl, fragmentation"))
+        "it is the peak), peak_moment (allocator-visible bytes at the peak), cuda_context, nccl, fragmentation; "
+        "serving: kv_pool (the runtime's pre-allocated KV pool), kv_cache_window_layers (the part of kv_cache "
+        "held by sliding-window layers: the window, or llama.cpp's window + one ubatch padded to 256 cells)"))
     formulas: dict[str, str]
     host_bytes: int
     peak_moment: str = Field("", description="the moment of the step the card peaks at (training), e.g. "
@@ -79,6 +82,11 @@ class ReportModel(BaseModel):
                                                 "each {quant, reason} (e.g. FP8 below compute capability 8.0)")
     cheapest_gpu: dict | None = Field(None, description="infer --cheapest-gpu: gpu, memory_bytes, price_usd_per_hour, "
                                       "total_bytes, headroom_bytes")
+    # vramplan estimate of a mixture-of-experts training plan (vramplan plan writes the same for its best layout)
+    expert_load: ExpertLoadSummary | None = Field(None, description=(
+        "MoE training plans only: the heaviest card as the busiest expert-parallel rank under "
+        "training.expert_load (--expert-load; what every card above is sized as) and as the average rank "
+        "(balanced routing)"))
 
 
 def estimate_to_json(est: Estimate) -> dict:

@@ -199,3 +199,103 @@ def test_the_dropless_worst_case_needs_more_cards_than_balanced_routing():
     with pytest.raises(PlanError):  # the schema refuses what the validator refuses, as a PlanError
         plan_from_json(json.dumps({**json.loads(plan_to_json(plan(DROPLESS))),
                                    "training": {"expert_load": {"kind": "measured", "factor": 0.5}}}))
+
+
+# --- --expert-load on estimate and plan --------------------------------------------------------------
+MIXTRAL_EP8 = ["estimate", "--model", "mixtral-8x7b", "--gpu", "h100", "--dp", "8", "--ep", "8", "--seq", "4096",
+               "--micro-batch", "1", "--flash-attention", "--zero", "1"]
+
+
+def test_cli_estimate_mixtral_ep8_busiest_rank_by_hand(capsys):
+    from engine.compare import ExpertLoadSummary
+    from engine.report.json_report import ReportModel
+
+    # Mixtral-8x7B (32 MoE layers, h 4,096, 8 experts of f_e 14,336, gated: 3 tensors, top-2), EP 8, PP 1: one
+    # micro-batch in flight.  A rank routes T = 4,096 tokens: on average it receives R = T·k = 8,192 copies.
+    # measured:2: the busiest rank receives ceil(8,192 x 2) = 16,384 copies (under the drop-less bound
+    # EP 8 x T 4,096 x min(k 2, 8/8 experts per rank) = 32,768).
+    # Its routed activations per layer: permuted inputs 2·R·h + expert FFN 3·2·R·f_e = R x 94,208 B
+    assert 2 * 4096 + 3 * 2 * 14336 == 94_208
+    average, busiest = 8192 * 94_208, 16_384 * 94_208
+    assert busiest == 2 * average == 1_543_503_872  # ratio 2 x the average rank's
+    assert cli([*MIXTRAL_EP8, "--expert-load", "measured:2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    load = data["expert_load"]
+    assert set(load) == set(ExpertLoadSummary.model_fields) and ReportModel.model_validate(data).expert_load
+    assert (load["kind"], load["factor"], load["ep"]) == ("measured", 2.0, 8)
+    # 32 layers x (busiest - average) more activations on the heaviest card
+    assert load["busiest_activation_bytes"] - load["average_activation_bytes"] == 32 * (busiest - average) \
+        == 24_696_061_952
+    # the busiest side is the report's own heaviest card; the average side is the balanced estimate's
+    assert load["busiest_peak_bytes"] == max(c["total_bytes"] for c in data["cards"])
+    assert cli([*MIXTRAL_EP8, "--expert-load", "balanced", "--json"]) == 0
+    balanced = json.loads(capsys.readouterr().out)
+    assert load["average_peak_bytes"] == max(c["total_bytes"] for c in balanced["cards"])
+    assert balanced["expert_load"]["busiest_peak_bytes"] == balanced["expert_load"]["average_peak_bytes"]
+    assert "busiest EP rank receives R = 16,384 copies" in data["cards"][0]["formulas"]["activations_per_layer"]
+    assert cli([*MIXTRAL_EP8, "--expert-load", "measured:2"]) == 0
+    out = capsys.readouterr().out
+    assert "MoE expert load measured 2: every card is sized as the busiest expert-parallel rank" in out
+    assert "average EP rank (balanced routing): card 0 peak" in out
+
+
+def test_a_dense_estimate_has_no_expert_load_key(capsys):
+    assert cli(["estimate", "--model", "llama-2-7b", "--gpu", "h100", "--json"]) == 0
+    assert "expert_load" not in json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("value,field", [
+    ("often", "--expert-load"),
+    ("capacity:abc", "--expert-load"),
+    ("capacity", "training.expert_load.factor"),  # a capacity factor needs its number
+    ("capacity:0", "training.expert_load.factor"),
+    ("capacity:inf", "training.expert_load.factor"),
+    ("measured:0.5", "training.expert_load.factor"),  # a busiest/mean ratio is at least 1
+    ("balanced:2", "training.expert_load.factor"),
+    ("dropless:1e9", "training.expert_load.factor"),
+])
+@pytest.mark.parametrize("command", ["estimate", "plan"])
+def test_cli_bad_expert_load_is_one_line_exit_2(capsys, value, field, command):
+    args = MIXTRAL_EP8 if command == "estimate" else ["plan", "--model", "mixtral-8x7b", "--gpu", "h100"]
+    assert cli([*args, "--expert-load", value]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and f"error: {field}=" in captured.err
+
+
+@pytest.mark.parametrize("command", [["estimate", "--gpu", "h100"], ["plan", "--gpu", "h100"]])
+def test_cli_expert_load_needs_a_moe_model(capsys, command):
+    assert cli([*command, "--model", "llama-2-7b", "--expert-load", "dropless"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error: --expert-load=" in err and "mixture-of-experts" in err
+
+
+TINY_MOE_FLAGS = ["--layers", "2", "--hidden", "64", "--heads", "4", "--vocab", "300", "--moe-experts", "8",
+                  "--moe-topk", "2", "--moe-ffn", "96", "--no-swiglu", "--seq", "128", "--flash-attention",
+                  "--method", "detailed"]
+
+
+def test_cli_plan_rejects_a_layout_that_fits_only_on_average(capsys):
+    # TP 1 x DP 4 with EP 4 (the MODEL above): the card's peak under balanced routing and as the busiest rank
+    # of drop-less routing (the activations alone differ by 786,432 B: test_busiest_rank_activations_by_hand)
+    assert cli(["estimate", *TINY_MOE_FLAGS, "--gpu-memory", "80GB", "--dp", "4", "--ep", "4",
+                "--expert-load", "dropless", "--json"]) == 0
+    load = json.loads(capsys.readouterr().out)["expert_load"]
+    assert load["busiest_activation_bytes"] - load["average_activation_bytes"] == 786_432
+    capacity = (load["average_peak_bytes"] + load["busiest_peak_bytes"]) // 2  # fits on average, not when busiest
+
+    def layouts(expert_load: str) -> tuple[set, dict]:
+        assert cli(["plan", *TINY_MOE_FLAGS, "--gpu-memory", str(capacity), "--tflops", "100", "--max-gpus", "4",
+                    "--gpus-per-node", "4", "--micro-batch", "1", "--recompute", "none", "--zero", "0",
+                    "--no-sequence-parallel", "--max-cp", "1", "--max-vpp", "1", "--no-uneven-pp", "--margin", "0",
+                    "--all", "--top", "0", "--expert-load", expert_load, "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        return {(c["tp"], c["pp"], c["dp"], c["ep"]) for c in data["candidates"]}, data
+
+    balanced, _ = layouts("balanced")
+    dropless, data = layouts("dropless")
+    assert (1, 1, 4, 4) in balanced and (1, 1, 4, 4) not in dropless
+    assert dropless == balanced - {(1, 1, 4, 4)}  # the other layouts' peaks stay under the capacity
+    # the answer names the load its best layout was sized for; its peak is that layout's busiest EP rank
+    best = data["expert_load"]
+    assert best["kind"] == "dropless-worst-case" and best["busiest_peak_bytes"] == data["best"]["max_total_bytes"]
+    assert best["busiest_peak_bytes"] >= best["average_peak_bytes"]

@@ -10,8 +10,8 @@ from engine.cli.main import main as cli
 from engine.compare import Sweep, knobs_for, sweep
 from engine.compare.sweep import clear_memo, knob_rule, plan_with_knob, series
 from engine.errors import PlanError
-from engine.limits import MAX_PP, MAX_SEQ
 from engine.finetune.config import FinetuneConfig
+from engine.limits import MAX_PP, MAX_SEQ
 from engine.model.spec import MoESpec
 from engine.plan.schema import Plan as PlanModel
 from engine.plan.schema import load_plan, save_plan, with_changes
