@@ -40,7 +40,7 @@ from engine.weights.quant import SCHEME_NAMES
 
 _SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "tensor_split",
                   "gpu_memory_utilization", "max_model_len", "vllm_engine", "group_size", "prefill_chunk", "flash_attention",
-                  "logits", "paged_block_size", "double_quant")
+                  "logits", "paged_block_size", "double_quant", "swa_full")
 _LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus", "tp", "gpus_per_node")
 
 
@@ -70,6 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--prefill-chunk", type=int_in(1, MAX_CONTEXT), metavar="N", help="tokens per prefill forward pass")
     g.add_argument("--paged-block-size", type=int_in(1, MAX_CONTEXT), metavar="N", help="KV block size in tokens")
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--swa-full", action=argparse.BooleanOptionalAction, default=None,
+                   help="llama.cpp: sliding-window layers keep the whole context (default: window + one ubatch)")
     g.add_argument("--logits", choices=["last", "all"], help="logits of the last token (default) or every token")
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default: the runtime's)")
     g.add_argument("--library-workspace", metavar="SIZE", help="cuBLAS workspace + CUDA graphs (default: runtime's)")

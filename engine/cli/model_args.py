@@ -39,8 +39,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         ("--moe-topk", MAX_EXPERTS, "experts per token"), ("--moe-ffn", MAX_FFN, "FFN size of one expert"),
         ("--moe-shared-experts", MAX_EXPERTS, "shared experts"),
         ("--max-position", MAX_CONTEXT, "rows of a learned position embedding (implies --position-embedding learned)"),
+        ("--sliding-window", MAX_CONTEXT, "attention window (tokens) of sliding-window layers"),
     ):
         g.add_argument(flag, type=int_in(1, hi), metavar="N", help=help_)
+    g.add_argument("--sliding-window-layers", type=int_in(0, MAX_LAYERS), metavar="N",
+                   help="how many layers use the window, spread evenly (default: all; e.g. 52 of Gemma 3 27B's 62)")
     g.add_argument("--position-embedding", choices=["rope", "learned", "alibi", "none"],
                    help="how positions enter the model (default rope; learned with --max-position)")
     g.add_argument("--swiglu", action=argparse.BooleanOptionalAction, default=None, help="gated MLP (3 matrices)")
@@ -55,7 +58,8 @@ _FIELD_FLAGS = {
     "layers": "layers", "hidden": "hidden", "heads": "heads", "kv_heads": "kv_heads", "head_dim": "head_dim",
     "ffn": "ffn", "vocab": "vocab", "swiglu": "gated_mlp", "norm": "norm", "bias": "bias",
     "tied_embeddings": "tied_embeddings", "dropout": "dropout", "max_position": "max_position", "name": "name",
-    "position_embedding": "position_embedding",
+    "position_embedding": "position_embedding", "sliding_window": "sliding_window",
+    "sliding_window_layers": "sliding_window_layers",
 }
 _MOE_FLAGS = {"moe_experts": "experts", "moe_topk": "top_k", "moe_ffn": "expert_ffn", "moe_shared_experts": "shared_experts"}
 

@@ -23,7 +23,7 @@ from engine.model.spec import ModelSpec
 from engine.report.formatting import n
 from engine.report.records import Breakdown, Figure, figure, make_breakdown
 from engine.serving.config import ServingConfig
-from engine.serving.kv_cache import KvUse, kv_bytes, kv_use
+from engine.serving.kv_cache import KvUse, WindowPolicy, kv_bytes, kv_use
 from engine.serving.runtimes import NCCL_BYTES, RuntimeProfile
 from engine.serving.split import StageSplit
 from engine.serving.workspace import forward_tokens, workspace, workspace_bytes
@@ -45,6 +45,7 @@ class Setting:
     block: int | None
     chunk: int | None
     world: int
+    window: WindowPolicy
 
     def tokens(self, context: int, batch: int) -> int:
         """Tokens of the forward pass that sets the activation peak."""
@@ -122,7 +123,7 @@ def host_weights(s: Setting) -> int:
 def host_kv(s: Setting, context: int, batch: int) -> int:
     if not s.split.host_layers:
         return 0
-    return kv_bytes(s.spec, s.split.host_layers, s.kv_fmt, 1, context, batch, s.block)
+    return kv_bytes(s.spec, s.split.host_layers, s.kv_fmt, 1, context, batch, s.block, s.window)
 
 
 def _runtime_bytes(s: Setting, dynamic: int) -> tuple[int, int, int, int, float]:
@@ -150,7 +151,7 @@ def _overhead(s: Setting, dynamic: int) -> tuple[int, list[Figure]]:
 def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, context: int, batch: int) -> bool:
     """The card verdict of :func:`card_result` without building figures (answer searches)."""
     layers = s.split.layers[stage]
-    kv = kv_bytes(s.spec, layers, s.kv_fmt, tp, context, batch, s.block)
+    kv = kv_bytes(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
     act, logits = workspace_bytes(s.spec, layers, tp, context, batch, s.tokens(context, batch), s.cfg.flash_attention,
                                   s.cfg.logits, s.split.output_stage == stage, s.ggml)
     ctx, lib, nccl, frag, _ = _runtime_bytes(s, weights + kv + act + logits)
@@ -162,7 +163,7 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
 def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWeights,
                 context: int, batch: int) -> CardResult:
     layers = s.split.layers[stage]
-    kv: KvUse = kv_use(s.spec, layers, s.kv_fmt, tp, context, batch, s.block)
+    kv: KvUse = kv_use(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
     ws = workspace(s.spec, layers, tp, context, batch, s.tokens(context, batch), s.cfg.flash_attention, s.cfg.logits,
                    s.split.output_stage == stage, s.ggml)
     allocated = weights.bytes + kv.bytes + ws.activations + ws.logits
@@ -181,6 +182,9 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     }
     extra = [figure("embedding_weights", "input embedding share of weights", weights.embedding, f"{n(weights.embedding)} B"),
              figure("output_layer_weights", "output layer share of weights", weights.output, f"{n(weights.output)} B")]
+    if s.spec.sliding_window is not None:
+        extra.append(figure("kv_cache_window_layers", "KV cache of the sliding-window layers", kv.window_bytes,
+                            f"{n(kv.window_bytes)} B of the KV cache"))
     if pool is not None:
         extra.append(figure("kv_pool", "KV pool reserved by the runtime", max(pool, 0), f"{n(pool)} B"))
     return CardResult(make_breakdown(parts, tuple(details + extra)), pool, kv.bytes_per_token)

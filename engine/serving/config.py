@@ -40,6 +40,8 @@ class ServingConfig(BaseModel):
     prefill_chunk: int | None = Field(None, gt=0, description="tokens per forward pass during prefill "
                                                               "(default: runtime's; transformers: the whole prompt)")
     flash_attention: bool = Field(True, description="flash / memory-efficient attention (no s² scores)")
+    swa_full: bool = Field(False, description="llama.cpp --swa-full: sliding-window layers keep the whole context "
+                           "(as every build before May 2025 did) instead of the window plus one ubatch")
     logits: Logits = Field("last", description="logits of the last token per sequence, or of every prompt token")
     cuda_context_bytes: int | None = Field(None, ge=0, description="override the runtime's CUDA context constant")
     library_workspace_bytes: int | None = Field(None, ge=0,

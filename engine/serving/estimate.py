@@ -26,8 +26,8 @@ from engine.serving.card import (
     stage_weights,
 )
 from engine.serving.config import ServingConfig
-from engine.serving.kv_cache import kv_format, model_bytes_per_token
-from engine.serving.runtimes import profile
+from engine.serving.kv_cache import LLAMACPP_SWA_PAD, WINDOW_ONLY, WindowPolicy, kv_format, model_bytes_per_token
+from engine.serving.runtimes import RuntimeProfile, profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
 from engine.serving.support import catalog_gpu, format_support
@@ -89,8 +89,17 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
         spec=spec, cfg=cfg, scheme=find_scheme(cfg.quant, cfg.group_size, cfg.double_quant, cfg.keep_modules),
         kv_fmt=kv_format(cfg.kv_dtype), runtime=rt, split=split,
         block=cfg.paged_block_size or rt.paged_block, chunk=cfg.prefill_chunk or _profile_tokens(cfg, rt),
-        world=len(layout.cards),
+        world=len(layout.cards), window=_window_policy(cfg, rt),
     )
+
+
+def _window_policy(cfg: ServingConfig, rt: RuntimeProfile) -> WindowPolicy:
+    """llama.cpp's iswa cache: window + one ubatch (n_ubatch, 512 by default), padded to 256 cells (or the
+    whole context with --swa-full); other runtimes keep the window."""
+    if cfg.runtime != "llamacpp":
+        return WINDOW_ONLY
+    return WindowPolicy(extra=cfg.prefill_chunk or rt.prefill_chunk, pad=LLAMACPP_SWA_PAD,
+                        full=cfg.swa_full)
 
 
 class Evaluator:

@@ -58,10 +58,34 @@ def layer_formula(spec: ModelSpec, fmt: StorageFormat, tp: int = 1) -> str:
     return f"2 × {spec.kv_heads_}{split} kv_heads × head_dim {spec.head_dim_} × {fmt.name}"
 
 
-def tokens_held(spec: ModelSpec, layer: int, context: int, block: int | None) -> int:
+@dataclass(frozen=True, slots=True)
+class WindowPolicy:
+    """How a runtime sizes a sliding-window layer's cache for one sequence of ``context`` tokens.
+
+    Default (vLLM, transformers, TensorRT-LLM): the window itself, ``min(context, window)``.
+    llama.cpp: ``extra`` = n_ubatch cells beyond the window, padded to ``pad`` = 256 cells;
+    ``full`` (``--swa-full``): the whole context.
+    """
+
+    extra: int = 0
+    pad: int = 1
+    full: bool = False
+
+    def tokens(self, context: int, window: int) -> int:
+        if self.full:
+            return context
+        return ceil_div(min(context, window + self.extra), self.pad) * self.pad
+
+
+WINDOW_ONLY = WindowPolicy()
+LLAMACPP_SWA_PAD = 256  # llama-kv-cache-iswa.cpp: "the SWA cache is always padded to 256"
+
+
+def tokens_held(spec: ModelSpec, layer: int, context: int, block: int | None,
+                policy: WindowPolicy = WINDOW_ONLY) -> int:
     """Tokens of one sequence that ``layer`` caches at ``context`` (paged: whole blocks)."""
     window = spec.sliding_window
-    tokens = min(context, window) if window is not None and is_sliding(spec, layer) else context
+    tokens = policy.tokens(context, window) if window is not None and is_sliding(spec, layer) else context
     if block:
         tokens = ceil_div(tokens, block) * block
     return tokens
@@ -72,34 +96,42 @@ class KvUse:
     bytes: int
     bytes_per_token: int  # full-attention bytes per context token on this card (no window cap)
     formula: str
+    window_bytes: int = 0  # the part held by sliding-window layers
 
 
-def layer_tokens(spec: ModelSpec, layers: tuple[int, ...], context: int, block: int | None) -> int:
+def layer_tokens(spec: ModelSpec, layers: tuple[int, ...], context: int, block: int | None,
+                 policy: WindowPolicy = WINDOW_ONLY) -> int:
     """Tokens all ``layers`` hold together for one sequence of ``context`` tokens."""
     if spec.sliding_window is None:
         return len(layers) * tokens_held(spec, 0, context, block)
-    return sum(tokens_held(spec, i, context, block) for i in layers)
+    return sum(tokens_held(spec, i, context, block, policy) for i in layers)
 
 
 def kv_bytes(spec: ModelSpec, layers: tuple[int, ...], fmt: StorageFormat, tp: int,
-             context: int, batch: int, block: int | None) -> int:
+             context: int, batch: int, block: int | None, policy: WindowPolicy = WINDOW_ONLY) -> int:
     """KV bytes of ``batch`` sequences of ``context`` tokens for ``layers`` on one TP rank."""
-    return batch * layer_bytes_per_token(spec, fmt, tp) * layer_tokens(spec, layers, context, block)
+    return batch * layer_bytes_per_token(spec, fmt, tp) * layer_tokens(spec, layers, context, block, policy)
 
 
 def kv_use(spec: ModelSpec, layers: tuple[int, ...], fmt: StorageFormat, tp: int,
-           context: int, batch: int, block: int | None) -> KvUse:
-    """:func:`kv_bytes` with its formula."""
+           context: int, batch: int, block: int | None, policy: WindowPolicy = WINDOW_ONLY) -> KvUse:
+    """:func:`kv_bytes` with its formula, and the share of the window layers."""
     per_layer = layer_bytes_per_token(spec, fmt, tp)
-    held = layer_tokens(spec, layers, context, block)
+    held = layer_tokens(spec, layers, context, block, policy)
     total = batch * per_layer * held
-    window = sum(1 for i in layers if is_sliding(spec, i))
+    sliding = tuple(i for i in layers if is_sliding(spec, i))
+    window_bytes = batch * per_layer * layer_tokens(spec, sliding, context, block, policy) if sliding else 0
     paged = f", paged in blocks of {block}" if block else ""
+    cap = ""
+    if sliding:
+        cells = tokens_held(spec, sliding[0], context, None, policy)
+        how = ("the whole context (full-size SWA cache)" if policy.full else
+               f"window {spec.sliding_window} + ubatch {policy.extra}, padded to {policy.pad}" if policy.extra
+               else f"window {spec.sliding_window}")
+        cap = f", {len(sliding)} window layers hold {cells:,} ({how})"
     text = (f"{per_layer:,} B/token/layer ({layer_formula(spec, fmt, tp)}) × {held:,} layer-tokens "
-            f"({len(layers)} layers × {context:,} tokens" + (f", {window} capped at window {spec.sliding_window}"
-                                                            if window else "")
-            + f"{paged}) × batch {batch} = {total:,} B")
-    return KvUse(total, per_layer * len(layers), text)
+            f"({len(layers)} layers × {context:,} tokens{cap}{paged}) × batch {batch} = {total:,} B")
+    return KvUse(total, per_layer * len(layers), text, window_bytes)
 
 
 def model_bytes_per_token(spec: ModelSpec, fmt: StorageFormat) -> int:

@@ -50,6 +50,9 @@ class Observed(BaseModel):
     rank: str | None = None
     card: int | None = Field(None, description="card index to compare (default: the worst card)")
     cards: Literal["one", "sum"] = Field("one", description="sum: the figure is a total over every card")
+    kv_layers: Literal["all", "window"] = Field(
+        "all", description="kv_cache_bytes of every layer, or only of the sliding-window layers (llama.cpp logs "
+        "its iswa cache's window layers on their own line)")
 
 
 class VramplanCall(BaseModel):

@@ -84,6 +84,13 @@ def measure(case: Case, report: dict) -> float | str:
         return float(report["weight_bytes"])
     if metric in ("weights_bytes_per_card", "weights_buffer_bytes"):
         return float(_card(case, report, lambda c: c["breakdown"]["weights"])["breakdown"]["weights"])
+    if metric == "kv_cache_bytes" and case.observed.kv_layers == "window":
+        def window(c: dict) -> int:
+            return _details(c).get("kv_cache_window_layers", 0)
+
+        if case.observed.cards == "sum":
+            return float(sum(window(c) for c in report["cards"]))
+        return float(window(_card(case, report, window)))
     if case.observed.cards == "sum" and metric in ("kv_cache_bytes", "weights_buffer_bytes", "compute_buffer_bytes"):
         key = {"kv_cache_bytes": ("kv_cache",), "weights_buffer_bytes": ("weights",),
                "compute_buffer_bytes": ("activations", "logits")}[metric]

@@ -123,3 +123,17 @@ def test_tp_alone_implies_that_many_cards(capsys):
     report = run_json(capsys, "infer", "--model", "llama-2-7b", "--gpu", "h100", "--tp", "4", "--runtime", "vllm", "--json")
     assert len(report["cards"]) == 4
     assert {c["tp_size"] for c in report["cards"]} == {4}
+
+
+def test_sliding_window_flags_and_swa_full(capsys):
+    """--sliding-window N --sliding-window-layers K on a custom model; llama.cpp's window + ubatch, or --swa-full."""
+    swa = [*SMALL, "--sliding-window", "100", "--sliding-window-layers", "1", "--runtime", "llamacpp",
+           "--context", "8192", "--gpu-memory", "24GiB"]
+    # 2 x 2 KV heads x 64 x 2 B = 512 B per token and layer; the window layer holds pad(100 + 512, 256) = 768 cells
+    card = run_json(capsys, "infer", *swa)["cards"][0]
+    assert card["details"]["kv_cache_window_layers"] == 768 * 512
+    assert card["breakdown"]["kv_cache"] == 8192 * 512 + 768 * 512
+    full = run_json(capsys, "infer", *swa, "--swa-full")["cards"][0]
+    assert full["breakdown"]["kv_cache"] == 2 * 8192 * 512
+    err = run_error(capsys, "infer", *SMALL, "--sliding-window", "0")
+    assert "--sliding-window" in err

@@ -94,3 +94,24 @@ def test_unknown_kv_dtype():
     with pytest.raises(PlanError) as e:
         kv_format("int3")
     assert e.value.field == "serving.kv_dtype"
+
+
+def test_llamacpp_iswa_keeps_the_window_plus_one_ubatch_padded_to_256():
+    """llama-kv-cache-iswa.cpp: a window layer holds GGML_PAD(min(n_ctx, n_swa + n_ubatch), 256) cells per stream."""
+    from engine.serving.kv_cache import LLAMACPP_SWA_PAD, WindowPolicy
+
+    # gpt-oss-20b: 24 layers, 12 with a 128-token window, 8 KV heads x 64 (2,048 B per token and layer)
+    oss = ModelSpec(layers=24, hidden=2880, heads=64, kv_heads=8, head_dim=64, ffn=2880, vocab=201088,
+                    gated_mlp=True, sliding_window=128, sliding_window_layers=12)
+    iswa = WindowPolicy(extra=512, pad=LLAMACPP_SWA_PAD)
+    use = kv_use(oss, tuple(range(24)), FP16, 1, 131_072, 1, None, iswa)
+    # window layers: pad(min(131072, 128 + 512), 256) = 768 cells -> 12 x 768 x 2,048 B = 18 MiB (the log's 18.00)
+    assert use.window_bytes == 12 * 768 * 2048 == 18 * 2**20
+    # full layers: 12 x 131,072 x 2,048 B = 3,072 MiB; together the log's 3,072 + 18 MiB
+    assert use.bytes == 12 * 131_072 * 2048 + 18 * 2**20 == 3090 * 2**20
+    # --swa-full: every layer keeps the context
+    assert kv_use(oss, tuple(range(24)), FP16, 1, 131_072, 1, None, WindowPolicy(full=True)).bytes == 24 * 131_072 * 2048
+    # the padding is applied after the minimum: a 300-token context gets pad(min(300, 640), 256) = 512 cells
+    assert kv_use(oss, (1,), FP16, 1, 300, 1, None, iswa).bytes == 512 * 2048
+    # vLLM and the others keep the window itself: 128 tokens
+    assert kv_use(oss, (1,), FP16, 1, 131_072, 1, None).bytes == 128 * 2048
