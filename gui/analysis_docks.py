@@ -3,7 +3,7 @@
 They share the bottom dock area, tabbed, between the GPU palette and the plan settings (the side
 docks keep the window's bottom corners), so each sits right under the chart.  The step timeline is
 shown from the start; the comparison and the sweep open from the View menu, and Edit > Pin as
-Baseline opens the comparison.  The main window builds this once and the window's actions put its
+Baseline (or asking for the busiest vs average EP rank, from the workload panel) opens the comparison.  The main window builds this once and the window's actions put its
 actions in the menus.
 """
 
@@ -58,6 +58,7 @@ class AnalysisDocks(QObject):
         self.pin_action.triggered.connect(self.pin)
         self.unpin_action = QAction(tr("&Unpin Baseline"), self)
         self.unpin_action.triggered.connect(document.unpin_baseline)
+        self._source = document.compare_source
         document.baseline_changed.connect(self._sync)
         self._sync()
 
@@ -89,6 +90,11 @@ class AnalysisDocks(QObject):
 
     def _sync(self) -> None:
         self.unpin_action.setEnabled(self.document.baseline is not None)
+        source = self.document.compare_source
+        if source != self._source:  # the busiest vs average EP rank asked for (the workload panel's button)
+            self._source = source
+            if source == "expert-load":
+                self.show_dock(self.compare_dock)
 
     def apply_theme(self) -> None:
         for view in (self.timeline, self.compare, self.sweep):

@@ -208,3 +208,30 @@ def test_the_window_pins_from_the_edit_menu_and_exports_the_baseline(window, tmp
     text = subprocess.run(["pdftotext", str(out), "-"], check=True, capture_output=True, text=True).stdout
     assert f"the baseline {article().name}" in " ".join(text.split())
     assert "Sweep of" not in text  # no sweep made: no sweep plot
+
+
+def test_asking_for_the_ep_ranks_opens_the_compare_dock(qtbot):
+    from gui.main_window import MainWindow
+
+    gpu = find_gpu("h100")
+    plan = Plan(name="Mixtral EP 8", model=find_model("mixtral-8x7b").spec,
+                training=TrainingConfig(seq=4096, zero=1, flash_attention=True,
+                                        expert_load=ExpertLoad(kind="measured", factor=2.0)),
+                layout=build_grid(dp=8, ep=8, gpu=gpu.name, capacity_bytes=gpu.memory_bytes))
+    window = MainWindow(PlanDocument(plan))
+    window.show()
+    try:
+        docks = window.analysis
+        assert not docks.compare_dock.isVisible()
+        window.document.set_compare_source("expert-load")  # the workload panel's button
+        assert docks.compare_dock.isVisible()
+        c = window.document.comparison
+        # the busiest rank (measured 2: 16,384 routed copies per layer) against the average (8,192): 32 MoE layers
+        # x 8,192 x (2·h 4,096 + 3·2·f_e 14,336 = 94,208 B) more activations (tests/engine/test_moe_imbalance.py)
+        act = next(d for d in c.stages[0].categories if d.key == "activations")
+        assert act.delta_bytes == 32 * 8192 * 94_208
+        assert "busiest EP rank (measured 2)" in docks.compare.header.text()
+    finally:
+        window.document.undo_stack.setClean()
+        window.close()
+        window.deleteLater()
