@@ -69,10 +69,16 @@ def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) 
     g.add_argument("--distributed-optimizer", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--offload-optimizer", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--offload-params", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--partition-activations", action=argparse.BooleanOptionalAction, default=None,
+                   help="full recompute: each TP rank keeps 1/TP of every layer checkpoint (DeepSpeed)")
+    g.add_argument("--cpu-checkpointing", action=argparse.BooleanOptionalAction, default=None,
+                   help="full recompute: the partitioned checkpoints live in CPU memory (DeepSpeed; "
+                        "Megatron-DeepSpeed --checkpoint-in-cpu)")
 
 
 _TRAINING_FLAGS = ("seq", "micro_batch", "global_batch", "precision", "optimizer", "recompute", "flash_attention",
-                   "sequence_parallel", "zero", "distributed_optimizer", "offload_optimizer", "offload_params")
+                   "sequence_parallel", "zero", "distributed_optimizer", "offload_optimizer", "offload_params",
+                   "partition_activations", "cpu_checkpointing")
 LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus_per_node", "tp", "pp", "dp", "cp", "ep", "vpp", "pp_layers")
 
 

@@ -13,7 +13,7 @@ per (stage, recompute, SP) signature and uses the engine where they differ.
 from __future__ import annotations
 
 from engine.report.formatting import ceil_div
-from engine.training.memory.activations import layer_activations, layer_input_bytes, norm_stat_bytes
+from engine.training.memory.activations import checkpoint_bytes, layer_activations, norm_stat_bytes
 from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import backward_peak_rest
 from engine.training.memory.seed import SEED_ACTIVATION_FACTOR
@@ -35,7 +35,8 @@ def rest_bytes_fast(ctx: CardContext) -> int:
                                         e, ctx.ep, tr.expert_load).bytes for moe in set(kinds)}
     if tr.recompute == "full":
         checkpoints = ceil_div(ctx.layers * chunks, vpp)
-        total = layer_input_bytes(spec, s, b, t, sp, e) * (checkpoints - 1) + max(per_layer.values())
+        kept = checkpoint_bytes(spec, s, b, t, sp, e, tr.partition_activations, tr.cpu_checkpointing)
+        total = kept * (checkpoints - 1) + max(per_layer.values())
     else:
         one_pass = sum(per_layer[k] for k in kinds) if spec.moe is not None else per_layer[False] * ctx.layers
         total = ceil_div(one_pass * chunks, vpp)

@@ -104,6 +104,12 @@ class TrainingConfig(BaseModel):
     sequence_parallel: bool = False
     offload_optimizer: bool = Field(False, description="optimizer states live in CPU memory (DeepSpeed ZeRO-Offload)")
     offload_params: bool = Field(False, description="ZeRO-3 parameters live in CPU memory (ZeRO-Infinity)")
+    partition_activations: bool = Field(
+        False, description="full recompute: each TP rank keeps 1/TP of every checkpointed layer input (DeepSpeed "
+        "activation checkpointing partition_activations)")
+    cpu_checkpointing: bool = Field(
+        False, description="full recompute: the partitioned checkpoints live in CPU memory (DeepSpeed "
+        "activation checkpointing cpu_checkpointing / Megatron-DeepSpeed --checkpoint-in-cpu)")
     expert_load: ExpertLoad = Field(BALANCED_LOAD, description="MoE: tokens the busiest expert-parallel rank receives "
                                     "(balanced, capacity factor, measured ratio or the drop-less worst case)")
 
@@ -111,6 +117,12 @@ class TrainingConfig(BaseModel):
     def _check(self) -> TrainingConfig:
         if self.offload_params and self.zero != 3:
             raise PlanError("training.offload_params", True, "only with zero=3")
+        if (self.partition_activations or self.cpu_checkpointing) and self.recompute != "full":
+            key = "partition_activations" if self.partition_activations else "cpu_checkpointing"
+            raise PlanError(f"training.{key}", True, "only with recompute=full (it acts on the layer checkpoints)")
+        if self.cpu_checkpointing and not self.partition_activations:
+            raise PlanError("training.cpu_checkpointing", True,
+                            "only with partition_activations (DeepSpeed offloads the partitioned checkpoints)")
         return self
 
     @property

@@ -180,3 +180,18 @@ def layer_activations(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, 
 def layer_input_bytes(spec: ModelSpec, s: int, b: int, t: int, sp: bool, e: int) -> int:
     """The checkpointed layer input kept by full recompute."""
     return ceil_div(e * s * b * spec.hidden, t if sp else 1)
+
+
+def checkpoint_bytes(spec: ModelSpec, s: int, b: int, t: int, sp: bool, e: int, partition: bool,
+                     in_cpu: bool) -> int:
+    """GPU bytes of one full-recompute checkpoint (a layer input) on one TP rank.
+
+    DeepSpeed's activation checkpointing (``deepspeed/runtime/activation_checkpointing/checkpointing.py``):
+    ``partition_activations`` keeps 1/TP of each checkpointed input on each model-parallel rank (all-gathered
+    again when the layer is recomputed; with sequence parallelism the input is split already), and
+    ``cpu_checkpointing`` moves those partitions to host memory, so none stays on the GPU.
+    """
+    if in_cpu:
+        return 0
+    kept = layer_input_bytes(spec, s, b, t, sp, e)
+    return ceil_div(kept, t) if partition and not sp else kept

@@ -6,6 +6,7 @@ from engine.report.formatting import ceil_div, n
 from engine.report.records import Breakdown, Figure, Moment, figure, make_breakdown
 from engine.training.memory.activations import (
     LayerActivations,
+    checkpoint_bytes,
     layer_activations,
     layer_input_bytes,
     norm_stat_bytes,
@@ -56,14 +57,16 @@ def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
         formulas.append(("MoE layer: " if moe_layer else "layer: ") + la.formula)
     one_pass = sum(per_layer[spec.is_moe_layer(i)] for i in ctx.layer_indices)  # all chunks, one micro-batch
     if tr.recompute == "full":
-        kept = layer_input_bytes(spec, s, b, t, sp, e)
+        kept = checkpoint_bytes(spec, s, b, t, sp, e, tr.partition_activations, tr.cpu_checkpointing)
         working = max(per_layer.values())
         # Every in-flight layer keeps only its input; the layer being recomputed in backward
         # holds its whole working set instead of its checkpoint (so: one checkpoint fewer).
         checkpoints = ceil_div(ctx.layers * chunks, vpp)
         total = kept * (checkpoints - 1) + working
-        text = (f"full recompute: layer input {n(kept)} B × ({ctx.layers} layers × {chunks}/{vpp} chunk passes - 1)"
-                f" + one layer's working set {n(working)} B")
+        where = ("on the GPU (the checkpoints are in CPU memory: cpu_checkpointing)" if tr.cpu_checkpointing else
+                 f"(1/{t} per TP rank: partition_activations)" if tr.partition_activations and t > 1 and not sp else "")
+        text = (f"full recompute: layer input {n(kept)} B{' ' + where if where else ''} × ({ctx.layers} layers × "
+                f"{chunks}/{vpp} chunk passes - 1) + one layer's working set {n(working)} B")
     else:
         total = ceil_div(one_pass * chunks, vpp)
         text = f"{n(one_pass)} B for {ctx.layers} layers × {chunks}/{vpp} chunk passes in flight"
@@ -167,8 +170,20 @@ def backward_peak_rest(act: int, logits: int, backward: int) -> int:
     return act + max(logits, backward)
 
 
+def host_checkpoint_bytes(ctx: CardContext) -> int:
+    """DeepSpeed ``cpu_checkpointing``: this rank's partitions of every in-flight checkpoint, in host memory."""
+    tr = ctx.training
+    if not tr.cpu_checkpointing:
+        return 0
+    s, t = ceil_div(tr.seq, ctx.cp), ctx.tp
+    sp = tr.sequence_parallel and t > 1
+    part = layer_input_bytes(ctx.model, s, tr.micro_batch, t, sp, _activation_bytes_per_element(ctx))
+    return ceil_div(part, 1 if sp else t) * ceil_div(ctx.layers * ctx.in_flight_chunks, ctx.vpp)
+
+
 def detailed_breakdown(ctx: CardContext) -> Breakdown:
     static, details, host = model_state_figures(ctx)
+    host += host_checkpoint_bytes(ctx)
     static["communication"] = communication_figure(ctx)
     act, act_details = activation_figures(ctx)
     logits = logits_figure(ctx)
