@@ -49,7 +49,8 @@ def deepspeed_config(plan: Plan) -> dict:
         "optimizer": {"type": "SGD" if tr.optimizer == "sgd" else "AdamW" if tr.optimizer == "adamw" else "Adam"},
     }
     if tr.recompute != "none":
-        config["activation_checkpointing"] = {"partition_activations": False, "cpu_checkpointing": False,
+        config["activation_checkpointing"] = {"partition_activations": tr.partition_activations,
+                                              "cpu_checkpointing": tr.cpu_checkpointing,
                                               "contiguous_memory_optimization": False}
     return config
 
@@ -79,7 +80,19 @@ def _offloaded(zero: dict, key: str) -> bool:
     return isinstance(section, dict) and section.get("device", "none") in ("cpu", "nvme")
 
 
-def _training(cfg: dict, zero: dict, recompute: str) -> tuple[TrainingConfig, int]:
+def _checkpointing(cfg: dict) -> dict:
+    """``activation_checkpointing``: full recompute, with partitioned and CPU-resident checkpoints when asked."""
+    section = cfg.get("activation_checkpointing")
+    if not section:
+        return {"recompute": "none"}
+    if not isinstance(section, dict):
+        return {"recompute": "full"}
+    partition = section.get("partition_activations") is True
+    return {"recompute": "full", "partition_activations": partition,
+            "cpu_checkpointing": partition and section.get("cpu_checkpointing") is True}
+
+
+def _training(cfg: dict, zero: dict, checkpointing: dict) -> tuple[TrainingConfig, int]:
     micro = _int(cfg, "train_micro_batch_size_per_gpu") or 1
     gas = _int(cfg, "gradient_accumulation_steps") or 1
     stage = _int(zero, "stage", "zero_optimization.stage") or 0
@@ -91,7 +104,7 @@ def _training(cfg: dict, zero: dict, recompute: str) -> tuple[TrainingConfig, in
     data = {"micro_batch": micro, "precision": precision, "zero": stage,
             "optimizer": "sgd" if opt_type == "sgd" else "adam" if opt_type in ("adam", "fusedadam") else "adamw",
             "offload_optimizer": _offloaded(zero, "offload_optimizer"),
-            "offload_params": stage == 3 and _offloaded(zero, "offload_param"), "recompute": recompute}
+            "offload_params": stage == 3 and _offloaded(zero, "offload_param"), **checkpointing}
     try:
         return TrainingConfig.model_validate(data), gas
     except ValidationError as e:
@@ -109,8 +122,7 @@ def plan_from_deepspeed(text: str, *, model: ModelSpec, gpu: str, capacity_bytes
     zero = cfg.get("zero_optimization") or {}
     if not isinstance(zero, dict):
         raise PlanError("zero_optimization", zero, "a JSON object (e.g. {\"stage\": 2})")
-    recompute = "full" if cfg.get("activation_checkpointing") else "none"
-    training, gas = _training(cfg, zero, recompute)
+    training, gas = _training(cfg, zero, _checkpointing(cfg))
     per_replica = training.micro_batch * gas
     total = _int(cfg, "train_batch_size") or per_replica
     if total % per_replica:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from engine.cli.main import main
-from engine.plan.schema import plan_error_from_validation
 from engine.model.spec import ModelSpec
+from engine.plan.schema import plan_error_from_validation
 from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.activations import checkpoint_bytes, layer_activations
 from engine.training.memory.context import CardContext

@@ -210,6 +210,23 @@ def test_deepspeed_round_trip(zero, offload_opt, offload_params, precision):
     assert result.plan.method.framework == "deepspeed"
 
 
+def test_deepspeed_activation_checkpointing_round_trip():
+    """activation_checkpointing.partition_activations / cpu_checkpointing travel both ways (full recompute)."""
+    training = TrainingConfig(seq=2048, micro_batch=1, global_batch=8, zero=3, recompute="full",
+                              partition_activations=True, cpu_checkpointing=True)
+    plan = Plan(name="ds", model=LLAMA2_7B, training=training, method=MethodConfig(framework="deepspeed"),
+                layout=build_grid(dp=8, gpu="A100 80GB", capacity_bytes=GIB80))
+    text = export_text(plan, "deepspeed")
+    assert json.loads(text)["activation_checkpointing"]["cpu_checkpointing"] is True
+    back = plan_from_deepspeed(text, model=LLAMA2_7B, gpu="A100 80GB", capacity_bytes=GIB80, seq=2048, name="ds")
+    assert back.plan.training == plan.training
+    # cpu_checkpointing without partition_activations is ignored by DeepSpeed ("if partition_activations")
+    lone = json.dumps({"train_batch_size": 8, "train_micro_batch_size_per_gpu": 1,
+                       "activation_checkpointing": {"cpu_checkpointing": True}})
+    got = plan_from_deepspeed(lone, model=LLAMA2_7B, gpu="A100 80GB", capacity_bytes=GIB80).plan.training
+    assert (got.recompute, got.partition_activations, got.cpu_checkpointing) == ("full", False, False)
+
+
 def test_deepspeed_import_with_tp_pp_and_bad_input():
     text = json.dumps({"train_batch_size": 32, "train_micro_batch_size_per_gpu": 1, "gradient_accumulation_steps": 8,
                        "zero_optimization": {"stage": 1, "reduce_bucket_size": 5e8}, "bf16": {"enabled": True},
