@@ -148,46 +148,93 @@ def check_float(field: str, value: float, lo: float, hi: float, *, lo_open: bool
     return float(value)
 
 
+# --- Bounds of one setting, by its path in a plan ----------------------------------------------
+# One table for the checks below (plans, the planner's request) and the GUI's fields, whose spin boxes
+# take their ranges from here (``field_bounds``).  Both ends are included, except the low end of the
+# settings in OPEN_LOW (a number above it).  Floats are written as floats: those are checked as numbers,
+# the rest as integers.
+MAX_BUCKET_ELEMENTS = 2**40  # DeepSpeed reduce_bucket_size: 5 x 10^8 by default
+MAX_LORA_ALPHA = 1e6  # LoRA alpha scales the update (16-64 usual); it has no memory effect
+FIELD_BOUNDS: dict[str, tuple[int, int] | tuple[float, float]] = {
+    # the ModelSpec fields the GUI edits (their pydantic bounds use the same constants; a test keeps them equal)
+    "model.layers": (1, MAX_LAYERS),
+    "model.hidden": (1, MAX_HIDDEN),
+    "model.heads": (1, MAX_HEADS),
+    "model.kv_heads": (1, MAX_HEADS),
+    "model.head_dim": (1, MAX_HEAD_DIM),
+    "model.ffn": (1, MAX_FFN),
+    "model.vocab": (1, MAX_VOCAB),
+    "training.seq": (1, MAX_SEQ),
+    "training.micro_batch": (1, MAX_BATCH),
+    "training.global_batch": (1, MAX_GLOBAL_BATCH),
+    "method.overhead.cuda_context_bytes": (0, MAX_OVERHEAD_BYTES),
+    "method.overhead.nccl_bytes": (0, MAX_OVERHEAD_BYTES),
+    "method.overhead.fragmentation_percent": (0.0, 100.0),
+    "method.deepspeed_reduce_bucket_elements": (0, MAX_BUCKET_ELEMENTS),
+    "serving.context": (1, MAX_CONTEXT),
+    "serving.batch": (1, MAX_BATCH),
+    "serving.group_size": (1, MAX_HIDDEN),
+    "serving.gpu_layers": (0, MAX_LAYERS + 1),
+    "serving.max_model_len": (1, MAX_CONTEXT),
+    "serving.paged_block_size": (1, MAX_CONTEXT),
+    "serving.prefill_chunk": (1, MAX_CONTEXT),
+    "serving.cuda_context_bytes": (0, MAX_OVERHEAD_BYTES),
+    "serving.library_workspace_bytes": (0, MAX_OVERHEAD_BYTES),
+    "serving.gpu_memory_utilization": (0.0, 1.0),
+    "serving.kv_free_fraction": (0.0, 1.0),
+    "serving.fragmentation_percent": (0.0, 100.0),
+    "finetune.rank": (1, MAX_RANK),
+    "finetune.alpha": (0.0, MAX_LORA_ALPHA),
+    "finetune.seq": (1, MAX_SEQ),
+    "finetune.micro_batch": (1, MAX_BATCH),
+}
+OPEN_LOW = frozenset({"serving.gpu_memory_utilization", "serving.kv_free_fraction", "finetune.alpha"})
+
+
+def field_bounds(path: str) -> tuple[int, int] | tuple[float, float] | None:
+    """(low, high) of the setting at ``path`` ("training.seq"), or None for one this table does not bound."""
+    return FIELD_BOUNDS.get(path)
+
+
+def _check(prefix: str, path: str, value) -> None:
+    """``value`` of the setting ``path`` (a FIELD_BOUNDS key) in its bounds; the error names ``prefix``
+    followed by the rest of the path (a planner request checks its own ``training`` the same way)."""
+    lo, hi = FIELD_BOUNDS[path]
+    field = prefix + path[path.index("."):]
+    if isinstance(lo, float):
+        check_float(field, value, lo, hi, lo_open=path in OPEN_LOW)
+    else:
+        check_int(field, value, int(lo), int(hi))
+
+
+def _optional(prefix: str, path: str, value) -> None:
+    if value is not None:
+        _check(prefix, path, value)
+
+
 # --- Checks of the settings whose models live with their estimators -------------------------
 # (engine.training / serving / finetune own TrainingConfig, ServingConfig and FinetuneConfig; the
 # plan and the planner's request check their values here, so one table holds every bound.)
-MAX_BUCKET_ELEMENTS = 2**40  # DeepSpeed reduce_bucket_size: 5 x 10^8 by default
-
-
-def _optional(field: str, value: int | None, lo: int, hi: int) -> None:
-    if value is not None:
-        check_int(field, value, lo, hi)
-
-
 def check_training_limits(tr, prefix: str = "training") -> None:
-    check_int(f"{prefix}.seq", tr.seq, 1, MAX_SEQ)
-    check_int(f"{prefix}.micro_batch", tr.micro_batch, 1, MAX_BATCH)
-    _optional(f"{prefix}.global_batch", tr.global_batch, 1, MAX_GLOBAL_BATCH)
+    _check(prefix, "training.seq", tr.seq)
+    _check(prefix, "training.micro_batch", tr.micro_batch)
+    _optional(prefix, "training.global_batch", tr.global_batch)
 
 
 def check_method_limits(method, prefix: str = "method") -> None:
     o = method.overhead
-    check_int(f"{prefix}.overhead.cuda_context_bytes", o.cuda_context_bytes, 0, MAX_OVERHEAD_BYTES)
-    check_int(f"{prefix}.overhead.nccl_bytes", o.nccl_bytes, 0, MAX_OVERHEAD_BYTES)
-    check_float(f"{prefix}.overhead.fragmentation_percent", o.fragmentation_percent, 0, 100)
-    check_int(f"{prefix}.deepspeed_reduce_bucket_elements", method.deepspeed_reduce_bucket_elements, 0,
-              MAX_BUCKET_ELEMENTS)
+    _check(prefix, "method.overhead.cuda_context_bytes", o.cuda_context_bytes)
+    _check(prefix, "method.overhead.nccl_bytes", o.nccl_bytes)
+    _check(prefix, "method.overhead.fragmentation_percent", o.fragmentation_percent)
+    _check(prefix, "method.deepspeed_reduce_bucket_elements", method.deepspeed_reduce_bucket_elements)
 
 
 def check_serving_limits(s, prefix: str = "serving") -> None:
-    check_int(f"{prefix}.context", s.context, 1, MAX_CONTEXT)
-    check_int(f"{prefix}.batch", s.batch, 1, MAX_BATCH)
-    check_int(f"{prefix}.group_size", s.group_size, 1, MAX_HIDDEN)
-    _optional(f"{prefix}.gpu_layers", s.gpu_layers, 0, MAX_LAYERS + 1)
-    _optional(f"{prefix}.max_model_len", s.max_model_len, 1, MAX_CONTEXT)
-    _optional(f"{prefix}.paged_block_size", s.paged_block_size, 1, MAX_CONTEXT)
-    _optional(f"{prefix}.prefill_chunk", s.prefill_chunk, 1, MAX_CONTEXT)
-    _optional(f"{prefix}.cuda_context_bytes", s.cuda_context_bytes, 0, MAX_OVERHEAD_BYTES)
-    _optional(f"{prefix}.library_workspace_bytes", s.library_workspace_bytes, 0, MAX_OVERHEAD_BYTES)
-    check_float(f"{prefix}.gpu_memory_utilization", s.gpu_memory_utilization, 0, 1, lo_open=True)
-    check_float(f"{prefix}.kv_free_fraction", s.kv_free_fraction, 0, 1, lo_open=True)
-    if s.fragmentation_percent is not None:
-        check_float(f"{prefix}.fragmentation_percent", s.fragmentation_percent, 0, 100)
+    for name in ("context", "batch", "group_size", "gpu_memory_utilization", "kv_free_fraction"):
+        _check(prefix, f"serving.{name}", getattr(s, name))
+    for name in ("gpu_layers", "max_model_len", "paged_block_size", "prefill_chunk", "cuda_context_bytes",
+                 "library_workspace_bytes", "fragmentation_percent"):
+        _optional(prefix, f"serving.{name}", getattr(s, name))
     if s.tensor_split is not None:
         check_tensor_split(s.tensor_split, f"{prefix}.tensor_split")
 
@@ -205,10 +252,8 @@ def check_tensor_split(split: tuple[float, ...], field: str) -> None:
 
 
 def check_finetune_limits(f, prefix: str = "finetune") -> None:
-    check_int(f"{prefix}.rank", f.rank, 1, MAX_RANK)
-    check_float(f"{prefix}.alpha", f.alpha, 0, 1e6, lo_open=True)
-    check_int(f"{prefix}.seq", f.seq, 1, MAX_SEQ)
-    check_int(f"{prefix}.micro_batch", f.micro_batch, 1, MAX_BATCH)
+    for name in ("rank", "alpha", "seq", "micro_batch"):
+        _check(prefix, f"finetune.{name}", getattr(f, name))
 
 
 def check_model_size(spec, count: int, prefix: str = "model") -> None:

@@ -25,6 +25,12 @@ from gui.compare_data import run_comparison, run_expert_load
 from gui.estimator import run_estimate
 
 CompareSource = Literal["baseline", "expert-load"]
+# Undo steps kept; the oldest go first (issue 15).  Each step keeps the plan before it alive, so an
+# unbounded stack grew with every edit of a long session.  Plans share what an edit leaves alone: on a
+# 16,384-card plan a field edit holds a few KB and a card gesture ~0.15 MB (its new tuple of cards),
+# so 500 steps (hours of editing) stay under ~100 MB; only a grid fill rewriting every card holds more
+# (~23 MB a step).
+UNDO_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class PlanDocument(QObject):
         self._comparison: PlanComparison | None = None
         self._comparison_error: PlanError | None = None
         self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.undo_stack.cleanChanged.connect(self.file_changed)
         self._recompute()
 

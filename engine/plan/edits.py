@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from engine.errors import PlanError
+from engine.limits import check_layout_limits
 from engine.plan.layout import Card, Layout, Node, new_id
 from engine.plan.schema import Plan
 
@@ -34,7 +35,11 @@ def _with_layout(plan: Plan, **update) -> Plan:
     fields.update(update)
     if fields["pp_layers"] is not None and len(fields["pp_layers"]) != len({c.stage for c in fields["cards"]}):
         fields["pp_layers"] = None
-    return plan.model_copy(update={"layout": Layout.model_construct(**fields)})
+    layout = Layout.model_construct(**fields)
+    # model_construct checks nothing: a gesture that takes the plan past MAX_CARDS or MAX_NODES
+    # (duplicating a node, filling a grid) is refused here, at the gesture, not by the next estimate
+    check_layout_limits(layout)
+    return plan.model_copy(update={"layout": layout})
 
 
 def _node(layout: Layout, node_id: str) -> Node:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QWidget
 
+from engine.limits import MAX_PARALLEL, MAX_PP
+
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("GridDialog", text)
@@ -17,7 +19,8 @@ class GridDialog(QDialog):
         form = QFormLayout(self)
         form.addRow(QLabel(tr("Cards get roles in Megatron rank order: TP fastest, then DP, PP slowest.\n"
                               "The selected nodes have {0} slots; empty slots are filled.").format(slots)))
-        self.tp, self.pp, self.dp = (self._spin(slots) for _ in range(3))
+        # at most the selected slots, and the engine's bounds of a parallel size and a pipeline
+        self.tp, self.pp, self.dp = (self._spin(min(slots, bound)) for bound in (MAX_PARALLEL, MAX_PP, MAX_PARALLEL))
         form.addRow(tr("Tensor parallel (TP):"), self.tp)
         form.addRow(tr("Pipeline stages (PP):"), self.pp)
         form.addRow(tr("Data parallel / ZeRO (DP):"), self.dp)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import PlanError
 from gui.panels.limit_spin import LimitSpinBox
-from gui.panels.plan_fields import get_field, set_field
+from gui.panels.plan_fields import field_range, get_field, set_field
 from gui.plan_errors import describe, plain_allowed
 from gui.theme import OVER_CAPACITY
 
@@ -134,11 +134,15 @@ class BoundForm(QWidget):
         self.bindings[binding.path] = binding
         return binding
 
-    def add_spin(self, path: str, label: str, minimum: int = 1, maximum: int = INT_MAX, *, step: int = 1,
-                 none_text: str | None = None, suffix: str = "", tooltip: str = "") -> QSpinBox:
-        """An int spin box; with ``none_text`` the minimum stands for None (shown as that text)."""
+    def add_spin(self, path: str, label: str, *, step: int = 1, none_text: str | None = None, suffix: str = "",
+                 tooltip: str = "") -> QSpinBox:
+        """An int spin box taking the engine's range of the field (``plan_fields.field_range``); with
+        ``none_text`` the value below the minimum stands for None (shown as that text)."""
         group = self._current()[0]
+        low, high = field_range(path)
+        minimum, maximum = max(int(low), 1 if none_text else int(low)), int(min(high, INT_MAX))
         spin = LimitSpinBox(group)
+        spin.set_field(label.rstrip(":：").strip(), minimum)
         spin.setRange(minimum - 1 if none_text else minimum, maximum)
         spin.setSingleStep(step)
         spin.setKeyboardTracking(False)
@@ -168,11 +172,12 @@ class BoundForm(QWidget):
         if message:
             self.show_error(binding.path, message)
 
-    def add_double(self, path: str, label: str, minimum: float, maximum: float, *, step: float = 1.0,
-                   decimals: int = 1, suffix: str = "", tooltip: str = "") -> QDoubleSpinBox:
+    def add_double(self, path: str, label: str, *, step: float = 1.0, decimals: int = 1, suffix: str = "",
+                   tooltip: str = "") -> QDoubleSpinBox:
+        """A number spin box taking the engine's range of the field (``plan_fields.field_range``)."""
         group = self._current()[0]
         spin = QDoubleSpinBox(group)
-        spin.setRange(minimum, maximum)
+        spin.setRange(*field_range(path, decimals))
         spin.setDecimals(decimals)
         spin.setSingleStep(step)
         spin.setKeyboardTracking(False)

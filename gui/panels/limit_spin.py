@@ -13,12 +13,20 @@ class LimitSpinBox(QSpinBox):
     Qt's spin box refuses a keystroke that takes the number past the maximum, so typing 99999999
     into a box limited to 999,999 leaves 999,999 without a word.  Here an out-of-range number stays
     in the editor while typing; when editing ends it is set to the nearest limit, and
-    :meth:`take_limit_message` gives the sentence naming that limit (shown under the field).
+    :meth:`take_limit_message` gives the sentence naming the field, the typed value and the range
+    (shown under the field).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._limit_message = ""
+        self._field_name = ""
+        self._lowest: int | None = None
+
+    def set_field(self, name: str, lowest: int | None = None) -> None:
+        """The field's name for the message, and its lowest number when the minimum stands for a word
+        ("auto", shown with ``setSpecialValueText``)."""
+        self._field_name, self._lowest = name, lowest
 
     def _typed(self, text: str) -> int | None:
         core = text
@@ -43,11 +51,11 @@ class LimitSpinBox(QSpinBox):
         value = self._typed(text)
         if value is not None and not self.minimum() <= value <= self.maximum():
             limit = self.maximum() if value > self.maximum() else self.minimum()
-            kind = (QCoreApplication.translate("panels", "at most {limit}") if value > self.maximum()
-                    else QCoreApplication.translate("panels", "at least {limit}")).format(limit=f"{limit:,}")
+            low = self.minimum() if self._lowest is None else self._lowest
             self._limit_message = QCoreApplication.translate(
-                "panels", "{typed} is out of range: this field takes {kind}; set to {limit}.").format(
-                typed=f"{value:,}", kind=kind, limit=self.textFromValue(limit) + self.suffix())
+                "panels", "{field}: {typed} is out of range (allowed: {low} to {high}); set to {limit}.").format(
+                field=self._field_name or QCoreApplication.translate("panels", "Value"), typed=f"{value:,}",
+                low=f"{low:,}", high=f"{self.maximum():,}", limit=self.textFromValue(limit) + self.suffix())
             return self.prefix() + self.textFromValue(limit) + self.suffix()
         return super().fixup(text)
 

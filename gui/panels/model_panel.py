@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import model_catalog
 from engine.errors import PlanError
-from engine.limits import MAX_FFN, MAX_HEAD_DIM, MAX_HEADS, MAX_HIDDEN, MAX_LAYERS, MAX_VOCAB
 from engine.model.spec import ModelSpec
 from engine.units import parse_count
 from gui.panels.form import BoundForm, error_label
@@ -52,12 +51,12 @@ class ModelPanel(BoundForm):
         form.addRow("", self.open_config)
         form.addRow("", self.file_error)
         self._build_name_and_count(form)
-        self.add_spin("model.layers", translate("ModelPanel", "Layers:"), 1, MAX_LAYERS)
-        self.add_spin("model.hidden", translate("ModelPanel", "Hidden size:"), 1, MAX_HIDDEN, step=128)
-        self.add_spin("model.heads", translate("ModelPanel", "Attention heads:"), 1, MAX_HEADS)
-        self.add_spin("model.kv_heads", translate("ModelPanel", "KV heads:"), 1, MAX_HEADS, none_text=translate("ModelPanel", "= heads"))
-        self.add_spin("model.ffn", translate("ModelPanel", "MLP size:"), 1, MAX_FFN, step=128, none_text=translate("ModelPanel", "4 × hidden"))
-        self.add_spin("model.vocab", translate("ModelPanel", "Vocabulary:"), 1, MAX_VOCAB, none_text=translate("ModelPanel", "not given"),
+        self.add_spin("model.layers", translate("ModelPanel", "Layers:"))
+        self.add_spin("model.hidden", translate("ModelPanel", "Hidden size:"), step=128)
+        self.add_spin("model.heads", translate("ModelPanel", "Attention heads:"))
+        self.add_spin("model.kv_heads", translate("ModelPanel", "KV heads:"), none_text=translate("ModelPanel", "= heads"))
+        self.add_spin("model.ffn", translate("ModelPanel", "MLP size:"), step=128, none_text=translate("ModelPanel", "4 × hidden"))
+        self.add_spin("model.vocab", translate("ModelPanel", "Vocabulary:"), none_text=translate("ModelPanel", "not given"),
                       tooltip=translate("ModelPanel", "Without a vocabulary the declared parameter count is used (the article's level)"))
         self._build_architecture()
         self.save_preset = QPushButton(translate("ModelPanel", "Save as my preset…"), self)
@@ -73,11 +72,11 @@ class ModelPanel(BoundForm):
 
     def _build_architecture(self) -> None:
         self.begin_group(translate("ModelPanel", "Architecture"))
-        self.add_spin("model.head_dim", translate("ModelPanel", "Head dimension:"), 1, MAX_HEAD_DIM,
+        self.add_spin("model.head_dim", translate("ModelPanel", "Head dimension:"),
                       none_text=translate("ModelPanel", "hidden / heads"))
         self.add_combo("model.norm", translate("ModelPanel", "Norm:"),
                        [("layernorm", "LayerNorm"), ("rmsnorm", "RMSNorm")])
-        self.add_double("model.dropout", translate("ModelPanel", "Dropout:"), 0.0, 0.9, step=0.05, decimals=2)
+        self.add_double("model.dropout", translate("ModelPanel", "Dropout:"), step=0.05, decimals=2)
         self.add_check("model.gated_mlp", translate("ModelPanel", "Gated MLP (SwiGLU, 3 matrices)"))
         self.add_check("model.bias", translate("ModelPanel", "Biases on linear layers"))
         self.add_check("model.tied_embeddings", translate("ModelPanel", "Tied input and output embeddings"))

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import PlanError
 from engine.finetune.config import FinetuneConfig
-from engine.plan.schema import Plan, plan_error_from_validation
+from engine.limits import OPEN_LOW, field_bounds
+from engine.plan.schema import Plan, plan_error_from_validation, with_changes
 from engine.serving.config import ServingConfig
 
 
@@ -26,14 +27,55 @@ def get_field(obj: Any, path: str) -> Any:
 
 
 def set_field(plan: Plan, path: str, value: Any) -> Plan:
-    """A new plan with the field at ``path`` set to ``value``, validated."""
+    """A new plan with the field at ``path`` set to ``value``, validated: the section that holds the
+    field, then the plan as a whole (``engine.plan.schema.with_changes``), so a value within its own
+    bounds that takes the plan past a plan-wide limit (the parameter count of layers x hidden x ...)
+    is refused here, naming this field and value, rather than by the estimate."""
     head, _, rest = path.partition(".")
     if not rest:
         return typing.cast(Plan, _validated(type(plan), {**_shallow(plan), head: value}, ""))
     child = getattr(plan, head)
     if not isinstance(child, BaseModel):
         raise PlanError(head, child, "a section of the plan")
-    return plan.model_copy(update={head: _set_in(child, rest, value, head)})
+    section = _set_in(child, rest, value, head)
+    try:
+        return with_changes(plan, **{head: section})
+    except PlanError as e:  # a plan-wide limit: said at the field that was edited, with what the plan would be
+        shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
+        raise PlanError(path, value, f"{e.allowed}; {shown} makes {e.value}") from None
+
+
+def field_range(path: str, decimals: int = 0) -> tuple[float, float]:
+    """The range a field of the GUI takes: the engine's bound (``engine.limits.field_bounds``), else the
+    bounds of the engine model's field (its pydantic ``Field``), at ``decimals`` digits (0: an integer)."""
+    bounds = field_bounds(path)
+    step = 10.0 ** -decimals if decimals else 1
+    if bounds is not None:
+        low, high = bounds
+        return (low + step if path in OPEN_LOW else low), high
+    section, _, name = path.rpartition(".")
+    owner = _owner_model(section)
+    low, high = 0.0, float(2**31 - 1)
+    for meta in owner.model_fields[name].metadata if owner is not None and name in owner.model_fields else ():
+        low = meta.ge if getattr(meta, "ge", None) is not None else low
+        low = meta.gt + step if getattr(meta, "gt", None) is not None else low
+        high = meta.le if getattr(meta, "le", None) is not None else high
+        high = meta.lt - step if getattr(meta, "lt", None) is not None else high
+    return low, high
+
+
+def _owner_model(section: str) -> type[BaseModel] | None:
+    """The pydantic class at a dotted path of a plan ("method.overhead" -> OverheadConfig)."""
+    cls: Any = Plan
+    for part in section.split(".") if section else ():
+        field = cls.model_fields.get(part)
+        if field is None:
+            return None
+        options = [a for a in (get_args(field.annotation) or (field.annotation,)) if isinstance(a, type)]
+        cls = next((a for a in options if issubclass(a, BaseModel)), None)
+        if cls is None:
+            return None
+    return cls
 
 
 def _set_in(model: BaseModel, path: str, value: Any, prefix: str) -> BaseModel:

@@ -13,14 +13,11 @@ from typing import Any, get_args, get_origin
 
 from PySide6.QtCore import QCoreApplication
 
-from engine.limits import MAX_BATCH, MAX_CONTEXT, MAX_HIDDEN, MAX_LAYERS, MAX_RANK, MAX_SEQ
 from engine.weights.formats import KV_FORMATS
 from engine.weights.quant import SCHEME_NAMES
 from gui.panels.plan_fields import SECTION_MODELS, literal_choices
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
-
-INT_MAX = 2**31 - 1
 
 # Free-text fields whose allowed values the engine lists.
 _STRING_CHOICES: dict[str, tuple[str, ...]] = {
@@ -90,29 +87,6 @@ def _string_choices(path: str) -> tuple[str, ...] | None:
     return _STRING_CHOICES.get(path)
 
 
-# The engine's bounds (engine.limits) of the fields whose pydantic models only say "> 0".
-_LIMITS: dict[str, int] = {
-    "serving.context": MAX_CONTEXT, "serving.batch": MAX_BATCH, "serving.group_size": MAX_HIDDEN,
-    "serving.gpu_layers": MAX_LAYERS + 1, "serving.max_model_len": MAX_CONTEXT,
-    "serving.paged_block_size": MAX_CONTEXT, "serving.prefill_chunk": MAX_CONTEXT,
-    "finetune.rank": MAX_RANK, "finetune.seq": MAX_SEQ, "finetune.micro_batch": MAX_BATCH,
-}
-
-
-def _bounds(field, default_min: float, integer: bool, path: str = "") -> tuple[float, float]:
-    low, high = default_min, float(_LIMITS.get(path, INT_MAX))
-    for meta in field.metadata:
-        if getattr(meta, "gt", None) is not None:
-            low = meta.gt + (1 if integer else 0.001)
-        if getattr(meta, "ge", None) is not None:
-            low = meta.ge
-        if getattr(meta, "lt", None) is not None:
-            high = meta.lt
-        if getattr(meta, "le", None) is not None:
-            high = meta.le
-    return low, high
-
-
 def add_section_fields(form, section: str) -> None:
     """Add one row per scalar field of the plan section ``section`` to ``form`` (a BoundForm)."""
     for name, field in SECTION_MODELS[section].model_fields.items():
@@ -126,11 +100,8 @@ def add_section_fields(form, section: str) -> None:
             form.add_combo(path, label, [(c, str(c)) for c in choices], tooltip=tip)
         elif kind is bool:
             form.add_check(path, label.rstrip(":"), tooltip=tip)
-        elif kind is int:
-            low, high = _bounds(field, 0, integer=True, path=path)
+        elif kind is int:  # ranges: the engine's (engine.limits.FIELD_BOUNDS, else the field's own bounds)
             none_text = translate("section_form", "auto") if optional else None
-            form.add_spin(path, label, int(max(low, 1 if optional else low)), int(min(high, INT_MAX)),
-                          none_text=none_text, tooltip=tip)
+            form.add_spin(path, label, none_text=none_text, tooltip=tip)
         elif kind is float and not optional:
-            low, high = _bounds(field, 0.0, integer=False)
-            form.add_double(path, label, float(low), float(min(high, 1e9)), step=0.05, decimals=3, tooltip=tip)
+            form.add_double(path, label, step=0.05, decimals=3, tooltip=tip)

@@ -94,7 +94,9 @@ class StagesPanel(QGroupBox):
             spin.valueChanged.connect(lambda value, i=index: self._on_count(i, value))
             spin.editingFinished.connect(self._end_gesture)
             spin.editingFinished.connect(lambda s=spin: self._show_limit(s))
-            self.rows.addRow(translate("StagesPanel", "Stage {n}:").format(n=index + 1), spin)
+            label = translate("StagesPanel", "Stage {n}:").format(n=index + 1)
+            spin.set_field(label.rstrip(":：").strip())
+            self.rows.addRow(label, spin)
             self.spins.append(spin)
         uneven = plan.layout.pp_layers is not None
         counts = self._shown_counts(stages)

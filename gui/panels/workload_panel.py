@@ -9,7 +9,6 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from engine.limits import MAX_BATCH, MAX_GLOBAL_BATCH, MAX_SEQ
 from gui.panels.form import BoundForm
 from gui.panels.plan_fields import set_mode
 from gui.panels.section_form import add_section_fields
@@ -70,9 +69,9 @@ class WorkloadPanel(BoundForm):
 
     def _build_training(self) -> None:
         self.begin_group(translate("WorkloadPanel", "Training workload"), visible_in=TRAINING_MODES)
-        self.add_spin("training.seq", translate("WorkloadPanel", "Sequence length:"), 1, MAX_SEQ, step=512, suffix=translate("WorkloadPanel", " tokens"))
-        self.add_spin("training.micro_batch", translate("WorkloadPanel", "Micro-batch:"), 1, MAX_BATCH)
-        self.add_spin("training.global_batch", translate("WorkloadPanel", "Global batch:"), 1, MAX_GLOBAL_BATCH, none_text=translate("WorkloadPanel", "auto (fill the pipeline)"),
+        self.add_spin("training.seq", translate("WorkloadPanel", "Sequence length:"), step=512, suffix=translate("WorkloadPanel", " tokens"))
+        self.add_spin("training.micro_batch", translate("WorkloadPanel", "Micro-batch:"))
+        self.add_spin("training.global_batch", translate("WorkloadPanel", "Global batch:"), none_text=translate("WorkloadPanel", "auto (fill the pipeline)"),
                       tooltip=translate("WorkloadPanel", "Samples per optimizer step; auto runs one micro-batch per pipeline stage"))
         self.add_combo("training.precision", translate("WorkloadPanel", "Precision:"), [("bf16", "bf16"), ("fp16", "fp16"), ("fp32", "fp32")])
         self.add_combo("training.optimizer", translate("WorkloadPanel", "Optimizer:"), [("adamw", "AdamW"), ("adam", "Adam"), ("sgd", "SGD")])
@@ -98,7 +97,7 @@ class WorkloadPanel(BoundForm):
         self.add_combo("method.framework", translate("WorkloadPanel", "Framework:"), [
             ("megatron", "Megatron-LM"), ("deepspeed", "DeepSpeed"),
             ("huggingface", translate("WorkloadPanel", "Hugging Face (transformers eager)"))])
-        self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"), 0.0, 100.0,
+        self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"),
                         step=1.0, suffix=" %")
 
     def derive(self, path: str, value: Any):

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QPen
 from engine.report.records import BREAKDOWN_KEYS, Estimate
 from engine.units import Unit, to_unit
 from gui.pdf.canvas import MUTED_COLOR, TEXT_COLOR, PdfCanvas
+from gui.pdf.summary import chart_bars
 from gui.theme import CATEGORY_COLORS, OVER_CAPACITY
 
 # The app's colours (gui.theme), so the PDF matches the window.
@@ -28,7 +29,8 @@ def nice_step(top: float, ticks: int = 5) -> float:
 
 
 def draw_chart(canvas: PdfCanvas, est: Estimate, unit: Unit, height_pt: float = 210.0) -> None:
-    keys = [k for k in BREAKDOWN_KEYS if any(getattr(c.breakdown, k).bytes for c in est.cards)]
+    distinct = {id(c.breakdown): c.breakdown for c in est.cards}.values()  # cards share breakdowns
+    keys = [k for k in BREAKDOWN_KEYS if any(getattr(b, k).bytes for b in distinct)]
     canvas.ensure(canvas.pt(height_pt + 30))
     p = canvas.painter
     label_font = canvas.font(6.5)
@@ -71,29 +73,33 @@ def _draw_bars(canvas: PdfCanvas, est: Estimate, unit: Unit, keys: list[str], pl
     n = len(est.cards)
     slot = plot.width() / n
     gap = slot * 0.18 if slot > canvas.pt(3) else 0.0
+    # Bars with gaps: one per card.  Touching bars: neighbours with the same figures are one bar, at most
+    # CHART_MAX_BARS of them (gui.pdf.summary), so a plan of any size draws a bounded number of shapes.
+    bars = [(i, 1, c) for i, c in enumerate(est.cards)] if gap else chart_bars(est)[0]
     brushes = {k: QColor(CATEGORY_COLORS[k]) for k in keys}
     p.setPen(Qt.PenStyle.NoPen)
-    for i, c in enumerate(est.cards):
-        x, base = plot.left() + i * slot + gap / 2, 0.0
+    for start, count, c in bars:
+        x, base = plot.left() + start * slot + gap / 2, 0.0
         for k in keys:
             v = to_unit(getattr(c.breakdown, k).bytes, unit)
             if v > 0:
-                p.fillRect(QRectF(x, y_of(base + v), slot - gap, y_of(base) - y_of(base + v)), brushes[k])
+                p.fillRect(QRectF(x, y_of(base + v), slot * count - gap, y_of(base) - y_of(base + v)), brushes[k])
                 base += v
-    # Capacity lines: one segment per run of cards with the same capacity; red over cards that overflow.
-    start = 0
-    for i in range(1, n + 1):
-        if i < n and est.cards[i].capacity_bytes == est.cards[start].capacity_bytes:
+    # Capacity lines: one segment per run of bars with the same capacity; red over bars that overflow.
+    first = 0
+    for b in range(1, len(bars) + 1):
+        if b < len(bars) and bars[b][2].capacity_bytes == bars[first][2].capacity_bytes:
             continue
-        y = y_of(to_unit(est.cards[start].capacity_bytes, unit))
+        y = y_of(to_unit(bars[first][2].capacity_bytes, unit))
+        end = bars[b - 1][0] + bars[b - 1][1]
         p.setPen(QPen(CAPACITY_COLOR, canvas.pt(0.9), Qt.PenStyle.DashLine))
-        p.drawLine(QPointF(plot.left() + start * slot, y), QPointF(plot.left() + i * slot, y))
-        start = i
+        p.drawLine(QPointF(plot.left() + bars[first][0] * slot, y), QPointF(plot.left() + end * slot, y))
+        first = b
     p.setPen(QPen(OVER_COLOR, canvas.pt(1.6)))
-    for i, c in enumerate(est.cards):
+    for start, count, c in bars:
         if not c.fits:
             y = y_of(to_unit(c.total_bytes, unit))
-            p.drawLine(QPointF(plot.left() + i * slot, y), QPointF(plot.left() + (i + 1) * slot, y))
+            p.drawLine(QPointF(plot.left() + start * slot, y), QPointF(plot.left() + (start + count) * slot, y))
     p.setPen(QPen(MUTED_COLOR, canvas.pt(0.6)))
     p.drawLine(plot.bottomLeft(), plot.bottomRight())
 
@@ -102,15 +108,22 @@ def _draw_x_labels(canvas: PdfCanvas, est: Estimate, plot: QRectF, fm) -> None:
     p = canvas.painter
     n = len(est.cards)
     slot = plot.width() / n
-    every = max(1, math.ceil(fm.horizontalAdvance("0000") / slot))
-    every = next(k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 10**9) if k >= every)
+    every = max(1, math.ceil(fm.horizontalAdvance(max("0000", str(n - 1), key=len)) / slot))
+    every = 1 << (every - 1).bit_length()  # a power of two: labels 0, 64, 128 ...
     p.setPen(MUTED_COLOR)
     for i in range(0, n, every):
         x = plot.left() + (i + 0.5) * slot
         p.drawText(QRectF(x - canvas.pt(15), plot.bottom() + canvas.pt(1), canvas.pt(30), fm.height()),
                    int(Qt.AlignmentFlag.AlignCenter), str(est.cards[i].index))
     p.drawText(QRectF(plot.left(), plot.bottom() + fm.height(), plot.width(), fm.height()),
-               int(Qt.AlignmentFlag.AlignCenter), "card")
+               int(Qt.AlignmentFlag.AlignCenter), _axis_title(est, slot, canvas))
+
+
+def _axis_title(est: Estimate, slot: float, canvas: PdfCanvas) -> str:
+    if slot > canvas.pt(3):
+        return "card"
+    k = chart_bars(est)[1]
+    return "card" if k == 1 else f"card (each bar: the fullest of {k} neighbouring cards)"
 
 
 def _draw_legend(canvas: PdfCanvas, keys: list[str]) -> None:

@@ -88,11 +88,11 @@ def verdict_text(plan: Plan, est: Estimate, unit: Unit | str) -> str:
     where = f"card {worst.index} (stage {worst.stage + 1}, {plan.layout.nodes[worst.node].name}, {worst.gpu})"
     need = f"{format_bytes(worst.total_bytes, unit)} of {format_bytes(worst.capacity_bytes, unit)}"
     if est.fits:
-        return (f"FITS. All {cards} cards ({', '.join(gpus)}) stay within their memory. The fullest is {where}: "
+        return (f"FITS. All {cards:,} cards ({', '.join(gpus)}) stay within their memory. The fullest is {where}: "
                 f"{need}, leaving {format_bytes(worst.headroom_bytes, unit)} headroom. "
                 f"Method: {est.method}" + (f" ({est.framework})" if est.method == "detailed" else "") + ".")
     over = sum(1 for c in est.cards if not c.fits)
-    return (f"DOES NOT FIT. {over} of {cards} cards ({', '.join(gpus)}) are over capacity. The worst is {where}: "
+    return (f"DOES NOT FIT. {over:,} of {cards:,} cards ({', '.join(gpus)}) are over capacity. The worst is {where}: "
             f"it needs {need}, {format_bytes(-worst.headroom_bytes, unit)} more than the card has. "
             f"Method: {est.method}" + (f" ({est.framework})" if est.method == "detailed" else "") + ".")
 
@@ -155,13 +155,14 @@ def _layout_rows(plan: Plan, topo) -> list[tuple[str, str]]:
     sizes = f"TP {max(topo.tp_size)} × CP {max(topo.cp_size)} × DP {max(topo.dp_size)} × PP {topo.stages}"
     split = f", layers per stage {', '.join(map(str, layout.pp_layers))}" if layout.pp_layers else ""
     vpp = f", {layout.vpp} virtual stages" if layout.vpp > 1 else ""
-    return [("layout", f"{len(layout.cards)} cards on {len(layout.nodes)} nodes: {sizes}{split}{vpp}")]
+    return [("layout", f"{len(layout.cards):,} cards on {len(layout.nodes):,} nodes: {sizes}{split}{vpp}")]
 
 
 @dataclass(frozen=True, slots=True)
 class FormulaBlock:
     title: str
     lines: tuple[tuple[str, str, int], ...]  # (label, formula with numbers, bytes)
+    indices: tuple[int, ...] = ()  # the cards the block is for (none: the whole plan)
 
 
 def formula_blocks(est: Estimate) -> list[FormulaBlock]:
@@ -177,7 +178,8 @@ def formula_blocks(est: Estimate) -> list[FormulaBlock]:
                  f"TP {c.tp_size}, DP {c.dp_size}, {c.in_flight_microbatches} micro-batch(es) in flight")
         lines = tuple((f.label, f.formula, f.bytes) for f in bd.parts() if f.bytes or f.key in ALWAYS_SHOWN)
         lines += tuple((f"  {f.label}", f.formula, f.bytes) for f in bd.details)
-        blocks.append(FormulaBlock(title, lines + (("total", "sum of the parts above", bd.total_bytes),)))
+        blocks.append(FormulaBlock(title, lines + (("total", "sum of the parts above", bd.total_bytes),),
+                                   tuple(m.index for m in members)))
     return blocks
 
 

@@ -7,22 +7,42 @@ from PySide6.QtGui import QColor, QPainter, QPicture
 
 from engine.plan.schema import Plan
 from engine.report.records import BREAKDOWN_KEYS, Estimate
+from engine.units import Unit
 from gui.diagram.colors import stage_color
 from gui.diagram.scene import DiagramScene
 from gui.document import PlanDocument
 from gui.pdf.canvas import MUTED_COLOR, TEXT_COLOR, PdfCanvas
 from gui.pdf.chart import CATEGORY_COLORS, CATEGORY_LABELS
+from gui.pdf.node_summary import draw_node_summary
+from gui.pdf.summary import summarised
+
+CARD_NOTE = ("Each card: its stage (S1 = stage 1) and groups in the header, a bar of its memory by category "
+             "up to its capacity, and its total of capacity below.")
+SUMMARY_NOTE = ("Each card: its stage in the header (S1 = stage 1), a bar of its memory by category up to its "
+                "capacity (a red line marks the capacity of a card that is over), its total and capacity below.")
 
 
-def draw_diagram(canvas: PdfCanvas, plan: Plan, est: Estimate, max_height: float) -> None:
-    """The diagram fitted to the page (tall diagrams in side-by-side columns), then its legend."""
+def draw_diagram(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit = Unit.GB) -> None:
+    """The section's heading, the diagram fitted to the page (tall diagrams in side-by-side columns),
+    then its legend.
+
+    A plan past the summary's bounds (``gui.pdf.summary.summarised``) gets one node per distinct layout.
+    """
+    if summarised(plan):
+        draw_node_summary(canvas, plan, est, unit, "Node diagram (one node per layout)")
+        draw_stage_legend(canvas, est, SUMMARY_NOTE)
+        return
+    canvas.heading("Node diagram", keep_with_pt=260)
+    max_height = min(canvas.remaining() - canvas.pt(40), canvas.pt(520))
     scene = DiagramScene(PlanDocument(plan))
     source = scene.itemsBoundingRect().adjusted(-4, -4, 4, 4)
-    picture = scene_picture(scene, source)
-    # drawPicture scales by the device's dpi over the picture's: undo that, then fit the page.
-    dpi_ratio = picture.logicalDpiX() / canvas.writer.logicalDpiX()
 
-    def paint() -> None:
+    def paint(top: float, bottom: float) -> None:
+        # Each column records only its own band of the scene (replaying the whole diagram, clipped, in
+        # every column wrote it once per column into the file).
+        picture = scene_picture(scene, QRectF(source.left(), source.top() + top, source.width(), bottom - top))
+        # drawPicture scales by the device's dpi over the picture's: undo that, then fit the page.
+        dpi_ratio = picture.logicalDpiX() / canvas.writer.logicalDpiX()
         canvas.painter.scale(dpi_ratio, dpi_ratio)
         canvas.painter.drawPicture(QPointF(0, 0), picture)
 
@@ -82,8 +102,7 @@ def draw_columns(canvas: PdfCanvas, size: tuple[float, float], bands, paint, max
         p.translate(x, canvas.y)
         p.scale(scale, scale)
         p.setClipRect(QRectF(0, 0, width, bottom - top))
-        p.translate(0, -top)
-        paint()
+        paint(top, bottom)
         p.restore()
         x += width * scale + gap
     canvas.y += max(b - a for a, b in cols) * scale + canvas.pt(6)
@@ -105,14 +124,12 @@ def scene_picture(scene, source: QRectF) -> QPicture:
     return picture
 
 
-def draw_stage_legend(canvas: PdfCanvas, est: Estimate) -> None:
+def draw_stage_legend(canvas: PdfCanvas, est: Estimate, note: str = CARD_NOTE) -> None:
     """Stage colours, memory-category colours (the app's card bars) and how to read a card."""
     entries = [(f"stage {s + 1}", stage_color(s)) for s in sorted({c.stage for c in est.cards})]
     distinct = {id(c.breakdown): c.breakdown for c in est.cards}.values()
     entries += [(CATEGORY_LABELS[k], QColor(CATEGORY_COLORS[k])) for k in BREAKDOWN_KEYS
                 if any(getattr(b, k).bytes for b in distinct)]
-    note = ("Each card: its stage (S1 = stage 1) and groups in the header, a bar of its memory by category "
-            "up to its capacity, and its total of capacity below.")
     swatches(canvas, entries)
     canvas.paragraph(note, canvas.font(7), color=MUTED_COLOR, after_pt=6)
 

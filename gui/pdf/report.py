@@ -22,7 +22,7 @@ from engine.plan.files import atomic_replace
 from engine.plan.schema import Plan
 from engine.report.records import Estimate
 from engine.units import Unit
-from gui.pdf import content
+from gui.pdf import content, summary
 from gui.pdf.alternatives import Alternative, alternatives
 from gui.pdf.canvas import MUTED_COLOR, PAGE_SIZES, PdfCanvas
 from gui.pdf.chart import draw_chart
@@ -74,8 +74,7 @@ def _render(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit, all_cards:
     if answers:
         canvas.heading("Serving answers")
         canvas.key_values(answers)
-    canvas.heading("Node diagram", keep_with_pt=260)
-    draw_diagram(canvas, plan, est, max_height=min(canvas.remaining() - canvas.pt(40), canvas.pt(520)))
+    draw_diagram(canvas, plan, est, unit)
     canvas.heading(f"Memory of every card ({unit.value})", keep_with_pt=240)
     draw_chart(canvas, est, unit)
     _card_table(canvas, plan, est, unit, all_cards)
@@ -95,23 +94,36 @@ def _title(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit) -> None:
 
 
 def _card_table(canvas: PdfCanvas, plan: Plan, est: Estimate, unit: Unit, all_cards: bool) -> None:
-    rows = content.card_rows(plan, est, all_cards)
+    listed = all_cards and len(est.cards) <= summary.LISTED_MAX_CARDS
+    worst = est.worst_card
+    rows, left_out = summary.keep_with_worst(
+        content.card_rows(plan, est, listed), summary.TABLE_MAX_ROWS,
+        lambda r: worst is not None and (r.stage, r.total_bytes, r.capacity_bytes) == (worst.stage, worst.total_bytes,
+                                                                                       worst.capacity_bytes))
     memory = content.visible_columns(est)
     u = unit.value
-    title = "Every card" if all_cards else "Cards (identical cards grouped; n = how many)"
+    title = "Every card" if listed else "Cards (identical cards grouped; n = how many)"
     canvas.heading(f"{title}, memory in {u}", keep_with_pt=80)
-    group_header = ("TP rank\nr/n", "DP rank\nr/n") if all_cards else ("TP\nsize", "DP\nsize")
+    if all_cards and not listed:
+        canvas.paragraph(f"One row per card up to {summary.LISTED_MAX_CARDS:,} cards; this plan's {len(est.cards):,} "
+                         "cards are grouped, identical cards in one row.", canvas.font(7.5), color=MUTED_COLOR)
+    group_header = ("TP rank\nr/n", "DP rank\nr/n") if listed else ("TP\nsize", "DP\nsize")
     columns = [Column("cards", right=False), Column("n"), Column("node", right=False), Column("GPU", right=False),
                Column("stage"), Column(group_header[0]), Column(group_header[1])]
     columns += [Column(f"{header}\n{u}") for _, header in memory]
     columns += [Column(f"total\n{u}"), Column(f"capacity\n{u}"), Column(f"headroom\n{u}"), Column("", right=False)]
     cells = []
     for r in rows:
-        cells.append([r.cards, str(r.count), r.node, r.gpu, str(r.stage + 1), r.tp, r.zero]
+        cells.append([r.cards, f"{r.count:,}", r.node, r.gpu, str(r.stage + 1), r.tp, r.zero]
                      + [content.number(r.parts[k], unit) for k, _ in memory]
                      + [content.number(r.total_bytes, unit), content.number(r.capacity_bytes, unit),
                         content.number(r.headroom_bytes, unit, signed=True), "ok" if r.fits else "OVER"])
     draw_table(canvas, columns, cells, marked=[not r.fits for r in rows])
+    if left_out:
+        canvas.paragraph(f"{left_out:,} more rows ({len(est.cards) - sum(r.count for r in rows):,} cards) are not listed: "
+                         f"the table stops at {summary.TABLE_MAX_ROWS:,} rows and keeps the fullest card. "
+                         "vramplan estimate --plan PLAN.json --json lists every card.", canvas.font(7.5),
+                         color=MUTED_COLOR)
     canvas.paragraph("Stages are numbered from 1, as in the diagram; cards by their index in the plan. "
                      "Rows marked OVER need more memory than the card has.", canvas.font(7), color=MUTED_COLOR)
 
@@ -157,7 +169,10 @@ def _formulas(canvas: PdfCanvas, est: Estimate, unit: Unit) -> None:
         f"its result in bytes and in {unit.value}, so a reviewer can redo the arithmetic. Cards with the same "
         "stage, group sizes and GPU share one block.", canvas.font(8.5), after_pt=6)
     label_font, formula_font = canvas.font(8, bold=True), canvas.font(7.5, mono=True)
-    for block in content.formula_blocks(est):
+    worst = est.worst_card
+    blocks, left_out = summary.keep_with_worst(content.formula_blocks(est), summary.FORMULA_MAX_BLOCKS,
+                                               lambda b: worst is not None and worst.index in b.indices)
+    for block in blocks:
         canvas.paragraph(block.title, canvas.font(9, bold=True), after_pt=3)
         for label, formula, n_bytes in block.lines:
             result = f"= {n_bytes:,} B = {content.number(n_bytes, unit)} {unit.value}"
@@ -166,3 +181,8 @@ def _formulas(canvas: PdfCanvas, est: Estimate, unit: Unit) -> None:
             canvas.paragraph(f"{formula}  {result}", formula_font, indent_pt=14 if label.startswith(" ") else 8,
                              after_pt=3)
         canvas.space(4)
+    if left_out:
+        canvas.paragraph(f"{left_out:,} more blocks (cards with other stages or group sizes) are not shown: the formulas "
+                         f"stop at {summary.FORMULA_MAX_BLOCKS} blocks and keep the fullest card's. "
+                         "vramplan estimate --plan PLAN.json --json gives every card's formulas.", canvas.font(7.5),
+                         color=MUTED_COLOR)

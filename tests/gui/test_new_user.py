@@ -260,8 +260,8 @@ def test_a_typed_value_past_the_limit_says_the_limit(open_window, qtbot):
     qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
     assert win.document.plan.training.seq == MAX_SEQ
     assert not binding.error.isHidden()
-    assert binding.error.text() == (f"99,999,999 is out of range: this field takes at most {MAX_SEQ:,}; "
-                                    f"set to {MAX_SEQ} tokens.")
+    assert binding.error.text() == (f"Sequence length: 99,999,999 is out of range (allowed: 1 to {MAX_SEQ:,}); "
+                                    f"set to {MAX_SEQ} tokens.")  # the field, the value and the range
     assert f"{MAX_SEQ:,}" in spin.toolTip()
 
 
