@@ -26,7 +26,13 @@ from engine.serving.card import (
     stage_weights,
 )
 from engine.serving.config import ServingConfig
-from engine.serving.kv_cache import LLAMACPP_SWA_PAD, WINDOW_ONLY, WindowPolicy, kv_format, model_bytes_per_token
+from engine.serving.kv_cache import (
+    LLAMACPP_SWA_PAD,
+    WINDOW_ONLY,
+    WindowPolicy,
+    kv_format,
+    model_bytes_per_token,
+)
 from engine.serving.runtimes import RuntimeProfile, profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
@@ -98,7 +104,7 @@ def _window_policy(cfg: ServingConfig, rt: RuntimeProfile) -> WindowPolicy:
     whole context with --swa-full); other runtimes keep the window."""
     if cfg.runtime != "llamacpp":
         return WINDOW_ONLY
-    return WindowPolicy(extra=cfg.prefill_chunk or rt.prefill_chunk, pad=LLAMACPP_SWA_PAD,
+    return WindowPolicy(extra=cfg.prefill_chunk or rt.prefill_chunk or 0, pad=LLAMACPP_SWA_PAD,
                         full=cfg.swa_full)
 
 

@@ -87,7 +87,7 @@ def test_litgpt_chunked_cross_entropy_keeps_every_log_softmax():
     with saved_bytes(exclude=[lm_head]) as m:
         logits = [F.linear(piece, lm_head) for piece in x.split(chunk, dim=1)]
         losses = [F.cross_entropy(lg.reshape(-1, vocab), tg.reshape(-1), reduction="none")
-                  for lg, tg in zip(logits, targets.split(chunk, dim=1))]
+                  for lg, tg in zip(logits, targets.split(chunk, dim=1), strict=True)]
         torch.cat(losses).sum()
     by_dtype = m.by_dtype()
     # the log-softmax chunks, and nll_loss keeps one 0-d bf16 total weight per chunk (4 chunks x 2 B)
