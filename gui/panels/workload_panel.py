@@ -9,6 +9,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QWidget
 
+from gui.panels.expert_load import KIND_PATH, ExpertLoadRows, plan_with_load_kind
 from gui.panels.form import BoundForm
 from gui.panels.plan_fields import set_mode
 from gui.panels.section_form import add_section_fields
@@ -55,6 +56,7 @@ class WorkloadPanel(BoundForm):
         self._build_mode()
         self._build_training()
         self._build_parallel()
+        self._build_expert_load()
         self._build_method()
         for section, title in (("serving", translate("WorkloadPanel", "Serving")), ("finetune", translate("WorkloadPanel", "Fine-tuning"))):
             # built when the plan first switches to that mode (a training plan never shows them)
@@ -89,6 +91,10 @@ class WorkloadPanel(BoundForm):
         self.add_check("training.offload_optimizer", translate("WorkloadPanel", "Offload optimizer states to CPU"))
         self.add_check("training.offload_params", translate("WorkloadPanel", "Offload parameters to CPU (ZeRO-3)"))
 
+    def _build_expert_load(self) -> None:
+        self.begin_group(translate("WorkloadPanel", "MoE expert load"), visible_in=TRAINING_MODES)
+        self.expert_load = ExpertLoadRows(self)
+
     def _build_method(self) -> None:
         self.begin_group(translate("WorkloadPanel", "Memory method"), visible_in=TRAINING_MODES)
         self.add_combo("method.method", translate("WorkloadPanel", "Method:"), [
@@ -103,6 +109,8 @@ class WorkloadPanel(BoundForm):
     def derive(self, path: str, value: Any):
         if path == "mode":
             return set_mode(self.document.plan, value)
+        if path == KIND_PATH:  # a kind with its factor (a capacity factor or a measured ratio needs one)
+            return plan_with_load_kind(self.document.plan, value)
         return super().derive(path, value)
 
     def refresh(self) -> None:
@@ -110,6 +118,7 @@ class WorkloadPanel(BoundForm):
         detailed = self.document.plan.method.method == "detailed"
         for path in ("method.framework", "method.overhead.fragmentation_percent"):
             self.bindings[path].widget.setEnabled(detailed)
+        self.expert_load.refresh()
         plan = self.document.plan
         rules = {**(serving_field_rules(plan.serving) if plan.serving is not None else {}),
                  **(finetune_field_rules(plan.finetune) if plan.finetune is not None else {})}
