@@ -16,13 +16,19 @@ LoRA / QLoRA (PEFT on Hugging Face transformers), per card:
   states in unified memory that can be evicted to the host under pressure;
 * activations of the frozen base: the training engine's per-layer count
   (Korthikanti et al.; an upper bound for frozen matrices without adapters,
-  whose inputs autograd may drop) plus each adapter's rank-r intermediate;
-  gradient checkpointing keeps one layer input per layer plus one layer's
-  working set; QLoRA dequantizes one matrix at a time to bf16 (a transient
-  buffer of the largest quantized matrix);
-* logits: ``(4 + 2) · s · b · V`` on the card with the output layer (bf16
-  logits and their fp32 upcast for the loss);
+  whose inputs autograd may drop) plus each adapter's rank-r intermediate, in
+  2 B per element, or 4 B under PEFT QLoRA, whose fp32 norms promote the
+  residual stream to fp32 (:func:`residual_bytes`); gradient checkpointing
+  keeps one layer input per layer, and the layer recomputed in the backward
+  adds its working set; QLoRA dequantizes one matrix at a time to bf16 in the
+  backward (a transient buffer of the largest quantized matrix);
+* the loss over the logits (:func:`_loss_bytes`) on the card with the output layer;
 * overhead: the plan's CUDA context, NCCL (several cards) and fragmentation.
+
+The card's figure is the highest moment of its step: the forward, the loss
+(saved activations + the loss buffers), the backward of the last layer (saved
+activations + the recomputed layer's working set + the dequantized matrix;
+the loss buffers are freed by then) and the optimizer step.
 
 Layouts: one card, data-parallel replicas, or a layer split over stages
 (``device_map="auto"``, one micro-batch at a time); no tensor parallelism.
@@ -87,28 +93,53 @@ def _optimizer_bytes(cfg: FinetuneConfig, params: int) -> tuple[int, str]:
     return 0, "0 (SGD without momentum)"
 
 
-def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> tuple[int, str]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActivationUse:
+    """Saved activations of the card's layers for one micro-batch."""
+
+    kept: int  # alive from the forward to the backward (every layer's, or the checkpoints)
+    working: int  # gradient checkpointing: the layer recomputed in the backward; else 0
+    text: str
+
+
+def residual_bytes(cfg: FinetuneConfig) -> int:
+    """Bytes per element of the residual stream and the base layers' activations.
+
+    QLoRA under PEFT: ``prepare_model_for_kbit_training`` (``peft/utils/other.py``) upcasts every
+    parameter that is not 4-bit to fp32, and TRL keeps the norms in fp32 when it casts the
+    embeddings back to bf16 (``peft_module_casting_to_bf16``).  ``LlamaRMSNorm`` returns
+    ``weight * hidden.to(input_dtype)``, fp32 with an fp32 weight, and bitsandbytes' ``Linear4bit``
+    returns its output in its input's dtype (``out.to(inp_dtype)``), so the residual stream, the
+    checkpointed layer inputs and the MLP intermediates are fp32: 4 B per element.  The attention
+    runs in bf16 inside flash-attention, so 4 B over the whole layer is an upper bound there.
+    LitGPT and plain LoRA keep the compute dtype (2 B).
+    """
+    return 4 if cfg.method == "qlora" and cfg.framework == "peft" else ACT_BYTES
+
+
+def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> ActivationUse:
     """Saved activations of the card's layers for one micro-batch (base layers + adapter inputs)."""
     spec = plan.model
-    s, b, e = cfg.seq, cfg.micro_batch, ACT_BYTES
+    s, b, e = cfg.seq, cfg.micro_batch, residual_bytes(cfg)
     tokens = s * b
+    if not layers:
+        return ActivationUse(0, 0, "0 (no layers)")
     per_layer = {}
     for i in layers:
         base = layer_activations(spec, spec.is_moe_layer(i), s, b, 1, False, cfg.flash_attention, False, e).bytes
         a = _DTYPE_BYTES[cfg.adapter_dtype]
         per_layer[i] = base + adapter_activation_bytes(spec, i, cfg.target_modules, cfg.rank, tokens, e, a,
                                                        cfg.lora_dropout > 0)
-    if not layers:
-        return 0, "0 (no layers)"
+    unit = f" ({e} B per element: fp32 residual stream)" if e != ACT_BYTES else ""
     if cfg.gradient_checkpointing:
-        kept = layer_input_bytes(spec, s, b, 1, False, e)
-        working = max(per_layer.values())
-        total = kept * len(layers) + working
-        text = f"checkpointing: layer input {n(kept)} B × {len(layers)} layers + one layer's working set {n(working)} B"
-    else:
-        total = sum(per_layer.values())
-        text = f"{len(layers)} layers, {n(max(per_layer.values()))} B per layer (base + adapter intermediates)"
-    return total, text + f" = {n(total)} B"
+        checkpoint = layer_input_bytes(spec, s, b, 1, False, e)
+        kept, working = checkpoint * len(layers), max(per_layer.values())
+        return ActivationUse(kept, working, (
+            f"checkpointing{unit}: layer input {n(checkpoint)} B × {len(layers)} layers = {n(kept)} B kept; the "
+            f"layer recomputed in the backward adds its working set {n(working)} B"))
+    kept = sum(per_layer.values())
+    return ActivationUse(kept, 0, f"{len(layers)} layers{unit}, {n(max(per_layer.values()))} B per layer "
+                                  f"(base + adapter intermediates) = {n(kept)} B")
 
 
 def _dequantization_buffer(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> Figure:
@@ -171,7 +202,7 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     base = _base_weights(plan, cfg, layers, first, last)
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
-    act, act_text = _activations(plan, cfg, layers)
+    act = _activations(plan, cfg, layers)
     logits, logits_text = _loss_bytes(cfg, spec.vocab) if last and spec.vocab else (0, "0 (output layer on another card)")
     buffer, step = _dequantization_buffer(plan, cfg, layers), _step_temporaries(cfg, trainable)
     static: dict[str, Figure] = {
@@ -182,19 +213,24 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
         "optimizer_states": figure("optimizer_states", f"optimizer ({cfg.optimizer})", opt, opt_text),
     }
     base_live = tuple((k, f.bytes) for k, f in static.items())
+    # The loss runs before any layer's backward: the logits (and their gradient) are freed once the output
+    # layer has back-propagated, before the last layer is recomputed (checkpointing) or dequantized (QLoRA).
+    recomputed = " recomputed" if cfg.gradient_checkpointing else ""
     timeline = (
         Moment("step start: frozen base, adapters, optimizer states", base_live, "start"),
-        Moment("forward of the micro-batch", (*base_live, ("activations", act)), "forward"),
-        Moment("loss and the first backward (logits gradient, dequantized matrix)",
-               (*base_live, ("activations", act), ("logits", logits), ("transient", buffer.bytes)), "loss + backward"),
+        Moment("forward of the micro-batch", (*base_live, ("activations", act.kept)), "forward"),
+        Moment("loss over the logits and its gradient", (*base_live, ("activations", act.kept), ("logits", logits)),
+               "loss"),
+        Moment(f"backward of the last layer{recomputed} (dequantized matrix)",
+               (*base_live, ("activations", act.kept + act.working), ("transient", buffer.bytes)), "backward"),
         Moment("optimizer step", (*base_live, ("transient", step.bytes)), "optimizer step"),
     )
     peak = max(range(len(timeline)), key=lambda i: timeline[i].total_bytes)
     at_peak = dict(timeline[peak].live)
     parts = dict(static)
-    parts["activations"] = figure("activations", "activations", at_peak.get("activations", 0), act_text)
+    parts["activations"] = figure("activations", "activations", at_peak.get("activations", 0), act.text)
     parts["logits"] = figure("logits", "logits and loss", at_peak.get("logits", 0), logits_text)
-    peak_transient = step if timeline[peak].label == "optimizer step" else buffer
+    peak_transient = step if timeline[peak].short == "optimizer step" else buffer
     parts["transient"] = figure("transient", peak_transient.label, at_peak.get("transient", 0), peak_transient.formula)
     o = plan.method.overhead
     visible = sum(f.bytes for f in parts.values())

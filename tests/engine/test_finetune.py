@@ -75,24 +75,41 @@ def test_adapter_dropout_keeps_its_own_input_copy_and_mask():
         2 * 2 * 4 * 1024 * 256 + 2 * 2 * (4 - 2) * 1024 * 4)
 
 
+def _moment(b, short: str) -> dict[str, int]:
+    return dict(next(m for m in b.timeline if m.short == short).live)
+
+
 def test_gradient_checkpointing_keeps_layer_inputs():
     plain = bd(LORA).activations.bytes  # two identical layers
-    ckpt = bd(LORA.model_copy(update={"gradient_checkpointing": True})).activations.bytes
-    # one layer input per layer (2 B x 1,024 tokens x 256) + one layer's working set (half of the plain total)
-    assert ckpt == 2 * (2 * 1024 * 256) + plain // 2
+    ckpt = bd(LORA.model_copy(update={"gradient_checkpointing": True}))
+    # the loss: one layer input per layer (2 B x 1,024 tokens x 256), no layer's working set yet
+    assert _moment(ckpt, "loss")["activations"] == 2 * (2 * 1024 * 256)
+    # the backward of the last layer recomputes it: its working set (half of the plain total) joins
+    assert _moment(ckpt, "backward")["activations"] == 2 * (2 * 1024 * 256) + plain // 2
 
 
 def test_qlora_by_hand():
-    q = LORA.model_copy(update={"method": "qlora"})
+    q = LORA.model_copy(update={"method": "qlora", "framework": "litgpt"})
     b = bd(q)
     assert b.weights.bytes == 1_635_160 + 4 * 7_168  # NF4 + double quant base, fp32 adapters
-    # bf16 dequantization buffer of the largest quantized matrix (gate/up/down: 131,072 elements), alive at the
-    # loss / first-backward moment together with the saved activations and the logits
-    assert b.activations.bytes == bd(LORA).activations.bytes
-    assert b.transient.bytes == 2 * 131_072
-    assert b.timeline[b.peak_moment].label.startswith("loss and the first backward")
+    # LitGPT keeps the compute dtype: the same saved activations as LoRA
+    assert b.activations.bytes == bd(LORA.model_copy(update={"framework": "litgpt"})).activations.bytes
+    # the bf16 dequantization buffer of the largest quantized matrix (gate/up/down: 131,072 elements) lives in the
+    # backward of the last layer, after the logits are freed; the loss (logits) is the higher moment here
+    assert _moment(b, "backward")["transient"] == 2 * 131_072
+    assert b.timeline[b.peak_moment].short == "loss" and b.transient.bytes == 0
     assert b.total_bytes - b.overhead.bytes == b.timeline[b.peak_moment].total_bytes == max(
         m.total_bytes for m in b.timeline)
+
+
+def test_peft_qlora_runs_the_residual_stream_in_fp32():
+    """prepare_model_for_kbit_training's fp32 norms and Linear4bit's out.to(inp_dtype): fp32 hidden states."""
+    ckpt = dict(gradient_checkpointing=True)
+    qlora = bd(LORA.model_copy(update={"method": "qlora", **ckpt}))
+    lora = bd(LORA.model_copy(update=ckpt))
+    # checkpoints: 4 B x 1,024 tokens x 256 per layer instead of 2 B
+    assert _moment(qlora, "loss")["activations"] == 2 * (4 * 1024 * 256)
+    assert _moment(lora, "loss")["activations"] == 2 * (2 * 1024 * 256)
 
 
 def test_eight_bit_paged_optimizer():

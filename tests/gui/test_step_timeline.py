@@ -45,7 +45,7 @@ def test_a_qlora_card_and_a_serving_card(qtbot):
     qlora = Plan(mode="finetune", model=find_model("llama-2-7b").spec, layout=layout,
                  finetune=FinetuneConfig(method="qlora", seq=1024, micro_batch=1, gradient_checkpointing=True))
     document, view = _view(qtbot, qlora)
-    assert "loss and the first backward" in view.caption.text()
+    assert "peak: loss over the logits" in view.caption.text()
     serving = Plan(mode="serving", model=find_model("llama-2-7b").spec, layout=layout, serving=ServingConfig())
     document, view = _view(qtbot, serving)
     assert "steady state" in view.caption.text()
