@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from engine.errors import PlanError
 from engine.model.params import parameter_count
+from engine.model.spec import ModelSpec
 from engine.plan.checks import check_stages, check_tp_heads
 from engine.plan.schema import Plan
 from engine.report.formatting import n
@@ -85,11 +86,7 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
     stage_caps = tuple(min(layout.cards[i].capacity_bytes for i in topo.stage_members[k]) for k in range(topo.stages))
     split = split_layers(spec.layers, topo.stages, pp_layers=layout.pp_layers, shares=cfg.tensor_split,
                          capacities=stage_caps, llamacpp=cfg.runtime == "llamacpp", gpu_layers=cfg.gpu_layers)
-    if cfg.runtime == "llamacpp" and spec.sliding_window is not None and (
-            spec.sliding_window_layers is None or spec.sliding_window_layers >= spec.layers):
-        # llama.cpp caches sliding windows only for interleaved-SWA architectures (its iswa cache:
-        # Gemma 2/3, gpt-oss); a model with a window on every layer (Mistral v0.1) loads as plain
-        # llama and keeps the whole context (ggml-org/llama.cpp issue 7450: 4000 MiB at n_ctx 32000).
+    if cfg.runtime == "llamacpp" and spec.sliding_window is not None and not llamacpp_keeps_windows(spec):
         spec = spec.model_copy(update={"sliding_window": None})
     return Setting(
         spec=spec, cfg=cfg, scheme=find_scheme(cfg.quant, cfg.group_size, cfg.double_quant, cfg.keep_modules),
@@ -97,6 +94,15 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
         block=cfg.paged_block_size or rt.paged_block, chunk=cfg.prefill_chunk or _profile_tokens(cfg, rt),
         world=len(layout.cards), window=_window_policy(cfg, rt),
     )
+
+
+def llamacpp_keeps_windows(spec: ModelSpec) -> bool:
+    """Whether llama.cpp caches ``spec``'s sliding windows (so ``swa_full`` matters): only for interleaved-SWA
+    architectures, a window on some layers but not all (its iswa cache: Gemma 2/3, gpt-oss).  A model with a
+    window on every layer (Mistral v0.1) loads as plain llama and keeps the whole context (ggml-org/llama.cpp
+    issue 7450: 4000 MiB at n_ctx 32000)."""
+    return (spec.sliding_window is not None and spec.sliding_window_layers is not None
+            and spec.sliding_window_layers < spec.layers)
 
 
 def _window_policy(cfg: ServingConfig, rt: RuntimeProfile) -> WindowPolicy:

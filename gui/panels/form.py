@@ -244,6 +244,26 @@ class BoundForm(QWidget):
         label.setText(message)
         label.setVisible(bool(message))
 
+    def set_applies(self, path: str, applies: bool, reason: str = "") -> None:
+        """Grey the field at ``path`` (and its label) when it does nothing for this plan, its tooltip
+        saying ``reason`` above the usual one; enabled again with the usual tooltip when it applies."""
+        b = self.bindings[path]
+        marked = b.row_label if b.row_label is not None else b.widget  # where a document error is said
+        for w in (b.widget, b.row_label):
+            if w is None:
+                continue
+            w.setEnabled(applies)
+            if w.property("usual_tooltip") is None:
+                plain = w.property("plain_tooltip")
+                w.setProperty("usual_tooltip", plain if plain is not None else w.toolTip())
+            usual = str(w.property("usual_tooltip"))
+            text = usual if applies or not reason else "\n".join(t for t in (reason, usual) if t)
+            if w is marked and w.property("plain_tooltip") is not None:
+                w.setProperty("plain_tooltip", text)  # what show_document_error puts back
+                if b.widget.property("invalid"):
+                    continue  # the tooltip says the document's error until it is gone
+            w.setToolTip(text)
+
     # Refreshing -------------------------------------------------------------
     def refresh(self) -> None:
         plan = self.document.plan

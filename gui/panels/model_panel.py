@@ -74,6 +74,14 @@ class ModelPanel(BoundForm):
         self.begin_group(translate("ModelPanel", "Architecture"))
         self.add_spin("model.head_dim", translate("ModelPanel", "Head dimension:"),
                       none_text=translate("ModelPanel", "hidden / heads"))
+        self.add_spin("model.sliding_window", translate("ModelPanel", "Sliding window:"), step=256,
+                      none_text=translate("ModelPanel", "none"), suffix=translate("ModelPanel", " tokens"),
+                      tooltip=translate("ModelPanel", "Attention window of the sliding-window layers (Mistral, "
+                                        "Gemma 2/3); their KV cache keeps at most this many tokens"))
+        self.add_spin("model.sliding_window_layers", translate("ModelPanel", "Window layers:"),
+                      none_text=translate("ModelPanel", "all layers"),
+                      tooltip=translate("ModelPanel", "How many layers use the window, spread evenly over the "
+                                        "model (Gemma 3 27B: 52 of 62); the others attend to the whole context"))
         self.add_combo("model.norm", translate("ModelPanel", "Norm:"),
                        [("layernorm", "LayerNorm"), ("rmsnorm", "RMSNorm")])
         self.add_double("model.dropout", translate("ModelPanel", "Dropout:"), step=0.05, decimals=2)
@@ -170,6 +178,8 @@ class ModelPanel(BoundForm):
     def refresh(self) -> None:
         super().refresh()
         model = self.document.plan.model
+        self.set_applies("model.sliding_window_layers", model.sliding_window is not None,
+                         translate("ModelPanel", "Only with a sliding window: set the window first."))
         if model is self._shown_model:
             return
         self._shown_model = model

@@ -165,3 +165,25 @@ def set_mode(plan: Plan, mode: str) -> Plan:
         except ValidationError as e:
             raise plan_error_from_validation(e) from None
     return set_field(plan, "mode", mode)
+
+
+# DeepSpeed's checkpoint switches and what each needs: partition_activations acts on the checkpoints of
+# full recompute, cpu_checkpointing moves the partitions (engine.training.config.TrainingConfig refuses either
+# without what it needs).
+CHECKPOINT_PATHS = ("training.recompute", "training.partition_activations", "training.cpu_checkpointing")
+
+
+def set_checkpointing(plan: Plan, path: str, value: Any) -> Plan:
+    """Set recompute or one of DeepSpeed's checkpoint switches (``CHECKPOINT_PATHS``) in one valid edit: what
+    the edit takes away turns off the switches that need it (recompute away from full: both switches;
+    partition_activations off: cpu_checkpointing)."""
+    if path == "training.recompute" and value != "full":
+        dependents: tuple[str, ...] = ("training.cpu_checkpointing", "training.partition_activations")
+    elif path == "training.partition_activations" and not value:
+        dependents = ("training.cpu_checkpointing",)
+    else:
+        dependents = ()
+    for dependent in dependents:  # the last-needed first, so every step is a valid plan
+        if get_field(plan, dependent):
+            plan = set_field(plan, dependent, False)
+    return set_field(plan, path, value)

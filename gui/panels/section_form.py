@@ -63,6 +63,7 @@ def _labels() -> dict[str, str]:
         "serving.double_quant": translate("section_form", "Double quant"),
         "serving.vllm_engine": translate("section_form", "vLLM engine:"),
         "serving.flash_attention": translate("section_form", "Flash attention"),
+        "serving.swa_full": translate("section_form", "Full SWA cache (--swa-full)"),
         "serving.logits": translate("section_form", "Logits:"),
         "finetune.gradient_checkpointing": translate("section_form", "Gradient checkpointing"),
         "finetune.flash_attention": translate("section_form", "Flash attention"),

@@ -9,9 +9,10 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QWidget
 
+from engine.serving.estimate import llamacpp_keeps_windows
 from gui.panels.expert_load import KIND_PATH, ExpertLoadRows, plan_with_load_kind
 from gui.panels.form import BoundForm
-from gui.panels.plan_fields import set_mode
+from gui.panels.plan_fields import CHECKPOINT_PATHS, set_checkpointing, set_mode
 from gui.panels.section_form import add_section_fields
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
@@ -28,6 +29,33 @@ def serving_field_rules(serving) -> dict[str, bool]:
         "serving.kv_free_fraction": runtime == "trtllm",
         "serving.group_size": quant.startswith("int4"),
         "serving.double_quant": quant in ("nf4", "fp4"),
+    }
+
+
+def swa_full_reason(plan) -> str:
+    """Why llama.cpp's --swa-full does nothing for this plan ("" when it matters): it sizes llama.cpp's cache
+    of the sliding-window layers, which llama.cpp keeps only when some but not all layers use the window."""
+    if plan.serving is None or plan.serving.runtime != "llamacpp":
+        return translate("WorkloadPanel", "Only for llama.cpp: the other runtimes keep the window itself.")
+    model = plan.model
+    if model.sliding_window is None:
+        return translate("WorkloadPanel", "The model has no sliding window (Model ▸ Architecture).")
+    if not llamacpp_keeps_windows(model) or not model.sliding_window_layers:
+        return translate("WorkloadPanel", "llama.cpp keeps a window only when some, not all, layers use one; "
+                         "this model keeps the whole context on every layer.")
+    return ""
+
+
+def checkpoint_switch_reasons(training) -> dict[str, str]:
+    """Why each DeepSpeed checkpoint switch does nothing for these settings ("" when it applies)."""
+    full = training.recompute == "full"
+    need_full = translate("WorkloadPanel", "Only with full recompute: it acts on the layer checkpoints that full "
+                          "recompute keeps.")
+    need_partitions = translate("WorkloadPanel", "Only with partitioned checkpoints: DeepSpeed moves the "
+                                "partitions to CPU memory.")
+    return {
+        "training.partition_activations": "" if full else need_full,
+        "training.cpu_checkpointing": need_full if not full else "" if training.partition_activations else need_partitions,
     }
 
 
@@ -79,6 +107,12 @@ class WorkloadPanel(BoundForm):
         self.add_combo("training.optimizer", translate("WorkloadPanel", "Optimizer:"), [("adamw", "AdamW"), ("adam", "Adam"), ("sgd", "SGD")])
         self.add_combo("training.recompute", translate("WorkloadPanel", "Recompute:"), [
             ("none", translate("WorkloadPanel", "none")), ("selective", translate("WorkloadPanel", "selective")), ("full", translate("WorkloadPanel", "full"))])
+        self.add_check("training.partition_activations", translate("WorkloadPanel", "Partition activations (DeepSpeed)"),
+                       tooltip=translate("WorkloadPanel", "DeepSpeed partition_activations: each tensor-parallel rank keeps "
+                                         "1/TP of every layer checkpoint, all-gathered when the layer is recomputed"))
+        self.add_check("training.cpu_checkpointing", translate("WorkloadPanel", "CPU checkpointing (DeepSpeed)"),
+                       tooltip=translate("WorkloadPanel", "DeepSpeed cpu_checkpointing: the partitioned checkpoints live in "
+                                         "CPU memory, none on the GPU"))
         self.add_check("training.flash_attention", translate("WorkloadPanel", "Flash attention"))
         self.add_check("training.sequence_parallel", translate("WorkloadPanel", "Sequence parallel (with TP)"))
 
@@ -111,6 +145,8 @@ class WorkloadPanel(BoundForm):
             return set_mode(self.document.plan, value)
         if path == KIND_PATH:  # a kind with its factor (a capacity factor or a measured ratio needs one)
             return plan_with_load_kind(self.document.plan, value)
+        if path in CHECKPOINT_PATHS:  # turning recompute away from full turns off what needs it, in one edit
+            return set_checkpointing(self.document.plan, path, value)
         return super().derive(path, value)
 
     def refresh(self) -> None:
@@ -128,6 +164,11 @@ class WorkloadPanel(BoundForm):
                 label = self.bindings[path].row_label
                 if label is not None:
                     label.setEnabled(applies)
+        reasons = checkpoint_switch_reasons(plan.training)
+        if "serving.swa_full" in self.bindings:
+            reasons["serving.swa_full"] = swa_full_reason(plan)
+        for path, reason in reasons.items():
+            self.set_applies(path, not reason, reason)
         self._mark_formats()
 
     def _mark_formats(self) -> None:

@@ -1,0 +1,193 @@
+"""The sliding window, llama.cpp's --swa-full and DeepSpeed's checkpoint switches in the panels.
+
+Driven through the real widgets: each edit changes the plan and the estimate by the bytes derived by hand
+below, is one undo step, and a switch that does nothing for the plan is greyed with a tooltip saying why.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.model.spec import ModelSpec
+from engine.plan.edits import fill_grid
+from gui.document import PlanDocument
+from gui.panels.model_panel import ModelPanel
+from gui.panels.plan_fields import set_field
+from gui.panels.workload_panel import WorkloadPanel, checkpoint_switch_reasons, swa_full_reason
+from gui.templates import load_template
+
+# A Gemma-3-27B-like model (google/gemma-3-27b-pt config.json): 62 layers, 16 KV heads of 128, windows of
+# 1024 tokens on 52 layers (5 local : 1 global).  It starts with no window; the test sets it in the panel.
+GEMMA_LIKE = ModelSpec(name="gemma-like", layers=62, hidden=5376, heads=32, kv_heads=16, head_dim=128,
+                       ffn=21504, vocab=262144, gated_mlp=True, norm="rmsnorm", bias=False,
+                       tied_embeddings=True, qk_norm=True)
+
+# KV per token and layer, fp16 cache: K and V x 16 KV heads x head_dim 128 x 2 B
+PER_TOKEN_LAYER = 2 * 16 * 128 * 2  # = 8,192 B
+CONTEXT = 8192
+# llama.cpp's sliding-window cache: window 1024 + one ubatch (n_ubatch 512), padded to 256 cells
+WINDOW_CELLS = -(-(1024 + 512) // 256) * 256  # = 1,536
+
+
+def detail(document: PlanDocument, key: str) -> int | None:
+    card = document.estimate.cards[0]
+    return next((f.bytes for f in card.breakdown.details if f.key == key), None)
+
+
+@pytest.fixture
+def serving(qtbot):
+    plan = load_template("6b-rtx4090-int4")  # one RTX 4090
+    plan = set_field(plan, "model", GEMMA_LIKE)
+    plan = set_field(set_field(plan, "serving.runtime", "llamacpp"), "serving.batch", 1)
+    plan = set_field(plan, "serving.context", CONTEXT)
+    document = PlanDocument(plan)
+    model, workload = ModelPanel(document), WorkloadPanel(document)
+    qtbot.addWidget(model)
+    qtbot.addWidget(workload)
+    return document, model, workload
+
+
+def test_sliding_window_and_swa_full_through_the_panels(serving):
+    document, model, workload = serving
+    window, layers = model.bindings["model.sliding_window"].widget, model.bindings["model.sliding_window_layers"].widget
+    swa_full = workload.bindings["serving.swa_full"].widget
+    assert window.text() == "none" and document.plan.model.sliding_window is None
+    assert not layers.isEnabled() and "sliding window" in layers.toolTip()
+    assert not swa_full.isEnabled() and swa_full_reason(document.plan) in swa_full.toolTip()
+    no_window_kv = document.estimate.cards[0].breakdown.kv_cache.bytes
+    assert no_window_kv == 62 * CONTEXT * PER_TOKEN_LAYER
+    steps = document.undo_stack.count()
+
+    window.setValue(1024)  # a window on every layer: llama.cpp loads it as plain llama, whole context
+    window.editingFinished.emit()
+    assert document.plan.model.sliding_window == 1024 and document.undo_stack.count() == steps + 1
+    assert layers.isEnabled() and not swa_full.isEnabled()
+    assert document.estimate.cards[0].breakdown.kv_cache.bytes == no_window_kv
+
+    layers.setValue(52)
+    layers.editingFinished.emit()
+    assert document.plan.model.sliding_window_layers == 52 and document.undo_stack.count() == steps + 2
+    # 52 window layers x 1,536 cells x 8,192 B = 654,311,424 B; the 10 global layers keep the context
+    assert detail(document, "kv_cache_window_layers") == 52 * WINDOW_CELLS * PER_TOKEN_LAYER == 654_311_424
+    assert document.estimate.cards[0].breakdown.kv_cache.bytes == (10 * CONTEXT + 52 * WINDOW_CELLS) * PER_TOKEN_LAYER
+    assert swa_full.isEnabled() and swa_full_reason(document.plan) == ""
+
+    swa_full.click()  # --swa-full: every layer holds the whole context
+    assert document.plan.serving.swa_full is True and document.undo_stack.count() == steps + 3
+    assert detail(document, "kv_cache_window_layers") == 52 * CONTEXT * PER_TOKEN_LAYER
+    assert document.estimate.cards[0].breakdown.kv_cache.bytes == no_window_kv
+
+    document.undo_stack.undo()  # one step back: the window cache again
+    assert document.plan.serving.swa_full is False and not swa_full.isChecked()
+    assert detail(document, "kv_cache_window_layers") == 52 * WINDOW_CELLS * PER_TOKEN_LAYER
+    document.undo_stack.undo()
+    assert document.plan.model.sliding_window_layers is None and layers.text() == "all layers"
+    document.undo_stack.undo()
+    assert document.plan.model.sliding_window is None and window.text() == "none"
+    assert document.estimate.cards[0].breakdown.kv_cache.bytes == no_window_kv
+
+
+def test_swa_full_is_greyed_for_other_runtimes(serving):
+    document, model, workload = serving
+    document.apply(set_field(set_field(document.plan, "model.sliding_window", 1024),
+                             "model.sliding_window_layers", 52), "window")
+    swa_full = workload.bindings["serving.swa_full"].widget
+    assert swa_full.isEnabled()
+    usual = swa_full.toolTip()
+    runtime = workload.bindings["serving.runtime"].widget
+    runtime.setCurrentIndex(runtime.findData("vllm"))
+    runtime.activated.emit(runtime.currentIndex())
+    assert document.plan.serving.runtime == "vllm"
+    assert not swa_full.isEnabled() and swa_full.toolTip().startswith(swa_full_reason(document.plan))
+    assert "llama.cpp" in swa_full_reason(document.plan)
+    document.undo_stack.undo()
+    assert swa_full.isEnabled() and swa_full.toolTip() == usual
+
+
+# 13B (hidden 5,120, 40 layers) on TP 2 x PP 4, seq 4,096, micro-batch 1, bf16, full recompute.  A layer
+# checkpoint (the layer's input) is 2 B x 4,096 x 1 x 5,120 = 41,943,040 B on each TP rank; partitioned, half.
+# Card 0 is on stage 0 of PP 4: 1F1B keeps 4 micro-batches x 10 layers = 40 checkpoints in flight, one of them
+# being recomputed (its whole working set is counted instead), so 39 sit on the GPU.
+CHECKPOINT = 2 * 4096 * 1 * 5120
+PARTITION = CHECKPOINT // 2
+
+
+@pytest.fixture
+def training(qtbot):
+    plan = load_template("13b-detailed-megatron")
+    plan = fill_grid(plan, [n.id for n in plan.layout.nodes], tp=2, pp=4, dp=1)
+    document = PlanDocument(set_field(plan, "method.framework", "deepspeed"))
+    panel = WorkloadPanel(document)
+    qtbot.addWidget(panel)
+    return document, panel
+
+
+def choose(panel: WorkloadPanel, path: str, value: str) -> None:
+    combo = panel.bindings[path].widget
+    combo.setCurrentIndex(combo.findData(value))
+    combo.activated.emit(combo.currentIndex())
+
+
+def test_deepspeed_switches_need_full_recompute(training):
+    document, panel = training
+    partition = panel.bindings["training.partition_activations"].widget
+    in_cpu = panel.bindings["training.cpu_checkpointing"].widget
+    assert document.plan.training.recompute == "none"
+    assert not partition.isEnabled() and not in_cpu.isEnabled()
+    reasons = checkpoint_switch_reasons(document.plan.training)
+    assert partition.toolTip().startswith(reasons["training.partition_activations"])
+    assert "full recompute" in reasons["training.partition_activations"]
+
+    choose(panel, "training.recompute", "full")
+    assert partition.isEnabled() and not in_cpu.isEnabled()
+    assert in_cpu.toolTip().startswith(checkpoint_switch_reasons(document.plan.training)["training.cpu_checkpointing"])
+    card = document.estimate.cards[0].breakdown
+    full_acts = card.activations.bytes
+    steps = document.undo_stack.count()
+
+    partition.click()
+    assert document.plan.training.partition_activations and document.undo_stack.count() == steps + 1
+    assert in_cpu.isEnabled()
+    # 39 checkpoints on the GPU, each now half: 39 x 20,971,520 B less
+    assert document.estimate.cards[0].breakdown.activations.bytes == full_acts - 39 * PARTITION
+
+    in_cpu.click()
+    assert document.plan.training.cpu_checkpointing and document.undo_stack.count() == steps + 2
+    card = document.estimate.cards[0].breakdown
+    assert card.activations.bytes == full_acts - 39 * CHECKPOINT  # no checkpoint stays on the GPU
+    assert card.host_bytes == 40 * PARTITION == 838_860_800  # this rank's 40 partitions in CPU memory
+
+    document.undo_stack.undo()
+    assert not document.plan.training.cpu_checkpointing and not in_cpu.isChecked()
+    assert document.estimate.cards[0].breakdown.host_bytes == 0
+    document.undo_stack.redo()
+
+    partition.click()  # off with cpu_checkpointing on: both go, in one valid step
+    assert not document.plan.training.partition_activations and not document.plan.training.cpu_checkpointing
+    assert document.error is None and document.undo_stack.count() == steps + 3
+    assert not in_cpu.isEnabled()
+    document.undo_stack.undo()
+    assert document.plan.training.partition_activations and document.plan.training.cpu_checkpointing
+
+
+def test_recompute_away_from_full_turns_the_switches_off_in_one_step(training):
+    document, panel = training
+    plan = set_field(document.plan, "training.recompute", "full")
+    plan = set_field(set_field(plan, "training.partition_activations", True), "training.cpu_checkpointing", True)
+    document.apply(plan, "DeepSpeed checkpoints")
+    steps = document.undo_stack.count()
+
+    choose(panel, "training.recompute", "selective")
+    training_config = document.plan.training
+    assert training_config.recompute == "selective"
+    assert not training_config.partition_activations and not training_config.cpu_checkpointing
+    assert document.error is None and document.estimate is not None
+    assert document.undo_stack.count() == steps + 1
+    assert not panel.bindings["training.recompute"].error.isVisibleTo(panel)
+    partition = panel.bindings["training.partition_activations"].widget
+    assert not partition.isEnabled() and not partition.isChecked()
+
+    document.undo_stack.undo()
+    assert document.plan == plan
+    assert partition.isEnabled() and partition.isChecked()
+    assert panel.bindings["training.cpu_checkpointing"].widget.isChecked()
