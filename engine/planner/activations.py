@@ -1,55 +1,147 @@
-"""Activations + logits of one card for the planner: ``engine.training.memory.detailed``'s numbers without its text.
+"""What one card holds above its static states at its peak, for the planner: ``engine.training.memory.detailed``'s
+numbers without its text.
 
-``activation_figures(ctx)[0].bytes + logits_figure(ctx).bytes`` builds labels and
-formulas for every call; the search needs only the sum, for thousands of
-(stage, micro-batch, recompute, SP, chunks) signatures.  This is the same
-arithmetic on the engine's own (memoised) per-layer figures, for the Megatron
-and DeepSpeed profiles (the Hugging Face profile always goes to the engine), and
-the seed method's activation rule.
-:class:`engine.planner.memory.MemoryModel` checks it against the engine once
-per (stage, recompute, SP) signature and uses the engine where they differ.
+``activation_figures``, ``logits_figure`` and the transients build labels and formulas for every call; the
+search needs only the bytes, for thousands of (stage, micro-batch, recompute, SP, chunks) signatures.  This
+is the same arithmetic on the engine's own (memoised) per-layer figures, for every framework profile, split
+into pieces that do not depend on the stage's layer counts or the chunks in flight (:class:`RestPieces`) and
+combined per stage for many variants at once (:class:`PiecesTable`); and the seed method's activation rule.
+:class:`engine.planner.memory.MemoryModel` checks it against the engine once per code path and uses the
+engine where they differ.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
+
 from engine.report.formatting import ceil_div
 from engine.training.memory.activations import checkpoint_bytes, layer_activations, norm_stat_bytes
 from engine.training.memory.context import CardContext
-from engine.training.memory.detailed import backward_peak_rest
+from engine.training.memory.detailed import peak_rest
+from engine.training.memory.huggingface import (
+    hf_final_norm_bytes,
+    hf_layer_activations,
+    hf_logits_bytes,
+)
+from engine.training.memory.model_states import card_params
 from engine.training.memory.seed import SEED_ACTIVATION_FACTOR
-from engine.training.memory.transients import backward_transient
+from engine.training.memory.transients import allreduce_transient, backward_transient
+
+# A card needing more than an exbibyte fits nowhere (cards hold at most engine.limits.MAX_CARD_BYTES):
+# the DP-independent part is capped here, so sums in the planner's int64 arrays stay far from overflow
+# (model states are < 2 x 10^16 B under engine.limits.MAX_PARAMETERS) while "does not fit" stays true.
+BYTES_CAP = 2**60
 
 
-def rest_bytes_fast(ctx: CardContext) -> int:
-    """The backward peak on top of the static states: ``backward_peak_rest`` of the engine's activations,
-    logits and backward buffers (detailed method, not Hugging Face)."""
+class RestPieces(NamedTuple):
+    """What one stage's peak above its static states is made of, before its layer counts and chunks in
+    flight multiply it."""
+
+    full: bool  # full recompute: checkpoints (layer inputs) instead of whole layers
+    dense_layer: int  # saved activations of one dense layer, one micro-batch (0: the stage has none)
+    moe_layer: int  # the same for one MoE layer
+    kept: int  # full recompute: one layer's checkpointed input
+    working: int  # full recompute: the largest layer's working set
+    per_microbatch: int  # first stage: input ids (+ dropout mask) per micro-batch in flight
+    tail: int  # last stage: final norm and output-layer inputs
+    logits: int
+    backward: int  # the backward buffers (``backward_transient``)
+
+
+def layer_counts(ctx: CardContext) -> tuple[int, int]:
+    """(dense layers, MoE layers) of the card's stage."""
+    moe = sum(map(ctx.model.is_moe_layer, ctx.layer_indices)) if ctx.model.moe is not None else 0
+    return ctx.layers - moe, moe
+
+
+def rest_pieces(ctx: CardContext) -> RestPieces:
+    """The pieces of ``rest_bytes_fast(ctx)``.  They read the stage's layers only through which kinds
+    (dense, MoE) it holds, and not ``ctx.in_flight_chunks`` or ``ctx.vpp`` (the backward buffers read
+    neither)."""
     tr, spec = ctx.training, ctx.model
     s = ceil_div(tr.seq, ctx.cp)
     b, t = tr.micro_batch, ctx.tp
     e = 4 if tr.precision == "fp32" else 2
     sp = tr.sequence_parallel and t > 1
     rep = t if sp else 1
-    chunks, vpp = ctx.in_flight_chunks, ctx.vpp
-    kinds = [spec.is_moe_layer(i) for i in ctx.layer_indices] if spec.moe is not None else [False]
-    per_layer = {moe: layer_activations(spec, moe, s, b, t, sp, tr.flash_attention, tr.recompute == "selective",
-                                        e, ctx.ep, tr.expert_load).bytes for moe in set(kinds)}
-    if tr.recompute == "full":
-        checkpoints = ceil_div(ctx.layers * chunks, vpp)
-        kept = checkpoint_bytes(spec, s, b, t, sp, e, tr.partition_activations, tr.cpu_checkpointing)
-        total = kept * (checkpoints - 1) + max(per_layer.values())
-    else:
-        one_pass = sum(per_layer[k] for k in kinds) if spec.moe is not None else per_layer[False] * ctx.layers
-        total = ceil_div(one_pass * chunks, vpp)
+    dense, moe = layer_counts(ctx)
+    kinds = [kind for kind, count in ((False, dense), (True, moe)) if count] or [False]
+    hf = ctx.method.framework == "huggingface"
+    drop_scores = tr.recompute == "selective"
+    per_layer = {kind: (hf_layer_activations(spec, kind, s, b, t, tr.flash_attention, drop_scores, e) if hf else
+                        layer_activations(spec, kind, s, b, t, sp, tr.flash_attention, drop_scores, e, ctx.ep,
+                                          tr.expert_load)).bytes for kind in kinds}
+    full = tr.recompute == "full"
+    kept = checkpoint_bytes(spec, s, b, t, sp, e, tr.partition_activations, tr.cpu_checkpointing) if full else 0
+    per_microbatch = tail = logits = 0
     if ctx.first:
         ids = (16 if spec.position_embedding == "learned" else 8) * s * b
         mask = ceil_div(s * b * spec.hidden, rep) if spec.dropout > 0 else 0
-        total += (ids + mask) * ctx.in_flight_microbatches
-    logits = 0
+        per_microbatch = ids + mask
     if ctx.last:
-        total += 2 * ceil_div(e * s * b * spec.hidden, rep) + ceil_div(norm_stat_bytes(spec) * s * b, rep)
+        if hf:
+            tail = hf_final_norm_bytes(spec, s, b, e)[0]
+        else:
+            tail = 2 * ceil_div(e * s * b * spec.hidden, rep) + ceil_div(norm_stat_bytes(spec) * s * b, rep)
         if spec.vocab is not None:
-            logits = ceil_div((4 + e) * s * b * spec.vocab, t) + 9 * s * b
-    return backward_peak_rest(total, logits, backward_transient(ctx).bytes)
+            logits = hf_logits_bytes(s, b, t, spec.vocab, e)[0] if hf else ceil_div((4 + e) * s * b * spec.vocab,
+                                                                                     t) + 9 * s * b
+    return RestPieces(full, per_layer.get(False, 0), per_layer.get(True, 0), kept, max(per_layer.values()),
+                      per_microbatch, tail, logits, backward_transient(ctx).bytes)
+
+
+def rest_from_pieces(p: RestPieces, counts: tuple[int, int], chunks: int, vpp: int, reduce: int) -> int:
+    """``peak_rest`` of a stage of ``counts`` (dense, MoE) layers with ``chunks`` chunk passes in flight and
+    an all-reduce copy of ``reduce`` bytes, the optimizer step's temporaries left out (they depend on the
+    ZeRO sharding; ``MemoryModel.step_table``)."""
+    dense, moe = counts
+    if p.full:
+        total = p.kept * (ceil_div((dense + moe) * chunks, vpp) - 1) + p.working
+    else:
+        total = ceil_div((dense * p.dense_layer + moe * p.moe_layer) * chunks, vpp)
+    total += p.per_microbatch * ceil_div(chunks, vpp) + p.tail  # ceil(chunks / vpp): micro-batches in flight
+    return peak_rest(total, p.logits, p.backward, reduce, 0)
+
+
+class PiecesTable(NamedTuple):
+    """:class:`RestPieces` of several variants as int64 columns, combined with numpy."""
+
+    pieces: tuple[RestPieces, ...]
+    full: np.ndarray  # bool
+    parts: np.ndarray  # [field, variant]: the int fields of RestPieces after `full`
+    largest: int  # the largest piece
+
+    @classmethod
+    def of(cls, pieces: list[RestPieces]) -> PiecesTable:
+        ints = [p[1:] for p in pieces]
+        largest = max(max(row) for row in ints)
+        parts = np.array(ints, dtype=np.int64).T if largest < 2**62 else np.zeros((len(ints[0]), len(pieces)), dtype=np.int64)
+        return cls(tuple(pieces), np.array([p.full for p in pieces]), parts, largest)
+
+    def rest(self, counts: tuple[int, int], chunks: int, vpp: int, reduce: int) -> np.ndarray:
+        """``rest_from_pieces`` of each variant (int64, at most BYTES_CAP)."""
+        dense, moe = counts
+        if max(self.largest, reduce) * ((dense + moe + 1) * chunks + 4) >= 2**62:  # int64 could overflow
+            return np.array([min(rest_from_pieces(p, counts, chunks, vpp, reduce), BYTES_CAP) for p in self.pieces],
+                            dtype=np.int64)
+        dense_layer, moe_layer, kept, working, per_microbatch, tail, logits, backward = self.parts
+        checkpoints = kept * (-(-((dense + moe) * chunks) // vpp) - 1) + working
+        layers = -(-((dense * dense_layer + moe * moe_layer) * chunks) // vpp)
+        total = np.where(self.full, checkpoints, layers) + per_microbatch * -(-chunks // vpp) + tail
+        return np.minimum(np.maximum(total + np.maximum(logits, backward), reduce), BYTES_CAP)
+
+
+def rest_bytes_fast(ctx: CardContext) -> int:
+    """The peak on top of the static states, the optimizer step aside: ``peak_rest`` of the engine's
+    activations, logits, backward buffers and all-reduce copy (detailed method)."""
+    return rest_from_pieces(rest_pieces(ctx), layer_counts(ctx), ctx.in_flight_chunks, ctx.vpp, reduce_bytes(ctx))
+
+
+def reduce_bytes(ctx: CardContext) -> int:
+    """The gradient all-reduce's flattened copy (``allreduce_transient``; Megatron-LM of 2021 only)."""
+    return allreduce_transient(ctx, card_params(ctx).total).bytes
 
 
 def seed_rest_bytes_fast(ctx: CardContext) -> int:

@@ -42,15 +42,15 @@ Timing = tuple[float, tuple[float, float, float, float]]  # (seconds without DP 
 _new = tuple.__new__  # Candidate and StepTime are NamedTuples: skip their keyword-parsing __new__
 
 
-def variants_for(request: PlannerRequest, tp: int) -> list[Variant]:
+def variants_for(request: PlannerRequest, tp: int) -> tuple[Variant, ...]:
     """(micro-batch, recompute, SP) to try, recompute and SP outermost, micro-batch ascending."""
     space, tr = request.space, request.training
     mbs = sorted(set(space.micro_batches))
     if request.method.method == "seed":
         # The article's rules ignore recompute and SP: enumerating them would only repeat layouts.
-        return [(mb, tr.recompute, False) for mb in mbs]
+        return tuple((mb, tr.recompute, False) for mb in mbs)
     sps = sorted(set(space.sequence_parallel)) if tp > 1 else [False]
-    return [(mb, rc, sp) for rc in dict.fromkeys(space.recompute) for sp in sps for mb in mbs]
+    return tuple((mb, rc, sp) for rc in dict.fromkeys(space.recompute) for sp in sps for mb in mbs)
 
 
 def ep_groups(request: PlannerRequest, dps: list[int]) -> list[tuple[int, list[int]]]:
@@ -61,25 +61,40 @@ def ep_groups(request: PlannerRequest, dps: list[int]) -> list[tuple[int, list[i
     return [(e, [d for d in dps if d % e == 0]) for e in divisors(moe.experts) if e <= dps[-1]]
 
 
-def column_front(time: np.ndarray, headroom: np.ndarray, fit: np.ndarray) -> np.ndarray:
+def _columns(a: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``a[..., cols]``; an array broadcast along its last axis stays a broadcast view."""
+    if a.strides[-1] == 0:
+        return np.broadcast_to(a[..., :1], (*a.shape[:-1], int(cols.sum())))
+    return a[..., cols]
+
+
+def column_front(time: np.ndarray, heavy: np.ndarray, fit: np.ndarray) -> np.ndarray:
     """The fitting cells on their DP column's 2-D front (less time, more headroom).
 
-    Each column (one card count) is sorted on its own by (time, -headroom), ties in
-    list order (the sort is stable; within a column the list runs over ZeRO, then
-    variant), and a cell survives when its headroom beats every one before it:
-    ``pareto._front_2d`` for the cells of one card count of this block.
+    ``heavy`` is the heaviest card's bytes, or anything that orders the cells of a column the same
+    way (less of it is more headroom).  Each column (one card count) is sorted on its own by
+    (time, heavy), ties in list order (the sort is stable; within a column the list runs over ZeRO,
+    then variant), and a cell survives when its heavy bytes are below every one before it:
+    ``pareto._front_2d`` for the cells of one card count of this block.  Rows (ZeRO, variant)
+    without a fitting cell are left out of the sort.
     """
     shape = fit.shape
-    t = np.where(fit, time, np.inf).reshape(-1, shape[2])
-    h = np.where(fit, headroom, -1).reshape(-1, shape[2])
-    idx = np.lexsort((-h, t), axis=0)
-    hs = np.take_along_axis(h, idx, axis=0)
-    keep = np.empty(hs.shape, dtype=bool)
-    keep[0] = True
-    keep[1:] = hs[1:] > np.maximum.accumulate(hs, axis=0)[:-1]
-    out = np.zeros(hs.shape, dtype=bool)
-    np.put_along_axis(out, idx, keep, axis=0)
-    return fit & out.reshape(shape)
+    fit2 = fit.reshape(-1, shape[2])
+    rows = np.flatnonzero(fit2.any(axis=1))
+    out = np.zeros(fit2.shape, dtype=bool)
+    if len(rows):
+        f = fit2[rows]
+        t = np.where(f, time.reshape(-1, shape[2])[rows], np.inf)  # cells that do not fit sort last
+        w = np.where(f, heavy.reshape(-1, shape[2])[rows], np.iinfo(np.int64).max)
+        idx = np.lexsort((w, t), axis=0)
+        ws = np.take_along_axis(w, idx, axis=0)
+        keep = np.empty(ws.shape, dtype=bool)
+        keep[0] = True
+        keep[1:] = ws[1:] < np.minimum.accumulate(ws, axis=0)[:-1]
+        sub = np.zeros(ws.shape, dtype=bool)
+        np.put_along_axis(sub, idx, keep, axis=0)
+        out[rows] = f & sub
+    return out.reshape(shape)
 
 
 @dataclass(slots=True)
@@ -88,15 +103,34 @@ class Block:
 
     g: Geometry
     ep: int
-    variants: list[Variant]
+    variants: tuple[Variant, ...]
     dp: np.ndarray  # DP sizes of the columns
     m: np.ndarray  # [variant, DP] micro-batches per step
     tokens: np.ndarray  # [variant, DP] tokens per step
     dp_s: np.ndarray  # [ZeRO, DP] exposed DP traffic per step
-    worst: np.ndarray  # [ZeRO, variant, DP] heaviest card, bytes
-    stage: np.ndarray  # [ZeRO, variant, DP] index into g.heavy_stages of the heaviest card
+    heavy: np.ndarray  # [ZeRO, variant, DP] heaviest card: allocator-visible bytes, or total bytes (see `totals`)
     train: np.ndarray  # [ZeRO, variant, DP] seconds to train the requested tokens
     fit: np.ndarray  # [ZeRO, variant, DP] evaluated and within the budget
+    states: np.ndarray  # [ZeRO, heavy stage, DP] model states (allocator-visible bytes)
+    rest: np.ndarray  # [heavy stage, variant, DP] the peak above them, the optimizer step aside
+    step: np.ndarray | None  # [ZeRO, heavy stage, DP] the optimizer step's temporaries (None: none)
+    multi: np.ndarray  # [DP] more than one card (NCCL buffers)
+    stage: np.ndarray | None  # [ZeRO, variant, DP] index into g.heavy_stages of the heaviest card when
+    # `heavy` holds totals (a fallback to the engine); None when `heavy` holds visible bytes
+
+    def worst(self, mem: MemoryModel, flat: np.ndarray, di: np.ndarray) -> np.ndarray:
+        """The heaviest card's total bytes of the cells ``flat`` (DP columns ``di``)."""
+        heavy = self.heavy.ravel()[flat]
+        return heavy if self.stage is not None else mem.with_overhead_array(heavy, self.multi[di])
+
+    def heaviest(self, zi: np.ndarray, vi: np.ndarray, di: np.ndarray) -> np.ndarray:
+        """Index into g.heavy_stages of the heaviest card of each cell (ties: the first stage)."""
+        if self.stage is not None:
+            return self.stage[zi, vi, di]
+        above = self.rest[:, vi, di].T  # [cell, heavy stage]
+        if self.step is not None:
+            above = np.maximum(above, self.step[zi, :, di])
+        return (self.states[zi, :, di] + above).argmax(axis=1)
 
 
 @dataclass(slots=True)
@@ -105,7 +139,7 @@ class Cells:
 
     g: Geometry
     ep: int
-    variants: list[Variant]
+    variants: tuple[Variant, ...]
     zero: np.ndarray  # index into the search's ZeRO stages
     variant: np.ndarray  # index into variants
     dp: np.ndarray
@@ -121,11 +155,11 @@ class Cells:
                      self.tokens[rows], self.dp_s[rows], self.worst[rows], self.stage[rows], self.train[rows])
 
 
-def cells_of(b: Block, flat: np.ndarray) -> Cells:
+def cells_of(b: Block, flat: np.ndarray, mem: MemoryModel) -> Cells:
     """The cells ``flat`` (indices into b's [ZeRO, variant, DP] arrays), in that order."""
     zi, vi, di = np.unravel_index(flat, b.fit.shape)
     return Cells(b.g, b.ep, b.variants, zi, vi, b.dp[di], b.m[vi, di], b.tokens[vi, di], b.dp_s[zi, di],
-                 b.worst.ravel()[flat], b.stage.ravel()[flat], b.train.ravel()[flat])
+                 b.worst(mem, flat, di), b.heaviest(zi, vi, di), b.train.ravel()[flat])
 
 
 class HardwareSearch:
@@ -164,7 +198,7 @@ class HardwareSearch:
         None when cancelled (polled before each block).  ``progress(cells)`` is called after each
         block with the number of configurations it covered.
         """
-        pool, kept = FrontPool(self.hw.capacity_bytes), list[Cells]()
+        pool, kept = FrontPool(), list[Cells]()
         for g, ep, dps in self.work() if work is None else work:
             if cancelled():
                 return None
@@ -174,8 +208,10 @@ class HardwareSearch:
             if b is None:
                 continue
             if self.keep_all:
-                out += self.candidates(cells_of(b, np.flatnonzero(b.fit)))
-            survivors = cells_of(b, np.flatnonzero(column_front(b.train, self.hw.capacity_bytes - b.worst, b.fit)))
+                out += self.candidates(cells_of(b, np.flatnonzero(b.fit), self.mem))
+            # Within a DP column the overhead is one strictly increasing function of the visible bytes,
+            # so less of either means more headroom: the column's front is the same on both.
+            survivors = cells_of(b, np.flatnonzero(column_front(b.train, b.heavy, b.fit)), self.mem)
             pool.add(len(kept), g.cards_per_replica * survivors.dp, survivors.train,
                      self.hw.capacity_bytes - survivors.worst, np.arange(len(survivors.dp)))
             kept.append(survivors)  # the block's arrays go; only its survivors stay
@@ -206,7 +242,7 @@ class HardwareSearch:
             hit = self._chunks[key] = tuple(in_flight_chunks(k, g.pp, m, g.vpp) for k in g.heavy_stages)
         return hit
 
-    def microbatch_table(self, g: Geometry, dps: np.ndarray, variants: list[Variant]) -> tuple[np.ndarray, np.ndarray]:
+    def microbatch_table(self, g: Geometry, dps: np.ndarray, variants: tuple[Variant, ...]) -> tuple[np.ndarray, np.ndarray]:
         """([variant, DP] micro-batches per step, [variant, DP] allowed), as
         ``engine.training.checks.microbatches_per_step`` requires; disallowed cells get 1."""
         gb = self.request.training.global_batch
@@ -220,22 +256,30 @@ class HardwareSearch:
             ok &= m % g.pp == 0
         return np.where(ok, m, 1), ok
 
-    def variant_parts(self, g: Geometry, ep: int, variants: list[Variant], m: np.ndarray,
+    def variant_parts(self, g: Geometry, ep: int, variants: tuple[Variant, ...], m: np.ndarray,
                       allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """([heavy stage, variant, DP] activations + logits, [variant, DP] seconds without DP traffic)."""
-        nk = len(g.heavy_stages)
+        """([heavy stage, variant, DP] activations + logits, [variant, DP] seconds without DP traffic);
+        0 where the global batch does not allow the cell.
+
+        Both depend on DP only through m, the micro-batches per step.  Without a global batch every
+        column has m = PP: both come back as read-only broadcast views of one column."""
+        nk, mem = len(g.heavy_stages), self.mem
+
+        def parts(u: int) -> tuple[np.ndarray, np.ndarray]:  # [heavy stage, variant], [variant] for m = u
+            table = np.array([mem.rest_row(g, k, ep, variants, c) for k, c in zip(g.heavy_stages, self.chunks(g, u),
+                                                                                  strict=True)])
+            return table, np.array([self.timing(g, mb, rc, u)[0] for mb, rc, _ in variants])
+
+        if self.request.training.global_batch is None:
+            table, times = parts(g.pp)
+            return np.broadcast_to(table[:, :, None], (nk, *m.shape)), np.broadcast_to(times[:, None], m.shape)
         rest = np.zeros((nk, *m.shape), dtype=np.int64)
         base = np.zeros(m.shape)
-        fixed = self.request.training.global_batch is None  # then m = PP in every cell
-        for v, variant in enumerate(variants):
-            mb, rc, _ = variant
-            row = m[v]
-            for u in ([g.pp] if fixed else set(row[allowed[v]].tolist())):
-                cols = slice(None) if fixed else row == u
-                parts = [self.mem.rest_bytes(g, k, ep, variant, c) for k, c in zip(g.heavy_stages, self.chunks(g, u),
-                                                                                   strict=True)]
-                rest[:, v, cols] = np.array(parts, dtype=np.int64)[:, None]
-                base[v, cols] = self.timing(g, mb, rc, u)[0]
+        for u in sorted(set(m[allowed].tolist())):
+            table, times = parts(u)
+            vi, di = np.nonzero((m == u) & allowed)
+            rest[:, vi, di] = table[:, vi]
+            base[vi, di] = times[vi]
         return rest, base
 
     def dp_seconds(self, g: Geometry, ep: int, dps: np.ndarray) -> np.ndarray:
@@ -265,15 +309,16 @@ class HardwareSearch:
                 if z:
                     valid[i][:, shard == 1] = False
         stats.skipped += valid.size - int(valid.sum())
-        states = np.array([[mem.states_array(g, k, ep, z, shard) for k in g.heavy_stages] for z in zeros])
+        states, step = mem.states_table(g, ep, zeros, shard), mem.step_table(g, ep, zeros, shard)
         rest, base = self.variant_parts(g, ep, variants, m, allowed)
         multi = g.cards_per_replica * dps > 1
-        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest)
+        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest, step)
         # Memory bound per (ZeRO, DP): the least activations any allowed variant has, per heavy stage.
         least_rest = np.where(allowed[None], rest, np.iinfo(np.int64).max).min(axis=1)
         least_rest = np.where(np.any(allowed, axis=0)[None], least_rest, 0)
         visible_budget = np.where(multi, self._visible_budget[1], self._visible_budget[0])
-        over = (states + least_rest[None]).max(axis=1) > visible_budget  # [ZeRO, DP]
+        least = least_rest[None] if step is None else np.maximum(least_rest[None], step)
+        over = (states + least).max(axis=1) > visible_budget  # [ZeRO, DP]
         over[[zi for zi, _ in wrong]] = False  # a bound on an unconfirmed fast path could be wrong
         stats.pruned += int(valid.sum(axis=1)[over].sum())
         live = valid & ~over[:, None, :]
@@ -281,23 +326,41 @@ class HardwareSearch:
         if not cols.any():
             return None
         if not cols.all():  # columns every ZeRO stage prunes are not computed
-            dps, m, base, multi = dps[cols], m[:, cols], base[:, cols], multi[cols]
-            live, states, rest = live[:, :, cols], states[:, :, cols], rest[:, :, cols]
-        totals = mem.with_overhead_array(states[:, :, None, :] + rest[None], multi)  # [ZeRO, stage, variant, DP]
-        for zi, ki in wrong:
-            zero, k = self.zeros[zi], g.heavy_stages[ki]
-            for v, d in np.argwhere(live[zi]).tolist():
-                totals[zi, ki, v, d] = min(BYTES_CAP, self.exact_total(g, ep, zero, k, variants[v], int(dps[d]),
-                                                                        int(m[v, d])))
-        worst = totals.max(axis=1)
-        fit = live & (worst <= self.budget)
+            dps, m, base, multi, visible_budget = dps[cols], m[:, cols], _columns(base, cols), multi[cols], \
+                visible_budget[cols]
+            live, states, rest = live[:, :, cols], states[:, :, cols], _columns(rest, cols)
+            step = None if step is None else step[:, :, cols]
+        heavy, fit, stage = self.heaviest(g, ep, dps, m, live, states, rest, step, multi, visible_budget, wrong)
         stats.evaluated += int(live.sum())
         stats.fitting += int(fit.sum())
         mbs = np.array([v[0] for v in variants], dtype=np.int64)[:, None]
         tokens = (mbs * m * dps[None, :]).astype(np.float64) * self.speed.seq  # float: no int64 overflow
         dp_s = self.dp_seconds(g, ep, dps)
         train = self.tokens * (base[None] + dp_s[:, None, :]) / tokens[None]
-        return Block(g, ep, variants, dps, m, tokens, dp_s, worst, totals.argmax(axis=1), train, fit)
+        return Block(g, ep, variants, dps, m, tokens, dp_s, heavy, train, fit, states, rest, step, multi, stage)
+
+    def heaviest(self, g: Geometry, ep: int, dps: np.ndarray, m: np.ndarray, live: np.ndarray, states: np.ndarray,
+                 rest: np.ndarray, step: np.ndarray | None, multi: np.ndarray, visible_budget: np.ndarray,
+                 wrong: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """([ZeRO, variant, DP] the heaviest card's bytes, whether it fits, its stage or None).
+
+        The bytes are allocator-visible, the stage None: the runtime overhead grows strictly with the
+        visible bytes (``MemoryModel.with_overhead``), so the heaviest card is the one that shows the most
+        and it fits when those bytes are within the visible budget; its total is computed only for the cells
+        that become candidates.  Where the fast path disagreed with the engine (``wrong``), totals instead."""
+        visible = states[:, :, None, :] + (rest[None] if step is None else np.maximum(rest[None], step[:, :, None, :]))
+        if not wrong:
+            heavy = visible.max(axis=1)
+            return heavy, live & (heavy <= visible_budget), None
+        totals = self.mem.with_overhead_array(visible, multi)  # [ZeRO, stage, variant, DP]
+        variants = self.variants[g.tp > 1]
+        for zi, ki in wrong:
+            zero, k = self.zeros[zi], g.heavy_stages[ki]
+            for v, d in np.argwhere(live[zi]).tolist():
+                totals[zi, ki, v, d] = min(BYTES_CAP, self.exact_total(g, ep, zero, k, variants[v], int(dps[d]),
+                                                                        int(m[v, d])))
+        heavy = totals.max(axis=1)
+        return heavy, live & (heavy <= self.budget), totals.argmax(axis=1)
 
     def exact_total(self, g: Geometry, ep: int, zero: int, k: int, variant: Variant, dp: int, m: int) -> int:
         """One card's total straight from ``card_breakdown``."""
@@ -305,8 +368,8 @@ class HardwareSearch:
                                g.cards_per_replica * dp)
         return self.mem._breakdown(ctx).total_bytes
 
-    def confirm(self, g: Geometry, ep: int, variants: list[Variant], dps: np.ndarray, m: np.ndarray,
-                valid: np.ndarray, states: np.ndarray, rest: np.ndarray) -> list[tuple[int, int]]:
+    def confirm(self, g: Geometry, ep: int, variants: tuple[Variant, ...], dps: np.ndarray, m: np.ndarray,
+                valid: np.ndarray, states: np.ndarray, rest: np.ndarray, step: np.ndarray | None) -> list[tuple[int, int]]:
         """Check each (ZeRO, heavy stage) signature once against ``card_breakdown``, on its first
         valid cell; the (ZeRO, stage) index pairs where the fast path disagrees (``fallbacks``)."""
         wrong = []
@@ -317,13 +380,15 @@ class HardwareSearch:
             v, d = divmod(int(first[0]), valid.shape[2])
             dp, world = int(dps[d]), g.cards_per_replica * int(dps[d])
             for ki, k in enumerate(g.heavy_stages):
-                # The fast path takes the same steps for every stage with the same TP, CP, EP, ZeRO
-                # and first/last role; the stage's parameter counts (the engine's card_params) and
-                # the DP size only change the numbers.  One check per such code path.
-                signature = (g.tp, g.cp, ep, zero, k == 0, k == g.pp - 1)
+                # The fast path takes the same steps for every stage with the same ZeRO stage and
+                # first/last role, TP > 1 (sequence parallelism), CP > 1 and EP > 1; the sizes, the
+                # stage's parameter counts (the engine's card_params) and DP only change the numbers.
+                # One check per such code path.
+                signature = (g.tp > 1, g.cp > 1, ep > 1, zero, k == 0, k == g.pp - 1)
                 if self._confirmed.get(signature):
                     continue
-                fast = self.mem.with_overhead(int(states[zi, ki, d]) + int(rest[ki, v, d]), world)
+                above = max(int(rest[ki, v, d]), 0 if step is None else int(step[zi, ki, d]))
+                fast = self.mem.with_overhead(int(states[zi, ki, d]) + above, world)
                 agrees = self._confirmed[signature] = fast == self.exact_total(g, ep, zero, k, variants[v], dp,
                                                                                 int(m[v, d]))
                 if not agrees:

@@ -5,14 +5,12 @@ Points are (cards, training time, headroom), offered in the order of the list
 points that beat every point before them in (time, -headroom, list order), then
 drops those matched by a point with fewer cards.  :func:`front_2d_mask` is its
 first step on arrays; :class:`FrontPool` collects the survivors of each block
-and runs the second step, so that only the final front becomes objects.
+and takes both steps per card count, so that only the final front becomes objects.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from engine.planner.pareto import Staircase
 
 
 def front_2d_mask(group: np.ndarray, time: np.ndarray, headroom: np.ndarray, top: int) -> np.ndarray:
@@ -39,8 +37,7 @@ def front_2d_mask(group: np.ndarray, time: np.ndarray, headroom: np.ndarray, top
 class FrontPool:
     """Points that may reach the front, from every block of one GPU type; the front at the end."""
 
-    def __init__(self, top: int) -> None:
-        self.top = top
+    def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, ...]] = []
 
     def add(self, block: int, cards: np.ndarray, time: np.ndarray, headroom: np.ndarray, flat: np.ndarray) -> None:
@@ -52,23 +49,50 @@ class FrontPool:
         self.parts.append((cards, time, headroom, np.full(len(flat), block), flat))
 
     def front(self) -> list[tuple[int, int]]:
-        """(block, flat index) of every point on the 3-D front, by cards, then time."""
+        """(block, flat index) of every point on the 3-D front, by cards, then time.
+
+        Card counts are taken in increasing order.  A point that a point with fewer cards matches
+        (no more time, no less headroom) is dropped first, with one search in the staircase of the
+        smaller counts' fronts; the 2-D front of the points left is that card count's share of the
+        front (a point the staircase drops would only hide points the staircase drops too), and
+        joins the staircase.  The same answer as ``front_2d_mask`` over everything followed by the
+        staircase, without sorting every point.
+        """
         if not self.parts:
             return []
         cards, time, headroom, block, flat = (np.concatenate(a) for a in zip(*self.parts, strict=True))
-        keep = front_2d_mask(cards, time, headroom, self.top)
-        keep = keep[np.lexsort((-headroom[keep], time[keep], cards[keep]))]  # stable: ties stay in list order
-        stairs, out = Staircase(), []
-        rows = zip(cards[keep].tolist(), time[keep].tolist(), headroom[keep].tolist(), block[keep].tolist(),
-                   flat[keep].tolist(), strict=True)
-        group: list[tuple[float, int]] = []
-        current = None
-        for n, t, h, b, f in rows:
-            if n != current:
-                for point in group:  # a card count's points join the staircase once it is done
-                    stairs.insert(*point)
-                group, current = [], n
-            if not stairs.dominated(t, h):
-                out.append((b, f))
-                group.append((t, h))
+        order = np.argsort(cards.astype(np.uint16) if cards.max() < 2**16 else cards, kind="stable")
+        cards, time, headroom, block, flat = (a[order] for a in (cards, time, headroom, block, flat))
+        starts = np.flatnonzero(np.concatenate(([True], cards[1:] != cards[:-1], [True])))
+        stair_t, stair_h = np.empty(0), np.empty(0, dtype=np.int64)  # the fronts of smaller counts
+        out: list[tuple[int, int]] = []
+        for lo, hi in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+            t, h = time[lo:hi], headroom[lo:hi]
+            i = np.searchsorted(stair_t, t, side="right")  # stair points with no more time: i of them
+            alive = np.flatnonzero((i == 0) | (stair_h[np.maximum(i - 1, 0)] < h)) if len(stair_t) else \
+                np.arange(hi - lo)
+            if not len(alive):
+                continue
+            kept = alive[_front_2d_order(t[alive], h[alive])]  # by time, then headroom, then list order
+            out += zip(block[lo + kept].tolist(), flat[lo + kept].tolist(), strict=True)
+            stair_t, stair_h = _staircase(np.concatenate((stair_t, t[kept])), np.concatenate((stair_h, h[kept])))
         return out
+
+
+def _front_2d_order(time: np.ndarray, headroom: np.ndarray) -> np.ndarray:
+    """Indices of the points on the 2-D front (less time, more headroom), ordered by (time, -headroom);
+    ties are kept once, the first in the given order (``pareto._front_2d``)."""
+    idx = np.lexsort((-headroom, time))
+    hs = headroom[idx]
+    keep = np.empty(len(idx), dtype=bool)
+    keep[0] = True
+    keep[1:] = hs[1:] > np.maximum.accumulate(hs)[:-1]
+    return idx[keep]
+
+
+def _staircase(time: np.ndarray, headroom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points no other point matches (time ascending, headroom ascending): for any (t, h), some point
+    has time <= t and headroom >= h exactly when the staircase's last point with time <= t has
+    headroom >= h (``pareto.Staircase``)."""
+    idx = _front_2d_order(time, headroom)
+    return time[idx], headroom[idx]

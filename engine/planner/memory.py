@@ -21,13 +21,20 @@ import numpy as np
 
 from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
-from engine.planner.activations import rest_bytes_fast, seed_rest_bytes_fast
-from engine.planner.space import Geometry, homogeneous_layers
+from engine.planner.activations import (
+    BYTES_CAP,
+    PiecesTable,
+    RestPieces,
+    reduce_bytes,
+    rest_pieces,
+    seed_rest_bytes_fast,
+)
+from engine.planner.space import Geometry, layer_kinds, stage_kind
 from engine.report.formatting import ceil_div
 from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
-from engine.training.memory.detailed import activation_figures, backward_peak_rest, logits_figure
+from engine.training.memory.detailed import activation_figures, logits_figure, peak_rest
 from engine.training.memory.model_states import (
     card_params,
     grad_bytes_per_param,
@@ -39,14 +46,10 @@ from engine.training.memory.seed import (
     SEED_MOMENT_BYTES,
     SEED_WEIGHT_BYTES,
 )
-from engine.training.memory.transients import backward_transient
+from engine.training.memory.transients import allreduce_transient, backward_transient
 
 # Knobs the search varies per micro-batch: (micro_batch, recompute, sequence_parallel).
 Variant = tuple[int, str, bool]
-# A card needing more than an exbibyte fits nowhere (cards hold at most engine.limits.MAX_CARD_BYTES):
-# the DP-independent part is capped here, so sums in the int64 arrays stay far from overflow
-# (model states are < 2 x 10^16 B under engine.limits.MAX_PARAMETERS) while "does not fit" stays true.
-BYTES_CAP = 2**60
 
 
 class MemoryModel:
@@ -56,9 +59,15 @@ class MemoryModel:
         self.model, self.training, self.method = model, training, method
         self.seed = method.method == "seed"
         self.params = parameter_count(model)  # a sum over layers: computed once here
+        self.alike = layer_kinds(model) is not None  # layers of a kind alike: stages keyed by their layer counts
         self._trainings: dict[tuple, TrainingConfig] = {}
         self._rest: dict[tuple, int] = {}
+        self._stages: dict[tuple, tuple] = {}  # (id(geometry), stage) -> what its figures read
+        self._pieces: dict[tuple, RestPieces] = {}
+        self._tables: dict[tuple, PiecesTable] = {}
+        self._rows_checked: dict[tuple, bool] = {}
         self._coeffs: dict[tuple, tuple] = {}
+        self._reduces: dict[tuple, int] = {}
         self._rest_checked: dict[tuple, bool] = {}
         self.engine_calls = 0
         self.fallbacks = 0
@@ -89,49 +98,128 @@ class MemoryModel:
         return card_breakdown(ctx)
 
     # The DP-independent part ------------------------------------------------------
-    def rest_bytes(self, g: Geometry, stage: int, ep: int, variant: Variant, chunks: int) -> int:
-        """Activations + logits + KV cache of one stage (the engine's figures).
+    def _where(self, g: Geometry, stage: int) -> tuple:
+        """What a stage's figures read of its geometry: (:func:`stage_kind`, first, last, VPP, TP, CP)."""
+        where = self._stages.get((id(g), stage))
+        if where is None:
+            kind = stage_kind(self.model, g.stage_layers[stage])
+            where = self._stages[id(g), stage] = (kind, stage == 0, stage == g.pp - 1, g.vpp, g.tp, g.cp)
+        return where
 
-        Memoised by what those figures read: the stage's layers (their count when all layers
-        are alike), whether it is the first or the last stage, VPP, TP, CP, EP, the variant and
-        the chunks in flight, so geometries that share a stage share its figures.
+    def rest_bytes(self, g: Geometry, stage: int, ep: int, variant: Variant, chunks: int) -> int:
+        """Activations + logits + KV cache of one stage (the engine's figures)."""
+        return int(self.rest_row(g, stage, ep, (variant,), chunks)[0])
+
+    def rest_row(self, g: Geometry, stage: int, ep: int, variants: tuple[Variant, ...], chunks: int) -> np.ndarray:
+        """``rest_bytes`` of one stage for each of ``variants`` (int64, at most ``BYTES_CAP``).
+
+        What those figures read: the stage's :func:`stage_kind` (its dense and MoE layer counts when
+        layers of a kind are alike), whether it is the first or the last stage, VPP, TP, CP, EP, the
+        variant and the chunks in flight.  The detailed method's figures come from :class:`RestPieces`,
+        memoised without the layer counts, VPP and the chunks (which only multiply them), and are
+        combined for all variants at once; the seed method's are memoised per stage signature.
         """
+        where = self._where(g, stage)
+        if self.seed:
+            return np.array([self._memo_rest(g, stage, ep, v, chunks, where) for v in variants], dtype=np.int64)
+        kind = where[0]
+        path = tuple(n > 0 for n in kind) if self.alike else kind  # which kinds of layer: the code path
+        table = self._tables.get((path, *where[1:3], g.pp > 1, *where[4:], ep, variants))
+        if table is None:
+            pieces = [self._pieces_of(g, stage, ep, v, chunks, path, where) for v in variants]
+            table = self._tables[path, *where[1:3], g.pp > 1, *where[4:], ep, variants] = PiecesTable.of(pieces)
+        counts = kind if self.alike else self._counts(g, stage)
+        row = table.rest(counts, chunks, g.vpp, self._reduce(g, stage, ep))
+        # Checked against the engine once per code path: which kinds of layer the stage holds, its role,
+        # VPP > 1, TP > 1, CP > 1, EP > 1, recompute and SP; the micro-batch, the layer counts, the chunks
+        # and the sizes only change the numbers.
+        path_key = (path, *where[1:3], where[3] > 1, where[4] > 1, where[5] > 1, ep > 1)
+        if not self._rows_checked.get((path_key, variants)):
+            good = True
+            for v, variant in enumerate(variants):
+                signature = (path_key, variant[1:])
+                agrees = self._rest_checked.get(signature)
+                if agrees is None or not agrees:
+                    engine = self._memo_rest(g, stage, ep, variant, chunks, where, engine=True)
+                    if agrees is None:
+                        agrees = self._rest_checked[signature] = int(row[v]) == engine
+                        self.fallbacks += not agrees
+                    if not agrees:
+                        row[v] = engine
+                        good = False
+            self._rows_checked[path_key, variants] = good
+        return row
+
+    def _pieces_of(self, g: Geometry, stage: int, ep: int, variant: Variant, chunks: int, path: tuple,
+                   where: tuple) -> RestPieces:
+        key = (path, *where[1:3], g.pp > 1, *where[4:], ep, variant)
+        pieces = self._pieces.get(key)
+        if pieces is None:
+            pieces = self._pieces[key] = rest_pieces(self.context(g, stage, 1, ep, 0, variant, chunks,
+                                                                  g.tp * g.pp * g.cp))
+        return pieces
+
+    def _reduce(self, g: Geometry, stage: int, ep: int) -> int:
+        """``reduce_bytes`` of the stage: the all-reduce copy of its parameters (Megatron-LM of 2021)."""
+        if self.method.framework != "megatron-2021":
+            return 0
+        where = self._where(g, stage)
+        key = (*where[:3], g.pp > 1, g.tp, ep)
+        hit = self._reduces.get(key)
+        if hit is None:
+            hit = self._reduces[key] = reduce_bytes(self.context(g, stage, 1, ep, 0, (1, "none", False), 1, 1))
+        return hit
+
+    def _counts(self, g: Geometry, stage: int) -> tuple[int, int]:
         layers = g.stage_layers[stage]
-        key = (len(layers) if homogeneous_layers(self.model) else layers, stage == 0, stage == g.pp - 1, g.vpp,
-               g.tp, g.cp, ep, variant, chunks)
+        moe = sum(map(self.model.is_moe_layer, layers)) if self.model.moe is not None else 0
+        return len(layers) - moe, moe
+
+    def _memo_rest(self, g: Geometry, stage: int, ep: int, variant: Variant, chunks: int, where: tuple,
+                   engine: bool = False) -> int:
+        """The engine's figures (``engine``) or the seed method's fast rule, memoised by the stage signature."""
+        key = (where, ep, variant, chunks)
         hit = self._rest.get(key)
         if hit is None:
             ctx = self.context(g, stage, 1, ep, 0, variant, chunks, g.tp * g.pp * g.cp)
-            if self.method.framework == "huggingface" and not self.seed:
-                hit = self._engine_rest(ctx)
+            if self.seed and not engine:
+                hit = self._checked_seed_rest(ctx, where, ep, variant)
             else:
-                hit = seed_rest_bytes_fast(ctx) if self.seed else rest_bytes_fast(ctx)
-                # Checked once per code path: all but the micro-batch, the chunks and (layers alike) the
-                # layer count, which the engine only multiplies by.
-                signature = (key[0] if isinstance(key[0], tuple) else None, *key[1:6], ep, variant[1:])
-                agrees = self._rest_checked.get(signature)
-                if agrees is None:
-                    agrees = self._rest_checked[signature] = hit == self._engine_rest(ctx)
-                    self.fallbacks += not agrees
-                if not agrees:
-                    hit = self._engine_rest(ctx)
+                hit = self._engine_rest(ctx)
             hit = self._rest[key] = min(hit, BYTES_CAP)
         return hit
 
+    def _checked_seed_rest(self, ctx: CardContext, where: tuple, ep: int, variant: Variant) -> int:
+        fast = seed_rest_bytes_fast(ctx)
+        signature = ((where[1], where[2], where[3] > 1, where[4] > 1, where[5] > 1, ep > 1), variant[1:])
+        agrees = self._rest_checked.get(signature)
+        if agrees is None or not agrees:
+            engine = self._engine_rest(ctx)
+            if agrees is None:
+                agrees = self._rest_checked[signature] = fast == engine
+                self.fallbacks += not agrees
+            if not agrees:
+                return engine
+        return fast
+
     def _engine_rest(self, ctx: CardContext) -> int:
-        """The engine's figures that do not depend on DP or ZeRO: activations + logits (+ KV cache)."""
+        """The engine's figures that do not depend on DP or ZeRO: activations + logits (+ KV cache), or in the
+        detailed method what the highest moment of its step timeline adds to the static states, the optimizer
+        step aside (its temporaries depend on the ZeRO sharding: ``step_array``)."""
         if self.seed:
             bd = self._breakdown(ctx)
             return bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
-        # detailed_breakdown's backward peak on top of the model states (a training breakdown has
-        # no KV cache); where the optimizer step is the peak, the whole-card check falls back.
         self.engine_calls += 1
-        return backward_peak_rest(activation_figures(ctx)[0].bytes, logits_figure(ctx).bytes,
-                                  backward_transient(ctx).bytes)
+        return peak_rest(activation_figures(ctx)[0].bytes, logits_figure(ctx).bytes, backward_transient(ctx).bytes,
+                         allreduce_transient(ctx, card_params(ctx).total).bytes, 0)
 
     # The DP-dependent part --------------------------------------------------------
     def coefficients(self, g: Geometry, stage: int, ep: int) -> tuple:
-        key = (id(g), stage, ep)
+        """The stage's parameter counts (``card_params``: dense, experts, largest module, total), memoised by
+        what they read: the stage's kind, whether it is the first or the last stage (embedding, output
+        layer, the tied copy when PP > 1), TP and EP."""
+        where = self._where(g, stage)
+        key = (*where[:3], g.pp > 1, g.tp, ep)
         hit = self._coeffs.get(key)
         if hit is None:
             if self.seed:
@@ -177,6 +265,39 @@ class MemoryModel:
         else:
             out = _detailed_states_array(self.training, self.method, c, ep, zero, shard)
         return out + np.zeros_like(shard)  # a scalar when nothing is sharded
+
+    def states_table(self, g: Geometry, ep: int, zeros: list[int], shard: np.ndarray) -> np.ndarray:
+        """``states_array`` of every heavy stage and ZeRO stage: [ZeRO, heavy stage, shard] (int64).
+
+        The detailed method's arithmetic runs on all heavy stages at once, their parameter counts as a
+        column (int64: a card's parameters stay below engine.limits.MAX_PARAMETERS)."""
+        stages = g.heavy_stages
+        if self.seed:
+            return np.array([[self.states_array(g, k, ep, z, shard) for k in stages] for z in zeros])
+        c = tuple(np.array(col, dtype=np.int64)[:, None]
+                  for col in zip(*(self.coefficients(g, k, ep) for k in stages), strict=True))
+        shape = (len(stages), len(shard))
+        return np.array([np.broadcast_to(_detailed_states_array(self.training, self.method, c, ep, z, shard[None, :]),
+                                         shape) for z in zeros])
+
+    def step_table(self, g: Geometry, ep: int, zeros: list[int], shard: np.ndarray) -> np.ndarray | None:
+        """[ZeRO, heavy stage, shard] temporaries of the optimizer step (``optimizer_step_transient``: the
+        Hugging Face profile's foreach AdamW copies half the moments, which ZeRO shards), or None where the
+        optimizer updates in place.  The step is a moment of its own: the card peaks at the larger of it and
+        ``rest_row``."""
+        tr = self.training
+        if self.seed or self.method.framework != "huggingface" or tr.optimizer == "sgd" or tr.offload_optimizer:
+            return None
+        moment_b = optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)[1]
+        coeffs = [self.coefficients(g, k, ep) for k in g.heavy_stages]
+        dense = np.array([c[0] for c in coeffs], dtype=np.int64)[:, None]
+        experts = np.array([c[1] for c in coeffs], dtype=np.int64)[:, None]
+        shard = shard[None, :]
+        sharded = np.where(shard == 1, dense + experts,
+                           -(-dense // shard) + -(-experts // np.maximum(1, shard // ep)))  # model_states._sharded
+        shape = (len(coeffs), shard.shape[1])
+        return np.array([np.broadcast_to(moment_b * (sharded if z >= 1 or tr.distributed_optimizer else dense + experts)
+                                         // 2, shape) for z in zeros])
 
     def with_overhead_array(self, visible: np.ndarray, multi_card: np.ndarray) -> np.ndarray:
         """``with_overhead`` element-wise (``multi_card``: world > 1, broadcastable)."""
@@ -226,5 +347,5 @@ def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, e
     if zero == 3:
         out = out + np.where(alone, 0, (bw + bg) * largest)
     elif method.framework == "deepspeed" and zero in (1, 2):
-        out = out + np.where(alone, 0, bg * min(method.deepspeed_reduce_bucket_elements, total))
+        out = out + np.where(alone, 0, bg * np.minimum(method.deepspeed_reduce_bucket_elements, total))
     return out

@@ -81,28 +81,60 @@ def balanced_split(layers: int, pp: int, lighten_first: int = 0) -> tuple[int, .
 
 
 @lru_cache(maxsize=256)  # bounded: a long GUI session or a soak run must not grow it
+def layer_kinds(model: ModelSpec) -> tuple[bool, ...] | None:
+    """Each layer's kind (True: a MoE layer) when all layers of one kind are alike, else None.
+
+    Alike: the same parameters (``parameter_counts``); their activations depend on the kind
+    only (``layer_activations`` takes the MoE flag, not the index).  Dense models and regular
+    MoE patterns (DeepSeek-V3: 3 dense layers, then MoE) qualify; an article-level model whose
+    declared total is spread unevenly over its layers does not.
+    """
+    kinds = tuple(model.is_moe_layer(i) for i in range(model.layers))
+    first: dict[bool, object] = {}
+    for kind, params in zip(kinds, parameter_counts(model).layers, strict=True):
+        if first.setdefault(kind, params) != params:
+            return None
+    return kinds
+
+
 def homogeneous_layers(model: ModelSpec) -> bool:
     """True when every layer has the same parameters and activations (dense, no MoE pattern)."""
-    layers = parameter_counts(model).layers
-    return len(set(layers)) == 1 and len({model.is_moe_layer(i) for i in range(model.layers)}) == 1
+    kinds = layer_kinds(model)
+    return kinds is not None and len(set(kinds)) <= 1
+
+
+def stage_kind(model: ModelSpec, layers: tuple[int, ...]) -> tuple[int, ...]:
+    """What a card's memory reads of its stage's layers: (dense layers, MoE layers) when layers of a kind
+    are alike (:func:`layer_kinds`), else the layer indices themselves.
+
+    The engine reads a stage's layers through their count, their parameters and, per layer, the MoE flag
+    (activations per kind, whether MoE and dense layers are present for the backward buffers).
+    """
+    kinds = layer_kinds(model)
+    if kinds is None:
+        return layers
+    moe = sum(kinds[i] for i in layers)
+    return (len(layers) - moe, moe)
 
 
 def heavy_stages(model: ModelSpec, stage_layers: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
     """Stages that can hold the heaviest card.
 
-    With identical layers a card's memory depends on its stage only through the
-    number of layers it holds, whether it is the first or last stage, and the
-    micro-batches in flight, which fall with the stage index.  So the heaviest
-    card is on the last stage or on the first stage of each distinct layer count.
+    When layers of a kind are alike, a card's memory depends on its stage only through its
+    :func:`stage_kind` (how many dense and MoE layers it holds), whether it is the first or last
+    stage, and the micro-batches in flight, which fall with the stage index; each of these adds
+    bytes (stage 0 also holds the embedding and its inputs).  So the heaviest card is on the last
+    stage or on the first stage of each distinct kind, and the first stage with the most bytes is
+    one of those.  Otherwise every stage is a candidate.
     """
     pp = len(stage_layers)
-    if not homogeneous_layers(model):
+    if layer_kinds(model) is None:
         return tuple(range(pp))
     out, seen = {pp - 1}, set()
     for k in range(pp - 1):
-        n = len(stage_layers[k])
-        if n not in seen:
-            seen.add(n)
+        kind = stage_kind(model, stage_layers[k])
+        if kind not in seen:
+            seen.add(kind)
             out.add(k)
     return tuple(sorted(out))
 

@@ -134,6 +134,19 @@ def overhead_figures(ctx: CardContext, visible: int) -> tuple[Figure, tuple[Figu
     return figure("overhead", "runtime overhead", total, text), details
 
 
+# Warm-up forwards a timeline shows at most: with hundreds of micro-batches in flight (deep pipelines)
+# the ramp keeps its first and last steps and evenly spaced ones between.
+WARMUP_MOMENTS = 8
+
+
+def warmup_steps(in_flight: int) -> list[int]:
+    """The warm-up forwards (1-based, ascending) a timeline shows of ``in_flight``: all of them up to
+    ``WARMUP_MOMENTS``, else the first, the last and evenly spaced ones."""
+    if in_flight <= WARMUP_MOMENTS:
+        return list(range(1, in_flight + 1))
+    return sorted({1} | {-(-i * in_flight // WARMUP_MOMENTS) for i in range(1, WARMUP_MOMENTS + 1)})
+
+
 def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logits: Figure,
                   backward: Figure, reduce: Figure, step: Figure) -> tuple[tuple[Moment, ...], int]:
     """The card's step moment by moment, and the index of its peak.
@@ -145,11 +158,16 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     still saved plus that layer's backward buffers; a framework that reduces gradients through a
     flattened copy does so after the backward; the optimizer step runs after the
     activations are freed, with its own temporaries.
+
+    Forward j of k holds ``act * j // k`` bytes of activations, which never falls as j grows
+    (``act`` is not negative): no warm-up forward is above the last one, and the last one is not
+    above the start unless ``act`` is positive.  So the moments :func:`warmup_steps` leaves out are
+    never the (first) highest moment, and the peak is the one the full walk would find.
     """
     base = tuple((k, f.bytes) for k, f in static.items())
     k = max(1, ctx.in_flight_microbatches)
     moments = [Moment("step start: weights, gradients, optimizer states", base, "start")]
-    for j in range(1, k + 1):
+    for j in warmup_steps(k):
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
                               (*base, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
@@ -164,10 +182,13 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     return tuple(moments), peak
 
 
-def backward_peak_rest(act: int, logits: int, backward: int) -> int:
-    """What the peak adds to the static states in the backward (the planner's closed form of
-    :func:`step_timeline` when the optimizer step is not the peak)."""
-    return act + max(logits, backward)
+def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int) -> int:
+    """What the highest moment of :func:`step_timeline` adds to the static states, in closed form.
+
+    Every moment holds the static states; on top of them a warm-up forward holds at most ``act``,
+    the loss ``act + logits``, the first backward ``act + backward``, the gradient all-reduce
+    ``reduce`` and the optimizer step ``step`` (all non-negative)."""
+    return max(act + max(logits, backward), reduce, step)
 
 
 def host_checkpoint_bytes(ctx: CardContext) -> int:
