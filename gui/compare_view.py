@@ -50,6 +50,7 @@ from gui.compare_data import (
     time_change,
 )
 from gui.document import PlanDocument
+from gui.i18n import plural
 from gui.theme import CATEGORY_COLORS, OVER_CAPACITY, current_theme, style_plot
 
 BETTER_COLOR = "#1B873F"
@@ -267,9 +268,11 @@ class CompareView(QWidget):
 
     def _side_html(self, title: str, s: PlanSide) -> str:
         red = OVER_CAPACITY[current_theme()]
-        verdict = (f'<span style="color:{BETTER_COLOR}">{tr("fits")}</span>' if s.fits
-                   else f'<span style="color:{red}">{tr("does not fit")}</span>')
-        cards = tr("{count} cards").format(count=s.cards)
+        fits, does_not_fit = tr("fits"), tr("does not fit")  # outside the f-strings, where lupdate sees them
+        verdict = (f'<span style="color:{BETTER_COLOR}">{fits}</span>' if s.fits
+                   else f'<span style="color:{red}">{does_not_fit}</span>')
+        count = s.cards  # a plain name: lupdate takes no attribute as the %n argument
+        cards = plural(QCoreApplication.translate("CompareView", "%n card(s)", "", count), count)
         return f"<b>{title}</b> {html.escape(s.label)}: {html.escape(s.name)} · {cards} · {verdict}"
 
     def _header_html(self, c: PlanComparison) -> str:

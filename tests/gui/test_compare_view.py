@@ -235,3 +235,13 @@ def test_asking_for_the_ep_ranks_opens_the_compare_dock(qtbot):
         window.document.undo_stack.setClean()
         window.close()
         window.deleteLater()
+
+
+def test_the_header_counts_cards_with_a_plural(qtbot, view):
+    document = view._document
+    view.pin()
+    assert "· 8 cards ·" in view.header.text()
+    one = build_grid(gpu="A100 80GB", capacity_bytes=80 * GB)  # the same model on one card
+    document.apply(document.plan.model_copy(update={"layout": one}), "One card")
+    header = view.header.text()
+    assert "· 8 cards ·" in header and "· 1 card ·" in header and "1 cards" not in header
