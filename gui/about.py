@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from PySide6 import QtCore
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -30,6 +30,10 @@ from engine import __version__
 from engine.resources import resource_path
 
 NOTICES_FILE = "NOTICES.md"
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("About", text)
 
 
 def licenses_dir() -> Path:
@@ -69,18 +73,19 @@ def about_text() -> str:
     """Markdown: version and build, component versions, then the third-party notices."""
     info = build_info()
     if info:
-        build = f"bundle built {info.get('built_utc', '?')} UTC from commit {info.get('commit', '?')}"
+        build = tr("bundle built {built} UTC from commit {commit}").format(
+            built=info.get("built_utc", "?"), commit=info.get("commit", "?"))
     else:
-        build = "running from source" if not getattr(sys, "frozen", False) else "bundle (no build stamp)"
+        build = tr("running from source") if not getattr(sys, "frozen", False) else tr("bundle (no build stamp)")
     lines = [
         f"# vramplan {__version__}",
         "",
-        "Per-card GPU memory planning for LLM training and serving.  "
-        "Works fully offline: vramplan never opens a network connection.",
+        tr("Per-card GPU memory planning for LLM training and serving.  "
+           "Works fully offline: vramplan never opens a network connection."),
         "",
         f"*{build}; {platform.system()} {platform.machine()}*",
         "",
-        "| component | version |",
+        "| {} | {} |".format(tr("component"), tr("version")),
         "|---|---|",
         *(f"| {name} | {version} |" for name, version in component_versions()),
         "",
@@ -89,7 +94,7 @@ def about_text() -> str:
     try:
         lines.append(notices.read_text(encoding="utf-8"))
     except OSError:
-        lines.append(f"**Third-party notices are missing** (expected {notices}).")
+        lines.append(tr("**Third-party notices are missing** (expected {path}).").format(path=notices))
     return "\n".join(lines)
 
 
@@ -103,14 +108,14 @@ def license_files() -> list[Path]:
 class AboutDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"About vramplan {__version__}")
+        self.setWindowTitle(tr("About vramplan {version}").format(version=__version__))
         self.resize(900, 640)
         tabs = QTabWidget(self)
         self.notices = QTextBrowser(self)
         self.notices.setOpenExternalLinks(False)  # offline: links are shown, never opened from here
         self.notices.setMarkdown(about_text())
-        tabs.addTab(self.notices, "About")
-        tabs.addTab(self._license_tab(), "Licence texts")
+        tabs.addTab(self.notices, tr("About"))
+        tabs.addTab(self._license_tab(), tr("Licence texts"))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -145,7 +150,7 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as e:
-        return f"{path} could not be read: {e.strerror}"
+        return tr("{path} could not be read: {error}").format(path=path, error=e.strerror)
 
 
 def show_about(parent: QWidget | None = None) -> AboutDialog:

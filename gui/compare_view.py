@@ -306,7 +306,8 @@ class CompareView(QWidget):
         for i, r in enumerate(rows):
             tip = tr("heaviest card: A #{a}, B #{b}").format(a="–" if r.card_a is None else r.card_a,
                                                               b="–" if r.card_b is None else r.card_b)
-            for j, text in enumerate((r.stage, r.peak_a, r.peak_b, r.delta, r.headroom_a, r.headroom_b)):
+            stage = tr("all") if r.stage == "all" else r.stage  # the whole plan's row
+            for j, text in enumerate((stage, r.peak_a, r.peak_b, r.delta, r.headroom_a, r.headroom_b)):
                 item = self._cell(i, j)
                 item.setText(text)
                 item.setForeground(self._brush(r, j))

@@ -187,11 +187,11 @@ class PlanDocument(QObject):
             if self._estimate is None:
                 error = self._error
             else:
-                tr = QCoreApplication.translate
                 comparison, error = run_comparison(
-                    self._baseline.plan, self._plan, label_a=tr("PlanDocument", "baseline"),
-                    label_b=tr("PlanDocument", "current plan"), estimate_a=self._baseline.estimate,
-                    estimate_b=self._estimate)
+                    self._baseline.plan, self._plan,
+                    label_a=QCoreApplication.translate("PlanDocument", "baseline"),
+                    label_b=QCoreApplication.translate("PlanDocument", "current plan"),
+                    estimate_a=self._baseline.estimate, estimate_b=self._estimate)
         if comparison is None and error is None and self._comparison is None and self._comparison_error is None:
             return  # nothing compared before or now: no signal on every edit
         self._comparison, self._comparison_error = comparison, error

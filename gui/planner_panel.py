@@ -13,7 +13,15 @@ import math
 from typing import NamedTuple
 
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QObject,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,8 +48,18 @@ from engine.units import format_bytes
 from gui.i18n import plural
 
 LISTED = 100  # candidates listed (and drawn large); the rest of the front is drawn small
-COLUMNS = ("cards", "TP", "PP", "DP", "CP", "VPP", "ZeRO", "recompute", "mb", "SP", "layers/stage",
-           "max card", "headroom", "step s", "tok/s/GPU", "days", "binding")
+# Table headers; QT_TRANSLATE_NOOP marks them for lupdate (the table translates them with tr()).
+COLUMNS = (
+    QT_TRANSLATE_NOOP("PlannerPanel", "cards"), QT_TRANSLATE_NOOP("PlannerPanel", "TP"),
+    QT_TRANSLATE_NOOP("PlannerPanel", "PP"), QT_TRANSLATE_NOOP("PlannerPanel", "DP"),
+    QT_TRANSLATE_NOOP("PlannerPanel", "CP"), QT_TRANSLATE_NOOP("PlannerPanel", "VPP"),
+    QT_TRANSLATE_NOOP("PlannerPanel", "ZeRO"), QT_TRANSLATE_NOOP("PlannerPanel", "recompute"),
+    QT_TRANSLATE_NOOP("PlannerPanel", "mb"), QT_TRANSLATE_NOOP("PlannerPanel", "SP"),
+    QT_TRANSLATE_NOOP("PlannerPanel", "layers/stage"), QT_TRANSLATE_NOOP("PlannerPanel", "max card"),
+    QT_TRANSLATE_NOOP("PlannerPanel", "headroom"), QT_TRANSLATE_NOOP("PlannerPanel", "step s"),
+    QT_TRANSLATE_NOOP("PlannerPanel", "tok/s/GPU"), QT_TRANSLATE_NOOP("PlannerPanel", "days"),
+    QT_TRANSLATE_NOOP("PlannerPanel", "binding"),
+)
 
 
 def tr(text: str) -> str:
@@ -156,7 +174,7 @@ class PlannerPanel(QWidget):
 
     def _build_results(self) -> None:
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels([tr(c) for c in COLUMNS])
+        self.table.setHorizontalHeaderLabels([tr(str(c)) for c in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from gui.chart import category_label
 from gui.document import PlanDocument
 from gui.theme import CATEGORY_COLORS, style_plot
 from gui.timeline_data import TIMELINE_KEYS, TimelineSeries, focus_card, timeline_series
 
 
-def translate(text: str) -> str:
+def tr(text: str) -> str:
     return QCoreApplication.translate("StepTimeline", text)
 
 
@@ -76,12 +79,12 @@ class StepTimelineView(QWidget):
         series = timeline_series(card, self._document.units) if card is not None else None
         if series is None:
             if estimate is None:
-                why = translate("No step timeline: the plan is not estimated")
+                why = tr("No step timeline: the plan is not estimated")
             elif estimate.mode == "serving":
-                why = translate("No step timeline for this card: a serving estimate is a steady state")
+                why = tr("No step timeline for this card: a serving estimate is a steady state")
             else:
-                why = translate("No step timeline: the seed method (the article's rules) sums steady parts; "
-                                "the detailed method walks the step moment by moment")
+                why = tr("No step timeline: the seed method (the article's rules) sums steady parts; "
+                         "the detailed method walks the step moment by moment")
             self._clear(why)
             return
         self.plot.show()
@@ -100,8 +103,8 @@ class StepTimelineView(QWidget):
     def _draw(self, s: TimelineSeries) -> None:
         unit = self._document.units.value
         card = s.card
-        self.caption.setText(translate("Card {index} (stage {stage}, {gpu}) over one step. {peak}").format(
-            index=card.index, stage=card.stage + 1, gpu=card.gpu, peak=s.peak_text))
+        self.caption.setText(tr("Card {index} (stage {stage}, {gpu}) over one step. {peak}").format(
+            index=card.index, stage=card.stage + 1, gpu=card.gpu, peak=_peak_text(s)))
         zeros = np.zeros_like(s.x)
         self.baseline.setData(s.x, zeros)
         top = zeros
@@ -115,8 +118,37 @@ class StepTimelineView(QWidget):
         self.peak_line.show()
         self.peak_marker.setData([float(s.peak)], [float(top[s.peak] + s.overhead)])
         axis = self.plot.getAxis("bottom")
-        axis.setTicks([[(float(i), tick) for i, tick in enumerate(s.ticks)]])
-        self.plot.setLabel("left", translate("memory ({unit})").format(unit=unit))
+        axis.setTicks([[(float(i), tick_text(tick)) for i, tick in enumerate(s.ticks)]])
+        self.plot.setLabel("left", tr("memory ({unit})").format(unit=unit))
         self.plot.setToolTip("\n".join(f"{i + 1}. {label}" for i, label in enumerate(s.labels)))
         self.plot.setXRange(-0.5, len(s.labels) - 0.5, padding=0)
         self.plot.setYRange(0, max(s.capacity, float(top.max() + s.overhead)) * 1.08, padding=0)
+
+
+def _peak_text(s: TimelineSeries) -> str:
+    """The peak in words: the engine's moment, the card's total and overhead, the live parts by category."""
+    separator = tr(", ")
+    parts = separator.join(tr("{category} {size}").format(category=category_label(key), size=size)
+                           for key, size in s.peak_parts)
+    return tr("peak: {moment} — {total} with overhead {overhead} ({parts})").format(
+        moment=s.peak_label, total=s.peak_total, overhead=s.peak_overhead, parts=parts)
+
+
+_FORWARD_OF = re.compile(r"forward (\d+)/(\d+)")
+
+
+def tick_text(short: str) -> str:
+    """An axis tick in the interface language: the engine names its moments with a few fixed words
+    ("start", "forward 2/4", "backward", ...); a word this view does not know stays as the engine wrote it."""
+    forward = _FORWARD_OF.fullmatch(short)
+    if forward:
+        return tr("forward {j}/{k}").format(j=forward.group(1), k=forward.group(2))
+    words = {
+        "start": tr("start"),
+        "forward": tr("forward"),
+        "loss": tr("loss"),
+        "backward": tr("backward"),
+        "all-reduce": tr("all-reduce"),
+        "optimizer step": tr("optimizer step"),
+    }
+    return words.get(short, short)

@@ -26,7 +26,10 @@ class TimelineSeries:
     overhead: float  # the card's overhead at its peak (CUDA context, NCCL, reserve), display unit
     capacity: float  # display unit
     peak: int  # index of the peak moment
-    peak_text: str  # the peak's breakdown in words
+    peak_label: str  # the engine's name of the peak moment
+    peak_total: str  # the card's total at the peak, formatted in the display unit
+    peak_overhead: str  # its overhead, formatted
+    peak_parts: tuple[tuple[str, str], ...]  # (category key, formatted bytes) of the live parts at the peak
 
 
 def focus_card(estimate: Estimate, selected_ids: tuple[str, ...]) -> CardEstimate | None:
@@ -48,11 +51,11 @@ def timeline_series(card: CardEstimate, unit: Unit | str) -> TimelineSeries | No
     tops = np.cumsum(table, axis=1)
     peak = bd.timeline[bd.peak_moment]
     live = dict(peak.live)
-    parts = ", ".join(f"{k.replace('_', ' ')} {format_bytes(live[k], unit)}" for k in TIMELINE_KEYS if live.get(k))
-    text = (f"peak: {peak.label} — {format_bytes(bd.total_bytes, unit)} with overhead "
-            f"{format_bytes(bd.overhead.bytes, unit)} ({parts})")
+    parts = tuple((k, format_bytes(live[k], unit)) for k in TIMELINE_KEYS if live.get(k))
     return TimelineSeries(
         card=card, labels=tuple(m.label for m in bd.timeline), ticks=tuple(m.short or m.label for m in bd.timeline), x=np.arange(len(bd.timeline), dtype=np.float64),
         tops={k: tops[:, i] for i, k in enumerate(TIMELINE_KEYS)}, overhead=bd.overhead.bytes / scale,
-        capacity=card.capacity_bytes / scale, peak=bd.peak_moment, peak_text=text)
+        capacity=card.capacity_bytes / scale, peak=bd.peak_moment, peak_label=peak.label,
+        peak_total=format_bytes(bd.total_bytes, unit), peak_overhead=format_bytes(bd.overhead.bytes, unit),
+        peak_parts=parts)
 

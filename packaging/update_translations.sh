@@ -77,7 +77,7 @@ def move(message: ET.Element, name: str, locations: list) -> None:
         kept = old.find("translation")
         if kept is not None and (kept.text or len(kept)):  # keep the translation it had here
             new.remove(new.find("translation"))
-            if kept.get("type") == "vanished":
+            if kept.get("type") in ("vanished", "obsolete"):  # lupdate saw it under "", not here
                 del kept.attrib["type"]
             new.append(kept)
         target.remove(old)

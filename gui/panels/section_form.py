@@ -84,6 +84,16 @@ def field_label(path: str) -> str:
     return translate("section_form", name.replace("_", " ").capitalize()) + ":"
 
 
+def _choice_text(path: str, value: object) -> str:
+    """A combo item's text: the value itself (a format, runtime or optimizer name) unless it is a plain word."""
+    words: dict[tuple[str, object], str] = {
+        ("serving.logits", "last"): translate("section_form", "last", "logits of the last token per sequence"),
+        ("serving.logits", "all"): translate("section_form", "all", "logits of every prompt token"),
+        ("finetune.method", "full"): translate("section_form", "full", "full fine-tuning (not LoRA)"),
+    }
+    return words.get((path, value), str(value))
+
+
 def _string_choices(path: str) -> tuple[str, ...] | None:
     return _STRING_CHOICES.get(path)
 
@@ -98,7 +108,7 @@ def add_section_fields(form, section: str) -> None:
         choices = literal_choices(field.annotation) or _string_choices(path)
         kind, optional = _scalar(field.annotation)
         if choices:
-            form.add_combo(path, label, [(c, str(c)) for c in choices], tooltip=tip)
+            form.add_combo(path, label, [(c, _choice_text(path, c)) for c in choices], tooltip=tip)
         elif kind is bool:
             form.add_check(path, label.rstrip(":"), tooltip=tip)
         elif kind is int:  # ranges: the engine's (engine.limits.FIELD_BOUNDS, else the field's own bounds)
