@@ -15,8 +15,14 @@
   counted).  The rate divides by the CPU time of the whole search: enumeration,
   engine calls, exactness checks, bounds, the Pareto front and its candidate
   objects;
-* the same with ``keep_all``: every fitting configuration also becomes a
-  ``Candidate`` object in the result.
+* the same with ``keep_all`` on 512 cards (keeping every layout is refused
+  past ``engine.limits.MAX_KEPT_CONFIGURATIONS``): every fitting configuration
+  also becomes a ``Candidate`` object in the result;
+* DeepSeek-V3 on up to 16,384 H100s (catalog entries, the CLI's defaults:
+  ``vramplan plan --model deepseek-v3 --gpu h100 --max-gpus 16384``), the
+  largest preset search under ``engine.limits.MAX_SEARCH_CONFIGURATIONS``:
+  median wall and CPU seconds of the search and its peak traced memory
+  (issue 15: every search answers within a second and 500 MB).
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import tracemalloc
 
 from engine import GiB, MethodConfig, ModelSpec, TrainingConfig
-from engine.planner import Hardware, PlannerRequest, search
+from engine.catalog import find_gpu, find_model
+from engine.planner import Hardware, PlannerRequest, hardware_for_gpu, search
 from engine.training.estimate import card_breakdown
 from engine.training.memory.activations import layer_activations
 
@@ -67,10 +75,22 @@ def main() -> None:
                   f"the memory bound + {s.skipped:,} skipped; {s.fitting:,} fit, front {len(r.front):,}; "
                   f"{s.engine_calls:,} engine calls, {s.fallbacks} fallbacks; "
                   f"{s.evaluated / cpu:,.0f} configurations evaluated per CPU second")
-    for method in ("seed", "detailed"):
-        wall, cpu, r = measure(request(method, 4096), 1, keep_all=True)
+    deepseek = PlannerRequest(model=find_model("deepseek-v3").spec,
+                              hardware=(hardware_for_gpu(find_gpu("h100"), 16_384),))
+    wall, cpu, r = measure(deepseek, args.repeat)
+    tracemalloc.start()
+    search(deepseek)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    s = r.stats
+    print(f"DeepSeek-V3, H100, up to 16,384 cards: {wall:.3f} s wall, {cpu:.3f} s CPU (medians of {args.repeat}); "
+          f"{s.configurations:,} configurations in {s.geometries:,} geometries, {s.evaluated:,} evaluated, "
+          f"{s.fitting:,} fit, front {len(r.front):,}; peak traced memory {peak / 2**20:.0f} MiB")
+    # keep_all is refused past engine.limits.MAX_KEPT_CONFIGURATIONS: searches of 512 cards.
+    for method, gpus in (("seed", 512), ("detailed", 512)):
+        wall, cpu, r = measure(request(method, gpus), 1, keep_all=True)
         s = r.stats
-        print(f"{method:8s} keep_all, 4,096 cards: {wall:.3f} s wall, {cpu:.3f} s CPU; {s.evaluated:,} evaluated, "
+        print(f"{method:8s} keep_all, {gpus:,} cards: {wall:.3f} s wall, {cpu:.3f} s CPU; {s.evaluated:,} evaluated, "
               f"{len(r.fitting):,} fitting kept as candidates: {s.evaluated / cpu:,.0f} configurations evaluated "
               f"per CPU second")
 

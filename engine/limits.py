@@ -28,8 +28,9 @@ MAX_NODES = 4_096
 MAX_SLOTS_PER_NODE = 64
 # A parallel size (TP, DP, CP, EP) alone cannot exceed the card count of a plan.
 MAX_PARALLEL = MAX_CARDS
-# Pipeline stages: published runs use 8-64 (Llama 3.1 405B: 16); each stage's schedule is walked
-# micro-batch by micro-batch, so 1,024 stages took 1.6 s where 256 take ~0.4 s.
+# Pipeline stages: published runs use 8-64 (Llama 3.1 405B: 16).  Each stage's step timeline used to walk
+# every micro-batch in flight (1,024 stages took 1.6 s, 256 ~0.4 s); it now shows at most 8 warm-up
+# forwards, and a 256-stage, 16,384-card estimate takes ~0.04 s.
 MAX_PP = 256
 # Interleaved (virtual) pipeline chunks per stage: Megatron uses 2-8; each chunk needs >= 1 layer.
 MAX_VPP = 128
@@ -38,12 +39,16 @@ MAX_COORDINATE = 1e7
 # The planner does not build cards, so it may search larger clusters than a plan file holds, but a
 # layout it proposes must be savable as a plan: the same bound.
 MAX_SEARCH_GPUS = MAX_CARDS
-# Configurations one planner search may visit (cells of its arrays).  ~14M take ~2 s on two shared
-# cores; past that the search is refused with a hint to narrow it (fix the micro-batch, ZeRO ...).
-MAX_SEARCH_CONFIGURATIONS = 16_000_000
-# With every fitting layout kept (``vramplan plan --all``) each one becomes a Python object (~0.5 KB
-# with its JSON row): 500,000 keeps the answer under ~250 MB.
-MAX_KEPT_CONFIGURATIONS = 500_000
+# Configurations one planner search may visit (cells of its arrays), each (TP, PP, split, VPP, CP, EP)
+# block counting as SEARCH_BLOCK_CONFIGURATIONS more (its fixed cost: ~0.25 ms, as much as ~5,000 cells
+# at ~50 ns).  DeepSeek-V3 on 16,384 H100s is 9.3M configurations in 598 blocks, 0.6 s on two shared
+# cores; past the bound the search is refused with a hint to narrow it (fix the micro-batch, ZeRO ...).
+MAX_SEARCH_CONFIGURATIONS = 12_500_000
+SEARCH_BLOCK_CONFIGURATIONS = 5_000
+# With every fitting layout kept (``vramplan plan --all``) each one becomes a Python object (~0.5 KB,
+# ~3 us to build) and the answer sorts them by the objective (~1 us each): 438,000 took 2 s; 150,000
+# keep the answer within about a second and ~100 MB.
+MAX_KEPT_CONFIGURATIONS = 150_000
 # Values one planner knob may list (micro-batch sizes to try).
 MAX_SEARCH_CHOICES = 16
 # Candidates one answer lists (``--top 0``: all, up to this): each is re-checked by the engine over

@@ -27,7 +27,11 @@ from engine.training.memory.huggingface import (
 )
 from engine.training.memory.model_states import card_params
 from engine.training.memory.seed import SEED_ACTIVATION_FACTOR
-from engine.training.memory.transients import allreduce_transient, backward_transient
+from engine.training.memory.transients import (
+    allreduce_transient,
+    backward_layer_bytes,
+    backward_wgrad_bytes,
+)
 
 # A card needing more than an exbibyte fits nowhere (cards hold at most engine.limits.MAX_CARD_BYTES):
 # the DP-independent part is capped here, so sums in the planner's int64 arrays stay far from overflow
@@ -56,18 +60,16 @@ def layer_counts(ctx: CardContext) -> tuple[int, int]:
     return ctx.layers - moe, moe
 
 
-def rest_pieces(ctx: CardContext) -> RestPieces:
-    """The pieces of ``rest_bytes_fast(ctx)``.  They read the stage's layers only through which kinds
-    (dense, MoE) it holds, and not ``ctx.in_flight_chunks`` or ``ctx.vpp`` (the backward buffers read
-    neither)."""
+def layer_pieces(ctx: CardContext, counts: tuple[int, int]) -> tuple[bool, int, int, int, int, int]:
+    """(full, dense_layer, moe_layer, kept, working) of :class:`RestPieces` and the layer's own backward
+    buffers, for a stage of ``counts`` (dense, MoE) layers: they read which kinds of layer it holds, not
+    how many, nor its place in the pipeline."""
     tr, spec = ctx.training, ctx.model
     s = ceil_div(tr.seq, ctx.cp)
     b, t = tr.micro_batch, ctx.tp
     e = 4 if tr.precision == "fp32" else 2
     sp = tr.sequence_parallel and t > 1
-    rep = t if sp else 1
-    dense, moe = layer_counts(ctx)
-    kinds = [kind for kind, count in ((False, dense), (True, moe)) if count] or [False]
+    kinds = [kind for kind, count in zip((False, True), counts, strict=True) if count] or [False]
     hf = ctx.method.framework == "huggingface"
     drop_scores = tr.recompute == "selective"
     per_layer = {kind: (hf_layer_activations(spec, kind, s, b, t, tr.flash_attention, drop_scores, e) if hf else
@@ -75,12 +77,24 @@ def rest_pieces(ctx: CardContext) -> RestPieces:
                                           tr.expert_load)).bytes for kind in kinds}
     full = tr.recompute == "full"
     kept = checkpoint_bytes(spec, s, b, t, sp, e, tr.partition_activations, tr.cpu_checkpointing) if full else 0
+    return (full, per_layer.get(False, 0), per_layer.get(True, 0), kept, max(per_layer.values()),
+            backward_layer_bytes(ctx))
+
+
+def end_pieces(ctx: CardContext) -> tuple[int, int, int]:
+    """(per_microbatch, tail, logits) of :class:`RestPieces`: what the first and the last stage add."""
+    tr, spec = ctx.training, ctx.model
+    s = ceil_div(tr.seq, ctx.cp)
+    b, t = tr.micro_batch, ctx.tp
+    e = 4 if tr.precision == "fp32" else 2
+    rep = t if tr.sequence_parallel and t > 1 else 1
     per_microbatch = tail = logits = 0
     if ctx.first:
         ids = (16 if spec.position_embedding == "learned" else 8) * s * b
         mask = ceil_div(s * b * spec.hidden, rep) if spec.dropout > 0 else 0
         per_microbatch = ids + mask
     if ctx.last:
+        hf = ctx.method.framework == "huggingface"
         if hf:
             tail = hf_final_norm_bytes(spec, s, b, e)[0]
         else:
@@ -88,8 +102,17 @@ def rest_pieces(ctx: CardContext) -> RestPieces:
         if spec.vocab is not None:
             logits = hf_logits_bytes(s, b, t, spec.vocab, e)[0] if hf else ceil_div((4 + e) * s * b * spec.vocab,
                                                                                      t) + 9 * s * b
-    return RestPieces(full, per_layer.get(False, 0), per_layer.get(True, 0), kept, max(per_layer.values()),
-                      per_microbatch, tail, logits, backward_transient(ctx).bytes)
+    return per_microbatch, tail, logits
+
+
+def rest_pieces(ctx: CardContext) -> RestPieces:
+    """The pieces of ``rest_bytes_fast(ctx)``.  They read the stage's layers only through which kinds
+    (dense, MoE) it holds, and not ``ctx.in_flight_chunks`` or ``ctx.vpp`` (the backward buffers read
+    neither)."""
+    full, dense_layer, moe_layer, kept, working, backward = layer_pieces(ctx, layer_counts(ctx))
+    per_microbatch, tail, logits = end_pieces(ctx)
+    return RestPieces(full, dense_layer, moe_layer, kept, working, per_microbatch, tail, logits,
+                      backward + backward_wgrad_bytes(ctx))
 
 
 def rest_from_pieces(p: RestPieces, counts: tuple[int, int], chunks: int, vpp: int, reduce: int) -> int:
@@ -109,28 +132,40 @@ class PiecesTable(NamedTuple):
     """:class:`RestPieces` of several variants as int64 columns, combined with numpy."""
 
     pieces: tuple[RestPieces, ...]
-    full: np.ndarray  # bool
-    parts: np.ndarray  # [field, variant]: the int fields of RestPieces after `full`
+    full: np.ndarray  # bool: full recompute
+    parts: np.ndarray  # [field, variant]: dense_layer, moe_layer, kept, working, per_microbatch, tail
+    above: np.ndarray  # [variant]: max(logits, backward), what the backward adds on top of the activations
     largest: int  # the largest piece
 
     @classmethod
     def of(cls, pieces: list[RestPieces]) -> PiecesTable:
         ints = [p[1:] for p in pieces]
         largest = max(max(row) for row in ints)
-        parts = np.array(ints, dtype=np.int64).T if largest < 2**62 else np.zeros((len(ints[0]), len(pieces)), dtype=np.int64)
-        return cls(tuple(pieces), np.array([p.full for p in pieces]), parts, largest)
+        if largest >= 2**62:  # int64 could overflow: rest() takes exact Python ints
+            return cls(tuple(pieces), np.zeros(0, dtype=bool), np.zeros((6, 0), dtype=np.int64),
+                       np.zeros(0, dtype=np.int64), largest)
+        parts = np.array([p[1:7] for p in pieces], dtype=np.int64).T
+        above = np.array([max(p.logits, p.backward) for p in pieces], dtype=np.int64)
+        return cls(tuple(pieces), np.array([p.full for p in pieces]), parts, above, largest)
 
-    def rest(self, counts: tuple[int, int], chunks: int, vpp: int, reduce: int) -> np.ndarray:
-        """``rest_from_pieces`` of each variant (int64, at most BYTES_CAP)."""
+    def rest(self, counts: tuple[int, int], chunks: tuple[int, ...], vpp: int, reduce: int) -> np.ndarray:
+        """``rest_from_pieces`` of each variant for each of ``chunks``: [chunks, variant] (int64, at most
+        BYTES_CAP)."""
         dense, moe = counts
-        if max(self.largest, reduce) * ((dense + moe + 1) * chunks + 4) >= 2**62:  # int64 could overflow
-            return np.array([min(rest_from_pieces(p, counts, chunks, vpp, reduce), BYTES_CAP) for p in self.pieces],
-                            dtype=np.int64)
-        dense_layer, moe_layer, kept, working, per_microbatch, tail, logits, backward = self.parts
-        checkpoints = kept * (-(-((dense + moe) * chunks) // vpp) - 1) + working
-        layers = -(-((dense * dense_layer + moe * moe_layer) * chunks) // vpp)
-        total = np.where(self.full, checkpoints, layers) + per_microbatch * -(-chunks // vpp) + tail
-        return np.minimum(np.maximum(total + np.maximum(logits, backward), reduce), BYTES_CAP)
+        if max(self.largest, reduce) * ((dense + moe + 1) * max(chunks) + 4) >= 2**62:  # int64 could overflow
+            return np.array([[min(rest_from_pieces(p, counts, c, vpp, reduce), BYTES_CAP) for p in self.pieces]
+                             for c in chunks], dtype=np.int64)
+        c = np.array(chunks, dtype=np.int64)[:, None]
+        dense_layer, moe_layer, kept, working, per_microbatch, tail = self.parts
+        if self.full.all():
+            total = kept * (-(-((dense + moe) * c) // vpp) - 1) + working
+        elif not self.full.any():
+            total = -(-((dense * dense_layer + moe * moe_layer) * c) // vpp)
+        else:
+            total = np.where(self.full, kept * (-(-((dense + moe) * c) // vpp) - 1) + working,
+                             -(-((dense * dense_layer + moe * moe_layer) * c) // vpp))
+        total = total + per_microbatch * -(-c // vpp) + tail + self.above
+        return np.minimum(np.maximum(total, reduce), BYTES_CAP)
 
 
 def rest_bytes_fast(ctx: CardContext) -> int:

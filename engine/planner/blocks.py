@@ -34,7 +34,7 @@ from engine.planner.candidate import Candidate, SearchStats
 from engine.planner.front import FrontPool
 from engine.planner.memory import BYTES_CAP, MemoryModel, Variant
 from engine.planner.request import Hardware, PlannerRequest
-from engine.planner.space import Geometry, divisors, dp_options, geometries
+from engine.planner.space import Geometry, Shape, divisors, dp_count, dp_options, geometries, shapes
 from engine.planner.steptime import StepTime, StepTimeModel
 from engine.training.memory.schedule import in_flight_chunks
 
@@ -53,12 +53,12 @@ def variants_for(request: PlannerRequest, tp: int) -> tuple[Variant, ...]:
     return tuple((mb, rc, sp) for rc in dict.fromkeys(space.recompute) for sp in sps for mb in mbs)
 
 
-def ep_groups(request: PlannerRequest, dps: list[int]) -> list[tuple[int, list[int]]]:
+def ep_groups(request: PlannerRequest, dps: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """(EP, the DP sizes it divides): EP is carved out of DP and must divide the experts."""
     moe = request.model.moe
-    if moe is None or not dps:
+    if moe is None or not len(dps):
         return [(1, dps)]
-    return [(e, [d for d in dps if d % e == 0]) for e in divisors(moe.experts) if e <= dps[-1]]
+    return [(e, dps[dps % e == 0]) for e in divisors(moe.experts) if e <= dps[-1]]
 
 
 def _columns(a: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -68,42 +68,67 @@ def _columns(a: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return a[..., cols]
 
 
-def column_front(time: np.ndarray, heavy: np.ndarray, fit: np.ndarray) -> np.ndarray:
+def column_front(time: np.ndarray, heavy: np.ndarray, fit: np.ndarray, ties: np.ndarray | None = None) -> np.ndarray:
     """The fitting cells on their DP column's 2-D front (less time, more headroom).
 
     ``heavy`` is the heaviest card's bytes, or anything that orders the cells of a column the same
     way (less of it is more headroom).  Each column (one card count) is sorted on its own by
-    (time, heavy), ties in list order (the sort is stable; within a column the list runs over ZeRO,
-    then variant), and a cell survives when its heavy bytes are below every one before it:
-    ``pareto._front_2d`` for the cells of one card count of this block.  Rows (ZeRO, variant)
-    without a fitting cell are left out of the sort.
+    (time, heavy), ties in list order (within a column the list runs over ZeRO, then variant: row
+    z x variants + v), and a cell survives when its heavy bytes are below every one before it:
+    ``pareto._front_2d`` for the cells of one card count of this block.  Rows without a fitting cell
+    are left out of the sort, and sorting by time alone suffices in a column where no two fitting
+    cells take the same time.
+
+    ``ties`` ([class, member] row indices, ascending, padded by repeating the first member) groups rows
+    whose times are equal in every column.  Of a class only its first cell in (heavy, list) order can
+    survive in a column (every other one comes after it with no less heavy bytes), so only that one,
+    its representative, enters the sort.
     """
     shape = fit.shape
-    fit2 = fit.reshape(-1, shape[2])
-    rows = np.flatnonzero(fit2.any(axis=1))
-    out = np.zeros(fit2.shape, dtype=bool)
-    if len(rows):
-        f = fit2[rows]
-        t = np.where(f, time.reshape(-1, shape[2])[rows], np.inf)  # cells that do not fit sort last
-        w = np.where(f, heavy.reshape(-1, shape[2])[rows], np.iinfo(np.int64).max)
-        idx = np.lexsort((w, t), axis=0)
-        ws = np.take_along_axis(w, idx, axis=0)
-        keep = np.empty(ws.shape, dtype=bool)
-        keep[0] = True
-        keep[1:] = ws[1:] < np.minimum.accumulate(ws, axis=0)[:-1]
-        sub = np.zeros(ws.shape, dtype=bool)
-        np.put_along_axis(sub, idx, keep, axis=0)
-        out[rows] = f & sub
+    cols = shape[2]
+    fit2, out = fit.reshape(-1, cols), np.zeros((shape[0] * shape[1], cols), dtype=bool)
+    big = np.iinfo(np.int64).max
+    col = np.arange(cols)
+    if ties is None:
+        rows = np.flatnonzero(fit2.any(axis=1))
+        rep = np.repeat(rows[:, None], cols, axis=1)  # [row, column]
+        w = np.where(fit2[rows], heavy.reshape(-1, cols)[rows], big)
+    else:
+        members = np.where(fit2, heavy.reshape(-1, cols), big)[ties]  # [class, member, column]
+        pick = members.argmin(axis=1)  # the least heavy member, the first of equals (padding repeats the first)
+        w = np.take_along_axis(members, pick[:, None, :], axis=1)[:, 0]
+        rep = ties[np.arange(len(ties))[:, None], pick]
+        live = np.flatnonzero((w < big).any(axis=1))
+        rep, w = rep[live], w[live]
+    if not len(rep):
+        return out.reshape(shape)
+    f = w < big
+    t = np.where(f, time.reshape(-1, cols)[rep, col], np.inf)  # cells that do not fit sort last
+    idx = np.argsort(t, axis=0, kind="stable")
+    ts = np.take_along_axis(t, idx, axis=0)
+    tied = np.flatnonzero(((ts[1:] == ts[:-1]) & (ts[1:] < np.inf)).any(axis=0))
+    if len(tied):  # columns where fitting cells take the same time: order them by heavy bytes, then list
+        idx[:, tied] = np.lexsort((rep[:, tied], w[:, tied], t[:, tied]), axis=0)
+    ws = np.take_along_axis(w, idx, axis=0)
+    keep = np.empty(ws.shape, dtype=bool)
+    keep[0] = True
+    keep[1:] = ws[1:] < np.minimum.accumulate(ws, axis=0)[:-1]
+    sub = np.zeros(ws.shape, dtype=bool)
+    np.put_along_axis(sub, idx, keep, axis=0)
+    kept = f & sub
+    out[rep[kept], np.broadcast_to(col, rep.shape)[kept]] = True
     return out.reshape(shape)
 
 
 @dataclass(slots=True)
 class Block:
-    """One evaluated (geometry, EP): arrays indexed [ZeRO, variant, DP] (or the listed subset)."""
+    """One evaluated (geometry, EP): arrays indexed [ZeRO, variant, DP] (or the listed subset: the ZeRO
+    stages with a live cell, the DP sizes with one)."""
 
     g: Geometry
     ep: int
     variants: tuple[Variant, ...]
+    zero: np.ndarray  # the ZeRO rows' index into the search's ZeRO stages
     dp: np.ndarray  # DP sizes of the columns
     m: np.ndarray  # [variant, DP] micro-batches per step
     tokens: np.ndarray  # [variant, DP] tokens per step
@@ -158,8 +183,9 @@ class Cells:
 def cells_of(b: Block, flat: np.ndarray, mem: MemoryModel) -> Cells:
     """The cells ``flat`` (indices into b's [ZeRO, variant, DP] arrays), in that order."""
     zi, vi, di = np.unravel_index(flat, b.fit.shape)
-    return Cells(b.g, b.ep, b.variants, zi, vi, b.dp[di], b.m[vi, di], b.tokens[vi, di], b.dp_s[zi, di],
-                 b.worst(mem, flat, di), b.heaviest(zi, vi, di), b.train.ravel()[flat])
+    return Cells(b.g, b.ep, b.variants, b.zero[zi].astype(np.int8), vi.astype(np.int16), b.dp[di], b.m[vi, di],
+                 b.tokens[vi, di], b.dp_s[zi, di], b.worst(mem, flat, di), b.heaviest(zi, vi, di).astype(np.int16),
+                 b.train.ravel()[flat])
 
 
 class HardwareSearch:
@@ -176,22 +202,44 @@ class HardwareSearch:
         self.zeros = list(dict.fromkeys(request.space.zero_stages))
         self._visible_budget = (mem.visible_budget(self.budget, 1), mem.visible_budget(self.budget, 2))
         self._timings: dict[tuple, Timing] = {}
+        self._times: dict[tuple, list[float]] = {}
+        self._shapes: dict[int, tuple[int, ...]] = {}
+        self._ties: dict[tuple, np.ndarray | None] = {}
         self._chunks: dict[tuple, tuple[int, ...]] = {}
         self._confirmed: dict[tuple, bool] = {}
 
-    def work(self) -> list[tuple[Geometry, int, list[int]]]:
+    def shapes(self) -> list[Shape]:
+        r = self.request
+        return shapes(r.model, r.training, r.method, r.space, self.hw.max_gpus)
+
+    def size(self, shapes: list[Shape]) -> tuple[int, int]:
+        """(configurations, blocks) that :meth:`work` on ``shapes`` will hold, counted without listing them."""
+        r, cells, blocks = self.request, 0, 0
+        per_dp = len(self.zeros)
+        for tp, pp, _, _, cp in shapes:
+            per = tp * pp * cp
+            count, largest = dp_count(per, self.hw.max_gpus, r.space)
+            eps = [1] if r.model.moe is None else [e for e in divisors(r.model.moe.experts) if e <= largest]
+            variants = len(self.variants[tp > 1])
+            for ep in eps:
+                n = count if ep == 1 else dp_count(per, self.hw.max_gpus, r.space, ep)[0]
+                cells += n * variants * per_dp
+                blocks += n > 0
+        return cells, blocks
+
+    def work(self, shapes: list[Shape] | None = None) -> list[tuple[Geometry, int, np.ndarray]]:
         """The (geometry, EP, DP sizes) blocks this search evaluates, in order (cheap: no memory yet)."""
         request = self.request
-        geos = geometries(request.model, request.training, request.method, request.space, self.hw.max_gpus)
+        geos = geometries(request.model, self.shapes() if shapes is None else shapes)
         self.stats.geometries += len(geos)
         return [(g, ep, dps) for g in geos
-                for ep, dps in ep_groups(request, dp_options(g, self.hw.max_gpus, request.space)) if dps]
+                for ep, dps in ep_groups(request, dp_options(g, self.hw.max_gpus, request.space)) if len(dps)]
 
-    def configurations(self, work: list[tuple[Geometry, int, list[int]]]) -> int:
+    def configurations(self, work: list[tuple[Geometry, int, np.ndarray]]) -> int:
         """Cells of every block of ``work``: what :class:`SearchStats` will count."""
         return sum(len(dps) * len(self.variants[g.tp > 1]) for g, _, dps in work) * len(self.zeros)
 
-    def run(self, out: list[Candidate], cancelled, work: list[tuple[Geometry, int, list[int]]] | None = None,
+    def run(self, out: list[Candidate], cancelled, work: list[tuple[Geometry, int, np.ndarray]] | None = None,
             progress=None) -> list[Candidate] | None:
         """The Pareto front; every fitting candidate appended to ``out`` with ``keep_all``.
 
@@ -202,7 +250,7 @@ class HardwareSearch:
         for g, ep, dps in self.work() if work is None else work:
             if cancelled():
                 return None
-            b = self.evaluate(g, ep, np.array(dps, dtype=np.int64))
+            b = self.evaluate(g, ep, dps)
             if progress is not None:
                 progress(len(dps) * len(self.variants[g.tp > 1]) * len(self.zeros))
             if b is None:
@@ -211,7 +259,8 @@ class HardwareSearch:
                 out += self.candidates(cells_of(b, np.flatnonzero(b.fit), self.mem))
             # Within a DP column the overhead is one strictly increasing function of the visible bytes,
             # so less of either means more headroom: the column's front is the same on both.
-            survivors = cells_of(b, np.flatnonzero(column_front(b.train, b.heavy, b.fit)), self.mem)
+            on_front = column_front(b.train, b.heavy, b.fit, self.tie_classes(b))
+            survivors = cells_of(b, np.flatnonzero(on_front), self.mem)
             pool.add(len(kept), g.cards_per_replica * survivors.dp, survivors.train,
                      self.hw.capacity_bytes - survivors.worst, np.arange(len(survivors.dp)))
             kept.append(survivors)  # the block's arrays go; only its survivors stay
@@ -223,15 +272,42 @@ class HardwareSearch:
             front += self.candidates(kept[index].take(np.array(rows, dtype=np.int64)))
         return front
 
+    def tie_classes(self, b: Block) -> np.ndarray | None:
+        """Rows (ZeRO x variants + v) of ``b`` whose training times are equal in every DP column, as
+        ``column_front`` takes them, or None when no two are.
+
+        A cell's time is tokens x (base + DP traffic) / tokens per step: the base and the tokens per step
+        depend on the variant through its micro-batch and recompute only (neither the step-time model nor
+        the micro-batches per step read SP), and the DP traffic depends on the ZeRO stage through its row
+        of ``dp_s`` (ZeRO-1 and ZeRO-2 send the same)."""
+        first = tuple(next(j for j in range(len(b.dp_s)) if np.array_equal(b.dp_s[j], row)) for row in b.dp_s)
+        if (first, b.variants) in self._ties:
+            return self._ties[first, b.variants]
+        groups: dict[tuple, list[int]] = {}
+        for z, zc in enumerate(first):
+            for v, (mb, rc, _) in enumerate(b.variants):
+                groups.setdefault((zc, mb, rc), []).append(z * len(b.variants) + v)
+        size = max(len(g) for g in groups.values())
+        hit = None
+        if size > 1:  # padded by repeating a class's first row, which changes no minimum
+            hit = np.array([g + g[:1] * (size - len(g)) for g in groups.values()], dtype=np.int64)
+        self._ties[first, b.variants] = hit
+        return hit
+
     # Cached pieces -------------------------------------------------------------------
     def timing(self, g: Geometry, mb: int, rc: str, m: int) -> Timing:
-        key = (id(g), mb, rc, m)
+        """Memoised by what the step time reads of the geometry: TP, PP, VPP, CP and the fullest stage."""
+        shape = self._shapes.get(id(g))
+        if shape is None:
+            shape = self._shapes[id(g)] = (g.tp, g.pp, g.vpp, g.cp, g.max_stage_layers)
+        key = (shape, mb, rc, m)
         hit = self._timings.get(key)
         if hit is None:
             # dp = 1: with m fixed, every part is the same for any DP (docs/planner.md).
+            tp, pp, vpp, cp, max_stage_layers = shape
             compute, bubble, tp_s, cp_s, _ = self.speed.pipeline_parts(
-                tp=g.tp, pp=g.pp, vpp=g.vpp, cp=g.cp, dp=1, micro_batch=mb, microbatches=m, recompute=rc,
-                max_stage_layers=g.max_stage_layers)
+                tp=tp, pp=pp, vpp=vpp, cp=cp, dp=1, micro_batch=mb, microbatches=m, recompute=rc,
+                max_stage_layers=max_stage_layers)
             hit = self._timings[key] = (compute + bubble + tp_s + cp_s, (compute, bubble, tp_s, cp_s))
         return hit
 
@@ -264,23 +340,31 @@ class HardwareSearch:
         Both depend on DP only through m, the micro-batches per step.  Without a global batch every
         column has m = PP: both come back as read-only broadcast views of one column."""
         nk, mem = len(g.heavy_stages), self.mem
-
-        def parts(u: int) -> tuple[np.ndarray, np.ndarray]:  # [heavy stage, variant], [variant] for m = u
-            table = np.array([mem.rest_row(g, k, ep, variants, c) for k, c in zip(g.heavy_stages, self.chunks(g, u),
-                                                                                  strict=True)])
-            return table, np.array([self.timing(g, mb, rc, u)[0] for mb, rc, _ in variants])
-
+        us = [g.pp] if self.request.training.global_batch is None else sorted(set(m[allowed].tolist()))
+        if not us:
+            return np.zeros((nk, *m.shape), dtype=np.int64), np.zeros(m.shape)
+        chunks = list(zip(*(self.chunks(g, u) for u in us), strict=True))  # per heavy stage, per u
+        table = np.array([mem.rest_table(g, k, ep, variants, c) for k, c in zip(g.heavy_stages, chunks,
+                                                                                strict=True)])  # [stage, u, variant]
+        times = np.array([self.times(g, variants, u) for u in us])  # [u, variant]
         if self.request.training.global_batch is None:
-            table, times = parts(g.pp)
-            return np.broadcast_to(table[:, :, None], (nk, *m.shape)), np.broadcast_to(times[:, None], m.shape)
+            return (np.broadcast_to(table[:, 0, :, None], (nk, *m.shape)),
+                    np.broadcast_to(times[0][:, None], m.shape))
+        vi, di = np.nonzero(allowed)
+        ui = np.searchsorted(us, m[vi, di])
         rest = np.zeros((nk, *m.shape), dtype=np.int64)
         base = np.zeros(m.shape)
-        for u in sorted(set(m[allowed].tolist())):
-            table, times = parts(u)
-            vi, di = np.nonzero((m == u) & allowed)
-            rest[:, vi, di] = table[:, vi]
-            base[vi, di] = times[vi]
+        rest[:, vi, di] = table[:, ui, vi]
+        base[vi, di] = times[ui, vi]
         return rest, base
+
+    def times(self, g: Geometry, variants: tuple[Variant, ...], m: int) -> list[float]:
+        """``timing(...)[0]`` of each variant (seconds per step without DP traffic)."""
+        key = (id(g), variants, m)
+        hit = self._times.get(key)
+        if hit is None:
+            hit = self._times[key] = [self.timing(g, mb, rc, m)[0] for mb, rc, _ in variants]
+        return hit
 
     def dp_seconds(self, g: Geometry, ep: int, dps: np.ndarray) -> np.ndarray:
         """[ZeRO, DP] exposed DP traffic: ``StepTimeModel.dp_seconds`` with the same float steps."""
@@ -330,24 +414,30 @@ class HardwareSearch:
                 visible_budget[cols]
             live, states, rest = live[:, :, cols], states[:, :, cols], _columns(rest, cols)
             step = None if step is None else step[:, :, cols]
-        heavy, fit, stage = self.heaviest(g, ep, dps, m, live, states, rest, step, multi, visible_budget, wrong)
+        rows = np.flatnonzero(live.any(axis=(1, 2)))  # ZeRO stages the bound prunes everywhere are not computed
+        if len(rows) < len(zeros):
+            live, states, step = live[rows], states[rows], None if step is None else step[rows]
+            wrong = [(int(np.searchsorted(rows, zi)), ki) for zi, ki in wrong if zi in rows]
+        heavy, fit, stage = self.heaviest(g, ep, dps, m, live, states, rest, step, multi, visible_budget, wrong,
+                                          [zeros[z] for z in rows])
         stats.evaluated += int(live.sum())
         stats.fitting += int(fit.sum())
         mbs = np.array([v[0] for v in variants], dtype=np.int64)[:, None]
         tokens = (mbs * m * dps[None, :]).astype(np.float64) * self.speed.seq  # float: no int64 overflow
-        dp_s = self.dp_seconds(g, ep, dps)
+        dp_s = self.dp_seconds(g, ep, dps)[rows]
         train = self.tokens * (base[None] + dp_s[:, None, :]) / tokens[None]
-        return Block(g, ep, variants, dps, m, tokens, dp_s, heavy, train, fit, states, rest, step, multi, stage)
+        return Block(g, ep, variants, rows, dps, m, tokens, dp_s, heavy, train, fit, states, rest, step, multi, stage)
 
     def heaviest(self, g: Geometry, ep: int, dps: np.ndarray, m: np.ndarray, live: np.ndarray, states: np.ndarray,
                  rest: np.ndarray, step: np.ndarray | None, multi: np.ndarray, visible_budget: np.ndarray,
-                 wrong: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                 wrong: list[tuple[int, int]], zeros: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """([ZeRO, variant, DP] the heaviest card's bytes, whether it fits, its stage or None).
 
         The bytes are allocator-visible, the stage None: the runtime overhead grows strictly with the
         visible bytes (``MemoryModel.with_overhead``), so the heaviest card is the one that shows the most
         and it fits when those bytes are within the visible budget; its total is computed only for the cells
-        that become candidates.  Where the fast path disagreed with the engine (``wrong``), totals instead."""
+        that become candidates.  Where the fast path disagreed with the engine (``wrong``: (row, heavy stage)
+        pairs), totals instead.  ``zeros``: each row's ZeRO stage."""
         visible = states[:, :, None, :] + (rest[None] if step is None else np.maximum(rest[None], step[:, :, None, :]))
         if not wrong:
             heavy = visible.max(axis=1)
@@ -355,7 +445,7 @@ class HardwareSearch:
         totals = self.mem.with_overhead_array(visible, multi)  # [ZeRO, stage, variant, DP]
         variants = self.variants[g.tp > 1]
         for zi, ki in wrong:
-            zero, k = self.zeros[zi], g.heavy_stages[ki]
+            zero, k = zeros[zi], g.heavy_stages[ki]
             for v, d in np.argwhere(live[zi]).tolist():
                 totals[zi, ki, v, d] = min(BYTES_CAP, self.exact_total(g, ep, zero, k, variants[v], int(dps[d]),
                                                                         int(m[v, d])))

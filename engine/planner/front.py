@@ -46,7 +46,8 @@ class FrontPool:
         Blocks must be offered in list order too.  Points another point of the same block
         and card count beats may be left out (the block's 2-D fronts suffice).
         """
-        self.parts.append((cards, time, headroom, np.full(len(flat), block), flat))
+        self.parts.append((cards.astype(np.int32), time, headroom, np.full(len(flat), block, dtype=np.int32),
+                           flat.astype(np.int32)))
 
     def front(self) -> list[tuple[int, int]]:
         """(block, flat index) of every point on the 3-D front, by cards, then time.
@@ -61,8 +62,8 @@ class FrontPool:
         if not self.parts:
             return []
         cards, time, headroom, block, flat = (np.concatenate(a) for a in zip(*self.parts, strict=True))
-        order = np.argsort(cards.astype(np.uint16) if cards.max() < 2**16 else cards, kind="stable")
-        cards, time, headroom, block, flat = (a[order] for a in (cards, time, headroom, block, flat))
+        order = np.argsort(cards.astype(np.uint16) if cards.max() < 2**16 else cards, kind="stable")  # radix sort
+        cards, time, headroom = cards[order], time[order], headroom[order]
         starts = np.flatnonzero(np.concatenate(([True], cards[1:] != cards[:-1], [True])))
         stair_t, stair_h = np.empty(0), np.empty(0, dtype=np.int64)  # the fronts of smaller counts
         out: list[tuple[int, int]] = []
@@ -74,7 +75,8 @@ class FrontPool:
             if not len(alive):
                 continue
             kept = alive[_front_2d_order(t[alive], h[alive])]  # by time, then headroom, then list order
-            out += zip(block[lo + kept].tolist(), flat[lo + kept].tolist(), strict=True)
+            listed = order[lo + kept]
+            out += zip(block[listed].tolist(), flat[listed].tolist(), strict=True)
             stair_t, stair_h = _staircase(np.concatenate((stair_t, t[kept])), np.concatenate((stair_h, h[kept])))
         return out
 

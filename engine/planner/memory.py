@@ -25,8 +25,9 @@ from engine.planner.activations import (
     BYTES_CAP,
     PiecesTable,
     RestPieces,
+    end_pieces,
+    layer_pieces,
     reduce_bytes,
-    rest_pieces,
     seed_rest_bytes_fast,
 )
 from engine.planner.space import Geometry, layer_kinds, stage_kind
@@ -46,7 +47,11 @@ from engine.training.memory.seed import (
     SEED_MOMENT_BYTES,
     SEED_WEIGHT_BYTES,
 )
-from engine.training.memory.transients import allreduce_transient, backward_transient
+from engine.training.memory.transients import (
+    allreduce_transient,
+    backward_transient,
+    backward_wgrad_bytes,
+)
 
 # Knobs the search varies per micro-batch: (micro_batch, recompute, sequence_parallel).
 Variant = tuple[int, str, bool]
@@ -64,6 +69,9 @@ class MemoryModel:
         self._rest: dict[tuple, int] = {}
         self._stages: dict[tuple, tuple] = {}  # (id(geometry), stage) -> what its figures read
         self._pieces: dict[tuple, RestPieces] = {}
+        self._layer_parts: dict[tuple, tuple[bool, int, int, int, int, int]] = {}
+        self._end_parts: dict[tuple, tuple[int, int, int]] = {}
+        self._wgrads: dict[tuple, int] = {}
         self._tables: dict[tuple, PiecesTable] = {}
         self._rows_checked: dict[tuple, bool] = {}
         self._coeffs: dict[tuple, tuple] = {}
@@ -108,28 +116,31 @@ class MemoryModel:
 
     def rest_bytes(self, g: Geometry, stage: int, ep: int, variant: Variant, chunks: int) -> int:
         """Activations + logits + KV cache of one stage (the engine's figures)."""
-        return int(self.rest_row(g, stage, ep, (variant,), chunks)[0])
+        return int(self.rest_table(g, stage, ep, (variant,), (chunks,))[0, 0])
 
-    def rest_row(self, g: Geometry, stage: int, ep: int, variants: tuple[Variant, ...], chunks: int) -> np.ndarray:
-        """``rest_bytes`` of one stage for each of ``variants`` (int64, at most ``BYTES_CAP``).
+    def rest_table(self, g: Geometry, stage: int, ep: int, variants: tuple[Variant, ...],
+                   chunks: tuple[int, ...]) -> np.ndarray:
+        """``rest_bytes`` of one stage for each of ``chunks`` and ``variants``: [chunks, variant] (int64, at
+        most ``BYTES_CAP``).
 
         What those figures read: the stage's :func:`stage_kind` (its dense and MoE layer counts when
         layers of a kind are alike), whether it is the first or the last stage, VPP, TP, CP, EP, the
         variant and the chunks in flight.  The detailed method's figures come from :class:`RestPieces`,
         memoised without the layer counts, VPP and the chunks (which only multiply them), and are
-        combined for all variants at once; the seed method's are memoised per stage signature.
+        combined for all variants and chunks at once; the seed method's are memoised per stage signature.
         """
         where = self._where(g, stage)
         if self.seed:
-            return np.array([self._memo_rest(g, stage, ep, v, chunks, where) for v in variants], dtype=np.int64)
+            return np.array([[self._memo_rest(g, stage, ep, v, c, where) for v in variants] for c in chunks],
+                            dtype=np.int64)
         kind = where[0]
         path = tuple(n > 0 for n in kind) if self.alike else kind  # which kinds of layer: the code path
         table = self._tables.get((path, *where[1:3], g.pp > 1, *where[4:], ep, variants))
         if table is None:
-            pieces = [self._pieces_of(g, stage, ep, v, chunks, path, where) for v in variants]
+            pieces = [self._pieces_of(g, stage, ep, v, chunks[0], path, where) for v in variants]
             table = self._tables[path, *where[1:3], g.pp > 1, *where[4:], ep, variants] = PiecesTable.of(pieces)
         counts = kind if self.alike else self._counts(g, stage)
-        row = table.rest(counts, chunks, g.vpp, self._reduce(g, stage, ep))
+        rows = table.rest(counts, chunks, g.vpp, self._reduce(g, stage, ep))
         # Checked against the engine once per code path: which kinds of layer the stage holds, its role,
         # VPP > 1, TP > 1, CP > 1, EP > 1, recompute and SP; the micro-batch, the layer counts, the chunks
         # and the sizes only change the numbers.
@@ -139,24 +150,47 @@ class MemoryModel:
             for v, variant in enumerate(variants):
                 signature = (path_key, variant[1:])
                 agrees = self._rest_checked.get(signature)
-                if agrees is None or not agrees:
-                    engine = self._memo_rest(g, stage, ep, variant, chunks, where, engine=True)
-                    if agrees is None:
-                        agrees = self._rest_checked[signature] = int(row[v]) == engine
-                        self.fallbacks += not agrees
-                    if not agrees:
-                        row[v] = engine
-                        good = False
+                if agrees is None:
+                    engine = self._memo_rest(g, stage, ep, variant, chunks[0], where, engine=True)
+                    agrees = self._rest_checked[signature] = int(rows[0, v]) == engine
+                    self.fallbacks += not agrees
+                if not agrees:  # this code path is the engine's, chunks by chunks
+                    rows[:, v] = [self._memo_rest(g, stage, ep, variant, c, where, engine=True) for c in chunks]
+                    good = False
             self._rows_checked[path_key, variants] = good
-        return row
+        return rows
 
     def _pieces_of(self, g: Geometry, stage: int, ep: int, variant: Variant, chunks: int, path: tuple,
                    where: tuple) -> RestPieces:
+        """``rest_pieces`` of the stage, put together from parts memoised by what each reads: the layer
+        kinds, TP, CP, EP and the variant (activations per layer, the layer's backward buffers); the role,
+        TP, CP and the variant (what the first and last stages add); the role and TP (the weight gradient
+        of the card's largest module)."""
         key = (path, *where[1:3], g.pp > 1, *where[4:], ep, variant)
         pieces = self._pieces.get(key)
         if pieces is None:
-            pieces = self._pieces[key] = rest_pieces(self.context(g, stage, 1, ep, 0, variant, chunks,
-                                                                  g.tp * g.pp * g.cp))
+            ctx: list[CardContext] = []
+
+            def card() -> CardContext:
+                if not ctx:
+                    ctx.append(self.context(g, stage, 1, ep, 0, variant, chunks, g.tp * g.pp * g.cp))
+                return ctx[0]
+
+            layer_key, end_key = (path, *where[4:], ep, variant), (*where[1:3], *where[4:], variant)
+            wgrad_key = (where[0] if not self.alike else path, *where[1:3], g.pp > 1, where[4])
+            layer = self._layer_parts.get(layer_key)
+            if layer is None:
+                layer = self._layer_parts[layer_key] = layer_pieces(card(), where[0] if self.alike else
+                                                                    self._counts(g, stage))
+            ends = self._end_parts.get(end_key)
+            if ends is None:
+                ends = self._end_parts[end_key] = end_pieces(card())
+            wgrad = self._wgrads.get(wgrad_key)
+            if wgrad is None:
+                wgrad = self._wgrads[wgrad_key] = backward_wgrad_bytes(card())
+            full, dense_layer, moe_layer, kept, working, backward = layer
+            pieces = self._pieces[key] = RestPieces(full, dense_layer, moe_layer, kept, working, *ends,
+                                                    backward + wgrad)
         return pieces
 
     def _reduce(self, g: Geometry, stage: int, ep: int) -> int:
@@ -276,8 +310,9 @@ class MemoryModel:
             return np.array([[self.states_array(g, k, ep, z, shard) for k in stages] for z in zeros])
         c = tuple(np.array(col, dtype=np.int64)[:, None]
                   for col in zip(*(self.coefficients(g, k, ep) for k in stages), strict=True))
-        shape = (len(stages), len(shard))
-        return np.array([np.broadcast_to(_detailed_states_array(self.training, self.method, c, ep, z, shard[None, :]),
+        shape, row = (len(stages), len(shard)), shard[None, :]
+        sharded = sharded_params(c[0], c[1], ep, row)
+        return np.array([np.broadcast_to(_detailed_states_array(self.training, self.method, c, ep, z, row, sharded),
                                          shape) for z in zeros])
 
     def step_table(self, g: Geometry, ep: int, zeros: list[int], shard: np.ndarray) -> np.ndarray | None:
@@ -293,8 +328,7 @@ class MemoryModel:
         dense = np.array([c[0] for c in coeffs], dtype=np.int64)[:, None]
         experts = np.array([c[1] for c in coeffs], dtype=np.int64)[:, None]
         shard = shard[None, :]
-        sharded = np.where(shard == 1, dense + experts,
-                           -(-dense // shard) + -(-experts // np.maximum(1, shard // ep)))  # model_states._sharded
+        sharded = sharded_params(dense, experts, ep, shard)
         shape = (len(coeffs), shard.shape[1])
         return np.array([np.broadcast_to(moment_b * (sharded if z >= 1 or tr.distributed_optimizer else dense + experts)
                                          // 2, shape) for z in zeros])
@@ -328,11 +362,14 @@ def _seed_states_array(params: int, total_layers: int, tr: TrainingConfig, stage
 
 
 def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, ep: int, zero: int,
-                           shard: np.ndarray):
-    """``engine.training.memory.model_states``: model_state_figures + communication_figure, summed, per shard degree."""
+                           shard: np.ndarray, sharded: np.ndarray | None = None):
+    """``engine.training.memory.model_states``: model_state_figures + communication_figure, summed, per shard degree.
+
+    ``sharded`` (the parameters a card keeps when sharded, the same for every ZeRO stage) may be passed in."""
     dense, experts, largest, total = c
     alone = shard == 1
-    sharded = np.where(alone, dense + experts, -(-dense // shard) + -(-experts // np.maximum(1, shard // ep)))
+    if sharded is None:
+        sharded = sharded_params(dense, experts, ep, shard)
 
     def kept(on: bool):
         return sharded if on else dense + experts
@@ -349,3 +386,9 @@ def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, e
     elif method.framework == "deepspeed" and zero in (1, 2):
         out = out + np.where(alone, 0, bg * np.minimum(method.deepspeed_reduce_bucket_elements, total))
     return out
+
+
+def sharded_params(dense, experts, ep: int, shard: np.ndarray) -> np.ndarray:
+    """Parameters a card keeps when ZeRO shards them over ``shard`` ranks, experts over shard / EP
+    (``model_states._sharded``); all of them for one rank."""
+    return np.where(shard == 1, dense + experts, -(-dense // shard) + -(-experts // np.maximum(1, shard // ep)))

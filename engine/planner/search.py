@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.errors import PlanError
-from engine.limits import MAX_KEPT_CONFIGURATIONS, MAX_SEARCH_CONFIGURATIONS
+from engine.limits import (
+    MAX_KEPT_CONFIGURATIONS,
+    MAX_SEARCH_CONFIGURATIONS,
+    SEARCH_BLOCK_CONFIGURATIONS,
+)
 from engine.model.params import parameter_count
 from engine.planner.blocks import HardwareSearch
 from engine.planner.candidate import Candidate, SearchStats
@@ -50,22 +54,26 @@ def search(request: PlannerRequest, cancelled=lambda: False, keep_all: bool = Fa
     layout.  The best per objective lies on the front (a dominated layout has a
     dominator with no more cards, time or cost).
 
-    The search is sized before any memory is computed: more than
-    ``engine.limits.MAX_SEARCH_CONFIGURATIONS`` configurations (``MAX_KEPT_CONFIGURATIONS``
-    with ``keep_all``, which keeps a candidate object per fitting layout) is a PlanError.
+    The search is sized before any geometry is laid out: more than
+    ``engine.limits.MAX_SEARCH_CONFIGURATIONS`` configurations, each (geometry, EP) block counting as
+    ``SEARCH_BLOCK_CONFIGURATIONS`` more (and with ``keep_all``, which keeps a candidate object per
+    fitting layout, more than ``MAX_KEPT_CONFIGURATIONS``) is a PlanError.
     ``cancelled()`` is polled before each (geometry, EP) block (the GUI's worker thread);
     ``progress(done, total)`` (configurations) is called after each block.
     """
     stats = SearchStats()
     fitting: list[Candidate] = []
     tokens = train_tokens(request)
-    runs = []
+    runs, sized, total, blocks = [], [], 0, 0
     for hw in request.hardware:
         mem = MemoryModel(request.model, request.training, request.method)
         run = HardwareSearch(request, hw, mem, tokens, stats, keep_all)
-        runs.append((run, mem, run.work()))
-    total = sum(run.configurations(work) for run, _, work in runs)
-    check_search_size(total, keep_all)
+        geometry_shapes = run.shapes()
+        cells, n = run.size(geometry_shapes)
+        sized.append((run, mem, geometry_shapes))
+        total, blocks = total + cells, blocks + n
+    check_search_size(total, blocks, keep_all)
+    runs = [(run, mem, run.work(geometry_shapes)) for run, mem, geometry_shapes in sized]
     done = 0
 
     def advance(cells: int) -> None:
@@ -90,10 +98,15 @@ def search(request: PlannerRequest, cancelled=lambda: False, keep_all: bool = Fa
     return PlannerResult(request, fitting, front, best_by_objective(front), stats, tokens, stopped)
 
 
-def check_search_size(configurations: int, keep_all: bool) -> None:
-    limit = MAX_KEPT_CONFIGURATIONS if keep_all else MAX_SEARCH_CONFIGURATIONS
-    if configurations > limit:
+def check_search_size(configurations: int, blocks: int, keep_all: bool) -> None:
+    """Refuse a search too large to answer in about a second: each (geometry, EP) block counts as
+    ``SEARCH_BLOCK_CONFIGURATIONS`` configurations on top of its own (its fixed cost)."""
+    hint = "lower --max-gpus, --max-cp or --max-vpp, fix --micro-batch, --zero or --recompute, or search whole nodes only"
+    if keep_all and configurations > MAX_KEPT_CONFIGURATIONS:
         raise PlanError("planner", f"{configurations:,} configurations",
-                        f"a search of at most {limit:,} configurations"
-                        f"{' when every fitting layout is kept (--all)' if keep_all else ''}: lower --max-gpus, "
-                        "fix --micro-batch, --zero or --recompute, or search whole nodes only")
+                        f"a search of at most {MAX_KEPT_CONFIGURATIONS:,} configurations when every fitting layout "
+                        f"is kept (--all): {hint}")
+    if configurations + SEARCH_BLOCK_CONFIGURATIONS * blocks > MAX_SEARCH_CONFIGURATIONS:
+        raise PlanError("planner", f"{configurations:,} configurations in {blocks:,} (TP, PP, split, VPP, CP, EP) blocks",
+                        f"a search of at most {MAX_SEARCH_CONFIGURATIONS:,} configurations, each block counting as "
+                        f"{SEARCH_BLOCK_CONFIGURATIONS:,} more: {hint}")

@@ -6,8 +6,11 @@ and the per-micro-batch knobs; the search loops DP and those inside it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from engine.limits import MAX_PP
 from engine.model.params import parameter_counts
@@ -36,8 +39,10 @@ class Geometry:
         return max(len(s) for s in self.stage_layers)
 
 
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+@lru_cache(maxsize=256)  # bounded; a search asks for the same few (the node's slots, the experts) often
+def divisors(n: int) -> tuple[int, ...]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return tuple(sorted({*small, *(n // d for d in small)}))
 
 
 def tp_options(model: ModelSpec, space: SearchSpace) -> list[int]:
@@ -113,7 +118,7 @@ def stage_kind(model: ModelSpec, layers: tuple[int, ...]) -> tuple[int, ...]:
     kinds = layer_kinds(model)
     if kinds is None:
         return layers
-    moe = sum(kinds[i] for i in layers)
+    moe = sum(kinds[i] for i in layers) if model.moe is not None else 0
     return (len(layers) - moe, moe)
 
 
@@ -153,28 +158,59 @@ def _splits(layers: int, pp: int, space: SearchSpace) -> list[tuple[tuple[int, .
     return out
 
 
-def geometries(model: ModelSpec, training: TrainingConfig, method: MethodConfig, space: SearchSpace,
-               max_gpus: int) -> list[Geometry]:
-    out = []
+# (TP, PP, pp_layers, VPP, CP): a geometry before its stages are laid out.
+Shape = tuple[int, int, tuple[int, ...] | None, int, int]
+
+
+def shapes(model: ModelSpec, training: TrainingConfig, method: MethodConfig, space: SearchSpace,
+           max_gpus: int) -> list[Shape]:
+    """Every (TP, PP, layer split, VPP, CP) within the card budget, in the search's order."""
+    out: list[Shape] = []
     cps = cp_options(training, method, space)
     for tp in tp_options(model, space):
         for pp in range(1, min(model.layers, MAX_PP) + 1):
             if tp * pp > max_gpus:
                 break
             for pp_layers, vpp in _splits(model.layers, pp, space):
-                stage_layers = tuple(stage_layer_indices(model.layers, pp, pp_layers, vpp))
-                heavy = heavy_stages(model, stage_layers)
-                out += [Geometry(tp, pp, vpp, cp, pp_layers, stage_layers, heavy)
-                        for cp in cps if tp * pp * cp <= max_gpus]
+                out += [(tp, pp, pp_layers, vpp, cp) for cp in cps if tp * pp * cp <= max_gpus]
     return out
 
 
-def dp_options(geometry: Geometry, max_gpus: int, space: SearchSpace) -> list[int]:
-    """DP sizes within the card budget; beyond one node, whole nodes only (if asked)."""
+def geometries(model: ModelSpec, shapes: list[Shape]) -> list[Geometry]:
+    """The geometries of ``shapes``, their stages laid out once per (PP, split, VPP)."""
+    laid: dict[tuple, tuple] = {}
+    out = []
+    for tp, pp, pp_layers, vpp, cp in shapes:
+        stages = laid.get((pp, pp_layers, vpp))
+        if stages is None:
+            stage_layers = tuple(stage_layer_indices(model.layers, pp, pp_layers, vpp))
+            stages = laid[pp, pp_layers, vpp] = (stage_layers, heavy_stages(model, stage_layers))
+        out.append(Geometry(tp, pp, vpp, cp, pp_layers, *stages))
+    return out
+
+
+def dp_options(geometry: Geometry, max_gpus: int, space: SearchSpace) -> np.ndarray:
+    """DP sizes within the card budget, ascending; beyond one node, whole nodes only (if asked)."""
     per = geometry.cards_per_replica
     node = space.gpus_per_node
-    return [dp for dp in range(1, max_gpus // per + 1)
-            if not space.whole_nodes or per * dp <= node or (per * dp) % node == 0]
+    dps = np.arange(1, max_gpus // per + 1, dtype=np.int64)
+    if not space.whole_nodes:
+        return dps
+    return dps[(per * dps <= node) | (per * dps % node == 0)]
+
+
+def dp_count(per: int, max_gpus: int, space: SearchSpace, ep: int = 1) -> tuple[int, int]:
+    """(how many of ``dp_options`` a multiple of ``ep`` holds, its largest DP size or 0), without listing
+    them: DP up to max_gpus / per, and beyond one node (whole nodes) the multiples of
+    q = node / gcd(per, node), which make per x DP a multiple of the node."""
+    m = max_gpus // per
+    if not space.whole_nodes:
+        return m // ep, m
+    node = space.gpus_per_node
+    within = min(m, node // per)  # per x DP fits in one node
+    q = node // math.gcd(per, node)
+    both = math.lcm(ep, q)
+    return within // ep + m // both - within // both, max(within, m // q * q)
 
 
 def ep_options(model: ModelSpec, dp: int) -> list[int]:

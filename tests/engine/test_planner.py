@@ -353,6 +353,27 @@ def test_column_front_is_each_columns_2d_front(zeros, variants, columns, rnd):
         assert {(z, v) for z in range(zeros) for v in range(variants) if got[z, v, d]} == kept
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 5), st.randoms(use_true_random=False))
+def test_column_front_with_rows_of_equal_times_sorts_one_per_class(zeros, variants, columns, rnd):
+    """Rows whose times are equal in every column (ZeRO-1 and -2, SP on and off) enter the sort through
+    one representative per column; the front is the same."""
+    import numpy as np
+
+    from engine.planner.blocks import column_front
+
+    rows = zeros * variants
+    label = [rnd.randrange(max(1, rows // 2)) for _ in range(rows)]  # rows with one label share their times
+    times = {c: [rnd.choice([1.0, 2.0, 3.0]) for _ in range(columns)] for c in set(label)}
+    time = np.array([times[c] for c in label]).reshape(zeros, variants, columns)
+    heavy = np.array([rnd.randint(0, 3) for _ in range(time.size)]).reshape(time.shape)
+    fit = np.array([rnd.random() < 0.7 for _ in range(time.size)]).reshape(time.shape)
+    classes = [[r for r in range(rows) if label[r] == c] for c in sorted(set(label))]
+    width = max(len(c) for c in classes)
+    ties = np.array([c + c[:1] * (width - len(c)) for c in classes])
+    assert (column_front(time, heavy, fit, ties) == column_front(time, heavy, fit)).all()
+
+
 @settings(max_examples=10, deadline=None)
 @given(st.sampled_from(["seed", "detailed"]), st.sampled_from([2, 4]), st.sampled_from([32, 64]),
        st.sampled_from([None, 8]), st.floats(0.15, 1.0), st.sampled_from([4, 6, 8]))
@@ -457,3 +478,78 @@ def test_moe_search_tries_every_ep_dividing_dp_and_the_experts_with_engine_exact
         (dp, ep) for dp in range(1, 9) for ep in (1, 2, 4) if dp % ep == 0}
     assert result.stats.fallbacks == 0
     assert all(verified(request, c)[1] for c in result.fitting)
+
+
+@pytest.mark.parametrize("global_batch,method", [(None, "detailed"), (16, "detailed"), (16, "seed")])
+def test_rows_of_a_tie_class_have_equal_times_in_every_column(global_batch, method):
+    """The search's tie classes (ZeRO stages with the same DP traffic, variants differing in SP only) are
+    rows whose training times are equal in every column, as column_front requires."""
+    import numpy as np
+
+    from engine.planner.blocks import HardwareSearch
+    from engine.planner.candidate import SearchStats
+    from engine.planner.memory import MemoryModel
+
+    request = PlannerRequest(model=SMALL, training=TrainingConfig(seq=128, global_batch=global_batch),
+                             method=MethodConfig(method=method), space=SearchSpace(gpus_per_node=4, max_vpp=2),
+                             hardware=(Hardware(capacity_bytes=10**12, max_gpus=16, **HW),))
+    run = HardwareSearch(request, request.hardware[0], MemoryModel(request.model, request.training, request.method),
+                         10**9, SearchStats(), False)
+    merged = 0
+    for g, ep, dps in run.work():
+        b = run.evaluate(g, ep, dps)
+        ties = run.tie_classes(b)
+        if ties is None:
+            continue
+        rows = b.train.reshape(-1, b.train.shape[2])
+        for members in ties:
+            members = np.unique(members)
+            assert (rows[members] == rows[members[0]]).all()
+            merged += len(members) - 1
+    assert merged > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 96), st.integers(1, 700), st.sampled_from([1, 2, 3, 4, 6, 8, 16]), st.booleans(),
+       st.sampled_from([1, 2, 3, 4, 8]))
+def test_dp_count_counts_the_dp_options_without_listing_them(per, max_gpus, node, whole, ep):
+    import numpy as np
+
+    from engine.planner.space import Geometry, dp_count, dp_options
+
+    space = SearchSpace(gpus_per_node=node, whole_nodes=whole)
+    dps = dp_options(Geometry(per, 1, 1, 1, None, ((0,),), (0,)), max_gpus, space)
+    count, largest = dp_count(per, max_gpus, space, ep)
+    assert count == int(np.sum(dps % ep == 0)) and largest == (int(dps[-1]) if len(dps) else 0)
+
+
+@pytest.mark.parametrize("model,flash", [(SMALL, False), (SMALL, True), (ModelSpec(
+    layers=6, hidden=64, heads=4, vocab=300, moe=MoESpec(experts=8, top_k=2, expert_ffn=96, first_dense_layers=1)),
+    False)])
+def test_the_search_is_sized_before_it_is_laid_out(model, flash):
+    from engine.planner.blocks import HardwareSearch
+    from engine.planner.candidate import SearchStats
+    from engine.planner.memory import MemoryModel
+
+    request = PlannerRequest(model=model, training=TrainingConfig(seq=8192, flash_attention=flash),
+                             space=SearchSpace(gpus_per_node=8, max_cp=4),
+                             hardware=(Hardware(capacity_bytes=10**12, max_gpus=96, **HW),))
+    run = HardwareSearch(request, request.hardware[0], MemoryModel(request.model, request.training, request.method),
+                         1, SearchStats(), False)
+    work = run.work()
+    assert run.size(run.shapes()) == (run.configurations(work), len(work))
+
+
+def test_a_search_of_many_small_blocks_is_refused_quickly():
+    """Thousands of (TP, PP, VPP, CP) blocks of a few DP sizes each: each block has a fixed cost, so the
+    size counts it (limits.SEARCH_BLOCK_CONFIGURATIONS) and the search is refused before any is laid out."""
+    from engine import limits
+
+    model = ModelSpec(layers=960, hidden=256, heads=64, vocab=1000)
+    request = PlannerRequest(model=model, training=TrainingConfig(seq=2**20, flash_attention=True),
+                             space=SearchSpace(gpus_per_node=64, max_vpp=128, max_cp=limits.MAX_PARALLEL,
+                                               zero_stages=(0,), micro_batches=(1,)),
+                             hardware=(Hardware(capacity_bytes=10**12, max_gpus=limits.MAX_SEARCH_GPUS, **HW),))
+    with pytest.raises(PlanError) as e:
+        search(request)
+    assert "blocks" in str(e.value) and e.value.field == "planner"

@@ -93,6 +93,24 @@ def _wgrad_before_accumulation(ctx: CardContext, e: int) -> tuple[int, str]:
     return e * largest, f" + unaccumulated weight gradient {e} B × {n(largest)}"
 
 
+def backward_layer_bytes(ctx: CardContext) -> int:
+    """``backward_transient(ctx).bytes`` but the weight gradient: the gradient stream and the larger of the
+    attention and MLP gradients.  It reads which kinds of layer the card holds, not its stage."""
+    if not ctx.layer_indices:
+        return 0
+    s, b, t, e, rep = _geometry(ctx)
+    stream = 2 * ceil_div(e * s * b * ctx.model.hidden, rep)
+    return stream + max(_attention_grads(ctx, s, b, t, e)[0], _mlp_grads(ctx, s, b, t, e)[0])
+
+
+def backward_wgrad_bytes(ctx: CardContext) -> int:
+    """The rest of ``backward_transient(ctx).bytes``: the unaccumulated weight gradient of the card's largest
+    module (it reads the card's parameters, not the micro-batch)."""
+    if not ctx.layer_indices:
+        return 0
+    return _wgrad_before_accumulation(ctx, _geometry(ctx)[3])[0]
+
+
 def backward_transient(ctx: CardContext) -> Figure:
     """Buffers alive while one layer is back-propagated, on top of the saved activations."""
     if not ctx.layer_indices:
