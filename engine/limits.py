@@ -52,8 +52,11 @@ MAX_KEPT_CONFIGURATIONS = 150_000
 # Values one planner knob may list (micro-batch sizes to try).
 MAX_SEARCH_CHOICES = 16
 # Candidates one answer lists (``--top 0``: all, up to this): each is re-checked by the engine over
-# every pipeline stage (~1 ms a stage), so the front of a 16,384-GPU search (thousands) took > 10 s.
+# every pipeline stage (~0.1 ms a stage), so the front of a 16,384-GPU search (thousands) took > 10 s.
 MAX_LISTED_CANDIDATES = 200
+# Pipeline stages those re-checks may cover in one answer (~90 us each): 200 candidates of 256 stages
+# would take ~4.5 s; the list stops before passing this (its first candidate is always listed).
+MAX_LISTED_STAGE_CHECKS = 3_000
 
 # --- Model architecture -----------------------------------------------------------------------
 # Llama-3.1-405B has 126 layers, DeepSeek-V3 61, GPT-3 96: 1,024 is 8x the deepest.

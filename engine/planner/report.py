@@ -7,7 +7,7 @@ the figures shown are the engine's even if the search's fast path were off.
 
 from __future__ import annotations
 
-from engine.limits import MAX_LISTED_CANDIDATES
+from engine.limits import MAX_LISTED_CANDIDATES, MAX_LISTED_STAGE_CHECKS
 from engine.planner.candidate import Candidate
 from engine.planner.explain import binding, candidate_to_json, exact_max_total
 from engine.planner.pareto import OBJECTIVE_KEYS
@@ -32,10 +32,16 @@ def ordered(result: PlannerResult, pool: str = "front") -> list[Candidate]:
 def listed_candidates(result: PlannerResult, top: int | None, pool: str = "front") -> tuple[list[Candidate], int]:
     """(the first ``top`` candidates, verified; how many of them the engine corrected).
 
-    ``top`` None or 0 lists all of them, up to ``engine.limits.MAX_LISTED_CANDIDATES``."""
+    ``top`` None or 0 lists all of them, up to ``engine.limits.MAX_LISTED_CANDIDATES``.  Each one is
+    re-checked on every pipeline stage, so the list also stops before its stages pass
+    ``MAX_LISTED_STAGE_CHECKS`` (the first candidate is always listed)."""
     items = ordered(result, pool)[:min(top or MAX_LISTED_CANDIDATES, MAX_LISTED_CANDIDATES)]
-    out, corrected = [], 0
+    out: list[Candidate] = []
+    corrected = stages = 0
     for c in items:
+        stages += c.pp
+        if out and stages > MAX_LISTED_STAGE_CHECKS:
+            break
         v, ok = verified(result.request, c)
         out.append(v)
         corrected += not ok

@@ -553,3 +553,27 @@ def test_a_search_of_many_small_blocks_is_refused_quickly():
     with pytest.raises(PlanError) as e:
         search(request)
     assert "blocks" in str(e.value) and e.value.field == "planner"
+
+
+def test_the_listed_candidates_stop_before_their_stage_checks_pass_the_bound(monkeypatch):
+    """Each listed candidate is re-checked on every stage; the list stops before the checks pass
+    MAX_LISTED_STAGE_CHECKS, its first candidate always listed."""
+    import engine.planner.report as report
+
+    request = PlannerRequest(model=ModelSpec(layers=8, hidden=256, heads=8, vocab=2000),
+                             training=TrainingConfig(seq=512), margin=0.1,
+                             hardware=(Hardware(capacity_bytes=1_000_000_000, max_gpus=32, **HW),),
+                             space=SearchSpace(gpus_per_node=8, micro_batches=(1, 2), max_vpp=2))
+    result = search(request)
+    everything, _ = report.listed_candidates(result, 0)
+    monkeypatch.setattr(report, "MAX_LISTED_STAGE_CHECKS", 12)
+    listed, _ = report.listed_candidates(result, 0)
+    # the longest prefix of the full list whose stages add up to at most 12 (at least one candidate)
+    stages, expected = 0, 0
+    for c in everything:
+        stages += c.pp
+        if expected and stages > 12:
+            break
+        expected += 1
+    assert len(everything) > expected == len(listed) >= 1 and listed == everything[:expected]
+    assert result_to_json(result, top=0)["listed"] == expected
