@@ -202,10 +202,10 @@ class HardwareSearch:
         self.zeros = list(dict.fromkeys(request.space.zero_stages))
         self._visible_budget = (mem.visible_budget(self.budget, 1), mem.visible_budget(self.budget, 2))
         self._timings: dict[tuple, Timing] = {}
-        self._times: dict[tuple, list[float]] = {}
         self._shapes: dict[int, tuple[int, ...]] = {}
+        self._time_rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # (sorted m, [m, variant] seconds)
         self._ties: dict[tuple, np.ndarray | None] = {}
-        self._chunks: dict[tuple, tuple[int, ...]] = {}
+        self._caps: dict[int, list[int]] = {}
         self._confirmed: dict[tuple, bool] = {}
 
     def shapes(self) -> list[Shape]:
@@ -311,12 +311,18 @@ class HardwareSearch:
             hit = self._timings[key] = (compute + bubble + tp_s + cp_s, (compute, bubble, tp_s, cp_s))
         return hit
 
-    def chunks(self, g: Geometry, m: int) -> tuple[int, ...]:
-        key = (id(g), m)
-        hit = self._chunks.get(key)
-        if hit is None:
-            hit = self._chunks[key] = tuple(in_flight_chunks(k, g.pp, m, g.vpp) for k in g.heavy_stages)
-        return hit
+    def chunk_table(self, g: Geometry, ms: list[int]) -> list[tuple[int, ...]]:
+        """``in_flight_chunks`` of each heavy stage (rows) for each of ``ms`` micro-batches per step.
+
+        A stage holds its warm-up's chunk passes, at most the step's m x VPP: min(its count with
+        micro-batches to spare, m x VPP)."""
+        caps = self._caps.get(id(g))
+        if caps is None:
+            caps = self._caps[id(g)] = [in_flight_chunks(k, g.pp, 2**62, g.vpp) for k in g.heavy_stages]
+        if len(ms) == 1:
+            return [(min(cap, ms[0] * g.vpp),) for cap in caps]
+        passes = np.array(ms, dtype=np.int64) * g.vpp
+        return [tuple(np.minimum(cap, passes).tolist()) for cap in caps]
 
     def microbatch_table(self, g: Geometry, dps: np.ndarray, variants: tuple[Variant, ...]) -> tuple[np.ndarray, np.ndarray]:
         """([variant, DP] micro-batches per step, [variant, DP] allowed), as
@@ -343,10 +349,15 @@ class HardwareSearch:
         us = [g.pp] if self.request.training.global_batch is None else sorted(set(m[allowed].tolist()))
         if not us:
             return np.zeros((nk, *m.shape), dtype=np.int64), np.zeros(m.shape)
-        chunks = list(zip(*(self.chunks(g, u) for u in us), strict=True))  # per heavy stage, per u
-        table = np.array([mem.rest_table(g, k, ep, variants, c) for k, c in zip(g.heavy_stages, chunks,
-                                                                                strict=True)])  # [stage, u, variant]
-        times = np.array([self.times(g, variants, u) for u in us])  # [u, variant]
+        table = np.empty((nk, len(us), len(variants)), dtype=np.int64)  # [stage, u, variant]
+        for i, (k, c) in enumerate(zip(g.heavy_stages, self.chunk_table(g, us), strict=True)):
+            if len(c) == 1:
+                table[i] = mem.rest_table(g, k, ep, variants, c)
+                continue
+            # a stage's chunks in flight stop growing once m passes its warm-up: few distinct values
+            distinct, where = np.unique(c, return_inverse=True)
+            table[i] = mem.rest_table(g, k, ep, variants, tuple(distinct.tolist()))[where]
+        times = self.times(g, variants, us)  # [u, variant]
         if self.request.training.global_batch is None:
             return (np.broadcast_to(table[:, 0, :, None], (nk, *m.shape)),
                     np.broadcast_to(times[0][:, None], m.shape))
@@ -358,13 +369,38 @@ class HardwareSearch:
         base[vi, di] = times[ui, vi]
         return rest, base
 
-    def times(self, g: Geometry, variants: tuple[Variant, ...], m: int) -> list[float]:
-        """``timing(...)[0]`` of each variant (seconds per step without DP traffic)."""
-        key = (id(g), variants, m)
-        hit = self._times.get(key)
-        if hit is None:
-            hit = self._times[key] = [self.timing(g, mb, rc, m)[0] for mb, rc, _ in variants]
-        return hit
+    def times(self, g: Geometry, variants: tuple[Variant, ...], ms: list[int]) -> np.ndarray:
+        """[m, variant] seconds per step without DP traffic (``timing(...)[0]``) for each of ``ms``
+        micro-batches per step: ``StepTimeModel.pipeline_parts`` on arrays of Python ints, so every
+        element takes the scalar call's steps (exact integer products, the same floats).  Rows are
+        memoised by what they read of the geometry (TP, PP, VPP, CP, the fullest stage)."""
+        shape = self._shapes.get(id(g))
+        if shape is None:
+            shape = self._shapes[id(g)] = (g.tp, g.pp, g.vpp, g.cp, g.max_stage_layers)
+        if len(ms) == 1 and (shape, variants, ms[0]) in self._time_rows:
+            return self._time_rows[shape, variants, ms[0]][1]
+        known, rows = self._time_rows.get((shape, variants), (np.empty(0, dtype=np.int64), np.empty((0, len(variants)))))
+        wanted = np.array(ms, dtype=np.int64)
+        missing = np.setdiff1d(wanted, known).tolist()
+        if missing:
+            tp, pp, vpp, cp, max_stage_layers = shape
+            new = np.empty((len(missing), len(variants)))
+            microbatches = np.array(missing, dtype=object)[:, None]
+            for rc in dict.fromkeys(v[1] for v in variants):
+                cols = [i for i, v in enumerate(variants) if v[1] == rc]
+                micro_batch = np.array([variants[i][0] for i in cols], dtype=object)[None, :]
+                compute, bubble, tp_s, cp_s, _ = self.speed.pipeline_parts(
+                    tp=tp, pp=pp, vpp=vpp, cp=cp, dp=1, micro_batch=micro_batch, microbatches=microbatches,
+                    recompute=rc, max_stage_layers=max_stage_layers)
+                new[:, cols] = compute + bubble + tp_s + cp_s
+            known, rows = np.concatenate((known, missing)), np.concatenate((rows, new))
+            order = np.argsort(known)
+            known, rows = known[order], rows[order]
+            self._time_rows[shape, variants] = (known, rows)
+        out = rows[np.searchsorted(known, wanted)]
+        if len(ms) == 1:  # without a global batch every block of a geometry asks for m = PP alone
+            self._time_rows[shape, variants, ms[0]] = (wanted, out)
+        return out
 
     def dp_seconds(self, g: Geometry, ep: int, dps: np.ndarray) -> np.ndarray:
         """[ZeRO, DP] exposed DP traffic: ``StepTimeModel.dp_seconds`` with the same float steps."""

@@ -23,12 +23,15 @@ step = compute + bubble + TP traffic + exposed CP traffic + exposed DP traffic
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from engine.model.params import parameter_counts
 from engine.model.spec import ModelSpec
 from engine.planner.request import Hardware, SpeedModel
 from engine.training.config import MethodConfig, TrainingConfig
+
+if TYPE_CHECKING:
+    import numpy as np
 
 GB_PER_S = 1e9
 TFLOPS = 1e12
@@ -99,9 +102,20 @@ class StepTimeModel:
         gathers = 2 if zero == 3 else 1
         return f * card_params * (self.grad_bytes + gathers * self.weight_bytes)
 
-    def pipeline_parts(self, *, tp: int, pp: int, vpp: int, cp: int, dp: int, micro_batch: int,
-                       microbatches: int, recompute: str, max_stage_layers: int) -> tuple[float, float, float, float, int]:
-        """(compute, bubble, TP, exposed CP seconds, tokens per step): everything but DP traffic."""
+    @overload
+    def pipeline_parts(self, *, tp: int, pp: int, vpp: int, cp: int, dp: int, micro_batch: int, microbatches: int,
+                       recompute: str, max_stage_layers: int) -> tuple[float, float, float, float, int]: ...
+
+    @overload
+    def pipeline_parts(self, *, tp: int, pp: int, vpp: int, cp: int, dp: int, micro_batch: np.ndarray,
+                       microbatches: np.ndarray, recompute: str,
+                       max_stage_layers: int) -> tuple[np.ndarray, np.ndarray, Any, Any, np.ndarray]: ...
+
+    def pipeline_parts(self, *, tp, pp, vpp, cp, dp, micro_batch, microbatches, recompute, max_stage_layers):
+        """(compute, bubble, TP, exposed CP seconds, tokens per step): everything but DP traffic.
+
+        ``micro_batch`` and ``microbatches`` may be numpy arrays of Python ints (dtype object): every
+        element then takes exactly the steps of the scalar call (exact integers, the same floats)."""
         gpus = tp * pp * cp * dp
         tokens = micro_batch * dp * microbatches * self.seq
         pace = max_stage_layers * pp / self.layers

@@ -577,3 +577,41 @@ def test_the_listed_candidates_stop_before_their_stage_checks_pass_the_bound(mon
         expected += 1
     assert len(everything) > expected == len(listed) >= 1 and listed == everything[:expected]
     assert result_to_json(result, top=0)["listed"] == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([1, 2, 4]), st.sampled_from([1, 2, 3]), st.sampled_from([1, 2]), st.sampled_from([1, 2]),
+       st.lists(st.integers(1, 2**20), min_size=1, max_size=5), st.sampled_from([4096, 2**24]))
+def test_step_times_of_many_micro_batch_counts_are_the_scalar_ones(tp, pp, vpp, cp, ms, seq):
+    """The search times every (variant, micro-batches per step) of a geometry in one array call; each
+    element is the scalar step-time model's float, bit for bit (integer products stay exact)."""
+    from engine.planner.blocks import HardwareSearch
+    from engine.planner.candidate import SearchStats
+    from engine.planner.memory import MemoryModel
+    from engine.planner.space import Geometry
+
+    model = ModelSpec(layers=6, hidden=1024, heads=8, vocab=300)
+    request = PlannerRequest(model=model, training=TrainingConfig(seq=seq), method=MethodConfig(method="detailed"),
+                             hardware=(Hardware(capacity_bytes=10**12, max_gpus=64, **HW),),
+                             space=SearchSpace(micro_batches=(1, 3, 64, 65536)))
+    run = HardwareSearch(request, request.hardware[0], MemoryModel(model, request.training, request.method), 1,
+                         SearchStats(), False)
+    g = Geometry(tp, pp, vpp, cp, None, ((0, 1, 2),) * pp, (0,))
+    variants = run.variants[tp > 1]
+    got = run.times(g, variants, ms)
+    assert [[run.timing(g, mb, rc, m)[0] for mb, rc, _ in variants] for m in ms] == got.tolist()
+
+
+def test_chunks_in_flight_for_many_micro_batch_counts_are_the_schedules():
+    from engine.planner.blocks import HardwareSearch
+    from engine.planner.candidate import SearchStats
+    from engine.planner.memory import MemoryModel
+    from engine.training.memory.schedule import in_flight_chunks
+
+    request = PlannerRequest(model=SMALL, hardware=(Hardware(capacity_bytes=10**12, max_gpus=64, **HW),))
+    run = HardwareSearch(request, request.hardware[0], MemoryModel(SMALL, request.training, request.method), 1,
+                         SearchStats(), False)
+    ms = [1, 2, 3, 4, 7, 64, 2**24]
+    for g in run.work():
+        table = run.chunk_table(g[0], ms)
+        assert table == [tuple(in_flight_chunks(k, g[0].pp, m, g[0].vpp) for m in ms) for k in g[0].heavy_stages]
