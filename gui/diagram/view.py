@@ -7,7 +7,7 @@ legend (stage colours, memory categories) at the bottom left.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QPointF, QRect, QRectF, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QPointF, QRect, QRectF, QSizeF, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -77,6 +77,8 @@ class DiagramView(QGraphicsView):
 
     def set_zoom(self, factor: float) -> None:
         factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
+        if abs(factor - self.zoom()) <= 1e-9 * factor:
+            return  # unchanged: no new transform, no scroll-bar change, no resize echo
         self.resetTransform()
         self.scale(factor, factor)
         self.diagram_scene.set_view_scale(self.zoom())
@@ -96,9 +98,12 @@ class DiagramView(QGraphicsView):
         legend = self.legend_height()
         error = self.diagram_scene.error_text  # the plan's error stays up: keep the nodes below it
         top = max(legend, self._banner_box(error, False).bottom() + 8 if error else 0)
-        room = QRectF(self.viewport().rect()).adjusted(16, top, -16, -top)
+        # The viewport's size without scroll bars: fitting to the current viewport would toggle the
+        # scroll bars, resize the viewport and refit again, for ever, when the view is small.
+        whole = QRectF(QPointF(0, 0), QSizeF(self.maximumViewportSize()))
+        room = whole.adjusted(16, top, -16, -top)
         if room.width() < 50 or room.height() < 50:
-            room = QRectF(self.viewport().rect())
+            room = whole
         self.set_zoom(max(MIN_ZOOM, min(1.0, room.width() / rect.width(), room.height() / rect.height())))
         self.centerOn(rect.center())
 
