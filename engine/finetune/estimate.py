@@ -37,12 +37,14 @@ Layouts: one card, data-parallel replicas, or a layer split over stages
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 
 from engine.errors import PlanError
 from engine.finetune.config import FinetuneConfig
 from engine.finetune.lora import adapter_activation_bytes, adapter_params, layer_adapter_params
 from engine.finetune.summary import FinetuneSummary
 from engine.model.params import parameter_count
+from engine.model.spec import ModelSpec
 from engine.plan.checks import check_stages
 from engine.plan.schema import Plan
 from engine.report.formatting import ceil_div, n
@@ -75,13 +77,15 @@ def _scheme(cfg: FinetuneConfig) -> QuantScheme:
 
 def _base_weights(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool) -> int:
     spec, scheme = plan.model, _scheme(cfg)
-    tensors = [t for i in layers for t in layer_tensors(spec)[i]]
+    total = sum(_layer_weight_bytes(spec, scheme, i) for i in layers)
     outer = outer_tensors(spec)
-    if first:
-        tensors += [t for t in outer if t.cls in ("embedding", "position")]
-    if last:
-        tensors += [t for t in outer if t.cls in ("norm", "output")]
-    return sum(tensor_bytes(scheme, t, spec) for t in tensors)
+    ends = [t for t in outer if (first and t.cls in ("embedding", "position")) or (last and t.cls in ("norm", "output"))]
+    return total + sum(tensor_bytes(scheme, t, spec) for t in ends)
+
+
+@lru_cache(maxsize=16384)  # bounded; a sweep over LoRA ranks or sequence lengths reuses every layer's bytes
+def _layer_weight_bytes(spec: ModelSpec, scheme: QuantScheme, layer: int) -> int:
+    return sum(tensor_bytes(scheme, t, spec) for t in layer_tensors(spec)[layer])
 
 
 def _optimizer_bytes(cfg: FinetuneConfig, params: int) -> tuple[int, str]:
@@ -285,14 +289,18 @@ def finetune_estimate(plan: Plan) -> Estimate:
         raise PlanError("layout.tp", max(topo.tp_size), f"1 for {cfg.method} (PEFT has no tensor parallelism)")
     stages = topo.stages
     by_stage = stage_layer_indices(plan.model.layers, stages, layout.pp_layers, 1)
-    cache: dict[int, Breakdown] = {}
+    # Stages with the same number of dense and MoE layers, neither first nor last, have the same breakdown
+    # (every layer of a kind has the same tensors and activations): compute it once (a 126-stage split).
+    cache: dict[tuple[int, int, bool, bool], Breakdown] = {}
     rows = []
     for slot in topo.slots:
         stage = slot.stage
-        if stage not in cache:
-            cache[stage] = _card_breakdown(plan, cfg, by_stage[stage], stage == 0, stage == stages - 1,
-                                           len(layout.cards))
-        rows.append(CardEstimate(slot, 1, cache[stage]))
+        layers = by_stage[stage]
+        moe = sum(map(plan.model.is_moe_layer, layers)) if plan.model.moe is not None else 0
+        key = (len(layers) - moe, moe, stage == 0, stage == stages - 1)
+        if key not in cache:
+            cache[key] = _card_breakdown(plan, cfg, layers, key[2], key[3], len(layout.cards))
+        rows.append(CardEstimate(slot, 1, cache[key]))
     warnings = []
     over = [c for c in rows if not c.fits]
     if over:

@@ -194,3 +194,20 @@ def test_six_b_lora_on_one_24gb_card_at_2k_micro_batch_4():
     assert litgpt.fits
     # r 8 on q and v (4096 x 4096 each): 8 x 8,192 x 2 x 28 layers
     assert ckpt.finetune.trainable_parameters == 8 * 8192 * 2 * 28 == 3_670_016
+
+
+def test_stages_share_a_breakdown_only_when_their_layers_match():
+    """The per-stage cache is keyed by (dense layers, MoE layers, first, last): every card still gets exactly the
+    breakdown of its own layers, here on a MoE model whose first layer is dense, split unevenly over 4 stages."""
+    from engine.finetune.estimate import _card_breakdown
+    from engine.model.spec import MoESpec
+    from engine.training.memory.schedule import stage_layer_indices
+
+    moe = ModelSpec(name="moe", layers=8, hidden=256, heads=4, kv_heads=2, ffn=512, vocab=1000, gated_mlp=True,
+                    norm="rmsnorm", bias=False, moe=MoESpec(experts=4, top_k=2, expert_ffn=256, first_dense_layers=1))
+    p = plan(LORA, moe, pp=4, pp_layers=(1, 3, 3, 1))
+    est = estimate(p)
+    layers = stage_layer_indices(8, 4, (1, 3, 3, 1), 1)
+    for card in est.cards:
+        s = card.slot.stage
+        assert card.breakdown == _card_breakdown(p, LORA, layers[s], s == 0, s == 3, len(p.layout.cards))
