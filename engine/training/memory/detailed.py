@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from engine.report.formatting import ceil_div, n
 from engine.report.records import Breakdown, Figure, Moment, figure, make_breakdown
 from engine.training.memory.activations import (
@@ -148,7 +150,8 @@ def warmup_steps(in_flight: int) -> list[int]:
 
 
 def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logits: Figure,
-                  backward: Figure, reduce: Figure, step: Figure) -> tuple[tuple[Moment, ...], int]:
+                  backward: Figure, reduce: Figure, step: Figure,
+                  warmups: Callable[[int], list[int]] | None = None) -> tuple[tuple[Moment, ...], int]:
     """The card's step moment by moment, and the index of its peak.
 
     ``static`` (weights, gradients, optimizer states, communication buffers) lives through
@@ -167,7 +170,7 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     base = tuple((k, f.bytes) for k, f in static.items())
     k = max(1, ctx.in_flight_microbatches)
     moments = [Moment("step start: weights, gradients, optimizer states", base, "start")]
-    for j in warmup_steps(k):
+    for j in (warmups or warmup_steps)(k):
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
                               (*base, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
