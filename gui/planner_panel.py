@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import gpu_catalog
 from engine.errors import PlanError
+from engine.limits import MAX_SEARCH_GPUS, MAX_SLOTS_PER_NODE
 from engine.planner import OBJECTIVES, Candidate, PlannerRequest, PlannerResult, search
 from engine.planner.explain import candidate_layout, candidate_training
 from engine.planner.report import answer
@@ -147,11 +148,11 @@ class PlannerPanel(QWidget):
         elif "A100 80GB" in names:
             self.gpu.setCurrentText("A100 80GB")
         self.gpus_per_node = QSpinBox(self)
-        self.gpus_per_node.setRange(1, 64)
+        self.gpus_per_node.setRange(1, MAX_SLOTS_PER_NODE)
         nodes = self._document.plan.layout.nodes
         self.gpus_per_node.setValue(nodes[0].slots if nodes else 8)
         self.max_gpus = QSpinBox(self)
-        self.max_gpus.setRange(1, 65536)
+        self.max_gpus.setRange(1, MAX_SEARCH_GPUS)
         self.max_gpus.setValue(max(8, len(self._document.plan.layout.cards)))
         self.objective = QComboBox(self)
         self.objective.addItems(list(OBJECTIVES))
