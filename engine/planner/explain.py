@@ -32,9 +32,7 @@ PART_LABELS = {
 
 
 def candidate_training(request: PlannerRequest, c: Candidate) -> TrainingConfig:
-    return request.training.model_copy(update={
-        "zero": c.zero, "micro_batch": c.micro_batch, "recompute": c.recompute,
-        "sequence_parallel": c.sequence_parallel})
+    return request.training.searched(c.zero, c.micro_batch, c.recompute, c.sequence_parallel)
 
 
 def candidate_layout(request: PlannerRequest, c: Candidate) -> Layout:
@@ -106,8 +104,16 @@ def estimate_args(request: PlannerRequest, c: Candidate) -> list[str]:
         args += ["--pp-layers", ",".join(str(n) for n in g.pp_layers)]
     args += ["--zero", str(c.zero), "--micro-batch", str(c.micro_batch), "--recompute", c.recompute,
              "--sequence-parallel" if c.sequence_parallel else "--no-sequence-parallel"]
-    if request.training.global_batch is not None:
-        args += ["--global-batch", str(request.training.global_batch)]
+    tr = candidate_training(request, c)
+    if tr.global_batch is not None:
+        args += ["--global-batch", str(tr.global_batch)]
+    if tr.partition_activations:
+        args.append("--partition-activations")
+    if tr.cpu_checkpointing:
+        args.append("--cpu-checkpointing")
+    load = tr.expert_load
+    if load.kind != "balanced":
+        args += ["--expert-load", load.kind if load.factor is None else f"{load.kind}:{load.factor:g}"]
     return args
 
 

@@ -90,8 +90,7 @@ class MemoryModel:
         tr = self._trainings.get(key)
         if tr is None:
             mb, recompute, sp = variant
-            tr = self._trainings[key] = self.training.model_copy(update={
-                "zero": zero, "micro_batch": mb, "recompute": recompute, "sequence_parallel": sp})
+            tr = self._trainings[key] = self.training.searched(zero, mb, recompute, sp)
         return tr
 
     def context(self, g: Geometry, stage: int, dp: int, ep: int, zero: int, variant: Variant,

@@ -125,6 +125,15 @@ class TrainingConfig(BaseModel):
                             "only with partition_activations (DeepSpeed offloads the partitioned checkpoints)")
         return self
 
+    def searched(self, zero: int, micro_batch: int, recompute: str, sequence_parallel: bool) -> TrainingConfig:
+        """This workload with the knobs a layout search varies.  DeepSpeed's checkpoint switches act on full
+        recompute only, so another recompute turns them off (the result stays a valid plan)."""
+        update: dict[str, object] = {"zero": zero, "micro_batch": micro_batch, "recompute": recompute,
+                                     "sequence_parallel": sequence_parallel}
+        if recompute != "full":
+            update.update(partition_activations=False, cpu_checkpointing=False)
+        return self.model_copy(update=update)
+
     @property
     def shards_optimizer(self) -> bool:
         return self.zero >= 1 or self.distributed_optimizer

@@ -95,3 +95,26 @@ def test_planner_fast_path_is_the_timeline_peak(modes, sp, chunks, tp):
     bd = detailed_breakdown(ctx)
     static = bd.weights.bytes + bd.gradients.bytes + bd.optimizer_states.bytes + bd.communication.bytes
     assert static + rest_bytes_fast(ctx) == bd.timeline[bd.peak_moment].total_bytes
+
+
+def test_a_layout_search_keeps_the_switches_on_full_recompute_only():
+    """The planner varies recompute: a candidate without full recompute drops DeepSpeed's checkpoint switches
+    (its plan stays valid), one with full recompute keeps them, and estimate_args repeats them."""
+    from engine.planner.explain import candidate_training, estimate_args
+    from engine.planner.request import Hardware, PlannerRequest, SearchSpace
+    from engine.planner.search import search
+
+    training = TrainingConfig(seq=128, recompute="full", partition_activations=True, cpu_checkpointing=True)
+    request = PlannerRequest(model=GPT, training=training, method=MethodConfig(method="detailed", framework="deepspeed"),
+                             hardware=(Hardware(gpu="test", capacity_bytes=10**12, max_gpus=8, bf16_tflops=100.0,
+                                                intra_node_gbps=100.0, inter_node_gbps=25.0),),
+                             space=SearchSpace(gpus_per_node=8, micro_batches=(1,)))
+    result = search(request, keep_all=True)
+    seen = set()
+    for c in result.front:
+        tr = TrainingConfig.model_validate(candidate_training(request, c).model_dump())  # re-validated
+        full = c.recompute == "full"
+        assert (tr.partition_activations, tr.cpu_checkpointing) == (full, full)
+        assert ("--cpu-checkpointing" in estimate_args(request, c)) is full
+        seen.add(full)
+    assert seen == {True, False}
