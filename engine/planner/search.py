@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from engine.errors import PlanError
 from engine.limits import (
     MAX_KEPT_CONFIGURATIONS,
@@ -84,17 +86,20 @@ def search(request: PlannerRequest, cancelled=lambda: False, keep_all: bool = Fa
 
     stopped = False
     front: list[Candidate] = []
-    for run, mem, work in runs:
-        found = run.run(fitting, cancelled, work, advance)
-        stats.engine_calls += mem.engine_calls
-        stats.fallbacks += mem.fallbacks
-        if found is None:
-            stopped = True
-            break
-        # Per GPU type (a cheaper type may be slower and still the cheapest), by cards, then time.
-        front += sorted(found, key=OBJECTIVE_KEYS["fewest-gpus"])
-        if not keep_all:
-            fitting += found
+    # Allowed but absurd inputs (a huge global batch at a tiny MFU) overflow a step time to inf: such a layout
+    # simply ranks last, so numpy's overflow warnings would only be noise on the user's stderr.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for run, mem, work in runs:
+            found = run.run(fitting, cancelled, work, advance)
+            stats.engine_calls += mem.engine_calls
+            stats.fallbacks += mem.fallbacks
+            if found is None:
+                stopped = True
+                break
+            # Per GPU type (a cheaper type may be slower and still the cheapest), by cards, then time.
+            front += sorted(found, key=OBJECTIVE_KEYS["fewest-gpus"])
+            if not keep_all:
+                fitting += found
     return PlannerResult(request, fitting, front, best_by_objective(front), stats, tokens, stopped)
 
 

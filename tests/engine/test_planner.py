@@ -615,3 +615,22 @@ def test_chunks_in_flight_for_many_micro_batch_counts_are_the_schedules():
     for g in run.work():
         table = run.chunk_table(g[0], ms)
         assert table == [tuple(in_flight_chunks(k, g[0].pp, m, g[0].vpp) for m in ms) for k in g[0].heavy_stages]
+
+
+def test_absurd_step_times_overflow_quietly():
+    """A huge global batch at a tiny MFU overflows a step time: the layout ranks last, no numpy warning reaches
+    stderr (the long fuzz campaign found these warnings)."""
+    import warnings
+
+    from engine.limits import MAX_GLOBAL_BATCH, MIN_TFLOPS
+    from engine.planner.request import SpeedModel
+
+    request = PlannerRequest(model=ModelSpec(layers=4, hidden=64, heads=4, vocab=300),
+                             training=TrainingConfig(seq=64, global_batch=MAX_GLOBAL_BATCH),
+                             hardware=(Hardware(gpu="x", capacity_bytes=10**12, max_gpus=8, bf16_tflops=MIN_TFLOPS,
+                                                intra_node_gbps=100.0),),
+                             space=SearchSpace(gpus_per_node=8), speed=SpeedModel(mfu=1e-300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = search(request)
+    assert result.front
