@@ -51,9 +51,9 @@ class CardModel(BaseModel):
         "held by sliding-window layers: the window, or llama.cpp's window + one ubatch padded to 256 cells)"))
     formulas: dict[str, str]
     host_bytes: int
-    peak_moment: str = Field("", description="the moment of the step the card peaks at (training), e.g. "
-                             "'backward of the first layer, every in-flight activation saved'; empty for "
-                             "serving and LoRA/QLoRA estimates")
+    peak_moment: str = Field("", description="the moment of the step the card peaks at (training and "
+                             "fine-tuning), e.g. 'backward of the first layer, every in-flight activation saved' "
+                             "or 'loss over the logits and its gradient'; empty for serving estimates")
 
 
 class ReportModel(BaseModel):
