@@ -46,15 +46,7 @@ def draw_chart(canvas: PdfCanvas, est: Estimate, unit: Unit, height_pt: float = 
         return plot.bottom() - plot.height() * value / top
 
     p.setFont(label_font)
-    tick = 0.0
-    while tick <= top + 1e-9:
-        y = y_of(tick)
-        p.setPen(QPen(QColor("#e3e3e3"), canvas.pt(0.4)))
-        p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-        p.setPen(MUTED_COLOR)
-        p.drawText(QRectF(canvas.left, y - fm.height() / 2, axis_w - canvas.pt(4), fm.height()),
-                   int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"{tick:g}")
-        tick += step
+    draw_value_grid(canvas, plot, top, step, y_of, fm, canvas.pt(4))
     _draw_bars(canvas, est, unit, keys, plot, y_of)
     _draw_x_labels(canvas, est, plot, fm)
     p.setPen(TEXT_COLOR)
@@ -66,6 +58,21 @@ def draw_chart(canvas: PdfCanvas, est: Estimate, unit: Unit, height_pt: float = 
     p.restore()
     canvas.y = plot.bottom() + fm.height() * 2 + canvas.pt(4)
     _draw_legend(canvas, keys)
+
+
+def draw_value_grid(canvas: PdfCanvas, plot: QRectF, top: float, step: float, y_of, fm, gap: float) -> None:
+    """Horizontal grid lines every ``step`` up to ``top`` across ``plot``, each labelled at its left,
+    right-aligned ``gap`` before the plot (the memory chart and the sweep plot)."""
+    p = canvas.painter
+    tick = 0.0
+    while tick <= top + 1e-9:
+        y = y_of(tick)
+        p.setPen(QPen(QColor("#e3e3e3"), canvas.pt(0.4)))
+        p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+        p.setPen(MUTED_COLOR)
+        p.drawText(QRectF(canvas.left, y - fm.height() / 2, plot.left() - gap - canvas.left, fm.height()),
+                   int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"{tick:g}")
+        tick += step
 
 
 def _draw_bars(canvas: PdfCanvas, est: Estimate, unit: Unit, keys: list[str], plot: QRectF, y_of) -> None:

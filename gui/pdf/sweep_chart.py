@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from engine.compare import Sweep
 from engine.units import Unit, format_bytes
 from gui.pdf.canvas import MUTED_COLOR, TEXT_COLOR, PdfCanvas
-from gui.pdf.chart import CAPACITY_COLOR, OVER_COLOR, nice_step
+from gui.pdf.chart import CAPACITY_COLOR, OVER_COLOR, draw_value_grid, nice_step
 from gui.sweep_data import SweepCurve, short_value, sweep_curve
 
 FIT_COLOR = QColor("#0072B2")
@@ -82,15 +82,7 @@ def draw_sweep(canvas: PdfCanvas, s: Sweep, unit: Unit, height_pt: float = 190.0
 
 def _grid(canvas: PdfCanvas, plot: QRectF, c: SweepCurve, step: float, top: float, at, fm) -> None:
     p = canvas.painter
-    tick = 0.0
-    while tick <= top + 1e-9:
-        y = at(c.x_range[0], tick).y()
-        p.setPen(QPen(QColor("#e3e3e3"), canvas.pt(0.4)))
-        p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-        p.setPen(MUTED_COLOR)
-        p.drawText(QRectF(plot.left() - canvas.pt(40), y - fm.height() / 2, canvas.pt(37), fm.height()),
-                   int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"{tick:g}")
-        tick += step
+    draw_value_grid(canvas, plot, top, step, lambda value: at(c.x_range[0], value).y(), fm, canvas.pt(3))
     ticks = c.ticks or _linear_ticks(float(c.x[0]), float(c.x[-1]))
     for x, label in ticks:
         px = at(x, 0).x()
