@@ -64,19 +64,20 @@ def field_place(field: str) -> str:
             return f"{settings} ▸ " + translate("MainWindow", "Stages")
         return translate("PlanErrors", "the diagram")
     if section in ("training", "method", "mode"):
-        label = _workload_label(field)
+        label = _panel_label(field)
         return f"{settings} ▸ " + translate("MainWindow", "Workload") + (f" ▸ {label}" if label else "")
     if section in ("serving", "finetune"):
         from gui.panels.section_form import field_label
 
         return f"{settings} ▸ " + translate("MainWindow", "Workload") + " ▸ " + field_label(field).rstrip(":")
     if section == "model":
-        label = _model_label(field)
+        label = _panel_label(field)
         return f"{settings} ▸ " + translate("MainWindow", "Model") + (f" ▸ {label}" if label else "")
     return field
 
 
-def _workload_label(field: str) -> str:
+def _panel_label(field: str) -> str:
+    """The label of a workload or model field in its panel, without the colon ("" when not listed)."""
     labels = {
         "mode": ("WorkloadPanel", "Workload:"),
         "training.seq": ("WorkloadPanel", "Sequence length:"),
@@ -93,13 +94,6 @@ def _workload_label(field: str) -> str:
         "training.offload_params": ("WorkloadPanel", "Offload parameters to CPU (ZeRO-3)"),
         "method.method": ("WorkloadPanel", "Method:"),
         "method.framework": ("WorkloadPanel", "Framework:"),
-    }
-    found = labels.get(field)
-    return translate(*found).rstrip(":") if found else ""
-
-
-def _model_label(field: str) -> str:
-    labels = {
         "model.params": ("ModelPanel", "Parameters:"),
         "model.layers": ("ModelPanel", "Layers:"),
         "model.hidden": ("ModelPanel", "Hidden size:"),
