@@ -170,7 +170,10 @@ def _training_neighbours(plan: Plan) -> Iterator[tuple[str, str, Plan]]:
         if mb >= 1:
             changes.append((f"micro-batch {mb}", f"micro-batch {tr.micro_batch} → {mb}", {"micro_batch": mb}))
     for title, change, update in changes:
-        yield title, change, with_changes(plan, training=tr.model_copy(update=update))
+        # through TrainingConfig.searched: leaving full recompute also leaves DeepSpeed's checkpoint switches
+        other = tr.searched(update.get("zero", tr.zero), update.get("micro_batch", tr.micro_batch),
+                            update.get("recompute", tr.recompute), tr.sequence_parallel)
+        yield title, change, with_changes(plan, training=other)
 
 
 def nearest_alternatives(plan: Plan, est: Estimate, unit: Unit | str, limit: int = MAX_NEIGHBOURS) -> list[Alternative]:

@@ -128,3 +128,19 @@ def test_report_cli_baseline_and_sweep(tmp_path, capsys):
     assert main([str(plan_path), "-o", str(out), "--sweep", "context"]) == 2  # a serving knob on a training plan
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "context" in err
+
+
+def test_neighbours_of_a_plan_with_deepspeed_checkpoint_switches():
+    """Leaving full recompute also leaves partition_activations / cpu_checkpointing (valid only with full
+    recompute): the one-knob neighbours are still named, not lost to the one the engine would refuse."""
+    plan = article()
+    deepspeed = with_changes(plan, training=plan.training.model_copy(update={
+        "recompute": "full", "partition_activations": True, "cpu_checkpointing": True}),
+        method=plan.method.model_copy(update={"method": "detailed", "framework": "deepspeed"}))
+    titles = [a.title for a in nearest_alternatives(deepspeed, estimate(deepspeed), "GB")]
+    assert "PP 8" in titles and "ZeRO-2" in titles  # the layout and training neighbours are all there
+    from gui.pdf.alternatives import _training_neighbours
+
+    other = next(p for title, _, p in _training_neighbours(deepspeed) if title == "recompute selective")
+    assert (other.training.recompute, other.training.partition_activations, other.training.cpu_checkpointing) == (
+        "selective", False, False)
