@@ -10,7 +10,6 @@ from engine.training.memory.activations import (
     LayerActivations,
     checkpoint_bytes,
     layer_activations,
-    layer_input_bytes,
     norm_stat_bytes,
 )
 from engine.training.memory.context import CardContext
@@ -201,8 +200,9 @@ def host_checkpoint_bytes(ctx: CardContext) -> int:
         return 0
     s, t = ceil_div(tr.seq, ctx.cp), ctx.tp
     sp = tr.sequence_parallel and t > 1
-    part = layer_input_bytes(ctx.model, s, tr.micro_batch, t, sp, _activation_bytes_per_element(ctx))
-    return ceil_div(part, 1 if sp else t) * ceil_div(ctx.layers * ctx.in_flight_chunks, ctx.vpp)
+    # the partition this rank would keep on the GPU without cpu_checkpointing (cpu_checkpointing needs partitions)
+    part = checkpoint_bytes(ctx.model, s, tr.micro_batch, t, sp, _activation_bytes_per_element(ctx), True, False)
+    return part * ceil_div(ctx.layers * ctx.in_flight_chunks, ctx.vpp)
 
 
 def detailed_breakdown(ctx: CardContext) -> Breakdown:
