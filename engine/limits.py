@@ -188,6 +188,7 @@ FIELD_BOUNDS: dict[str, tuple[int, int] | tuple[float, float]] = {
     "serving.prefill_chunk": (1, MAX_CONTEXT),
     "serving.cuda_context_bytes": (0, MAX_OVERHEAD_BYTES),
     "serving.library_workspace_bytes": (0, MAX_OVERHEAD_BYTES),
+    "serving.cuda_graph_bytes": (0, MAX_OVERHEAD_BYTES),
     "serving.gpu_memory_utilization": (0.0, 1.0),
     "serving.kv_free_fraction": (0.0, 1.0),
     "serving.fragmentation_percent": (0.0, 100.0),
@@ -241,7 +242,7 @@ def check_serving_limits(s, prefix: str = "serving") -> None:
     for name in ("context", "batch", "group_size", "gpu_memory_utilization", "kv_free_fraction"):
         _check(prefix, f"serving.{name}", getattr(s, name))
     for name in ("gpu_layers", "max_model_len", "paged_block_size", "prefill_chunk", "cuda_context_bytes",
-                 "library_workspace_bytes", "fragmentation_percent"):
+                 "library_workspace_bytes", "cuda_graph_bytes", "fragmentation_percent"):
         _optional(prefix, f"serving.{name}", getattr(s, name))
     if s.tensor_split is not None:
         check_tensor_split(s.tensor_split, f"{prefix}.tensor_split")

@@ -40,7 +40,7 @@ from engine.weights.quant import SCHEME_NAMES
 
 _SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "tensor_split",
                   "gpu_memory_utilization", "max_model_len", "vllm_engine", "group_size", "prefill_chunk", "flash_attention",
-                  "logits", "paged_block_size", "double_quant", "swa_full")
+                  "logits", "paged_block_size", "double_quant", "swa_full", "vllm_version", "enforce_eager")
 _LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus", "tp", "gpus_per_node")
 
 
@@ -66,6 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--tensor-split", metavar="A,B,...", help="share of the layers per card, e.g. 3,1")
     g.add_argument("--gpu-memory-utilization", type=float_in(0, 1, lo_open=True), metavar="F", help="vLLM share of each card (default 0.9)")
     g.add_argument("--vllm-engine", choices=["v0", "v1"], help="vLLM engine: v1 (default, vLLM >= 0.8) or v0")
+    g.add_argument("--vllm-version", metavar="X.Y.Z",
+                   help="vLLM release (e.g. 0.6.4): what it counts before sizing the KV pool (default: the newest)")
+    g.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=None,
+                   help="vLLM --enforce-eager: no CUDA graphs")
     g.add_argument("--max-model-len", type=int_in(1, MAX_CONTEXT), metavar="N", help="vLLM max_model_len (default: --context)")
     g.add_argument("--prefill-chunk", type=int_in(1, MAX_CONTEXT), metavar="N", help="tokens per prefill forward pass")
     g.add_argument("--paged-block-size", type=int_in(1, MAX_CONTEXT), metavar="N", help="KV block size in tokens")
@@ -74,7 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="llama.cpp: sliding-window layers keep the whole context (default: window + one ubatch)")
     g.add_argument("--logits", choices=["last", "all"], help="logits of the last token (default) or every token")
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default: the runtime's)")
-    g.add_argument("--library-workspace", metavar="SIZE", help="cuBLAS workspace + CUDA graphs (default: runtime's)")
+    g.add_argument("--library-workspace", metavar="SIZE", help="cuBLAS workspace (default: the runtime's)")
+    g.add_argument("--cuda-graphs", metavar="SIZE", help="vLLM CUDA graph memory (default 512MiB; 0 with --enforce-eager)")
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", action="append", metavar="NAME", help="catalog GPU; repeat for mixed cards")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of a catalog GPU (24GiB)")
@@ -117,7 +122,10 @@ def serving_from_args(args: argparse.Namespace, base: ServingConfig | None = Non
         value = getattr(args, f, None)
         if value is not None:
             data[f] = parse_split(value) if f == "tensor_split" else value
-    for flag, field in (("cuda_context", "cuda_context_bytes"), ("library_workspace", "library_workspace_bytes")):
+    if getattr(args, "vllm_version", None) is not None and getattr(args, "vllm_engine", None) is None:
+        data.pop("vllm_engine", None)  # the release's default engine (V0 before 0.8)
+    for flag, field in (("cuda_context", "cuda_context_bytes"), ("library_workspace", "library_workspace_bytes"),
+                        ("cuda_graphs", "cuda_graph_bytes")):
         if getattr(args, flag, None) is not None:
             text = getattr(args, flag)
             data[field] = overhead_bytes(text, "--" + flag.replace("_", "-"))

@@ -48,7 +48,11 @@ class CardModel(BaseModel):
         "backward_buffers, optimizer_step_temporaries, loss_logits (the loss moment's logits whether or not "
         "it is the peak), peak_moment (allocator-visible bytes at the peak), cuda_context, nccl, fragmentation; "
         "serving: kv_pool (the runtime's pre-allocated KV pool), kv_cache_window_layers (the part of kv_cache "
-        "held by sliding-window layers: the window, or llama.cpp's window + one ubatch padded to 256 cells)"))
+        "held by sliding-window layers: the window, or llama.cpp's window + one ubatch padded to 256 cells), "
+        "library_workspace (cuBLAS workspace + CUDA graphs), cuda_graphs (vLLM's CUDA graphs, part of "
+        "library_workspace; 0 with enforce_eager), non_torch (vLLM: non-torch memory allocated after start-up), "
+        "unreserved (vLLM: what the gpu_memory_utilization margin leaves after the CUDA context and, before "
+        "0.21, the CUDA graphs; when the margin cannot hold them, the rest of the pool vLLM allocates anyway)"))
     formulas: dict[str, str]
     host_bytes: int
     peak_moment: str = Field("", description="the moment of the step the card peaks at (training and "

@@ -26,7 +26,8 @@ from engine.serving.config import ServingConfig
 from engine.serving.kv_cache import KvUse, WindowPolicy, kv_bytes, kv_use
 from engine.serving.runtimes import NCCL_BYTES, RuntimeProfile
 from engine.serving.split import StageSplit
-from engine.serving.workspace import forward_tokens, workspace, workspace_bytes
+from engine.serving.vllm_profiling import VLLM_NON_TORCH_GROWTH_BYTES, VllmProfiling
+from engine.serving.workspace import ACT_BYTES, forward_tokens, workspace, workspace_bytes
 from engine.weights.formats import StorageFormat
 from engine.weights.quant import QuantScheme, tensor_bytes
 from engine.weights.tensors import Tensor, layer_tensors, outer_tensors
@@ -46,6 +47,7 @@ class Setting:
     chunk: int | None
     world: int
     window: WindowPolicy
+    vllm: VllmProfiling | None = None  # what the vLLM release counts inside its budget (None: not vLLM)
 
     def tokens(self, context: int, batch: int) -> int:
         """Tokens of the forward pass that sets the activation peak."""
@@ -126,37 +128,84 @@ def host_kv(s: Setting, context: int, batch: int) -> int:
     return kv_bytes(s.spec, s.split.host_layers, s.kv_fmt, 1, context, batch, s.block, s.window)
 
 
-def _runtime_bytes(s: Setting, dynamic: int) -> tuple[int, int, int, int, float]:
-    """(CUDA context, library workspace, NCCL, fragmentation reserve, its percent)."""
+@dataclass(frozen=True, slots=True)
+class RuntimeBytes:
+    """The runtime's own memory on one card, beyond weights, KV cache and the forward's workspace."""
+
+    context: int  # CUDA context
+    library: int  # cuBLAS workspace
+    graphs: int  # CUDA graphs (vLLM)
+    nccl: int  # NCCL communicators (several cards)
+    non_torch: int  # vLLM: non-torch memory allocated after start-up (kernels loaded during the profile)
+    fragmentation: int  # caching-allocator reserve
+    fragmentation_percent: float
+
+    @property
+    def total(self) -> int:
+        return self.context + self.library + self.graphs + self.nccl + self.non_torch + self.fragmentation
+
+    def outside_budget(self, p: VllmProfiling | None) -> int:
+        """What a vLLM release leaves out of its gpu_memory_utilization budget (0 for other runtimes)."""
+        if p is None:
+            return 0
+        return ((0 if p.context else self.context) + (0 if p.graphs else self.graphs)
+                + (0 if p.non_torch else self.nccl + self.non_torch))
+
+
+def _runtime_bytes(s: Setting, dynamic: int) -> RuntimeBytes:
     rt, cfg = s.runtime, s.cfg
     ctx = rt.cuda_context_bytes if cfg.cuda_context_bytes is None else cfg.cuda_context_bytes
     frag_pct = rt.fragmentation_percent if cfg.fragmentation_percent is None else cfg.fragmentation_percent
     lib = rt.library_workspace_bytes if cfg.library_workspace_bytes is None else cfg.library_workspace_bytes
+    graphs = 0 if cfg.enforce_eager else rt.cuda_graph_bytes if cfg.cuda_graph_bytes is None else cfg.cuda_graph_bytes
     nccl = NCCL_BYTES if s.world > 1 else 0
-    return ctx, lib, nccl, int(dynamic * frag_pct / 100), frag_pct
+    non_torch = VLLM_NON_TORCH_GROWTH_BYTES if s.vllm is not None else 0
+    return RuntimeBytes(ctx, lib, graphs, nccl, non_torch, int(dynamic * frag_pct / 100), frag_pct)
 
 
-def _overhead(s: Setting, dynamic: int) -> tuple[int, list[Figure]]:
-    ctx, lib, nccl, frag, frag_pct = _runtime_bytes(s, dynamic)
+def _overhead(s: Setting, dynamic: int) -> tuple[RuntimeBytes, list[Figure]]:
+    rb = _runtime_bytes(s, dynamic)
     name = s.runtime.name
+    lib = rb.library + rb.graphs
+    lib_text = (f"cuBLAS {n(rb.library)} + CUDA graphs {n(rb.graphs)} = {n(lib)} B ({name} profile constants)"
+                if rb.graphs else f"{n(lib)} B ({name} profile constant)")
     figs = [
-        figure("cuda_context", "CUDA context", ctx, f"{n(ctx)} B ({name} profile constant)"),
-        figure("library_workspace", "cuBLAS workspace / CUDA graphs", lib, f"{n(lib)} B ({name} profile constant)"),
-        figure("nccl", "NCCL buffers", nccl, f"{n(nccl)} B" if nccl else "0 (single card)"),
-        figure("fragmentation", "allocator reserve", frag, f"{frag_pct}% × {n(dynamic)} B allocated"),
+        figure("cuda_context", "CUDA context", rb.context, f"{n(rb.context)} B ({name} profile constant)"),
+        figure("library_workspace", "cuBLAS workspace / CUDA graphs", lib, lib_text),
+        figure("nccl", "NCCL buffers", rb.nccl, f"{n(rb.nccl)} B" if rb.nccl else "0 (single card)"),
+        figure("fragmentation", "allocator reserve", rb.fragmentation,
+               f"{rb.fragmentation_percent}% × {n(dynamic)} B allocated"),
     ]
-    return ctx + lib + nccl + frag, figs
+    if s.vllm is not None:
+        figs.append(figure("non_torch", "non-torch memory allocated after start-up", rb.non_torch,
+                           f"{n(rb.non_torch)} B (kernels loaded during vLLM's profile; its log's non_torch_memory "
+                           "at TP 1)"))
+    return rb, figs
+
+
+def allreduce_inputs_bytes(s: Setting, stage: int, tp: int, tokens: int) -> int:
+    """vLLM 0.2.5 at TP > 1: every all-reduce input of a forward stays allocated (recordStream on NCCL's stream).
+
+    Each layer all-reduces its attention output projection and its MLP down projection (16-bit,
+    ``T × h``), the card with the embedding also its vocab-parallel embedding output.
+    """
+    if s.vllm is None or not s.vllm.allreduce_inputs or tp <= 1:
+        return 0
+    count = 2 * len(s.split.layers[stage]) + (1 if s.split.embedding_stage == stage else 0)
+    return count * tokens * s.spec.hidden * ACT_BYTES
 
 
 def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, context: int, batch: int) -> bool:
     """The card verdict of :func:`card_result` without building figures (answer searches)."""
     layers = s.split.layers[stage]
     kv = kv_bytes(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
-    act, logits = workspace_bytes(s.spec, layers, tp, context, batch, s.tokens(context, batch), s.cfg.flash_attention,
+    tokens = s.tokens(context, batch)
+    act, logits = workspace_bytes(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention,
                                   s.cfg.logits, s.split.output_stage == stage, s.ggml)
-    ctx, lib, nccl, frag, _ = _runtime_bytes(s, weights + kv + act + logits)
-    fixed = weights + act + logits + ctx + lib + nccl + frag
-    _, unused = _pool_bytes(s, capacity, fixed)
+    act += allreduce_inputs_bytes(s, stage, tp, tokens)
+    rb = _runtime_bytes(s, weights + kv + act + logits)
+    fixed = weights + act + logits + rb.total
+    _, unused = _pool_bytes(s, capacity, fixed, rb.outside_budget(s.vllm), kv)
     return fixed + unused + kv <= capacity
 
 
@@ -164,18 +213,27 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
                 context: int, batch: int) -> CardResult:
     layers = s.split.layers[stage]
     kv: KvUse = kv_use(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
-    ws = workspace(s.spec, layers, tp, context, batch, s.tokens(context, batch), s.cfg.flash_attention, s.cfg.logits,
+    tokens = s.tokens(context, batch)
+    ws = workspace(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention, s.cfg.logits,
                    s.split.output_stage == stage, s.ggml)
-    allocated = weights.bytes + kv.bytes + ws.activations + ws.logits
-    overhead, details = _overhead(s, allocated)
-    pool, reserve = _pool(s, capacity, weights.bytes + ws.activations + ws.logits + overhead)
+    activations, act_text = ws.activations, ws.activations_formula
+    pending = allreduce_inputs_bytes(s, stage, tp, tokens)
+    if pending and s.vllm is not None:
+        activations += pending
+        act_text += (f" + all-reduce inputs kept by {s.vllm.label}: {pending // (tokens * s.spec.hidden * ACT_BYTES)}"
+                     f" × {ACT_BYTES} B × T {n(tokens)} × h {n(s.spec.hidden)} = {n(pending)} B")
+    allocated = weights.bytes + kv.bytes + activations + ws.logits
+    rb, details = _overhead(s, allocated)
+    overhead = rb.total
+    pool, reserve = _pool(s, capacity, weights.bytes + activations + ws.logits + overhead, rb.outside_budget(s.vllm),
+                          kv.bytes)
     if reserve is not None:
         details.append(reserve)
         overhead += reserve.bytes
     parts = {
         "weights": figure("weights", f"weights ({s.scheme.name})", weights.bytes, weights.formula),
         "kv_cache": figure("kv_cache", f"KV cache ({s.kv_fmt.name})", kv.bytes, kv.formula),
-        "activations": figure("activations", "activation workspace", ws.activations, ws.activations_formula),
+        "activations": figure("activations", "activation workspace", activations, act_text),
         "logits": figure("logits", "logits", ws.logits, ws.logits_formula),
         "overhead": figure("overhead", "runtime overhead", overhead,
                            " + ".join(f"{d.label} {n(d.bytes)}" for d in details)),
@@ -185,17 +243,30 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     if s.spec.sliding_window is not None:
         extra.append(figure("kv_cache_window_layers", "KV cache of the sliding-window layers", kv.window_bytes,
                             f"{n(kv.window_bytes)} B of the KV cache"))
+    if rb.graphs:
+        extra.append(figure("cuda_graphs", "CUDA graphs (part of the library workspace)", rb.graphs,
+                            f"{n(rb.graphs)} B ({s.runtime.name} profile constant)"))
     if pool is not None:
         extra.append(figure("kv_pool", "KV pool reserved by the runtime", max(pool, 0), f"{n(pool)} B"))
     return CardResult(make_breakdown(parts, tuple(details + extra)), pool, kv.bytes_per_token)
 
 
-def _pool_bytes(s: Setting, capacity: int, fixed: int) -> tuple[int | None, int]:
-    """(KV pool, memory the runtime leaves unused) for runtimes that pre-allocate a pool."""
+def _pool_bytes(s: Setting, capacity: int, fixed: int, outside: int, kv: int) -> tuple[int | None, int]:
+    """(KV pool, memory the runtime leaves unused) for runtimes that pre-allocate a pool.
+
+    vLLM: the budget is ``gpu_memory_utilization × capacity``; ``outside`` is the part of ``fixed``
+    its release does not count (:meth:`RuntimeBytes.outside_budget`), which lives in the margin.  When
+    the margin cannot hold it, vLLM still allocates the whole pool at start-up and then runs out of
+    memory (:func:`margin_excess`): the card counts the whole pool, so it does not fit.
+    """
     kind = s.runtime.kv_pool
     if kind == "utilization":
         budget = int(capacity * s.cfg.gpu_memory_utilization)
-        return budget - fixed, capacity - budget
+        margin = capacity - budget
+        pool = budget - (fixed - outside)
+        if outside > margin:
+            return pool, max(pool - kv, 0)
+        return pool, margin - outside
     if kind == "free_fraction":
         free = max(capacity - fixed, 0)
         pool = int(free * s.cfg.kv_free_fraction)
@@ -203,11 +274,32 @@ def _pool_bytes(s: Setting, capacity: int, fixed: int) -> tuple[int | None, int]
     return None, 0
 
 
-def _pool(s: Setting, capacity: int, fixed: int) -> tuple[int | None, Figure | None]:
+def margin_excess(s: Setting, capacity: int) -> tuple[int, int]:
+    """(what a vLLM release keeps outside its budget, the part of it the margin cannot hold) on a card.
+
+    Before 0.21 vLLM captures its CUDA graphs after allocating the KV pool, so an excess is an
+    out-of-memory error at start-up (from 0.9.1 V1 also refuses to start when the free memory is
+    below ``gpu_memory_utilization × capacity``).
+    """
+    if s.vllm is None:
+        return 0, 0
+    outside = _runtime_bytes(s, 0).outside_budget(s.vllm)
+    return outside, max(outside - (capacity - int(capacity * s.cfg.gpu_memory_utilization)), 0)
+
+
+def _pool(s: Setting, capacity: int, fixed: int, outside: int, kv: int) -> tuple[int | None, Figure | None]:
     """(KV pool bytes, the unused-reserve figure)."""
-    pool, unused = _pool_bytes(s, capacity, fixed)
+    pool, unused = _pool_bytes(s, capacity, fixed, outside, kv)
     if s.runtime.kv_pool == "utilization":
-        text = f"(1 − gpu_memory_utilization {s.cfg.gpu_memory_utilization}) × {n(capacity)} B"
+        margin = capacity - int(capacity * s.cfg.gpu_memory_utilization)
+        label = s.vllm.label if s.vllm else "vLLM"
+        if outside > margin:
+            text = (f"the rest of the KV pool, allocated at start-up although the margin {n(margin)} cannot hold "
+                    f"what {label} keeps outside the budget {n(outside)}")
+        else:
+            text = f"(1 − gpu_memory_utilization {s.cfg.gpu_memory_utilization}) × {n(capacity)} B"
+            if outside:
+                text = f"{text} {n(margin)} − what {label} keeps outside the budget {n(outside)}"
         return pool, figure("unreserved", "left outside gpu_memory_utilization", unused, text)
     if s.runtime.kv_pool == "free_fraction":
         text = f"(1 − kv_cache_free_gpu_mem_fraction {s.cfg.kv_free_fraction}) × {n(capacity - fixed)} B free"

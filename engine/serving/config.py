@@ -36,7 +36,12 @@ class ServingConfig(BaseModel):
                                                                  "64 for TensorRT-LLM, none otherwise)")
     vllm_engine: Literal["v0", "v1"] = Field(
         "v1", description="vLLM's engine: v1 (default since vLLM 0.8) always chunks prefill; v0 profiles a batch of "
-        "max(max_model_len, 2048) tokens unless chunked prefill is on (its default only above 32,768)")
+        "max(max_model_len, 2048) tokens unless chunked prefill is on (its default only above 32,768); "
+        "default: v0 when vllm_version is before 0.8")
+    vllm_version: str | None = Field(
+        None, max_length=32, description="vLLM release, e.g. 0.6.4: what it subtracts before sizing the KV pool "
+        "(CUDA context, non-torch memory, CUDA graphs) changed by release; default: the newest")
+    enforce_eager: bool = Field(False, description="vLLM --enforce-eager: no CUDA graphs")
     prefill_chunk: int | None = Field(None, gt=0, description="tokens per forward pass during prefill "
                                                               "(default: runtime's; transformers: the whole prompt)")
     flash_attention: bool = Field(True, description="flash / memory-efficient attention (no s² scores)")
@@ -44,8 +49,8 @@ class ServingConfig(BaseModel):
                            "(as every build before May 2025 did) instead of the window plus one ubatch")
     logits: Logits = Field("last", description="logits of the last token per sequence, or of every prompt token")
     cuda_context_bytes: int | None = Field(None, ge=0, description="override the runtime's CUDA context constant")
-    library_workspace_bytes: int | None = Field(None, ge=0,
-                                                description="override the runtime's cuBLAS workspace / CUDA graphs")
+    library_workspace_bytes: int | None = Field(None, ge=0, description="override the runtime's cuBLAS workspace")
+    cuda_graph_bytes: int | None = Field(None, ge=0, description="override the runtime's CUDA graph memory (vLLM)")
     fragmentation_percent: float | None = Field(None, ge=0, le=100, description="override the allocator reserve")
 
     @field_validator("tensor_split")
@@ -54,6 +59,16 @@ class ServingConfig(BaseModel):
         if v is not None and (not v or any(x < 0 for x in v) or sum(v) <= 0):
             raise PlanError("serving.tensor_split", ",".join(map(str, v)), "non-negative shares with a positive sum")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_of_version(cls, data: object) -> object:
+        """Without an explicit engine, a vLLM release before 0.8 runs V0 (its default then)."""
+        if isinstance(data, dict) and isinstance(data.get("vllm_version"), str) and "vllm_engine" not in data:
+            from engine.serving.vllm_profiling import default_vllm_engine
+
+            return {**data, "vllm_engine": default_vllm_engine(data["vllm_version"])}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> ServingConfig:
@@ -64,6 +79,12 @@ class ServingConfig(BaseModel):
         from engine.serving.kv_cache import kv_format
         from engine.weights.quant import find_scheme
 
+        if self.vllm_version is not None:
+            from engine.serving.vllm_profiling import parse_vllm_version
+
+            if self.vllm_engine == "v1" and parse_vllm_version(self.vllm_version) < (0, 7, 0):
+                raise PlanError("serving.vllm_engine", self.vllm_engine,
+                                f"v0 with vLLM {self.vllm_version} (the V1 engine arrived in 0.7.0)")
         find_scheme(self.quant, self.group_size, self.double_quant, self.keep_modules)
         kv_format(self.kv_dtype)
         return self

@@ -22,6 +22,7 @@ from engine.serving.card import (
     card_fits,
     card_result,
     host_kv,
+    margin_excess,
     host_weights,
     layer_weight_bytes,
     stage_weights,
@@ -38,6 +39,7 @@ from engine.serving.runtimes import RuntimeProfile, profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
 from engine.serving.support import catalog_gpu, format_support
+from engine.serving.vllm_profiling import vllm_profiling
 from engine.units import format_bytes
 from engine.weights.quant import find_scheme, tensor_bytes
 from engine.weights.tensors import outer_tensors
@@ -93,6 +95,7 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
         kv_fmt=kv_format(cfg.kv_dtype), runtime=rt, split=split,
         block=cfg.paged_block_size or rt.paged_block, chunk=cfg.prefill_chunk or _profile_tokens(cfg, rt),
         world=len(layout.cards), window=_window_policy(cfg, rt),
+        vllm=vllm_profiling(cfg.vllm_version, cfg.vllm_engine) if cfg.runtime == "vllm" else None,
     )
 
 
@@ -188,6 +191,13 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
             parts.append("the output layer")
         out.append(PlanWarning("host-offload", (
             f"llama.cpp keeps {', '.join(parts)} in system RAM: {format_bytes(host)}"), severity="info"))
+    margin = max((margin_excess(s, cap) for cap in {c.slot.capacity_bytes for c in rows}), key=lambda m: m[1],
+                 default=(0, 0))
+    if margin[1] and s.vllm is not None:
+        out.append(PlanWarning("vllm-margin", (
+            f"{s.vllm.label} keeps {format_bytes(margin[0])} (CUDA context, CUDA graphs) outside "
+            f"gpu_memory_utilization {s.cfg.gpu_memory_utilization}, {format_bytes(margin[1])} more than the "
+            "margin: vLLM fails at start-up; lower gpu_memory_utilization or use --enforce-eager")))
     trained = s.spec.max_context
     if trained and s.cfg.context > trained:
         out.append(PlanWarning("context-beyond-training", (

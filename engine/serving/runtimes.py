@@ -13,7 +13,9 @@ Constants are typical figures, each overridable in :class:`ServingConfig`:
   reproducibility").
 * ``VLLM_CUDA_GRAPH_BYTES`` (512 MiB): vLLM captures CUDA graphs for its decode
   batch sizes after the profile run; its start-up log reports "Graph capturing
-  finished ... took" a few hundred MiB to about 1 GiB.
+  finished ... took" a few hundred MiB to about 1 GiB (none with ``enforce_eager``).
+  Which of these vLLM counts inside its ``gpu_memory_utilization`` budget depends on
+  its release: :mod:`engine.serving.vllm_profiling`.
 * ``NCCL_BYTES`` (256 MiB): NCCL communicator buffers when cards talk (TP / PP),
   as in the training engine.
 * Default prefill chunk: vLLM's ``max_num_batched_tokens`` with chunked prefill
@@ -39,13 +41,14 @@ NCCL_BYTES = 256 * MiB
 class RuntimeProfile:
     name: str
     cuda_context_bytes: int
-    library_workspace_bytes: int  # cuBLAS workspace, CUDA graphs
+    library_workspace_bytes: int  # cuBLAS workspace
     fragmentation_percent: float  # caching-allocator reserve on what is allocated dynamically
     prefill_chunk: int | None  # tokens per prefill forward; None: the whole prompt at once
     paged_block: int | None  # KV block size (tokens)
     kv_pool: str  # "dynamic" (grows with use), "utilization" (vLLM) or "free_fraction" (TensorRT-LLM)
     embedding_on_host: bool  # llama.cpp keeps token_embd in system RAM
     description: str
+    cuda_graph_bytes: int = 0  # CUDA graphs captured after the profile (vLLM)
 
 
 PROFILES = {
@@ -53,10 +56,11 @@ PROFILES = {
         "transformers", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 5.0, None, None, "dynamic", False,
         "PyTorch + Hugging Face transformers: DynamicCache grows with the sequence; whole prompt in one forward"),
     "vllm": RuntimeProfile(
-        "vllm", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES + VLLM_CUDA_GRAPH_BYTES, 0.0, 8192, 16,
+        "vllm", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 0.0, 8192, 16,
         "utilization", False,
         "vLLM: reserves gpu_memory_utilization × capacity; the KV pool takes what weights, the profiled "
-        "activation peak and CUDA graphs leave"),
+        "activation peak and (by release) non-torch memory and CUDA graphs leave",
+        cuda_graph_bytes=VLLM_CUDA_GRAPH_BYTES),
     "llamacpp": RuntimeProfile(
         "llamacpp", LLAMACPP_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 0.0, 512, None, "dynamic", True,
         "llama.cpp: KV for n_ctx allocated at start, compute buffer sized for n_ubatch tokens; "

@@ -5,10 +5,17 @@ for the tokens of the largest forward pass (a prefill chunk of ``T`` tokens
 over all sequences; vLLM and TensorRT-LLM profile one full chunk before sizing
 their KV pool), in 16-bit activations (``e`` = 2 B):
 
-* layer working set: ``e · T · (2h + (q + 2kv)/t + 2f/t)``: the residual and
-  its normed copy, the Q/K/V projections, and the MLP's two up-projection
-  outputs (gate and up of a gated MLP, alive together); ``f`` is the dense
-  FFN, or ``top_k`` routed experts' FFN plus the shared experts' for MoE layers;
+* layer working set: ``e · T · (3h + max((q + 2kv + a)/t, 3f/t))``: the residual
+  and its normed copy, each block's intermediates (Q/K/V and the attention
+  output; a gated MLP's fused gate-up output and the activation's output, or
+  FC1's output and the activation's), and the block's output projection being
+  written while they are still referenced: vLLM's ``LlamaMLP.forward`` keeps
+  ``gate_up`` bound until it returns, after ``down_proj`` has allocated its
+  output (``vllm/model_executor/models/llama.py``; the RTX 3090 profile of
+  vllm-project/vllm issue 10517 peaks 2.07 GiB above the weights at 20,000
+  tokens: 20,000 × 2 B × (3 · 4,096 + 3 · 14,336) = 2.06 GiB).  ``f`` is the
+  dense FFN, or ``top_k`` routed experts' FFN plus the shared experts' for MoE
+  layers;
 * attention scores without flash attention: ``(e + 4) · a/t · T · context``:
   the 16-bit scores and their fp32 softmax (eager attention upcasts), each query
   of the chunk against every cached key; with flash attention only the fp32
@@ -77,13 +84,14 @@ def _parts(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, toke
     """(layer working set, attention scores or flash statistics) in bytes."""
     if not layers:
         return 0, 0
-    # The residual and its normed copy (2h) with the larger of the attention block (Q/K/V and the
+    # The residual and its normed copy (2h), the larger of the attention block (Q/K/V and the
     # attention output) and the MLP block (gated: the fused gate-up output 2f and the activation's
-    # output f alive together; otherwise FC1's output and the activation's output, 2f).
+    # output f alive together; otherwise FC1's output and the activation's output, 2f), and the
+    # block's output projection (h) written while they are referenced.
     f = ceil_div(_widest_ffn(spec, layers), tp)
     mlp = (3 if spec.gated_mlp else 2) * f
     attention = ceil_div(_qkv_width(spec) + spec.heads * spec.head_dim_, tp)
-    per_token = 2 * spec.hidden + max(mlp, attention)
+    per_token = 3 * spec.hidden + max(mlp, attention)
     heads = ceil_div(spec.heads, tp)
     scores = 4 * heads * tokens if flash else (ACT_BYTES + 4) * heads * tokens * context
     return ACT_BYTES * tokens * per_token, scores
@@ -142,7 +150,7 @@ def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, b
     else:
         s_text = f"scores (2 + 4) B × {heads} heads × T {n(tokens)} × context {n(context)}"
     act = layer + scores
-    text = (f"T = {n(tokens)} tokens per forward; layer {e} B × T × (2·{n(h)} + max(attention {n(qkv)}/{t} + output,"
+    text = (f"T = {n(tokens)} tokens per forward; layer {e} B × T × (3·{n(h)} + max(attention {n(qkv)}/{t} + output,"
             f" MLP {3 if spec.gated_mlp else 2}·{n(f)}/{t}))"
             f" = {n(layer)} + {s_text} = {n(act)} B")
     if not holds_output or spec.vocab is None:

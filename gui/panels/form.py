@@ -201,6 +201,8 @@ class BoundForm(QWidget):
         combo.setToolTip(tooltip)
 
         def write(value: Any) -> None:
+            if combo.findData(value) < 0 and isinstance(value, str):  # a plan file's value the list lacks
+                combo.addItem(value, value)
             combo.setCurrentIndex(max(0, combo.findData(value)))
 
         binding = self._add_row(Binding(path, label, combo, error_label(group), combo.currentData, write), label)
@@ -282,7 +284,8 @@ class BoundForm(QWidget):
         b.widget.blockSignals(True)
         try:
             value = get_field(self.document.plan, b.path)
-            if value is not None or isinstance(b.widget, QSpinBox):
+            if value is not None or isinstance(b.widget, QSpinBox) or (
+                    isinstance(b.widget, QComboBox) and b.widget.findData(None) >= 0):  # a combo offering "none"
                 b.write(value)
         finally:
             b.widget.blockSignals(False)

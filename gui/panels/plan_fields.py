@@ -170,6 +170,20 @@ def set_mode(plan: Plan, mode: str) -> Plan:
 # DeepSpeed's checkpoint switches and what each needs: partition_activations acts on the checkpoints of
 # full recompute, cpu_checkpointing moves the partitions (engine.training.config.TrainingConfig refuses either
 # without what it needs).
+VLLM_VERSION_PATH = "serving.vllm_version"
+
+
+def set_vllm_version(plan: Plan, value: str | None) -> Plan:
+    """Set the vLLM release and the engine it ran by default (V0 before 0.8) in one valid edit."""
+    from engine.serving.vllm_profiling import default_vllm_engine
+
+    engine = default_vllm_engine(value)
+    if get_field(plan, "serving.vllm_engine") != engine:
+        plan = set_field(plan, "serving.vllm_version", None)  # every release accepts either engine while unnamed
+        plan = set_field(plan, "serving.vllm_engine", engine)
+    return set_field(plan, VLLM_VERSION_PATH, value)
+
+
 CHECKPOINT_PATHS = ("training.recompute", "training.partition_activations", "training.cpu_checkpointing")
 
 

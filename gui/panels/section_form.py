@@ -13,6 +13,7 @@ from typing import Any, get_args, get_origin
 
 from PySide6.QtCore import QCoreApplication
 
+from engine.serving.vllm_profiling import VLLM_RELEASES
 from engine.weights.formats import KV_FORMATS
 from engine.weights.quant import SCHEME_NAMES
 from gui.panels.plan_fields import SECTION_MODELS, literal_choices
@@ -20,9 +21,10 @@ from gui.panels.plan_fields import SECTION_MODELS, literal_choices
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
 # Free-text fields whose allowed values the engine lists.
-_STRING_CHOICES: dict[str, tuple[str, ...]] = {
+_STRING_CHOICES: dict[str, tuple[str | None, ...]] = {
     "serving.quant": tuple(SCHEME_NAMES),
     "serving.kv_dtype": tuple(KV_FORMATS),
+    "serving.vllm_version": (None, *VLLM_RELEASES),  # None first: the newest release
 }
 
 
@@ -62,6 +64,8 @@ def _labels() -> dict[str, str]:
         "serving.group_size": translate("section_form", "Group size:"),
         "serving.double_quant": translate("section_form", "Double quant"),
         "serving.vllm_engine": translate("section_form", "vLLM engine:"),
+        "serving.vllm_version": translate("section_form", "vLLM release:"),
+        "serving.enforce_eager": translate("section_form", "No CUDA graphs (--enforce-eager)"),
         "serving.flash_attention": translate("section_form", "Flash attention"),
         "serving.swa_full": translate("section_form", "Full SWA cache (--swa-full)"),
         "serving.logits": translate("section_form", "Logits:"),
@@ -90,11 +94,12 @@ def _choice_text(path: str, value: object) -> str:
         ("serving.logits", "last"): translate("section_form", "last", "logits of the last token per sequence"),
         ("serving.logits", "all"): translate("section_form", "all", "logits of every prompt token"),
         ("finetune.method", "full"): translate("section_form", "full", "full fine-tuning (not LoRA)"),
+        ("serving.vllm_version", None): translate("section_form", "newest", "the newest vLLM release"),
     }
     return words.get((path, value), str(value))
 
 
-def _string_choices(path: str) -> tuple[str, ...] | None:
+def _string_choices(path: str) -> tuple[str | None, ...] | None:
     return _STRING_CHOICES.get(path)
 
 

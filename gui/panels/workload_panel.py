@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QComboBox, QWidget
 from engine.serving.estimate import llamacpp_keeps_windows
 from gui.panels.expert_load import KIND_PATH, ExpertLoadRows, plan_with_load_kind
 from gui.panels.form import BoundForm
-from gui.panels.plan_fields import CHECKPOINT_PATHS, set_checkpointing, set_mode
+from gui.panels.plan_fields import CHECKPOINT_PATHS, VLLM_VERSION_PATH, set_checkpointing, set_mode, set_vllm_version
 from gui.panels.section_form import add_section_fields
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
@@ -26,6 +26,9 @@ def serving_field_rules(serving) -> dict[str, bool]:
     return {
         "serving.gpu_layers": runtime == "llamacpp",
         "serving.gpu_memory_utilization": runtime == "vllm",
+        "serving.vllm_engine": runtime == "vllm",
+        "serving.vllm_version": runtime == "vllm",
+        "serving.enforce_eager": runtime == "vllm",
         "serving.kv_free_fraction": runtime == "trtllm",
         "serving.group_size": quant.startswith("int4"),
         "serving.double_quant": quant in ("nf4", "fp4"),
@@ -147,6 +150,8 @@ class WorkloadPanel(BoundForm):
             return plan_with_load_kind(self.document.plan, value)
         if path in CHECKPOINT_PATHS:  # turning recompute away from full turns off what needs it, in one edit
             return set_checkpointing(self.document.plan, path, value)
+        if path == VLLM_VERSION_PATH:  # a release before 0.8 runs the V0 engine, in the same edit
+            return set_vllm_version(self.document.plan, value)
         return super().derive(path, value)
 
     def refresh(self) -> None:

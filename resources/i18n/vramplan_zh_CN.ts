@@ -550,27 +550,27 @@
             <translation>缩放到能看到所有节点</translation>
         </message>
         <message>
-            <location filename="../../gui/diagram/view.py" line="227" />
+            <location filename="../../gui/diagram/view.py" line="232" />
             <source>No cards yet. Drag a GPU from the palette on the left onto the canvas to start a node.</source>
             <translation>还没有卡。从左侧 GPU 面板把 GPU 拖到画布上，即可新建节点。</translation>
         </message>
         <message>
-            <location filename="../../gui/diagram/view.py" line="229" />
+            <location filename="../../gui/diagram/view.py" line="234" />
             <source>No cards yet. Drag a GPU from the palette onto an empty slot of a node.</source>
             <translation>还没有卡。从 GPU 面板把 GPU 拖到节点的空卡槽上。</translation>
         </message>
         <message>
-            <location filename="../../gui/diagram/view.py" line="251" />
+            <location filename="../../gui/diagram/view.py" line="256" />
             <source>click to dismiss</source>
             <translation>点击关闭</translation>
         </message>
         <message>
-            <location filename="../../gui/diagram/view.py" line="280" />
+            <location filename="../../gui/diagram/view.py" line="285" />
             <source>Stage</source>
             <translation>阶段</translation>
         </message>
         <message>
-            <location filename="../../gui/diagram/view.py" line="280" />
+            <location filename="../../gui/diagram/view.py" line="285" />
             <source>Memory</source>
             <translation>显存</translation>
         </message>
@@ -1382,47 +1382,47 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>节点图</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="121" />
+            <location filename="../../gui/plan_errors.py" line="115" />
             <source>The model's {layers} layers do not split evenly over {stages} pipeline stages. Give each stage its layers in Plan settings ▸ Stages (untick “Even split”), or use a number of stages that divides {layers}.</source>
             <translation>模型的 {layers} 层无法均分到 {stages} 个流水线阶段。请在 方案设置 ▸ 阶段 中为每个阶段指定层数（取消勾选“均分”），或改用能整除 {layers} 的阶段数。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="126" />
+            <location filename="../../gui/plan_errors.py" line="120" />
             <source>The layers per stage ({split}) must add up to the model's {layers} layers, at least one on every stage (Plan settings ▸ Stages).</source>
             <translation>各阶段层数（{split}）之和必须等于模型的 {layers} 层，且每个阶段至少一层（方案设置 ▸ 阶段）。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="131" />
+            <location filename="../../gui/plan_errors.py" line="125" />
             <source>Stage {stage} has no cards: stages run from 1 to {last} without gaps. Select cards and press {stage} to put them on stage {stage}.</source>
             <translation>阶段 {stage} 没有卡：阶段须从 1 连续编号到 {last}，中间不能空缺。选中卡后按 {stage} 键，即可把它们放到阶段 {stage}。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="136" />
+            <location filename="../../gui/plan_errors.py" line="130" />
             <source>A TP group has cards on stages {stages}: all cards of a TP group hold the same layers, so they need one stage. Give them one stage, or select cards and press T for a new TP group.</source>
             <translation>有一个 TP 组的卡分布在阶段 {stages}：同一 TP 组的卡持有相同的层，必须处于同一阶段。请把它们设为同一阶段，或选中卡后按 T 新建 TP 组。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="140" />
+            <location filename="../../gui/plan_errors.py" line="134" />
             <source>Tensor parallelism over {tp} cards does not fit this model: expected {allowed} (the TP groups on the diagram).</source>
             <translation>{tp} 张卡的张量并行不适用于这个模型：应为 {allowed}（即节点图上的 TP 组）。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="144" />
+            <location filename="../../gui/plan_errors.py" line="138" />
             <source>llama.cpp runs one card per stage (it splits the layers across cards): remove the data-parallel copies, or choose another runtime.</source>
             <translation>llama.cpp 每个阶段只用一张卡（它把层拆分到各张卡上）：请删除数据并行副本，或换用其他推理框架。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="146" />
+            <location filename="../../gui/plan_errors.py" line="140" />
             <source>{place}: {value} does not work here; expected {allowed}.</source>
             <translation>{place}：{value} 在这里不可用；应为 {allowed}。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="153" />
+            <location filename="../../gui/plan_errors.py" line="147" />
             <source>Not done: the selected cards are on stages {stages}, and a TP group holds the cards of one stage.</source>
             <translation>未执行：选中的卡位于阶段 {stages}，而一个 TP 组只能包含同一阶段的卡。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="155" />
+            <location filename="../../gui/plan_errors.py" line="149" />
             <source>Not done: {value}: expected {allowed}.</source>
             <translation>未执行：{value}：应为 {allowed}。</translation>
         </message>
@@ -1434,214 +1434,214 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation type="vanished">最优（{0}）：{1} 张卡，TP {2} × PP {3} × DP {4}，ZeRO-{5}；每步 {6:.3g} 秒；瓶颈：{7}。</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="53" />
+            <location filename="../../gui/planner_panel.py" line="54" />
             <source>cards</source>
             <translation>卡数</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="53" />
+            <location filename="../../gui/planner_panel.py" line="54" />
             <source>TP</source>
             <translation>TP</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="54" />
+            <location filename="../../gui/planner_panel.py" line="55" />
             <source>PP</source>
             <translation>PP</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="54" />
+            <location filename="../../gui/planner_panel.py" line="55" />
             <source>DP</source>
             <translation>DP</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="55" />
+            <location filename="../../gui/planner_panel.py" line="56" />
             <source>CP</source>
             <translation>CP</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="55" />
+            <location filename="../../gui/planner_panel.py" line="56" />
             <source>VPP</source>
             <translation>VPP</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="56" />
+            <location filename="../../gui/planner_panel.py" line="57" />
             <source>ZeRO</source>
             <translation>ZeRO</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="56" />
+            <location filename="../../gui/planner_panel.py" line="57" />
             <source>recompute</source>
             <translation>重计算</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="57" />
+            <location filename="../../gui/planner_panel.py" line="58" />
             <source>mb</source>
             <translation>微批</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="57" />
+            <location filename="../../gui/planner_panel.py" line="58" />
             <source>SP</source>
             <translation>SP</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="58" />
+            <location filename="../../gui/planner_panel.py" line="59" />
             <source>layers/stage</source>
             <translation>层/阶段</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="58" />
+            <location filename="../../gui/planner_panel.py" line="59" />
             <source>max card</source>
             <translation>单卡最高</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="59" />
+            <location filename="../../gui/planner_panel.py" line="60" />
             <source>headroom</source>
             <translation>余量</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="59" />
+            <location filename="../../gui/planner_panel.py" line="60" />
             <source>step s</source>
             <translation>单步（秒）</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="60" />
+            <location filename="../../gui/planner_panel.py" line="61" />
             <source>tok/s/GPU</source>
             <translation>tok/s/GPU</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="60" />
+            <location filename="../../gui/planner_panel.py" line="61" />
             <source>days</source>
             <translation>天数</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="61" />
+            <location filename="../../gui/planner_panel.py" line="62" />
             <source>binding</source>
             <translation>瓶颈</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="306" />
+            <location filename="../../gui/planner_panel.py" line="307" />
             <source>Best ({0}): %n card(s), TP {2} × PP {3} × DP {4}, ZeRO-{5}; {6:.3g} s per step; binding: {7}.</source>
             <translation>最优（{0}）：%n 张卡，TP {2} × PP {3} × DP {4}，ZeRO-{5}；每步 {6:.3g} 秒；瓶颈：{7}。</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="212" />
+            <location filename="../../gui/planner_panel.py" line="213" />
             <source>GPU</source>
             <translation>GPU</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="166" />
-            <location filename="../../gui/planner_panel.py" line="267" />
+            <location filename="../../gui/planner_panel.py" line="167" />
+            <location filename="../../gui/planner_panel.py" line="268" />
             <source>Search layouts</source>
             <translation>搜索布局</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="168" />
+            <location filename="../../gui/planner_panel.py" line="169" />
             <source>Apply</source>
             <translation>应用</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="171" />
+            <location filename="../../gui/planner_panel.py" line="172" />
             <source>Pick a GPU and a card budget, then search.</source>
             <translation>选择 GPU 和卡数上限，然后搜索。</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="194" />
+            <location filename="../../gui/planner_panel.py" line="195" />
             <source>cards (log)</source>
             <translation>卡数（对数）</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="206" />
+            <location filename="../../gui/planner_panel.py" line="207" />
             <source>Pareto front: fewer cards, less training time, more memory headroom. Colour: headroom of the heaviest card (red: tight, green: half free).</source>
             <translation>帕累托前沿：卡更少、训练时间更短、显存余量更多。颜色：占用最高那张卡的余量（红：紧张，绿：空闲一半）。</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="212" />
+            <location filename="../../gui/planner_panel.py" line="213" />
             <source>GPUs per node</source>
             <translation>每节点 GPU 数</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="212" />
+            <location filename="../../gui/planner_panel.py" line="213" />
             <source>Max GPUs</source>
             <translation>最多 GPU 数</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="213" />
+            <location filename="../../gui/planner_panel.py" line="214" />
             <source>Objective</source>
             <translation>优化目标</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="213" />
+            <location filename="../../gui/planner_panel.py" line="214" />
             <source>Safety margin</source>
             <translation>安全余量</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="213" />
+            <location filename="../../gui/planner_panel.py" line="214" />
             <source>MFU</source>
             <translation>MFU</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="220" />
+            <location filename="../../gui/planner_panel.py" line="221" />
             <source>Fraction of each card's memory kept free</source>
             <translation>每张卡预留不用的显存比例</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="221" />
+            <location filename="../../gui/planner_panel.py" line="222" />
             <source>Fraction of the peak BF16 TFLOP/s the kernels reach</source>
             <translation>算子能达到的 BF16 峰值 TFLOP/s 的比例</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="248" />
-            <location filename="../../gui/planner_panel.py" line="269" />
+            <location filename="../../gui/planner_panel.py" line="249" />
+            <location filename="../../gui/planner_panel.py" line="270" />
             <source>Cannot search: {0}</source>
             <translation>无法搜索：{0}</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="253" />
+            <location filename="../../gui/planner_panel.py" line="254" />
             <source>Searching up to {0} × {1} …</source>
             <translation>正在搜索，最多 {0} × {1} …</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="255" />
+            <location filename="../../gui/planner_panel.py" line="256" />
             <source>Restart search</source>
             <translation>重新搜索</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="294" />
+            <location filename="../../gui/planner_panel.py" line="295" />
             <source>even</source>
             <translation>均分</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="301" />
+            <location filename="../../gui/planner_panel.py" line="302" />
             <source>{0:,} configurations: {1:,} evaluated, {2:,} pruned; {3:,} layouts on the front.</source>
             <translation>共 {0:,} 种配置：评估 {1:,} 种，剪枝 {2:,} 种；前沿上有 {3:,} 种布局。</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="304" />
+            <location filename="../../gui/planner_panel.py" line="305" />
             <source>No layout fits with a {0:.0%} margin. </source>
             <translation>留 {0:.0%} 余量时没有装得下的布局。</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="314" />
+            <location filename="../../gui/planner_panel.py" line="315" />
             <source>days to train (log)</source>
             <translation>训练天数（对数）</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="315" />
+            <location filename="../../gui/planner_panel.py" line="316" />
             <source>Pareto front: fewer cards, less time to train {0:.3g} tokens, more memory headroom. Colour: headroom of the heaviest card (red: tight, green: half free); grey: front layouts beyond the first {1} listed.</source>
             <translation>帕累托前沿：卡更少、训练 {0:.3g} 个 token 的时间更短、显存余量更多。颜色：占用最高那张卡的余量（红：紧张，绿：空闲一半）；灰：排在前 {1} 个之后的前沿布局。</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="350" />
+            <location filename="../../gui/planner_panel.py" line="351" />
             <source>Make this layout the plan's: {0}</source>
             <translation>把这个布局用作方案的布局：{0}</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="366" />
+            <location filename="../../gui/planner_panel.py" line="367" />
             <source>Apply planner layout {0}</source>
             <translation>应用规划器布局 {0}</translation>
         </message>
         <message>
-            <location filename="../../gui/planner_panel.py" line="367" />
+            <location filename="../../gui/planner_panel.py" line="368" />
             <source>Applied {0}; Edit ▸ Undo restores the previous layout.</source>
             <translation>已应用 {0}；编辑 ▸ 撤销 可恢复之前的布局。</translation>
         </message>
@@ -2244,244 +2244,244 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>WorkloadPanel</name>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="89" />
-            <location filename="../../gui/panels/workload_panel.py" line="97" />
+            <location filename="../../gui/panels/workload_panel.py" line="92" />
+            <location filename="../../gui/panels/workload_panel.py" line="100" />
             <source>Serving</source>
             <translation>推理服务</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="89" />
-            <location filename="../../gui/panels/workload_panel.py" line="98" />
+            <location filename="../../gui/panels/workload_panel.py" line="92" />
+            <location filename="../../gui/panels/workload_panel.py" line="101" />
             <source>Fine-tuning</source>
             <translation>微调</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="95" />
+            <location filename="../../gui/panels/workload_panel.py" line="98" />
             <source>Mode</source>
             <translation>模式</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="97" />
+            <location filename="../../gui/panels/workload_panel.py" line="100" />
             <source>Training</source>
             <translation>训练</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="96" />
+            <location filename="../../gui/panels/workload_panel.py" line="99" />
             <source>Workload:</source>
             <translation>工作负载：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="39" />
+            <location filename="../../gui/panels/workload_panel.py" line="42" />
             <source>Only for llama.cpp: the other runtimes keep the window itself.</source>
             <translation>仅对 llama.cpp 有效：其他推理框架本身就只保留窗口。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="42" />
+            <location filename="../../gui/panels/workload_panel.py" line="45" />
             <source>The model has no sliding window (Model ▸ Architecture).</source>
             <translation>该模型没有滑动窗口（模型 ▸ 模型结构）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="44" />
+            <location filename="../../gui/panels/workload_panel.py" line="47" />
             <source>llama.cpp keeps a window only when some, not all, layers use one; this model keeps the whole context on every layer.</source>
             <translation>llama.cpp 只在部分（而非全部）层使用窗口时才只保留窗口；该模型在每一层都保留整个上下文。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="52" />
+            <location filename="../../gui/panels/workload_panel.py" line="55" />
             <source>Only with full recompute: it acts on the layer checkpoints that full recompute keeps.</source>
             <translation>仅在完全重计算时有效：它作用于完全重计算保留的层检查点。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="54" />
+            <location filename="../../gui/panels/workload_panel.py" line="57" />
             <source>Only with partitioned checkpoints: DeepSpeed moves the partitions to CPU memory.</source>
             <translation>仅在检查点分片时有效：DeepSpeed 把分片移到 CPU 内存。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="101" />
+            <location filename="../../gui/panels/workload_panel.py" line="104" />
             <source>Training workload</source>
             <translation>训练负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="102" />
+            <location filename="../../gui/panels/workload_panel.py" line="105" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="102" />
+            <location filename="../../gui/panels/workload_panel.py" line="105" />
             <source> tokens</source>
             <translation> token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="103" />
+            <location filename="../../gui/panels/workload_panel.py" line="106" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="104" />
+            <location filename="../../gui/panels/workload_panel.py" line="107" />
             <source>Global batch:</source>
             <translation>全局批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="104" />
+            <location filename="../../gui/panels/workload_panel.py" line="107" />
             <source>auto (fill the pipeline)</source>
             <translation>自动（填满流水线）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="105" />
+            <location filename="../../gui/panels/workload_panel.py" line="108" />
             <source>Samples per optimizer step; auto runs one micro-batch per pipeline stage</source>
             <translation>每个优化器步的样本数；自动时每个流水线阶段跑一个微批次</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="106" />
+            <location filename="../../gui/panels/workload_panel.py" line="109" />
             <source>Precision:</source>
             <translation>精度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="107" />
+            <location filename="../../gui/panels/workload_panel.py" line="110" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="108" />
+            <location filename="../../gui/panels/workload_panel.py" line="111" />
             <source>Recompute:</source>
             <translation>重计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="109" />
+            <location filename="../../gui/panels/workload_panel.py" line="112" />
             <source>none</source>
             <translation>无</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="109" />
+            <location filename="../../gui/panels/workload_panel.py" line="112" />
             <source>selective</source>
             <translation>选择性</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="109" />
+            <location filename="../../gui/panels/workload_panel.py" line="112" />
             <source>full</source>
             <translation>完全</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="110" />
+            <location filename="../../gui/panels/workload_panel.py" line="113" />
             <source>Partition activations (DeepSpeed)</source>
             <translation>激活分片（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="111" />
+            <location filename="../../gui/panels/workload_panel.py" line="114" />
             <source>DeepSpeed partition_activations: each tensor-parallel rank keeps 1/TP of every layer checkpoint, all-gathered when the layer is recomputed</source>
             <translation>DeepSpeed partition_activations：每个张量并行 rank 只保留每层检查点的 1/TP，重计算该层时再 all-gather</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="113" />
+            <location filename="../../gui/panels/workload_panel.py" line="116" />
             <source>CPU checkpointing (DeepSpeed)</source>
             <translation>检查点放在 CPU（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="114" />
+            <location filename="../../gui/panels/workload_panel.py" line="117" />
             <source>DeepSpeed cpu_checkpointing: the partitioned checkpoints live in CPU memory, none on the GPU</source>
             <translation>DeepSpeed cpu_checkpointing：分片后的检查点放在 CPU 内存中，GPU 上不保留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="116" />
+            <location filename="../../gui/panels/workload_panel.py" line="119" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="117" />
+            <location filename="../../gui/panels/workload_panel.py" line="120" />
             <source>Sequence parallel (with TP)</source>
             <translation>序列并行（配合 TP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="120" />
+            <location filename="../../gui/panels/workload_panel.py" line="123" />
             <source>Sharding and offload</source>
             <translation>切分与卸载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="121" />
+            <location filename="../../gui/panels/workload_panel.py" line="124" />
             <source>ZeRO stage:</source>
             <translation>ZeRO 阶段：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="122" />
+            <location filename="../../gui/panels/workload_panel.py" line="125" />
             <source>0 (none)</source>
             <translation>0（不切分）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="122" />
+            <location filename="../../gui/panels/workload_panel.py" line="125" />
             <source>1 (optimizer states)</source>
             <translation>1（优化器状态）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="122" />
+            <location filename="../../gui/panels/workload_panel.py" line="125" />
             <source>2 (+ gradients)</source>
             <translation>2（+ 梯度）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="123" />
+            <location filename="../../gui/panels/workload_panel.py" line="126" />
             <source>3 (+ weights)</source>
             <translation>3（+ 权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="124" />
+            <location filename="../../gui/panels/workload_panel.py" line="127" />
             <source>Distributed optimizer (Megatron)</source>
             <translation>分布式优化器（Megatron）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="125" />
+            <location filename="../../gui/panels/workload_panel.py" line="128" />
             <source>Offload optimizer states to CPU</source>
             <translation>优化器状态卸载到 CPU</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="126" />
+            <location filename="../../gui/panels/workload_panel.py" line="129" />
             <source>Offload parameters to CPU (ZeRO-3)</source>
             <translation>参数卸载到 CPU（ZeRO-3）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="129" />
+            <location filename="../../gui/panels/workload_panel.py" line="132" />
             <source>MoE expert load</source>
             <translation>MoE 专家负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="133" />
+            <location filename="../../gui/panels/workload_panel.py" line="136" />
             <source>Memory method</source>
             <translation>显存估算方法</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="134" />
+            <location filename="../../gui/panels/workload_panel.py" line="137" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="135" />
+            <location filename="../../gui/panels/workload_panel.py" line="138" />
             <source>seed (the article's rules)</source>
             <translation>seed（文章的规则）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="135" />
+            <location filename="../../gui/panels/workload_panel.py" line="138" />
             <source>detailed</source>
             <translation>详细</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="136" />
+            <location filename="../../gui/panels/workload_panel.py" line="139" />
             <source>seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate</source>
             <translation>seed：每参数 18 字节，激活 40·S·H·L，不计额外开销；详细：按框架精确计算</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="137" />
+            <location filename="../../gui/panels/workload_panel.py" line="140" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="139" />
+            <location filename="../../gui/panels/workload_panel.py" line="142" />
             <source>Hugging Face (transformers eager)</source>
             <translation>Hugging Face（transformers eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="140" />
+            <location filename="../../gui/panels/workload_panel.py" line="143" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="184" />
+            <location filename="../../gui/panels/workload_panel.py" line="189" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>
@@ -2697,12 +2697,12 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>范围：{low} 到 {high}。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/form.py" line="235" />
+            <location filename="../../gui/panels/form.py" line="237" />
             <source>Set {field}</source>
             <translation>设置{field}</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/form.py" line="310" />
+            <location filename="../../gui/panels/form.py" line="313" />
             <source>Not accepted: expected {allowed}.</source>
             <translation>未接受：应为 {allowed}。</translation>
         </message>
@@ -2732,177 +2732,193 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>section_form</name>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="43" />
+            <location filename="../../gui/panels/section_form.py" line="45" />
             <source>Weight format:</source>
             <translation>权重格式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="44" />
+            <location filename="../../gui/panels/section_form.py" line="46" />
             <source>KV cache type:</source>
             <translation>KV 缓存类型：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="45" />
+            <location filename="../../gui/panels/section_form.py" line="47" />
             <source>Context (tokens):</source>
             <translation>上下文长度（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="46" />
+            <location filename="../../gui/panels/section_form.py" line="48" />
             <source>Concurrent sequences:</source>
             <translation>并发序列数：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="47" />
+            <location filename="../../gui/panels/section_form.py" line="49" />
             <source>Runtime:</source>
             <translation>推理框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="48" />
+            <location filename="../../gui/panels/section_form.py" line="50" />
             <source>GPU layers (llama.cpp):</source>
             <translation>GPU 层数（llama.cpp）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="49" />
+            <location filename="../../gui/panels/section_form.py" line="51" />
             <source>GPU memory share (vLLM):</source>
             <translation>显存占用比例（vLLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="50" />
+            <location filename="../../gui/panels/section_form.py" line="52" />
             <source>KV free fraction (TRT-LLM):</source>
             <translation>KV 空闲显存比例（TRT-LLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="51" />
+            <location filename="../../gui/panels/section_form.py" line="53" />
             <source>Max model length:</source>
             <translation>最大模型长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="52" />
+            <location filename="../../gui/panels/section_form.py" line="54" />
             <source>KV block (tokens):</source>
             <translation>KV 块大小（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="53" />
+            <location filename="../../gui/panels/section_form.py" line="55" />
             <source>Prefill chunk (tokens):</source>
             <translation>Prefill 分块（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="54" />
+            <location filename="../../gui/panels/section_form.py" line="56" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="55" />
+            <location filename="../../gui/panels/section_form.py" line="57" />
             <source>LoRA rank:</source>
             <translation>LoRA 秩：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="56" />
+            <location filename="../../gui/panels/section_form.py" line="58" />
             <source>LoRA alpha:</source>
             <translation>LoRA alpha：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="57" />
+            <location filename="../../gui/panels/section_form.py" line="59" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="58" />
+            <location filename="../../gui/panels/section_form.py" line="60" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="59" />
+            <location filename="../../gui/panels/section_form.py" line="61" />
             <source>Base weights:</source>
             <translation>基座权重：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="60" />
+            <location filename="../../gui/panels/section_form.py" line="62" />
             <source>Adapter weights:</source>
             <translation>适配器权重：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="61" />
+            <location filename="../../gui/panels/section_form.py" line="63" />
             <source>QLoRA format:</source>
             <translation>QLoRA 格式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="62" />
+            <location filename="../../gui/panels/section_form.py" line="64" />
             <source>Group size:</source>
             <translation>分组大小：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="63" />
-            <location filename="../../gui/panels/section_form.py" line="74" />
+            <location filename="../../gui/panels/section_form.py" line="65" />
+            <location filename="../../gui/panels/section_form.py" line="78" />
             <source>Double quant</source>
             <translation>双重量化</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="64" />
+            <location filename="../../gui/panels/section_form.py" line="66" />
             <source>vLLM engine:</source>
             <translation>vLLM 引擎：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="65" />
+            <location filename="../../gui/panels/section_form.py" line="67" />
+            <source>vLLM release:</source>
+            <translation>vLLM 版本：</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/section_form.py" line="68" />
+            <source>No CUDA graphs (--enforce-eager)</source>
+            <translation>不使用 CUDA 图（--enforce-eager）</translation>
+        </message>
+        <message>
             <location filename="../../gui/panels/section_form.py" line="69" />
+            <location filename="../../gui/panels/section_form.py" line="73" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="66" />
+            <location filename="../../gui/panels/section_form.py" line="70" />
             <source>Full SWA cache (--swa-full)</source>
             <translation>完整 SWA 缓存（--swa-full）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="67" />
+            <location filename="../../gui/panels/section_form.py" line="71" />
             <source>Logits:</source>
             <translation>Logits：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="68" />
+            <location filename="../../gui/panels/section_form.py" line="72" />
             <source>Gradient checkpointing</source>
             <translation>梯度检查点</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="70" />
+            <location filename="../../gui/panels/section_form.py" line="74" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="71" />
+            <location filename="../../gui/panels/section_form.py" line="75" />
             <source>LoRA dropout:</source>
             <translation>LoRA dropout：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="72" />
+            <location filename="../../gui/panels/section_form.py" line="76" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="73" />
+            <location filename="../../gui/panels/section_form.py" line="77" />
             <source>Mixed precision (fp32 master weights)</source>
             <translation>混合精度（fp32 主权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="90" />
+            <location filename="../../gui/panels/section_form.py" line="94" />
             <source>last</source>
             <comment>logits of the last token per sequence</comment>
             <translation>最后一个 token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="91" />
+            <location filename="../../gui/panels/section_form.py" line="95" />
             <source>all</source>
             <comment>logits of every prompt token</comment>
             <translation>全部 prompt token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="92" />
+            <location filename="../../gui/panels/section_form.py" line="96" />
             <source>full</source>
             <comment>full fine-tuning (not LoRA)</comment>
             <translation>全参数</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="115" />
+            <location filename="../../gui/panels/section_form.py" line="97" />
+            <source>newest</source>
+            <comment>the newest vLLM release</comment>
+            <translation>最新</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/section_form.py" line="120" />
             <source>auto</source>
             <translation>自动</translation>
         </message>
@@ -2964,7 +2980,7 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         <name>warnings</name>
         <message>
             <location filename="../../gui/warnings_panel.py" line="25" />
-            <location filename="../../gui/warnings_panel.py" line="48" />
+            <location filename="../../gui/warnings_panel.py" line="49" />
             <source>Over capacity</source>
             <translation>超出显存容量</translation>
         </message>
@@ -3039,17 +3055,22 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>分页优化器</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="77" />
+            <location filename="../../gui/warnings_panel.py" line="40" />
+            <source>vLLM's margin cannot hold the CUDA context and graphs</source>
+            <translation>vLLM 预留余量放不下 CUDA 上下文和 CUDA 图</translation>
+        </message>
+        <message>
+            <location filename="../../gui/warnings_panel.py" line="78" />
             <source>Not computed while the plan has an error (see the message above the diagram).</source>
             <translation>方案有错误，暂不计算（见节点图上方的提示）。</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="84" />
+            <location filename="../../gui/warnings_panel.py" line="85" />
             <source>No warnings</source>
             <translation>没有警告</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="97" />
+            <location filename="../../gui/warnings_panel.py" line="98" />
             <source>Click to highlight the %n card(s) concerned</source>
             <translation>点击高亮相关的 %n 张卡</translation>
         </message>

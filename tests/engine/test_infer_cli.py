@@ -137,3 +137,20 @@ def test_sliding_window_flags_and_swa_full(capsys):
     assert full["breakdown"]["kv_cache"] == 2 * 8192 * 512
     err = run_error(capsys, "infer", *SMALL, "--sliding-window", "0")
     assert "--sliding-window" in err
+
+
+def test_vllm_release_flags(capsys, tmp_path):
+    # a release before 0.8 runs V0 unless told otherwise: the profile batch is max(max_model_len, 2,048)
+    base = ["infer", *SMALL, "--runtime", "vllm", "--gpu-memory", "4GiB", "--max-model-len", "4096"]
+    old = run_json(capsys, *base, "--vllm-version", "0.6.4")
+    assert old["cards"][0]["breakdown"]["activations"] == 2 * 4096 * 2304 + 4 * 4 * 4096
+    # --enforce-eager: no CUDA graphs, so the margin keeps only the CUDA context (512 MiB)
+    eager = run_json(capsys, *base, "--vllm-version", "0.6.4", "--enforce-eager")
+    assert eager["cards"][0]["details"]["library_workspace"] == 32 * 2**20  # cuBLAS only
+    assert "cuda_graphs" not in eager["cards"][0]["details"]
+    err = run_error(capsys, *base, "--vllm-version", "0.6.4", "--vllm-engine", "v1")
+    assert "serving.vllm_engine='v1'" in err and "0.7.0" in err
+    err = run_error(capsys, *base, "--vllm-version", "six")
+    assert "serving.vllm_version='six'" in err
+    err = run_error(capsys, *base, "--cuda-graphs", "lots")
+    assert "--cuda-graphs" in err

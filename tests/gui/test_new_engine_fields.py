@@ -191,3 +191,28 @@ def test_recompute_away_from_full_turns_the_switches_off_in_one_step(training):
     assert document.plan == plan
     assert partition.isEnabled() and partition.isChecked()
     assert panel.bindings["training.cpu_checkpointing"].widget.isChecked()
+
+
+def test_vllm_release_picks_its_engine_in_one_step(qtbot):
+    plan = load_template("6b-rtx4090-int4")
+    plan = set_field(set_field(plan, "serving.runtime", "vllm"), "serving.max_model_len", 8192)
+    document = PlanDocument(plan)
+    panel = WorkloadPanel(document)
+    qtbot.addWidget(panel)
+    release = panel.bindings["serving.vllm_version"].widget
+    assert release.isEnabled() and release.currentData() is None  # the newest release
+    pool_newest = document.estimate.serving.kv_pool_bytes
+    steps = document.undo_stack.count()
+
+    choose(panel, "serving.vllm_version", "0.6.4")  # before 0.8: the V0 engine, in the same edit
+    assert document.plan.serving.vllm_version == "0.6.4" and document.plan.serving.vllm_engine == "v0"
+    assert document.undo_stack.count() == steps + 1 and document.error is None
+    assert panel.bindings["serving.vllm_engine"].widget.currentData() == "v0"
+    # V0 profiles max_model_len (8,192 tokens, as V1's chunk) and leaves the 512 MiB of CUDA graphs outside
+    assert document.estimate.serving.kv_pool_bytes - pool_newest == 512 * 2**20
+
+    document.undo_stack.undo()
+    assert document.plan.serving == plan.serving
+    assert release.currentData() is None
+    choose(panel, "serving.runtime", "llamacpp")
+    assert not release.isEnabled()
