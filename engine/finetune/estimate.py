@@ -62,6 +62,7 @@ from engine.report.records import (
 from engine.training.estimate import training_estimate
 from engine.training.memory.activations import layer_activations, layer_input_bytes
 from engine.training.memory.schedule import stage_layer_indices
+from engine.training.memory.workspace import library_workspace_bytes
 from engine.weights.quant import QuantScheme, find_scheme, tensor_bytes, tensor_format
 from engine.weights.tensors import layer_tensors, outer_tensors
 
@@ -240,13 +241,16 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     visible = sum(f.bytes for f in parts.values())
     nccl = o.nccl_bytes if world > 1 else 0
     frag = int(visible * o.fragmentation_percent / 100)
-    parts["overhead"] = figure("overhead", "runtime overhead", o.cuda_context_bytes + nccl + frag,
-                               f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag)}")
+    lib, lib_text = library_workspace_bytes(plan.method, transformer_engine=False)
+    parts["overhead"] = figure("overhead", "runtime overhead", o.cuda_context_bytes + nccl + frag + lib,
+                               f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag)}"
+                               f" + library workspaces {n(lib)}")
     details = (figure("base_weights", "frozen base weights", base, f"{n(base)} B"),
                figure("adapter_weights", "adapter weights", adapters, f"{a} B × {n(trainable)}"),
                Figure("dequantization_buffer", buffer.label, buffer.bytes, buffer.formula),
                Figure("optimizer_step_temporaries", step.label, step.bytes, step.formula),
-               Figure("loss_logits", "logits and loss", logits, logits_text))
+               Figure("loss_logits", "logits and loss", logits, logits_text),
+               figure("library_workspace", "cuBLAS workspaces", lib, lib_text))
     return make_breakdown(parts, details, timeline=timeline, peak_moment=peak)
 
 

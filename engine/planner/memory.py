@@ -52,6 +52,7 @@ from engine.training.memory.transients import (
     backward_transient,
     backward_wgrad_bytes,
 )
+from engine.training.memory.workspace import library_workspace_bytes
 
 # Knobs the search varies per micro-batch: (micro_batch, recompute, sequence_parallel).
 Variant = tuple[int, str, bool]
@@ -81,7 +82,7 @@ class MemoryModel:
         self.fallbacks = 0
         o = method.overhead
         self._pct = o.fragmentation_percent
-        self._fixed = 0 if self.seed else o.cuda_context_bytes
+        self._fixed = 0 if self.seed else o.cuda_context_bytes + library_workspace_bytes(method)[0]
         self._nccl = 0 if self.seed else o.nccl_bytes
 
     # Engine contexts --------------------------------------------------------------

@@ -42,11 +42,14 @@ class CardModel(BaseModel):
         "disjoint parts at the card's peak moment, summing exactly to total_bytes: weights, gradients, "
         "optimizer_states, activations, logits, communication, transient (short-lived buffers of the peak "
         "moment: a layer's backward, the gradient all-reduce copy, the optimizer step's temporaries), "
-        "kv_cache, overhead (CUDA context, NCCL, allocator reserve: not seen by the allocator)"))
+        "kv_cache, overhead (CUDA context, NCCL, allocator reserve: not seen by the allocator; and the library "
+        "workspaces, details.library_workspace, which PyTorch's allocator does hold)"))
     details: dict[str, int] = Field(description=(
         "finer figures (not disjoint): e.g. master_weights, optimizer_moments, activations_per_layer, "
         "backward_buffers, optimizer_step_temporaries, loss_logits (the loss moment's logits whether or not "
-        "it is the peak), peak_moment (allocator-visible bytes at the peak), cuda_context, nccl, fragmentation; "
+        "it is the peak), peak_moment (allocator-visible bytes at the peak, without library_workspace), cuda_context, "
+        "nccl, fragmentation, library_workspace (training and fine-tuning: cuBLAS workspaces of the forward and "
+        "backward threads, plus Transformer Engine's for Megatron-LM; part of PyTorch's max_memory_allocated); "
         "serving: kv_pool (the runtime's pre-allocated KV pool), kv_cache_window_layers (the part of kv_cache "
         "held by sliding-window layers: the window, or llama.cpp's window + one ubatch padded to 256 cells), "
         "library_workspace (cuBLAS workspace + CUDA graphs), cuda_graphs (vLLM's CUDA graphs, part of "

@@ -22,9 +22,9 @@ from engine.serving.card import (
     card_fits,
     card_result,
     host_kv,
-    margin_excess,
     host_weights,
     layer_weight_bytes,
+    margin_excess,
     stage_weights,
 )
 from engine.serving.config import ServingConfig

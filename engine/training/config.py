@@ -150,6 +150,8 @@ class OverheadConfig(BaseModel):
       times channels and peers); 256 MiB covers a TP + DP pair of communicators.
     * Fragmentation: PyTorch's caching allocator reserves more than it allocates;
       Megatron's own estimate adds 5% (``overhead_factor = 1.05``).
+    * Library workspaces (cuBLAS per thread, Transformer Engine) are the exception: PyTorch's
+      allocator holds them, so they count in its peak (:mod:`engine.training.memory.workspace`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -157,6 +159,9 @@ class OverheadConfig(BaseModel):
     cuda_context_bytes: int = Field(512 * MiB, ge=0)
     nccl_bytes: int = Field(256 * MiB, ge=0)
     fragmentation_percent: float = Field(5.0, ge=0, le=100)
+    library_workspace_bytes: int | None = Field(
+        None, ge=0, description="cuBLAS / Transformer Engine workspaces PyTorch's allocator holds (allocator-visible); "
+        "default by framework: engine.training.memory.workspace")
 
 
 class MethodConfig(BaseModel):

@@ -12,7 +12,13 @@ from PySide6.QtWidgets import QComboBox, QWidget
 from engine.serving.estimate import llamacpp_keeps_windows
 from gui.panels.expert_load import KIND_PATH, ExpertLoadRows, plan_with_load_kind
 from gui.panels.form import BoundForm
-from gui.panels.plan_fields import CHECKPOINT_PATHS, VLLM_VERSION_PATH, set_checkpointing, set_mode, set_vllm_version
+from gui.panels.plan_fields import (
+    CHECKPOINT_PATHS,
+    VLLM_VERSION_PATH,
+    set_checkpointing,
+    set_mode,
+    set_vllm_version,
+)
 from gui.panels.section_form import add_section_fields
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls

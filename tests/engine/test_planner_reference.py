@@ -21,6 +21,7 @@ from engine.planner.pareto import best_by_objective, pareto_front
 from engine.planner.space import balanced_split
 from engine.planner.steptime import StepTimeModel
 from engine.training.estimate import card_breakdown
+from engine.training.memory.workspace import library_workspace_bytes
 from engine.training.memory.context import CardContext
 from engine.training.memory.model_states import card_params
 from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
@@ -154,8 +155,9 @@ CASES = [
 def test_search_is_the_full_enumeration(model, framework, seq, global_batch, flash, max_gpus, per_node, squeeze):
     method = MethodConfig(method="detailed", framework=framework)
     training = TrainingConfig(seq=seq, global_batch=global_batch, flash_attention=flash)
-    # The fixed overhead (CUDA context, NCCL) plus a share of what one unsplit card needs on top of its context.
-    context = method.overhead.cuda_context_bytes
+    # The fixed overhead (CUDA context and library workspaces, NCCL) plus a share of what one unsplit card needs
+    # on top of them.
+    context = method.overhead.cuda_context_bytes + library_workspace_bytes(method)[0]
     capacity = int((context + method.overhead.nccl_bytes + squeeze * (one_card_bytes(model, training, method) - context))
                    / 0.8)
     space = SearchSpace(gpus_per_node=per_node, micro_batches=(1, 2), max_vpp=2, max_cp=2, min_cp_tokens=64,

@@ -28,6 +28,7 @@ from engine.training.memory.transients import (
     backward_transient,
     optimizer_step_transient,
 )
+from engine.training.memory.workspace import library_workspace_bytes
 
 
 def _activation_bytes_per_element(ctx: CardContext) -> int:
@@ -122,16 +123,21 @@ def logits_figure(ctx: CardContext) -> Figure:
 
 
 def overhead_figures(ctx: CardContext, visible: int) -> tuple[Figure, tuple[Figure, ...]]:
+    """CUDA context, NCCL, the allocator reserve on the ``visible`` bytes, and the library workspaces
+    (which PyTorch's allocator holds: ``details.library_workspace`` is part of its peak)."""
     o = ctx.method.overhead
     nccl = o.nccl_bytes if ctx.world > 1 else 0
     frag = int(visible * o.fragmentation_percent / 100)
-    total = o.cuda_context_bytes + nccl + frag
+    lib, lib_text = library_workspace_bytes(ctx.method)
+    total = o.cuda_context_bytes + nccl + frag + lib
     details = (
         figure("cuda_context", "CUDA context", o.cuda_context_bytes, f"{n(o.cuda_context_bytes)} B (profile constant)"),
         figure("nccl", "NCCL buffers", nccl, f"{n(nccl)} B" if nccl else "0 (single card)"),
         figure("fragmentation", "allocator reserve", frag, f"{o.fragmentation_percent}% × {n(visible)} B allocated"),
+        figure("library_workspace", "cuBLAS / Transformer Engine workspaces", lib, lib_text),
     )
-    text = f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag)}"
+    text = (f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag)}"
+            f" + library workspaces {n(lib)}")
     return figure("overhead", "runtime overhead", total, text), details
 
 
