@@ -278,8 +278,8 @@ def margin_excess(s: Setting, capacity: int) -> tuple[int, int]:
     """(what a vLLM release keeps outside its budget, the part of it the margin cannot hold) on a card.
 
     Before 0.21 vLLM captures its CUDA graphs after allocating the KV pool, so an excess is an
-    out-of-memory error at start-up (from 0.9.1 V1 also refuses to start when the free memory is
-    below ``gpu_memory_utilization × capacity``).
+    out-of-memory error at start-up; newer V1 workers also refuse to start when the free memory is
+    below ``gpu_memory_utilization × capacity`` (the CUDA context alone can do that).
     """
     if s.vllm is None:
         return 0, 0
