@@ -261,9 +261,8 @@ def _pool_bytes(s: Setting, capacity: int, fixed: int, outside: int, kv: int) ->
     """
     kind = s.runtime.kv_pool
     if kind == "utilization":
-        budget = int(capacity * s.cfg.gpu_memory_utilization)
-        margin = capacity - budget
-        pool = budget - (fixed - outside)
+        margin = _margin(s, capacity)
+        pool = capacity - margin - (fixed - outside)
         if outside > margin:
             return pool, max(pool - kv, 0)
         return pool, margin - outside
@@ -272,6 +271,11 @@ def _pool_bytes(s: Setting, capacity: int, fixed: int, outside: int, kv: int) ->
         pool = int(free * s.cfg.kv_free_fraction)
         return (pool if capacity >= fixed else capacity - fixed), free - pool
     return None, 0
+
+
+def _margin(s: Setting, capacity: int) -> int:
+    """vLLM's ``1 − gpu_memory_utilization`` share of the card: capacity minus its budget."""
+    return capacity - int(capacity * s.cfg.gpu_memory_utilization)
 
 
 def margin_excess(s: Setting, capacity: int) -> tuple[int, int]:
@@ -284,14 +288,14 @@ def margin_excess(s: Setting, capacity: int) -> tuple[int, int]:
     if s.vllm is None:
         return 0, 0
     outside = _runtime_bytes(s, 0).outside_budget(s.vllm)
-    return outside, max(outside - (capacity - int(capacity * s.cfg.gpu_memory_utilization)), 0)
+    return outside, max(outside - _margin(s, capacity), 0)
 
 
 def _pool(s: Setting, capacity: int, fixed: int, outside: int, kv: int) -> tuple[int | None, Figure | None]:
     """(KV pool bytes, the unused-reserve figure)."""
     pool, unused = _pool_bytes(s, capacity, fixed, outside, kv)
     if s.runtime.kv_pool == "utilization":
-        margin = capacity - int(capacity * s.cfg.gpu_memory_utilization)
+        margin = _margin(s, capacity)
         label = s.vllm.label if s.vllm else "vLLM"
         if outside > margin:
             text = (f"the rest of the KV pool, allocated at start-up although the margin {n(margin)} cannot hold "
