@@ -41,6 +41,7 @@ from functools import lru_cache
 
 from engine.errors import PlanError
 from engine.finetune.config import FinetuneConfig
+from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
 from engine.finetune.lora import adapter_activation_bytes, adapter_params, layer_adapter_params
 from engine.finetune.summary import FinetuneSummary
 from engine.model.params import parameter_count
@@ -71,8 +72,12 @@ _DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 
 
 def _scheme(cfg: FinetuneConfig) -> QuantScheme:
+    """QLoRA: bitsandbytes' 4-bit linear layers.  PEFT loads through transformers, which keeps ``lm_head``
+    in 16 bit; LitGPT's Fabric ``BitsandbytesPrecision`` (no ``ignore_modules``) replaces every
+    ``nn.Linear``, ``lm_head`` included (lightning/fabric/plugins/precision/bitsandbytes.py)."""
     if cfg.method == "qlora":
-        return find_scheme(cfg.quant, 128, cfg.double_quant)
+        scheme = find_scheme(cfg.quant, 128, cfg.double_quant)
+        return dataclasses.replace(scheme, quantize_output=True) if cfg.framework == "litgpt" else scheme
     return find_scheme(cfg.base_dtype)
 
 
@@ -117,24 +122,38 @@ def residual_bytes(cfg: FinetuneConfig) -> int:
     returns its output in its input's dtype (``out.to(inp_dtype)``), so the residual stream, the
     checkpointed layer inputs and the MLP intermediates are fp32: 4 B per element.  The attention
     runs in bf16 inside flash-attention, so 4 B over the whole layer is an upper bound there.
-    LitGPT and plain LoRA keep the compute dtype (2 B).
+    Plain LoRA keeps the compute dtype (2 B); LitGPT computes in its precision (``bf16-true``,
+    ``16-true``: 2 B; ``32-true``: 4 B), the base dtype here.
     """
-    return 4 if cfg.method == "qlora" and cfg.framework == "peft" else ACT_BYTES
+    if cfg.framework == "litgpt":
+        return _DTYPE_BYTES[cfg.base_dtype]
+    return 4 if cfg.method == "qlora" else ACT_BYTES
 
 
-def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> ActivationUse:
-    """Saved activations of the card's layers for one micro-batch (base layers + adapter inputs)."""
+def _layer_bytes(spec: ModelSpec, cfg: FinetuneConfig, layer: int, e: int) -> int:
+    """One layer's saved activations: LitGPT's block as measured, else the training count plus the adapters."""
+    s, b = cfg.seq, cfg.micro_batch
+    moe = spec.is_moe_layer(layer)
+    if cfg.framework == "litgpt" and not moe and spec.mla is None:
+        return litgpt_layer_activations(spec, s, b, cfg.target_modules, cfg.rank, e, cfg.lora_dropout > 0,
+                                        cfg.method == "qlora").bytes
+    base = layer_activations(spec, moe, s, b, 1, False, cfg.flash_attention, False, e).bytes
+    return base + adapter_activation_bytes(spec, layer, cfg.target_modules, cfg.rank, s * b, e,
+                                           _DTYPE_BYTES[cfg.adapter_dtype], cfg.lora_dropout > 0)
+
+
+def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last: bool) -> ActivationUse:
+    """Saved activations of the card's layers for one micro-batch (base layers + adapter inputs); under
+    LitGPT the card with the output layer adds the final norm's (and a 4-bit lm_head's input)."""
     spec = plan.model
     s, b, e = cfg.seq, cfg.micro_batch, residual_bytes(cfg)
-    tokens = s * b
     if not layers:
         return ActivationUse(0, 0, "0 (no layers)")
-    per_layer = {}
-    for i in layers:
-        base = layer_activations(spec, spec.is_moe_layer(i), s, b, 1, False, cfg.flash_attention, False, e).bytes
-        a = _DTYPE_BYTES[cfg.adapter_dtype]
-        per_layer[i] = base + adapter_activation_bytes(spec, i, cfg.target_modules, cfg.rank, tokens, e, a,
-                                                       cfg.lora_dropout > 0)
+    per_layer = {i: _layer_bytes(spec, cfg, i, e) for i in layers}
+    outer, outer_text = 0, ""
+    if last and cfg.framework == "litgpt" and not cfg.gradient_checkpointing:
+        outer, outer_text = litgpt_outer_activations(spec, s * b, e, cfg.method == "qlora")
+        outer_text = f" + {outer_text}"
     unit = f" ({e} B per element: fp32 residual stream)" if e != ACT_BYTES else ""
     if cfg.gradient_checkpointing:
         checkpoint = layer_input_bytes(spec, s, b, 1, False, e)
@@ -142,21 +161,49 @@ def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> Ac
         return ActivationUse(kept, working, (
             f"checkpointing{unit}: layer input {n(checkpoint)} B × {len(layers)} layers = {n(kept)} B kept; the "
             f"layer recomputed in the backward adds its working set {n(working)} B"))
-    kept = sum(per_layer.values())
+    kept = sum(per_layer.values()) + outer
     return ActivationUse(kept, 0, f"{len(layers)} layers{unit}, {n(max(per_layer.values()))} B per layer "
-                                  f"(base + adapter intermediates) = {n(kept)} B")
+                                  f"(base + adapter intermediates){outer_text} = {n(kept)} B")
+
+
+def _dequantized_element(cfg: FinetuneConfig) -> tuple[int, str]:
+    """Bytes per element of a 4-bit matrix while ``MatMul4Bit`` uses it dequantized.
+
+    ``dequantize_4bit`` writes the dtype the weight was quantized from and ``MatMul4Bit`` casts it to its
+    input's dtype (``.to(A.dtype)``, bitsandbytes/autograd/_functions.py).  transformers quantizes the
+    loaded bf16 weight, so PEFT's is one bf16 buffer; Fabric's ``_Linear4bit`` quantizes a ``half()``
+    copy (lightning/fabric/plugins/precision/bitsandbytes.py), so under LitGPT the fp16 buffer and its
+    copy in the compute dtype are alive together (one buffer when computing in fp16).
+    """
+    if cfg.framework == "litgpt":
+        compute = _DTYPE_BYTES[cfg.base_dtype]
+        if cfg.base_dtype == "fp16":
+            return 2, "2 B (fp16 dequantize_4bit output)"
+        return 2 + compute, f"(2 + {compute}) B (fp16 dequantize_4bit output + its {cfg.base_dtype} copy)"
+    return 2, "2 B (bf16 dequantize_4bit output)"
 
 
 def _dequantization_buffer(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> Figure:
-    """QLoRA: bitsandbytes dequantizes one 4-bit matrix at a time to bf16 (forward and backward)."""
+    """QLoRA: bitsandbytes dequantizes one 4-bit matrix at a time (forward and backward)."""
     if cfg.method != "qlora":
         return figure("transient", "dequantization buffer", 0, "0 (no 4-bit base)")
     spec, scheme = plan.model, _scheme(cfg)
     matrices = [t for i in layers for t in layer_tensors(spec)[i] if t.is_matrix
                 and tensor_format(scheme, t, spec) is scheme.base]
     largest = max((t.rows * t.cols for t in matrices), default=0)
-    return figure("transient", "bf16 dequantization buffer", 2 * largest,
-                  f"2 B × the largest 4-bit matrix {n(largest)} (bitsandbytes dequantize_4bit)")
+    element, element_text = _dequantized_element(cfg)
+    return figure("transient", "dequantization buffer", element * largest,
+                  f"{element_text} × the largest 4-bit matrix {n(largest)} (bitsandbytes dequantize_4bit)")
+
+
+def _output_dequantization(cfg: FinetuneConfig, spec: ModelSpec) -> tuple[int, str]:
+    """A 4-bit lm_head (LitGPT QLoRA) is dequantized whole for each logit chunk's forward and backward, while
+    the logits and their gradients are alive."""
+    if not (cfg.method == "qlora" and _scheme(cfg).quantize_output and spec.vocab):
+        return 0, ""
+    element, element_text = _dequantized_element(cfg)
+    size = spec.vocab * spec.hidden
+    return element * size, f" + the 4-bit lm_head dequantized {element_text} × {n(size)}"
 
 
 def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
@@ -207,8 +254,11 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     base = _base_weights(plan, cfg, layers, first, last)
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
-    act = _activations(plan, cfg, layers)
+    act = _activations(plan, cfg, layers, last)
     logits, logits_text = _loss_bytes(cfg, spec.vocab) if last and spec.vocab else (0, "0 (output layer on another card)")
+    if last:
+        head, head_text = _output_dequantization(cfg, spec)
+        logits, logits_text = logits + head, logits_text + head_text
     buffer, step = _dequantization_buffer(plan, cfg, layers), _step_temporaries(cfg, trainable)
     static: dict[str, Figure] = {
         "weights": figure("weights", "frozen base + adapters", base + adapters,

@@ -47,7 +47,8 @@ class CardModel(BaseModel):
     details: dict[str, int] = Field(description=(
         "finer figures (not disjoint): e.g. master_weights, optimizer_moments, activations_per_layer, "
         "backward_buffers, optimizer_step_temporaries, loss_logits (the loss moment's logits whether or not "
-        "it is the peak), peak_moment (allocator-visible bytes at the peak, without library_workspace), cuda_context, "
+        "it is the peak; LitGPT QLoRA: with its 4-bit lm_head dequantized), dequantization_buffer (QLoRA: the "
+        "largest 4-bit layer matrix while bitsandbytes uses it dequantized), peak_moment (allocator-visible bytes at the peak, without library_workspace), cuda_context, "
         "nccl, fragmentation, library_workspace (training and fine-tuning: cuBLAS workspaces of the forward and "
         "backward threads, plus Transformer Engine's for Megatron-LM; part of PyTorch's max_memory_allocated); "
         "serving: kv_pool (the runtime's pre-allocated KV pool), kv_cache_window_layers (the part of kv_cache "

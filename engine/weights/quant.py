@@ -42,6 +42,8 @@ class QuantScheme:
     # ``modules_to_not_convert`` / ``ignore``): a linear layer whose dotted name contains one stays in
     # ``high``, as transformers' replace_with_*_linear helpers test ``key in current_key_name``.
     keep_modules: tuple[str, ...] = ()
+    # the output layer (lm_head) in ``base`` too: a loader that replaces every linear layer (LitGPT's Fabric)
+    quantize_output: bool = False
 
     @property
     def bits_per_weight(self) -> float:
@@ -173,6 +175,8 @@ def tensor_format(scheme: QuantScheme, t: Tensor, spec: ModelSpec, cols: int | N
     if scheme.family == "float":
         return scheme.base
     if scheme.family == "hf":
+        if t.cls == "output" and scheme.quantize_output:
+            return scheme.base
         return scheme.high if (t.cls in _HF_KEEP or not t.is_matrix or _kept(scheme, t)) else scheme.base
     # GGUF
     if t.cls in ("norm", "bias", "router") or not t.is_matrix:

@@ -89,15 +89,39 @@ def test_gradient_checkpointing_keeps_layer_inputs():
     assert _moment(ckpt, "backward")["activations"] == 2 * (2 * 1024 * 256) + plain // 2
 
 
-def test_qlora_by_hand():
+def test_litgpt_lora_block_by_hand():
+    """LitGPT's block as autograd keeps it (engine/finetune/litgpt_block.py; measured in tests/fidelity/litgpt.py).
+
+    Per token, e = 2 (bf16-true), q = 256, g = 128 (GQA), f = 512, 4 heads, r = 4 on q and v, dropout 0.05:
+    RMSNorm fp32 input copies and 1/rms 2 x (4 x 256 + 4) = 2,056; Q, K and V expanded to all heads
+    3 x 2 x 256 = 1,536, attention output 512, log-sum-exp 4 x 4 = 16; QKV LoRA dropout output and mask
+    3 x 256 = 768, rank output 2 x 4 x 2 = 16; zero_pad's index_copy source 2 x (256 + 128) = 768 (and an
+    int64 index, 8 x 384 = 3,072 B per layer); SwiGLU 3 x 2 x 512 = 3,072.  8,744 B per token.
+    """
+    b = bd(LORA.model_copy(update={"framework": "litgpt"}))
+    per_layer = 8_744 * 1_024 + 3_072
+    final_norm = (4 * 256 + 4) * 1_024
+    assert b.activations.bytes == 2 * per_layer + final_norm == 18_966_528
+
+
+def test_litgpt_qlora_by_hand():
     q = LORA.model_copy(update={"method": "qlora", "framework": "litgpt"})
     b = bd(q)
-    assert b.weights.bytes == 1_635_160 + 4 * 7_168  # NF4 + double quant base, fp32 adapters
-    # LitGPT keeps the compute dtype: the same saved activations as LoRA
-    assert b.activations.bytes == bd(LORA.model_copy(update={"framework": "litgpt"})).activations.bytes
-    # the bf16 dequantization buffer of the largest quantized matrix (gate/up/down: 131,072 elements) lives in the
-    # backward of the last layer, after the logits are freed; the loss (logits) is the higher moment here
-    assert _moment(b, "backward")["transient"] == 2 * 131_072
+    # Fabric's BitsandbytesPrecision replaces lm_head too: 1,000 x 256 in NF4 + DQ is 256,000 x 4 bit + 4,000
+    # blocks x 8 bit + 16 x 32 bit + 32 bit = 1,056,544 bit = 132,068 B instead of bf16 512,000 B
+    assert b.weights.bytes == 1_635_160 - 512_000 + 132_068 + 4 * 7_168
+    # MatMul4Bit keeps every 4-bit linear's input: both norm outputs, the output-projection input and the
+    # down-projection input, 2 x (256 + 256 + 256 + 512) = 2,560 B per token more per layer; the 4-bit lm_head
+    # keeps its input too (2 x 256 per token)
+    per_layer = (8_744 + 2_560) * 1_024 + 3_072
+    outer = (4 * 256 + 4 + 2 * 256) * 1_024
+    assert b.activations.bytes == 2 * per_layer + outer == 24_733_696
+    # the loss: bf16 logit chunks and their log-softmax 4 B x 1,024 tokens x 1,000 + int64 targets 8 x 1,024
+    # + one 128-token chunk's gradients 4 x 128 x 1,000; the backward through the 4-bit lm_head dequantizes it
+    # whole: fp16 output + its bf16 copy, 4 B x 256,000
+    assert b.logits.bytes == 4 * 1_024 * 1_000 + 8 * 1_024 + 4 * 128 * 1_000 + 4 * 256_000 == 5_640_192
+    # the largest 4-bit layer matrix (gate/up/down: 131,072 elements) dequantized in the backward, 4 B each
+    assert _moment(b, "backward")["transient"] == 4 * 131_072
     assert b.timeline[b.peak_moment].short == "loss" and b.transient.bytes == 0
     assert b.total_bytes - b.overhead.bytes == b.timeline[b.peak_moment].total_bytes == max(
         m.total_bytes for m in b.timeline)

@@ -9,7 +9,8 @@ import torch
 
 from engine.model.spec import MoESpec
 from engine.serving.kv_cache import kv_format, kv_use
-from fidelity import ends, layers, states
+from engine.finetune.litgpt_block import litgpt_layer_activations
+from fidelity import ends, layers, litgpt, states
 from fidelity.layers import Shape
 from fidelity.meter import peak_allocated_bytes, saved_bytes
 from fidelity.predict import breakdown, gpt_spec, llama_spec, predicted_layer_bytes
@@ -68,6 +69,31 @@ def _llama_hf(sh: Shape, sdpa: bool) -> Row:
     measured = _saved(lambda: layers.llama_hf_layer(x, p, sh, rope, mask, sdpa), [*p.values(), *rope, mask])
     predicted = predicted_layer_bytes(llama_spec(sh), sh, framework="huggingface", flash=sdpa)
     return Row(Case("llama-hf-sdpa" if sdpa else "llama-hf", sh), measured, predicted)
+
+
+def _litgpt(sh: Shape, blk: litgpt.Block, kind: str) -> Row:
+    p, rope = litgpt.block_params(sh, blk), litgpt.rope_tables(sh, blk)
+    x = layers.layer_input(sh, batch_first=True)
+    measured = _saved(lambda: litgpt.litgpt_block(x, p, sh, blk, rope), [*p.values(), *rope])
+    spec = llama_spec(sh) if blk.mlp == "llama" else gpt_spec(sh).model_copy(update={"kv_heads": sh.kv})
+    if blk.shared_norm:
+        spec = spec.model_copy(update={"norms_per_layer": 1})
+    predicted = litgpt_layer_activations(spec, sh.s, sh.b, blk.targets, blk.rank, 2, blk.lora_dropout > 0,
+                                         blk.quantized).bytes
+    return Row(Case(kind, sh), measured, predicted)
+
+
+LITGPT_BLOCKS = {
+    "litgpt-lora": litgpt.Block(),
+    "litgpt-qlora": litgpt.Block(quantized=True),
+    "litgpt-qlora-all": litgpt.Block(quantized=True, targets=("q", "k", "v", "o", "gate", "up", "down")),
+    "litgpt-lora-nodrop": litgpt.Block(targets=("q", "v", "o", "gate", "up", "down"), lora_dropout=0.0),
+    "litgpt-qlora-nodrop": litgpt.Block(quantized=True, targets=("k", "o", "up"), lora_dropout=0.0),
+    "litgpt-neox-lora": litgpt.Block(norm="layernorm", mlp="neox", parallel=True, shared_norm=True,
+                                     rope_fraction=0.5),
+    "litgpt-neox-qlora": litgpt.Block(norm="layernorm", mlp="neox", quantized=True, rope_fraction=0.25,
+                                      targets=("q", "k", "v", "up")),
+}
 
 
 def _moe(sh: Shape) -> Row:
@@ -141,6 +167,7 @@ MEASURES = {
     "adamw-megatron": lambda sh: _states(sh, amp=False),
     "adamw-amp": lambda sh: _states(sh, amp=True),
     "kv-cache": _kv,
+    **{kind: (lambda blk, kind: lambda sh: _litgpt(sh, blk, kind))(blk, kind) for kind, blk in LITGPT_BLOCKS.items()},
 }
 GPT_KINDS = ("gpt", "gpt-sdpa", "embedding", "output", "adamw-megatron", "adamw-amp")
 
@@ -154,8 +181,10 @@ def fast_cases() -> list[Case]:
     """A few small configurations: the CI subset (seconds on two cores)."""
     gpt = Shape(s=64, b=2, h=64, a=4, dropout=0.1)
     llama = Shape(s=64, b=2, h=64, a=8, kv=2, f=160)
+    mha = Shape(s=32, b=2, h=64, a=4, f=256)
     return [Case(k, gpt) for k in GPT_KINDS] + [
-        Case(k, llama) for k in ("llama-fused", "llama-hf", "llama-hf-sdpa", "moe", "output-hf", "kv-cache")]
+        Case(k, llama) for k in ("llama-fused", "llama-hf", "llama-hf-sdpa", "moe", "output-hf", "kv-cache",
+                                 *LITGPT_BLOCKS)] + [Case(k, mha) for k in LITGPT_BLOCKS]
 
 
 def full_cases() -> list[Case]:
@@ -168,6 +197,6 @@ def full_cases() -> list[Case]:
             llama = Shape(s=s, b=b, h=h, a=a, kv=kv, f=h * 8 // 3 // 16 * 16)
             cases += [Case(k, llama) for k in ("llama-fused", "llama-hf", "llama-hf-sdpa", "kv-cache")]
             if kv == 2:
-                cases += [Case(k, llama) for k in ("moe", "output-hf")]
+                cases += [Case(k, llama) for k in ("moe", "output-hf", *LITGPT_BLOCKS)]
     cases.append(Case("llama-hf", Shape(s=128, b=2, h=128, a=4, kv=2, f=352, dropout=0.1)))
     return cases

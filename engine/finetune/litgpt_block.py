@@ -1,0 +1,132 @@
+"""Activation memory of one LitGPT block under LoRA or QLoRA, tensor by tensor.
+
+LitGPT (``litgpt/model.py``, ``litgpt/lora.py``) writes its block in plain PyTorch, so autograd
+keeps what each op needs for backward; frozen base linears keep nothing of their own.  Measured
+with PyTorch (tests/fidelity/litgpt.py mirrors the block; the fidelity grid compares), per token,
+e bytes per element of the compute dtype, q = heads·head_dim, g = kv_heads·head_dim, r the rank:
+
+norms       ``RMSNorm`` upcasts its input (``x.float()``, 4·h kept) and keeps an fp32 1/rms (4);
+            ``LayerNorm`` keeps its input (e·h; one tensor when a parallel block's two norms
+            read the same x) and fp32 mean and 1/std (8).
+attention   the QKV output is viewed (B, groups, q_per_kv + 2, T, hs): with as many KV heads as
+            heads, V stays a view and keeps the whole QKV buffer (e·(q + 2g)) and RoPE's
+            ``torch.cat`` writes new Q and K (e·q, e·g); with GQA, K and V are expanded to every
+            head by a copy, so flash attention keeps V, Q and K at q width (3·e·q); plus its output
+            (e·q) and an fp32 log-sum-exp per head (4·heads).  Partial rotary changes nothing:
+            ``torch.cat`` rebuilds the whole head.
+LoRA        on the fused QKV: ``lora_dropout`` writes its output and a 1-byte mask ((e + 1)·h;
+            without dropout ``lora_A`` keeps the norm output itself, e·h), ``lora_A``'s rank
+            output is kept by ``lora_B``'s convolution (e·r per adapted part), and when only some
+            of q, k, v are adapted ``zero_pad``'s ``index_copy`` keeps its source (e × the adapted
+            width) and an int64 index per layer.  On another linear (``LoRALinear``): the
+            dropout output and mask of its input and the rank output.
+MLP         ``LLaMAMLP`` keeps fc_1's output, its SiLU and fc_2's output (3·e·f);
+            ``GptNeoxMLP`` keeps fc's output, the GeLU input (e·f).
+QLoRA       every base linear is bitsandbytes' 4-bit ``Linear4bit``, whose ``MatMul4Bit`` keeps
+            its input for the input gradient (``ctx.tensors = (A, B)``,
+            bitsandbytes/autograd/_functions.py): the two norm outputs (one when shared), the
+            attention output-projection input (e·q) and the MLP down-projection input (e·f),
+            each counted once when a LoRA input above is that same tensor.
+
+MoE and MLA layers are not LitGPT blocks this module knows; their caller uses the Megatron terms.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from engine.model.spec import ModelSpec
+from engine.report.formatting import n
+from engine.training.memory.activations import LayerActivations
+
+QKV_TARGETS = ("q", "k", "v")
+
+
+def _norm_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
+    h, calls = spec.hidden, 1 if spec.norms_per_layer == 1 else 2
+    if spec.norm == "rmsnorm":
+        upcast = max(4, e)
+        return [(f"{calls}·({upcast}·h + 4) RMSNorm fp32 input copy and 1/rms", calls * (upcast * h + 4) * tokens)]
+    return [(f"{calls}·({e}·h + 8) LayerNorm input, fp32 mean and 1/std", calls * (e * h + 8) * tokens)]
+
+
+def _attention_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
+    q, g, heads = spec.heads * spec.head_dim_, spec.kv_heads_ * spec.head_dim_, spec.heads
+    if spec.kv_heads_ == spec.heads:
+        kept = [(f"{e}·(q+2g) QKV buffer kept by the V view", e * (q + 2 * g) * tokens),
+                (f"{e}·(q+g) RoPE-rebuilt Q, K", e * (q + g) * tokens)]
+    else:
+        kept = [(f"3·{e}·q Q, K and V expanded to every head", 3 * e * q * tokens)]
+    return [*kept, (f"{e}·q attention output", e * q * tokens), ("4·heads flash log-sum-exp", 4 * heads * tokens)]
+
+
+def _adapter_terms(spec: ModelSpec, targets: tuple[str, ...], rank: int, tokens: int, e: int,
+                   dropout: bool) -> list[tuple[str, int]]:
+    h, f = spec.hidden, spec.ffn_
+    q, g = spec.heads * spec.head_dim_, spec.kv_heads_ * spec.head_dim_
+    own = e + 1 if dropout else e  # dropout output + mask, or the input itself
+    terms: list[tuple[str, int]] = []
+    enabled = [t for t in QKV_TARGETS if t in targets]
+    if enabled:
+        terms.append((f"QKV LoRA input {own}·h and rank output {e}·{rank}·{len(enabled)}",
+                      (own * h + e * rank * len(enabled)) * tokens))
+        if len(enabled) < 3:
+            width = sum(q if t == "q" else g for t in enabled)
+            terms.append((f"zero_pad index_copy source {e}·{width} + int64 index", e * width * tokens + 8 * width))
+    inputs = {"o": q, "gate": h, "up": h, "down": f}
+    mlp_inputs = [t for t in ("gate", "up") if t in targets and (t == "up" or spec.gated_mlp)]
+    for t in ("o", "gate", "up", "down"):
+        if t not in targets or (t in ("gate", "up") and t not in mlp_inputs):
+            continue
+        # without dropout the two MLP input adapters keep one tensor, the norm output
+        shared = not dropout and t == "up" and "gate" in mlp_inputs
+        kept = 0 if shared else own * inputs[t]
+        terms.append((f"{t} LoRA input {0 if shared else own}·{inputs[t]} and rank output {e}·{rank}",
+                      (kept + e * rank) * tokens))
+    return terms
+
+
+def _quantized_input_terms(spec: ModelSpec, targets: tuple[str, ...], tokens: int, e: int,
+                           dropout: bool) -> list[tuple[str, int]]:
+    """The inputs MatMul4Bit keeps that no LoRA term above already holds."""
+    h, f, q = spec.hidden, spec.ffn_, spec.heads * spec.head_dim_
+    held = set() if dropout else set(targets)  # without dropout lora_A keeps the very input tensor
+    parts = []
+    if not held & set(QKV_TARGETS):
+        parts.append(("norm-1 output", h))
+    if "o" not in held:
+        parts.append(("output-projection input", q))
+    if spec.norms_per_layer != 1 and not held & {"gate", "up"}:
+        parts.append(("norm-2 output", h))
+    if "down" not in held:
+        parts.append(("down-projection input", f))
+    width = sum(w for _, w in parts)
+    return [(f"{e}·({' + '.join(name for name, _ in parts)}) kept by MatMul4Bit", e * width * tokens)]
+
+
+@lru_cache(maxsize=4096)  # bounded; a sweep over sequence lengths reuses each
+def litgpt_layer_activations(spec: ModelSpec, s: int, b: int, targets: tuple[str, ...], rank: int, e: int,
+                             dropout: bool, quantized: bool) -> LayerActivations:
+    """Bytes one dense LitGPT block keeps for backward for one micro-batch of ``b`` × ``s`` tokens."""
+    tokens = s * b
+    mlp = 3 * e * spec.ffn_ if spec.gated_mlp else e * spec.ffn_
+    terms = [*_norm_terms(spec, tokens, e), *_attention_terms(spec, tokens, e),
+             *_adapter_terms(spec, targets, rank, tokens, e, dropout),
+             ("3·e·f SwiGLU fc_1, SiLU, fc_2 outputs" if spec.gated_mlp else "e·f GeLU input", mlp * tokens)]
+    if quantized:
+        terms += _quantized_input_terms(spec, targets, tokens, e, dropout)
+    total = sum(v for _, v in terms)
+    formula = f"LitGPT block, {n(tokens)} tokens: " + " + ".join(f"{label} {n(v)}" for label, v in terms) + \
+        f" = {n(total)} B"
+    return LayerActivations(total, formula)
+
+
+def litgpt_outer_activations(spec: ModelSpec, tokens: int, e: int, quantized: bool) -> tuple[int, str]:
+    """The final norm's saved tensors and, with a 4-bit lm_head, its input kept by MatMul4Bit."""
+    h = spec.hidden
+    norm = (max(4, e) * h + 4) if spec.norm == "rmsnorm" else (e * h + 8)
+    head = e * h if quantized else 0
+    total = (norm + head) * tokens
+    text = f"final norm {n(norm)} B" + (f" + 4-bit lm_head input {e}·h" if quantized else "") + \
+        f" per token × {n(tokens)} = {n(total)} B"
+    return total, text
