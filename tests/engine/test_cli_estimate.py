@@ -155,6 +155,14 @@ def test_max_position_implies_learned_position_embeddings(capsys):
         assert rc == 0 and json.loads(out)["parameters"] == 124_439_808 - 786_432, kind
 
 
+def test_norms_per_layer_flag(capsys):
+    # a parallel block sharing one LayerNorm (GPT-J, phi-1.5): 12 layers x (768 weight + 768 bias) fewer parameters
+    rc, out, _ = run(capsys, "estimate", *GPT2_FLAGS, "--max-position", "1024", "--norms-per-layer", "1", "--json")
+    assert rc == 0 and json.loads(out)["parameters"] == 124_439_808 - 12 * 1_536
+    rc, out, err = run(capsys, "estimate", *GPT2_FLAGS, "--norms-per-layer", "0")
+    assert rc == 2 and out == "" and "--norms-per-layer" in err and "1 to 4" in err
+
+
 def test_learned_positions_need_their_row_count(capsys):
     rc, out, err = run(capsys, "estimate", *GPT2_FLAGS, "--position-embedding", "learned")
     assert rc == 2 and out == "" and err.count("\n") == 1 and "--max-position" in err
