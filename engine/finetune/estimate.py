@@ -196,14 +196,21 @@ def _dequantization_buffer(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, .
                   f"{element_text} × the largest 4-bit matrix {n(largest)} (bitsandbytes dequantize_4bit)")
 
 
-def _output_dequantization(cfg: FinetuneConfig, spec: ModelSpec) -> tuple[int, str]:
-    """A 4-bit lm_head (LitGPT QLoRA) is dequantized whole for each logit chunk's forward and backward, while
-    the logits and their gradients are alive."""
+def _output_backward(cfg: FinetuneConfig, spec: ModelSpec) -> tuple[int, str]:
+    """LitGPT QLoRA: the backward through the 4-bit lm_head, right after the loss's backward.
+
+    Each logit chunk's backward dequantizes the whole lm_head (``MatMul4Bit``), while the fp32 logit
+    chunks (4 B) and their gradients, cast back to bf16 for the lm_head (2 B), are alive.
+    """
     if not (cfg.method == "qlora" and _scheme(cfg).quantize_output and spec.vocab):
         return 0, ""
+    tokens = cfg.seq * cfg.micro_batch
     element, element_text = _dequantized_element(cfg)
     size = spec.vocab * spec.hidden
-    return element * size, f" + the 4-bit lm_head dequantized {element_text} × {n(size)}"
+    bytes_ = (4 + 2) * tokens * spec.vocab + 8 * tokens + element * size
+    return bytes_, (f"backward through the 4-bit lm_head: fp32 logit chunks 4 B + their bf16 gradients 2 B"
+                    f" × {n(tokens)} tokens × V {n(spec.vocab)} + int64 targets 8 B × {n(tokens)} + the lm_head"
+                    f" dequantized {element_text} × {n(size)} = {n(bytes_)} B")
 
 
 def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
@@ -226,21 +233,24 @@ def _loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
     (4 B) while the others are alive: 14 B per vocabulary entry and token
     (``transformers/loss/loss_utils.py``).
 
-    LitGPT computes the lm_head in chunks of 128 tokens and keeps the list of bf16 logit chunks
-    alive through backward (``finetune/lora.py``: ``logits = model(..., lm_head_chunk_size=128)``);
-    ``chunked_cross_entropy`` (``litgpt/utils.py``) runs ``cross_entropy(reduction="none")`` on
-    each bf16 chunk, whose ``log_softmax`` output (bf16, 2 B) autograd keeps for every chunk until
-    backward (measured: tests/fidelity, ``test_litgpt_chunked_cross_entropy_keeps_every_log_softmax``),
-    with the int64 targets (8 B per token).  Backward then works one chunk at a time: the
-    log-softmax gradient and the logits gradient of 128 tokens (2 × 2 B).
+    LitGPT computes the lm_head in chunks of 128 tokens (``finetune/lora.py``: ``logits = model(...,
+    lm_head_chunk_size=128)``), and Fabric hands the chunks back in fp32: ``_FabricModule.forward`` ends
+    with ``precision.convert_output``, which for ``bf16-true`` / ``16-true`` (``HalfPrecision``) and
+    ``BitsandbytesPrecision`` casts every floating output to the default dtype, fp32
+    (lightning/fabric/plugins/precision/half.py).  The training loop keeps that list of fp32 chunks
+    (4 B) through backward; ``chunked_cross_entropy`` (``litgpt/utils.py``) runs
+    ``cross_entropy(reduction="none")`` on each, whose fp32 ``log_softmax`` output (4 B) autograd keeps
+    for every chunk until backward, with the int64 targets (8 B per token).  Backward then works one
+    chunk at a time: the log-softmax gradient and the logits gradient of 128 tokens (2 × 4 B).
+    Measured on the CPU: tests/fidelity, ``test_litgpt_fabric_loss_peak``.
     """
     tokens = cfg.seq * cfg.micro_batch
     if cfg.framework == "litgpt":
         chunk = min(tokens, LITGPT_LM_HEAD_CHUNK)
-        bytes_ = (2 + 2) * tokens * vocab + 8 * tokens + (2 + 2) * chunk * vocab
-        return bytes_, (f"bf16 logit chunks 2 B + their bf16 log-softmax 2 B × {n(tokens)} tokens × V {n(vocab)}"
-                         f" + int64 targets 8 B × {n(tokens)} + one {chunk}-token chunk's bf16 gradients"
-                         f" (2 + 2) B × {chunk} × V = {n(bytes_)} B")
+        bytes_ = (4 + 4) * tokens * vocab + 8 * tokens + (4 + 4) * chunk * vocab
+        return bytes_, (f"fp32 logit chunks (Fabric's convert_output) 4 B + their fp32 log-softmax 4 B × {n(tokens)}"
+                         f" tokens × V {n(vocab)} + int64 targets 8 B × {n(tokens)} + one {chunk}-token chunk's fp32"
+                         f" gradients (4 + 4) B × {chunk} × V = {n(bytes_)} B")
     bytes_ = 14 * tokens * vocab
     return bytes_, (f"(bf16 logits 2 + fp32 upcast 4 + log-softmax 4 + its gradient 4) B × {n(tokens)} tokens"
                     f" × V {n(vocab)} = {n(bytes_)} B")
@@ -257,8 +267,9 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     act = _activations(plan, cfg, layers, last)
     logits, logits_text = _loss_bytes(cfg, spec.vocab) if last and spec.vocab else (0, "0 (output layer on another card)")
     if last:
-        head, head_text = _output_dequantization(cfg, spec)
-        logits, logits_text = logits + head, logits_text + head_text
+        head, head_text = _output_backward(cfg, spec)
+        if head > logits:
+            logits, logits_text = head, f"{head_text} (more than the loss: {logits_text})"
     buffer, step = _dequantization_buffer(plan, cfg, layers), _step_temporaries(cfg, trainable)
     static: dict[str, Figure] = {
         "weights": figure("weights", "frozen base + adapters", base + adapters,

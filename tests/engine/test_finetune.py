@@ -116,10 +116,15 @@ def test_litgpt_qlora_by_hand():
     per_layer = (8_744 + 2_560) * 1_024 + 3_072
     outer = (4 * 256 + 4 + 2 * 256) * 1_024
     assert b.activations.bytes == 2 * per_layer + outer == 24_733_696
-    # the loss: bf16 logit chunks and their log-softmax 4 B x 1,024 tokens x 1,000 + int64 targets 8 x 1,024
-    # + one 128-token chunk's gradients 4 x 128 x 1,000; the backward through the 4-bit lm_head dequantizes it
-    # whole: fp16 output + its bf16 copy, 4 B x 256,000
-    assert b.logits.bytes == 4 * 1_024 * 1_000 + 8 * 1_024 + 4 * 128 * 1_000 + 4 * 256_000 == 5_640_192
+    # the loss: Fabric's fp32 logit chunks and their fp32 log-softmax 8 B x 1,024 tokens x 1,000 + int64 targets
+    # 8 x 1,024 + one 128-token chunk's fp32 gradients 8 x 128 x 1,000 = 9,224,192; the backward through the
+    # 4-bit lm_head right after it (fp32 logits 4 B + bf16 gradients 2 B per token and entry, the targets, the
+    # lm_head dequantized whole: fp16 output + its bf16 copy 4 B x 256,000) = 7,176,192 is lower here
+    assert b.logits.bytes == 8 * 1_024 * 1_000 + 8 * 1_024 + 8 * 128 * 1_000 == 9_224_192
+    short = bd(q.model_copy(update={"seq": 64, "micro_batch": 1}))
+    # with 64 tokens the lm_head backward is the higher: 6 x 64 x 1,000 + 8 x 64 + 4 x 256,000, against the
+    # loss 8 x 64 x 1,000 + 8 x 64 + 8 x 64 x 1,000 = 1,024,512
+    assert short.logits.bytes == 6 * 64 * 1_000 + 8 * 64 + 4 * 256_000 == 1_408_512
     # the largest 4-bit layer matrix (gate/up/down: 131,072 elements) dequantized in the backward, 4 B each
     assert _moment(b, "backward")["transient"] == 4 * 131_072
     assert b.timeline[b.peak_moment].short == "loss" and b.transient.bytes == 0
@@ -197,10 +202,11 @@ def test_six_b_lora_on_one_24gb_card_at_2k_micro_batch_4():
 
     Base 6.7 B params x 2 B = 13.4 GB is fixed.  Under transformers + PEFT the loss over the logits
     is 14 B x 2,048 x 4 x 130,528 = 15.0 GB (the bf16 logits, their fp32 upcast, the log-softmax and
-    its gradient), so micro-batch 4 does not fit a 24 GB card even with checkpointing; LitGPT's
-    chunked cross-entropy keeps the bf16 logit chunks and each chunk's bf16 log-softmax, 4 B x 8,192 x
-    130,528, the int64 targets 8 B x 8,192, and one 128-token chunk's two bf16 gradients 4 B x 128 x
-    130,528 = 4.34 GB, and with checkpointing it fits.
+    its gradient), so micro-batch 4 does not fit a 24 GB card even with checkpointing.  LitGPT's
+    chunked cross-entropy keeps the logit chunks, which Fabric returns in fp32, and each chunk's fp32
+    log-softmax, 8 B x 8,192 x 130,528, the int64 targets 8 B x 8,192, and one 128-token chunk's two fp32
+    gradients 8 B x 128 x 130,528 = 8.69 GB: with checkpointing micro-batch 4 is still over, micro-batch 2
+    fits (4 B x 4,096 x 130,528 less loss).
     """
     glm = ModelSpec(name="glm-6b-shape", layers=28, hidden=4096, heads=32, ffn=16384, vocab=130_528)
     cfg = FinetuneConfig(method="lora", rank=8, seq=2048, micro_batch=4)
@@ -215,8 +221,9 @@ def test_six_b_lora_on_one_24gb_card_at_2k_micro_batch_4():
     assert not no_ckpt.fits and not ckpt.fits
     litgpt = run(gradient_checkpointing=True, framework="litgpt")
     loss = litgpt.cards[0].breakdown.logits.bytes
-    assert loss == 4 * 8192 * 130_528 + 8 * 8192 + 4 * 128 * 130_528 == 4_344_037_376
-    assert litgpt.fits
+    assert loss == 8 * 8192 * 130_528 + 8 * 8192 + 8 * 128 * 130_528 == 8_688_009_216
+    assert not litgpt.fits
+    assert run(gradient_checkpointing=True, framework="litgpt", micro_batch=2).fits
     # r 8 on q and v (4096 x 4096 each): 8 x 8,192 x 2 x 28 layers
     assert ckpt.finetune.trainable_parameters == 8 * 8192 * 2 * 28 == 3_670_016
 

@@ -76,7 +76,7 @@ def test_litgpt_chunked_cross_entropy_keeps_every_log_softmax():
 
     ``cross_entropy(reduction="none")`` on each bf16 chunk keeps that chunk's bf16 log-softmax for
     backward: 2 B x T x V over all chunks, plus the int64 target chunks (8 B x T, views of one
-    tensor).  The engine's LitGPT loss term (engine/finetune/estimate.py) counts exactly these.
+    tensor).  Under Fabric the chunks reach the loss in fp32 (test_litgpt_fabric_loss_peak).
     """
     import torch.nn.functional as F
 
@@ -93,3 +93,40 @@ def test_litgpt_chunked_cross_entropy_keeps_every_log_softmax():
     # the log-softmax chunks, and nll_loss keeps one 0-d bf16 total weight per chunk (4 chunks x 2 B)
     assert by_dtype["bfloat16"] == 2 * tokens * vocab + 4 * 2
     assert by_dtype["int64"] == 8 * tokens
+
+
+def test_litgpt_fabric_loss_peak():
+    """LitGPT's loss as a Fabric run computes it: the allocation peak of the lm_head chunks' loss and backward.
+
+    ``_FabricModule.forward`` ends with ``precision.convert_output``, which casts the bf16 logit chunks to the
+    default dtype, fp32 (lightning/fabric/plugins/precision/half.py); ``finetune/lora.py`` trims the last
+    chunk's final position and ``chunked_cross_entropy`` runs ``cross_entropy(reduction="none")`` per chunk.
+    By hand (engine/finetune/estimate.py ``_loss_bytes``): fp32 logits 4 B + fp32 log-softmax 4 B per token and
+    vocabulary entry, int64 targets 8 B per token, one chunk's two fp32 gradients 8 B x 128 x V:
+    8 x 512 x 1,000 + 8 x 512 + 8 x 128 x 1,000 = 5,124,096 B.
+    """
+    import torch.nn.functional as F
+
+    from engine.finetune.config import FinetuneConfig
+    from engine.finetune.estimate import _loss_bytes
+    from fidelity.meter import peak_allocated_bytes
+
+    tokens, vocab, hidden, chunk = 512, 1000, 64, 128
+    torch.manual_seed(0)
+    x = torch.randn(1, tokens, hidden, dtype=torch.bfloat16, requires_grad=True)
+    lm_head = torch.randn(vocab, hidden, dtype=torch.bfloat16)  # frozen, as under LoRA
+    targets = torch.randint(0, vocab, (1, tokens))
+
+    def step():
+        logits = [F.linear(piece, lm_head).to(torch.float32) for piece in x.split(chunk, dim=1)]
+        logits[-1] = logits[-1][..., :-1, :]
+        losses = [F.cross_entropy(lg.reshape(-1, vocab), tg.reshape(-1), reduction="none")
+                  for lg, tg in zip(logits, targets[..., 1:].split(chunk, dim=1), strict=True)]
+        torch.cat(losses).sum().backward()
+
+    measured, _ = peak_allocated_bytes(step)
+    by_hand = 8 * tokens * vocab + 8 * tokens + 8 * chunk * vocab
+    assert by_hand == 5_124_096
+    engine, _ = _loss_bytes(FinetuneConfig(framework="litgpt", seq=tokens, micro_batch=1), vocab)
+    assert engine == by_hand
+    assert abs(measured - by_hand) / by_hand <= 0.01, measured
