@@ -31,6 +31,7 @@ _TITLES = {
     "6b-rtx3060-int4": lambda: translate("templates", "6B: serving on one RTX 3060 12GB, int4"),
     "13b-a10-int4": lambda: translate("templates", "13B: serving on one A10, int4"),
     "70b-4xh100-vllm": lambda: translate("templates", "70B: serving on 4 × H100 with vLLM"),
+    "7b-rtx4090-qlora": lambda: translate("templates", "7B: QLoRA fine-tuning on one RTX 4090"),
 }
 
 

@@ -2244,244 +2244,244 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>WorkloadPanel</name>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="92" />
-            <location filename="../../gui/panels/workload_panel.py" line="100" />
+            <location filename="../../gui/panels/workload_panel.py" line="98" />
+            <location filename="../../gui/panels/workload_panel.py" line="106" />
             <source>Serving</source>
             <translation>推理服务</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="92" />
-            <location filename="../../gui/panels/workload_panel.py" line="101" />
+            <location filename="../../gui/panels/workload_panel.py" line="98" />
+            <location filename="../../gui/panels/workload_panel.py" line="107" />
             <source>Fine-tuning</source>
             <translation>微调</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="98" />
+            <location filename="../../gui/panels/workload_panel.py" line="104" />
             <source>Mode</source>
             <translation>模式</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="100" />
+            <location filename="../../gui/panels/workload_panel.py" line="106" />
             <source>Training</source>
             <translation>训练</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="99" />
+            <location filename="../../gui/panels/workload_panel.py" line="105" />
             <source>Workload:</source>
             <translation>工作负载：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="42" />
+            <location filename="../../gui/panels/workload_panel.py" line="48" />
             <source>Only for llama.cpp: the other runtimes keep the window itself.</source>
             <translation>仅对 llama.cpp 有效：其他推理框架本身就只保留窗口。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="45" />
+            <location filename="../../gui/panels/workload_panel.py" line="51" />
             <source>The model has no sliding window (Model ▸ Architecture).</source>
             <translation>该模型没有滑动窗口（模型 ▸ 模型结构）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="47" />
+            <location filename="../../gui/panels/workload_panel.py" line="53" />
             <source>llama.cpp keeps a window only when some, not all, layers use one; this model keeps the whole context on every layer.</source>
             <translation>llama.cpp 只在部分（而非全部）层使用窗口时才只保留窗口；该模型在每一层都保留整个上下文。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="55" />
+            <location filename="../../gui/panels/workload_panel.py" line="61" />
             <source>Only with full recompute: it acts on the layer checkpoints that full recompute keeps.</source>
             <translation>仅在完全重计算时有效：它作用于完全重计算保留的层检查点。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="57" />
+            <location filename="../../gui/panels/workload_panel.py" line="63" />
             <source>Only with partitioned checkpoints: DeepSpeed moves the partitions to CPU memory.</source>
             <translation>仅在检查点分片时有效：DeepSpeed 把分片移到 CPU 内存。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="104" />
+            <location filename="../../gui/panels/workload_panel.py" line="110" />
             <source>Training workload</source>
             <translation>训练负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="105" />
+            <location filename="../../gui/panels/workload_panel.py" line="111" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="105" />
+            <location filename="../../gui/panels/workload_panel.py" line="111" />
             <source> tokens</source>
             <translation> token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="106" />
+            <location filename="../../gui/panels/workload_panel.py" line="112" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="107" />
+            <location filename="../../gui/panels/workload_panel.py" line="113" />
             <source>Global batch:</source>
             <translation>全局批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="107" />
+            <location filename="../../gui/panels/workload_panel.py" line="113" />
             <source>auto (fill the pipeline)</source>
             <translation>自动（填满流水线）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="108" />
+            <location filename="../../gui/panels/workload_panel.py" line="114" />
             <source>Samples per optimizer step; auto runs one micro-batch per pipeline stage</source>
             <translation>每个优化器步的样本数；自动时每个流水线阶段跑一个微批次</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="109" />
+            <location filename="../../gui/panels/workload_panel.py" line="115" />
             <source>Precision:</source>
             <translation>精度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="110" />
+            <location filename="../../gui/panels/workload_panel.py" line="116" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="111" />
+            <location filename="../../gui/panels/workload_panel.py" line="117" />
             <source>Recompute:</source>
             <translation>重计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="112" />
+            <location filename="../../gui/panels/workload_panel.py" line="118" />
             <source>none</source>
             <translation>无</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="112" />
+            <location filename="../../gui/panels/workload_panel.py" line="118" />
             <source>selective</source>
             <translation>选择性</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="112" />
+            <location filename="../../gui/panels/workload_panel.py" line="118" />
             <source>full</source>
             <translation>完全</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="113" />
+            <location filename="../../gui/panels/workload_panel.py" line="119" />
             <source>Partition activations (DeepSpeed)</source>
             <translation>激活分片（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="114" />
+            <location filename="../../gui/panels/workload_panel.py" line="120" />
             <source>DeepSpeed partition_activations: each tensor-parallel rank keeps 1/TP of every layer checkpoint, all-gathered when the layer is recomputed</source>
             <translation>DeepSpeed partition_activations：每个张量并行 rank 只保留每层检查点的 1/TP，重计算该层时再 all-gather</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="116" />
+            <location filename="../../gui/panels/workload_panel.py" line="122" />
             <source>CPU checkpointing (DeepSpeed)</source>
             <translation>检查点放在 CPU（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="117" />
+            <location filename="../../gui/panels/workload_panel.py" line="123" />
             <source>DeepSpeed cpu_checkpointing: the partitioned checkpoints live in CPU memory, none on the GPU</source>
             <translation>DeepSpeed cpu_checkpointing：分片后的检查点放在 CPU 内存中，GPU 上不保留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="119" />
+            <location filename="../../gui/panels/workload_panel.py" line="125" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="120" />
+            <location filename="../../gui/panels/workload_panel.py" line="126" />
             <source>Sequence parallel (with TP)</source>
             <translation>序列并行（配合 TP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="123" />
+            <location filename="../../gui/panels/workload_panel.py" line="129" />
             <source>Sharding and offload</source>
             <translation>切分与卸载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="124" />
+            <location filename="../../gui/panels/workload_panel.py" line="130" />
             <source>ZeRO stage:</source>
             <translation>ZeRO 阶段：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="125" />
+            <location filename="../../gui/panels/workload_panel.py" line="131" />
             <source>0 (none)</source>
             <translation>0（不切分）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="125" />
+            <location filename="../../gui/panels/workload_panel.py" line="131" />
             <source>1 (optimizer states)</source>
             <translation>1（优化器状态）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="125" />
+            <location filename="../../gui/panels/workload_panel.py" line="131" />
             <source>2 (+ gradients)</source>
             <translation>2（+ 梯度）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="126" />
+            <location filename="../../gui/panels/workload_panel.py" line="132" />
             <source>3 (+ weights)</source>
             <translation>3（+ 权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="127" />
+            <location filename="../../gui/panels/workload_panel.py" line="133" />
             <source>Distributed optimizer (Megatron)</source>
             <translation>分布式优化器（Megatron）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="128" />
+            <location filename="../../gui/panels/workload_panel.py" line="134" />
             <source>Offload optimizer states to CPU</source>
             <translation>优化器状态卸载到 CPU</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="129" />
+            <location filename="../../gui/panels/workload_panel.py" line="135" />
             <source>Offload parameters to CPU (ZeRO-3)</source>
             <translation>参数卸载到 CPU（ZeRO-3）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="132" />
+            <location filename="../../gui/panels/workload_panel.py" line="138" />
             <source>MoE expert load</source>
             <translation>MoE 专家负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="136" />
+            <location filename="../../gui/panels/workload_panel.py" line="142" />
             <source>Memory method</source>
             <translation>显存估算方法</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="137" />
+            <location filename="../../gui/panels/workload_panel.py" line="143" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="138" />
+            <location filename="../../gui/panels/workload_panel.py" line="144" />
             <source>seed (the article's rules)</source>
             <translation>seed（文章的规则）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="138" />
+            <location filename="../../gui/panels/workload_panel.py" line="144" />
             <source>detailed</source>
             <translation>详细</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="139" />
+            <location filename="../../gui/panels/workload_panel.py" line="145" />
             <source>seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate</source>
             <translation>seed：每参数 18 字节，激活 40·S·H·L，不计额外开销；详细：按框架精确计算</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="140" />
+            <location filename="../../gui/panels/workload_panel.py" line="146" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="142" />
+            <location filename="../../gui/panels/workload_panel.py" line="148" />
             <source>Hugging Face (transformers eager)</source>
             <translation>Hugging Face（transformers eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="143" />
+            <location filename="../../gui/panels/workload_panel.py" line="149" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="189" />
+            <location filename="../../gui/panels/workload_panel.py" line="195" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>
@@ -2974,6 +2974,11 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <location filename="../../gui/templates.py" line="33" />
             <source>70B: serving on 4 × H100 with vLLM</source>
             <translation>70B：4 × H100 上用 vLLM 推理</translation>
+        </message>
+        <message>
+            <location filename="../../gui/templates.py" line="34" />
+            <source>7B: QLoRA fine-tuning on one RTX 4090</source>
+            <translation>7B：单张 RTX 4090 上 QLoRA 微调</translation>
         </message>
     </context>
     <context>
