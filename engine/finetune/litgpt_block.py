@@ -5,9 +5,10 @@ keeps what each op needs for backward; frozen base linears keep nothing of their
 with PyTorch (tests/fidelity/litgpt.py mirrors the block; the fidelity grid compares), per token,
 e bytes per element of the compute dtype, q = heads·head_dim, g = kv_heads·head_dim, r the rank:
 
-norms       ``RMSNorm`` upcasts its input (``x.float()``, 4·h kept) and keeps an fp32 1/rms (4);
-            ``LayerNorm`` keeps its input (e·h; one tensor when a parallel block's two norms
-            read the same x) and fp32 mean and 1/std (8).
+norms       per norm of the block (``norms_per_layer``; 1 for a shared attention/MLP norm):
+            ``RMSNorm`` upcasts its input (``x.float()``, 4·h kept) and keeps an fp32 1/rms (4);
+            ``LayerNorm`` keeps its input (e·h) and fp32 mean and 1/std (8).  (A parallel block
+            with two norms reads one x twice; counted as two inputs, up to e·h high.)
 attention   the QKV output is viewed (B, groups, q_per_kv + 2, T, hs): with as many KV heads as
             heads, V stays a view and keeps the whole QKV buffer (e·(q + 2g)) and RoPE's
             ``torch.cat`` writes new Q and K (e·q, e·g); with GQA, K and V are expanded to every
@@ -43,7 +44,7 @@ QKV_TARGETS = ("q", "k", "v")
 
 
 def _norm_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
-    h, calls = spec.hidden, 1 if spec.norms_per_layer == 1 else 2
+    h, calls = spec.hidden, spec.norms_per_layer  # each call keeps its own input (or fp32 copy of it)
     if spec.norm == "rmsnorm":
         upcast = max(4, e)
         return [(f"{calls}·({upcast}·h + 4) RMSNorm fp32 input copy and 1/rms", calls * (upcast * h + 4) * tokens)]
