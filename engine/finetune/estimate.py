@@ -22,7 +22,7 @@ LoRA / QLoRA (PEFT on Hugging Face transformers), per card:
   keeps one layer input per layer, and the layer recomputed in the backward
   adds its working set; QLoRA dequantizes one matrix at a time to bf16 in the
   backward (a transient buffer of the largest quantized matrix);
-* the loss over the logits (:func:`_loss_bytes`) on the card with the output layer;
+* the loss over the logits (:func:`engine.finetune.loss.loss_bytes`) on the card with the output layer;
 * overhead: the plan's CUDA context, NCCL (several cards) and fragmentation.
 
 The card's figure is the highest moment of its step: the forward, the loss
@@ -40,9 +40,11 @@ import dataclasses
 from functools import lru_cache
 
 from engine.errors import PlanError
+from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
 from engine.finetune.config import FinetuneConfig
 from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
 from engine.finetune.lora import adapter_activation_bytes, adapter_params, layer_adapter_params
+from engine.finetune.loss import loss_bytes, output_backward_bytes
 from engine.finetune.summary import FinetuneSummary
 from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
@@ -64,25 +66,15 @@ from engine.training.estimate import training_estimate
 from engine.training.memory.activations import layer_activations, layer_input_bytes
 from engine.training.memory.schedule import stage_layer_indices
 from engine.training.memory.workspace import library_workspace_bytes
-from engine.weights.quant import QuantScheme, find_scheme, tensor_bytes, tensor_format
+from engine.weights.quant import QuantScheme, tensor_bytes, tensor_format
 from engine.weights.tensors import layer_tensors, outer_tensors
 
 ACT_BYTES = 2  # bf16/fp16 compute
-_DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
-
-
-def _scheme(cfg: FinetuneConfig) -> QuantScheme:
-    """QLoRA: bitsandbytes' 4-bit linear layers.  PEFT loads through transformers, which keeps ``lm_head``
-    in 16 bit; LitGPT's Fabric ``BitsandbytesPrecision`` (no ``ignore_modules``) replaces every
-    ``nn.Linear``, ``lm_head`` included (lightning/fabric/plugins/precision/bitsandbytes.py)."""
-    if cfg.method == "qlora":
-        scheme = find_scheme(cfg.quant, 128, cfg.double_quant)
-        return dataclasses.replace(scheme, quantize_output=True) if cfg.framework == "litgpt" else scheme
-    return find_scheme(cfg.base_dtype)
+_DTYPE_BYTES = DTYPE_BYTES
 
 
 def _base_weights(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool) -> int:
-    spec, scheme = plan.model, _scheme(cfg)
+    spec, scheme = plan.model, base_scheme(cfg)
     total = sum(_layer_weight_bytes(spec, scheme, i) for i in layers)
     outer = outer_tensors(spec)
     ends = [t for t in outer if (first and t.cls in ("embedding", "position")) or (last and t.cls in ("norm", "output"))]
@@ -166,51 +158,17 @@ def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last:
                                   f"(base + adapter intermediates){outer_text} = {n(kept)} B")
 
 
-def _dequantized_element(cfg: FinetuneConfig) -> tuple[int, str]:
-    """Bytes per element of a 4-bit matrix while ``MatMul4Bit`` uses it dequantized.
-
-    ``dequantize_4bit`` writes the dtype the weight was quantized from and ``MatMul4Bit`` casts it to its
-    input's dtype (``.to(A.dtype)``, bitsandbytes/autograd/_functions.py).  transformers quantizes the
-    loaded bf16 weight, so PEFT's is one bf16 buffer; Fabric's ``_Linear4bit`` quantizes a ``half()``
-    copy (lightning/fabric/plugins/precision/bitsandbytes.py), so under LitGPT the fp16 buffer and its
-    copy in the compute dtype are alive together (one buffer when computing in fp16).
-    """
-    if cfg.framework == "litgpt":
-        compute = _DTYPE_BYTES[cfg.base_dtype]
-        if cfg.base_dtype == "fp16":
-            return 2, "2 B (fp16 dequantize_4bit output)"
-        return 2 + compute, f"(2 + {compute}) B (fp16 dequantize_4bit output + its {cfg.base_dtype} copy)"
-    return 2, "2 B (bf16 dequantize_4bit output)"
-
-
 def _dequantization_buffer(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> Figure:
     """QLoRA: bitsandbytes dequantizes one 4-bit matrix at a time (forward and backward)."""
     if cfg.method != "qlora":
         return figure("transient", "dequantization buffer", 0, "0 (no 4-bit base)")
-    spec, scheme = plan.model, _scheme(cfg)
+    spec, scheme = plan.model, base_scheme(cfg)
     matrices = [t for i in layers for t in layer_tensors(spec)[i] if t.is_matrix
                 and tensor_format(scheme, t, spec) is scheme.base]
     largest = max((t.rows * t.cols for t in matrices), default=0)
-    element, element_text = _dequantized_element(cfg)
+    element, element_text = dequantized_element(cfg)
     return figure("transient", "dequantization buffer", element * largest,
                   f"{element_text} × the largest 4-bit matrix {n(largest)} (bitsandbytes dequantize_4bit)")
-
-
-def _output_backward(cfg: FinetuneConfig, spec: ModelSpec) -> tuple[int, str]:
-    """LitGPT QLoRA: the backward through the 4-bit lm_head, right after the loss's backward.
-
-    Each logit chunk's backward dequantizes the whole lm_head (``MatMul4Bit``), while the fp32 logit
-    chunks (4 B) and their gradients, cast back to bf16 for the lm_head (2 B), are alive.
-    """
-    if not (cfg.method == "qlora" and _scheme(cfg).quantize_output and spec.vocab):
-        return 0, ""
-    tokens = cfg.seq * cfg.micro_batch
-    element, element_text = _dequantized_element(cfg)
-    size = spec.vocab * spec.hidden
-    bytes_ = (4 + 2) * tokens * spec.vocab + 8 * tokens + element * size
-    return bytes_, (f"backward through the 4-bit lm_head: fp32 logit chunks 4 B + their bf16 gradients 2 B"
-                    f" × {n(tokens)} tokens × V {n(spec.vocab)} + int64 targets 8 B × {n(tokens)} + the lm_head"
-                    f" dequantized {element_text} × {n(size)} = {n(bytes_)} B")
 
 
 def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
@@ -222,40 +180,6 @@ def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
                   f"torch AdamW (foreach) sqrt(exp_avg_sq) copy {a} B × {n(trainable)} adapter params")
 
 
-LITGPT_LM_HEAD_CHUNK = 128  # LitGPT's lm_head_chunk_size / chunked_cross_entropy chunk (tokens)
-
-
-def _loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
-    """The loss over the logits of one micro-batch.
-
-    PEFT on transformers: ``ForCausalLMLoss`` upcasts the bf16 logits (2 B) to fp32 (4 B),
-    ``cross_entropy`` keeps its fp32 log-softmax (4 B) and backward writes its fp32 gradient
-    (4 B) while the others are alive: 14 B per vocabulary entry and token
-    (``transformers/loss/loss_utils.py``).
-
-    LitGPT computes the lm_head in chunks of 128 tokens (``finetune/lora.py``: ``logits = model(...,
-    lm_head_chunk_size=128)``), and Fabric hands the chunks back in fp32: ``_FabricModule.forward`` ends
-    with ``precision.convert_output``, which for ``bf16-true`` / ``16-true`` (``HalfPrecision``) and
-    ``BitsandbytesPrecision`` casts every floating output to the default dtype, fp32
-    (lightning/fabric/plugins/precision/half.py).  The training loop keeps that list of fp32 chunks
-    (4 B) through backward; ``chunked_cross_entropy`` (``litgpt/utils.py``) runs
-    ``cross_entropy(reduction="none")`` on each, whose fp32 ``log_softmax`` output (4 B) autograd keeps
-    for every chunk until backward, with the int64 targets (8 B per token).  Backward then works one
-    chunk at a time: the log-softmax gradient and the logits gradient of 128 tokens (2 × 4 B).
-    Measured on the CPU: tests/fidelity, ``test_litgpt_fabric_loss_peak``.
-    """
-    tokens = cfg.seq * cfg.micro_batch
-    if cfg.framework == "litgpt":
-        chunk = min(tokens, LITGPT_LM_HEAD_CHUNK)
-        bytes_ = (4 + 4) * tokens * vocab + 8 * tokens + (4 + 4) * chunk * vocab
-        return bytes_, (f"fp32 logit chunks (Fabric's convert_output) 4 B + their fp32 log-softmax 4 B × {n(tokens)}"
-                         f" tokens × V {n(vocab)} + int64 targets 8 B × {n(tokens)} + one {chunk}-token chunk's fp32"
-                         f" gradients (4 + 4) B × {chunk} × V = {n(bytes_)} B")
-    bytes_ = 14 * tokens * vocab
-    return bytes_, (f"(bf16 logits 2 + fp32 upcast 4 + log-softmax 4 + its gradient 4) B × {n(tokens)} tokens"
-                    f" × V {n(vocab)} = {n(bytes_)} B")
-
-
 def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
                     world: int) -> Breakdown:
     spec = plan.model
@@ -265,15 +189,15 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
     act = _activations(plan, cfg, layers, last)
-    logits, logits_text = _loss_bytes(cfg, spec.vocab) if last and spec.vocab else (0, "0 (output layer on another card)")
+    logits, logits_text = loss_bytes(cfg, spec.vocab) if last and spec.vocab else (0, "0 (output layer on another card)")
     if last:
-        head, head_text = _output_backward(cfg, spec)
+        head, head_text = output_backward_bytes(cfg, spec)
         if head > logits:
             logits, logits_text = head, f"{head_text} (more than the loss: {logits_text})"
     buffer, step = _dequantization_buffer(plan, cfg, layers), _step_temporaries(cfg, trainable)
     static: dict[str, Figure] = {
         "weights": figure("weights", "frozen base + adapters", base + adapters,
-                          f"base {_scheme(cfg).name} {n(base)} B + adapters {a} B × {n(trainable)} params"),
+                          f"base {base_scheme(cfg).name} {n(base)} B + adapters {a} B × {n(trainable)} params"),
         "gradients": figure("gradients", "adapter gradients", a * trainable,
                             f"{a} B × {n(trainable)} adapter params (frozen base: none)"),
         "optimizer_states": figure("optimizer_states", f"optimizer ({cfg.optimizer})", opt, opt_text),

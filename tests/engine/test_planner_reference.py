@@ -21,10 +21,10 @@ from engine.planner.pareto import best_by_objective, pareto_front
 from engine.planner.space import balanced_split
 from engine.planner.steptime import StepTimeModel
 from engine.training.estimate import card_breakdown
-from engine.training.memory.workspace import library_workspace_bytes
 from engine.training.memory.context import CardContext
 from engine.training.memory.model_states import card_params
 from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
+from engine.training.memory.workspace import library_workspace_bytes
 
 HW = dict(gpu="g", bf16_tflops=100.0, intra_node_gbps=100.0, price_usd_per_hour=2.0)
 

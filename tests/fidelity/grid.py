@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
 import torch
 
+from engine.finetune.litgpt_block import litgpt_layer_activations
 from engine.model.spec import MoESpec
 from engine.serving.kv_cache import kv_format, kv_use
-from engine.finetune.litgpt_block import litgpt_layer_activations
 from fidelity import ends, layers, litgpt, states
 from fidelity.layers import Shape
 from fidelity.meter import peak_allocated_bytes, saved_bytes
@@ -167,7 +168,7 @@ MEASURES = {
     "adamw-megatron": lambda sh: _states(sh, amp=False),
     "adamw-amp": lambda sh: _states(sh, amp=True),
     "kv-cache": _kv,
-    **{kind: (lambda blk, kind: lambda sh: _litgpt(sh, blk, kind))(blk, kind) for kind, blk in LITGPT_BLOCKS.items()},
+    **{kind: functools.partial(_litgpt, blk=blk, kind=kind) for kind, blk in LITGPT_BLOCKS.items()},
 }
 GPT_KINDS = ("gpt", "gpt-sdpa", "embedding", "output", "adamw-megatron", "adamw-amp")
 

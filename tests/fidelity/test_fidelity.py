@@ -101,14 +101,14 @@ def test_litgpt_fabric_loss_peak():
     ``_FabricModule.forward`` ends with ``precision.convert_output``, which casts the bf16 logit chunks to the
     default dtype, fp32 (lightning/fabric/plugins/precision/half.py); ``finetune/lora.py`` trims the last
     chunk's final position and ``chunked_cross_entropy`` runs ``cross_entropy(reduction="none")`` per chunk.
-    By hand (engine/finetune/estimate.py ``_loss_bytes``): fp32 logits 4 B + fp32 log-softmax 4 B per token and
+    By hand (engine/finetune/loss.py ``loss_bytes``): fp32 logits 4 B + fp32 log-softmax 4 B per token and
     vocabulary entry, int64 targets 8 B per token, one chunk's two fp32 gradients 8 B x 128 x V:
     8 x 512 x 1,000 + 8 x 512 + 8 x 128 x 1,000 = 5,124,096 B.
     """
     import torch.nn.functional as F
 
     from engine.finetune.config import FinetuneConfig
-    from engine.finetune.estimate import _loss_bytes
+    from engine.finetune.loss import loss_bytes
     from fidelity.meter import peak_allocated_bytes
 
     tokens, vocab, hidden, chunk = 512, 1000, 64, 128
@@ -127,6 +127,6 @@ def test_litgpt_fabric_loss_peak():
     measured, _ = peak_allocated_bytes(step)
     by_hand = 8 * tokens * vocab + 8 * tokens + 8 * chunk * vocab
     assert by_hand == 5_124_096
-    engine, _ = _loss_bytes(FinetuneConfig(framework="litgpt", seq=tokens, micro_batch=1), vocab)
+    engine, _ = loss_bytes(FinetuneConfig(framework="litgpt", seq=tokens, micro_batch=1), vocab)
     assert engine == by_hand
     assert abs(measured - by_hand) / by_hand <= 0.01, measured

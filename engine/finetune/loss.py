@@ -1,0 +1,58 @@
+"""The loss over the logits of one micro-batch, as each fine-tuning framework computes it."""
+
+from __future__ import annotations
+
+from engine.finetune.base_format import base_scheme, dequantized_element
+from engine.finetune.config import FinetuneConfig
+from engine.model.spec import ModelSpec
+from engine.report.formatting import n
+
+LITGPT_LM_HEAD_CHUNK = 128  # LitGPT's lm_head_chunk_size / chunked_cross_entropy chunk (tokens)
+
+
+def loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
+    """The loss over the logits of one micro-batch.
+
+    PEFT on transformers: ``ForCausalLMLoss`` upcasts the bf16 logits (2 B) to fp32 (4 B),
+    ``cross_entropy`` keeps its fp32 log-softmax (4 B) and backward writes its fp32 gradient
+    (4 B) while the others are alive: 14 B per vocabulary entry and token
+    (``transformers/loss/loss_utils.py``).
+
+    LitGPT computes the lm_head in chunks of 128 tokens (``finetune/lora.py``: ``logits = model(...,
+    lm_head_chunk_size=128)``), and Fabric hands the chunks back in fp32: ``_FabricModule.forward`` ends
+    with ``precision.convert_output``, which for ``bf16-true`` / ``16-true`` (``HalfPrecision``) and
+    ``BitsandbytesPrecision`` casts every floating output to the default dtype, fp32
+    (lightning/fabric/plugins/precision/half.py).  The training loop keeps that list of fp32 chunks
+    (4 B) through backward; ``chunked_cross_entropy`` (``litgpt/utils.py``) runs
+    ``cross_entropy(reduction="none")`` on each, whose fp32 ``log_softmax`` output (4 B) autograd keeps
+    for every chunk until backward, with the int64 targets (8 B per token).  Backward then works one
+    chunk at a time: the log-softmax gradient and the logits gradient of 128 tokens (2 × 4 B).
+    Measured on the CPU: tests/fidelity, ``test_litgpt_fabric_loss_peak``.
+    """
+    tokens = cfg.seq * cfg.micro_batch
+    if cfg.framework == "litgpt":
+        chunk = min(tokens, LITGPT_LM_HEAD_CHUNK)
+        bytes_ = (4 + 4) * tokens * vocab + 8 * tokens + (4 + 4) * chunk * vocab
+        return bytes_, (f"fp32 logit chunks (Fabric's convert_output) 4 B + their fp32 log-softmax 4 B × {n(tokens)}"
+                         f" tokens × V {n(vocab)} + int64 targets 8 B × {n(tokens)} + one {chunk}-token chunk's fp32"
+                         f" gradients (4 + 4) B × {chunk} × V = {n(bytes_)} B")
+    bytes_ = 14 * tokens * vocab
+    return bytes_, (f"(bf16 logits 2 + fp32 upcast 4 + log-softmax 4 + its gradient 4) B × {n(tokens)} tokens"
+                    f" × V {n(vocab)} = {n(bytes_)} B")
+
+
+def output_backward_bytes(cfg: FinetuneConfig, spec: ModelSpec) -> tuple[int, str]:
+    """LitGPT QLoRA: the backward through the 4-bit lm_head, right after the loss's backward.
+
+    Each logit chunk's backward dequantizes the whole lm_head (``MatMul4Bit``), while the fp32 logit
+    chunks (4 B) and their gradients, cast back to bf16 for the lm_head (2 B), are alive.
+    """
+    if not (cfg.method == "qlora" and base_scheme(cfg).quantize_output and spec.vocab):
+        return 0, ""
+    tokens = cfg.seq * cfg.micro_batch
+    element, element_text = dequantized_element(cfg)
+    size = spec.vocab * spec.hidden
+    bytes_ = (4 + 2) * tokens * spec.vocab + 8 * tokens + element * size
+    return bytes_, (f"backward through the 4-bit lm_head: fp32 logit chunks 4 B + their bf16 gradients 2 B"
+                    f" × {n(tokens)} tokens × V {n(spec.vocab)} + int64 targets 8 B × {n(tokens)} + the lm_head"
+                    f" dequantized {element_text} × {n(size)} = {n(bytes_)} B")
