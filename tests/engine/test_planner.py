@@ -340,7 +340,7 @@ def test_array_fronts_match_pareto_front_ties_included(rows):
 def test_column_front_is_each_columns_2d_front(zeros, variants, columns, rnd):
     import numpy as np
 
-    from engine.planner.blocks import column_front
+    from engine.planner.block_arrays import column_front
     from engine.planner.pareto import _front_2d
 
     shape = (zeros, variants, columns)
@@ -362,7 +362,7 @@ def test_column_front_with_rows_of_equal_times_sorts_one_per_class(zeros, varian
     one representative per column; the front is the same."""
     import numpy as np
 
-    from engine.planner.blocks import column_front
+    from engine.planner.block_arrays import column_front
 
     rows = zeros * variants
     label = [rnd.randrange(max(1, rows // 2)) for _ in range(rows)]  # rows with one label share their times
