@@ -84,6 +84,10 @@ class ModelPanel(BoundForm):
                                         "model (Gemma 3 27B: 52 of 62); the others attend to the whole context"))
         self.add_combo("model.norm", translate("ModelPanel", "Norm:"),
                        [("layernorm", "LayerNorm"), ("rmsnorm", "RMSNorm")])
+        self.add_spin("model.norms_per_layer", translate("ModelPanel", "Norms per layer:"),
+                      tooltip=translate("ModelPanel", "1 for a parallel block whose attention and MLP share one norm "
+                                        "(GPT-J, Falcon-7B, phi-1.5); 4 with norms before and after each part "
+                                        "(Gemma 2/3)"))
         self.add_double("model.dropout", translate("ModelPanel", "Dropout:"), step=0.05, decimals=2)
         self.add_check("model.gated_mlp", translate("ModelPanel", "Gated MLP (SwiGLU, 3 matrices)"))
         self.add_check("model.bias", translate("ModelPanel", "Biases on linear layers"))

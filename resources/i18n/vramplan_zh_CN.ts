@@ -1195,97 +1195,107 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/panels/model_panel.py" line="87" />
+            <source>Norms per layer:</source>
+            <translation>每层归一化数：</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/model_panel.py" line="88" />
+            <source>1 for a parallel block whose attention and MLP share one norm (GPT-J, Falcon-7B, phi-1.5); 4 with norms before and after each part (Gemma 2/3)</source>
+            <translation>1：并行块中注意力与 MLP 共用一个归一化（GPT-J、Falcon-7B、phi-1.5）；4：每部分前后各一个归一化（Gemma 2/3）</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/model_panel.py" line="91" />
             <source>Dropout:</source>
             <translation>Dropout：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="88" />
+            <location filename="../../gui/panels/model_panel.py" line="92" />
             <source>Gated MLP (SwiGLU, 3 matrices)</source>
             <translation>门控 MLP（SwiGLU，3 个矩阵）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="89" />
+            <location filename="../../gui/panels/model_panel.py" line="93" />
             <source>Biases on linear layers</source>
             <translation>线性层带偏置</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="90" />
+            <location filename="../../gui/panels/model_panel.py" line="94" />
             <source>Tied input and output embeddings</source>
             <translation>输入与输出嵌入共享权重</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="98" />
+            <location filename="../../gui/panels/model_panel.py" line="102" />
             <source>Save model preset</source>
             <translation>保存模型预设</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="99" />
+            <location filename="../../gui/panels/model_panel.py" line="103" />
             <source>Preset name:</source>
             <translation>预设名称：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="111" />
+            <location filename="../../gui/panels/model_panel.py" line="115" />
             <source>Saved to {path}</source>
             <translation>已保存到 {path}</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="119" />
+            <location filename="../../gui/panels/model_panel.py" line="123" />
             <source>Name:</source>
             <translation>名称：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="122" />
-            <location filename="../../gui/panels/model_panel.py" line="190" />
+            <location filename="../../gui/panels/model_panel.py" line="126" />
+            <location filename="../../gui/panels/model_panel.py" line="194" />
             <source>e.g. 13B or 13e9</source>
             <translation>例如 13B 或 13e9</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="125" />
+            <location filename="../../gui/panels/model_panel.py" line="129" />
             <source>Parameters:</source>
             <translation>参数量：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="129" />
+            <location filename="../../gui/panels/model_panel.py" line="133" />
             <source>Counted:</source>
             <translation>按结构计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="137" />
+            <location filename="../../gui/panels/model_panel.py" line="141" />
             <source>Use model {name}</source>
             <translation>使用模型 {name}</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="142" />
+            <location filename="../../gui/panels/model_panel.py" line="146" />
             <source>Rename model</source>
             <translation>重命名模型</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="154" />
+            <location filename="../../gui/panels/model_panel.py" line="158" />
             <source>Set parameter count</source>
             <translation>设置参数量</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="157" />
+            <location filename="../../gui/panels/model_panel.py" line="161" />
             <source>Open model config</source>
             <translation>打开模型配置</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="157" />
+            <location filename="../../gui/panels/model_panel.py" line="161" />
             <source>Model config (*.json);;All files (*)</source>
             <translation>模型配置 (*.json);;所有文件 (*)</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="170" />
+            <location filename="../../gui/panels/model_panel.py" line="174" />
             <source>Load model from {file}</source>
             <translation>从 {file} 加载模型</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="182" />
+            <location filename="../../gui/panels/model_panel.py" line="186" />
             <source>Only with a sliding window: set the window first.</source>
             <translation>仅在有滑动窗口时可用：请先设置窗口。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="190" />
+            <location filename="../../gui/panels/model_panel.py" line="194" />
             <source>from the architecture</source>
             <translation>由模型结构计算</translation>
         </message>

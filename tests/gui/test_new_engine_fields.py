@@ -216,3 +216,24 @@ def test_vllm_release_picks_its_engine_in_one_step(qtbot):
     assert release.currentData() is None
     choose(panel, "serving.runtime", "llamacpp")
     assert not release.isEnabled()
+
+
+def test_norms_per_layer_through_the_model_panel(qtbot):
+    """A parallel block sharing one norm: one fewer RMSNorm weight per layer, one undo step.
+
+    The 7B QLoRA template (Llama-2-7B, 32 layers, hidden 4,096) keeps its norms in bf16: 32 layers x 4,096 x 2 B
+    = 262,144 B less weight on the card with norms_per_layer 1 instead of 2.
+    """
+    document = PlanDocument(load_template("7b-rtx4090-qlora"))
+    model = ModelPanel(document)
+    qtbot.addWidget(model)
+    spin = model.bindings["model.norms_per_layer"].widget
+    assert spin.value() == 2 and spin.minimum() == 1 and spin.maximum() == 4
+    before = document.estimate.cards[0].breakdown.weights.bytes
+    steps = document.undo_stack.count()
+    spin.setValue(1)
+    spin.editingFinished.emit()
+    assert document.plan.model.norms_per_layer == 1 and document.undo_stack.count() == steps + 1
+    assert before - document.estimate.cards[0].breakdown.weights.bytes == 32 * 4096 * 2 == 262_144
+    document.undo_stack.undo()
+    assert document.plan.model.norms_per_layer == 2
