@@ -52,6 +52,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--tied-embeddings", dest="tied_embeddings", action="store_true", default=None)
     g.add_argument("--untied-embeddings", dest="tied_embeddings", action="store_false")
     g.add_argument("--dropout", type=float_in(0, 1), metavar="P", help="dropout probability (0 for none)")
+    g.add_argument("--parallel-residual", action=argparse.BooleanOptionalAction, default=None,
+                   help="attention and MLP read the same layer input (GPT-J, GPT-NeoX, Falcon, phi)")
     g.add_argument("--norms-per-layer", type=int_in(1, 4), metavar="N",
                    help="norms per layer (default 2; 1 for a parallel block sharing one norm: GPT-J, Falcon-7B, phi-1.5)")
 
@@ -62,6 +64,7 @@ _FIELD_FLAGS = {
     "tied_embeddings": "tied_embeddings", "dropout": "dropout", "max_position": "max_position", "name": "name",
     "position_embedding": "position_embedding", "sliding_window": "sliding_window",
     "sliding_window_layers": "sliding_window_layers", "norms_per_layer": "norms_per_layer",
+    "parallel_residual": "parallel_residual",
 }
 _MOE_FLAGS = {"moe_experts": "experts", "moe_topk": "top_k", "moe_ffn": "expert_ffn", "moe_shared_experts": "shared_experts"}
 

@@ -7,8 +7,8 @@ e bytes per element of the compute dtype, q = heads·head_dim, g = kv_heads·hea
 
 norms       per norm of the block (``norms_per_layer``; 1 for a shared attention/MLP norm):
             ``RMSNorm`` upcasts its input (``x.float()``, 4·h kept) and keeps an fp32 1/rms (4);
-            ``LayerNorm`` keeps its input (e·h) and fp32 mean and 1/std (8).  (A parallel block
-            with two norms reads one x twice; counted as two inputs, up to e·h high.)
+            ``LayerNorm`` keeps its input (e·h; one tensor for a parallel block's norms, which
+            all read the layer input) and fp32 mean and 1/std (8).
 attention   the QKV output is viewed (B, groups, q_per_kv + 2, T, hs): with as many KV heads as
             heads, V stays a view and keeps the whole QKV buffer (e·(q + 2g)) and RoPE's
             ``torch.cat`` writes new Q and K (e·q, e·g); with GQA, K and V are expanded to every
@@ -48,7 +48,8 @@ def _norm_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
     if spec.norm == "rmsnorm":
         upcast = max(4, e)
         return [(f"{calls}·({upcast}·h + 4) RMSNorm fp32 input copy and 1/rms", calls * (upcast * h + 4) * tokens)]
-    return [(f"{calls}·({e}·h + 8) LayerNorm input, fp32 mean and 1/std", calls * (e * h + 8) * tokens)]
+    inputs = 1 if spec.parallel_ else calls  # a parallel block's norms all read the layer input
+    return [(f"{inputs}·{e}·h LayerNorm input + {calls}·8 fp32 mean and 1/std", (inputs * e * h + calls * 8) * tokens)]
 
 
 def _attention_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:

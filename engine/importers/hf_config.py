@@ -172,6 +172,7 @@ def _gpt_neox(c: _Config) -> dict:
         "ffn": c.int("intermediate_size"), "vocab": c.int("vocab_size"),
         "bias": c.flag("attention_bias", default=True),
         "tied_embeddings": c.flag("tie_word_embeddings", default=False),
+        "parallel_residual": c.flag("use_parallel_residual", default=True),
     }
 
 
@@ -189,6 +190,7 @@ def _falcon(c: _Config) -> dict:
         "layers": c.int("num_hidden_layers", "n_layer"), "hidden": hidden, "heads": heads, "kv_heads": kv_heads,
         "ffn": c.int("ffn_hidden_size", default=4 * hidden), "vocab": c.int("vocab_size"),
         "bias": c.flag("bias", default=False), "norms_per_layer": norms,
+        "parallel_residual": new_arch or c.flag("parallel_attn", default=True),
         "position_embedding": "alibi" if c.flag("alibi", default=False) else "rope",
         "tied_embeddings": c.flag("tie_word_embeddings", default=True),
     }

@@ -88,6 +88,9 @@ class ModelSpec(_Frozen):
     position_embedding: PositionEmbedding = "rope"
     max_position: int = Field(0, ge=0, le=MAX_CONTEXT, description="rows of a learned position embedding")
     norms_per_layer: int = Field(2, ge=1, le=4, description="1 for a parallel block sharing one norm (GPT-J, Falcon-7B)")
+    parallel_residual: bool = Field(
+        False, description="attention and MLP both read the layer input and add to it together (GPT-J, GPT-NeoX, "
+        "Falcon, phi); implied by norms_per_layer = 1")
     qk_norm: bool = Field(False, description="per-head norm on Q and K (Qwen3, OLMo2)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False, description="hidden and attention dropout probability")
     max_context: int | None = Field(
@@ -124,6 +127,11 @@ class ModelSpec(_Frozen):
     @property
     def ffn_(self) -> int:
         return self.ffn or 4 * self.hidden
+
+    @property
+    def parallel_(self) -> bool:
+        """A parallel block: attention and MLP read the same layer input (a shared norm implies it)."""
+        return self.parallel_residual or self.norms_per_layer == 1
 
     @property
     def qkv_bias_(self) -> bool:

@@ -90,6 +90,9 @@ class ModelPanel(BoundForm):
                                         "(Gemma 2/3)"))
         self.add_double("model.dropout", translate("ModelPanel", "Dropout:"), step=0.05, decimals=2)
         self.add_check("model.gated_mlp", translate("ModelPanel", "Gated MLP (SwiGLU, 3 matrices)"))
+        self.add_check("model.parallel_residual", translate("ModelPanel", "Parallel attention and MLP"),
+                       tooltip=translate("ModelPanel", "Attention and MLP both read the layer input and add to it "
+                                         "together (GPT-J, GPT-NeoX, Falcon, phi)"))
         self.add_check("model.bias", translate("ModelPanel", "Biases on linear layers"))
         self.add_check("model.tied_embeddings", translate("ModelPanel", "Tied input and output embeddings"))
 

@@ -1215,87 +1215,97 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/panels/model_panel.py" line="93" />
+            <source>Parallel attention and MLP</source>
+            <translation>注意力与 MLP 并行</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/model_panel.py" line="94" />
+            <source>Attention and MLP both read the layer input and add to it together (GPT-J, GPT-NeoX, Falcon, phi)</source>
+            <translation>注意力与 MLP 读取同一层输入，结果一起加回残差（GPT-J、GPT-NeoX、Falcon、phi）</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/model_panel.py" line="96" />
             <source>Biases on linear layers</source>
             <translation>线性层带偏置</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="94" />
+            <location filename="../../gui/panels/model_panel.py" line="97" />
             <source>Tied input and output embeddings</source>
             <translation>输入与输出嵌入共享权重</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="102" />
+            <location filename="../../gui/panels/model_panel.py" line="105" />
             <source>Save model preset</source>
             <translation>保存模型预设</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="103" />
+            <location filename="../../gui/panels/model_panel.py" line="106" />
             <source>Preset name:</source>
             <translation>预设名称：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="115" />
+            <location filename="../../gui/panels/model_panel.py" line="118" />
             <source>Saved to {path}</source>
             <translation>已保存到 {path}</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="123" />
+            <location filename="../../gui/panels/model_panel.py" line="126" />
             <source>Name:</source>
             <translation>名称：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="126" />
-            <location filename="../../gui/panels/model_panel.py" line="194" />
+            <location filename="../../gui/panels/model_panel.py" line="129" />
+            <location filename="../../gui/panels/model_panel.py" line="197" />
             <source>e.g. 13B or 13e9</source>
             <translation>例如 13B 或 13e9</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="129" />
+            <location filename="../../gui/panels/model_panel.py" line="132" />
             <source>Parameters:</source>
             <translation>参数量：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="133" />
+            <location filename="../../gui/panels/model_panel.py" line="136" />
             <source>Counted:</source>
             <translation>按结构计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="141" />
+            <location filename="../../gui/panels/model_panel.py" line="144" />
             <source>Use model {name}</source>
             <translation>使用模型 {name}</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="146" />
+            <location filename="../../gui/panels/model_panel.py" line="149" />
             <source>Rename model</source>
             <translation>重命名模型</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="158" />
+            <location filename="../../gui/panels/model_panel.py" line="161" />
             <source>Set parameter count</source>
             <translation>设置参数量</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="161" />
+            <location filename="../../gui/panels/model_panel.py" line="164" />
             <source>Open model config</source>
             <translation>打开模型配置</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="161" />
+            <location filename="../../gui/panels/model_panel.py" line="164" />
             <source>Model config (*.json);;All files (*)</source>
             <translation>模型配置 (*.json);;所有文件 (*)</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="174" />
+            <location filename="../../gui/panels/model_panel.py" line="177" />
             <source>Load model from {file}</source>
             <translation>从 {file} 加载模型</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="186" />
+            <location filename="../../gui/panels/model_panel.py" line="189" />
             <source>Only with a sliding window: set the window first.</source>
             <translation>仅在有滑动窗口时可用：请先设置窗口。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/model_panel.py" line="194" />
+            <location filename="../../gui/panels/model_panel.py" line="197" />
             <source>from the architecture</source>
             <translation>由模型结构计算</translation>
         </message>

@@ -163,6 +163,17 @@ def test_norms_per_layer_flag(capsys):
     assert rc == 2 and out == "" and "--norms-per-layer" in err and "1 to 4" in err
 
 
+def test_parallel_residual_flag(capsys):
+    # GPT-J-style block: both LayerNorms read the layer input, kept once: 2 B x 1,024 tokens x 768 less per layer
+    def per_layer(*extra):
+        rc, out, _ = run(capsys, "estimate", *GPT2_FLAGS, "--max-position", "1024", *extra, "--json")
+        assert rc == 0
+        return json.loads(out)["cards"][0]["details"]["activations_per_layer"]
+
+    assert per_layer() - per_layer("--parallel-residual") == 2 * 1024 * 768 == 1_572_864
+    assert per_layer("--no-parallel-residual") == per_layer()
+
+
 def test_learned_positions_need_their_row_count(capsys):
     rc, out, err = run(capsys, "estimate", *GPT2_FLAGS, "--position-embedding", "learned")
     assert rc == 2 and out == "" and err.count("\n") == 1 and "--max-position" in err

@@ -64,6 +64,15 @@ def test_sequence_parallel_splits_everything():
     assert act(t=4, sp=True, selective=True) == (34 * SBH + STATS + ROPE) // 4
 
 
+def test_a_parallel_block_keeps_one_norm_input():
+    # GPT-J / GPT-NeoX: both LayerNorms read the layer input, so its 2 sbh is kept once, not twice; their fp32
+    # statistics stay two.  A shared norm (norms_per_layer 1) also has one statistics pair and one QKV/FC1 input.
+    parallel = GPT.model_copy(update={"parallel_residual": True})
+    assert act(parallel) == act() - 2 * SBH == 197_632 - 8_192
+    shared = GPT.model_copy(update={"norms_per_layer": 1})
+    assert act(shared) == act() - 2 * SBH - 2 * SBH - 8 * S * B == 197_632 - 16_896
+
+
 def test_llama_style_layer_gqa_swiglu_no_dropout():
     # h=64, 4 heads of 16, 2 KV heads, ffn 172, RMSNorm, no bias, no dropout:
     # norm inputs 2x2sbh + QKV/FC1 inputs 2x2sbh = 16,384 + 16,384

@@ -185,6 +185,7 @@ def test_gpt2_config(tmp_path):
 def test_falcon_7b_config(tmp_path):
     spec = model_from_local(write_config(tmp_path / "f", FALCON_7B))
     assert (spec.kv_heads_, spec.norms_per_layer, spec.tied_embeddings) == (1, 1, True)
+    assert spec.parallel_residual  # parallel_attn
     # Multi-query attention, parallel block with one LayerNorm, no biases, lm_head tied (FalconConfig default):
     #   32 x (4544 x (71 + 2) x 64 + 4544^2 + 2 x 4544 x 18176 + 2 x 4544) + 2 x 4544 + 65024 x 4544
     expected = 32 * (4544 * 73 * 64 + 4544**2 + 2 * 4544 * 18176 + 2 * 4544) + 2 * 4544 + 65024 * 4544
@@ -204,6 +205,9 @@ def test_chatglm3_6b_config(tmp_path):
 def test_pythia_gpt_neox_config(tmp_path):
     spec = model_from_local(write_config(tmp_path / "p", PYTHIA_1_4B))
     assert parameter_count(spec) == 1_414_647_808  # Pythia paper, Table 1
+    assert spec.parallel_residual and spec.norms_per_layer == 2  # use_parallel_residual, two LayerNorms
+    sequential = model_from_local(write_config(tmp_path / "s", {**PYTHIA_1_4B, "use_parallel_residual": False}))
+    assert not sequential.parallel_residual
 
 
 def test_config_json_path_works_like_the_folder(tmp_path):

@@ -77,8 +77,8 @@ def _litgpt(sh: Shape, blk: litgpt.Block, kind: str) -> Row:
     x = layers.layer_input(sh, batch_first=True)
     measured = _saved(lambda: litgpt.litgpt_block(x, p, sh, blk, rope), [*p.values(), *rope])
     spec = llama_spec(sh) if blk.mlp == "llama" else gpt_spec(sh).model_copy(update={"kv_heads": sh.kv})
-    if blk.shared_norm:
-        spec = spec.model_copy(update={"norms_per_layer": 1})
+    if blk.parallel:
+        spec = spec.model_copy(update={"parallel_residual": True, "norms_per_layer": 1 if blk.shared_norm else 2})
     predicted = litgpt_layer_activations(spec, sh.s, sh.b, blk.targets, blk.rank, 2, blk.lora_dropout > 0,
                                          blk.quantized).bytes
     return Row(Case(kind, sh), measured, predicted)
@@ -94,6 +94,9 @@ LITGPT_BLOCKS = {
                                      rope_fraction=0.5),
     "litgpt-neox-qlora": litgpt.Block(norm="layernorm", mlp="neox", quantized=True, rope_fraction=0.25,
                                       targets=("q", "k", "v", "up")),
+    "litgpt-neox-parallel-qlora": litgpt.Block(norm="layernorm", mlp="neox", parallel=True, quantized=True,
+                                               rope_fraction=0.25),
+    "litgpt-parallel-lora": litgpt.Block(parallel=True),
 }
 
 

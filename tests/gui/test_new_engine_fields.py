@@ -237,3 +237,17 @@ def test_norms_per_layer_through_the_model_panel(qtbot):
     assert before - document.estimate.cards[0].breakdown.weights.bytes == 32 * 4096 * 2 == 262_144
     document.undo_stack.undo()
     assert document.plan.model.norms_per_layer == 2
+
+
+def test_parallel_residual_through_the_model_panel(qtbot):
+    """The check box sets the field in one undo step (the LitGPT framework counts one norm input then)."""
+    document = PlanDocument(load_template("7b-rtx4090-qlora"))
+    model = ModelPanel(document)
+    qtbot.addWidget(model)
+    check = model.bindings["model.parallel_residual"].widget
+    assert not check.isChecked() and not document.plan.model.parallel_residual
+    steps = document.undo_stack.count()
+    check.click()
+    assert document.plan.model.parallel_residual and document.undo_stack.count() == steps + 1
+    document.undo_stack.undo()
+    assert not document.plan.model.parallel_residual and not check.isChecked()

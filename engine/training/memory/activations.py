@@ -53,8 +53,10 @@ def _terms(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: int, sp: bool, f
     rep = t if sp else 1  # divisor of the tensors outside the TP region
     heads = spec.heads
     terms: list[tuple[str, int]] = []
-    # Norm inputs; a parallel block (norms_per_layer = 1) feeds one norm output to both QKV and FC1.
-    terms.append((f"{spec.norms_per_layer}·{e}·sbh norm inputs", ceil_div(spec.norms_per_layer * e * sbh, rep)))
+    # Norm inputs: in a parallel block every norm reads the layer input itself, one tensor; a shared norm
+    # (norms_per_layer = 1) feeds one output to both QKV and FC1.
+    inputs = 1 if spec.parallel_ else spec.norms_per_layer
+    terms.append((f"{inputs}·{e}·sbh norm inputs", ceil_div(inputs * e * sbh, rep)))
     stats = norm_stat_bytes(spec)
     terms.append((f"{spec.norms_per_layer}·{stats}·sb fp32 norm statistics",
                   ceil_div(spec.norms_per_layer * stats * s * b, rep)))

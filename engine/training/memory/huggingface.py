@@ -35,13 +35,16 @@ from engine.report.formatting import ceil_div, n
 from engine.training.memory.activations import LayerActivations, layer_activations
 
 
-def _norm_terms(spec: ModelSpec, s: int, b: int, e: int, k: int) -> tuple[str, int]:
-    """``k`` norms of width h."""
+def _norm_terms(spec: ModelSpec, s: int, b: int, e: int, k: int, one_input: bool = False) -> tuple[str, int]:
+    """``k`` norms of width h; ``one_input``: they all read one tensor (a parallel block's layer input)."""
     sbh = s * b * spec.hidden
     if spec.norm == "rmsnorm":
         upcast = max(4, e)
         return (f"{k}·(({upcast}+{e}+{e})·sbh + 4·sb) RMSNorm fp32 copy, 1/rms, normalised, output",
                 k * ((upcast + 2 * e) * sbh + 4 * s * b))
+    if one_input and k > 1:
+        return (f"{e}·sbh shared input + {k}·({e}·sbh + 8·sb) LayerNorm mean/rstd, outputs",
+                e * sbh + k * (e * sbh + 8 * s * b))
     return f"{k}·(2·{e}·sbh + 8·sb) LayerNorm input, mean/rstd, output", k * (2 * e * sbh + 8 * s * b)
 
 
@@ -72,7 +75,8 @@ def hf_layer_activations(spec: ModelSpec, moe_layer: bool, s: int, b: int, t: in
     """Bytes one layer of eager ``transformers`` code saves for backward, one micro-batch."""
     if spec.mla is not None or (moe_layer and spec.moe is not None):
         return layer_activations(spec, moe_layer, s, b, t, False, flash, drop_scores, e)
-    terms = [_norm_terms(spec, s, b, e, spec.norms_per_layer), *_attention_terms(spec, s, b, t, flash, drop_scores, e)]
+    terms = [_norm_terms(spec, s, b, e, spec.norms_per_layer, spec.parallel_),
+             *_attention_terms(spec, s, b, t, flash, drop_scores, e)]
     f = spec.ffn_
     if spec.gated_mlp:
         terms.append((f"4·{e}·sbf/t gate, SiLU, up, product", ceil_div(4 * e * s * b * f, t)))
