@@ -94,11 +94,12 @@ def _quantized_input_terms(spec: ModelSpec, targets: tuple[str, ...], tokens: in
     h, f, q = spec.hidden, spec.ffn_, spec.heads * spec.head_dim_
     held = set() if dropout else set(targets)  # without dropout lora_A keeps the very input tensor
     parts = []
-    if not held & set(QKV_TARGETS):
+    shared = spec.norms_per_layer == 1  # one norm output feeds QKV and the MLP
+    if not held & (set(QKV_TARGETS) | ({"gate", "up"} if shared else set())):
         parts.append(("norm-1 output", h))
     if "o" not in held:
         parts.append(("output-projection input", q))
-    if spec.norms_per_layer != 1 and not held & {"gate", "up"}:
+    if not shared and not held & {"gate", "up"}:
         parts.append(("norm-2 output", h))
     if "down" not in held:
         parts.append(("down-projection input", f))

@@ -97,6 +97,8 @@ LITGPT_BLOCKS = {
     "litgpt-neox-parallel-qlora": litgpt.Block(norm="layernorm", mlp="neox", parallel=True, quantized=True,
                                                rope_fraction=0.25),
     "litgpt-parallel-lora": litgpt.Block(parallel=True),
+    "litgpt-shared-qlora-nodrop": litgpt.Block(norm="layernorm", mlp="neox", parallel=True, shared_norm=True,
+                                               quantized=True, targets=("up",), lora_dropout=0.0),
 }
 
 
