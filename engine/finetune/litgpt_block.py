@@ -130,6 +130,6 @@ def litgpt_outer_activations(spec: ModelSpec, tokens: int, e: int, quantized: bo
     norm = (max(4, e) * h + 4) if spec.norm == "rmsnorm" else (e * h + 8)
     head = e * h if quantized else 0
     total = (norm + head) * tokens
-    text = f"final norm {n(norm)} B" + (f" + 4-bit lm_head input {e}·h" if quantized else "") + \
-        f" per token × {n(tokens)} = {n(total)} B"
+    per_token = f"final norm {n(norm)} B" + (f" + 4-bit lm_head input {n(head)} B" if quantized else "")
+    text = f"({per_token}) per token × {n(tokens)} = {n(total)} B"
     return total, text
