@@ -10,7 +10,7 @@ from engine.errors import PlanError
 
 FinetuneMethod = Literal["full", "lora", "qlora"]
 AdapterOptimizer = Literal["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"]
-TARGET_MODULES = ("q", "k", "v", "o", "gate", "up", "down")
+TARGET_MODULES = ("q", "k", "v", "o", "gate", "up", "down", "head")
 
 
 class FinetuneConfig(BaseModel):
@@ -19,7 +19,7 @@ class FinetuneConfig(BaseModel):
     method: FinetuneMethod = "lora"
     rank: int = Field(8, gt=0, description="LoRA rank r")
     alpha: float = Field(16.0, gt=0, description="LoRA alpha (scales the update; no memory effect)")
-    target_modules: tuple[str, ...] = Field(("q", "v"), description="matrices with adapters: q k v o gate up down")
+    target_modules: tuple[str, ...] = Field(("q", "v"), description="matrices with adapters: q k v o gate up down, head (lm_head)")
     seq: int = Field(2048, gt=0, description="tokens per sample")
     micro_batch: int = Field(1, gt=0, description="samples per micro-batch")
     gradient_checkpointing: bool = False

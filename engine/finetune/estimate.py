@@ -43,7 +43,13 @@ from engine.errors import PlanError
 from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
 from engine.finetune.config import FinetuneConfig
 from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
-from engine.finetune.lora import adapter_activation_bytes, adapter_params, layer_adapter_params
+from engine.finetune.lora import (
+    adapter_activation_bytes,
+    adapter_params,
+    head_adapter_activation_bytes,
+    head_adapter_params,
+    layer_adapter_params,
+)
 from engine.finetune.loss import loss_bytes, output_backward_bytes
 from engine.finetune.summary import FinetuneSummary
 from engine.model.params import parameter_count
@@ -134,6 +140,19 @@ def _layer_bytes(spec: ModelSpec, cfg: FinetuneConfig, layer: int, e: int) -> in
                                            _DTYPE_BYTES[cfg.adapter_dtype], cfg.lora_dropout > 0)
 
 
+def _outer_activations(spec: ModelSpec, cfg: FinetuneConfig, e: int) -> tuple[int, str]:
+    """What the output end of the model keeps on the last card: under LitGPT the final norm (and a 4-bit
+    lm_head's input); an adapter on the output layer, in either framework."""
+    tokens, dropout = cfg.seq * cfg.micro_batch, cfg.lora_dropout > 0
+    if cfg.framework == "litgpt":
+        total, text = litgpt_outer_activations(spec, tokens, e, cfg.method == "qlora", cfg.target_modules, cfg.rank,
+                                               dropout)
+        return total, f" + {text}"
+    adapter = head_adapter_activation_bytes(spec, cfg.target_modules, cfg.rank, tokens, e,
+                                            _DTYPE_BYTES[cfg.adapter_dtype], dropout, input_kept=False)
+    return adapter, (f" + lm_head adapter {n(adapter)} B" if adapter else "")
+
+
 def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last: bool) -> ActivationUse:
     """Saved activations of the card's layers for one micro-batch (base layers + adapter inputs); under
     LitGPT the card with the output layer adds the final norm's (and a 4-bit lm_head's input)."""
@@ -142,17 +161,14 @@ def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last:
     if not layers:
         return ActivationUse(0, 0, "0 (no layers)")
     per_layer = {i: _layer_bytes(spec, cfg, i, e) for i in layers}
-    outer, outer_text = 0, ""
-    if last and cfg.framework == "litgpt" and not cfg.gradient_checkpointing:
-        outer, outer_text = litgpt_outer_activations(spec, s * b, e, cfg.method == "qlora")
-        outer_text = f" + {outer_text}"
+    outer, outer_text = _outer_activations(spec, cfg, e) if last else (0, "")
     unit = f" ({e} B per element: fp32 residual stream)" if e != ACT_BYTES else ""
-    if cfg.gradient_checkpointing:
+    if cfg.gradient_checkpointing:  # the final norm and the output layer are not checkpointed
         checkpoint = layer_input_bytes(spec, s, b, 1, False, e)
-        kept, working = checkpoint * len(layers), max(per_layer.values())
+        kept, working = checkpoint * len(layers) + outer, max(per_layer.values())
         return ActivationUse(kept, working, (
-            f"checkpointing{unit}: layer input {n(checkpoint)} B × {len(layers)} layers = {n(kept)} B kept; the "
-            f"layer recomputed in the backward adds its working set {n(working)} B"))
+            f"checkpointing{unit}: layer input {n(checkpoint)} B × {len(layers)} layers{outer_text} = {n(kept)} B "
+            f"kept; the layer recomputed in the backward adds its working set {n(working)} B"))
     kept = sum(per_layer.values()) + outer
     return ActivationUse(kept, 0, f"{len(layers)} layers{unit}, {n(max(per_layer.values()))} B per layer "
                                   f"(base + adapter intermediates){outer_text} = {n(kept)} B")
@@ -185,6 +201,8 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     spec = plan.model
     a = _DTYPE_BYTES[cfg.adapter_dtype]
     trainable = adapter_params(spec, layers, cfg.target_modules, cfg.rank)
+    if last:
+        trainable += head_adapter_params(spec, cfg.target_modules, cfg.rank)
     base = _base_weights(plan, cfg, layers, first, last)
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
@@ -246,7 +264,8 @@ def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:
         trainable, adapters = parameter_count(spec), 0
         base = _DTYPE_BYTES[cfg.base_dtype] * trainable
     else:
-        trainable = adapter_params(spec, everything, cfg.target_modules, cfg.rank)
+        trainable = (adapter_params(spec, everything, cfg.target_modules, cfg.rank)
+                     + head_adapter_params(spec, cfg.target_modules, cfg.rank))
         adapters = _DTYPE_BYTES[cfg.adapter_dtype] * trainable
         base = _base_weights(plan, cfg, everything, True, True)
     return FinetuneSummary(cfg.method, trainable, base, adapters, cfg.seq, cfg.micro_batch,
@@ -302,7 +321,8 @@ def finetune_estimate(plan: Plan) -> Estimate:
     params = parameter_count(plan.model)
     notes = (figure("parameters", "parameters", params, f"{n(params)} parameters"),
              figure("trainable_parameters", "trainable (adapter) parameters", summary.trainable_parameters,
-                    f"r {cfg.rank} × (rows + cols) over {','.join(cfg.target_modules)} in {plan.model.layers} layers"),
+                    f"r {cfg.rank} × (rows + cols) over {','.join(cfg.target_modules)} in {plan.model.layers} layers"
+                    + (" (head: the output layer once)" if "head" in cfg.target_modules else "")),
              figure("adapter_params_per_layer", "adapter parameters per layer",
                     layer_adapter_params(plan.model, 0, cfg.target_modules, cfg.rank), "layer 0"))
     return Estimate(plan_name=plan.name, mode="finetune", method=cfg.method, framework="peft", parameters=params,

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from engine.finetune.lora import head_adapter_activation_bytes
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
 from engine.training.memory.activations import LayerActivations
@@ -124,12 +125,16 @@ def litgpt_layer_activations(spec: ModelSpec, s: int, b: int, targets: tuple[str
     return LayerActivations(total, formula)
 
 
-def litgpt_outer_activations(spec: ModelSpec, tokens: int, e: int, quantized: bool) -> tuple[int, str]:
-    """The final norm's saved tensors and, with a 4-bit lm_head, its input kept by MatMul4Bit."""
+def litgpt_outer_activations(spec: ModelSpec, tokens: int, e: int, quantized: bool, targets: tuple[str, ...],
+                             rank: int, dropout: bool) -> tuple[int, str]:
+    """The final norm's saved tensors, with a 4-bit lm_head its input kept by MatMul4Bit, and an lm_head
+    adapter's (``lora_head``: dropout output and mask, or the norm output itself, and the rank output)."""
     h = spec.hidden
     norm = (max(4, e) * h + 4) if spec.norm == "rmsnorm" else (e * h + 8)
     head = e * h if quantized else 0
-    total = (norm + head) * tokens
-    per_token = f"final norm {n(norm)} B" + (f" + 4-bit lm_head input {n(head)} B" if quantized else "")
+    adapter = head_adapter_activation_bytes(spec, targets, rank, 1, e, e, dropout, input_kept=quantized)
+    total = (norm + head + adapter) * tokens
+    per_token = f"final norm {n(norm)} B" + (f" + 4-bit lm_head input {n(head)} B" if quantized else "") + \
+        (f" + lm_head adapter {n(adapter)} B" if adapter else "")
     text = f"({per_token}) per token × {n(tokens)} = {n(total)} B"
     return total, text

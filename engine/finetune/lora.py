@@ -5,7 +5,8 @@ and ``B`` (rows x r): ``r · (rows + cols)`` parameters (Hu et al. 2021).  Targe
 names follow PEFT's usual Llama names: q, k, v, o (``q_proj`` ... ``o_proj``),
 gate, up, down (the MLP, and a MoE layer's shared experts).  Routed experts are
 not targeted (PEFT matches ``nn.Linear`` names; fused expert weights are not).
-MLA models: q targets ``q_proj`` / ``q_b_proj``, v targets ``kv_b_proj``.
+MLA models: q targets ``q_proj`` / ``q_b_proj``, v targets ``kv_b_proj``.  ``head`` is the output layer
+(``lm_head``), on the card that holds it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ TARGET_TENSORS = {
     "gate": ("gate_proj", "shared.gate_proj"),
     "up": ("up_proj", "shared.up_proj"),
     "down": ("down_proj", "shared.down_proj"),
+    "head": (),  # the output layer, outside the layers: head_adapter_params
 }
 
 
@@ -38,6 +40,22 @@ def layer_adapter_params(spec: ModelSpec, layer: int, targets: tuple[str, ...], 
 
 def adapter_params(spec: ModelSpec, layers: tuple[int, ...] | range, targets: tuple[str, ...], rank: int) -> int:
     return sum(layer_adapter_params(spec, i, targets, rank) for i in layers)
+
+
+def head_adapter_params(spec: ModelSpec, targets: tuple[str, ...], rank: int) -> int:
+    """An adapter on the output layer (PEFT's ``lm_head`` target, LitGPT's ``lora_head``): r · (V + h)."""
+    return rank * (spec.vocab + spec.hidden) if "head" in targets and spec.vocab else 0
+
+
+def head_adapter_activation_bytes(spec: ModelSpec, targets: tuple[str, ...], rank: int, tokens: int, e: int, a: int,
+                                  dropout: bool, input_kept: bool) -> int:
+    """What an adapter on the output layer keeps: the dropout output and mask of the final norm's output (or,
+    without dropout, that output itself unless something keeps it already: ``input_kept``) and the rank output."""
+    if "head" not in targets or not spec.vocab:
+        return 0
+    h = spec.hidden
+    own = (a + 1) * h if dropout else (0 if input_kept and a == e else a * h)
+    return (own + a * rank) * tokens
 
 
 def adapter_activation_bytes(spec: ModelSpec, layer: int, targets: tuple[str, ...], rank: int,

@@ -243,3 +243,22 @@ def test_stages_share_a_breakdown_only_when_their_layers_match():
     for card in est.cards:
         s = card.slot.stage
         assert card.breakdown == _card_breakdown(p, LORA, layers[s], s == 0, s == 3, len(p.layout.cards))
+
+
+def test_an_adapter_on_the_output_layer():
+    """``head``: PEFT's ``lm_head`` target, LitGPT's ``lora_head``: r x (V + h) parameters on the last card.
+
+    SMALL: r 4 x (1,000 + 256) = 5,024 more adapter parameters.  What the adapter keeps, per token: PEFT with fp32
+    adapters and dropout, the dropout output and mask of the final norm's output (4 + 1) B x 256 and the rank
+    output 4 B x 4; LitGPT (bf16-true) (2 + 1) B x 256 + 2 B x 4.  1,024 tokens.
+    """
+    head = LORA.model_copy(update={"target_modules": ("q", "v", "head")})
+    assert estimate(plan(head)).finetune.trainable_parameters == TRAINABLE + 4 * (1_000 + 256) == 12_192
+    assert bd(head).weights.bytes - bd(LORA).weights.bytes == 4 * 5_024  # fp32 adapters
+    assert bd(head).activations.bytes - bd(LORA).activations.bytes == (5 * 256 + 4 * 4) * 1_024 == 1_327_104
+    lit, lit_head = (LORA.model_copy(update={"framework": "litgpt", **u}) for u in ({}, {"target_modules": ("q", "v", "head")}))
+    assert bd(lit_head).activations.bytes - bd(lit).activations.bytes == (3 * 256 + 2 * 4) * 1_024 == 794_624
+    # without dropout under LitGPT QLoRA, lora_A reads the final norm's output that the 4-bit lm_head keeps anyway
+    q = {"method": "qlora", "lora_dropout": 0.0}
+    assert bd(lit_head.model_copy(update=q)).activations.bytes - bd(lit.model_copy(update=q)).activations.bytes == \
+        2 * 4 * 1_024
