@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QLabel,
     QSpinBox,
@@ -217,6 +218,38 @@ class BoundForm(QWidget):
                                         lambda v: check.setChecked(bool(v))), None)
         check.toggled.connect(lambda _c: self.commit(binding))
         return check
+
+    def add_choices(self, path: str, label: str, options: Sequence[tuple[str, str]], *, columns: int = 4,
+                    tooltip: str = "") -> QWidget:
+        """Check boxes for a field holding a subset of ``options`` (values in option order); each toggle is
+        one edit, and a subset the engine refuses (an empty one) shows inline and is not applied."""
+        group = self._current()[0]
+        box = QWidget(group)
+        grid = QGridLayout(box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(8)
+        checks: dict[str, QCheckBox] = {}
+        for i, (value, text) in enumerate(options):
+            check = QCheckBox(text, box)
+            check.setToolTip(tooltip)
+            grid.addWidget(check, i // columns, i % columns)
+            checks[value] = check
+        box.setToolTip(tooltip)
+
+        def read() -> tuple[str, ...]:
+            return tuple(v for v, c in checks.items() if c.isChecked())
+
+        def write(value: Any) -> None:
+            chosen = set(value or ())
+            for v, c in checks.items():
+                c.blockSignals(True)
+                c.setChecked(v in chosen)
+                c.blockSignals(False)
+
+        binding = self._add_row(Binding(path, label, box, error_label(group), read, write), label)
+        for check in checks.values():
+            check.toggled.connect(lambda _c: self.commit(binding))
+        return box
 
     # Editing ----------------------------------------------------------------
     def derive(self, path: str, value: Any):

@@ -13,6 +13,7 @@ from typing import Any, get_args, get_origin
 
 from PySide6.QtCore import QCoreApplication
 
+from engine.finetune.config import TARGET_MODULES
 from engine.serving.vllm_profiling import VLLM_RELEASES
 from engine.weights.formats import KV_FORMATS
 from engine.weights.quant import SCHEME_NAMES
@@ -56,6 +57,7 @@ def _labels() -> dict[str, str]:
         "finetune.method": translate("section_form", "Method:"),
         "finetune.rank": translate("section_form", "LoRA rank:"),
         "finetune.alpha": translate("section_form", "LoRA alpha:"),
+        "finetune.target_modules": translate("section_form", "Adapted matrices:"),
         "finetune.seq": translate("section_form", "Sequence length:"),
         "finetune.micro_batch": translate("section_form", "Micro-batch:"),
         "finetune.base_dtype": translate("section_form", "Base weights:"),
@@ -103,6 +105,13 @@ def _string_choices(path: str) -> tuple[str | None, ...] | None:
     return _STRING_CHOICES.get(path)
 
 
+def _subset_choices(path: str) -> list[tuple[str, str]] | None:
+    """Fields holding a subset of known values: one check box each."""
+    if path == "finetune.target_modules":
+        return [(m, "lm_head" if m == "head" else m) for m in TARGET_MODULES]
+    return None
+
+
 def add_section_fields(form, section: str) -> None:
     """Add one row per scalar field of the plan section ``section`` to ``form`` (a BoundForm)."""
     for name, field in SECTION_MODELS[section].model_fields.items():
@@ -110,6 +119,10 @@ def add_section_fields(form, section: str) -> None:
             continue  # byte overrides are for plan files and the CLI, not a spin box of bytes
         path, tip = f"{section}.{name}", field.description or ""
         label = field_label(path)
+        subset = _subset_choices(path)
+        if subset:
+            form.add_choices(path, label, subset, tooltip=tip)
+            continue
         choices = literal_choices(field.annotation) or _string_choices(path)
         kind, optional = _scalar(field.annotation)
         if choices:

@@ -75,6 +75,7 @@ def finetune_field_rules(finetune) -> dict[str, bool]:
     adapters = method in ("lora", "qlora")
     return {
         "finetune.rank": adapters,
+        "finetune.target_modules": adapters,
         "finetune.alpha": adapters,
         "finetune.adapter_dtype": adapters,
         "finetune.lora_dropout": adapters,

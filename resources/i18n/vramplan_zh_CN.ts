@@ -2264,29 +2264,29 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>WorkloadPanel</name>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="98" />
-            <location filename="../../gui/panels/workload_panel.py" line="106" />
+            <location filename="../../gui/panels/workload_panel.py" line="99" />
+            <location filename="../../gui/panels/workload_panel.py" line="107" />
             <source>Serving</source>
             <translation>推理服务</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="98" />
-            <location filename="../../gui/panels/workload_panel.py" line="107" />
+            <location filename="../../gui/panels/workload_panel.py" line="99" />
+            <location filename="../../gui/panels/workload_panel.py" line="108" />
             <source>Fine-tuning</source>
             <translation>微调</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="104" />
+            <location filename="../../gui/panels/workload_panel.py" line="105" />
             <source>Mode</source>
             <translation>模式</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="106" />
+            <location filename="../../gui/panels/workload_panel.py" line="107" />
             <source>Training</source>
             <translation>训练</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="105" />
+            <location filename="../../gui/panels/workload_panel.py" line="106" />
             <source>Workload:</source>
             <translation>工作负载：</translation>
         </message>
@@ -2316,192 +2316,192 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>仅在检查点分片时有效：DeepSpeed 把分片移到 CPU 内存。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="110" />
+            <location filename="../../gui/panels/workload_panel.py" line="111" />
             <source>Training workload</source>
             <translation>训练负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="111" />
+            <location filename="../../gui/panels/workload_panel.py" line="112" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="111" />
+            <location filename="../../gui/panels/workload_panel.py" line="112" />
             <source> tokens</source>
             <translation> token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="112" />
+            <location filename="../../gui/panels/workload_panel.py" line="113" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="113" />
+            <location filename="../../gui/panels/workload_panel.py" line="114" />
             <source>Global batch:</source>
             <translation>全局批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="113" />
+            <location filename="../../gui/panels/workload_panel.py" line="114" />
             <source>auto (fill the pipeline)</source>
             <translation>自动（填满流水线）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="114" />
+            <location filename="../../gui/panels/workload_panel.py" line="115" />
             <source>Samples per optimizer step; auto runs one micro-batch per pipeline stage</source>
             <translation>每个优化器步的样本数；自动时每个流水线阶段跑一个微批次</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="115" />
+            <location filename="../../gui/panels/workload_panel.py" line="116" />
             <source>Precision:</source>
             <translation>精度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="116" />
+            <location filename="../../gui/panels/workload_panel.py" line="117" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="117" />
+            <location filename="../../gui/panels/workload_panel.py" line="118" />
             <source>Recompute:</source>
             <translation>重计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="118" />
+            <location filename="../../gui/panels/workload_panel.py" line="119" />
             <source>none</source>
             <translation>无</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="118" />
+            <location filename="../../gui/panels/workload_panel.py" line="119" />
             <source>selective</source>
             <translation>选择性</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="118" />
+            <location filename="../../gui/panels/workload_panel.py" line="119" />
             <source>full</source>
             <translation>完全</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="119" />
+            <location filename="../../gui/panels/workload_panel.py" line="120" />
             <source>Partition activations (DeepSpeed)</source>
             <translation>激活分片（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="120" />
+            <location filename="../../gui/panels/workload_panel.py" line="121" />
             <source>DeepSpeed partition_activations: each tensor-parallel rank keeps 1/TP of every layer checkpoint, all-gathered when the layer is recomputed</source>
             <translation>DeepSpeed partition_activations：每个张量并行 rank 只保留每层检查点的 1/TP，重计算该层时再 all-gather</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="122" />
+            <location filename="../../gui/panels/workload_panel.py" line="123" />
             <source>CPU checkpointing (DeepSpeed)</source>
             <translation>检查点放在 CPU（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="123" />
+            <location filename="../../gui/panels/workload_panel.py" line="124" />
             <source>DeepSpeed cpu_checkpointing: the partitioned checkpoints live in CPU memory, none on the GPU</source>
             <translation>DeepSpeed cpu_checkpointing：分片后的检查点放在 CPU 内存中，GPU 上不保留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="125" />
+            <location filename="../../gui/panels/workload_panel.py" line="126" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="126" />
+            <location filename="../../gui/panels/workload_panel.py" line="127" />
             <source>Sequence parallel (with TP)</source>
             <translation>序列并行（配合 TP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="129" />
+            <location filename="../../gui/panels/workload_panel.py" line="130" />
             <source>Sharding and offload</source>
             <translation>切分与卸载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="130" />
+            <location filename="../../gui/panels/workload_panel.py" line="131" />
             <source>ZeRO stage:</source>
             <translation>ZeRO 阶段：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="131" />
+            <location filename="../../gui/panels/workload_panel.py" line="132" />
             <source>0 (none)</source>
             <translation>0（不切分）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="131" />
+            <location filename="../../gui/panels/workload_panel.py" line="132" />
             <source>1 (optimizer states)</source>
             <translation>1（优化器状态）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="131" />
+            <location filename="../../gui/panels/workload_panel.py" line="132" />
             <source>2 (+ gradients)</source>
             <translation>2（+ 梯度）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="132" />
+            <location filename="../../gui/panels/workload_panel.py" line="133" />
             <source>3 (+ weights)</source>
             <translation>3（+ 权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="133" />
+            <location filename="../../gui/panels/workload_panel.py" line="134" />
             <source>Distributed optimizer (Megatron)</source>
             <translation>分布式优化器（Megatron）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="134" />
+            <location filename="../../gui/panels/workload_panel.py" line="135" />
             <source>Offload optimizer states to CPU</source>
             <translation>优化器状态卸载到 CPU</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="135" />
+            <location filename="../../gui/panels/workload_panel.py" line="136" />
             <source>Offload parameters to CPU (ZeRO-3)</source>
             <translation>参数卸载到 CPU（ZeRO-3）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="138" />
+            <location filename="../../gui/panels/workload_panel.py" line="139" />
             <source>MoE expert load</source>
             <translation>MoE 专家负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="142" />
+            <location filename="../../gui/panels/workload_panel.py" line="143" />
             <source>Memory method</source>
             <translation>显存估算方法</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="143" />
+            <location filename="../../gui/panels/workload_panel.py" line="144" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="144" />
+            <location filename="../../gui/panels/workload_panel.py" line="145" />
             <source>seed (the article's rules)</source>
             <translation>seed（文章的规则）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="144" />
+            <location filename="../../gui/panels/workload_panel.py" line="145" />
             <source>detailed</source>
             <translation>详细</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="145" />
+            <location filename="../../gui/panels/workload_panel.py" line="146" />
             <source>seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate</source>
             <translation>seed：每参数 18 字节，激活 40·S·H·L，不计额外开销；详细：按框架精确计算</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="146" />
+            <location filename="../../gui/panels/workload_panel.py" line="147" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="148" />
+            <location filename="../../gui/panels/workload_panel.py" line="149" />
             <source>Hugging Face (transformers eager)</source>
             <translation>Hugging Face（transformers eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="149" />
+            <location filename="../../gui/panels/workload_panel.py" line="150" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="195" />
+            <location filename="../../gui/panels/workload_panel.py" line="196" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>
@@ -2712,17 +2712,17 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>panels</name>
         <message>
-            <location filename="../../gui/panels/form.py" line="151" />
+            <location filename="../../gui/panels/form.py" line="152" />
             <source>From {low} to {high}.</source>
             <translation>范围：{low} 到 {high}。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/form.py" line="237" />
+            <location filename="../../gui/panels/form.py" line="270" />
             <source>Set {field}</source>
             <translation>设置{field}</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/form.py" line="313" />
+            <location filename="../../gui/panels/form.py" line="346" />
             <source>Not accepted: expected {allowed}.</source>
             <translation>未接受：应为 {allowed}。</translation>
         </message>
@@ -2752,193 +2752,198 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>section_form</name>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="45" />
+            <location filename="../../gui/panels/section_form.py" line="46" />
             <source>Weight format:</source>
             <translation>权重格式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="46" />
+            <location filename="../../gui/panels/section_form.py" line="47" />
             <source>KV cache type:</source>
             <translation>KV 缓存类型：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="47" />
+            <location filename="../../gui/panels/section_form.py" line="48" />
             <source>Context (tokens):</source>
             <translation>上下文长度（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="48" />
+            <location filename="../../gui/panels/section_form.py" line="49" />
             <source>Concurrent sequences:</source>
             <translation>并发序列数：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="49" />
+            <location filename="../../gui/panels/section_form.py" line="50" />
             <source>Runtime:</source>
             <translation>推理框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="50" />
+            <location filename="../../gui/panels/section_form.py" line="51" />
             <source>GPU layers (llama.cpp):</source>
             <translation>GPU 层数（llama.cpp）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="51" />
+            <location filename="../../gui/panels/section_form.py" line="52" />
             <source>GPU memory share (vLLM):</source>
             <translation>显存占用比例（vLLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="52" />
+            <location filename="../../gui/panels/section_form.py" line="53" />
             <source>KV free fraction (TRT-LLM):</source>
             <translation>KV 空闲显存比例（TRT-LLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="53" />
+            <location filename="../../gui/panels/section_form.py" line="54" />
             <source>Max model length:</source>
             <translation>最大模型长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="54" />
+            <location filename="../../gui/panels/section_form.py" line="55" />
             <source>KV block (tokens):</source>
             <translation>KV 块大小（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="55" />
+            <location filename="../../gui/panels/section_form.py" line="56" />
             <source>Prefill chunk (tokens):</source>
             <translation>Prefill 分块（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="56" />
+            <location filename="../../gui/panels/section_form.py" line="57" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="57" />
+            <location filename="../../gui/panels/section_form.py" line="58" />
             <source>LoRA rank:</source>
             <translation>LoRA 秩：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="58" />
+            <location filename="../../gui/panels/section_form.py" line="59" />
             <source>LoRA alpha:</source>
             <translation>LoRA alpha：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="59" />
+            <location filename="../../gui/panels/section_form.py" line="60" />
+            <source>Adapted matrices:</source>
+            <translation>适配的矩阵：</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/section_form.py" line="61" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="60" />
+            <location filename="../../gui/panels/section_form.py" line="62" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="61" />
+            <location filename="../../gui/panels/section_form.py" line="63" />
             <source>Base weights:</source>
             <translation>基座权重：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="62" />
+            <location filename="../../gui/panels/section_form.py" line="64" />
             <source>Adapter weights:</source>
             <translation>适配器权重：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="63" />
+            <location filename="../../gui/panels/section_form.py" line="65" />
             <source>QLoRA format:</source>
             <translation>QLoRA 格式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="64" />
+            <location filename="../../gui/panels/section_form.py" line="66" />
             <source>Group size:</source>
             <translation>分组大小：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="65" />
-            <location filename="../../gui/panels/section_form.py" line="78" />
+            <location filename="../../gui/panels/section_form.py" line="67" />
+            <location filename="../../gui/panels/section_form.py" line="80" />
             <source>Double quant</source>
             <translation>双重量化</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="66" />
+            <location filename="../../gui/panels/section_form.py" line="68" />
             <source>vLLM engine:</source>
             <translation>vLLM 引擎：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="67" />
+            <location filename="../../gui/panels/section_form.py" line="69" />
             <source>vLLM release:</source>
             <translation>vLLM 版本：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="68" />
+            <location filename="../../gui/panels/section_form.py" line="70" />
             <source>No CUDA graphs (--enforce-eager)</source>
             <translation>不使用 CUDA 图（--enforce-eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="69" />
-            <location filename="../../gui/panels/section_form.py" line="73" />
+            <location filename="../../gui/panels/section_form.py" line="71" />
+            <location filename="../../gui/panels/section_form.py" line="75" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="70" />
+            <location filename="../../gui/panels/section_form.py" line="72" />
             <source>Full SWA cache (--swa-full)</source>
             <translation>完整 SWA 缓存（--swa-full）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="71" />
+            <location filename="../../gui/panels/section_form.py" line="73" />
             <source>Logits:</source>
             <translation>Logits：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="72" />
+            <location filename="../../gui/panels/section_form.py" line="74" />
             <source>Gradient checkpointing</source>
             <translation>梯度检查点</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="74" />
+            <location filename="../../gui/panels/section_form.py" line="76" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="75" />
+            <location filename="../../gui/panels/section_form.py" line="77" />
             <source>LoRA dropout:</source>
             <translation>LoRA dropout：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="76" />
+            <location filename="../../gui/panels/section_form.py" line="78" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="77" />
+            <location filename="../../gui/panels/section_form.py" line="79" />
             <source>Mixed precision (fp32 master weights)</source>
             <translation>混合精度（fp32 主权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="94" />
+            <location filename="../../gui/panels/section_form.py" line="96" />
             <source>last</source>
             <comment>logits of the last token per sequence</comment>
             <translation>最后一个 token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="95" />
+            <location filename="../../gui/panels/section_form.py" line="97" />
             <source>all</source>
             <comment>logits of every prompt token</comment>
             <translation>全部 prompt token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="96" />
+            <location filename="../../gui/panels/section_form.py" line="98" />
             <source>full</source>
             <comment>full fine-tuning (not LoRA)</comment>
             <translation>全参数</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="97" />
+            <location filename="../../gui/panels/section_form.py" line="99" />
             <source>newest</source>
             <comment>the newest vLLM release</comment>
             <translation>最新</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="120" />
+            <location filename="../../gui/panels/section_form.py" line="133" />
             <source>auto</source>
             <translation>自动</translation>
         </message>

@@ -7,6 +7,7 @@ below, is one undo step, and a switch that does nothing for the plan is greyed w
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QCheckBox
 
 from engine.model.spec import ModelSpec
 from engine.plan.edits import fill_grid
@@ -251,3 +252,30 @@ def test_parallel_residual_through_the_model_panel(qtbot):
     assert document.plan.model.parallel_residual and document.undo_stack.count() == steps + 1
     document.undo_stack.undo()
     assert not document.plan.model.parallel_residual and not check.isChecked()
+
+
+def test_adapted_matrices_through_the_workload_panel(qtbot):
+    """One check box per LoRA target; each toggle is one undo step, an empty set is refused inline.
+
+    The 7B QLoRA template adapts all seven layer matrices at rank 16.  Adding lm_head (V 32,000 x h 4,096):
+    16 x (32,000 + 4,096) = 577,536 more trainable parameters.
+    """
+    document = PlanDocument(load_template("7b-rtx4090-qlora"))
+    panel = WorkloadPanel(document)
+    qtbot.addWidget(panel)
+    box = panel.bindings["finetune.target_modules"].widget
+    checks = {c.text(): c for c in box.findChildren(QCheckBox)}
+    assert list(checks) == ["q", "k", "v", "o", "gate", "up", "down", "lm_head"]
+    assert [t for t, c in checks.items() if c.isChecked()] == ["q", "k", "v", "o", "gate", "up", "down"]
+    before = document.estimate.finetune.trainable_parameters
+    steps = document.undo_stack.count()
+    checks["lm_head"].click()
+    assert document.plan.finetune.target_modules[-1] == "head" and document.undo_stack.count() == steps + 1
+    assert document.estimate.finetune.trainable_parameters - before == 16 * (32_000 + 4_096) == 577_536
+    for name in ("q", "k", "v", "o", "gate", "up", "down", "lm_head"):
+        checks[name].click()  # the last one would leave none: refused, shown under the field, box checked again
+    assert document.plan.finetune.target_modules == ("head",) and checks["lm_head"].isChecked()
+    assert panel.bindings["finetune.target_modules"].error.text() == (
+        "Not accepted: expected a non-empty subset of q,k,v,o,gate,up,down,head.")
+    document.undo_stack.undo()
+    assert "down" in document.plan.finetune.target_modules
