@@ -154,8 +154,8 @@ def _outer_activations(spec: ModelSpec, cfg: FinetuneConfig, e: int) -> tuple[in
 
 
 def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last: bool) -> ActivationUse:
-    """Saved activations of the card's layers for one micro-batch (base layers + adapter inputs); under
-    LitGPT the card with the output layer adds the final norm's (and a 4-bit lm_head's input)."""
+    """Saved activations of the card's layers for one micro-batch (base layers + adapter inputs); the card
+    with the output layer adds what the output end keeps (:func:`_outer_activations`)."""
     spec = plan.model
     s, b, e = cfg.seq, cfg.micro_batch, residual_bytes(cfg)
     if not layers:
