@@ -176,6 +176,19 @@ def _gpt_neox(c: _Config) -> dict:
     }
 
 
+def _phi(c: _Config) -> dict:
+    """phi-1 / phi-1.5 / phi-2 (``PhiConfig``): a parallel block with one LayerNorm shared by attention and MLP,
+    biases, GeLU MLP, untied; its lm_head bias (V values) is not counted."""
+    heads = c.int("num_attention_heads")
+    return {
+        "layers": c.int("num_hidden_layers"), "hidden": c.int("hidden_size"), "heads": heads,
+        "kv_heads": c.int("num_key_value_heads", default=heads), "ffn": c.int("intermediate_size"),
+        "vocab": c.int("vocab_size"), "norms_per_layer": 1, "parallel_residual": True,
+        "qk_norm": c.flag("qk_layernorm", default=False),
+        "tied_embeddings": c.flag("tie_word_embeddings", default=False),
+    }
+
+
 def _falcon(c: _Config) -> dict:
     """Falcon (``FalconConfig``; the older RefinedWeb configs use n_layer/n_head/n_head_kv)."""
     hidden = c.int("hidden_size")
@@ -221,6 +234,7 @@ FAMILIES: dict[str, Callable[[_Config], dict]] = {
     "chatglm": _chatglm,
     "gpt2": _gpt2,
     "gpt_neox": _gpt_neox,
+    "phi": _phi,
     "falcon": _falcon,
     "RefinedWeb": _falcon,
     "RefinedWebModel": _falcon,

@@ -88,6 +88,17 @@ PYTHIA_1_4B = {
 }
 
 
+PHI_2 = {  # microsoft/phi-2 config.json
+    "architectures": ["PhiForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 50256, "embd_pdrop": 0.0,
+    "eos_token_id": 50256, "hidden_act": "gelu_new", "hidden_size": 2560, "initializer_range": 0.02,
+    "intermediate_size": 10240, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048, "model_type": "phi",
+    "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 32, "partial_rotary_factor": 0.4,
+    "qk_layernorm": False, "resid_pdrop": 0.1, "rope_scaling": None, "rope_theta": 10000.0,
+    "tie_word_embeddings": False, "torch_dtype": "float16", "transformers_version": "4.37.0", "use_cache": True,
+    "vocab_size": 51200,
+}
+
+
 def write_config(folder: Path, config: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
@@ -208,6 +219,17 @@ def test_pythia_gpt_neox_config(tmp_path):
     assert spec.parallel_residual and spec.norms_per_layer == 2  # use_parallel_residual, two LayerNorms
     sequential = model_from_local(write_config(tmp_path / "s", {**PYTHIA_1_4B, "use_parallel_residual": False}))
     assert not sequential.parallel_residual
+
+
+def test_phi_2_config(tmp_path):
+    spec = model_from_local(write_config(tmp_path / "phi", PHI_2))
+    assert spec.parallel_residual and spec.norms_per_layer == 1 and spec.norm == "layernorm" and spec.bias
+    # per layer: QKV 3 x 2560^2 + 3 x 2560 bias, dense 2560^2 + 2560, fc1 2560 x 10240 + 10240, fc2 10240 x 2560
+    # + 2560, one LayerNorm 2 x 2560 = 78,671,360; embedding and lm_head 51,200 x 2,560 each, final LayerNorm
+    layer = 3 * 2560**2 + 3 * 2560 + 2560**2 + 2560 + 2 * 2560 * 10240 + 10240 + 2560 + 2 * 2560
+    assert layer == 78_671_360
+    # the checkpoint's lm_head also has a bias (51,200 values, 2,779,683,840 in all), which the engine does not count
+    assert parameter_count(spec) == 32 * layer + 2 * 51_200 * 2_560 + 2 * 2_560 == 2_779_683_840 - 51_200
 
 
 def test_config_json_path_works_like_the_folder(tmp_path):
