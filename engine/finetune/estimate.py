@@ -47,7 +47,6 @@ from engine.finetune.lora import (
     adapter_activation_bytes,
     adapter_params,
     head_adapter_activation_bytes,
-    head_adapter_params,
     layer_adapter_params,
 )
 from engine.finetune.loss import loss_bytes, output_backward_bytes
@@ -76,7 +75,6 @@ from engine.weights.quant import QuantScheme, tensor_bytes, tensor_format
 from engine.weights.tensors import layer_tensors, outer_tensors
 
 ACT_BYTES = 2  # bf16/fp16 compute
-_DTYPE_BYTES = DTYPE_BYTES
 
 
 def _base_weights(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool) -> int:
@@ -93,7 +91,7 @@ def _layer_weight_bytes(spec: ModelSpec, scheme: QuantScheme, layer: int) -> int
 
 
 def _optimizer_bytes(cfg: FinetuneConfig, params: int) -> tuple[int, str]:
-    a = _DTYPE_BYTES[cfg.adapter_dtype]
+    a = DTYPE_BYTES[cfg.adapter_dtype]
     if cfg.optimizer in ("adamw", "paged-adamw"):
         return 2 * a * params, f"2 moments × {a} B × {n(params)} adapter params"
     if cfg.optimizer in ("adamw-8bit", "paged-adamw-8bit"):
@@ -124,7 +122,7 @@ def residual_bytes(cfg: FinetuneConfig) -> int:
     ``16-true``: 2 B; ``32-true``: 4 B), the base dtype here.
     """
     if cfg.framework == "litgpt":
-        return _DTYPE_BYTES[cfg.base_dtype]
+        return DTYPE_BYTES[cfg.base_dtype]
     return 4 if cfg.method == "qlora" else ACT_BYTES
 
 
@@ -137,7 +135,7 @@ def _layer_bytes(spec: ModelSpec, cfg: FinetuneConfig, layer: int, e: int) -> in
                                         cfg.method == "qlora").bytes
     base = layer_activations(spec, moe, s, b, 1, False, cfg.flash_attention, False, e).bytes
     return base + adapter_activation_bytes(spec, layer, cfg.target_modules, cfg.rank, s * b, e,
-                                           _DTYPE_BYTES[cfg.adapter_dtype], cfg.lora_dropout > 0)
+                                           DTYPE_BYTES[cfg.adapter_dtype], cfg.lora_dropout > 0)
 
 
 def _outer_activations(spec: ModelSpec, cfg: FinetuneConfig, e: int) -> tuple[int, str]:
@@ -149,7 +147,7 @@ def _outer_activations(spec: ModelSpec, cfg: FinetuneConfig, e: int) -> tuple[in
                                                dropout)
         return total, f" + {text}"
     adapter = head_adapter_activation_bytes(spec, cfg.target_modules, cfg.rank, tokens, e,
-                                            _DTYPE_BYTES[cfg.adapter_dtype], dropout, input_kept=False)
+                                            DTYPE_BYTES[cfg.adapter_dtype], dropout, input_kept=False)
     return adapter, (f" + lm_head adapter {n(adapter)} B" if adapter else "")
 
 
@@ -191,7 +189,7 @@ def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
     """torch AdamW (foreach) copies sqrt(exp_avg_sq): one moment of the adapters; fused / paged 8-bit: none."""
     if cfg.optimizer != "adamw":
         return figure("transient", "optimizer-step temporaries", 0, f"0 ({cfg.optimizer} updates in place)")
-    a = _DTYPE_BYTES[cfg.adapter_dtype]
+    a = DTYPE_BYTES[cfg.adapter_dtype]
     return figure("transient", "optimizer-step temporaries", a * trainable,
                   f"torch AdamW (foreach) sqrt(exp_avg_sq) copy {a} B × {n(trainable)} adapter params")
 
@@ -199,10 +197,8 @@ def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
 def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
                     world: int) -> Breakdown:
     spec = plan.model
-    a = _DTYPE_BYTES[cfg.adapter_dtype]
-    trainable = adapter_params(spec, layers, cfg.target_modules, cfg.rank)
-    if last:
-        trainable += head_adapter_params(spec, cfg.target_modules, cfg.rank)
+    a = DTYPE_BYTES[cfg.adapter_dtype]
+    trainable = adapter_params(spec, layers, cfg.target_modules, cfg.rank, output_layer=last)
     base = _base_weights(plan, cfg, layers, first, last)
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
@@ -262,11 +258,10 @@ def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:
     everything = tuple(range(spec.layers))
     if cfg.method == "full":
         trainable, adapters = parameter_count(spec), 0
-        base = _DTYPE_BYTES[cfg.base_dtype] * trainable
+        base = DTYPE_BYTES[cfg.base_dtype] * trainable
     else:
-        trainable = (adapter_params(spec, everything, cfg.target_modules, cfg.rank)
-                     + head_adapter_params(spec, cfg.target_modules, cfg.rank))
-        adapters = _DTYPE_BYTES[cfg.adapter_dtype] * trainable
+        trainable = adapter_params(spec, everything, cfg.target_modules, cfg.rank, output_layer=True)
+        adapters = DTYPE_BYTES[cfg.adapter_dtype] * trainable
         base = _base_weights(plan, cfg, everything, True, True)
     return FinetuneSummary(cfg.method, trainable, base, adapters, cfg.seq, cfg.micro_batch,
                            None if cfg.method == "full" else cfg.rank,

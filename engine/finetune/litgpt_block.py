@@ -44,13 +44,23 @@ from engine.training.memory.activations import LayerActivations
 QKV_TARGETS = ("q", "k", "v")
 
 
-def _norm_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
-    h, calls = spec.hidden, spec.norms_per_layer  # each call keeps its own input (or fp32 copy of it)
+def _norm_bytes(spec: ModelSpec, e: int) -> tuple[int, int]:
+    """(input, fp32 statistics) one norm call keeps per token: RMSNorm's fp32 input copy and 1/rms, or
+    LayerNorm's input and mean and 1/std."""
     if spec.norm == "rmsnorm":
-        upcast = max(4, e)
-        return [(f"{calls}·({upcast}·h + 4) RMSNorm fp32 input copy and 1/rms", calls * (upcast * h + 4) * tokens)]
+        return max(4, e) * spec.hidden, 4
+    return e * spec.hidden, 8
+
+
+def _norm_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
+    calls = spec.norms_per_layer  # each call keeps its own statistics (and RMSNorm its own fp32 copy)
+    kept, stats = _norm_bytes(spec, e)
+    if spec.norm == "rmsnorm":
+        return [(f"{calls}·({kept // spec.hidden}·h + {stats}) RMSNorm fp32 input copy and 1/rms",
+                 calls * (kept + stats) * tokens)]
     inputs = 1 if spec.parallel_ else calls  # a parallel block's norms all read the layer input
-    return [(f"{inputs}·{e}·h LayerNorm input + {calls}·8 fp32 mean and 1/std", (inputs * e * h + calls * 8) * tokens)]
+    return [(f"{inputs}·{e}·h LayerNorm input + {calls}·{stats} fp32 mean and 1/std",
+             (inputs * kept + calls * stats) * tokens)]
 
 
 def _attention_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
@@ -130,7 +140,7 @@ def litgpt_outer_activations(spec: ModelSpec, tokens: int, e: int, quantized: bo
     """The final norm's saved tensors, with a 4-bit lm_head its input kept by MatMul4Bit, and an lm_head
     adapter's (``lora_head``: dropout output and mask, or the norm output itself, and the rank output)."""
     h = spec.hidden
-    norm = (max(4, e) * h + 4) if spec.norm == "rmsnorm" else (e * h + 8)
+    norm = sum(_norm_bytes(spec, e))
     head = e * h if quantized else 0
     adapter = head_adapter_activation_bytes(spec, targets, rank, 1, e, e, dropout, input_kept=quantized)
     total = (norm + head + adapter) * tokens

@@ -38,8 +38,11 @@ def layer_adapter_params(spec: ModelSpec, layer: int, targets: tuple[str, ...], 
     return sum(t.count * rank * (t.rows + t.cols) for t in adapted(spec, layer, targets))
 
 
-def adapter_params(spec: ModelSpec, layers: tuple[int, ...] | range, targets: tuple[str, ...], rank: int) -> int:
-    return sum(layer_adapter_params(spec, i, targets, rank) for i in layers)
+def adapter_params(spec: ModelSpec, layers: tuple[int, ...] | range, targets: tuple[str, ...], rank: int, *,
+                   output_layer: bool = False) -> int:
+    """Adapter parameters of ``layers``, and of the output layer's adapter when the card holds it."""
+    head = head_adapter_params(spec, targets, rank) if output_layer else 0
+    return sum(layer_adapter_params(spec, i, targets, rank) for i in layers) + head
 
 
 def head_adapter_params(spec: ModelSpec, targets: tuple[str, ...], rank: int) -> int:
