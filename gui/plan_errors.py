@@ -94,6 +94,7 @@ def _panel_label(field: str) -> str:
         "training.offload_params": ("WorkloadPanel", "Offload parameters to CPU (ZeRO-3)"),
         "method.method": ("WorkloadPanel", "Method:"),
         "method.framework": ("WorkloadPanel", "Framework:"),
+        "method.deepspeed_fp16_optimizer": ("WorkloadPanel", "DeepSpeed fp16 step:"),
         "model.params": ("ModelPanel", "Parameters:"),
         "model.layers": ("ModelPanel", "Layers:"),
         "model.hidden": ("ModelPanel", "Hidden size:"),

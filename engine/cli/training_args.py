@@ -50,6 +50,12 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--method", choices=["seed", "detailed"], help="seed: the article's rules; detailed (default)")
     g.add_argument("--framework", choices=["megatron", "megatron-2021", "deepspeed", "huggingface"],
                    help="megatron (fused kernels), deepspeed (ZeRO paper accounting), huggingface (transformers eager)")
+    g.add_argument("--gradient-accumulation-fusion", action=argparse.BooleanOptionalAction, default=None,
+                   help="megatron: weight gradients go straight into the fp32 main_grad (default on); off: the "
+                        "16-bit weight gradient exists before it is accumulated")
+    g.add_argument("--deepspeed-fp16-optimizer", choices=["fused", "unfused"],
+                   help="deepspeed, fp16 without ZeRO: fused (FP16_Optimizer: DeepSpeed FusedAdam, apex FusedAdam "
+                        "since DeepSpeed 0.5; default) or unfused (FP16_UnfusedOptimizer: any other optimizer)")
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default 512MiB)")
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
     g.add_argument("--fragmentation", type=float_in(0, 100), metavar="PERCENT", help="allocator reserve, %% of allocated (default 5)")
@@ -130,7 +136,7 @@ def check_expert_load(args: argparse.Namespace, model: ModelSpec) -> None:
 
 def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None) -> MethodConfig:
     data = base.model_dump() if base else {}
-    for f in ("method", "framework"):
+    for f in ("method", "framework", "gradient_accumulation_fusion", "deepspeed_fp16_optimizer"):
         if getattr(args, f, None) is not None:
             data[f] = getattr(args, f)
     overhead = dict(data.get("overhead") or OverheadConfig().model_dump())

@@ -51,6 +51,7 @@ from engine.training.memory.transients import (
     allreduce_transient,
     backward_transient,
     backward_wgrad_bytes,
+    deepspeed_fp32_grad_bytes_per_param,
 )
 from engine.training.memory.workspace import library_workspace_bytes
 
@@ -317,11 +318,14 @@ class MemoryModel:
 
     def step_table(self, g: Geometry, ep: int, zeros: list[int], shard: np.ndarray) -> np.ndarray | None:
         """[ZeRO, heavy stage, shard] temporaries of the optimizer step (``optimizer_step_transient``: the
-        Hugging Face profile's foreach AdamW copies half the moments, which ZeRO shards), or None where the
+        Hugging Face profile's foreach AdamW copies half the moments, which ZeRO shards; DeepSpeed's fp16
+        wrapper without ZeRO converts every gradient to fp32), or None where the
         optimizer updates in place.  The step is a moment of its own: the card peaks at the larger of it and
         ``rest_row``."""
         tr = self.training
-        if self.seed or self.method.framework != "huggingface" or tr.optimizer == "sgd" or tr.offload_optimizer:
+        fp32_grads = [deepspeed_fp32_grad_bytes_per_param(tr, self.method, z) for z in zeros]
+        foreach = self.method.framework == "huggingface" and tr.optimizer != "sgd" and not tr.offload_optimizer
+        if self.seed or not (foreach or any(fp32_grads)):
             return None
         moment_b = optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)[1]
         coeffs = [self.coefficients(g, k, ep) for k in g.heavy_stages]
@@ -330,6 +334,8 @@ class MemoryModel:
         shard = shard[None, :]
         sharded = sharded_params(dense, experts, ep, shard)
         shape = (len(coeffs), shard.shape[1])
+        if not foreach:  # DeepSpeed's fp16 wrapper without ZeRO: fp32 copies of every gradient on the card
+            return np.array([np.broadcast_to(b * (dense + experts), shape) for b in fp32_grads])
         return np.array([np.broadcast_to(moment_b * (sharded if z >= 1 or tr.distributed_optimizer else dense + experts)
                                          // 2, shape) for z in zeros])
 

@@ -17,6 +17,7 @@ Method = Literal["seed", "detailed"]
 # 2021 (fp16 with the local DDP: fp16 .grad plus a never-freed fp32 main_param.grad, flattened all-reduce);
 # huggingface: eager transformers code.
 Framework = Literal["megatron", "megatron-2021", "deepspeed", "huggingface"]
+DeepSpeedFp16Optimizer = Literal["fused", "unfused"]
 
 
 ExpertLoadKind = Literal["balanced", "capacity-factor", "measured", "dropless-worst-case"]
@@ -176,3 +177,8 @@ class MethodConfig(BaseModel):
     deepspeed_reduce_bucket_elements: int = Field(
         500_000_000, ge=0, description="DeepSpeed reduce_bucket_size (elements), the ZeRO-2 gradient bucket"
     )
+    deepspeed_fp16_optimizer: DeepSpeedFp16Optimizer = Field(
+        "fused", description="DeepSpeed fp16 without ZeRO: which wrapper converts the fp16 gradients to fp32 for "
+        "the step.  fused: FP16_Optimizer (DeepSpeed's FusedAdam, and apex FusedAdam since DeepSpeed 0.5) "
+        "flattens per-parameter fp32 copies into one buffer (8 B/param at once); unfused: FP16_UnfusedOptimizer "
+        "(any other optimizer; apex FusedAdam before 0.5) gives each parameter its own fp32 .grad (4 B/param)")

@@ -68,6 +68,16 @@ def checkpoint_switch_reasons(training) -> dict[str, str]:
     }
 
 
+def deepspeed_fp16_step_reason(plan) -> str:
+    """Why the DeepSpeed fp16 step choice does nothing for this plan ("" when it applies)."""
+    tr = plan.training
+    if plan.method.method == "detailed" and plan.method.framework == "deepspeed" and tr.precision == "fp16" \
+            and tr.zero == 0 and not tr.distributed_optimizer and not tr.offload_optimizer:
+        return ""
+    return translate("WorkloadPanel", "Only for the detailed method with DeepSpeed in fp16 without ZeRO or a "
+                     "distributed optimizer: sharded optimizers and bf16 keep their fp32 gradients another way.")
+
+
 def finetune_field_rules(finetune) -> dict[str, bool]:
     """Which fine-tuning fields the chosen method uses (others are greyed): adapters for LoRA and
     QLoRA, the 4-bit base format for QLoRA, fp32 master weights for full fine-tuning."""
@@ -147,6 +157,13 @@ class WorkloadPanel(BoundForm):
         self.add_combo("method.framework", translate("WorkloadPanel", "Framework:"), [
             ("megatron", "Megatron-LM"), ("deepspeed", "DeepSpeed"),
             ("huggingface", translate("WorkloadPanel", "Hugging Face (transformers eager)"))])
+        self.add_combo("method.deepspeed_fp16_optimizer", translate("WorkloadPanel", "DeepSpeed fp16 step:"), [
+            ("fused", translate("WorkloadPanel", "fused (FusedAdam)")),
+            ("unfused", translate("WorkloadPanel", "unfused (other optimizers)"))],
+            tooltip=translate("WorkloadPanel", "DeepSpeed in fp16 without ZeRO converts every gradient to fp32 for the "
+                              "step. Its log says which wrapper runs: 'Creating fp16 optimizer' (fused: fp32 copies "
+                              "flattened into one buffer, 8 B per parameter) or 'Creating fp16 unfused optimizer' "
+                              "(an fp32 gradient per parameter, 4 B)."))
         self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"),
                         step=1.0, suffix=" %")
 
@@ -179,6 +196,7 @@ class WorkloadPanel(BoundForm):
         reasons = checkpoint_switch_reasons(plan.training)
         if "serving.swa_full" in self.bindings:
             reasons["serving.swa_full"] = swa_full_reason(plan)
+        reasons["method.deepspeed_fp16_optimizer"] = deepspeed_fp16_step_reason(plan)
         for path, reason in reasons.items():
             self.set_applies(path, not reason, reason)
         self._mark_formats()

@@ -1402,47 +1402,47 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>节点图</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="115" />
+            <location filename="../../gui/plan_errors.py" line="116" />
             <source>The model's {layers} layers do not split evenly over {stages} pipeline stages. Give each stage its layers in Plan settings ▸ Stages (untick “Even split”), or use a number of stages that divides {layers}.</source>
             <translation>模型的 {layers} 层无法均分到 {stages} 个流水线阶段。请在 方案设置 ▸ 阶段 中为每个阶段指定层数（取消勾选“均分”），或改用能整除 {layers} 的阶段数。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="120" />
+            <location filename="../../gui/plan_errors.py" line="121" />
             <source>The layers per stage ({split}) must add up to the model's {layers} layers, at least one on every stage (Plan settings ▸ Stages).</source>
             <translation>各阶段层数（{split}）之和必须等于模型的 {layers} 层，且每个阶段至少一层（方案设置 ▸ 阶段）。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="125" />
+            <location filename="../../gui/plan_errors.py" line="126" />
             <source>Stage {stage} has no cards: stages run from 1 to {last} without gaps. Select cards and press {stage} to put them on stage {stage}.</source>
             <translation>阶段 {stage} 没有卡：阶段须从 1 连续编号到 {last}，中间不能空缺。选中卡后按 {stage} 键，即可把它们放到阶段 {stage}。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="130" />
+            <location filename="../../gui/plan_errors.py" line="131" />
             <source>A TP group has cards on stages {stages}: all cards of a TP group hold the same layers, so they need one stage. Give them one stage, or select cards and press T for a new TP group.</source>
             <translation>有一个 TP 组的卡分布在阶段 {stages}：同一 TP 组的卡持有相同的层，必须处于同一阶段。请把它们设为同一阶段，或选中卡后按 T 新建 TP 组。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="134" />
+            <location filename="../../gui/plan_errors.py" line="135" />
             <source>Tensor parallelism over {tp} cards does not fit this model: expected {allowed} (the TP groups on the diagram).</source>
             <translation>{tp} 张卡的张量并行不适用于这个模型：应为 {allowed}（即节点图上的 TP 组）。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="138" />
+            <location filename="../../gui/plan_errors.py" line="139" />
             <source>llama.cpp runs one card per stage (it splits the layers across cards): remove the data-parallel copies, or choose another runtime.</source>
             <translation>llama.cpp 每个阶段只用一张卡（它把层拆分到各张卡上）：请删除数据并行副本，或换用其他推理框架。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="140" />
+            <location filename="../../gui/plan_errors.py" line="141" />
             <source>{place}: {value} does not work here; expected {allowed}.</source>
             <translation>{place}：{value} 在这里不可用；应为 {allowed}。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="147" />
+            <location filename="../../gui/plan_errors.py" line="148" />
             <source>Not done: the selected cards are on stages {stages}, and a TP group holds the cards of one stage.</source>
             <translation>未执行：选中的卡位于阶段 {stages}，而一个 TP 组只能包含同一阶段的卡。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="149" />
+            <location filename="../../gui/plan_errors.py" line="150" />
             <source>Not done: {value}: expected {allowed}.</source>
             <translation>未执行：{value}：应为 {allowed}。</translation>
         </message>
@@ -2264,29 +2264,29 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>WorkloadPanel</name>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="99" />
-            <location filename="../../gui/panels/workload_panel.py" line="107" />
+            <location filename="../../gui/panels/workload_panel.py" line="109" />
+            <location filename="../../gui/panels/workload_panel.py" line="117" />
             <source>Serving</source>
             <translation>推理服务</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="99" />
-            <location filename="../../gui/panels/workload_panel.py" line="108" />
+            <location filename="../../gui/panels/workload_panel.py" line="109" />
+            <location filename="../../gui/panels/workload_panel.py" line="118" />
             <source>Fine-tuning</source>
             <translation>微调</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="105" />
+            <location filename="../../gui/panels/workload_panel.py" line="115" />
             <source>Mode</source>
             <translation>模式</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="107" />
+            <location filename="../../gui/panels/workload_panel.py" line="117" />
             <source>Training</source>
             <translation>训练</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="106" />
+            <location filename="../../gui/panels/workload_panel.py" line="116" />
             <source>Workload:</source>
             <translation>工作负载：</translation>
         </message>
@@ -2316,192 +2316,217 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>仅在检查点分片时有效：DeepSpeed 把分片移到 CPU 内存。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="111" />
+            <location filename="../../gui/panels/workload_panel.py" line="77" />
+            <source>Only for the detailed method with DeepSpeed in fp16 without ZeRO or a distributed optimizer: sharded optimizers and bf16 keep their fp32 gradients another way.</source>
+            <translation>仅适用于 detailed 方法下既不用 ZeRO 也不用分布式优化器的 DeepSpeed fp16 训练：分片的优化器和 bf16 以其他方式保存 fp32 梯度。</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/workload_panel.py" line="121" />
             <source>Training workload</source>
             <translation>训练负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="112" />
+            <location filename="../../gui/panels/workload_panel.py" line="122" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="112" />
+            <location filename="../../gui/panels/workload_panel.py" line="122" />
             <source> tokens</source>
             <translation> token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="113" />
+            <location filename="../../gui/panels/workload_panel.py" line="123" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="114" />
+            <location filename="../../gui/panels/workload_panel.py" line="124" />
             <source>Global batch:</source>
             <translation>全局批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="114" />
+            <location filename="../../gui/panels/workload_panel.py" line="124" />
             <source>auto (fill the pipeline)</source>
             <translation>自动（填满流水线）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="115" />
+            <location filename="../../gui/panels/workload_panel.py" line="125" />
             <source>Samples per optimizer step; auto runs one micro-batch per pipeline stage</source>
             <translation>每个优化器步的样本数；自动时每个流水线阶段跑一个微批次</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="116" />
+            <location filename="../../gui/panels/workload_panel.py" line="126" />
             <source>Precision:</source>
             <translation>精度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="117" />
+            <location filename="../../gui/panels/workload_panel.py" line="127" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="118" />
+            <location filename="../../gui/panels/workload_panel.py" line="128" />
             <source>Recompute:</source>
             <translation>重计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="119" />
+            <location filename="../../gui/panels/workload_panel.py" line="129" />
             <source>none</source>
             <translation>无</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="119" />
+            <location filename="../../gui/panels/workload_panel.py" line="129" />
             <source>selective</source>
             <translation>选择性</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="119" />
+            <location filename="../../gui/panels/workload_panel.py" line="129" />
             <source>full</source>
             <translation>完全</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="120" />
+            <location filename="../../gui/panels/workload_panel.py" line="130" />
             <source>Partition activations (DeepSpeed)</source>
             <translation>激活分片（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="121" />
+            <location filename="../../gui/panels/workload_panel.py" line="131" />
             <source>DeepSpeed partition_activations: each tensor-parallel rank keeps 1/TP of every layer checkpoint, all-gathered when the layer is recomputed</source>
             <translation>DeepSpeed partition_activations：每个张量并行 rank 只保留每层检查点的 1/TP，重计算该层时再 all-gather</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="123" />
+            <location filename="../../gui/panels/workload_panel.py" line="133" />
             <source>CPU checkpointing (DeepSpeed)</source>
             <translation>检查点放在 CPU（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="124" />
+            <location filename="../../gui/panels/workload_panel.py" line="134" />
             <source>DeepSpeed cpu_checkpointing: the partitioned checkpoints live in CPU memory, none on the GPU</source>
             <translation>DeepSpeed cpu_checkpointing：分片后的检查点放在 CPU 内存中，GPU 上不保留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="126" />
+            <location filename="../../gui/panels/workload_panel.py" line="136" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="127" />
+            <location filename="../../gui/panels/workload_panel.py" line="137" />
             <source>Sequence parallel (with TP)</source>
             <translation>序列并行（配合 TP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="130" />
+            <location filename="../../gui/panels/workload_panel.py" line="140" />
             <source>Sharding and offload</source>
             <translation>切分与卸载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="131" />
+            <location filename="../../gui/panels/workload_panel.py" line="141" />
             <source>ZeRO stage:</source>
             <translation>ZeRO 阶段：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="132" />
+            <location filename="../../gui/panels/workload_panel.py" line="142" />
             <source>0 (none)</source>
             <translation>0（不切分）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="132" />
+            <location filename="../../gui/panels/workload_panel.py" line="142" />
             <source>1 (optimizer states)</source>
             <translation>1（优化器状态）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="132" />
+            <location filename="../../gui/panels/workload_panel.py" line="142" />
             <source>2 (+ gradients)</source>
             <translation>2（+ 梯度）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="133" />
+            <location filename="../../gui/panels/workload_panel.py" line="143" />
             <source>3 (+ weights)</source>
             <translation>3（+ 权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="134" />
+            <location filename="../../gui/panels/workload_panel.py" line="144" />
             <source>Distributed optimizer (Megatron)</source>
             <translation>分布式优化器（Megatron）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="135" />
+            <location filename="../../gui/panels/workload_panel.py" line="145" />
             <source>Offload optimizer states to CPU</source>
             <translation>优化器状态卸载到 CPU</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="136" />
+            <location filename="../../gui/panels/workload_panel.py" line="146" />
             <source>Offload parameters to CPU (ZeRO-3)</source>
             <translation>参数卸载到 CPU（ZeRO-3）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="139" />
+            <location filename="../../gui/panels/workload_panel.py" line="149" />
             <source>MoE expert load</source>
             <translation>MoE 专家负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="143" />
+            <location filename="../../gui/panels/workload_panel.py" line="153" />
             <source>Memory method</source>
             <translation>显存估算方法</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="144" />
+            <location filename="../../gui/panels/workload_panel.py" line="154" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="145" />
+            <location filename="../../gui/panels/workload_panel.py" line="155" />
             <source>seed (the article's rules)</source>
             <translation>seed（文章的规则）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="145" />
+            <location filename="../../gui/panels/workload_panel.py" line="155" />
             <source>detailed</source>
             <translation>详细</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="146" />
+            <location filename="../../gui/panels/workload_panel.py" line="156" />
             <source>seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate</source>
             <translation>seed：每参数 18 字节，激活 40·S·H·L，不计额外开销；详细：按框架精确计算</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="147" />
+            <location filename="../../gui/panels/workload_panel.py" line="157" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="149" />
+            <location filename="../../gui/panels/workload_panel.py" line="159" />
             <source>Hugging Face (transformers eager)</source>
             <translation>Hugging Face（transformers eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="150" />
+            <location filename="../../gui/panels/workload_panel.py" line="160" />
+            <source>DeepSpeed fp16 step:</source>
+            <translation>DeepSpeed fp16 优化步：</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/workload_panel.py" line="161" />
+            <source>fused (FusedAdam)</source>
+            <translation>fused（FusedAdam）</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/workload_panel.py" line="162" />
+            <source>unfused (other optimizers)</source>
+            <translation>unfused（其他优化器）</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/workload_panel.py" line="163" />
+            <source>DeepSpeed in fp16 without ZeRO converts every gradient to fp32 for the step. Its log says which wrapper runs: 'Creating fp16 optimizer' (fused: fp32 copies flattened into one buffer, 8 B per parameter) or 'Creating fp16 unfused optimizer' (an fp32 gradient per parameter, 4 B).</source>
+            <translation>不用 ZeRO 的 DeepSpeed fp16 训练在优化步把每个梯度转换为 fp32。其日志说明用的是哪种封装：'Creating fp16 optimizer'（fused：fp32 副本展平到一个缓冲区，每个参数 8 B）或 'Creating fp16 unfused optimizer'（每个参数一个 fp32 梯度，4 B）。</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/workload_panel.py" line="167" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="196" />
+            <location filename="../../gui/panels/workload_panel.py" line="214" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>

@@ -236,3 +236,55 @@ def test_a_declared_count_far_above_the_layers_warns():
     seed = Plan(model=ModelSpec(params=200_000, layers=2, hidden=64, heads=4), method=MethodConfig(method="seed"),
                 training=TrainingConfig(seq=S, micro_batch=B), layout=build_grid(gpu="test", capacity_bytes=GiB))
     assert "unexplained-parameters" not in [w.code for w in estimate(seed).warnings]  # the article splits evenly
+
+
+# DeepSpeed fp16 without ZeRO: the 52B GPT of the BigScience Megatron-DeepSpeed 3D run (h = 8192, 64 layers,
+# TP 4, PP 16, learned positions, tied embeddings, biases).  One layer on one TP rank: QKV 3h²/4 + 3h/4,
+# proj h²/4 + h, fc1 4h²/4 + 4h/4, fc2 4h²/4 + h, two LayerNorms 2·2h = 3h² + 7.75h = 201,390,080.
+H52 = 8192
+LAYER_52B_TP4 = 3 * H52 * H52 + 31 * H52 // 4
+MIDDLE_52B = 4 * LAYER_52B_TP4  # a 4-layer stage: 805,560,320 (the run's log: "rank (0, 11): 805560320")
+
+
+def _ds_52b_plan(zero=0, precision="fp16", fp16_optimizer="unfused", framework="deepspeed"):
+    spec = ModelSpec(layers=64, hidden=H52, heads=32, ffn=4 * H52, vocab=50688, gated_mlp=False, norm="layernorm",
+                     bias=True, tied_embeddings=True, position_embedding="learned", max_position=1024, dropout=0.1)
+    return Plan(model=spec,
+                training=TrainingConfig(seq=1024, micro_batch=4, global_batch=1024, precision=precision, zero=zero,
+                                        recompute="full"),
+                method=MethodConfig(framework=framework, deepspeed_fp16_optimizer=fp16_optimizer),
+                layout=build_grid(gpu="test", capacity_bytes=32 * GiB, tp=4, pp=16, dp=1))
+
+
+def test_deepspeed_fp16_step_converts_every_gradient_to_fp32():
+    assert LAYER_52B_TP4 == 201_390_080 and MIDDLE_52B == 805_560_320
+    unfused = estimate(_ds_52b_plan()).cards[44].breakdown  # stage 12: two pipe buffers, the step is the peak
+    step = next(f.bytes for f in unfused.details if f.key == "optimizer_step_temporaries")
+    assert unfused.weights.bytes == 2 * MIDDLE_52B
+    # FP16_UnfusedOptimizer: fp32_param.grad = fp16_param.grad.to(fp32) for every parameter: 4 B each
+    assert step == 4 * MIDDLE_52B == 3_222_241_280
+    assert unfused.timeline[unfused.peak_moment].label == "optimizer step"
+    # the run's log: max allocated - allocated after the step = 15,446.85 - 10,837.40 MiB = 4,833,360,896 B,
+    # 6 B/param (the fp16 grads and their fp32 copies) to within 1 KiB (the allocator rounds blocks to 512 B)
+    assert unfused.gradients.bytes + step == 6 * MIDDLE_52B == 4_833_361_920
+    assert abs(round((15446.84716796875 - 10837.39501953125) * MiB) - 6 * MIDDLE_52B) <= 1024
+    fused = estimate(_ds_52b_plan(fp16_optimizer="fused")).cards[44].breakdown
+    # FP16_Optimizer: the list of fp32 copies and the flat buffer they are flattened into: 8 B each
+    assert next(f.bytes for f in fused.details if f.key == "optimizer_step_temporaries") == 8 * MIDDLE_52B
+
+
+@pytest.mark.parametrize("change", [{"zero": 1}, {"precision": "bf16"}, {"framework": "megatron"}])
+def test_only_deepspeed_fp16_without_zero_converts_gradients_at_the_step(change):
+    bd = estimate(_ds_52b_plan(**change)).cards[44].breakdown
+    assert next(f.bytes for f in bd.details if f.key == "optimizer_step_temporaries") == 0
+
+
+def test_deepspeed_pipeline_ties_the_whole_embedding_module():
+    # The last stage: 4 layers + final LayerNorm 2h + the tied word embeddings 50,688/4 x h; DeepSpeed's
+    # TiedLayerSpec('embed', EmbeddingPipe, ...) also builds the 1,024 x h position table there.
+    word, positions, final_norm = 50688 // 4 * H52, 1024 * H52, 2 * H52
+    assert MIDDLE_52B + final_norm + word + positions == 917_774_336  # the log: "rank (0, 15): 917774336"
+    last = estimate(_ds_52b_plan()).cards[60].breakdown
+    assert last.weights.bytes == 2 * 917_774_336
+    megatron_last = estimate(_ds_52b_plan(framework="megatron")).cards[60].breakdown
+    assert megatron_last.weights.bytes == 2 * (917_774_336 - positions)

@@ -20,7 +20,7 @@ from engine.plan.schema import plan_error_from_validation
 from engine.planner import Hardware, PlannerRequest, SearchSpace, SpeedModel, search
 from engine.planner.candidate import Candidate
 from engine.planner.pareto import dominates, pareto_front
-from engine.planner.report import result_to_json
+from engine.planner.report import result_to_json, verified
 from engine.planner.space import balanced_split
 from engine.planner.steptime import StepTimeModel
 
@@ -276,17 +276,35 @@ def test_request_rejects_empty_choices():
 # Invariant: the fast path is the engine, for any small workload -----------------------------------
 @settings(max_examples=12, deadline=None)
 @given(st.sampled_from(["seed", "detailed"]), st.sampled_from(["megatron", "deepspeed"]),
-       st.sampled_from(["bf16", "fp32"]), st.booleans(), st.sampled_from([None, 16]), st.booleans())
-def test_fast_path_matches_card_breakdown(method, framework, precision, dropout, global_batch, offload):
+       st.sampled_from(["bf16", "fp16", "fp32"]), st.booleans(), st.sampled_from([None, 16]), st.booleans(),
+       st.sampled_from(["fused", "unfused"]))
+def test_fast_path_matches_card_breakdown(method, framework, precision, dropout, global_batch, offload, fp16_optimizer):
     model = ModelSpec(layers=6, hidden=64, heads=4, vocab=300, dropout=0.1 if dropout else 0.0)
     training = TrainingConfig(seq=64, precision=precision, global_batch=global_batch, offload_optimizer=offload)
-    request = PlannerRequest(model=model, training=training, method=MethodConfig(method=method, framework=framework),
+    method_config = MethodConfig(method=method, framework=framework, deepspeed_fp16_optimizer=fp16_optimizer)
+    request = PlannerRequest(model=model, training=training, method=method_config,
                              hardware=(Hardware(capacity_bytes=10**12, max_gpus=16, **HW),),
                              space=SearchSpace(gpus_per_node=4, micro_batches=(1, 2)))
     result = search(request, keep_all=True)
     assert result.stats.fallbacks == 0
     report = result_to_json(result, top=8, pool="fitting")
     assert report["stats"]["corrected_by_engine"] == 0
+
+
+@pytest.mark.parametrize("fp16_optimizer", ["fused", "unfused"])
+def test_fast_path_counts_deepspeeds_fp16_gradient_copies_at_zero_0_only(fp16_optimizer):
+    # the step table's DeepSpeed branch: fp32 copies of every gradient at ZeRO 0, nothing at ZeRO 1-3
+    model = ModelSpec(layers=6, hidden=256, heads=4, vocab=300)
+    training = TrainingConfig(seq=16, precision="fp16", global_batch=8)
+    method = MethodConfig(framework="deepspeed", deepspeed_fp16_optimizer=fp16_optimizer)
+    request = PlannerRequest(model=model, training=training, method=method,
+                             hardware=(Hardware(capacity_bytes=10**12, max_gpus=8, **HW),),
+                             space=SearchSpace(gpus_per_node=4, micro_batches=(1, 2)))
+    result = search(request, keep_all=True)
+    assert result.stats.fallbacks == 0
+    replicated = [c for c in result.fitting if c.dp > 1 and c.micro_batch == 1 and c.recompute == "none"]
+    assert {c.zero for c in replicated} == {0, 1, 2, 3}
+    assert all(verified(request, c)[1] for c in replicated)  # engine.estimate gives each the same heaviest card
 
 
 def test_a_set_of_gpu_types_keeps_each_types_front_and_the_cheapest():

@@ -14,7 +14,12 @@ from engine.plan.edits import fill_grid
 from gui.document import PlanDocument
 from gui.panels.model_panel import ModelPanel
 from gui.panels.plan_fields import set_field
-from gui.panels.workload_panel import WorkloadPanel, checkpoint_switch_reasons, swa_full_reason
+from gui.panels.workload_panel import (
+    WorkloadPanel,
+    checkpoint_switch_reasons,
+    deepspeed_fp16_step_reason,
+    swa_full_reason,
+)
 from gui.templates import load_template
 
 # A Gemma-3-27B-like model (google/gemma-3-27b-pt config.json): 62 layers, 16 KV heads of 128, windows of
@@ -279,3 +284,26 @@ def test_adapted_matrices_through_the_workload_panel(qtbot):
         "Not accepted: expected a non-empty subset of q,k,v,o,gate,up,down,head.")
     document.undo_stack.undo()
     assert "down" in document.plan.finetune.target_modules
+
+
+def test_deepspeed_fp16_step_through_the_workload_panel(training):
+    document, panel = training
+    step_choice = panel.bindings["method.deepspeed_fp16_optimizer"].widget
+    assert document.plan.training.precision == "bf16"
+    assert not step_choice.isEnabled()  # bf16 runs DeepSpeed's BF16_Optimizer: the choice does nothing
+    assert step_choice.toolTip().startswith(deepspeed_fp16_step_reason(document.plan))
+    choose(panel, "training.precision", "fp16")
+    choose(panel, "training.zero", 0)
+    assert document.plan.training.distributed_optimizer and not step_choice.isEnabled()  # the template shards
+    panel.bindings["training.distributed_optimizer"].widget.click()
+    assert not document.plan.training.distributed_optimizer and step_choice.isEnabled()
+    params = document.estimate.cards[0].breakdown.weights.bytes // 2  # fp16 weights: 2 B per parameter
+    # fused (the default): FP16_Optimizer flattens fp32 copies of every gradient: the copies + the flat buffer
+    assert detail(document, "optimizer_step_temporaries") == 8 * params
+    steps = document.undo_stack.count()
+    choose(panel, "method.deepspeed_fp16_optimizer", "unfused")
+    assert document.plan.method.deepspeed_fp16_optimizer == "unfused" and document.undo_stack.count() == steps + 1
+    assert detail(document, "optimizer_step_temporaries") == 4 * params  # one fp32 .grad per parameter
+    document.undo_stack.undo()
+    assert document.plan.method.deepspeed_fp16_optimizer == "fused"
+    assert step_choice.currentData() == "fused"

@@ -61,6 +61,11 @@ def card_params(ctx: CardContext) -> CardParams:
             # Megatron keeps a copy of the tied word embeddings on the last stage
             # and all-reduces its gradient with the first stage's.
             output += ceil_div(counts.embedding, t)
+            if ctx.method.framework == "deepspeed":
+                # DeepSpeed's pipeline ties the whole embedding module: Megatron-DeepSpeed's and GPT-NeoX's
+                # GPTModelPipe build TiedLayerSpec('embed', EmbeddingPipe, ..., max_position_embeddings) on
+                # both ends, so the last stage also holds the learned position table.
+                output += counts.position_embedding
     largest = max(_largest_matrix(ctx.model, t), ceil_div(counts.embedding, t) if embedding else 0,
                   ceil_div(counts.output_layer, t) if output else 0)
     return CardParams(dense + embedding + output, experts, embedding, output, largest)

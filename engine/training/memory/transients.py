@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from engine.report.formatting import ceil_div, n
 from engine.report.records import Figure, figure
+from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.activations import routed_copies
 from engine.training.memory.context import CardContext
 from engine.training.memory.model_states import card_params
@@ -137,8 +138,35 @@ def allreduce_transient(ctx: CardContext, grad_elements: int) -> Figure:
                   f"flattened fp16 gradients 2 B × {n(grad_elements)} params")
 
 
+def deepspeed_fp32_grad_bytes_per_param(training: TrainingConfig, method: MethodConfig, zero: int) -> int:
+    """Bytes per parameter DeepSpeed's fp16 optimizer wrapper allocates at the step without ZeRO, while
+    every fp16 ``.grad`` is still alive (0 where the wrapper does not run).
+
+    * ``FP16_UnfusedOptimizer.step`` sets ``fp32_param.grad = fp16_param.grad.to(fp32)`` for every
+      parameter before the update: 4 B (``deepspeed/runtime/fp16/unfused_optimizer.py``);
+    * ``FP16_Optimizer.step`` flattens a list of those fp32 copies into one buffer
+      (``_flatten_dense_tensors``) before it frees the group's fp16 grads: the list and the flat buffer,
+      8 B (``deepspeed/runtime/fp16/fused_optimizer.py``; counted as one parameter group: the second
+      group Megatron and Hugging Face build holds only biases and norms).
+
+    ZeRO 1-3 (and a sharded optimizer) partition their own fp32 gradients; bf16 runs DeepSpeed's
+    BF16_Optimizer instead."""
+    if (method.framework != "deepspeed" or training.precision != "fp16" or zero != 0
+            or training.distributed_optimizer or training.offload_optimizer or not training.master_weights):
+        return 0
+    return 8 if method.deepspeed_fp16_optimizer == "fused" else 4
+
+
 def optimizer_step_transient(ctx: CardContext, moments_bytes: int) -> Figure:
-    """Temporaries of the optimizer step (PyTorch's foreach AdamW copies sqrt(v))."""
+    """Temporaries of the optimizer step: PyTorch's foreach AdamW copies sqrt(v); DeepSpeed's fp16
+    wrapper converts the gradients to fp32 (:func:`deepspeed_fp32_grad_bytes_per_param`)."""
+    per_param = deepspeed_fp32_grad_bytes_per_param(ctx.training, ctx.method, ctx.training.zero)
+    if per_param:
+        params = card_params(ctx).total
+        wrapper = ("FP16_Optimizer: fp32 copies + their flat buffer" if per_param == 8
+                   else "FP16_UnfusedOptimizer: an fp32 .grad per parameter")
+        return figure("transient", "optimizer-step temporaries", per_param * params,
+                      f"DeepSpeed {wrapper}, {per_param} B × {n(params)} params")
     if ctx.method.framework != "huggingface" or ctx.training.optimizer == "sgd" or not moments_bytes:
         return figure("transient", "optimizer-step temporaries", 0, "0 (fused optimizer updates in place)")
     copy = moments_bytes // 2
