@@ -31,6 +31,7 @@ from engine.training.memory.transients import (
     allreduce_transient,
     backward_layer_bytes,
     backward_wgrad_bytes,
+    held_gradient_bytes,
 )
 
 # A card needing more than an exbibyte fits nowhere (cards hold at most engine.limits.MAX_CARD_BYTES):
@@ -115,9 +116,11 @@ def rest_pieces(ctx: CardContext) -> RestPieces:
                       backward + backward_wgrad_bytes(ctx))
 
 
-def rest_from_pieces(p: RestPieces, counts: tuple[int, int], chunks: int, vpp: int, reduce: int) -> int:
-    """``peak_rest`` of a stage of ``counts`` (dense, MoE) layers with ``chunks`` chunk passes in flight and
-    an all-reduce copy of ``reduce`` bytes, the optimizer step's temporaries left out (they depend on the
+def rest_from_pieces(p: RestPieces, counts: tuple[int, int], chunks: int, vpp: int, reduce: int,
+                     held: int = 0) -> int:
+    """``peak_rest`` of a stage of ``counts`` (dense, MoE) layers with ``chunks`` chunk passes in flight, an
+    all-reduce copy of ``reduce`` bytes and ``held`` bytes of the previous step's gradients beside the
+    backward's (``held_gradient_bytes``), the optimizer step's temporaries left out (they depend on the
     ZeRO sharding; ``MemoryModel.step_table``)."""
     dense, moe = counts
     if p.full:
@@ -125,7 +128,7 @@ def rest_from_pieces(p: RestPieces, counts: tuple[int, int], chunks: int, vpp: i
     else:
         total = ceil_div((dense * p.dense_layer + moe * p.moe_layer) * chunks, vpp)
     total += p.per_microbatch * ceil_div(chunks, vpp) + p.tail  # ceil(chunks / vpp): micro-batches in flight
-    return peak_rest(total, p.logits, p.backward, reduce, 0)
+    return peak_rest(total, p.logits, p.backward + held, reduce, 0)
 
 
 class PiecesTable(NamedTuple):
@@ -134,7 +137,8 @@ class PiecesTable(NamedTuple):
     pieces: tuple[RestPieces, ...]
     full: np.ndarray  # bool: full recompute
     parts: np.ndarray  # [field, variant]: dense_layer, moe_layer, kept, working, per_microbatch, tail
-    above: np.ndarray  # [variant]: max(logits, backward), what the backward adds on top of the activations
+    logits: np.ndarray  # [variant]: the loss moment's logits
+    backward: np.ndarray  # [variant]: the backward buffers but the held gradients (what reads the card's params)
     largest: int  # the largest piece
 
     @classmethod
@@ -142,19 +146,22 @@ class PiecesTable(NamedTuple):
         ints = [p[1:] for p in pieces]
         largest = max(max(row) for row in ints)
         if largest >= 2**62:  # int64 could overflow: rest() takes exact Python ints
-            return cls(tuple(pieces), np.zeros(0, dtype=bool), np.zeros((6, 0), dtype=np.int64),
-                       np.zeros(0, dtype=np.int64), largest)
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(tuple(pieces), np.zeros(0, dtype=bool), np.zeros((6, 0), dtype=np.int64), empty, empty,
+                       largest)
         parts = np.array([p[1:7] for p in pieces], dtype=np.int64).T
-        above = np.array([max(p.logits, p.backward) for p in pieces], dtype=np.int64)
-        return cls(tuple(pieces), np.array([p.full for p in pieces]), parts, above, largest)
+        logits = np.array([p.logits for p in pieces], dtype=np.int64)
+        backward = np.array([p.backward for p in pieces], dtype=np.int64)
+        return cls(tuple(pieces), np.array([p.full for p in pieces]), parts, logits, backward, largest)
 
-    def rest(self, counts: tuple[int, int], chunks: tuple[int, ...], vpp: int, reduce: int) -> np.ndarray:
+    def rest(self, counts: tuple[int, int], chunks: tuple[int, ...], vpp: int, reduce: int,
+             held: int = 0) -> np.ndarray:
         """``rest_from_pieces`` of each variant for each of ``chunks``: [chunks, variant] (int64, at most
         BYTES_CAP)."""
         dense, moe = counts
-        if max(self.largest, reduce) * ((dense + moe + 1) * max(chunks) + 4) >= 2**62:  # int64 could overflow
-            return np.array([[min(rest_from_pieces(p, counts, c, vpp, reduce), BYTES_CAP) for p in self.pieces]
-                             for c in chunks], dtype=np.int64)
+        if max(self.largest, reduce, held) * ((dense + moe + 2) * max(chunks) + 4) >= 2**62:  # int64 could overflow
+            return np.array([[min(rest_from_pieces(p, counts, c, vpp, reduce, held), BYTES_CAP)
+                              for p in self.pieces] for c in chunks], dtype=np.int64)
         c = np.array(chunks, dtype=np.int64)[:, None]
         dense_layer, moe_layer, kept, working, per_microbatch, tail = self.parts
         if self.full.all():
@@ -164,14 +171,15 @@ class PiecesTable(NamedTuple):
         else:
             total = np.where(self.full, kept * (-(-((dense + moe) * c) // vpp) - 1) + working,
                              -(-((dense * dense_layer + moe * moe_layer) * c) // vpp))
-        total = total + per_microbatch * -(-c // vpp) + tail + self.above
+        total = total + per_microbatch * -(-c // vpp) + tail + np.maximum(self.logits, self.backward + held)
         return np.minimum(np.maximum(total, reduce), BYTES_CAP)
 
 
 def rest_bytes_fast(ctx: CardContext) -> int:
     """The peak on top of the static states, the optimizer step aside: ``peak_rest`` of the engine's
     activations, logits, backward buffers and all-reduce copy (detailed method)."""
-    return rest_from_pieces(rest_pieces(ctx), layer_counts(ctx), ctx.in_flight_chunks, ctx.vpp, reduce_bytes(ctx))
+    return rest_from_pieces(rest_pieces(ctx), layer_counts(ctx), ctx.in_flight_chunks, ctx.vpp, reduce_bytes(ctx),
+                            held_gradient_bytes(ctx))
 
 
 def reduce_bytes(ctx: CardContext) -> int:

@@ -52,6 +52,7 @@ from engine.training.memory.transients import (
     backward_transient,
     backward_wgrad_bytes,
     deepspeed_fp32_grad_bytes_per_param,
+    held_gradient_bytes,
 )
 from engine.training.memory.workspace import library_workspace_bytes
 
@@ -77,7 +78,7 @@ class MemoryModel:
         self._tables: dict[tuple, PiecesTable] = {}
         self._rows_checked: dict[tuple, bool] = {}
         self._coeffs: dict[tuple, tuple] = {}
-        self._reduces: dict[tuple, int] = {}
+        self._reduces: dict[tuple, tuple[int, int]] = {}
         self._rest_checked: dict[tuple, bool] = {}
         self.engine_calls = 0
         self.fallbacks = 0
@@ -141,7 +142,7 @@ class MemoryModel:
             pieces = [self._pieces_of(g, stage, ep, v, chunks[0], path, where) for v in variants]
             table = self._tables[path, *where[1:3], g.pp > 1, *where[4:], ep, variants] = PiecesTable.of(pieces)
         counts = kind if self.alike else self._counts(g, stage)
-        rows = table.rest(counts, chunks, g.vpp, self._reduce(g, stage, ep))
+        rows = table.rest(counts, chunks, g.vpp, *self._reduce(g, stage, ep))
         # Checked against the engine once per code path: which kinds of layer the stage holds, its role,
         # VPP > 1, TP > 1, CP > 1, EP > 1, recompute and SP; the micro-batch, the layer counts, the chunks
         # and the sizes only change the numbers.
@@ -194,15 +195,17 @@ class MemoryModel:
                                                     backward + wgrad)
         return pieces
 
-    def _reduce(self, g: Geometry, stage: int, ep: int) -> int:
-        """``reduce_bytes`` of the stage: the all-reduce copy of its parameters (Megatron-LM of 2021)."""
+    def _reduce(self, g: Geometry, stage: int, ep: int) -> tuple[int, int]:
+        """(``reduce_bytes``, ``held_gradient_bytes``) of the stage: the all-reduce copy of its parameters and
+        the previous step's gradients the backward runs beside (Megatron-LM of 2021 only)."""
         if self.method.framework != "megatron-2021":
-            return 0
+            return 0, 0
         where = self._where(g, stage)
         key = (*where[:3], g.pp > 1, g.tp, ep)
         hit = self._reduces.get(key)
         if hit is None:
-            hit = self._reduces[key] = reduce_bytes(self.context(g, stage, 1, ep, 0, (1, "none", False), 1, 1))
+            ctx = self.context(g, stage, 1, ep, 0, (1, "none", False), 1, 1)
+            hit = self._reduces[key] = (reduce_bytes(ctx), held_gradient_bytes(ctx))
         return hit
 
     def _counts(self, g: Geometry, stage: int) -> tuple[int, int]:

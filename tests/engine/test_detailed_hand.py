@@ -216,9 +216,10 @@ def test_megatron_2021_keeps_fp32_main_grads_and_flattens_fp16_grads_for_the_all
     moments = {m.label: m.total_bytes for m in bd.timeline}
     states = (2 + 6 + 12) * params
     assert moments["gradient all-reduce"] == states + 2 * params
-    # the backward (activations + its buffers, no unaccumulated weight gradient: autograd writes .grad) is higher
-    # for this tiny model: states + 4 x 197,632 + first/last extras 21,504 + 81,920 backward buffers
-    assert bd.total_bytes == states + 4 * LAYER + 512 + 4_096 + 16_384 + 512 + 81_920
+    # the backward is higher for this tiny model: states + 4 x 197,632 + first/last extras 21,504 + 81,920
+    # backward buffers + the MLP's fp16 weight gradient before it is added into .grad (2 B x 64 x 256) + the
+    # previous step's fp16 gradients, which main_grad still references (2 B x 216,448)
+    assert bd.total_bytes == states + 4 * LAYER + 512 + 4_096 + 16_384 + 512 + 81_920 + 32_768 + 2 * params
     assert max(moments.values()) == bd.total_bytes
 
 
@@ -288,3 +289,35 @@ def test_deepspeed_pipeline_ties_the_whole_embedding_module():
     assert last.weights.bytes == 2 * 917_774_336
     megatron_last = estimate(_ds_52b_plan(framework="megatron")).cards[60].breakdown
     assert megatron_last.weights.bytes == 2 * (917_774_336 - positions)
+
+
+# Megatron-LM of May 2021, fp16, local DDP: the BigScience 206B GPT (h = 16,384, 64 layers, TP 4, PP 64, one
+# layer per stage, micro-batch 1 of 1,024 tokens, 4 micro-batches, full recompute).  One layer on one TP rank:
+# 3h² + 7.75h = 805,306,368 + 126,976 (the run's log: "rank (0, 1): 805433344").
+H206 = 16384
+LAYER_206B_TP4 = 3 * H206 * H206 + 31 * H206 // 4
+
+
+def _megatron_2021_206b_plan():
+    spec = ModelSpec(layers=64, hidden=H206, heads=32, ffn=4 * H206, vocab=50688, gated_mlp=False, norm="layernorm",
+                     bias=True, tied_embeddings=True, position_embedding="learned", max_position=1024, dropout=0.1)
+    return Plan(model=spec,
+                training=TrainingConfig(seq=1024, micro_batch=1, global_batch=4, precision="fp16", recompute="full"),
+                method=MethodConfig(framework="megatron-2021"),
+                layout=build_grid(gpu="test", capacity_bytes=32 * GiB, tp=4, pp=64, dp=1))
+
+
+def test_megatron_2021_backward_runs_beside_the_previous_steps_fp16_gradients():
+    assert LAYER_206B_TP4 == 805_433_344
+    bd = estimate(_megatron_2021_206b_plan()).cards[4].breakdown  # stage 2: one layer
+    assert bd.weights.bytes == 2 * LAYER_206B_TP4
+    sbh = 1024 * 1 * H206
+    stream = 2 * 2 * sbh  # the gradient arriving at the layer and the one it sends on, fp16
+    mlp = 2 * 2 * 1024 * 4 * H206 // 4  # FC2's input gradient and GeLU's, sbf/t each
+    wgrad = 2 * H206 * (4 * H206 // 4)  # FC1's fp16 weight gradient before autograd adds it into .grad
+    held = 2 * LAYER_206B_TP4  # main_grad still points at the previous step's fp16 gradients
+    assert stream + mlp + wgrad + held == 67_108_864 + 67_108_864 + 536_870_912 + 1_610_866_688
+    assert next(f.bytes for f in bd.details if f.key == "backward_buffers") == stream + mlp + wgrad + held
+    assert bd.timeline[bd.peak_moment].label.startswith("backward")
+    # 20 B/param steady (2 weights + 2 fp16 grads + 4 fp32 main grads + 4 master + 8 Adam) under the backward
+    assert bd.weights.bytes + bd.gradients.bytes + bd.optimizer_states.bytes == 20 * LAYER_206B_TP4

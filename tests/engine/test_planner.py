@@ -275,7 +275,7 @@ def test_request_rejects_empty_choices():
 
 # Invariant: the fast path is the engine, for any small workload -----------------------------------
 @settings(max_examples=12, deadline=None)
-@given(st.sampled_from(["seed", "detailed"]), st.sampled_from(["megatron", "deepspeed"]),
+@given(st.sampled_from(["seed", "detailed"]), st.sampled_from(["megatron", "megatron-2021", "deepspeed"]),
        st.sampled_from(["bf16", "fp16", "fp32"]), st.booleans(), st.sampled_from([None, 16]), st.booleans(),
        st.sampled_from(["fused", "unfused"]))
 def test_fast_path_matches_card_breakdown(method, framework, precision, dropout, global_batch, offload, fp16_optimizer):
@@ -291,12 +291,14 @@ def test_fast_path_matches_card_breakdown(method, framework, precision, dropout,
     assert report["stats"]["corrected_by_engine"] == 0
 
 
-@pytest.mark.parametrize("fp16_optimizer", ["fused", "unfused"])
-def test_fast_path_counts_deepspeeds_fp16_gradient_copies_at_zero_0_only(fp16_optimizer):
-    # the step table's DeepSpeed branch: fp32 copies of every gradient at ZeRO 0, nothing at ZeRO 1-3
+@pytest.mark.parametrize("framework,fp16_optimizer", [("deepspeed", "fused"), ("deepspeed", "unfused"),
+                                                      ("megatron-2021", "fused")])
+def test_fast_path_counts_the_fp16_gradient_copies_of_each_framework(framework, fp16_optimizer):
+    # DeepSpeed: the step table's fp32 copies of every gradient at ZeRO 0, nothing at ZeRO 1-3; Megatron-LM of
+    # 2021: the previous step's fp16 gradients beside the backward (read per stage with the all-reduce copy)
     model = ModelSpec(layers=6, hidden=256, heads=4, vocab=300)
     training = TrainingConfig(seq=16, precision="fp16", global_batch=8)
-    method = MethodConfig(framework="deepspeed", deepspeed_fp16_optimizer=fp16_optimizer)
+    method = MethodConfig(framework=framework, deepspeed_fp16_optimizer=fp16_optimizer)
     request = PlannerRequest(model=model, training=training, method=method,
                              hardware=(Hardware(capacity_bytes=10**12, max_gpus=8, **HW),),
                              space=SearchSpace(gpus_per_node=4, micro_batches=(1, 2)))

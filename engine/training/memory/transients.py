@@ -85,18 +85,29 @@ def _mlp_grads(ctx: CardContext, s: int, b: int, t: int, e: int) -> tuple[int, s
 
 
 def _wgrad_before_accumulation(ctx: CardContext, e: int) -> tuple[int, str]:
-    fused = ctx.method.framework == "megatron" and ctx.method.gradient_accumulation_fusion
-    if ctx.method.framework == "megatron-2021":  # autograd writes the fp16 .grad; the optimizer copies it
-        return 0, ""
-    if fused:
+    # Megatron-LM of 2021 included: from the second micro-batch on, the fp16 .grad exists and autograd
+    # computes the new weight gradient before adding it in.
+    if ctx.method.framework == "megatron" and ctx.method.gradient_accumulation_fusion:
         return 0, ""
     largest = card_params(ctx).largest_module
     return e * largest, f" + unaccumulated weight gradient {e} B × {n(largest)}"
 
 
+def held_gradient_bytes(ctx: CardContext) -> int:
+    """The previous step's fp16 gradients, alive beside the new ones while the backward writes them.
+
+    Megatron-LM of 2021 with the local DDP and no contiguous buffers: ``allreduce_gradients`` sets
+    ``param.main_grad = param.grad`` and nothing clears that reference (``megatron/model/distributed.py``
+    at 63121a9e), so ``zero_grad`` (set_to_none, ``Float16OptimizerWithFloat16Params``) frees nothing
+    and the old gradients live until the next all-reduce re-points ``main_grad``: 2 B per parameter more
+    during the backward (0 for the other frameworks)."""
+    return allreduce_transient(ctx, card_params(ctx).total).bytes
+
+
 def backward_layer_bytes(ctx: CardContext) -> int:
-    """``backward_transient(ctx).bytes`` but the weight gradient: the gradient stream and the larger of the
-    attention and MLP gradients.  It reads which kinds of layer the card holds, not its stage."""
+    """``backward_transient(ctx).bytes`` but the weight gradient and the held gradients: the gradient stream
+    and the larger of the attention and MLP gradients.  It reads which kinds of layer the card holds, not
+    its stage."""
     if not ctx.layer_indices:
         return 0
     s, b, t, e, rep = _geometry(ctx)
@@ -105,8 +116,8 @@ def backward_layer_bytes(ctx: CardContext) -> int:
 
 
 def backward_wgrad_bytes(ctx: CardContext) -> int:
-    """The rest of ``backward_transient(ctx).bytes``: the unaccumulated weight gradient of the card's largest
-    module (it reads the card's parameters, not the micro-batch)."""
+    """The unaccumulated weight gradient of the card's largest module in ``backward_transient(ctx).bytes``
+    (it reads the card's parameters, not the micro-batch); :func:`held_gradient_bytes` is the rest."""
     if not ctx.layer_indices:
         return 0
     return _wgrad_before_accumulation(ctx, _geometry(ctx)[3])[0]
@@ -114,18 +125,20 @@ def backward_wgrad_bytes(ctx: CardContext) -> int:
 
 def backward_transient(ctx: CardContext) -> Figure:
     """Buffers alive while one layer is back-propagated, on top of the saved activations."""
+    held = held_gradient_bytes(ctx)
+    held_text = f" + the previous step's fp16 gradients (main_grad) {n(held)}" if held else ""
     if not ctx.layer_indices:
-        return figure("transient", "backward buffers", 0, "0 (no layers on this card)")
+        return figure("transient", "backward buffers", held, f"0 (no layers on this card){held_text}")
     s, b, t, e, rep = _geometry(ctx)
     stream = 2 * ceil_div(e * s * b * ctx.model.hidden, rep)
     attn, attn_text = _attention_grads(ctx, s, b, t, e)
     mlp, mlp_text = _mlp_grads(ctx, s, b, t, e)
     wgrad, wgrad_text = _wgrad_before_accumulation(ctx, e)
     inner, inner_text = (attn, attn_text) if attn >= mlp else (mlp, mlp_text)
-    total = stream + inner + wgrad
+    total = stream + inner + wgrad + held
     return figure("transient", "backward buffers", total,
                   f"gradient in + out 2·{e}·sbh/{rep} {n(stream)} + max(attention, MLP): {inner_text}"
-                  f"{wgrad_text} = {n(total)} B")
+                  f"{wgrad_text}{held_text} = {n(total)} B")
 
 
 def allreduce_transient(ctx: CardContext, grad_elements: int) -> Figure:
