@@ -28,9 +28,9 @@ from engine.training.memory.huggingface import (
 from engine.training.memory.model_states import card_params
 from engine.training.memory.seed import SEED_ACTIVATION_FACTOR
 from engine.training.memory.transients import (
-    allreduce_transient,
     backward_layer_bytes,
     backward_wgrad_bytes,
+    flattened_allreduce_bytes,
     held_gradient_bytes,
 )
 
@@ -183,8 +183,9 @@ def rest_bytes_fast(ctx: CardContext) -> int:
 
 
 def reduce_bytes(ctx: CardContext) -> int:
-    """The gradient all-reduce's flattened copy (``allreduce_transient``; Megatron-LM of 2021 only)."""
-    return allreduce_transient(ctx, card_params(ctx).total).bytes
+    """The gradient all-reduce's copy that does not depend on DP or ZeRO (``flattened_allreduce_bytes``:
+    Megatron-LM of 2021); DeepSpeed's DP buckets are in ``MemoryModel.step_table``."""
+    return flattened_allreduce_bytes(ctx, card_params(ctx).total)
 
 
 def seed_rest_bytes_fast(ctx: CardContext) -> int:

@@ -38,6 +38,7 @@ from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import activation_figures, logits_figure, peak_rest
 from engine.training.memory.model_states import (
     card_params,
+    deepspeed_bf16_optimizer,
     grad_bytes_per_param,
     optimizer_bytes_per_param,
 )
@@ -48,9 +49,10 @@ from engine.training.memory.seed import (
     SEED_WEIGHT_BYTES,
 )
 from engine.training.memory.transients import (
-    allreduce_transient,
+    DEEPSPEED_ALLREDUCE_BUCKET,
     backward_transient,
     backward_wgrad_bytes,
+    deepspeed_bucket_bytes_per_element,
     deepspeed_fp32_grad_bytes_per_param,
     held_gradient_bytes,
 )
@@ -249,7 +251,7 @@ class MemoryModel:
             return bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
         self.engine_calls += 1
         return peak_rest(activation_figures(ctx)[0].bytes, logits_figure(ctx).bytes, backward_transient(ctx).bytes,
-                         allreduce_transient(ctx, card_params(ctx).total).bytes, 0)
+                         reduce_bytes(ctx), 0)
 
     # The DP-dependent part --------------------------------------------------------
     def coefficients(self, g: Geometry, stage: int, ep: int) -> tuple:
@@ -327,8 +329,9 @@ class MemoryModel:
         ``rest_row``."""
         tr = self.training
         fp32_grads = [deepspeed_fp32_grad_bytes_per_param(tr, self.method, z) for z in zeros]
+        buckets = [deepspeed_bucket_bytes_per_element(tr, self.method, z) for z in zeros]
         foreach = self.method.framework == "huggingface" and tr.optimizer != "sgd" and not tr.offload_optimizer
-        if self.seed or not (foreach or any(fp32_grads)):
+        if self.seed or not (foreach or any(fp32_grads) or any(buckets)):
             return None
         moment_b = optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)[1]
         coeffs = [self.coefficients(g, k, ep) for k in g.heavy_stages]
@@ -337,8 +340,13 @@ class MemoryModel:
         shard = shard[None, :]
         sharded = sharded_params(dense, experts, ep, shard)
         shape = (len(coeffs), shard.shape[1])
-        if not foreach:  # DeepSpeed's fp16 wrapper without ZeRO: fp32 copies of every gradient on the card
-            return np.array([np.broadcast_to(b * (dense + experts), shape) for b in fp32_grads])
+        if not foreach:
+            # DeepSpeed without ZeRO: the fp16 wrapper's fp32 copies of every gradient at the step, or (a moment
+            # of its own, also without activations) the all-reduce's flattened bucket at DP > 1
+            total = dense + experts
+            bucket = np.where(shard > 1, np.minimum(DEEPSPEED_ALLREDUCE_BUCKET, total), 0)
+            return np.array([np.broadcast_to(np.maximum(b * total, per * bucket), shape)
+                             for b, per in zip(fp32_grads, buckets, strict=True)])
         return np.array([np.broadcast_to(moment_b * (sharded if z >= 1 or tr.distributed_optimizer else dense + experts)
                                          // 2, shape) for z in zeros])
 
@@ -384,12 +392,13 @@ def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, e
         return sharded if on else dense + experts
 
     bw = 4 if tr.precision == "fp32" else 2
-    bg = grad_bytes_per_param(method.framework, tr.precision)
+    bf16_optimizer = deepspeed_bf16_optimizer(tr, method, zero)
+    bg = grad_bytes_per_param(method.framework, tr.precision, bf16_optimizer)
     offload_params = tr.offload_params and zero == 3
     out = (0 if offload_params else bw * kept(zero >= 3)) + bg * kept(zero >= 2)
     if not tr.offload_optimizer:
         master_b, moment_b = optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)
-        out = out + (master_b + moment_b) * kept(zero >= 1 or tr.distributed_optimizer)
+        out = out + (master_b + moment_b) * kept(zero >= 1 or tr.distributed_optimizer or bf16_optimizer)
     if zero == 3:
         out = out + np.where(alone, 0, (bw + bg) * largest)
     elif method.framework == "deepspeed" and zero in (1, 2):

@@ -46,7 +46,9 @@ class CardModel(BaseModel):
         "workspaces, details.library_workspace, which PyTorch's allocator does hold)"))
     details: dict[str, int] = Field(description=(
         "finer figures (not disjoint): e.g. master_weights, optimizer_moments, activations_per_layer, "
-        "backward_buffers, optimizer_step_temporaries, loss_logits (the loss moment's logits whether or not "
+        "backward_buffers, optimizer_step_temporaries, allreduce_buffer (the gradient all-reduce moment's copies: "
+        "Megatron-LM of 2021's flattened fp16 gradients, DeepSpeed's flattened bucket without ZeRO at DP > 1), "
+        "loss_logits (the loss moment's logits whether or not "
         "it is the peak; LitGPT QLoRA: with its 4-bit lm_head dequantized), dequantization_buffer (QLoRA: the "
         "largest 4-bit layer matrix while bitsandbytes uses it dequantized), peak_moment (allocator-visible bytes at the peak, without library_workspace), cuda_context, "
         "nccl, fragmentation, library_workspace (training and fine-tuning: cuBLAS workspaces of the forward and "

@@ -321,3 +321,25 @@ def test_megatron_2021_backward_runs_beside_the_previous_steps_fp16_gradients():
     assert bd.timeline[bd.peak_moment].label.startswith("backward")
     # 20 B/param steady (2 weights + 2 fp16 grads + 4 fp32 main grads + 4 master + 8 Adam) under the backward
     assert bd.weights.bytes + bd.gradients.bytes + bd.optimizer_states.bytes == 20 * LAYER_206B_TP4
+
+
+def _ds_bf16_plan(dp):
+    # the GPT above (216,448 params) on one card per replica, DeepSpeed bf16 without ZeRO
+    plan = single_card_plan()
+    return plan.model_copy(update={"method": plan.method.model_copy(update={"framework": "deepspeed"}),
+                                   "layout": build_grid(gpu="test", capacity_bytes=GiB, dp=dp)})
+
+
+def test_deepspeed_bf16_without_zero_runs_the_bf16_optimizer():
+    params = 216_448
+    one = estimate(_ds_bf16_plan(1)).cards[0].breakdown
+    # bf16 weights 2 B, the bf16 .grad 2 B + BF16_Optimizer's unsharded fp32 gradient buffer 4 B, fp32 master
+    # 4 B + Adam 8 B (sharded over DP: nothing to shard with one replica)
+    assert (one.weights.bytes, one.gradients.bytes, one.optimizer_states.bytes) == (2 * params, 6 * params,
+                                                                                    12 * params)
+    assert next(f.bytes for f in one.details if f.key == "allreduce_buffer") == 0  # no all-reduce at DP 1
+    four = estimate(_ds_bf16_plan(4)).cards[0].breakdown
+    assert (four.weights.bytes, four.gradients.bytes) == (2 * params, 6 * params)
+    assert four.optimizer_states.bytes == 4 * 54_112 + 8 * 54_112  # ceil(216,448 / 4) = 54,112 each
+    # buffered_allreduce_fallback: the fp32 gradients flattened (4 B) and cast to bf16 to communicate (2 B)
+    assert next(f.bytes for f in four.details if f.key == "allreduce_buffer") == 6 * params

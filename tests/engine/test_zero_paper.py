@@ -16,10 +16,11 @@ PSI = 7_500_000_000
 N_D = 64
 
 
-def model_states(zero: int) -> int:
+def model_states(zero: int, precision: str = "fp16") -> int:
+    # the paper's mixed precision is fp16 (bf16 without ZeRO runs DeepSpeed's BF16_Optimizer: see below)
     plan = Plan(
         model=ModelSpec(params=PSI, layers=32, hidden=4096, heads=32),
-        training=TrainingConfig(zero=zero),
+        training=TrainingConfig(zero=zero, precision=precision),
         method=MethodConfig(method="detailed", framework="deepspeed"),
         layout=build_grid(dp=N_D, gpu="A100 80GB", capacity_bytes=80 * GiB),
     )
@@ -39,6 +40,14 @@ def model_states(zero: int) -> int:
 def test_zero_paper_figure_1(zero, exact, paper_gb):
     assert model_states(zero) == exact
     assert round(exact / GB, 1) == paper_gb
+
+
+def test_bf16_without_zero_is_deepspeeds_bf16_optimizer():
+    # BF16_Optimizer: bf16 weights 2 Psi + bf16 grads 2 Psi + the unsharded fp32 gradient buffer 4 Psi, and the
+    # fp32 master weights and Adam moments sharded over DP like ZeRO-1: 12 Psi / N_d
+    assert model_states(0, "bf16") == 8 * PSI + 12 * PSI // N_D == 60_000_000_000 + 1_406_250_000
+    # with ZeRO on, bf16 is the paper's accounting again (ZeRO keeps its own fp32 partitions)
+    assert model_states(1, "bf16") == 4 * PSI + 12 * PSI // N_D
 
 
 def test_zero3_gather_buffer_agrees_with_deepspeeds_estimator():

@@ -233,6 +233,7 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     peak_note = figure("peak_moment", f"peak: {timeline[peak].label}", visible, "allocator-visible bytes at the peak")
     moments_details = (Figure("backward_buffers", backward.label, backward.bytes, backward.formula),
                        Figure("optimizer_step_temporaries", step.label, step.bytes, step.formula),
+                       Figure("allreduce_buffer", reduce.label, reduce.bytes, reduce.formula),
                        Figure("loss_logits", logits.label, logits.bytes, logits.formula))
     return make_breakdown(parts, details + act_details + moments_details + (peak_note,) + overhead_details,
                           host_bytes=host, timeline=timeline, peak_moment=peak)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from engine.model.params import parameter_counts
 from engine.report.formatting import ceil_div, n
 from engine.report.records import Figure, figure
+from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.context import CardContext
 
 
@@ -94,17 +95,35 @@ def _bytes_per_weight(ctx: CardContext) -> int:
     return 4 if ctx.training.precision == "fp32" else 2
 
 
-def grad_bytes_per_param(framework: str, precision: str) -> int:
+def deepspeed_bf16_optimizer(training: TrainingConfig, method: MethodConfig, zero: int) -> bool:
+    """Whether DeepSpeed runs this plan through its ``BF16_Optimizer``: bf16 without ZeRO.
+
+    DeepSpeed accumulates bf16 gradients in fp32 when ZeRO is off (``get_data_types``) and then wraps
+    the optimizer in ``BF16_Optimizer`` (``_do_optimizer_sanity_check``, ``deepspeed/runtime/engine.py``),
+    which shards the fp32 master weights and the optimizer states over DP like ZeRO-1 and keeps one
+    fp32 gradient buffer of every parameter, not sharded (``fp32_groups_gradients_flat``,
+    ``deepspeed/runtime/bf16_optimizer.py``; BLOOM's training notes: "implements its own ZeRO Stage 1
+    ... doesn't shard the static fp32 buffer ... 4 bytes * params", bigscience
+    ``train/tr11-176B-ml/README.md``)."""
+    return (method.framework == "deepspeed" and training.precision == "bf16" and zero == 0
+            and training.master_weights and not training.offload_optimizer)
+
+
+def grad_bytes_per_param(framework: str, precision: str, bf16_optimizer: bool = False) -> int:
     """Bytes of gradients per parameter that live through the step.
 
     * megatron: the fp32 ``main_grad`` buffer (Megatron-Core DDP accumulates in fp32);
     * megatron-2021: the fp16 ``.grad`` (2 B) and the fp32 ``main_param.grad`` (4 B) the optimizer
       copies it into, which is never freed: ``zero_grad`` skips the fp32 groups
       (``megatron/optimizer/optimizer.py``, FP16OptimizerWithFP16Params, 2021);
+    * deepspeed with its BF16_Optimizer (:func:`deepspeed_bf16_optimizer`): the bf16 ``.grad`` of the
+      micro-batch being back-propagated (2 B) and the fp32 accumulation buffer (4 B);
     * deepspeed, huggingface: the 16-bit ``.grad`` (fp32 when training in fp32).
     """
     if precision == "fp32":
         return 4
+    if bf16_optimizer:
+        return 6
     return {"megatron": 4, "megatron-2021": 6}.get(framework, 2)
 
 
@@ -122,7 +141,8 @@ def optimizer_bytes_per_param(precision: str, optimizer: str, master_weights: bo
 
 
 def _bytes_per_grad(ctx: CardContext) -> int:
-    return grad_bytes_per_param(ctx.method.framework, ctx.training.precision)
+    bf16_optimizer = deepspeed_bf16_optimizer(ctx.training, ctx.method, ctx.training.zero)
+    return grad_bytes_per_param(ctx.method.framework, ctx.training.precision, bf16_optimizer)
 
 
 def _sharded(count: int, experts: int, ctx: CardContext, on: bool) -> tuple[int, str]:
@@ -149,8 +169,10 @@ def model_state_figures(ctx: CardContext) -> tuple[dict[str, Figure], tuple[Figu
     w_text = f"{bw} B × {where}{w_div}" + (" (offloaded to CPU)" if offload_params else "")
     g_count, g_div = _sharded(p.dense, p.experts, ctx, tr.zero >= 2)
     grads = bg * g_count
-    g_text = f"{bg} B × {where}{g_div}"
-    o_count, o_div = _sharded(p.dense, p.experts, ctx, tr.shards_optimizer)
+    bf16_optimizer = deepspeed_bf16_optimizer(tr, ctx.method, tr.zero)
+    g_text = f"{bg} B × {where}{g_div}" + (" (BF16_Optimizer: 2 B bf16 .grad + 4 B fp32 accumulation buffer)"
+                                           if bf16_optimizer else "")
+    o_count, o_div = _sharded(p.dense, p.experts, ctx, tr.shards_optimizer or bf16_optimizer)
     master_b, moment_b = optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)
     master, moments = master_b * o_count, moment_b * o_count
     host = 0

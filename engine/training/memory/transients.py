@@ -38,7 +38,7 @@ from engine.report.records import Figure, figure
 from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.activations import routed_copies
 from engine.training.memory.context import CardContext
-from engine.training.memory.model_states import card_params
+from engine.training.memory.model_states import card_params, deepspeed_bf16_optimizer
 
 
 def _geometry(ctx: CardContext) -> tuple[int, int, int, int, int]:
@@ -101,7 +101,7 @@ def held_gradient_bytes(ctx: CardContext) -> int:
     at 63121a9e), so ``zero_grad`` (set_to_none, ``Float16OptimizerWithFloat16Params``) frees nothing
     and the old gradients live until the next all-reduce re-points ``main_grad``: 2 B per parameter more
     during the backward (0 for the other frameworks)."""
-    return allreduce_transient(ctx, card_params(ctx).total).bytes
+    return 2 * card_params(ctx).total if _megatron_2021_fp16(ctx) else 0
 
 
 def backward_layer_bytes(ctx: CardContext) -> int:
@@ -141,14 +141,62 @@ def backward_transient(ctx: CardContext) -> Figure:
                   f"{wgrad_text}{held_text} = {n(total)} B")
 
 
+def _megatron_2021_fp16(ctx: CardContext) -> bool:
+    return ctx.method.framework == "megatron-2021" and ctx.training.precision != "fp32"
+
+
+DEEPSPEED_ALLREDUCE_BUCKET = 500_000_000  # MEMORY_OPT_ALLREDUCE_SIZE, deepspeed/runtime/engine.py
+
+
+def deepspeed_bucket_bytes_per_element(training: TrainingConfig, method: MethodConfig, zero: int) -> int:
+    """Bytes per element of the bucket DeepSpeed's ``buffered_allreduce_fallback`` flattens when it
+    all-reduces gradients without ZeRO (``allreduce_bucket``, ``deepspeed/runtime/engine.py``); 0 where
+    it does not run (ZeRO 1-3 reduce their own way).  The BF16_Optimizer's fp32 gradients are flattened
+    (4 B) and cast to the communication dtype, bf16 by default (2 B more); fp16 and fp32 gradients are
+    flattened in their own dtype."""
+    if method.framework != "deepspeed" or zero != 0 or training.offload_optimizer:
+        return 0
+    if deepspeed_bf16_optimizer(training, method, zero):
+        return 4 + 2
+    return 4 if training.precision == "fp32" else 2
+
+
+def deepspeed_allreduce_bytes(training: TrainingConfig, method: MethodConfig, zero: int, shard: int,
+                              grad_elements: int) -> int:
+    """DeepSpeed without ZeRO, data parallel: one flattened bucket of at most 500M gradients at a time."""
+    if shard <= 1:
+        return 0
+    per = deepspeed_bucket_bytes_per_element(training, method, zero)
+    return per * min(DEEPSPEED_ALLREDUCE_BUCKET, grad_elements)
+
+
+def flattened_allreduce_bytes(ctx: CardContext, grad_elements: int) -> int:
+    """The part of :func:`allreduce_transient` that does not depend on DP or ZeRO: Megatron-LM of 2021
+    flattens every fp16 gradient, even at DP = 1."""
+    return 2 * grad_elements if _megatron_2021_fp16(ctx) else 0
+
+
 def allreduce_transient(ctx: CardContext, grad_elements: int) -> Figure:
-    """Megatron-LM of 2021, local DDP without contiguous buffers: ``allreduce_gradients`` flattens
-    every fp16 gradient into one new buffer (``_flatten_dense_tensors``,
-    ``megatron/model/distributed.py``), even at DP = 1, while the activations are already freed."""
-    if ctx.method.framework != "megatron-2021" or ctx.training.precision == "fp32":
-        return figure("transient", "gradient all-reduce buffer", 0, "0 (reductions run in place)")
-    return figure("transient", "gradient all-reduce buffer", 2 * grad_elements,
-                  f"flattened fp16 gradients 2 B × {n(grad_elements)} params")
+    """The gradient all-reduce's copies, while the activations are already freed.
+
+    * Megatron-LM of 2021, local DDP without contiguous buffers: ``allreduce_gradients`` flattens
+      every fp16 gradient into one new buffer (``_flatten_dense_tensors``,
+      ``megatron/model/distributed.py``), even at DP = 1;
+    * DeepSpeed without ZeRO at DP > 1: ``buffered_allreduce_fallback`` flattens 500M-element buckets
+      (:func:`deepspeed_allreduce_bytes`)."""
+    flattened = flattened_allreduce_bytes(ctx, grad_elements)
+    if flattened:
+        return figure("transient", "gradient all-reduce buffer", flattened,
+                      f"flattened fp16 gradients 2 B × {n(grad_elements)} params")
+    tr = ctx.training
+    bucket = deepspeed_allreduce_bytes(tr, ctx.method, tr.zero, ctx.shard, grad_elements)
+    if bucket:
+        per = deepspeed_bucket_bytes_per_element(tr, ctx.method, tr.zero)
+        what = "fp32 + its bf16 copy" if per == 6 else f"{per} B"
+        return figure("transient", "gradient all-reduce buffer", bucket,
+                      f"DeepSpeed all-reduce bucket ({what}) {per} B × min({n(DEEPSPEED_ALLREDUCE_BUCKET)}, "
+                      f"{n(grad_elements)} params)")
+    return figure("transient", "gradient all-reduce buffer", 0, "0 (reductions run in place)")
 
 
 def deepspeed_fp32_grad_bytes_per_param(training: TrainingConfig, method: MethodConfig, zero: int) -> int:
