@@ -54,6 +54,7 @@ from engine.training.memory.transients import (
     backward_wgrad_bytes,
     deepspeed_bucket_bytes_per_element,
     deepspeed_fp32_grad_bytes_per_param,
+    deepspeed_zero_step_bytes_per_param,
     held_gradient_bytes,
 )
 from engine.training.memory.workspace import library_workspace_bytes
@@ -330,8 +331,9 @@ class MemoryModel:
         tr = self.training
         fp32_grads = [deepspeed_fp32_grad_bytes_per_param(tr, self.method, z) for z in zeros]
         buckets = [deepspeed_bucket_bytes_per_element(tr, self.method, z) for z in zeros]
+        zero_steps = [deepspeed_zero_step_bytes_per_param(tr, self.method, z) for z in zeros]
         foreach = self.method.framework == "huggingface" and tr.optimizer != "sgd" and not tr.offload_optimizer
-        if self.seed or not (foreach or any(fp32_grads) or any(buckets)):
+        if self.seed or not (foreach or any(fp32_grads) or any(buckets) or any(zero_steps)):
             return None
         moment_b = optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)[1]
         coeffs = [self.coefficients(g, k, ep) for k in g.heavy_stages]
@@ -342,11 +344,12 @@ class MemoryModel:
         shape = (len(coeffs), shard.shape[1])
         if not foreach:
             # DeepSpeed without ZeRO: the fp16 wrapper's fp32 copies of every gradient at the step, or (a moment
-            # of its own, also without activations) the all-reduce's flattened bucket at DP > 1
+            # of its own, also without activations) the all-reduce's flattened bucket at DP > 1; with ZeRO 1-2 the
+            # step's flat and fp32 copies of the partition's gradients
             total = dense + experts
             bucket = np.where(shard > 1, np.minimum(DEEPSPEED_ALLREDUCE_BUCKET, total), 0)
-            return np.array([np.broadcast_to(np.maximum(b * total, per * bucket), shape)
-                             for b, per in zip(fp32_grads, buckets, strict=True)])
+            return np.array([np.broadcast_to(np.maximum(np.maximum(b * total, per * bucket), zs * sharded), shape)
+                             for b, per, zs in zip(fp32_grads, buckets, zero_steps, strict=True)])
         return np.array([np.broadcast_to(moment_b * (sharded if z >= 1 or tr.distributed_optimizer else dense + experts)
                                          // 2, shape) for z in zeros])
 

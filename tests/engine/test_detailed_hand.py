@@ -274,10 +274,15 @@ def test_deepspeed_fp16_step_converts_every_gradient_to_fp32():
     assert next(f.bytes for f in fused.details if f.key == "optimizer_step_temporaries") == 8 * MIDDLE_52B
 
 
-@pytest.mark.parametrize("change", [{"zero": 1}, {"precision": "bf16"}, {"framework": "megatron"}])
-def test_only_deepspeed_fp16_without_zero_converts_gradients_at_the_step(change):
+@pytest.mark.parametrize("change,expected", [
+    # ZeRO-1: the partition's gradients flattened (2 B) and cast to fp32 (4 B); one replica holds all of them
+    ({"zero": 1}, 6 * MIDDLE_52B),
+    ({"precision": "bf16"}, 0),  # BF16_Optimizer keeps its fp32 gradients in a standing buffer instead
+    ({"framework": "megatron"}, 0),  # Megatron-LM's distributed optimizer / fused Adam update in place
+])
+def test_only_deepspeed_fp16_without_zero_converts_every_gradient_at_the_step(change, expected):
     bd = estimate(_ds_52b_plan(**change)).cards[44].breakdown
-    assert next(f.bytes for f in bd.details if f.key == "optimizer_step_temporaries") == 0
+    assert next(f.bytes for f in bd.details if f.key == "optimizer_step_temporaries") == expected
 
 
 def test_deepspeed_pipeline_ties_the_whole_embedding_module():
@@ -343,3 +348,14 @@ def test_deepspeed_bf16_without_zero_runs_the_bf16_optimizer():
     assert four.optimizer_states.bytes == 4 * 54_112 + 8 * 54_112  # ceil(216,448 / 4) = 54,112 each
     # buffered_allreduce_fallback: the fp32 gradients flattened (4 B) and cast to bf16 to communicate (2 B)
     assert next(f.bytes for f in four.details if f.key == "allreduce_buffer") == 6 * params
+
+
+def test_deepspeed_zero_1_and_2_flatten_and_cast_the_partitions_gradients_at_the_step():
+    # the GPT above (216,448 params) over DP 4: each rank's partition is ceil(216,448 / 4) = 54,112 parameters;
+    # DeepSpeedZeroOptimizer.step flattens their 16-bit gradients (2 B) and casts them to fp32 (4 B)
+    for zero in (1, 2):
+        plan = _ds_bf16_plan(4)
+        plan = plan.model_copy(update={"training": plan.training.model_copy(update={"zero": zero})})
+        bd = estimate(plan).cards[0].breakdown
+        assert next(f.bytes for f in bd.details if f.key == "optimizer_step_temporaries") == 6 * 54_112
+        assert bd.optimizer_states.bytes == 12 * 54_112

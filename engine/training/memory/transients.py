@@ -38,7 +38,11 @@ from engine.report.records import Figure, figure
 from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.activations import routed_copies
 from engine.training.memory.context import CardContext
-from engine.training.memory.model_states import card_params, deepspeed_bf16_optimizer
+from engine.training.memory.model_states import (
+    card_params,
+    deepspeed_bf16_optimizer,
+    optimizer_bytes_per_param,
+)
 
 
 def _geometry(ctx: CardContext) -> tuple[int, int, int, int, int]:
@@ -218,9 +222,29 @@ def deepspeed_fp32_grad_bytes_per_param(training: TrainingConfig, method: Method
     return 8 if method.deepspeed_fp16_optimizer == "fused" else 4
 
 
+def deepspeed_zero_step_bytes_per_param(training: TrainingConfig, method: MethodConfig, zero: int) -> int:
+    """Bytes per parameter of this rank's partition DeepSpeed ZeRO 1-2 allocates at the step (0 elsewhere).
+
+    ``DeepSpeedZeroOptimizer.step`` flattens the partition's averaged 16-bit gradients
+    (``flatten_dense_tensors_aligned``) and casts them to fp32 for the fp32 partition's ``.grad``; both
+    exist while the cast runs: 2 + 4 B (``deepspeed/runtime/zero/stage_1_and_2.py``; fp32 training: the
+    flat copy only, 4 B).  With the optimizer offloaded the fp32 gradients live in CPU memory."""
+    if method.framework != "deepspeed" or zero not in (1, 2) or training.offload_optimizer:
+        return 0
+    return 4 if training.precision == "fp32" else 2 + 4
+
+
 def optimizer_step_transient(ctx: CardContext, moments_bytes: int) -> Figure:
     """Temporaries of the optimizer step: PyTorch's foreach AdamW copies sqrt(v); DeepSpeed's fp16
-    wrapper converts the gradients to fp32 (:func:`deepspeed_fp32_grad_bytes_per_param`)."""
+    wrapper converts the gradients to fp32 (:func:`deepspeed_fp32_grad_bytes_per_param`); DeepSpeed ZeRO
+    1-2 flattens and casts the partition's gradients (:func:`deepspeed_zero_step_bytes_per_param`)."""
+    tr = ctx.training
+    zero_step = deepspeed_zero_step_bytes_per_param(tr, ctx.method, tr.zero)
+    if zero_step and moments_bytes:
+        partition = moments_bytes // optimizer_bytes_per_param(tr.precision, tr.optimizer, tr.master_weights)[1]
+        return figure("transient", "optimizer-step temporaries", zero_step * partition,
+                      f"DeepSpeed ZeRO-{tr.zero} step: the partition's gradients flattened and cast to fp32, "
+                      f"{zero_step} B × {n(partition)} params")
     per_param = deepspeed_fp32_grad_bytes_per_param(ctx.training, ctx.method, ctx.training.zero)
     if per_param:
         params = card_params(ctx).total
