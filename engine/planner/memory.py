@@ -35,10 +35,16 @@ from engine.report.formatting import ceil_div
 from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
+from engine.training.memory.deepspeed_optimizer import (
+    DEEPSPEED_ALLREDUCE_BUCKET,
+    deepspeed_bf16_optimizer,
+    deepspeed_bucket_bytes_per_element,
+    deepspeed_fp32_grad_bytes_per_param,
+    deepspeed_zero_step_bytes_per_param,
+)
 from engine.training.memory.detailed import activation_figures, logits_figure, peak_rest
 from engine.training.memory.model_states import (
     card_params,
-    deepspeed_bf16_optimizer,
     grad_bytes_per_param,
     optimizer_bytes_per_param,
 )
@@ -49,12 +55,8 @@ from engine.training.memory.seed import (
     SEED_WEIGHT_BYTES,
 )
 from engine.training.memory.transients import (
-    DEEPSPEED_ALLREDUCE_BUCKET,
     backward_transient,
     backward_wgrad_bytes,
-    deepspeed_bucket_bytes_per_element,
-    deepspeed_fp32_grad_bytes_per_param,
-    deepspeed_zero_step_bytes_per_param,
     held_gradient_bytes,
 )
 from engine.training.memory.workspace import library_workspace_bytes

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from engine.model.params import parameter_counts
 from engine.report.formatting import ceil_div, n
 from engine.report.records import Figure, figure
-from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.context import CardContext
+from engine.training.memory.deepspeed_optimizer import deepspeed_bf16_optimizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +93,6 @@ def _largest_matrix(spec, t: int) -> int:
 
 def _bytes_per_weight(ctx: CardContext) -> int:
     return 4 if ctx.training.precision == "fp32" else 2
-
-
-def deepspeed_bf16_optimizer(training: TrainingConfig, method: MethodConfig, zero: int) -> bool:
-    """Whether DeepSpeed runs this plan through its ``BF16_Optimizer``: bf16 without ZeRO.
-
-    DeepSpeed accumulates bf16 gradients in fp32 when ZeRO is off (``get_data_types``) and then wraps
-    the optimizer in ``BF16_Optimizer`` (``_do_optimizer_sanity_check``, ``deepspeed/runtime/engine.py``),
-    which shards the fp32 master weights and the optimizer states over DP like ZeRO-1 and keeps one
-    fp32 gradient buffer of every parameter, not sharded (``fp32_groups_gradients_flat``,
-    ``deepspeed/runtime/bf16_optimizer.py``; BLOOM's training notes: "implements its own ZeRO Stage 1
-    ... doesn't shard the static fp32 buffer ... 4 bytes * params", bigscience
-    ``train/tr11-176B-ml/README.md``)."""
-    return (method.framework == "deepspeed" and training.precision == "bf16" and zero == 0
-            and training.master_weights and not training.offload_optimizer)
 
 
 def grad_bytes_per_param(framework: str, precision: str, bf16_optimizer: bool = False) -> int:

@@ -28,21 +28,28 @@ that live for one operation.  Each term is one mechanism in the frameworks' code
   ``foreach=True`` (its default on CUDA, Hugging Face Trainer's ``adamw_torch``)
   computes ``torch._foreach_sqrt(exp_avg_sqs)``: a copy of the second moment
   (``torch/optim/adamw.py``, ``_multi_tensor_adamw``) while the gradients are
-  still alive.
+  still alive.  DeepSpeed's wrappers add their fp32 gradient copies
+  (:mod:`engine.training.memory.deepspeed_optimizer`).
+* **The gradient all-reduce.**  Megatron-LM of 2021 flattens every fp16 gradient;
+  DeepSpeed without ZeRO flattens 500M-gradient buckets at DP > 1.
+* **The previous step's gradients.**  Megatron-LM of 2021 keeps them through
+  ``main_grad`` while the backward writes the new ones (:func:`held_gradient_bytes`).
 """
 
 from __future__ import annotations
 
 from engine.report.formatting import ceil_div, n
 from engine.report.records import Figure, figure
-from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.activations import routed_copies
 from engine.training.memory.context import CardContext
-from engine.training.memory.model_states import (
-    card_params,
-    deepspeed_bf16_optimizer,
-    optimizer_bytes_per_param,
+from engine.training.memory.deepspeed_optimizer import (
+    DEEPSPEED_ALLREDUCE_BUCKET,
+    deepspeed_allreduce_bytes,
+    deepspeed_bucket_bytes_per_element,
+    deepspeed_fp32_grad_bytes_per_param,
+    deepspeed_zero_step_bytes_per_param,
 )
+from engine.training.memory.model_states import card_params, optimizer_bytes_per_param
 
 
 def _geometry(ctx: CardContext) -> tuple[int, int, int, int, int]:
@@ -149,31 +156,6 @@ def _megatron_2021_fp16(ctx: CardContext) -> bool:
     return ctx.method.framework == "megatron-2021" and ctx.training.precision != "fp32"
 
 
-DEEPSPEED_ALLREDUCE_BUCKET = 500_000_000  # MEMORY_OPT_ALLREDUCE_SIZE, deepspeed/runtime/engine.py
-
-
-def deepspeed_bucket_bytes_per_element(training: TrainingConfig, method: MethodConfig, zero: int) -> int:
-    """Bytes per element of the bucket DeepSpeed's ``buffered_allreduce_fallback`` flattens when it
-    all-reduces gradients without ZeRO (``allreduce_bucket``, ``deepspeed/runtime/engine.py``); 0 where
-    it does not run (ZeRO 1-3 reduce their own way).  The BF16_Optimizer's fp32 gradients are flattened
-    (4 B) and cast to the communication dtype, bf16 by default (2 B more); fp16 and fp32 gradients are
-    flattened in their own dtype."""
-    if method.framework != "deepspeed" or zero != 0 or training.offload_optimizer:
-        return 0
-    if deepspeed_bf16_optimizer(training, method, zero):
-        return 4 + 2
-    return 4 if training.precision == "fp32" else 2
-
-
-def deepspeed_allreduce_bytes(training: TrainingConfig, method: MethodConfig, zero: int, shard: int,
-                              grad_elements: int) -> int:
-    """DeepSpeed without ZeRO, data parallel: one flattened bucket of at most 500M gradients at a time."""
-    if shard <= 1:
-        return 0
-    per = deepspeed_bucket_bytes_per_element(training, method, zero)
-    return per * min(DEEPSPEED_ALLREDUCE_BUCKET, grad_elements)
-
-
 def flattened_allreduce_bytes(ctx: CardContext, grad_elements: int) -> int:
     """The part of :func:`allreduce_transient` that does not depend on DP or ZeRO: Megatron-LM of 2021
     flattens every fp16 gradient, even at DP = 1."""
@@ -201,37 +183,6 @@ def allreduce_transient(ctx: CardContext, grad_elements: int) -> Figure:
                       f"DeepSpeed all-reduce bucket ({what}) {per} B × min({n(DEEPSPEED_ALLREDUCE_BUCKET)}, "
                       f"{n(grad_elements)} params)")
     return figure("transient", "gradient all-reduce buffer", 0, "0 (reductions run in place)")
-
-
-def deepspeed_fp32_grad_bytes_per_param(training: TrainingConfig, method: MethodConfig, zero: int) -> int:
-    """Bytes per parameter DeepSpeed's fp16 optimizer wrapper allocates at the step without ZeRO, while
-    every fp16 ``.grad`` is still alive (0 where the wrapper does not run).
-
-    * ``FP16_UnfusedOptimizer.step`` sets ``fp32_param.grad = fp16_param.grad.to(fp32)`` for every
-      parameter before the update: 4 B (``deepspeed/runtime/fp16/unfused_optimizer.py``);
-    * ``FP16_Optimizer.step`` flattens a list of those fp32 copies into one buffer
-      (``_flatten_dense_tensors``) before it frees the group's fp16 grads: the list and the flat buffer,
-      8 B (``deepspeed/runtime/fp16/fused_optimizer.py``; counted as one parameter group: the second
-      group Megatron and Hugging Face build holds only biases and norms).
-
-    ZeRO 1-3 (and a sharded optimizer) partition their own fp32 gradients; bf16 runs DeepSpeed's
-    BF16_Optimizer instead."""
-    if (method.framework != "deepspeed" or training.precision != "fp16" or zero != 0
-            or training.distributed_optimizer or training.offload_optimizer or not training.master_weights):
-        return 0
-    return 8 if method.deepspeed_fp16_optimizer == "fused" else 4
-
-
-def deepspeed_zero_step_bytes_per_param(training: TrainingConfig, method: MethodConfig, zero: int) -> int:
-    """Bytes per parameter of this rank's partition DeepSpeed ZeRO 1-2 allocates at the step (0 elsewhere).
-
-    ``DeepSpeedZeroOptimizer.step`` flattens the partition's averaged 16-bit gradients
-    (``flatten_dense_tensors_aligned``) and casts them to fp32 for the fp32 partition's ``.grad``; both
-    exist while the cast runs: 2 + 4 B (``deepspeed/runtime/zero/stage_1_and_2.py``; fp32 training: the
-    flat copy only, 4 B).  With the optimizer offloaded the fp32 gradients live in CPU memory."""
-    if method.framework != "deepspeed" or zero not in (1, 2) or training.offload_optimizer:
-        return 0
-    return 4 if training.precision == "fp32" else 2 + 4
 
 
 def optimizer_step_transient(ctx: CardContext, moments_bytes: int) -> Figure:
