@@ -37,6 +37,7 @@ def headline(code: str) -> str:
         "gguf-runtime": translate("warnings", "GGUF format outside llama.cpp"),
         "host-offload": translate("warnings", "Parts kept in system RAM"),
         "paged-optimizer": translate("warnings", "Paged optimizer"),
+        "deepspeed-bf16-without-zero": translate("warnings", "DeepSpeed bf16 without ZeRO"),
         "vllm-margin": translate("warnings", "vLLM's margin cannot hold the CUDA context and graphs"),
     }
     return titles.get(code, "")

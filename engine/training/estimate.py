@@ -18,8 +18,9 @@ from engine.report.records import (
     over_capacity_warning,
 )
 from engine.training.checks import check_layout, layout_warnings, microbatches_per_step
-from engine.training.config import MethodConfig
+from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.context import CardContext
+from engine.training.memory.deepspeed_optimizer import deepspeed_bf16_optimizer
 from engine.training.memory.detailed import detailed_breakdown
 from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
 from engine.training.memory.seed import seed_breakdown
@@ -49,6 +50,7 @@ def training_estimate(plan: Plan) -> Estimate:
         cards.append(CardEstimate(slot, *hit))
     warnings = layout_warnings(layout, topo, method)
     warnings.extend(_remainder_warning(model, method))
+    warnings.extend(_framework_warnings(training, method))
     warnings.extend(_capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo))
     params = parameter_count(model)
     notes = (
@@ -85,6 +87,17 @@ def _remainder_warning(model: ModelSpec, method: MethodConfig) -> list[PlanWarni
         f"({remainder / model.params:.0%}) unexplained by {model.layers} layers of hidden {model.hidden:,}; "
         "the detailed method puts them in stage 1's embedding: give the vocabulary size or pick a model preset"),
         severity="warning")]
+
+
+def _framework_warnings(training: TrainingConfig, method: MethodConfig) -> list[PlanWarning]:
+    """What the framework does with these settings that a user may not expect."""
+    if method.method == "detailed" and deepspeed_bf16_optimizer(training, method, training.zero):
+        return [PlanWarning("deepspeed-bf16-without-zero", (
+            "DeepSpeed runs bf16 without ZeRO through its BF16_Optimizer (from DeepSpeed 0.6): the fp32 master "
+            "weights and Adam sharded over DP like ZeRO-1, plus an unsharded fp32 gradient buffer of 4 B per "
+            "parameter, as estimated here. Releases since January 2026 refuse bf16 without ZeRO (DeepSpeed PR "
+            "7790): there, ZeRO-1 with data_types.grad_accum_dtype fp32 runs the same optimizer"), severity="info")]
+    return []
 
 
 def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo: Topology) -> list[PlanWarning]:

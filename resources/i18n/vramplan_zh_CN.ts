@@ -3035,7 +3035,7 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         <name>warnings</name>
         <message>
             <location filename="../../gui/warnings_panel.py" line="25" />
-            <location filename="../../gui/warnings_panel.py" line="49" />
+            <location filename="../../gui/warnings_panel.py" line="50" />
             <source>Over capacity</source>
             <translation>超出显存容量</translation>
         </message>
@@ -3111,21 +3111,26 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/warnings_panel.py" line="40" />
+            <source>DeepSpeed bf16 without ZeRO</source>
+            <translation>不用 ZeRO 的 DeepSpeed bf16</translation>
+        </message>
+        <message>
+            <location filename="../../gui/warnings_panel.py" line="41" />
             <source>vLLM's margin cannot hold the CUDA context and graphs</source>
             <translation>vLLM 预留余量放不下 CUDA 上下文和 CUDA 图</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="78" />
+            <location filename="../../gui/warnings_panel.py" line="79" />
             <source>Not computed while the plan has an error (see the message above the diagram).</source>
             <translation>方案有错误，暂不计算（见节点图上方的提示）。</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="85" />
+            <location filename="../../gui/warnings_panel.py" line="86" />
             <source>No warnings</source>
             <translation>没有警告</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="98" />
+            <location filename="../../gui/warnings_panel.py" line="99" />
             <source>Click to highlight the %n card(s) concerned</source>
             <translation>点击高亮相关的 %n 张卡</translation>
         </message>

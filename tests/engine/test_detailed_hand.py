@@ -359,3 +359,14 @@ def test_deepspeed_zero_1_and_2_flatten_and_cast_the_partitions_gradients_at_the
         bd = estimate(plan).cards[0].breakdown
         assert next(f.bytes for f in bd.details if f.key == "optimizer_step_temporaries") == 6 * 54_112
         assert bd.optimizer_states.bytes == 12 * 54_112
+
+
+def test_deepspeed_bf16_without_zero_says_which_optimizer_runs():
+    def codes(plan):
+        return [w.code for w in estimate(plan).warnings]
+
+    plan = _ds_bf16_plan(4)
+    assert "deepspeed-bf16-without-zero" in codes(plan)
+    zero1 = plan.model_copy(update={"training": plan.training.model_copy(update={"zero": 1})})
+    fp16 = plan.model_copy(update={"training": plan.training.model_copy(update={"precision": "fp16"})})
+    assert "deepspeed-bf16-without-zero" not in codes(zero1) + codes(fp16)

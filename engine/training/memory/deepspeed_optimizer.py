@@ -26,7 +26,8 @@ def deepspeed_bf16_optimizer(training: TrainingConfig, method: MethodConfig, zer
     fp32 gradient buffer of every parameter, not sharded (``fp32_groups_gradients_flat``,
     ``deepspeed/runtime/bf16_optimizer.py``; BLOOM's training notes: "implements its own ZeRO Stage 1
     ... doesn't shard the static fp32 buffer ... 4 bytes * params", bigscience
-    ``train/tr11-176B-ml/README.md``)."""
+    ``train/tr11-176B-ml/README.md``).  Since January 2026 (DeepSpeed PR 7790) DeepSpeed refuses bf16
+    without ZeRO; ZeRO-1 with ``data_types.grad_accum_dtype`` fp32 then runs the same optimizer."""
     return (method.framework == "deepspeed" and training.precision == "bf16" and zero == 0
             and training.master_weights and not training.offload_optimizer and not training.distributed_optimizer)
 
