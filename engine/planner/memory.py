@@ -325,11 +325,12 @@ class MemoryModel:
                                          shape) for z in zeros])
 
     def step_table(self, g: Geometry, ep: int, zeros: list[int], shard: np.ndarray) -> np.ndarray | None:
-        """[ZeRO, heavy stage, shard] temporaries of the optimizer step (``optimizer_step_transient``: the
-        Hugging Face profile's foreach AdamW copies half the moments, which ZeRO shards; DeepSpeed's fp16
-        wrapper without ZeRO converts every gradient to fp32), or None where the
-        optimizer updates in place.  The step is a moment of its own: the card peaks at the larger of it and
-        ``rest_row``."""
+        """[ZeRO, heavy stage, shard] bytes of the moments without activations that depend on the sharding, or
+        None where there are none: the optimizer step's temporaries (``optimizer_step_transient``: the Hugging
+        Face profile's foreach AdamW copies half the moments, which ZeRO shards; DeepSpeed's fp16 wrapper
+        without ZeRO converts every gradient to fp32; DeepSpeed ZeRO 1-2 flattens and casts the partition's
+        gradients) and DeepSpeed's all-reduce bucket without ZeRO at DP x CP > 1 (``allreduce_transient``).
+        Each is a moment of its own: the card peaks at the largest of them and ``rest_row``."""
         tr = self.training
         fp32_grads = [deepspeed_fp32_grad_bytes_per_param(tr, self.method, z) for z in zeros]
         buckets = [deepspeed_bucket_bytes_per_element(tr, self.method, z) for z in zeros]
