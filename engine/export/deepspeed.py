@@ -92,6 +92,21 @@ def _checkpointing(cfg: dict) -> dict:
             "cpu_checkpointing": partition and section.get("cpu_checkpointing") is True}
 
 
+# optimizer types for which DeepSpeed builds a FusedAdam (or 1-bit Adam), which its fp16 mode wraps in the fused
+# FP16_Optimizer (deepspeed/runtime/engine.py, _configure_fp16_optimizer); others get FP16_UnfusedOptimizer
+_FUSED_FP16_TYPES = {"adam", "adamw", "onebitadam", "zerooneadam"}
+
+
+def _fp16_wrapper(cfg: dict) -> dict:
+    """``deepspeed_fp16_optimizer`` from the config's optimizer section; without one the client passes its
+    own optimizer, which the config does not name (the plan keeps its default)."""
+    optimizer = cfg.get("optimizer")
+    if not isinstance(optimizer, dict) or not isinstance(optimizer.get("type"), str):
+        return {}
+    fused = optimizer["type"].lower().replace("_", "") in _FUSED_FP16_TYPES
+    return {"deepspeed_fp16_optimizer": "fused" if fused else "unfused"}
+
+
 def _training(cfg: dict, zero: dict, checkpointing: dict) -> tuple[TrainingConfig, int]:
     micro = _int(cfg, "train_micro_batch_size_per_gpu") or 1
     gas = _int(cfg, "gradient_accumulation_steps") or 1
@@ -131,7 +146,8 @@ def plan_from_deepspeed(text: str, *, model: ModelSpec, gpu: str, capacity_bytes
     training = training.model_copy(update={"global_batch": total, **({"seq": seq} if seq else {})})
     bucket = _int(zero, "reduce_bucket_size", "zero_optimization.reduce_bucket_size")
     method = MethodConfig.model_validate(
-        {"framework": "deepspeed", **({"deepspeed_reduce_bucket_elements": bucket} if bucket else {})})
+        {"framework": "deepspeed", **({"deepspeed_reduce_bucket_elements": bucket} if bucket else {}),
+         **_fp16_wrapper(cfg)})
     grid = GridShape(tp=tp, pp=pp, dp=dp, cp=1, ep=1, vpp=1, pp_layers=None, gpus_per_node=gpus_per_node,
                      gpu=gpu, capacity_bytes=capacity_bytes)
     known = {"train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps", "zero_optimization",

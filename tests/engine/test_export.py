@@ -210,6 +210,20 @@ def test_deepspeed_round_trip(zero, offload_opt, offload_params, precision):
     assert result.plan.method.framework == "deepspeed"
 
 
+@pytest.mark.parametrize("section,expected", [
+    ({"type": "AdamW"}, "fused"),  # DeepSpeed builds its FusedAdam: the fused FP16_Optimizer
+    ({"type": "Adam"}, "fused"),
+    ({"type": "SGD"}, "unfused"),  # torch SGD: FP16_UnfusedOptimizer
+    ({"type": "Lamb"}, "unfused"),
+    (None, "fused"),  # no section: the client's own optimizer, which the config does not name (the default stays)
+])
+def test_deepspeed_import_reads_which_fp16_wrapper_runs(section, expected):
+    cfg = {"train_batch_size": 8, "train_micro_batch_size_per_gpu": 1, "fp16": {"enabled": True},
+           **({"optimizer": section} if section else {})}
+    plan = plan_from_deepspeed(json.dumps(cfg), model=LLAMA2_7B, gpu="A100 80GB", capacity_bytes=GIB80).plan
+    assert plan.method.deepspeed_fp16_optimizer == expected
+
+
 def test_deepspeed_activation_checkpointing_round_trip():
     """activation_checkpointing.partition_activations / cpu_checkpointing travel both ways (full recompute)."""
     training = TrainingConfig(seq=2048, micro_batch=1, global_batch=8, zero=3, recompute="full",
