@@ -19,7 +19,7 @@ import numpy as np
 from engine.report.formatting import ceil_div
 from engine.training.memory.activations import checkpoint_bytes, layer_activations, norm_stat_bytes
 from engine.training.memory.context import CardContext
-from engine.training.memory.detailed import peak_rest
+from engine.training.memory.detailed import PIPE_OUTPUT_BUFFERS, peak_rest, pipeline_output_buffers
 from engine.training.memory.huggingface import (
     hf_final_norm_bytes,
     hf_layer_activations,
@@ -103,6 +103,9 @@ def end_pieces(ctx: CardContext) -> tuple[int, int, int]:
         if spec.vocab is not None:
             logits = hf_logits_bytes(s, b, t, spec.vocab, e)[0] if hf else ceil_div((4 + e) * s * b * spec.vocab,
                                                                                      t) + 9 * s * b
+            kept = pipeline_output_buffers(ctx).bytes  # one kept buffer holds the current logits: peak_rest
+            if kept:
+                logits = max(0, logits - kept // PIPE_OUTPUT_BUFFERS)
     return per_microbatch, tail, logits
 
 
@@ -177,7 +180,8 @@ class PiecesTable(NamedTuple):
 
 def rest_bytes_fast(ctx: CardContext) -> int:
     """The peak on top of the static states, the optimizer step aside: ``peak_rest`` of the engine's
-    activations, logits, backward buffers and all-reduce copy (detailed method)."""
+    activations, logits, backward buffers and all-reduce copy (detailed method), without the bytes every
+    moment holds (the DeepSpeed pipeline's kept outputs: ``MemoryModel.kept_table``)."""
     return rest_from_pieces(rest_pieces(ctx), layer_counts(ctx), ctx.in_flight_chunks, ctx.vpp, reduce_bytes(ctx),
                             held_gradient_bytes(ctx))
 

@@ -93,6 +93,7 @@ class Block:
     states: np.ndarray  # [ZeRO, heavy stage, DP] model states (allocator-visible bytes)
     rest: np.ndarray  # [heavy stage, variant, DP] the peak above them, the optimizer step aside
     step: np.ndarray | None  # [ZeRO, heavy stage, DP] the optimizer step's temporaries (None: none)
+    kept: np.ndarray | None  # [heavy stage, variant] held at every moment of the step (None: none)
     multi: np.ndarray  # [DP] more than one card (NCCL buffers)
     stage: np.ndarray | None  # [ZeRO, variant, DP] index into g.heavy_stages of the heaviest card when
     # `heavy` holds totals (a fallback to the engine); None when `heavy` holds visible bytes
@@ -109,6 +110,8 @@ class Block:
         above = self.rest[:, vi, di].T  # [cell, heavy stage]
         if self.step is not None:
             above = np.maximum(above, self.step[zi, :, di])
+        if self.kept is not None:
+            above = above + self.kept[:, vi].T
         return (self.states[zi, :, di] + above).argmax(axis=1)
 
 

@@ -303,13 +303,16 @@ class HardwareSearch:
         stats.skipped += valid.size - int(valid.sum())
         states, step = mem.states_table(g, ep, zeros, shard), mem.step_table(g, ep, zeros, shard)
         rest, base = self.variant_parts(g, ep, variants, m, allowed)
+        kept = mem.kept_table(g, ep, variants)  # [heavy stage, variant]: held at every moment, or None
         multi = g.cards_per_replica * dps > 1
-        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest, step)
+        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest, step, kept)
         # Memory bound per (ZeRO, DP): the least activations any allowed variant has, per heavy stage.
         least_rest = np.where(allowed[None], rest, np.iinfo(np.int64).max).min(axis=1)
         least_rest = np.where(np.any(allowed, axis=0)[None], least_rest, 0)
         visible_budget = np.where(multi, self._visible_budget[1], self._visible_budget[0])
         least = least_rest[None] if step is None else np.maximum(least_rest[None], step)
+        if kept is not None:  # min over variants of kept + max(rest, step) >= min kept + max(min rest, step)
+            least = least + kept.min(axis=1)[None, :, None]
         over = (states + least).max(axis=1) > visible_budget  # [ZeRO, DP]
         over[[zi for zi, _ in wrong]] = False  # a bound on an unconfirmed fast path could be wrong
         stats.pruned += int(valid.sum(axis=1)[over].sum())
@@ -326,7 +329,7 @@ class HardwareSearch:
         if len(rows) < len(zeros):
             live, states, step = live[rows], states[rows], None if step is None else step[rows]
             wrong = [(int(np.searchsorted(rows, zi)), ki) for zi, ki in wrong if zi in rows]
-        heavy, fit, stage = self.heaviest(g, ep, dps, m, live, states, rest, step, multi, visible_budget, wrong,
+        heavy, fit, stage = self.heaviest(g, ep, dps, m, live, states, rest, step, kept, multi, visible_budget, wrong,
                                           [zeros[z] for z in rows])
         stats.evaluated += int(live.sum())
         stats.fitting += int(fit.sum())
@@ -334,11 +337,13 @@ class HardwareSearch:
         tokens = (mbs * m * dps[None, :]).astype(np.float64) * self.speed.seq  # float: no int64 overflow
         dp_s = self.dp_seconds(g, ep, dps)[rows]
         train = self.tokens * (base[None] + dp_s[:, None, :]) / tokens[None]
-        return Block(g, ep, variants, rows, dps, m, tokens, dp_s, heavy, train, fit, states, rest, step, multi, stage)
+        return Block(g, ep, variants, rows, dps, m, tokens, dp_s, heavy, train, fit, states, rest, step, kept, multi,
+                     stage)
 
     def heaviest(self, g: Geometry, ep: int, dps: np.ndarray, m: np.ndarray, live: np.ndarray, states: np.ndarray,
-                 rest: np.ndarray, step: np.ndarray | None, multi: np.ndarray, visible_budget: np.ndarray,
-                 wrong: list[tuple[int, int]], zeros: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                 rest: np.ndarray, step: np.ndarray | None, kept: np.ndarray | None, multi: np.ndarray,
+                 visible_budget: np.ndarray, wrong: list[tuple[int, int]],
+                 zeros: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """([ZeRO, variant, DP] the heaviest card's bytes, whether it fits, its stage or None).
 
         The bytes are allocator-visible, the stage None: the runtime overhead grows strictly with the
@@ -347,6 +352,8 @@ class HardwareSearch:
         that become candidates.  Where the fast path disagreed with the engine (``wrong``: (row, heavy stage)
         pairs), totals instead.  ``zeros``: each row's ZeRO stage."""
         visible = states[:, :, None, :] + (rest[None] if step is None else np.maximum(rest[None], step[:, :, None, :]))
+        if kept is not None:
+            visible = visible + kept[None, :, :, None]
         if not wrong:
             heavy = visible.max(axis=1)
             return heavy, live & (heavy <= visible_budget), None
@@ -367,7 +374,8 @@ class HardwareSearch:
         return self.mem._breakdown(ctx).total_bytes
 
     def confirm(self, g: Geometry, ep: int, variants: tuple[Variant, ...], dps: np.ndarray, m: np.ndarray,
-                valid: np.ndarray, states: np.ndarray, rest: np.ndarray, step: np.ndarray | None) -> list[tuple[int, int]]:
+                valid: np.ndarray, states: np.ndarray, rest: np.ndarray, step: np.ndarray | None,
+                kept: np.ndarray | None) -> list[tuple[int, int]]:
         """Check each (ZeRO, heavy stage) signature once against ``card_breakdown``, on its first
         valid cell; the (ZeRO, stage) index pairs where the fast path disagrees (``fallbacks``)."""
         wrong = []
@@ -386,6 +394,7 @@ class HardwareSearch:
                 if self._confirmed.get(signature):
                     continue
                 above = max(int(rest[ki, v, d]), 0 if step is None else int(step[zi, ki, d]))
+                above += 0 if kept is None else int(kept[ki, v])
                 fast = self.mem.with_overhead(int(states[zi, ki, d]) + above, world)
                 agrees = self._confirmed[signature] = fast == self.exact_total(g, ep, zero, k, variants[v], dp,
                                                                                 int(m[v, d]))

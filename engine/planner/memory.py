@@ -42,7 +42,12 @@ from engine.training.memory.deepspeed_optimizer import (
     deepspeed_fp32_grad_bytes_per_param,
     deepspeed_zero_step_bytes_per_param,
 )
-from engine.training.memory.detailed import activation_figures, logits_figure, peak_rest
+from engine.training.memory.detailed import (
+    activation_figures,
+    logits_figure,
+    peak_rest,
+    pipeline_output_buffers,
+)
 from engine.training.memory.model_states import (
     card_params,
     grad_bytes_per_param,
@@ -253,8 +258,9 @@ class MemoryModel:
             bd = self._breakdown(ctx)
             return bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
         self.engine_calls += 1
+        kept = pipeline_output_buffers(ctx).bytes  # every moment holds it: ``kept_table`` adds it back
         return peak_rest(activation_figures(ctx)[0].bytes, logits_figure(ctx).bytes, backward_transient(ctx).bytes,
-                         reduce_bytes(ctx), 0)
+                         reduce_bytes(ctx), 0, kept) - kept
 
     # The DP-dependent part --------------------------------------------------------
     def coefficients(self, g: Geometry, stage: int, ep: int) -> tuple:
@@ -323,6 +329,16 @@ class MemoryModel:
         sharded = sharded_params(c[0], c[1], ep, row)
         return np.array([np.broadcast_to(_detailed_states_array(self.training, self.method, c, ep, z, row, sharded),
                                          shape) for z in zeros])
+
+    def kept_table(self, g: Geometry, ep: int, variants: tuple[Variant, ...]) -> np.ndarray | None:
+        """[heavy stage, variant] bytes every moment of the step holds besides the model states, or None where
+        there are none: the last stage's pipeline output buffers under DeepSpeed
+        (``pipeline_output_buffers``; they read the micro-batch, not DP or ZeRO)."""
+        if self.seed or self.method.framework != "deepspeed" or g.pp == 1 or self.model.vocab is None \
+                or g.pp - 1 not in g.heavy_stages:
+            return None
+        return np.array([[pipeline_output_buffers(self.context(g, k, 1, ep, 0, v, 1, 1)).bytes for v in variants]
+                         for k in g.heavy_stages], dtype=np.int64)
 
     def step_table(self, g: Geometry, ep: int, zeros: list[int], shard: np.ndarray) -> np.ndarray | None:
         """[ZeRO, heavy stage, shard] bytes of the moments without activations that depend on the sharding, or

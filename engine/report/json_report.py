@@ -48,6 +48,8 @@ class CardModel(BaseModel):
         "finer figures (not disjoint): e.g. master_weights, optimizer_moments, activations_per_layer, "
         "backward_buffers, optimizer_step_temporaries, allreduce_buffer (the gradient all-reduce moment's copies: "
         "Megatron-LM of 2021's flattened fp16 gradients, DeepSpeed's flattened bucket without ZeRO at DP > 1), "
+        "pipeline_output_buffers (DeepSpeed pipeline's last stage: the fp32 logits of its last two micro-batches, "
+        "kept in their pipe buffers through the step; part of logits at every moment), "
         "loss_logits (the loss moment's logits whether or not "
         "it is the peak; LitGPT QLoRA: with its 4-bit lm_head dequantized), dequantization_buffer (QLoRA: the "
         "largest 4-bit layer matrix while bitsandbytes uses it dequantized), peak_moment (allocator-visible bytes at the peak, without library_workspace), cuda_context, "

@@ -370,3 +370,21 @@ def test_deepspeed_bf16_without_zero_says_which_optimizer_runs():
     zero1 = plan.model_copy(update={"training": plan.training.model_copy(update={"zero": 1})})
     fp16 = plan.model_copy(update={"training": plan.training.model_copy(update={"precision": "fp16"})})
     assert "deepspeed-bf16-without-zero" not in codes(zero1) + codes(fp16)
+
+
+def test_deepspeed_pipeline_keeps_the_last_stages_two_outputs_through_the_step():
+    # The last stage's pipe output is its micro-batch's fp32 logits (GPTModelPipe ends with float16_to_fp32):
+    # 4 B x 1,024 tokens x micro-batch 4 x 50,688 / TP 4 = 207,618,048 B per buffer, two buffers kept.
+    one = 4 * 1024 * 4 * 50688 // 4
+    last = estimate(_ds_52b_plan()).cards[60].breakdown
+    assert one == 207_618_048
+    assert next(f.bytes for f in last.details if f.key == "pipeline_output_buffers") == 2 * one
+    assert last.timeline[last.peak_moment].label == "optimizer step" and last.logits.bytes == 2 * one
+    moments = {m.short: dict(m.live) for m in last.timeline}
+    assert moments["start"]["logits"] == moments["optimizer step"]["logits"] == 2 * one
+    # the loss moment's logits (fp32 + 16-bit + targets) fill one of the buffers; the other is still held
+    loss = next(f.bytes for f in last.details if f.key == "loss_logits")
+    assert moments["loss"]["logits"] == loss + one
+    # other stages keep nothing
+    assert next(f.bytes for f in estimate(_ds_52b_plan()).cards[44].breakdown.details
+                if f.key == "pipeline_output_buffers") == 0

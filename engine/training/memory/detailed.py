@@ -122,6 +122,28 @@ def logits_figure(ctx: CardContext) -> Figure:
                   f"(4 + {e}) B × s {n(s)} × b {b} × V {n(V)} / TP {t} + 9 B × s·b target mask and ids")
 
 
+PIPE_OUTPUT_BUFFERS = 2  # TrainSchedule.num_pipe_buffers on the last stage: max(2, min(stages - stage_id, m))
+
+
+def pipeline_output_buffers(ctx: CardContext) -> Figure:
+    """The last pipeline stage's forward outputs DeepSpeed's pipeline engine keeps.
+
+    Megatron-DeepSpeed's GPTModelPipe ends with ``float16_to_fp32``, so a last stage's output is its
+    micro-batch's fp32 logits; ``PipelineEngine._exec_forward_pass`` stores it in
+    ``pipe_buffers['outputs']`` and, on the last stage, ``_exec_backward_pass`` returns right after the
+    loss's backward without freeing it (``deepspeed/runtime/pipe/engine.py``, v0.4.0 to today).  Each
+    of the stage's two pipe buffers holds its last output until the next forward into it, through the
+    optimizer step: 2 × 4 B × s·b·V/TP."""
+    if ctx.method.framework != "deepspeed" or not ctx.last or ctx.first or ctx.model.vocab is None:
+        return figure("logits", "pipeline output buffers", 0, "0 (DeepSpeed pipeline's last stage only)")
+    tr = ctx.training
+    s, b, t, V = ceil_div(tr.seq, ctx.cp), tr.micro_batch, ctx.tp, ctx.model.vocab
+    one = ceil_div(4 * s * b * V, t)
+    return figure("logits", "pipeline output buffers", PIPE_OUTPUT_BUFFERS * one,
+                  f"DeepSpeed pipeline keeps the last {PIPE_OUTPUT_BUFFERS} outputs: {PIPE_OUTPUT_BUFFERS} × fp32 "
+                  f"logits 4 B × s {n(s)} × b {b} × V {n(V)} / TP {t} = {n(PIPE_OUTPUT_BUFFERS * one)} B")
+
+
 def overhead_figures(ctx: CardContext, visible: int) -> tuple[Figure, tuple[Figure, ...]]:
     """CUDA context, NCCL, the allocator reserve on the ``visible`` bytes, and the library workspaces
     (which PyTorch's allocator holds: ``details.library_workspace`` is part of its peak)."""
@@ -156,7 +178,8 @@ def warmup_steps(in_flight: int) -> list[int]:
 
 def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logits: Figure,
                   backward: Figure, reduce: Figure, step: Figure,
-                  warmups: Callable[[int], list[int]] | None = None) -> tuple[tuple[Moment, ...], int]:
+                  warmups: Callable[[int], list[int]] | None = None,
+                  kept: int = 0) -> tuple[tuple[Moment, ...], int]:
     """The card's step moment by moment, and the index of its peak.
 
     ``static`` (weights, gradients, optimizer states, communication buffers) lives through
@@ -167,20 +190,25 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     flattened copy does so after the backward; the optimizer step runs after the
     activations are freed, with its own temporaries.
 
+    ``kept``: logits the framework keeps through every moment (:func:`pipeline_output_buffers`); at the
+    loss moment one of its buffers holds the current micro-batch's logits, which ``logits`` counts.
+
     Forward j of k holds ``act * j // k`` bytes of activations, which never falls as j grows
     (``act`` is not negative): no warm-up forward is above the last one, and the last one is not
     above the start unless ``act`` is positive.  So the moments :func:`warmup_steps` leaves out are
     never the (first) highest moment, and the peak is the one the full walk would find.
     """
-    base = tuple((k, f.bytes) for k, f in static.items())
+    statics = tuple((k, f.bytes) for k, f in static.items())
+    base = (*statics, ("logits", kept)) if kept else statics
     k = max(1, ctx.in_flight_microbatches)
     moments = [Moment("step start: weights, gradients, optimizer states", base, "start")]
     for j in (warmups or warmup_steps)(k):
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
                               (*base, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
+        at_loss = logits.bytes + kept - kept // PIPE_OUTPUT_BUFFERS if kept else logits.bytes
         moments.append(Moment("loss over the full logits and its gradient",
-                              (*base, ("activations", act.bytes), ("logits", logits.bytes)), "loss"))
+                              (*statics, ("activations", act.bytes), ("logits", at_loss)), "loss"))
     moments.append(Moment("backward of the first layer, every in-flight activation saved",
                           (*base, ("activations", act.bytes), ("transient", backward.bytes)), "backward"))
     if reduce.bytes:
@@ -190,13 +218,15 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     return tuple(moments), peak
 
 
-def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int) -> int:
+def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int, kept: int = 0) -> int:
     """What the highest moment of :func:`step_timeline` adds to the static states, in closed form.
 
-    Every moment holds the static states; on top of them a warm-up forward holds at most ``act``,
-    the loss ``act + logits``, the first backward ``act + backward``, the gradient all-reduce
-    ``reduce`` and the optimizer step ``step`` (all non-negative)."""
-    return max(act + max(logits, backward), reduce, step)
+    Every moment holds the static states and ``kept``; on top of them a warm-up forward holds at most
+    ``act``, the loss ``act + logits`` less the kept buffer the current logits occupy, the first backward
+    ``act + backward``, the gradient all-reduce ``reduce`` and the optimizer step ``step`` (all
+    non-negative)."""
+    at_loss = max(0, logits - kept // PIPE_OUTPUT_BUFFERS) if kept else logits
+    return kept + max(act + max(at_loss, backward), reduce, step)
 
 
 def host_checkpoint_bytes(ctx: CardContext) -> int:
@@ -211,6 +241,19 @@ def host_checkpoint_bytes(ctx: CardContext) -> int:
     return part * ceil_div(ctx.layers * ctx.in_flight_chunks, ctx.vpp)
 
 
+def _logits_at_peak(bytes_: int, logits: Figure, kept: Figure, at_loss: bool) -> Figure:
+    """The breakdown's logits part at the peak moment: the loss's logits, the pipeline's kept outputs, both
+    (the current micro-batch's logits in one of the kept buffers), or nothing."""
+    if not bytes_:
+        return _zero(logits, "not alive at the peak")
+    if not kept.bytes:
+        return logits
+    if not at_loss:
+        return kept
+    return figure("logits", "logits and loss", bytes_,
+                  f"{logits.formula} + the other kept pipeline output {n(bytes_ - logits.bytes)} B")
+
+
 def detailed_breakdown(ctx: CardContext) -> Breakdown:
     static, details, host = model_state_figures(ctx)
     host += host_checkpoint_bytes(ctx)
@@ -221,17 +264,19 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     moments_bytes = next(f.bytes for f in details if f.key == "optimizer_moments")
     step = optimizer_step_transient(ctx, moments_bytes)
     reduce = allreduce_transient(ctx, card_params(ctx).total)
-    timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step)
+    kept = pipeline_output_buffers(ctx)
+    timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step, kept=kept.bytes)
     live = dict(timeline[peak].live)
     parts = dict(static)
     parts["activations"] = act if live.get("activations") == act.bytes else _zero(act, "freed at the peak")
-    parts["logits"] = logits if "logits" in live else _zero(logits, "not alive at the peak")
+    parts["logits"] = _logits_at_peak(live.get("logits", 0), logits, kept, timeline[peak].short == "loss")
     transient = {"optimizer step": step, "gradient all-reduce": reduce}.get(timeline[peak].label, backward)
     parts["transient"] = transient if live.get("transient") else _zero(transient, "not alive at the peak")
     visible = sum(f.bytes for f in parts.values())
     parts["overhead"], overhead_details = overhead_figures(ctx, visible)
     peak_note = figure("peak_moment", f"peak: {timeline[peak].label}", visible, "allocator-visible bytes at the peak")
     moments_details = (Figure("backward_buffers", backward.label, backward.bytes, backward.formula),
+                       Figure("pipeline_output_buffers", kept.label, kept.bytes, kept.formula),
                        Figure("optimizer_step_temporaries", step.label, step.bytes, step.formula),
                        Figure("allreduce_buffer", reduce.label, reduce.bytes, reduce.formula),
                        Figure("loss_logits", logits.label, logits.bytes, logits.formula))
