@@ -280,7 +280,7 @@ def test_deepspeed_fp16_step_converts_every_gradient_to_fp32():
     ({"precision": "bf16"}, 0),  # BF16_Optimizer keeps its fp32 gradients in a standing buffer instead
     ({"framework": "megatron"}, 0),  # Megatron-LM's distributed optimizer / fused Adam update in place
 ])
-def test_only_deepspeed_fp16_without_zero_converts_every_gradient_at_the_step(change, expected):
+def test_the_step_temporaries_beside_deepspeed_fp16_without_zero(change, expected):
     bd = estimate(_ds_52b_plan(**change)).cards[44].breakdown
     assert next(f.bytes for f in bd.details if f.key == "optimizer_step_temporaries") == expected
 
