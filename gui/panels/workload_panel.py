@@ -10,6 +10,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from engine.serving.estimate import llamacpp_keeps_windows
+from engine.training.memory.deepspeed_optimizer import deepspeed_fp32_grad_bytes_per_param
 from gui.panels.expert_load import KIND_PATH, ExpertLoadRows, plan_with_load_kind
 from gui.panels.form import BoundForm
 from gui.panels.plan_fields import (
@@ -70,9 +71,8 @@ def checkpoint_switch_reasons(training) -> dict[str, str]:
 
 def deepspeed_fp16_step_reason(plan) -> str:
     """Why the DeepSpeed fp16 step choice does nothing for this plan ("" when it applies)."""
-    tr = plan.training
-    if plan.method.method == "detailed" and plan.method.framework == "deepspeed" and tr.precision == "fp16" \
-            and tr.zero == 0 and not tr.distributed_optimizer and not tr.offload_optimizer:
+    if plan.method.method == "detailed" and deepspeed_fp32_grad_bytes_per_param(plan.training, plan.method,
+                                                                                plan.training.zero):
         return ""
     return translate("WorkloadPanel", "Only for the detailed method with DeepSpeed in fp16 without ZeRO or a "
                      "distributed optimizer: sharded optimizers and bf16 keep their fp32 gradients another way.")

@@ -2291,27 +2291,27 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>工作负载：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="48" />
+            <location filename="../../gui/panels/workload_panel.py" line="49" />
             <source>Only for llama.cpp: the other runtimes keep the window itself.</source>
             <translation>仅对 llama.cpp 有效：其他推理框架本身就只保留窗口。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="51" />
+            <location filename="../../gui/panels/workload_panel.py" line="52" />
             <source>The model has no sliding window (Model ▸ Architecture).</source>
             <translation>该模型没有滑动窗口（模型 ▸ 模型结构）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="53" />
+            <location filename="../../gui/panels/workload_panel.py" line="54" />
             <source>llama.cpp keeps a window only when some, not all, layers use one; this model keeps the whole context on every layer.</source>
             <translation>llama.cpp 只在部分（而非全部）层使用窗口时才只保留窗口；该模型在每一层都保留整个上下文。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="61" />
+            <location filename="../../gui/panels/workload_panel.py" line="62" />
             <source>Only with full recompute: it acts on the layer checkpoints that full recompute keeps.</source>
             <translation>仅在完全重计算时有效：它作用于完全重计算保留的层检查点。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="63" />
+            <location filename="../../gui/panels/workload_panel.py" line="64" />
             <source>Only with partitioned checkpoints: DeepSpeed moves the partitions to CPU memory.</source>
             <translation>仅在检查点分片时有效：DeepSpeed 把分片移到 CPU 内存。</translation>
         </message>
