@@ -44,6 +44,7 @@ from engine.training.memory.deepspeed_optimizer import (
 )
 from engine.training.memory.detailed import (
     activation_figures,
+    logits_beside_kept,
     logits_figure,
     peak_rest,
     pipeline_output_buffers,
@@ -258,9 +259,9 @@ class MemoryModel:
             bd = self._breakdown(ctx)
             return bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
         self.engine_calls += 1
-        kept = pipeline_output_buffers(ctx).bytes  # every moment holds it: ``kept_table`` adds it back
-        return peak_rest(activation_figures(ctx)[0].bytes, logits_figure(ctx).bytes, backward_transient(ctx).bytes,
-                         reduce_bytes(ctx), 0, kept) - kept
+        # every moment also holds the kept pipeline outputs: ``kept_table`` adds them beside this
+        logits = logits_beside_kept(logits_figure(ctx).bytes, pipeline_output_buffers(ctx).bytes)
+        return peak_rest(activation_figures(ctx)[0].bytes, logits, backward_transient(ctx).bytes, reduce_bytes(ctx), 0)
 
     # The DP-dependent part --------------------------------------------------------
     def coefficients(self, g: Geometry, stage: int, ep: int) -> tuple:

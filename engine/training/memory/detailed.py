@@ -206,7 +206,7 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
                               (*base, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
-        at_loss = logits.bytes + kept - kept // PIPE_OUTPUT_BUFFERS if kept else logits.bytes
+        at_loss = kept + logits_beside_kept(logits.bytes, kept)
         moments.append(Moment("loss over the full logits and its gradient",
                               (*statics, ("activations", act.bytes), ("logits", at_loss)), "loss"))
     moments.append(Moment("backward of the first layer, every in-flight activation saved",
@@ -218,15 +218,20 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     return tuple(moments), peak
 
 
-def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int, kept: int = 0) -> int:
-    """What the highest moment of :func:`step_timeline` adds to the static states, in closed form.
+def logits_beside_kept(logits: int, kept: int) -> int:
+    """What the loss moment's logits add to ``kept`` pipeline output buffers: the current micro-batch's
+    fp32 logits already fill one of them (:func:`pipeline_output_buffers`)."""
+    return max(0, logits - kept // PIPE_OUTPUT_BUFFERS) if kept else logits
 
-    Every moment holds the static states and ``kept``; on top of them a warm-up forward holds at most
-    ``act``, the loss ``act + logits`` less the kept buffer the current logits occupy, the first backward
+
+def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int) -> int:
+    """What the highest moment of :func:`step_timeline` adds to the static states (and the kept pipeline
+    outputs, which every moment holds: pass ``logits`` through :func:`logits_beside_kept`), in closed form.
+
+    On top of them a warm-up forward holds at most ``act``, the loss ``act + logits``, the first backward
     ``act + backward``, the gradient all-reduce ``reduce`` and the optimizer step ``step`` (all
     non-negative)."""
-    at_loss = max(0, logits - kept // PIPE_OUTPUT_BUFFERS) if kept else logits
-    return kept + max(act + max(at_loss, backward), reduce, step)
+    return max(act + max(logits, backward), reduce, step)
 
 
 def host_checkpoint_bytes(ctx: CardContext) -> int:
