@@ -186,6 +186,7 @@ FIELD_BOUNDS: dict[str, tuple[int, int] | tuple[float, float]] = {
     "serving.max_model_len": (1, MAX_CONTEXT),
     "serving.paged_block_size": (1, MAX_CONTEXT),
     "serving.prefill_chunk": (1, MAX_CONTEXT),
+    "serving.max_num_seqs": (1, MAX_BATCH),
     "serving.cuda_context_bytes": (0, MAX_OVERHEAD_BYTES),
     "serving.library_workspace_bytes": (0, MAX_OVERHEAD_BYTES),
     "serving.cuda_graph_bytes": (0, MAX_OVERHEAD_BYTES),
@@ -241,7 +242,7 @@ def check_method_limits(method, prefix: str = "method") -> None:
 def check_serving_limits(s, prefix: str = "serving") -> None:
     for name in ("context", "batch", "group_size", "gpu_memory_utilization", "kv_free_fraction"):
         _check(prefix, f"serving.{name}", getattr(s, name))
-    for name in ("gpu_layers", "max_model_len", "paged_block_size", "prefill_chunk", "cuda_context_bytes",
+    for name in ("gpu_layers", "max_model_len", "paged_block_size", "prefill_chunk", "max_num_seqs", "cuda_context_bytes",
                  "library_workspace_bytes", "cuda_graph_bytes", "fragmentation_percent"):
         _optional(prefix, f"serving.{name}", getattr(s, name))
     if s.tensor_split is not None:

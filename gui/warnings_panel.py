@@ -39,6 +39,7 @@ def headline(code: str) -> str:
         "paged-optimizer": translate("warnings", "Paged optimizer"),
         "deepspeed-bf16-without-zero": translate("warnings", "DeepSpeed bf16 without ZeRO"),
         "vllm-margin": translate("warnings", "vLLM's margin cannot hold the CUDA context and graphs"),
+        "vllm-max-num-seqs": translate("warnings", "vLLM runs fewer sequences at once than planned"),
     }
     return titles.get(code, "")
 

@@ -3,7 +3,7 @@
 The flags are a promise to users' scripts (issue 3): ``--quant --kv-dtype
 --context --batch --runtime --gpu NAME (repeatable) --gpus N --tp N
 --gpu-layers N --tensor-split 3,1 --gpu-memory-utilization F --max-model-len N
---save-plan FILE --json``.
+--save-plan FILE --json``; later additions such as ``--vllm-entry`` and ``--max-num-seqs`` only extend them.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from engine.weights.quant import SCHEME_NAMES
 
 _SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "tensor_split",
                   "gpu_memory_utilization", "max_model_len", "vllm_engine", "group_size", "prefill_chunk", "flash_attention",
-                  "logits", "paged_block_size", "double_quant", "swa_full", "vllm_version", "enforce_eager")
+                  "logits", "paged_block_size", "double_quant", "swa_full", "vllm_version", "enforce_eager",
+                  "vllm_entry", "max_num_seqs")
 _LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus", "tp", "gpus_per_node")
 
 
@@ -71,7 +72,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=None,
                    help="vLLM --enforce-eager: no CUDA graphs")
     g.add_argument("--max-model-len", type=int_in(1, MAX_CONTEXT), metavar="N", help="vLLM max_model_len (default: --context)")
-    g.add_argument("--prefill-chunk", type=int_in(1, MAX_CONTEXT), metavar="N", help="tokens per prefill forward pass")
+    g.add_argument("--prefill-chunk", type=int_in(1, MAX_CONTEXT), metavar="N",
+                   help="tokens per prefill forward pass (vLLM: --max-num-batched-tokens)")
+    g.add_argument("--vllm-entry", choices=["serve", "llm"],
+                   help="vLLM V1 started by `vllm serve` (default) or the Python LLM class: its default "
+                        "max_num_batched_tokens and max_num_seqs depend on it and on the card")
+    g.add_argument("--max-num-seqs", type=int_in(1, MAX_BATCH), metavar="N",
+                   help="vLLM --max-num-seqs: the requests V1's sampler warm-up samples (default: vLLM's, "
+                        "1,024 on large cards, else 256)")
     g.add_argument("--paged-block-size", type=int_in(1, MAX_CONTEXT), metavar="N", help="KV block size in tokens")
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--swa-full", action=argparse.BooleanOptionalAction, default=None,

@@ -52,7 +52,10 @@ def vllm_args(plan: Plan) -> list[str]:
     if grid.dp > 1:
         out += ["--data-parallel-size", str(grid.dp)]
     out += ["--max-model-len", str(cfg.max_model_len or cfg.context),
-            "--gpu-memory-utilization", f"{cfg.gpu_memory_utilization:g}", "--max-num-seqs", str(cfg.batch)]
+            "--gpu-memory-utilization", f"{cfg.gpu_memory_utilization:g}",
+            # what the estimate assumed: the plan's max_num_seqs, else vLLM's default for the card raised
+            # to the plan's concurrency (it sets the sampler warm-up's requests)
+            "--max-num-seqs", str(_max_num_seqs(plan))]
     kv = VLLM_KV_DTYPE.get(cfg.kv_dtype.lower())
     if kv is None:
         raise PlanError("serving.kv_dtype", cfg.kv_dtype, "fp16, bf16 or fp8 for vLLM (q8_0/q4_0 are llama.cpp's)")
@@ -68,6 +71,14 @@ def vllm_args(plan: Plan) -> list[str]:
     if cfg.prefill_chunk:
         out += ["--max-num-batched-tokens", str(cfg.prefill_chunk)]
     return out
+
+
+def _max_num_seqs(plan: Plan) -> int:
+    from engine.serving.estimate import vllm_batch
+
+    cfg = _serving(plan)
+    batch = vllm_batch(plan, cfg.model_copy(update={"runtime": "vllm"}))  # the plan may name another runtime
+    return batch.serving_seqs(cfg.batch) if batch is not None else cfg.batch
 
 
 def vllm_command(plan: Plan) -> str:

@@ -59,6 +59,9 @@ class CardModel(BaseModel):
         "held by sliding-window layers: the window, or llama.cpp's window + one ubatch padded to 256 cells), "
         "library_workspace (cuBLAS workspace + CUDA graphs), cuda_graphs (vLLM's CUDA graphs, part of "
         "library_workspace; 0 with enforce_eager), non_torch (vLLM: non-torch memory allocated after start-up), "
+        "sampler_warmup (vLLM V1 from 0.8 on the cards with the output layer: its profile's sampler run over "
+        "max_num_seqs dummy requests, the logits and the top-k/top-p sort's temporaries with the forward's hidden "
+        "states; when it exceeds the forward, the profile peaks there and activations + logits are this moment), "
         "unreserved (vLLM: what the gpu_memory_utilization margin leaves after the CUDA context and, before "
         "0.21, the CUDA graphs; when the margin cannot hold them, the rest of the pool vLLM allocates anyway)"))
     formulas: dict[str, str]

@@ -26,7 +26,9 @@ from engine.serving.config import ServingConfig
 from engine.serving.kv_cache import KvUse, WindowPolicy, kv_bytes, kv_use
 from engine.serving.runtimes import NCCL_BYTES, RuntimeProfile
 from engine.serving.split import StageSplit
+from engine.serving.vllm_batch import VllmBatch
 from engine.serving.vllm_profiling import VLLM_NON_TORCH_GROWTH_BYTES, VllmProfiling
+from engine.serving.vllm_sampler import SamplerWarmup, sampler_warmup
 from engine.serving.workspace import ACT_BYTES, forward_tokens, workspace, workspace_bytes
 from engine.weights.formats import StorageFormat
 from engine.weights.quant import QuantScheme, tensor_bytes
@@ -48,6 +50,8 @@ class Setting:
     world: int
     window: WindowPolicy
     vllm: VllmProfiling | None = None  # what the vLLM release counts inside its budget (None: not vLLM)
+    vllm_batch: VllmBatch | None = None  # vLLM's profiled chunk and max_num_seqs (None: not vLLM)
+    warms_sampler: bool = False  # whether vLLM's profile runs the sampler (V1 from 0.8.0)
 
     def tokens(self, context: int, batch: int) -> int:
         """Tokens of the forward pass that sets the activation peak."""
@@ -195,6 +199,19 @@ def allreduce_inputs_bytes(s: Setting, stage: int, tp: int, tokens: int) -> int:
     return count * tokens * s.spec.hidden * ACT_BYTES
 
 
+def warmup_of(s: Setting, stage: int, tokens: int, batch: int) -> SamplerWarmup | None:
+    """vLLM V1's sampler warm-up on this card: every TP rank of the stage holding the output layer
+    (:mod:`engine.serving.vllm_sampler`), over the max_num_seqs that serves ``batch`` sequences; None
+    elsewhere and for releases without one."""
+    if not s.warms_sampler or s.vllm_batch is None or s.split.output_stage != stage or not s.spec.vocab:
+        return None
+    return sampler_warmup(s.spec, s.vllm_batch.serving_seqs(batch), tokens, ACT_BYTES)
+
+
+def _batch_why(s: Setting, batch: int) -> str:
+    return s.vllm_batch.why_at(batch) if s.vllm_batch is not None else ""
+
+
 def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, context: int, batch: int) -> bool:
     """The card verdict of :func:`card_result` without building figures (answer searches)."""
     layers = s.split.layers[stage]
@@ -203,6 +220,9 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
     act, logits = workspace_bytes(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention,
                                   s.cfg.logits, s.split.output_stage == stage, s.ggml)
     act += allreduce_inputs_bytes(s, stage, tp, tokens)
+    warm = warmup_of(s, stage, tokens, batch)
+    if warm is not None and warm.exceeds(act + logits):
+        act, logits = warm.hidden, warm.sampler
     rb = _runtime_bytes(s, weights + kv + act + logits)
     fixed = weights + act + logits + rb.total
     _, unused = _pool_bytes(s, capacity, fixed, rb.outside_budget(s.vllm), kv)
@@ -222,10 +242,17 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
         activations += pending
         act_text += (f" + all-reduce inputs kept by {s.vllm.label}: {pending // (tokens * s.spec.hidden * ACT_BYTES)}"
                      f" × {ACT_BYTES} B × T {n(tokens)} × h {n(s.spec.hidden)} = {n(pending)} B")
-    allocated = weights.bytes + kv.bytes + activations + ws.logits
+    logits, logits_text = ws.logits, ws.logits_formula
+    warm = warmup_of(s, stage, tokens, batch)
+    if warm is not None and warm.exceeds(activations + logits):
+        act_text = (f"the profile peaks in its sampler warm-up, above the forward's {n(activations + logits)} B "
+                    f"({act_text}); the forward's hidden states, still held: {n(warm.hidden)} B")
+        activations, logits = warm.hidden, warm.sampler
+        logits_text = f"{warm.formula} ({_batch_why(s, batch)})"
+    allocated = weights.bytes + kv.bytes + activations + logits
     rb, details = _overhead(s, allocated)
     overhead = rb.total
-    pool, reserve = _pool(s, capacity, weights.bytes + activations + ws.logits + overhead, rb.outside_budget(s.vllm),
+    pool, reserve = _pool(s, capacity, weights.bytes + activations + logits + overhead, rb.outside_budget(s.vllm),
                           kv.bytes)
     if reserve is not None:
         details.append(reserve)
@@ -234,7 +261,7 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
         "weights": figure("weights", f"weights ({s.scheme.name})", weights.bytes, weights.formula),
         "kv_cache": figure("kv_cache", f"KV cache ({s.kv_fmt.name})", kv.bytes, kv.formula),
         "activations": figure("activations", "activation workspace", activations, act_text),
-        "logits": figure("logits", "logits", ws.logits, ws.logits_formula),
+        "logits": figure("logits", "logits", logits, logits_text),
         "overhead": figure("overhead", "runtime overhead", overhead,
                            " + ".join(f"{d.label} {n(d.bytes)}" for d in details)),
     }
@@ -246,6 +273,9 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     if rb.graphs:
         extra.append(figure("cuda_graphs", "CUDA graphs (part of the library workspace)", rb.graphs,
                             f"{n(rb.graphs)} B ({s.runtime.name} profile constant)"))
+    if warm is not None:
+        extra.append(figure("sampler_warmup", "vLLM's sampler warm-up (profile)", warm.total,
+                            f"{warm.formula} ({_batch_why(s, batch)})"))
     if pool is not None:
         extra.append(figure("kv_pool", "KV pool reserved by the runtime", max(pool, 0), f"{n(pool)} B"))
     return CardResult(make_breakdown(parts, tuple(details + extra)), pool, kv.bytes_per_token)

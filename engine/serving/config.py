@@ -42,6 +42,12 @@ class ServingConfig(BaseModel):
         None, max_length=32, description="vLLM release, e.g. 0.6.4: what it subtracts before sizing the KV pool "
         "(CUDA context, non-torch memory, CUDA graphs) changed by release; default: the newest")
     enforce_eager: bool = Field(False, description="vLLM --enforce-eager: no CUDA graphs")
+    vllm_entry: Literal["serve", "llm"] = Field(
+        "serve", description="how vLLM V1 is started: serve (the OpenAI-compatible server) or llm (the Python LLM "
+        "class); its default max_num_batched_tokens and max_num_seqs depend on it and on the card")
+    max_num_seqs: int | None = Field(None, gt=0, description="vLLM --max-num-seqs: the most sequences "
+                                     "it schedules at once and the requests V1's sampler warm-up samples (default: "
+                                     "vLLM's for the card and entry point, raised to batch when batch is larger)")
     prefill_chunk: int | None = Field(None, gt=0, description="tokens per forward pass during prefill "
                                                               "(default: runtime's; transformers: the whole prompt)")
     flash_attention: bool = Field(True, description="flash / memory-efficient attention (no s² scores)")

@@ -39,7 +39,9 @@ from engine.serving.runtimes import RuntimeProfile, profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
 from engine.serving.support import catalog_gpu, format_support
-from engine.serving.vllm_profiling import vllm_profiling
+from engine.serving.vllm_batch import VllmBatch, v0_batch, v1_batch
+from engine.serving.vllm_profiling import parse_vllm_version, vllm_profiling
+from engine.serving.vllm_sampler import SAMPLER_FIRST_VERSION
 from engine.units import format_bytes
 from engine.weights.quant import find_scheme, tensor_bytes
 from engine.weights.tensors import outer_tensors
@@ -65,26 +67,44 @@ V0_MIN_BATCHED_TOKENS = 2_048  # V0 SchedulerConfig: max_num_batched_tokens = ma
 V0_CHUNKED_BATCHED_TOKENS = 512  # V0's default max_num_batched_tokens with chunked prefill
 
 
-def _profile_tokens(cfg: ServingConfig, rt) -> int | None:
-    """Tokens of the forward pass the runtime profiles before sizing its KV pool.
+def _v0_profile_tokens(cfg: ServingConfig) -> int:
+    """Tokens of the forward pass vLLM V0 profiles before sizing its KV pool.
 
     vLLM V0 without chunked prefill profiles ``max_num_batched_tokens = max(max_model_len, 2048)``
     tokens (``vllm/config.py`` SchedulerConfig), so a longer max_model_len shrinks the KV pool
     (vllm-project/vllm issue 10517: 1,952 blocks at 20k, 1,478 at 29k on an RTX 3090); above
-    32,768 it enables chunked prefill with 512-token chunks.  V1 always chunks (8,192 tokens,
-    the online-serving default).
+    32,768 it enables chunked prefill with 512-token chunks.  V1 always chunks; its chunk depends
+    on the card and the entry point (:mod:`engine.serving.vllm_batch`).
     """
-    if cfg.runtime != "vllm" or cfg.vllm_engine == "v1":
-        return rt.prefill_chunk
     max_len = cfg.max_model_len or cfg.context
     if max_len > V0_LONG_CONTEXT:
         return V0_CHUNKED_BATCHED_TOKENS
     return max(max_len, V0_MIN_BATCHED_TOKENS)
 
 
+def vllm_batch(plan: Plan, cfg: ServingConfig) -> VllmBatch | None:
+    """vLLM's profiled chunk and max_num_seqs (None for other runtimes); V1 reads its defaults on the first
+    card, as vLLM does on the device it runs on."""
+    if cfg.runtime != "vllm":
+        return None
+    if cfg.vllm_engine != "v1":
+        return v0_batch(cfg.prefill_chunk or _v0_profile_tokens(cfg), cfg.max_num_seqs)
+    card = plan.layout.cards[0]
+    version = parse_vllm_version(cfg.vllm_version) if cfg.vllm_version is not None else None
+    return v1_batch(version, cfg.vllm_entry, card.gpu, card.capacity_bytes, cfg.prefill_chunk, cfg.max_num_seqs)
+
+
+def _warms_sampler(cfg: ServingConfig) -> bool:
+    """Whether the release's profile runs the sampler (V1 from 0.8.0)."""
+    if cfg.runtime != "vllm" or cfg.vllm_engine != "v1":
+        return False
+    return cfg.vllm_version is None or parse_vllm_version(cfg.vllm_version) >= SAMPLER_FIRST_VERSION
+
+
 def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
     spec, layout = plan.model, plan.layout
     rt = profile(cfg.runtime)
+    batch = vllm_batch(plan, cfg)
     stage_caps = tuple(min(layout.cards[i].capacity_bytes for i in topo.stage_members[k]) for k in range(topo.stages))
     split = split_layers(spec.layers, topo.stages, pp_layers=layout.pp_layers, shares=cfg.tensor_split,
                          capacities=stage_caps, llamacpp=cfg.runtime == "llamacpp", gpu_layers=cfg.gpu_layers)
@@ -93,9 +113,11 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
     return Setting(
         spec=spec, cfg=cfg, scheme=find_scheme(cfg.quant, cfg.group_size, cfg.double_quant, cfg.keep_modules),
         kv_fmt=kv_format(cfg.kv_dtype), runtime=rt, split=split,
-        block=cfg.paged_block_size or rt.paged_block, chunk=cfg.prefill_chunk or _profile_tokens(cfg, rt),
+        block=cfg.paged_block_size or rt.paged_block,
+        chunk=batch.tokens if batch else cfg.prefill_chunk or rt.prefill_chunk,
         world=len(layout.cards), window=_window_policy(cfg, rt),
         vllm=vllm_profiling(cfg.vllm_version, cfg.vllm_engine) if cfg.runtime == "vllm" else None,
+        vllm_batch=batch, warms_sampler=_warms_sampler(cfg),
     )
 
 
@@ -198,6 +220,12 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
             f"{s.vllm.label} keeps {format_bytes(margin[0])} (CUDA context, CUDA graphs) outside "
             f"gpu_memory_utilization {s.cfg.gpu_memory_utilization}, {format_bytes(margin[1])} more than the "
             "margin: vLLM fails at start-up; lower gpu_memory_utilization or use --enforce-eager")))
+    scheduled = s.vllm_batch
+    if scheduled is not None and scheduled.seqs_set and s.cfg.batch > scheduled.seqs:
+        out.append(PlanWarning("vllm-max-num-seqs", (
+            f"vLLM schedules at most max_num_seqs {scheduled.seqs:,} sequences at once, fewer than the plan's "
+            f"{s.cfg.batch:,}: the others wait; --max-num-seqs {s.cfg.batch:,} serves them all (its sampler "
+            "warm-up then takes more memory)")))
     trained = s.spec.max_context
     if trained and s.cfg.context > trained:
         out.append(PlanWarning("context-beyond-training", (

@@ -18,9 +18,9 @@ Constants are typical figures, each overridable in :class:`ServingConfig`:
   its release: :mod:`engine.serving.vllm_profiling`.
 * ``NCCL_BYTES`` (256 MiB): NCCL communicator buffers when cards talk (TP / PP),
   as in the training engine.
-* Default prefill chunk: vLLM's ``max_num_batched_tokens`` with chunked prefill
-  (8,192 in the V1 engine's online-serving defaults), TensorRT-LLM's
-  ``max_num_tokens`` (8,192), llama.cpp's ``n_ubatch`` (512).
+* Default prefill chunk: TensorRT-LLM's ``max_num_tokens`` (8,192), llama.cpp's
+  ``n_ubatch`` (512); vLLM's ``max_num_batched_tokens`` depends on its engine, the card
+  and the entry point (:mod:`engine.serving.vllm_batch`), so its profile has none.
 * Paged KV blocks: vLLM ``block_size`` 16, TensorRT-LLM ``tokens_per_block`` 64.
 """
 
@@ -56,7 +56,7 @@ PROFILES = {
         "transformers", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 5.0, None, None, "dynamic", False,
         "PyTorch + Hugging Face transformers: DynamicCache grows with the sequence; whole prompt in one forward"),
     "vllm": RuntimeProfile(
-        "vllm", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 0.0, 8192, 16,
+        "vllm", TORCH_CUDA_CONTEXT_BYTES, CUBLAS_WORKSPACE_BYTES, 0.0, None, 16,  # chunk: vllm_batch
         "utilization", False,
         "vLLM: reserves gpu_memory_utilization × capacity; the KV pool takes what weights, the profiled "
         "activation peak and (by release) non-torch memory and CUDA graphs leave",

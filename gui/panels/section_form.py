@@ -68,6 +68,8 @@ def _labels() -> dict[str, str]:
         "serving.vllm_engine": translate("section_form", "vLLM engine:"),
         "serving.vllm_version": translate("section_form", "vLLM release:"),
         "serving.enforce_eager": translate("section_form", "No CUDA graphs (--enforce-eager)"),
+        "serving.vllm_entry": translate("section_form", "vLLM started by:"),
+        "serving.max_num_seqs": translate("section_form", "Max sequences (vLLM):"),
         "serving.flash_attention": translate("section_form", "Flash attention"),
         "serving.swa_full": translate("section_form", "Full SWA cache (--swa-full)"),
         "serving.logits": translate("section_form", "Logits:"),
@@ -97,6 +99,8 @@ def _choice_text(path: str, value: object) -> str:
         ("serving.logits", "all"): translate("section_form", "all", "logits of every prompt token"),
         ("finetune.method", "full"): translate("section_form", "full", "full fine-tuning (not LoRA)"),
         ("serving.vllm_version", None): translate("section_form", "newest", "the newest vLLM release"),
+        ("serving.vllm_entry", "serve"): translate("section_form", "vllm serve", "vLLM's OpenAI-compatible server"),
+        ("serving.vllm_entry", "llm"): translate("section_form", "LLM class", "vLLM's Python LLM class"),
     }
     return words.get((path, value), str(value))
 

@@ -310,7 +310,12 @@ def test_vllm_flags():
                         gpu_memory_utilization=0.85)
     args = vllm_args(plan)
     assert flag_value(args, "--tensor-parallel-size") == "1" and flag_value(args, "--pipeline-parallel-size") == "2"
-    assert flag_value(args, "--max-model-len") == "8192" and flag_value(args, "--max-num-seqs") == "16"
+    # the max_num_seqs the estimate assumed: vLLM V1's default on an RTX 4090 (256), at least the plan's 16
+    assert flag_value(args, "--max-model-len") == "8192" and flag_value(args, "--max-num-seqs") == "256"
+    wide = serving_plan(quant="int4-awq", context=8192, batch=300, runtime="vllm")
+    assert flag_value(vllm_args(wide), "--max-num-seqs") == "300"  # raised to the plan's concurrency
+    capped = serving_plan(quant="int4-awq", context=8192, batch=16, max_num_seqs=8, runtime="vllm")
+    assert flag_value(vllm_args(capped), "--max-num-seqs") == "8"  # the plan's own
     assert flag_value(args, "--gpu-memory-utilization") == "0.85"
     assert flag_value(args, "--kv-cache-dtype") == "fp8" and flag_value(args, "--quantization") == "awq"
     assert export_text(plan, "vllm").startswith("vllm serve meta-llama/Llama-3.1-8B \\\n")

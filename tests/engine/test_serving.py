@@ -74,35 +74,37 @@ VLLM = ServingConfig(context=4096, batch=1, runtime="vllm", gpu_memory_utilizati
 
 def test_vllm_pool_by_hand():
     est = estimate(plan(VLLM))
-    # budget 0.5 x 4 GiB = 2,147,483,648; the profile run is one full chunk of 8,192 tokens whatever
-    # the requests: activations 2 B x 8,192 x 2,304 + flash LSE 4 B x 4 heads x 8,192 = 37,879,808.
-    # The newest vLLM counts PyTorch's peak (weights, activations, logits, cuBLAS), the non-torch memory
-    # allocated since start-up and its CUDA graphs; the CUDA context lives in the margin.
-    inside = 3_385_856 + 37_879_808 + 6000 + CUBLAS + VLLM_NON_TORCH + VLLM_GRAPHS  # = 1,148,567,920
+    # budget 0.5 x 4 GiB = 2,147,483,648; the profile run is one full chunk whatever the requests: V1
+    # started by `vllm serve` on a card below 70 GiB chunks 2,048 tokens (its default max_num_batched_tokens):
+    # activations 2 B x 2,048 x 2,304 + flash LSE 4 B x 4 heads x 2,048 = 9,469,952.  The sampler warm-up
+    # (256 requests x V 1,000 x 28 B = 7,168,000 + hidden states 2 B x (2,048 + 256) x 256 = 1,179,648)
+    # stays below that forward.  The newest vLLM counts PyTorch's peak (weights, activations, logits,
+    # cuBLAS), the non-torch memory allocated since start-up and its CUDA graphs; the context is in the margin.
+    inside = 3_385_856 + 9_469_952 + 6000 + CUBLAS + VLLM_NON_TORCH + VLLM_GRAPHS  # = 1,120,158,064
     pool = 2_147_483_648 - inside
-    assert pool == 998_915_728
-    # 1,024 B per token (2 layers x 512): 975,503 tokens, in whole blocks of 16 -> 975,488
-    assert est.serving.kv_pool_tokens == 975_488
+    assert pool == 1_027_325_584
+    # 1,024 B per token (2 layers x 512): 1,003,247 tokens, in whole blocks of 16 -> 1,003,232
+    assert est.serving.kv_pool_tokens == 1_003_232
     assert est.serving.kv_pool_bytes == pool
     bd = est.cards[0].breakdown
-    assert bd.activations.bytes == 37_879_808
+    assert bd.activations.bytes == 9_469_952
     assert bd.kv_cache.bytes == 4096 * 1024  # what the one 4,096-token sequence occupies
     assert est.cards[0].headroom_bytes == pool - 4096 * 1024  # the free part of the pool
     assert est.fits
 
 
 def test_vllm_longest_context_and_most_sequences_by_hand():
-    # one sequence may fill the whole pool: 975,488 tokens (above)
+    # one sequence may fill the whole pool: 1,003,232 tokens (above)
     p = plan(VLLM)
-    assert longest_context(p) == 975_488
-    assert estimate(p).serving.max_context_tokens == 975_488
+    assert longest_context(p) == 1_003_232
+    assert estimate(p).serving.max_context_tokens == 1_003_232
     # b sequences of 4,096 tokens; the sampled logits grow 6,000 B per sequence:
-    # 1,148,561,920 + 6,000 b + 4,194,304 b <= 2,147,483,648  ->  b <= 237.8
-    assert most_sequences(p) == 237
+    # 1,120,152,064 + 6,000 b + 4,194,304 b <= 2,147,483,648  ->  b <= 244.6
+    assert most_sequences(p) == 244
 
 
 def test_vllm_request_larger_than_pool_does_not_fit():
-    est = estimate(plan(VLLM.model_copy(update={"context": 1_000_000})))
+    est = estimate(plan(VLLM.model_copy(update={"context": 1_100_000})))  # above the 1,003,232-token pool
     assert not est.fits
     assert any(w.code == "over-capacity" for w in est.warnings)
 

@@ -202,6 +202,7 @@ def test_recompute_away_from_full_turns_the_switches_off_in_one_step(training):
 def test_vllm_release_picks_its_engine_in_one_step(qtbot):
     plan = load_template("6b-rtx4090-int4")
     plan = set_field(set_field(plan, "serving.runtime", "vllm"), "serving.max_model_len", 8192)
+    plan = set_field(plan, "serving.prefill_chunk", 8192)  # V1's chunk as long as V0's max_model_len profile
     document = PlanDocument(plan)
     panel = WorkloadPanel(document)
     qtbot.addWidget(panel)
@@ -214,7 +215,8 @@ def test_vllm_release_picks_its_engine_in_one_step(qtbot):
     assert document.plan.serving.vllm_version == "0.6.4" and document.plan.serving.vllm_engine == "v0"
     assert document.undo_stack.count() == steps + 1 and document.error is None
     assert panel.bindings["serving.vllm_engine"].widget.currentData() == "v0"
-    # V0 profiles max_model_len (8,192 tokens, as V1's chunk) and leaves the 512 MiB of CUDA graphs outside
+    # V0 profiles max_model_len (8,192 tokens, as V1's chunk here; V1's sampler warm-up, 256 requests x
+    # 65,024 x 28 B, is below that forward) and leaves the 512 MiB of CUDA graphs outside
     assert document.estimate.serving.kv_pool_bytes - pool_newest == 512 * 2**20
 
     document.undo_stack.undo()

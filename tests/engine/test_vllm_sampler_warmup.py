@@ -1,0 +1,113 @@
+"""vLLM V1's profiled batch and sampler warm-up, by hand.
+
+Model as in test_serving (2 layers, hidden 256, 4 heads x 64, 2 KV heads, gated MLP 512) but with
+Qwen's vocabulary of 151,936 entries, so that the warm-up, not the forward, is the profile's peak.
+Forward working set per token: 3 x 256 + max(768, 3 x 512) = 2,304 elements (test_serving).
+"""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.estimate import estimate
+from engine.serving.config import ServingConfig
+from engine.serving.vllm_batch import v1_batch
+from engine.serving.vllm_sampler import sampler_warmup
+from engine.units import GiB
+from tests.engine.test_infer_cli import SMALL as SMALL_FLAGS
+from tests.engine.test_infer_cli import run_error, run_json
+from tests.engine.test_serving import SMALL, plan
+
+QWEN_VOCAB = 151_936
+BIG_VOCAB = SMALL.model_copy(update={"vocab": QWEN_VOCAB})
+H100 = 80 * GiB  # at least 70 GiB, and not an A100: V1's large-card defaults
+
+
+@pytest.mark.parametrize(("version", "entry", "gpu", "capacity", "tokens", "seqs"), [
+    (None, "serve", "H100 SXM", H100, 8_192, 1_024),  # the newest rule: >= 70 GiB and not an A100 (PR 17885)
+    (None, "llm", "H100 SXM", H100, 16_384, 1_024),
+    ((0, 9, 2), "serve", "A100 80GB", H100, 2_048, 256),  # larger budgets slowed A100s down
+    ((0, 8, 5), "serve", "B200", 180 * GiB, 2_048, 256),  # before 0.9 the name decided: "h100" / "h200" only
+    ((0, 9, 0), "serve", "B200", 180 * GiB, 8_192, 1_024),
+    ((0, 8, 3), "serve", "L40S", 44 * GiB, 2_048, 1_024),  # 1,024 everywhere until PR 16158 (0.8.4)
+    ((0, 8, 5), "llm", "L40S", 44 * GiB, 8_192, 256),
+])
+def test_v1_defaults_by_card_entry_and_release(version, entry, gpu, capacity, tokens, seqs):
+    batch = v1_batch(version, entry, gpu, capacity)
+    assert (batch.tokens, batch.seqs) == (tokens, seqs)
+
+
+def test_set_values_win_and_requests_are_at_most_the_chunk():
+    assert (v1_batch(None, "serve", "L40S", 44 * GiB, tokens=128).seqs) == 128  # min(256, 128)
+    batch = v1_batch(None, "serve", "L40S", 44 * GiB, tokens=4_096, seqs=2_000)
+    assert (batch.tokens, batch.seqs) == (4_096, 2_000)
+    assert "set" in batch.why
+
+
+def test_warmup_bytes_by_hand():
+    warm = sampler_warmup(BIG_VOCAB, requests=1_024, tokens=8_192)
+    # per request and vocabulary entry: 2 B bf16 logits + 4 B fp32 copy + 4 B sorted values + 8 B int64
+    # indices + 1 B top-k mask + 4 B softmax (cumsum in place) + 1 B top-p mask + 4 B scattered result = 28 B
+    assert warm.sampler == 1_024 * 151_936 * 28 == 4_356_308_992
+    assert warm.hidden == 2 * (8_192 + 1_024) * 256 == 4_718_592
+    # fp32 logits need no copy: 4 + 0 + 12 + 6 + 4 = 26 B
+    assert sampler_warmup(BIG_VOCAB, 1, 1, act_bytes=4).sampler == 151_936 * 26
+
+
+def _h100(**kw) -> ServingConfig:
+    return ServingConfig(context=4096, runtime="vllm", gpu_memory_utilization=0.5, **kw)
+
+
+def test_profile_peaks_in_the_warmup_and_the_pool_shrinks_by_its_excess():
+    one = estimate(plan(_h100(max_num_seqs=1), capacity=H100, model=BIG_VOCAB))
+    full = estimate(plan(_h100(), capacity=H100, model=BIG_VOCAB))
+    # one request: warm-up 151,936 x 28 + 2 x (8,192 + 1) x 256 = 8,449,024 B, below the forward:
+    # 2 B x 8,192 x 2,304 + flash LSE 4 B x 4 heads x 8,192 = 37,879,808 and logits (2 + 4) B x 151,936 = 911,616
+    forward = 37_879_808 + 911_616
+    assert forward > 151_936 * 28 + 2 * 8_193 * 256
+    bd = one.cards[0].breakdown
+    assert (bd.activations.bytes, bd.logits.bytes) == (37_879_808, 911_616)
+    # 1,024 requests (the large-card default): the warm-up, 4,356,308,992 + 4,718,592 = 4,361,027,584 B
+    bd = full.cards[0].breakdown
+    assert (bd.activations.bytes, bd.logits.bytes) == (4_718_592, 4_356_308_992)
+    assert {d.key: d.bytes for d in bd.details}["sampler_warmup"] == 4_361_027_584
+    assert one.serving.kv_pool_bytes - full.serving.kv_pool_bytes == 4_361_027_584 - forward == 4_322_236_160
+
+
+def test_releases_before_0_8_profile_no_sampler():
+    est = estimate(plan(_h100(vllm_version="0.7.3", vllm_engine="v1"), capacity=H100, model=BIG_VOCAB))
+    bd = est.cards[0].breakdown
+    assert bd.logits.bytes == 911_616 and "sampler_warmup" not in {d.key for d in bd.details}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 4_096), st.integers(1, 4_096))
+def test_more_warmup_requests_never_grow_the_pool(a, b):
+    low, high = sorted((a, b))
+    pools = [estimate(plan(_h100(max_num_seqs=s), capacity=H100, model=BIG_VOCAB)).serving.kv_pool_bytes
+             for s in (low, high)]
+    assert pools[1] <= pools[0]
+
+
+def test_cli_flags(capsys):
+    flags = [("151936" if f == "1000" else f) for f in SMALL_FLAGS]  # Qwen's vocabulary
+    data = run_json(capsys, "infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM",
+                    "--vllm-entry", "llm", "--max-num-seqs", "64")
+    formula = data["cards"][0]["formulas"]["logits"]
+    assert "max_num_batched_tokens 16,384 (V1 large-card default for the LLM class)" in formula
+    assert "max_num_seqs 64 (set)" in formula
+    err = run_error(capsys, "infer", *SMALL_FLAGS, "--runtime", "vllm", "--gpu", "H100 SXM", "--max-num-seqs", "0")
+    assert "--max-num-seqs" in err and "0" in err
+    err = run_error(capsys, "infer", *SMALL_FLAGS, "--runtime", "vllm", "--gpu", "H100 SXM", "--vllm-entry", "api")
+    assert "--vllm-entry" in err and "serve" in err
+
+
+def test_a_plan_above_its_max_num_seqs_is_warned_and_a_larger_batch_raises_the_warmup():
+    capped = estimate(plan(_h100(batch=300, max_num_seqs=64), capacity=H100, model=BIG_VOCAB))
+    warning = next(w for w in capped.warnings if w.code == "vllm-max-num-seqs")
+    assert "at most max_num_seqs 64" in warning.message and "--max-num-seqs 300" in warning.message
+    # unset, a batch above vLLM's default (1,024 here) needs --max-num-seqs raised to it: 2,000 requests
+    wide = estimate(plan(_h100(batch=2_000), capacity=H100, model=BIG_VOCAB))
+    assert not any(w.code == "vllm-max-num-seqs" for w in wide.warnings)
+    assert wide.cards[0].breakdown.logits.bytes == 2_000 * 151_936 * 28
+    assert "raised to the plan's 2,000 concurrent sequences" in wide.cards[0].breakdown.logits.formula

@@ -1,0 +1,74 @@
+"""vLLM V1's entry point and max_num_seqs in the workload panel: live estimate, one undo step, greyed for V0.
+
+The 6B int4 template (ChatGLM3-6B: hidden 4,096, vocabulary 65,024, 4 sequences) served by vLLM on one
+RTX 4090 (below 70 GiB): `vllm serve` profiles 2,048 tokens and warms the sampler up with 256 requests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gui.document import PlanDocument
+from gui.panels.plan_fields import set_field
+from gui.panels.workload_panel import WorkloadPanel
+from gui.templates import load_template
+
+VOCAB, HIDDEN, BATCH = 65_024, 4_096, 4
+# the sampler warm-up's logits and sort temporaries: N x V x 28 B (engine.serving.vllm_sampler)
+WARMUP_256 = 256 * VOCAB * 28  # = 466,092,032 B
+LOGITS_OF_REQUESTS = (2 + 4) * BATCH * VOCAB  # the forward's: 16-bit logits and their fp32 copy, last tokens
+
+
+def logits_bytes(document: PlanDocument) -> int:
+    return document.estimate.cards[0].breakdown.logits.bytes
+
+
+@pytest.fixture()
+def vllm_panel(qtbot):
+    plan = set_field(load_template("6b-rtx4090-int4"), "serving.runtime", "vllm")
+    document = PlanDocument(plan)
+    panel = WorkloadPanel(document)
+    qtbot.addWidget(panel)
+    return document, panel
+
+
+def test_max_num_seqs_edit_is_live_and_one_undo_step(vllm_panel):
+    document, panel = vllm_panel
+    assert document.plan.serving.max_num_seqs is None  # vLLM's default: 256 on this card
+    # the warm-up (466 MB + hidden states 2 B x (2,048 + 256) x 4,096) is above the 2,048-token forward
+    assert logits_bytes(document) == WARMUP_256 == 466_092_032
+    pool_default = document.estimate.serving.kv_pool_bytes
+    steps = document.undo_stack.count()
+    spin = panel.bindings["serving.max_num_seqs"].widget
+    assert spin.isEnabled()
+    spin.setValue(64)
+    spin.editingFinished.emit()
+    assert document.plan.serving.max_num_seqs == 64 and document.undo_stack.count() == steps + 1
+    # 64 requests: 64 x 65,024 x 28 + 2 x (2,048 + 64) x 4,096 = 133,824,512 B, below the forward now
+    assert logits_bytes(document) == LOGITS_OF_REQUESTS
+    assert document.estimate.serving.kv_pool_bytes > pool_default
+    document.undo_stack.undo()
+    assert document.plan.serving.max_num_seqs is None and logits_bytes(document) == WARMUP_256
+
+
+def test_entry_point_changes_the_profiled_chunk(vllm_panel):
+    document, panel = vllm_panel
+    combo = panel.bindings["serving.vllm_entry"].widget
+    assert combo.currentText() == "vllm serve"
+    steps = document.undo_stack.count()
+    combo.setCurrentIndex(combo.findData("llm"))
+    combo.activated.emit(combo.currentIndex())
+    assert document.plan.serving.vllm_entry == "llm" and document.undo_stack.count() == steps + 1
+    # the LLM class profiles 8,192 tokens on this card, a forward above the 256-request warm-up
+    assert logits_bytes(document) == LOGITS_OF_REQUESTS
+    assert "8,192 tokens per forward" in document.estimate.cards[0].breakdown.activations.formula
+
+
+def test_rows_are_greyed_for_v0(vllm_panel):
+    document, panel = vllm_panel
+    combo = panel.bindings["serving.vllm_version"].widget
+    combo.setCurrentIndex(combo.findData("0.6.4"))  # V0: no sampler warm-up, its batch comes from max_model_len
+    combo.activated.emit(combo.currentIndex())
+    assert document.plan.serving.vllm_engine == "v0"
+    assert not panel.bindings["serving.vllm_entry"].widget.isEnabled()
+    assert not panel.bindings["serving.max_num_seqs"].widget.isEnabled()
