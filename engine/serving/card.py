@@ -200,9 +200,10 @@ def allreduce_inputs_bytes(s: Setting, stage: int, tp: int, tokens: int) -> int:
 
 
 def warmup_of(s: Setting, stage: int, tokens: int, batch: int) -> SamplerWarmup | None:
-    """vLLM V1's sampler warm-up on this card: every TP rank of the stage holding the output layer
-    (:mod:`engine.serving.vllm_sampler`), over the max_num_seqs that serves ``batch`` sequences; None
-    elsewhere and for releases without one."""
+    """vLLM's sampler warm-up on this card (:mod:`engine.serving.vllm_sampler`), over the max_num_seqs that
+    serves ``batch`` sequences; None elsewhere and for releases without one.  V1 samples on every TP rank
+    of the stage holding the output layer; V0 on that stage's first TP rank only, but it sizes every
+    rank's pool as the smallest, so counting the warm-up on each rank of the stage gives V0's pool too."""
     if not s.warms_sampler or s.vllm_batch is None or s.split.output_stage != stage or not s.spec.vocab:
         return None
     return sampler_warmup(s.spec, s.vllm_batch.serving_seqs(batch), tokens, ACT_BYTES)

@@ -41,7 +41,7 @@ from engine.serving.summary import ServingSummary
 from engine.serving.support import catalog_gpu, format_support
 from engine.serving.vllm_batch import VllmBatch, v0_batch, v1_batch
 from engine.serving.vllm_profiling import parse_vllm_version, vllm_profiling
-from engine.serving.vllm_sampler import SAMPLER_FIRST_VERSION
+from engine.serving.vllm_sampler import SAMPLER_FIRST_V1_VERSION
 from engine.units import format_bytes
 from engine.weights.quant import find_scheme, tensor_bytes
 from engine.weights.tensors import outer_tensors
@@ -95,10 +95,13 @@ def vllm_batch(plan: Plan, cfg: ServingConfig) -> VllmBatch | None:
 
 
 def _warms_sampler(cfg: ServingConfig) -> bool:
-    """Whether the release's profile runs the sampler (V1 from 0.8.0)."""
-    if cfg.runtime != "vllm" or cfg.vllm_engine != "v1":
+    """Whether the release's profile samples its max_num_seqs requests: every V0 release, V1 from 0.8.0
+    (:mod:`engine.serving.vllm_sampler`)."""
+    if cfg.runtime != "vllm":
         return False
-    return cfg.vllm_version is None or parse_vllm_version(cfg.vllm_version) >= SAMPLER_FIRST_VERSION
+    if cfg.vllm_engine == "v0" or cfg.vllm_version is None:
+        return True
+    return parse_vllm_version(cfg.vllm_version) >= SAMPLER_FIRST_V1_VERSION
 
 
 def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:

@@ -1,31 +1,43 @@
-"""vLLM V1's sampler warm-up: the profile samples ``max_num_seqs`` dummy requests over the whole vocabulary.
+"""vLLM's sampler warm-up: its profile samples ``max_num_seqs`` dummy requests over the whole vocabulary.
 
-From 0.8.0 the V1 worker's ``profile_run`` follows its forward pass of ``max_num_batched_tokens``
-tokens with a sampler run over ``max_num_seqs`` dummy requests (vllm-project/vllm PRs 13594 and
-14508, "to mitigate memory fragmentation"; ywang96 in PR 15357: "there will always be a dummy
-sampler run with max number of possible" requests).  The dummy requests ask for top-k = V − 1
-and top-p = 0.9 (``_dummy_sampler_run`` in ``vllm/v1/worker/gpu_model_runner.py``), so the
-PyTorch-native top-k/top-p path sorts the whole vocabulary of every request.  Its peak is inside
-``apply_top_k_top_p`` (``vllm/v1/sample/ops/topk_topp_sampler.py``) when ``scatter`` writes the
-re-ordered logits back, per request and vocabulary entry:
+Both engines profile the sampler, not only the forward.  V0's ``profile_run`` gives its
+``max_num_seqs`` dummy sequences ``SamplingParams(top_p=0.99, top_k=vocab_size - 1)`` ("Enable top-k
+sampling to reflect the accurate memory usage", ``vllm/worker/model_runner.py``) and samples them on
+its driver rank; from 0.8.0 the V1 worker follows its forward with ``_dummy_sampler_run`` over
+``max_num_seqs`` requests asking for top-k = V − 1 and top-p = 0.9 (vllm-project/vllm PRs 13594 and
+14508; ywang96 in PR 15357: "there will always be a dummy sampler run with max number of possible"
+requests).  Either way the PyTorch-native top-k/top-p path sorts the whole vocabulary of every
+request (``logits.sort``), which 0.8 and 0.9 run even with FlashInfer installed ("FlashInfer top-p &
+top-k sampling sampler is disabled because FlashInfer>=v0.2.3 is not backward compatible").
 
-* the 16-bit logits from ``compute_logits``, still referenced by the caller (``e`` B; gathered
-  from every TP rank, so every rank holds the whole vocabulary);
-* their fp32 copy (``logits.to(torch.float32)``, 4 B; temperature divides it in place);
-* the sorted values and their int64 indices (``logits.sort``, 4 + 8 B);
-* the top-k mask (bool, 1 B), the softmax of the sorted logits (4 B; the cumulative sum is written
-  into it, ``out=probs_sort``) and the top-p mask (bool, 1 B);
-* the scattered result (4 B).
+Per request and vocabulary entry, at the two moments that can peak:
 
-That is ``N × V × (e + 26)`` B, with the forward's hidden states (``e × (T + N) × h``) still held.
-The profile's peak is the larger of the forward and this moment, and vLLM sizes its KV pool after
-it; when the card cannot hold it vLLM stops at start-up with "CUDA out of memory occurred when
-warming up sampler with N dummy requests".  The PyTorch-native path is what 0.8 and 0.9 run even
-with FlashInfer installed ("FlashInfer top-p & top-k sampling sampler is disabled because
-FlashInfer>=v0.2.3 is not backward compatible" in their start-up logs).  Not modelled: early 0.8
-releases also built an int64 ``prompt_token_ids`` tensor of the logits' shape for the dummy
-requests (8 B more), and releases that sample with FlashInfer or a Triton top-k/top-p kernel
-allocate less than the sort path counted here.
+* always held: the 16-bit logits from ``compute_logits``, still referenced by the caller (``e`` B;
+  gathered to the sampling rank, so it holds the whole vocabulary), and their fp32 copy
+  (``logits.to(torch.float)``, 4 B; temperature divides it in place);
+* inside ``logits.sort``: its outputs, the sorted values and their int64 indices (4 + 8 B), and what
+  PyTorch's CUDA sort allocates around them (``aten/src/ATen/native/cuda/SortStable.cu``,
+  ``launch_stable_sort_kernel``, which every sort of more than 4,096 entries per row takes):
+  with at least 128 rows, ``segmented_sort_pairs``: the int64 reverse indices (8 B) and CUB's
+  segmented radix sort's temporary storage, which holds a third keys buffer and a third values
+  buffer (4 + 8 B): 20 B; with 2 to 127 rows, ``segmented_sort_pairs_by_full_sort``: two int2
+  index-and-segment buffers (8 + 8 B), the keys output ATen allocates when none is passed (4 B) and
+  CUB's radix sort temporaries (4 + 8 B): 32 B; a single row (or 10^6 entries or more per row) is
+  sorted row by row and adds 20 B per vocabulary entry once;
+* at the re-ordering ``scatter``: the top-k mask (1 B), the softmax of the sorted logits (4 B), its
+  cumulative sum (4 B; V1's later releases write it in place), the top-p mask (1 B) and the
+  scattered result (4 B), beside the sort's outputs.
+
+With 16-bit logits and 128 rows or more the sort peaks: ``N × V × 38`` B.  vLLM's own logs agree:
+"PyTorch activation peak memory" 1.26 GiB for Meta-Llama-3-8B on an H100 at TP 1 and at TP 2 alike
+(vllm-project/vllm PR 10511: 256 requests × 128,256 × 38 B = 1.162 GiB, with the forward's hidden
+states 0.0625 GiB and cuBLAS's 32 MiB workspace, 1.256 GiB; the 8,192-token forward is smaller and
+halves at TP 2, the warm-up does not).  The forward's hidden states (``e × T × h``) and the sampled
+rows' (``e × N × h``) are held beside it.  The profile's peak is the larger of the forward and the
+warm-up, and vLLM sizes its KV pool after it; when the card cannot hold it V1 stops at start-up
+with "CUDA out of memory occurred when warming up sampler with N dummy requests".  Not modelled:
+early 0.8 releases also built an int64 ``prompt_token_ids`` tensor of the logits' shape (8 B more),
+and releases that sample with FlashInfer or a Triton top-k/top-p kernel allocate less.
 """
 
 from __future__ import annotations
@@ -35,17 +47,21 @@ from dataclasses import dataclass
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
 
-SAMPLER_FIRST_VERSION = (0, 8, 0)  # the first release whose V1 profile runs the sampler
+SAMPLER_FIRST_V1_VERSION = (0, 8, 0)  # the first release whose V1 profile runs the sampler
 FP32_BYTES = 4
-SORT_BYTES = 4 + 8  # sorted fp32 values + int64 indices
-MASK_AND_SOFTMAX_BYTES = 1 + 4 + 1  # top-k mask, softmax of the sorted logits (cumsum in place), top-p mask
-SCATTER_BYTES = 4
+SORT_OUTPUT_BYTES = 4 + 8  # sorted fp32 values + int64 indices
+SEGMENTED_SORT_BYTES = 8 + 4 + 8  # reverse indices + CUB's third keys and values buffers (>= 128 rows)
+FULL_SORT_BYTES = 8 + 8 + 4 + 4 + 8  # two int2 buffers, the keys output, CUB's keys and values (2-127 rows)
+ROW_SORT_BYTES_PER_ENTRY = 8 + 4 + 8  # one row's indices and CUB temporaries, once (1 row, or >= 10^6 entries)
+SCATTER_BYTES = 1 + 4 + 4 + 1 + 4  # top-k mask, softmax, cumulative sum, top-p mask, scattered result
+SEGMENTED_MIN_ROWS = 128  # launch_stable_sort_kernel: nsegments < 128 sorts by a full sort
+ROW_BY_ROW_MIN_ENTRIES = 1_000_000  # ... and nsort >= 10^6 sorts row by row
 
 
 @dataclass(frozen=True, slots=True)
 class SamplerWarmup:
-    hidden: int  # the profile forward's hidden states, still referenced
-    sampler: int  # logits and the top-k / top-p temporaries at the scatter
+    hidden: int  # the profile forward's hidden states and the sampled rows', still referenced
+    sampler: int  # logits and the sort's (or the scatter's) temporaries at the warm-up's peak
     formula: str
 
     @property
@@ -58,15 +74,31 @@ class SamplerWarmup:
         return self.total > forward
 
 
+def sort_extra(requests: int, vocab: int) -> tuple[int, str]:
+    """(bytes, what) PyTorch's CUDA sort allocates beside its outputs for ``requests`` rows of ``vocab``."""
+    if requests == 1 or vocab >= ROW_BY_ROW_MIN_ENTRIES:
+        return ROW_SORT_BYTES_PER_ENTRY * vocab, f"{ROW_SORT_BYTES_PER_ENTRY} B × V once (row-by-row sort)"
+    if requests < SEGMENTED_MIN_ROWS:
+        return FULL_SORT_BYTES * requests * vocab, f"{FULL_SORT_BYTES} B (full sort of fewer than 128 rows)"
+    return SEGMENTED_SORT_BYTES * requests * vocab, f"{SEGMENTED_SORT_BYTES} B (segmented sort)"
+
+
 def sampler_warmup(spec: ModelSpec, requests: int, tokens: int, act_bytes: int = 2) -> SamplerWarmup:
-    """The sampler warm-up moment on a card holding the output layer (``act_bytes``: the logits' element)."""
+    """The sampler warm-up moment on the sampling card (``act_bytes``: the logits' element)."""
     vocab = spec.vocab or 0
+    entries = requests * vocab
     copy = 0 if act_bytes == FP32_BYTES else FP32_BYTES  # .to(float32) of fp32 logits is the same tensor
-    per_entry = act_bytes + copy + SORT_BYTES + MASK_AND_SOFTMAX_BYTES + SCATTER_BYTES
-    sampler = requests * vocab * per_entry
+    held = (act_bytes + copy) * entries
+    extra, extra_text = sort_extra(requests, vocab)
+    at_sort = held + SORT_OUTPUT_BYTES * entries + extra
+    at_scatter = held + (SORT_OUTPUT_BYTES + SCATTER_BYTES) * entries
+    sampler = max(at_sort, at_scatter)
     hidden = act_bytes * (tokens + requests) * spec.hidden
-    formula = (f"sampler warm-up of {n(requests)} dummy requests: N {n(requests)} × V {n(vocab)} × "
-               f"({act_bytes} B logits + {copy} B fp32 copy + 12 B sort + 6 B masks and softmax + 4 B scatter "
-               f"= {per_entry} B) = {n(sampler)} B, beside the forward's hidden states {act_bytes} B × "
-               f"({n(tokens)} + {n(requests)}) × h {n(spec.hidden)} = {n(hidden)} B")
+    moment = (f"the sort: N × V × ({act_bytes} B logits + {copy} B fp32 copy + 12 B sorted values and indices) + "
+              f"{extra_text}" if at_sort >= at_scatter else
+              f"the scatter: N × V × ({act_bytes} B logits + {copy} B fp32 copy + 12 B sort + 14 B masks, softmax, "
+              "cumulative sum and result)")
+    formula = (f"sampler warm-up of {n(requests)} dummy requests over V {n(vocab)}, peaking in {moment} "
+               f"= {n(sampler)} B, beside the hidden states {act_bytes} B × ({n(tokens)} + {n(requests)}) × "
+               f"h {n(spec.hidden)} = {n(hidden)} B")
     return SamplerWarmup(hidden, sampler, formula)

@@ -15,7 +15,7 @@ Category = Literal["training", "finetune", "vllm", "llamacpp", "verdict"]
 Metric = Literal[
     "weights_bytes_per_card", "kv_pool_tokens", "max_concurrency", "kv_cache_bytes", "compute_buffer_bytes",
     "weights_buffer_bytes", "model_file_bytes", "peak_allocated_bytes", "peak_reserved_bytes",
-    "device_used_bytes", "verdict",
+    "device_used_bytes", "profile_peak_bytes", "verdict",
 ]
 UNIT_BYTES = {"bytes": 1, "MB": 10**6, "MiB": 2**20, "GB": 10**9, "GiB": 2**30}
 DEFAULT_TOLERANCE_PERCENT = 10.0

@@ -111,6 +111,13 @@ def measure(case: Case, report: dict) -> float | str:
             return c["total_bytes"] - d.get("cuda_context", 0) - d.get("nccl", 0)
 
         return float(reserved(_card(case, report, reserved)))
+    if metric == "profile_peak_bytes":
+        def profiled(c: dict) -> int:  # what vLLM's profile allocates above the weights, cuBLAS's workspace included
+            d = _details(c)
+            return (c["breakdown"]["activations"] + c["breakdown"]["logits"]
+                    + d.get("library_workspace", 0) - d.get("cuda_graphs", 0))
+
+        return float(profiled(_card(case, report, profiled)))
     if metric == "device_used_bytes":
         return float(_card(case, report, lambda c: c["total_bytes"])["total_bytes"])
     raise PlanError(f"{case.id}.observed.metric", metric, "a metric vramplan validate knows")

@@ -45,13 +45,22 @@ def test_set_values_win_and_requests_are_at_most_the_chunk():
 
 
 def test_warmup_bytes_by_hand():
+    # always held per request and vocabulary entry: 2 B bf16 logits + 4 B fp32 copy; in the sort its outputs,
+    # 4 B sorted values + 8 B int64 indices, and what PyTorch's CUDA sort allocates beside them
     warm = sampler_warmup(BIG_VOCAB, requests=1_024, tokens=8_192)
-    # per request and vocabulary entry: 2 B bf16 logits + 4 B fp32 copy + 4 B sorted values + 8 B int64
-    # indices + 1 B top-k mask + 4 B softmax (cumsum in place) + 1 B top-p mask + 4 B scattered result = 28 B
-    assert warm.sampler == 1_024 * 151_936 * 28 == 4_356_308_992
+    # 128 rows or more, a segmented sort: 8 B reverse indices + CUB's third keys and values buffers 4 + 8 B
+    assert warm.sampler == 1_024 * 151_936 * (2 + 4 + 12 + 20) == 5_912_133_632
     assert warm.hidden == 2 * (8_192 + 1_024) * 256 == 4_718_592
-    # fp32 logits need no copy: 4 + 0 + 12 + 6 + 4 = 26 B
-    assert sampler_warmup(BIG_VOCAB, 1, 1, act_bytes=4).sampler == 151_936 * 26
+    # 2 to 127 rows, a full sort: two int2 buffers 8 + 8 B, ATen's keys output 4 B, CUB's keys and values 4 + 8 B
+    assert sampler_warmup(BIG_VOCAB, 64, 2_048).sampler == 64 * 151_936 * (2 + 4 + 12 + 32)
+    # one row is sorted on its own: 20 B per vocabulary entry once; fp32 logits need no copy
+    assert sampler_warmup(BIG_VOCAB, 1, 1).sampler == 151_936 * (2 + 4 + 12) + 151_936 * 20
+    assert sampler_warmup(BIG_VOCAB, 1, 1, act_bytes=4).sampler == 151_936 * (4 + 0 + 12) + 151_936 * 20
+    # 10^6 entries per row are sorted row by row too; then the scatter moment, 14 B more per entry (top-k mask 1,
+    # softmax 4, cumulative sum 4, top-p mask 1, result 4) beside the sort's outputs, is the larger
+    huge = BIG_VOCAB.model_copy(update={"vocab": 1_000_000})
+    assert 2 * 1_000_000 * (2 + 4 + 12) + 1_000_000 * 20 < 2 * 1_000_000 * (2 + 4 + 12 + 14)
+    assert sampler_warmup(huge, 2, 1).sampler == 2 * 1_000_000 * (2 + 4 + 12 + 14)
 
 
 def _h100(**kw) -> ServingConfig:
@@ -61,23 +70,26 @@ def _h100(**kw) -> ServingConfig:
 def test_profile_peaks_in_the_warmup_and_the_pool_shrinks_by_its_excess():
     one = estimate(plan(_h100(max_num_seqs=1), capacity=H100, model=BIG_VOCAB))
     full = estimate(plan(_h100(), capacity=H100, model=BIG_VOCAB))
-    # one request: warm-up 151,936 x 28 + 2 x (8,192 + 1) x 256 = 8,449,024 B, below the forward:
+    # one request: warm-up 151,936 x 38 + 2 x (8,192 + 1) x 256 = 9,968,384 B, below the forward:
     # 2 B x 8,192 x 2,304 + flash LSE 4 B x 4 heads x 8,192 = 37,879,808 and logits (2 + 4) B x 151,936 = 911,616
     forward = 37_879_808 + 911_616
-    assert forward > 151_936 * 28 + 2 * 8_193 * 256
+    assert forward > 151_936 * 38 + 2 * 8_193 * 256
     bd = one.cards[0].breakdown
     assert (bd.activations.bytes, bd.logits.bytes) == (37_879_808, 911_616)
-    # 1,024 requests (the large-card default): the warm-up, 4,356,308,992 + 4,718,592 = 4,361,027,584 B
+    # 1,024 requests (the large-card default): the warm-up, 5,912,133,632 + 4,718,592 = 5,916,852,224 B
     bd = full.cards[0].breakdown
-    assert (bd.activations.bytes, bd.logits.bytes) == (4_718_592, 4_356_308_992)
-    assert {d.key: d.bytes for d in bd.details}["sampler_warmup"] == 4_361_027_584
-    assert one.serving.kv_pool_bytes - full.serving.kv_pool_bytes == 4_361_027_584 - forward == 4_322_236_160
+    assert (bd.activations.bytes, bd.logits.bytes) == (4_718_592, 5_912_133_632)
+    assert {d.key: d.bytes for d in bd.details}["sampler_warmup"] == 5_916_852_224
+    assert one.serving.kv_pool_bytes - full.serving.kv_pool_bytes == 5_916_852_224 - forward == 5_878_060_800
 
 
-def test_releases_before_0_8_profile_no_sampler():
+def test_v1_releases_before_0_8_profile_no_sampler_and_v0_samples():
     est = estimate(plan(_h100(vllm_version="0.7.3", vllm_engine="v1"), capacity=H100, model=BIG_VOCAB))
     bd = est.cards[0].breakdown
     assert bd.logits.bytes == 911_616 and "sampler_warmup" not in {d.key for d in bd.details}
+    # V0 samples its 256 dummy sequences (top_p 0.99, top_k V - 1) in every release: 256 x 151,936 x 38 B
+    v0 = estimate(plan(_h100(vllm_version="0.6.4", max_model_len=4096), capacity=H100, model=BIG_VOCAB))
+    assert v0.cards[0].breakdown.logits.bytes == 256 * 151_936 * 38 == 1_478_033_408
 
 
 @settings(max_examples=25, deadline=None)
@@ -109,5 +121,5 @@ def test_a_plan_above_its_max_num_seqs_is_warned_and_a_larger_batch_raises_the_w
     # unset, a batch above vLLM's default (1,024 here) needs --max-num-seqs raised to it: 2,000 requests
     wide = estimate(plan(_h100(batch=2_000), capacity=H100, model=BIG_VOCAB))
     assert not any(w.code == "vllm-max-num-seqs" for w in wide.warnings)
-    assert wide.cards[0].breakdown.logits.bytes == 2_000 * 151_936 * 28
+    assert wide.cards[0].breakdown.logits.bytes == 2_000 * 151_936 * 38
     assert "raised to the plan's 2,000 concurrent sequences" in wide.cards[0].breakdown.logits.formula
