@@ -62,6 +62,9 @@ def serving_lines(est: Estimate, unit: Unit, answers: dict) -> list[str]:
         unused = next((f for f in worst.breakdown.details if f.key == "unreserved"), None) if worst else None
         if unused is not None and unused.bytes:
             lines.append(f"overhead includes {format_bytes(unused.bytes, unit)} {unused.label}")
+        line = warmup_line(est, unit)
+        if line:
+            lines.append(line)
     if s.host_bytes:
         lines.append(f"system RAM for offloaded parts: {format_bytes(s.host_bytes, unit)}")
     if "best_quant" in answers:
@@ -76,3 +79,18 @@ def serving_lines(est: Estimate, unit: Unit, answers: dict) -> list[str]:
         lines.append("cheapest catalog card that fits: " + ("none" if g is None else
                      f"{g['gpu']} ({format_bytes(g['memory_bytes'], unit)})"))
     return lines
+
+
+def warmup_line(est: Estimate, unit: Unit) -> str:
+    """What vLLM's sampler warm-up takes on the worst card, and whether its profile peaks there ("" if none)."""
+    worst = est.worst_card
+    if worst is None:
+        return ""
+    warm = next((f for f in worst.breakdown.details if f.key == "sampler_warmup"), None)
+    if warm is None:
+        return ""
+    bd = worst.breakdown
+    if warm.bytes == bd.activations.bytes + bd.logits.bytes:
+        return (f"vLLM's profile peaks in its sampler warm-up: {format_bytes(warm.bytes, unit)} (every request's "
+                "logits sorted over the vocabulary), above its forward; --max-num-seqs lowers it")
+    return f"vLLM's sampler warm-up: {format_bytes(warm.bytes, unit)}, below its profile's forward"

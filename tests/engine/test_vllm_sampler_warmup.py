@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.cli.main import main
 from engine.estimate import estimate
 from engine.serving.config import ServingConfig
 from engine.serving.vllm_batch import v1_batch
@@ -123,3 +124,12 @@ def test_a_plan_above_its_max_num_seqs_is_warned_and_a_larger_batch_raises_the_w
     assert not any(w.code == "vllm-max-num-seqs" for w in wide.warnings)
     assert wide.cards[0].breakdown.logits.bytes == 2_000 * 151_936 * 38
     assert "raised to the plan's 2,000 concurrent sequences" in wide.cards[0].breakdown.logits.formula
+
+
+def test_the_table_says_where_the_profile_peaks(capsys):
+    flags = [("151936" if f == "1000" else f) for f in SMALL_FLAGS]
+    assert main(["infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM", "--units", "GiB"]) == 0
+    # 1,024 requests x 151,936 x 38 B + hidden 2 B x (8,192 + 1,024) x 256 = 5,916,852,224 B = 5.51 GiB
+    assert "vLLM's profile peaks in its sampler warm-up: 5.51 GiB" in capsys.readouterr().out
+    assert main(["infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM", "--max-num-seqs", "1"]) == 0
+    assert "vLLM's sampler warm-up: 0.01 GB, below its profile's forward" in capsys.readouterr().out
