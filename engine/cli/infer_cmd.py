@@ -78,8 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="vLLM V1 started by `vllm serve` (default) or the Python LLM class: its default "
                         "max_num_batched_tokens and max_num_seqs depend on it and on the card")
     g.add_argument("--max-num-seqs", type=int_in(1, MAX_BATCH), metavar="N",
-                   help="vLLM --max-num-seqs: the requests V1's sampler warm-up samples (default: vLLM's, "
-                        "1,024 on large cards, else 256)")
+                   help="vLLM --max-num-seqs: the most sequences at once, and the requests its profile's "
+                        "sampler warm-up samples (default: vLLM's, 1,024 on V1's large cards, else 256)")
     g.add_argument("--paged-block-size", type=int_in(1, MAX_CONTEXT), metavar="N", help="KV block size in tokens")
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--swa-full", action=argparse.BooleanOptionalAction, default=None,

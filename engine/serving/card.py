@@ -51,7 +51,7 @@ class Setting:
     window: WindowPolicy
     vllm: VllmProfiling | None = None  # what the vLLM release counts inside its budget (None: not vLLM)
     vllm_batch: VllmBatch | None = None  # vLLM's profiled chunk and max_num_seqs (None: not vLLM)
-    warms_sampler: bool = False  # whether vLLM's profile runs the sampler (V1 from 0.8.0)
+    warms_sampler: bool = False  # whether vLLM's profile samples max_num_seqs requests (every V0, V1 from 0.8.0)
 
     def tokens(self, context: int, batch: int) -> int:
         """Tokens of the forward pass that sets the activation peak."""
@@ -209,6 +209,17 @@ def warmup_of(s: Setting, stage: int, tokens: int, batch: int) -> SamplerWarmup 
     return sampler_warmup(s.spec, s.vllm_batch.serving_seqs(batch), tokens, ACT_BYTES)
 
 
+def profile_peak(s: Setting, stage: int, tokens: int, batch: int, act: int,
+                 logits: int) -> tuple[int, int, SamplerWarmup | None]:
+    """(activations, logits, the warm-up) at the peak of vLLM's profile on this card: the forward's ``act``
+    and ``logits``, or the sampler warm-up's held hidden states and sampler bytes when it is larger (it runs
+    after the forward's activations are freed).  The warm-up is returned whenever the card has one."""
+    warm = warmup_of(s, stage, tokens, batch)
+    if warm is not None and warm.exceeds(act + logits):
+        return warm.hidden, warm.sampler, warm
+    return act, logits, warm
+
+
 def _batch_why(s: Setting, batch: int) -> str:
     return s.vllm_batch.why_at(batch) if s.vllm_batch is not None else ""
 
@@ -221,9 +232,7 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
     act, logits = workspace_bytes(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention,
                                   s.cfg.logits, s.split.output_stage == stage, s.ggml)
     act += allreduce_inputs_bytes(s, stage, tp, tokens)
-    warm = warmup_of(s, stage, tokens, batch)
-    if warm is not None and warm.exceeds(act + logits):
-        act, logits = warm.hidden, warm.sampler
+    act, logits, _ = profile_peak(s, stage, tokens, batch, act, logits)
     rb = _runtime_bytes(s, weights + kv + act + logits)
     fixed = weights + act + logits + rb.total
     _, unused = _pool_bytes(s, capacity, fixed, rb.outside_budget(s.vllm), kv)
@@ -244,11 +253,11 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
         act_text += (f" + all-reduce inputs kept by {s.vllm.label}: {pending // (tokens * s.spec.hidden * ACT_BYTES)}"
                      f" × {ACT_BYTES} B × T {n(tokens)} × h {n(s.spec.hidden)} = {n(pending)} B")
     logits, logits_text = ws.logits, ws.logits_formula
-    warm = warmup_of(s, stage, tokens, batch)
-    if warm is not None and warm.exceeds(activations + logits):
-        act_text = (f"the profile peaks in its sampler warm-up, above the forward's {n(activations + logits)} B "
+    forward = activations + logits
+    activations, logits, warm = profile_peak(s, stage, tokens, batch, activations, logits)
+    if warm is not None and activations + logits != forward:
+        act_text = (f"the profile peaks in its sampler warm-up, above the forward's {n(forward)} B "
                     f"({act_text}); the forward's hidden states, still held: {n(warm.hidden)} B")
-        activations, logits = warm.hidden, warm.sampler
         logits_text = f"{warm.formula} ({_batch_why(s, batch)})"
     allocated = weights.bytes + kv.bytes + activations + logits
     rb, details = _overhead(s, allocated)

@@ -46,7 +46,7 @@ class ServingConfig(BaseModel):
         "serve", description="how vLLM V1 is started: serve (the OpenAI-compatible server) or llm (the Python LLM "
         "class); its default max_num_batched_tokens and max_num_seqs depend on it and on the card")
     max_num_seqs: int | None = Field(None, gt=0, description="vLLM --max-num-seqs: the most sequences "
-                                     "it schedules at once and the requests V1's sampler warm-up samples (default: "
+                                     "it schedules at once and the requests its profile's sampler warm-up samples (default: "
                                      "vLLM's for the card and entry point, raised to batch when batch is larger)")
     prefill_chunk: int | None = Field(None, gt=0, description="tokens per forward pass during prefill "
                                                               "(default: runtime's; transformers: the whole prompt)")

@@ -37,7 +37,7 @@ def serving_field_rules(serving) -> dict[str, bool]:
         "serving.vllm_version": runtime == "vllm",
         "serving.enforce_eager": runtime == "vllm",
         "serving.vllm_entry": runtime == "vllm" and serving.vllm_engine == "v1",  # V1's batch defaults
-        "serving.max_num_seqs": runtime == "vllm" and serving.vllm_engine == "v1",  # V1's sampler warm-up
+        "serving.max_num_seqs": runtime == "vllm",  # the scheduler's limit and the profile's sampler warm-up
         "serving.kv_free_fraction": runtime == "trtllm",
         "serving.group_size": quant.startswith("int4"),
         "serving.double_quant": quant in ("nf4", "fp4"),

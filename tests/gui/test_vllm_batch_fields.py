@@ -66,11 +66,11 @@ def test_entry_point_changes_the_profiled_chunk(vllm_panel):
     assert "8,192 tokens per forward" in document.estimate.cards[0].breakdown.activations.formula
 
 
-def test_rows_are_greyed_for_v0(vllm_panel):
+def test_entry_point_is_greyed_for_v0(vllm_panel):
     document, panel = vllm_panel
     combo = panel.bindings["serving.vllm_version"].widget
-    combo.setCurrentIndex(combo.findData("0.6.4"))  # V0: no sampler warm-up, its batch comes from max_model_len
+    combo.setCurrentIndex(combo.findData("0.6.4"))  # V0: its chunk comes from max_model_len, not the entry point
     combo.activated.emit(combo.currentIndex())
     assert document.plan.serving.vllm_engine == "v0"
     assert not panel.bindings["serving.vllm_entry"].widget.isEnabled()
-    assert not panel.bindings["serving.max_num_seqs"].widget.isEnabled()
+    assert panel.bindings["serving.max_num_seqs"].widget.isEnabled()  # V0 samples its max_num_seqs sequences too
