@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.serving.report import sampler_warmup_of
 from engine.units import format_bytes
 from gui.i18n import plural
 from gui.serving_answers import Answers, ServingAnswers
@@ -146,6 +147,11 @@ class ServingPanel(QScrollArea):
             rows.append(_row(translate("ServingPanel", "KV pool ({runtime})").format(runtime=html.escape(s.runtime)),
                              translate("ServingPanel", "{tokens} tokens").format(tokens=f"{s.kv_pool_tokens:,}"),
                              format_bytes(s.kv_pool_bytes or 0, unit)))
+        warm = sampler_warmup_of(a.worst)
+        if warm is not None and warm[1]:
+            rows.append(_row(translate("ServingPanel", "Sampler warm-up (vLLM)"), format_bytes(warm[0], unit),
+                             translate("ServingPanel", "its profile's peak: every request's logits sorted over the "
+                                       "vocabulary; fewer max sequences lower it")))
         rows.append(_row(translate("ServingPanel", "Weights, whole model ({format})").format(format=html.escape(s.quant)),
                          format_bytes(s.weight_bytes, unit)))
         rows.append(_row(translate("ServingPanel", "KV cache per token, whole model ({dtype})").format(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from engine.plan.schema import Plan
-from engine.report.records import Estimate
+from engine.report.records import CardEstimate, Estimate
 from engine.serving.summary import ServingSummary
 from engine.units import Unit, format_bytes
 
@@ -81,16 +81,24 @@ def serving_lines(est: Estimate, unit: Unit, answers: dict) -> list[str]:
     return lines
 
 
+def sampler_warmup_of(card: CardEstimate | None) -> tuple[int, bool] | None:
+    """(bytes of vLLM's sampler warm-up on ``card``, whether its profile peaks there), or None without one."""
+    if card is None:
+        return None
+    warm = next((f for f in card.breakdown.details if f.key == "sampler_warmup"), None)
+    if warm is None:
+        return None
+    bd = card.breakdown
+    return warm.bytes, warm.bytes == bd.activations.bytes + bd.logits.bytes
+
+
 def warmup_line(est: Estimate, unit: Unit) -> str:
     """What vLLM's sampler warm-up takes on the worst card, and whether its profile peaks there ("" if none)."""
-    worst = est.worst_card
-    if worst is None:
-        return ""
-    warm = next((f for f in worst.breakdown.details if f.key == "sampler_warmup"), None)
+    warm = sampler_warmup_of(est.worst_card)
     if warm is None:
         return ""
-    bd = worst.breakdown
-    if warm.bytes == bd.activations.bytes + bd.logits.bytes:
-        return (f"vLLM's profile peaks in its sampler warm-up: {format_bytes(warm.bytes, unit)} (every request's "
+    size, peaks = warm
+    if peaks:
+        return (f"vLLM's profile peaks in its sampler warm-up: {format_bytes(size, unit)} (every request's "
                 "logits sorted over the vocabulary), above its forward; --max-num-seqs lowers it")
-    return f"vLLM's sampler warm-up: {format_bytes(warm.bytes, unit)}, below its profile's forward"
+    return f"vLLM's sampler warm-up: {format_bytes(size, unit)}, below its profile's forward"

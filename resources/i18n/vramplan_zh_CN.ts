@@ -1856,125 +1856,135 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>ServingPanel</name>
         <message>
-            <location filename="../../gui/serving_panel.py" line="66" />
+            <location filename="../../gui/serving_panel.py" line="67" />
             <source>Serving answers</source>
             <translation>推理服务结论</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="112" />
+            <location filename="../../gui/serving_panel.py" line="113" />
             <source>Use {format}</source>
             <translation>使用 {format}</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="118" />
+            <location filename="../../gui/serving_panel.py" line="119" />
             <source>card #{index} ({gpu})</source>
             <translation>卡 #{index}（{gpu}）</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="121" />
+            <location filename="../../gui/serving_panel.py" line="122" />
             <source>not even one token fits on {card}</source>
             <translation>{card} 连一个 token 都放不下</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="123" />
+            <location filename="../../gui/serving_panel.py" line="124" />
             <source>limited by the model's trained context ({tokens} tokens)</source>
             <translation>受模型训练时的上下文长度限制（{tokens} token）</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="126" />
-            <location filename="../../gui/serving_panel.py" line="132" />
+            <location filename="../../gui/serving_panel.py" line="127" />
+            <location filename="../../gui/serving_panel.py" line="133" />
             <source>limited by the memory of {card}</source>
             <translation>受 {card} 的显存限制</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="128" />
+            <location filename="../../gui/serving_panel.py" line="129" />
             <source>not one sequence fits on {card}</source>
             <translation>{card} 连一条序列都放不下</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="130" />
+            <location filename="../../gui/serving_panel.py" line="131" />
             <source>limited by the KV pool of {card}</source>
             <translation>受 {card} 的 KV 池限制</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="134" />
+            <location filename="../../gui/serving_panel.py" line="135" />
             <source>Longest context at %n sequence(s)</source>
             <translation>%n 条并发时的最长上下文</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="137" />
-            <location filename="../../gui/serving_panel.py" line="147" />
+            <location filename="../../gui/serving_panel.py" line="138" />
+            <location filename="../../gui/serving_panel.py" line="148" />
             <source>{tokens} tokens</source>
             <translation>{tokens} token</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="138" />
+            <location filename="../../gui/serving_panel.py" line="139" />
             <source>Concurrent sequences at {tokens} tokens</source>
             <translation>{tokens} token 时的并发数</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="146" />
+            <location filename="../../gui/serving_panel.py" line="147" />
             <source>KV pool ({runtime})</source>
             <translation>KV 池（{runtime}）</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="149" />
+            <location filename="../../gui/serving_panel.py" line="152" />
+            <source>Sampler warm-up (vLLM)</source>
+            <translation>采样器预热（vLLM）</translation>
+        </message>
+        <message>
+            <location filename="../../gui/serving_panel.py" line="153" />
+            <source>its profile's peak: every request's logits sorted over the vocabulary; fewer max sequences lower it</source>
+            <translation>预分析的峰值：每个请求的 logits 按整个词表排序；减少最大并发序列可降低它</translation>
+        </message>
+        <message>
+            <location filename="../../gui/serving_panel.py" line="155" />
             <source>Weights, whole model ({format})</source>
             <translation>权重，整个模型（{format}）</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="151" />
+            <location filename="../../gui/serving_panel.py" line="157" />
             <source>KV cache per token, whole model ({dtype})</source>
             <translation>每 token 的 KV 缓存，整个模型（{dtype}）</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="154" />
+            <location filename="../../gui/serving_panel.py" line="160" />
             <source>System RAM for offloaded parts</source>
             <translation>卸载部分占用的系统内存</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="158" />
+            <location filename="../../gui/serving_panel.py" line="164" />
             <source>Least aggressive format that fits</source>
             <translation>装得下的最保守格式</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="162" />
-            <location filename="../../gui/serving_panel.py" line="175" />
+            <location filename="../../gui/serving_panel.py" line="168" />
+            <location filename="../../gui/serving_panel.py" line="181" />
             <source>searching…</source>
             <translation>搜索中…</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="165" />
+            <location filename="../../gui/serving_panel.py" line="171" />
             <source>none</source>
             <translation>无</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="166" />
+            <location filename="../../gui/serving_panel.py" line="172" />
             <source>no format this runtime loads fits these cards</source>
             <translation>该推理框架支持的格式在这些卡上都装不下</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="167" />
+            <location filename="../../gui/serving_panel.py" line="173" />
             <source>weights {size}</source>
             <translation>权重 {size}</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="173" />
+            <location filename="../../gui/serving_panel.py" line="179" />
             <source>Cheapest single card that fits</source>
             <translation>装得下的最便宜单卡</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="178" />
+            <location filename="../../gui/serving_panel.py" line="184" />
             <source>none in the catalog</source>
             <translation>目录中没有</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="181" />
+            <location filename="../../gui/serving_panel.py" line="187" />
             <source>${price}/h</source>
             <translation>${price}/小时</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="194" />
+            <location filename="../../gui/serving_panel.py" line="200" />
             <source>Ruled out on these cards</source>
             <translation>在这些卡上不可用</translation>
         </message>

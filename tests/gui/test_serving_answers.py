@@ -132,3 +132,15 @@ def test_searches_are_remembered_per_plan(open_window):
     document.apply(set_field(document.plan, "serving.batch", 2), "Set batch")
     document.undo_stack.undo()
     assert win.serving_answers.answers.searches is first  # back on a known plan: no new search
+
+
+def test_vllm_sampler_warmup_is_shown_where_it_sets_the_profile_peak(open_window):
+    win = open_window("70b-4xh100-vllm")
+    # Llama-2-70B on H100s: 1,024 requests x V 32,000 x 38 B + hidden states 2 B x (8,192 + 1,024) x 8,192
+    # = 1,245,184,000 + 150,994,944 = 1,396,178,944 B, above the 8,192-token forward at TP 4
+    assert "Sampler warm-up (vLLM) 1.40 GB" in _shown(win)
+    spin = win.workload_panel.bindings["serving.max_num_seqs"].widget
+    spin.setValue(32)  # the plan's 32 sequences: a 32-request warm-up is below the forward
+    spin.editingFinished.emit()
+    win.serving_answers.settle()
+    assert "Sampler warm-up" not in _shown(win)
