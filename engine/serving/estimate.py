@@ -64,7 +64,8 @@ def _check_layout(plan: Plan, cfg: ServingConfig):
 
 V0_LONG_CONTEXT = 32_768  # vLLM V0 turns chunked prefill on by default above this max_model_len
 V0_MIN_BATCHED_TOKENS = 2_048  # V0 SchedulerConfig: max_num_batched_tokens = max(max_model_len, 2048)
-V0_CHUNKED_BATCHED_TOKENS = 512  # V0's default max_num_batched_tokens with chunked prefill
+V0_CHUNKED_BATCHED_TOKENS = 2_048  # V0's default max_num_batched_tokens with chunked prefill (0.6.5+) ...
+V0_CHUNKED_BATCHED_TOKENS_BEFORE_065 = 512  # ... and before vllm-project/vllm PR 10544 ("512 is a very conservative value")
 
 
 def _v0_profile_tokens(cfg: ServingConfig) -> int:
@@ -73,11 +74,14 @@ def _v0_profile_tokens(cfg: ServingConfig) -> int:
     vLLM V0 without chunked prefill profiles ``max_num_batched_tokens = max(max_model_len, 2048)``
     tokens (``vllm/config.py`` SchedulerConfig), so a longer max_model_len shrinks the KV pool
     (vllm-project/vllm issue 10517: 1,952 blocks at 20k, 1,478 at 29k on an RTX 3090); above
-    32,768 it enables chunked prefill with 512-token chunks.  V1 always chunks; its chunk depends
-    on the card and the entry point (:mod:`engine.serving.vllm_batch`).
+    32,768 it enables chunked prefill, with chunks of 2,048 tokens from 0.6.5 (PR 10544) and of 512
+    before.  V1 always chunks; its chunk depends on the card and the entry point
+    (:mod:`engine.serving.vllm_batch`).
     """
     max_len = cfg.max_model_len or cfg.context
     if max_len > V0_LONG_CONTEXT:
+        if cfg.vllm_version is not None and parse_vllm_version(cfg.vllm_version) < (0, 6, 5):
+            return V0_CHUNKED_BATCHED_TOKENS_BEFORE_065
         return V0_CHUNKED_BATCHED_TOKENS
     return max(max_len, V0_MIN_BATCHED_TOKENS)
 

@@ -134,3 +134,14 @@ def _llama31_8b():
     from engine.catalog import find_model
 
     return find_model("llama-3.1-8b").spec
+
+
+@pytest.mark.parametrize(("version", "chunk"), [("0.6.4", 512), ("0.6.5", 2048), (None, 2048)])
+def test_v0_chunks_long_contexts_by_release(version, chunk):
+    # above max_model_len 32,768 V0 turns chunked prefill on: 512-token chunks until vllm-project/vllm PR 10544
+    # (0.6.5) made them 2,048.  The 256-sequence sampler warm-up (256 x V 1,000 x 38 B = 9,728,000 B) is above
+    # the forward either way, so the activations are the hidden states it holds: 2 B x (chunk + 256) x 256
+    est = estimate(plan(_vllm(version, vllm_engine="v0", context=40_000, max_model_len=40_000)))
+    bd = est.cards[0].breakdown
+    assert bd.logits.bytes == 9_728_000
+    assert bd.activations.bytes == 2 * (chunk + 256) * 256
