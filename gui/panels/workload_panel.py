@@ -9,7 +9,8 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from engine.serving.estimate import llamacpp_keeps_windows
+from engine.serving.estimate import llamacpp_keeps_windows, vllm_batch
+from engine.serving.runtimes import profile as runtime_profile
 from engine.training.memory.deepspeed_optimizer import deepspeed_fp32_grad_bytes_per_param
 from gui.panels.expert_load import KIND_PATH, ExpertLoadRows, plan_with_load_kind
 from gui.panels.form import BoundForm
@@ -42,6 +43,22 @@ def serving_field_rules(serving) -> dict[str, bool]:
         "serving.group_size": quant.startswith("int4"),
         "serving.double_quant": quant in ("nf4", "fp4"),
     }
+
+
+def auto_value_texts(plan) -> dict[str, str]:
+    """The "auto" text of the serving batch rows, with what the runtime picks for this plan: "auto (2,048)"."""
+    auto = translate("section_form", "auto")
+    texts = {"serving.prefill_chunk": auto, "serving.max_num_seqs": auto}
+    serving = plan.serving
+    if serving is None or not plan.layout.cards:
+        return texts
+    batch = vllm_batch(plan, serving)
+    if batch is not None:
+        texts["serving.prefill_chunk"] = f"{auto} ({batch.tokens:,})"
+        texts["serving.max_num_seqs"] = f"{auto} ({batch.serving_seqs(serving.batch):,})"
+    elif runtime_profile(serving.runtime).prefill_chunk:
+        texts["serving.prefill_chunk"] = f"{auto} ({runtime_profile(serving.runtime).prefill_chunk:,})"
+    return texts
 
 
 def swa_full_reason(plan) -> str:
@@ -195,6 +212,9 @@ class WorkloadPanel(BoundForm):
                 label = self.bindings[path].row_label
                 if label is not None:
                     label.setEnabled(applies)
+        for path, text in auto_value_texts(plan).items():
+            if path in self.bindings:
+                self.bindings[path].widget.setSpecialValueText(text)
         reasons = checkpoint_switch_reasons(plan.training)
         if "serving.swa_full" in self.bindings:
             reasons["serving.swa_full"] = swa_full_reason(plan)

@@ -74,3 +74,19 @@ def test_entry_point_is_greyed_for_v0(vllm_panel):
     assert document.plan.serving.vllm_engine == "v0"
     assert not panel.bindings["serving.vllm_entry"].widget.isEnabled()
     assert panel.bindings["serving.max_num_seqs"].widget.isEnabled()  # V0 samples its max_num_seqs sequences too
+
+
+def test_auto_rows_say_what_vllm_picks(vllm_panel):
+    document, panel = vllm_panel
+    chunk = panel.bindings["serving.prefill_chunk"].widget
+    seqs = panel.bindings["serving.max_num_seqs"].widget
+    # `vllm serve` on an RTX 4090 (below 70 GiB): 2,048 tokens per chunk, 256 sequences
+    assert chunk.specialValueText() == "auto (2,048)" and seqs.specialValueText() == "auto (256)"
+    combo = panel.bindings["serving.vllm_entry"].widget
+    combo.setCurrentIndex(combo.findData("llm"))
+    combo.activated.emit(combo.currentIndex())
+    assert chunk.specialValueText() == "auto (8,192)"  # the LLM class's default on that card
+    runtime = panel.bindings["serving.runtime"].widget
+    runtime.setCurrentIndex(runtime.findData("llamacpp"))
+    runtime.activated.emit(runtime.currentIndex())
+    assert chunk.specialValueText() == "auto (512)" and seqs.specialValueText() == "auto"  # n_ubatch
