@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from engine.model.params import parameter_counts
 from engine.plan.schema import Plan
 from engine.report.records import CardEstimate, Estimate, index_ranges
+from engine.serving.report import sampler_warmup_of
 from engine.units import Unit, format_bytes, to_unit
 
 # (breakdown key, column header) of the per-card table, in the engine's order.
@@ -196,6 +197,10 @@ def serving_rows(est: Estimate, unit: Unit | str) -> list[tuple[str, str]]:
     ]
     if s.kv_pool_tokens is not None and s.kv_pool_bytes is not None:
         rows.append(("runtime KV pool", f"{s.kv_pool_tokens:,} tokens = {format_bytes(s.kv_pool_bytes, unit)}"))
+    warm = sampler_warmup_of(est.worst_card)
+    if warm is not None:
+        where = "its profile's peak, above the forward" if warm[1] else "below its profile's forward"
+        rows.append(("vLLM sampler warm-up", f"{format_bytes(warm[0], unit)} ({where})"))
     if s.host_bytes:
         rows.append(("system RAM (offload)", format_bytes(s.host_bytes, unit)))
     return rows

@@ -188,3 +188,6 @@ def test_serving_plan_summary(tmp_path):
     assert "8B 服务" in text and "Serving answers" in text and "serving: quant" in text
     report = estimate_to_json(estimate(plan))
     assert f"{report['cards'][0]['total_bytes'] / 1e9:.2f}" in text
+    # vLLM's sampler warm-up is in the summary with the engine's figure and where it stands in the profile
+    warm = report["cards"][0]["details"]["sampler_warmup"]
+    assert "vLLM sampler warm-up" in text and f"{warm / 1e9:.2f} GB" in text
