@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
 
 from engine.serving.estimate import llamacpp_keeps_windows, vllm_batch
 from engine.serving.runtimes import profile as runtime_profile
@@ -213,8 +213,9 @@ class WorkloadPanel(BoundForm):
                 if label is not None:
                     label.setEnabled(applies)
         for path, text in auto_value_texts(plan).items():
-            if path in self.bindings:
-                self.bindings[path].widget.setSpecialValueText(text)
+            spin = self.bindings[path].widget if path in self.bindings else None
+            if isinstance(spin, QAbstractSpinBox):
+                spin.setSpecialValueText(text)
         reasons = checkpoint_switch_reasons(plan.training)
         if "serving.swa_full" in self.bindings:
             reasons["serving.swa_full"] = swa_full_reason(plan)
