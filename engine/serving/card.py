@@ -206,7 +206,7 @@ def warmup_of(s: Setting, stage: int, tokens: int, batch: int) -> SamplerWarmup 
     rank's pool as the smallest, so counting the warm-up on each rank of the stage gives V0's pool too."""
     if not s.warms_sampler or s.vllm_batch is None or s.split.output_stage != stage or not s.spec.vocab:
         return None
-    return sampler_warmup(s.spec, s.vllm_batch.serving_seqs(batch), tokens, ACT_BYTES)
+    return sampler_warmup(s.spec, s.vllm_batch.warmup_requests(batch), tokens, ACT_BYTES)
 
 
 def profile_peak(s: Setting, stage: int, tokens: int, batch: int, act: int,

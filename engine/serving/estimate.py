@@ -228,7 +228,13 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
             f"gpu_memory_utilization {s.cfg.gpu_memory_utilization}, {format_bytes(margin[1])} more than the "
             "margin: vLLM fails at start-up; lower gpu_memory_utilization or use --enforce-eager")))
     scheduled = s.vllm_batch
-    if scheduled is not None and scheduled.seqs_set and s.cfg.batch > scheduled.seqs:
+    if scheduled is not None and scheduled.refused(s.cfg.batch):
+        seqs = scheduled.serving_seqs(s.cfg.batch)
+        out.append(PlanWarning("vllm-batch-refused", (
+            f"vLLM refuses to start with max_num_seqs {seqs:,} above max_num_batched_tokens {scheduled.tokens:,} "
+            f"(each scheduled sequence needs a token of the batch): raise --prefill-chunk "
+            f"(--max-num-batched-tokens) to at least {seqs:,} or lower the sequences")))
+    elif scheduled is not None and scheduled.seqs_set and s.cfg.batch > scheduled.seqs:
         out.append(PlanWarning("vllm-max-num-seqs", (
             f"vLLM schedules at most max_num_seqs {scheduled.seqs:,} sequences at once, fewer than the plan's "
             f"{s.cfg.batch:,}: the others wait; --max-num-seqs {s.cfg.batch:,} serves them all (its sampler "

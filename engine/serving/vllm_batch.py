@@ -48,6 +48,16 @@ class VllmBatch:
         to ``batch`` (vLLM schedules no more than max_num_seqs at once, so a larger batch needs the flag)."""
         return self.seqs if self.seqs_set else max(self.seqs, batch)
 
+    def warmup_requests(self, batch: int) -> int:
+        """The dummy requests the profile samples: max_num_seqs, at most one per profiled token (V1's dummy
+        run takes ``min(num_tokens, max_num_reqs)``; vLLM refuses a max_num_seqs above
+        max_num_batched_tokens, see :meth:`refused`)."""
+        return min(self.serving_seqs(batch), self.tokens)
+
+    def refused(self, batch: int) -> bool:
+        """Whether vLLM refuses to start: max_num_seqs above max_num_batched_tokens (SchedulerConfig)."""
+        return self.serving_seqs(batch) > self.tokens
+
     def why_at(self, batch: int) -> str:
         if self.seqs_set or batch <= self.seqs:
             return self.why

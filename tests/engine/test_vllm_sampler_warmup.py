@@ -133,3 +133,12 @@ def test_the_table_says_where_the_profile_peaks(capsys):
     assert "vLLM's profile peaks in its sampler warm-up: 5.51 GiB" in capsys.readouterr().out
     assert main(["infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM", "--max-num-seqs", "1"]) == 0
     assert "vLLM's sampler warm-up: 0.01 GB, below its profile's forward" in capsys.readouterr().out
+
+
+def test_max_num_seqs_above_the_batched_tokens_is_refused_and_the_warmup_takes_one_request_per_token():
+    # 4,096 sequences with `vllm serve`'s 2,048-token chunks on a card below 70 GiB: vLLM refuses to start
+    # (SchedulerConfig: max_num_batched_tokens >= max_num_seqs); the dummy run would sample min(4,096, 2,048)
+    est = estimate(plan(_h100(max_num_seqs=4_096), capacity=40 * GiB, model=BIG_VOCAB))
+    warning = next(w for w in est.warnings if w.code == "vllm-batch-refused")
+    assert "refuses to start" in warning.message and "at least 4,096" in warning.message
+    assert est.cards[0].breakdown.logits.bytes == 2_048 * 151_936 * 38
