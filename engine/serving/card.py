@@ -230,7 +230,7 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
     kv = kv_bytes(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
     tokens = s.tokens(context, batch)
     act, logits = workspace_bytes(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention,
-                                  s.cfg.logits, s.split.output_stage == stage, s.ggml)
+                                  s.cfg.logits, s.split.output_stage == stage, s.ggml, s.vllm is not None)
     act += allreduce_inputs_bytes(s, stage, tp, tokens)
     act, logits, _ = profile_peak(s, stage, tokens, batch, act, logits)
     rb = _runtime_bytes(s, weights + kv + act + logits)
@@ -245,7 +245,7 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     kv: KvUse = kv_use(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
     tokens = s.tokens(context, batch)
     ws = workspace(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention, s.cfg.logits,
-                   s.split.output_stage == stage, s.ggml)
+                   s.split.output_stage == stage, s.ggml, s.vllm is not None)
     activations, act_text = ws.activations, ws.activations_formula
     pending = allreduce_inputs_bytes(s, stage, tp, tokens)
     if pending and s.vllm is not None:

@@ -28,7 +28,8 @@ Per request and vocabulary entry, at the two moments that can peak:
   cumulative sum (4 B; V1's later releases write it in place), the top-p mask (1 B) and the
   scattered result (4 B), beside the sort's outputs.
 
-With 16-bit logits and 128 rows or more the sort peaks: ``N × V × 38`` B.  vLLM's own logs agree:
+With 16-bit logits and 128 rows or more the sort peaks: ``N × V × 38`` B; from 2 to 127 rows
+``N × V × 50`` B, so 127 requests take more than 128.  vLLM's own logs agree:
 "PyTorch activation peak memory" 1.26 GiB for Meta-Llama-3-8B on an H100 at TP 1 and at TP 2 alike
 (vllm-project/vllm PR 10511: 256 requests × 128,256 × 38 B = 1.162 GiB, with the forward's hidden
 states 0.0625 GiB and cuBLAS's 32 MiB workspace, 1.256 GiB; the 8,192-token forward is smaller and

@@ -15,7 +15,8 @@ their KV pool), in 16-bit activations (``e`` = 2 B):
   vllm-project/vllm issue 10517 peaks 2.07 GiB above the weights at 20,000
   tokens: 20,000 × 2 B × (3 · 4,096 + 3 · 14,336) = 2.06 GiB).  ``f`` is the
   dense FFN, or ``top_k`` routed experts' FFN plus the shared experts' for MoE
-  layers;
+  layers, where vLLM's fused MoE kernel also holds every routed expert's output
+  in full hidden width (``top_k · h``, :func:`_mlp_width`);
 * attention scores without flash attention: ``(e + 4) · a/t · T · context``:
   the 16-bit scores and their fp32 softmax (eager attention upcasts), each query
   of the chunk against every cached key; with flash attention only the fp32
@@ -79,17 +80,37 @@ def forward_tokens(context: int, batch: int, chunk: int | None, profiled: bool =
     return chunk if profiled else min(chunk, whole)
 
 
+def _mlp_width(spec: ModelSpec, layers: tuple[int, ...], tp: int, fused_moe: bool) -> int:
+    """Elements per token of the widest MLP block among ``layers`` on one of ``tp`` ranks.
+
+    Gated: the fused gate-up output 2f and the activation's output f alive together; otherwise
+    FC1's output and the activation's output, 2f.  ``fused_moe`` (vLLM): a MoE layer's
+    ``fused_experts`` also allocates, beside those two caches, the down projection's output of every
+    routed (token, expert) pair in full hidden width before ``moe_sum`` adds them up:
+    ``intermediate_cache3`` of shape (tokens, top_k, hidden), not divided by TP
+    (``vllm/model_executor/layers/fused_moe/fused_moe.py``, ``fused_experts_impl``).
+    """
+    kinds = {spec.is_moe_layer(i) for i in layers} or {False}
+    mult = 3 if spec.gated_mlp else 2
+
+    def width(moe_layer: bool) -> int:
+        w = mult * ceil_div(_ffn_width(spec, moe_layer), tp)
+        if moe_layer and fused_moe and spec.moe is not None:
+            w += spec.moe.top_k * spec.hidden
+        return w
+
+    return max(width(k) for k in kinds)
+
+
 def _parts(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, tokens: int,
-           flash: bool) -> tuple[int, int]:
+           flash: bool, fused_moe: bool = False) -> tuple[int, int]:
     """(layer working set, attention scores or flash statistics) in bytes."""
     if not layers:
         return 0, 0
     # The residual and its normed copy (2h), the larger of the attention block (Q/K/V and the
-    # attention output) and the MLP block (gated: the fused gate-up output 2f and the activation's
-    # output f alive together; otherwise FC1's output and the activation's output, 2f), and the
-    # block's output projection (h) written while they are referenced.
-    f = ceil_div(_widest_ffn(spec, layers), tp)
-    mlp = (3 if spec.gated_mlp else 2) * f
+    # attention output) and the MLP block (:func:`_mlp_width`), and the block's output projection (h)
+    # written while they are referenced.
+    mlp = _mlp_width(spec, layers, tp, fused_moe)
     attention = ceil_div(_qkv_width(spec) + spec.heads * spec.head_dim_, tp)
     per_token = 3 * spec.hidden + max(mlp, attention)
     heads = ceil_div(spec.heads, tp)
@@ -121,11 +142,12 @@ def ggml_compute_buffer(spec: ModelSpec, layers: tuple[int, ...], context: int, 
 
 
 def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
-                    tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False) -> tuple[int, int]:
+                    tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False,
+                    fused_moe: bool = False) -> tuple[int, int]:
     """(activation workspace, logits) in bytes for a forward pass of ``tokens``, without formulas."""
     if ggml:
         return ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output)[0], 0
-    layer, scores = _parts(spec, layers, tp, context, tokens, flash)
+    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe)
     if not holds_output or spec.vocab is None:
         return layer + scores, 0
     positions = batch if logits_mode == "last" else tokens
@@ -133,7 +155,8 @@ def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: 
 
 
 def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
-              tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False) -> Workspace:
+              tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False,
+              fused_moe: bool = False) -> Workspace:
     """:func:`workspace_bytes` with formulas."""
     if ggml:
         total, text = ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output)
@@ -141,7 +164,7 @@ def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, b
     e, h, t = ACT_BYTES, spec.hidden, tp
     f = _widest_ffn(spec, layers) if layers else 0
     qkv = _qkv_width(spec)
-    layer, scores = _parts(spec, layers, tp, context, tokens, flash)
+    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe)
     heads = ceil_div(spec.heads, t)
     if not layers:
         s_text = "0 (no layers)"
@@ -150,8 +173,11 @@ def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, b
     else:
         s_text = f"scores (2 + 4) B × {heads} heads × T {n(tokens)} × context {n(context)}"
     act = layer + scores
+    moe_outputs = ""
+    if fused_moe and spec.moe is not None and any(spec.is_moe_layer(i) for i in layers):
+        moe_outputs = f"; MoE layers + fused_moe's expert outputs {spec.moe.top_k}·{n(h)}"
     text = (f"T = {n(tokens)} tokens per forward; layer {e} B × T × (3·{n(h)} + max(attention {n(qkv)}/{t} + output,"
-            f" MLP {3 if spec.gated_mlp else 2}·{n(f)}/{t}))"
+            f" MLP {3 if spec.gated_mlp else 2}·{n(f)}/{t}{moe_outputs}))"
             f" = {n(layer)} + {s_text} = {n(act)} B")
     if not holds_output or spec.vocab is None:
         return Workspace(act, text, 0, "0 (output layer on another card)" if spec.vocab else "0 (no vocab)")

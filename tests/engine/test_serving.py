@@ -253,3 +253,23 @@ def test_longest_context_stops_at_the_trained_context():
     assert longest_context(plan(VLLM, model=trained)) == 32_768
     est = estimate(plan(VLLM.model_copy(update={"context": 65_536}), model=trained))
     assert any(w.code == "context-beyond-training" for w in est.warnings)
+
+
+def test_vllm_fused_moe_keeps_every_routed_expert_output():
+    # the test model with MoE layers: 8 experts of FFN 128, top-2.  vLLM's fused_experts allocates the gate-up
+    # output (2 x 2 x 128 per token), the activation's (2 x 128) and the down projection's output of every
+    # routed (token, expert) pair in full width, (T, top_k, h), before moe_sum adds them: 2 x 256 per token.
+    from engine.model.spec import MoESpec
+
+    moe = SMALL.model_copy(update={"moe": MoESpec(experts=8, top_k=2, expert_ffn=128)})
+    cfg = dict(context=256, runtime="vllm", prefill_chunk=256, max_num_seqs=1)  # a 256-token profile forward
+    # T = 256; per token 3 x 256 + max(attention 768, MLP 3 x 256 + 2 x 256 = 1,280) = 2,048 elements;
+    # flash log-sum-exp 4 B x 4 heads x 256
+    est = estimate(plan(ServingConfig(**cfg), model=moe))
+    assert est.cards[0].breakdown.activations.bytes == 2 * 256 * 2048 + 4 * 4 * 256 == 1_052_672
+    # at TP 2 the experts' FFN halves but their outputs do not: 3 x 128 + 2 x 256 = 896 against attention 384
+    est = estimate(plan(ServingConfig(**cfg), model=moe, tp=2))
+    assert est.cards[0].breakdown.activations.bytes == 2 * 256 * (768 + 896) + 4 * 2 * 256 == 854_016
+    # transformers runs its experts one by one: no such buffer (MLP 3 x 256 = 768, as large as attention)
+    est = estimate(plan(ServingConfig(context=256, runtime="transformers"), model=moe))
+    assert est.cards[0].breakdown.activations.bytes == 2 * 256 * 1536 + 4 * 4 * 256 == 790_528

@@ -94,12 +94,21 @@ def test_v1_releases_before_0_8_profile_no_sampler_and_v0_samples():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 4_096), st.integers(1, 4_096))
-def test_more_warmup_requests_never_grow_the_pool(a, b):
-    low, high = sorted((a, b))
+@given(st.sampled_from([(2, 127), (128, 4_096)]).flatmap(
+    lambda bounds: st.tuples(st.integers(*bounds), st.integers(*bounds))))
+def test_more_warmup_requests_never_grow_the_pool_within_one_sort_algorithm(pair):
+    low, high = sorted(pair)
     pools = [estimate(plan(_h100(max_num_seqs=s), capacity=H100, model=BIG_VOCAB)).serving.kv_pool_bytes
              for s in (low, high)]
     assert pools[1] <= pools[0]
+
+
+def test_the_sort_algorithm_switch_at_128_rows_is_a_step_down():
+    # PyTorch sorts 2-127 rows with a full sort (32 B of buffers per entry) and 128 or more with a segmented
+    # sort (20 B): 127 requests x 50 B = 6,350 B per vocabulary entry > 128 x 38 B = 4,864 B
+    assert sampler_warmup(BIG_VOCAB, 127, 8_192).sampler == 127 * 151_936 * 50
+    assert sampler_warmup(BIG_VOCAB, 128, 8_192).sampler == 128 * 151_936 * 38
+    assert 127 * 50 > 128 * 38
 
 
 def test_cli_flags(capsys):
