@@ -51,7 +51,6 @@ class Setting:
     window: WindowPolicy
     vllm: VllmProfiling | None = None  # what the vLLM release counts inside its budget (None: not vLLM)
     vllm_batch: VllmBatch | None = None  # vLLM's profiled chunk and max_num_seqs (None: not vLLM)
-    warms_sampler: bool = False  # whether vLLM's profile samples max_num_seqs requests (every V0, V1 from 0.8.0)
 
     def tokens(self, context: int, batch: int) -> int:
         """Tokens of the forward pass that sets the activation peak."""
@@ -204,7 +203,7 @@ def warmup_of(s: Setting, stage: int, tokens: int, batch: int) -> SamplerWarmup 
     serves ``batch`` sequences; None elsewhere and for releases without one.  V1 samples on every TP rank
     of the stage holding the output layer; V0 on that stage's first TP rank only, but it sizes every
     rank's pool as the smallest, so counting the warm-up on each rank of the stage gives V0's pool too."""
-    if not s.warms_sampler or s.vllm_batch is None or s.split.output_stage != stage or not s.spec.vocab:
+    if s.vllm_batch is None or not s.vllm_batch.warms_sampler or s.split.output_stage != stage or not s.spec.vocab:
         return None
     return sampler_warmup(s.spec, s.vllm_batch.warmup_requests(batch), tokens, ACT_BYTES)
 
@@ -255,7 +254,7 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     logits, logits_text = ws.logits, ws.logits_formula
     forward = activations + logits
     activations, logits, warm = profile_peak(s, stage, tokens, batch, activations, logits)
-    if warm is not None and activations + logits != forward:
+    if warm is not None and warm.exceeds(forward):
         act_text = (f"the profile peaks in its sampler warm-up, above the forward's {n(forward)} B "
                     f"({act_text}); the forward's hidden states, still held: {n(warm.hidden)} B")
         logits_text = f"{warm.formula} ({_batch_why(s, batch)})"

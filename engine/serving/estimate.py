@@ -41,7 +41,6 @@ from engine.serving.summary import ServingSummary
 from engine.serving.support import catalog_gpu, format_support
 from engine.serving.vllm_batch import VllmBatch, v0_batch, v1_batch
 from engine.serving.vllm_profiling import parse_vllm_version, vllm_profiling
-from engine.serving.vllm_sampler import SAMPLER_FIRST_V1_VERSION
 from engine.units import format_bytes
 from engine.weights.quant import find_scheme, tensor_bytes
 from engine.weights.tensors import outer_tensors
@@ -98,16 +97,6 @@ def vllm_batch(plan: Plan, cfg: ServingConfig) -> VllmBatch | None:
     return v1_batch(version, cfg.vllm_entry, card.gpu, card.capacity_bytes, cfg.prefill_chunk, cfg.max_num_seqs)
 
 
-def _warms_sampler(cfg: ServingConfig) -> bool:
-    """Whether the release's profile samples its max_num_seqs requests: every V0 release, V1 from 0.8.0
-    (:mod:`engine.serving.vllm_sampler`)."""
-    if cfg.runtime != "vllm":
-        return False
-    if cfg.vllm_engine == "v0" or cfg.vllm_version is None:
-        return True
-    return parse_vllm_version(cfg.vllm_version) >= SAMPLER_FIRST_V1_VERSION
-
-
 def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
     spec, layout = plan.model, plan.layout
     rt = profile(cfg.runtime)
@@ -124,7 +113,7 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
         chunk=batch.tokens if batch else cfg.prefill_chunk or rt.prefill_chunk,
         world=len(layout.cards), window=_window_policy(cfg, rt),
         vllm=vllm_profiling(cfg.vllm_version, cfg.vllm_engine) if cfg.runtime == "vllm" else None,
-        vllm_batch=batch, warms_sampler=_warms_sampler(cfg),
+        vllm_batch=batch,
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from engine.serving.vllm_sampler import SAMPLER_FIRST_V1_VERSION
 from engine.units import GiB
 
 VllmEntry = Literal["serve", "llm"]
@@ -42,6 +43,7 @@ class VllmBatch:
     seqs: int  # max_num_seqs, set or vLLM's default: the most sequences it schedules at once
     seqs_set: bool  # whether the plan sets max_num_seqs
     why: str  # where the defaults came from, for the formulas
+    warms_sampler: bool = True  # whether the profile samples its requests (every V0 release, V1 from 0.8.0)
 
     def serving_seqs(self, batch: int) -> int:
         """The max_num_seqs that serves ``batch`` concurrent sequences: the plan's, or vLLM's default raised
@@ -84,7 +86,8 @@ def v1_batch(version: tuple[int, int, int] | None, entry: VllmEntry, gpu: str, c
     started = "vllm serve" if entry == "serve" else "the LLM class"
     why = (f"max_num_batched_tokens {chunk:,} ({'set' if tokens is not None else f'V1 {size} default for {started}'}), "
            f"max_num_seqs {requests:,} ({'set' if seqs is not None else f'V1 {size} default'}) on {gpu}")
-    return VllmBatch(chunk, requests, seqs is not None, why)
+    warms = version is None or version >= SAMPLER_FIRST_V1_VERSION
+    return VllmBatch(chunk, requests, seqs is not None, why, warms)
 
 
 def v0_batch(tokens: int, seqs: int | None) -> VllmBatch:

@@ -53,11 +53,11 @@ def auto_value_texts(plan) -> dict[str, str]:
     if serving is None or not plan.layout.cards:
         return texts
     batch = vllm_batch(plan, serving)
+    chunk = batch.tokens if batch is not None else runtime_profile(serving.runtime).prefill_chunk
+    if chunk:
+        texts["serving.prefill_chunk"] = f"{auto} ({chunk:,})"
     if batch is not None:
-        texts["serving.prefill_chunk"] = f"{auto} ({batch.tokens:,})"
         texts["serving.max_num_seqs"] = f"{auto} ({batch.serving_seqs(serving.batch):,})"
-    elif runtime_profile(serving.runtime).prefill_chunk:
-        texts["serving.prefill_chunk"] = f"{auto} ({runtime_profile(serving.runtime).prefill_chunk:,})"
     return texts
 
 
