@@ -150,5 +150,6 @@ def tick_text(short: str) -> str:
         "backward": tr("backward"),
         "all-reduce": tr("all-reduce"),
         "optimizer step": tr("optimizer step"),
+        "next forward": tr("next forward"),
     }
     return words.get(short, short)

@@ -21,7 +21,7 @@ from engine.units import Unit, format_bytes
 
 _FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_checkpointing",
           "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant", "double_quant", "lora_dropout",
-          "framework", "mixed_precision")
+          "framework", "mixed_precision", "bnb_version")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
                    help="full fine-tuning with fp32 master weights and moments (default: pure 16-bit)")
     g.add_argument("--double-quant", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--bnb-version", metavar="X.Y.Z",
+                   help="bitsandbytes release (QLoRA): before 0.43.2 each 4-bit linear keeps its input for the "
+                        "backward (default: a current release)")
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")

@@ -37,6 +37,10 @@ class FinetuneConfig(BaseModel):
         "16-bit weights, gradients and moments (LitGPT bf16-true, torchtune, transformers loaded in bfloat16)")
     quant: Literal["nf4", "fp4"] = Field("nf4", description="QLoRA base format")
     double_quant: bool = Field(True, description="QLoRA double quantization of the absmax")
+    bnb_version: str | None = Field(
+        None, max_length=32, description="bitsandbytes release (QLoRA), e.g. 0.42.0: before 0.43.2 each 4-bit "
+        "linear keeps its input for the backward, and LitGPT's loop holds it through the next micro-batch's "
+        "forward; default: a current release")
 
     @field_validator("target_modules")
     @classmethod
@@ -45,3 +49,12 @@ class FinetuneConfig(BaseModel):
         if bad or not v:
             raise PlanError("finetune.target_modules", ",".join(v), "a non-empty subset of " + ",".join(TARGET_MODULES))
         return tuple(dict.fromkeys(v))
+
+    @field_validator("bnb_version")
+    @classmethod
+    def _bnb_version(cls, v: str | None) -> str | None:
+        if v is not None:
+            from engine.finetune.bitsandbytes import parse_bnb_version
+
+            parse_bnb_version(v)
+        return v

@@ -23,11 +23,12 @@ LoRA        on the fused QKV: ``lora_dropout`` writes its output and a 1-byte ma
             dropout output and mask of its input and the rank output.
 MLP         ``LLaMAMLP`` keeps fc_1's output, its SiLU and fc_2's output (3·e·f);
             ``GptNeoxMLP`` keeps fc's output, the GeLU input (e·f).
-QLoRA       every base linear is bitsandbytes' 4-bit ``Linear4bit``, whose ``MatMul4Bit`` keeps
-            its input for the input gradient (``ctx.tensors = (A, B)``,
-            bitsandbytes/autograd/_functions.py): the two norm outputs (one when shared), the
+QLoRA       every base linear is bitsandbytes' 4-bit ``Linear4bit``.  Before bitsandbytes 0.43.2
+            its ``MatMul4Bit`` keeps its input (``ctx.tensors = (A, B)``, see
+            :mod:`engine.finetune.bitsandbytes`): the two norm outputs (one when shared), the
             attention output-projection input (e·q) and the MLP down-projection input (e·f),
-            each counted once when a LoRA input above is that same tensor.
+            each counted once when a LoRA input above is that same tensor.  Later releases keep
+            nothing of their own.
 
 MoE and MLA layers are not LitGPT blocks this module knows; their caller uses the Megatron terms.
 """
@@ -99,35 +100,43 @@ def _adapter_terms(spec: ModelSpec, targets: tuple[str, ...], rank: int, tokens:
     return terms
 
 
+def _matmul4bit_inputs(spec: ModelSpec) -> list[tuple[str, int, set[str]]]:
+    """The distinct tensors a block's 4-bit linears read, per token: (name, width, adapters reading the same
+    tensor).  One norm output feeds QKV and the MLP when the block shares its norm."""
+    h, f, q = spec.hidden, spec.ffn_, spec.heads * spec.head_dim_
+    if spec.norms_per_layer == 1:
+        return [("norm output", h, set(QKV_TARGETS) | {"gate", "up"}), ("output-projection input", q, {"o"}),
+                ("down-projection input", f, {"down"})]
+    return [("norm-1 output", h, set(QKV_TARGETS)), ("output-projection input", q, {"o"}),
+            ("norm-2 output", h, {"gate", "up"}), ("down-projection input", f, {"down"})]
+
+
+def litgpt_matmul4bit_input_bytes(spec: ModelSpec, tokens: int, e: int) -> int:
+    """Every input a block's 4-bit linears keep on ``ctx`` (bitsandbytes before 0.43.2), which the backward
+    does not release: what the block still holds of a micro-batch whose graph is still referenced."""
+    return e * sum(width for _, width, _ in _matmul4bit_inputs(spec)) * tokens
+
+
 def _quantized_input_terms(spec: ModelSpec, targets: tuple[str, ...], tokens: int, e: int,
                            dropout: bool) -> list[tuple[str, int]]:
     """The inputs MatMul4Bit keeps that no LoRA term above already holds."""
-    h, f, q = spec.hidden, spec.ffn_, spec.heads * spec.head_dim_
     held = set() if dropout else set(targets)  # without dropout lora_A keeps the very input tensor
-    parts = []
-    shared = spec.norms_per_layer == 1  # one norm output feeds QKV and the MLP
-    if not held & (set(QKV_TARGETS) | ({"gate", "up"} if shared else set())):
-        parts.append(("norm-1 output", h))
-    if "o" not in held:
-        parts.append(("output-projection input", q))
-    if not shared and not held & {"gate", "up"}:
-        parts.append(("norm-2 output", h))
-    if "down" not in held:
-        parts.append(("down-projection input", f))
+    parts = [(name, width) for name, width, readers in _matmul4bit_inputs(spec) if not held & readers]
     width = sum(w for _, w in parts)
     return [(f"{e}·({' + '.join(name for name, _ in parts)}) kept by MatMul4Bit", e * width * tokens)]
 
 
 @lru_cache(maxsize=4096)  # bounded; a sweep over sequence lengths reuses each
 def litgpt_layer_activations(spec: ModelSpec, s: int, b: int, targets: tuple[str, ...], rank: int, e: int,
-                             dropout: bool, quantized: bool) -> LayerActivations:
-    """Bytes one dense LitGPT block keeps for backward for one micro-batch of ``b`` × ``s`` tokens."""
+                             dropout: bool, inputs_kept: bool) -> LayerActivations:
+    """Bytes one dense LitGPT block keeps for backward for one micro-batch of ``b`` × ``s`` tokens;
+    ``inputs_kept``: its 4-bit linears keep their inputs (QLoRA, bitsandbytes before 0.43.2)."""
     tokens = s * b
     mlp = 3 * e * spec.ffn_ if spec.gated_mlp else e * spec.ffn_
     terms = [*_norm_terms(spec, tokens, e), *_attention_terms(spec, tokens, e),
              *_adapter_terms(spec, targets, rank, tokens, e, dropout),
              ("3·e·f SwiGLU fc_1, SiLU, fc_2 outputs" if spec.gated_mlp else "e·f GeLU input", mlp * tokens)]
-    if quantized:
+    if inputs_kept:
         terms += _quantized_input_terms(spec, targets, tokens, e, dropout)
     total = sum(v for _, v in terms)
     formula = f"LitGPT block, {n(tokens)} tokens: " + " + ".join(f"{label} {n(v)}" for label, v in terms) + \
@@ -135,16 +144,17 @@ def litgpt_layer_activations(spec: ModelSpec, s: int, b: int, targets: tuple[str
     return LayerActivations(total, formula)
 
 
-def litgpt_outer_activations(spec: ModelSpec, tokens: int, e: int, quantized: bool, targets: tuple[str, ...],
+def litgpt_outer_activations(spec: ModelSpec, tokens: int, e: int, inputs_kept: bool, targets: tuple[str, ...],
                              rank: int, dropout: bool) -> tuple[int, str]:
-    """The final norm's saved tensors, with a 4-bit lm_head its input kept by MatMul4Bit, and an lm_head
-    adapter's (``lora_head``: dropout output and mask, or the norm output itself, and the rank output)."""
+    """The final norm's saved tensors, with a 4-bit lm_head that keeps its input (``inputs_kept``) that input,
+    and an lm_head adapter's (``lora_head``: dropout output and mask, or the norm output itself, and the rank
+    output)."""
     h = spec.hidden
     norm = sum(_norm_bytes(spec, e))
-    head = e * h if quantized else 0
-    adapter = head_adapter_activation_bytes(spec, targets, rank, 1, e, e, dropout, input_kept=quantized)
+    head = e * h if inputs_kept else 0
+    adapter = head_adapter_activation_bytes(spec, targets, rank, 1, e, e, dropout, input_kept=inputs_kept)
     total = (norm + head + adapter) * tokens
-    per_token = f"final norm {n(norm)} B" + (f" + 4-bit lm_head input {n(head)} B" if quantized else "") + \
+    per_token = f"final norm {n(norm)} B" + (f" + 4-bit lm_head input {n(head)} B" if inputs_kept else "") + \
         (f" + lm_head adapter {n(adapter)} B" if adapter else "")
     text = f"({per_token}) per token × {n(tokens)} = {n(total)} B"
     return total, text

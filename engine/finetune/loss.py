@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.finetune.base_format import base_scheme, dequantized_element
+from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
 from engine.finetune.config import FinetuneConfig
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
@@ -39,6 +39,25 @@ def loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
     bytes_ = 14 * tokens * vocab
     return bytes_, (f"(bf16 logits 2 + fp32 upcast 4 + log-softmax 4 + its gradient 4) B × {n(tokens)} tokens"
                     f" × V {n(vocab)} = {n(bytes_)} B")
+
+
+def litgpt_forward_end_logits(cfg: FinetuneConfig, vocab: int) -> tuple[int, int, str]:
+    """LitGPT: the logits alive as a micro-batch's forward returns, and those of the previous micro-batch.
+
+    ``_FabricModule.forward`` builds the fp32 list with ``convert_output`` while the model's list of 16-bit
+    chunks is still referenced (e + 4 B per entry; 4 B when computing in fp32, where nothing is converted),
+    and the loop's ``logits`` (``logits = model(...)``, litgpt/finetune/lora.py) still holds the previous
+    micro-batch's fp32 chunks (4 B) until that assignment: through the optimizer step and the next forward.
+    Returns (both together, the previous micro-batch's alone, formula).
+    """
+    tokens = cfg.seq * cfg.micro_batch
+    e = DTYPE_BYTES[cfg.base_dtype]
+    new = 4 if e == 4 else e + 4
+    held = 4 * tokens * vocab
+    both = new * tokens * vocab + held
+    converted = "fp32 chunks" if e == 4 else f"{cfg.base_dtype} chunks {e} B + their fp32 copies 4 B"
+    return both, held, (f"{converted} (convert_output) + the previous micro-batch's fp32 chunks 4 B, × {n(tokens)}"
+                        f" tokens × V {n(vocab)} = {n(both)} B")
 
 
 def output_backward_bytes(cfg: FinetuneConfig, spec: ModelSpec) -> tuple[int, str]:

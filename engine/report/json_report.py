@@ -70,6 +70,11 @@ class CardModel(BaseModel):
     peak_moment: str = Field("", description="the moment of the step the card peaks at (training and "
                              "fine-tuning), e.g. 'backward of the first layer, every in-flight activation saved' "
                              "or 'loss over the logits and its gradient'; empty for serving estimates")
+    timeline: list[dict] = Field(default_factory=list, description=(
+        "training and fine-tuning: the card's step moment by moment, each {moment (words), short (a few words: "
+        "'forward', 'loss', 'backward', 'optimizer step', LitGPT's 'next forward', ...), bytes (allocated at "
+        "that moment: the breakdown without overhead; add details.library_workspace for what "
+        "torch.cuda.max_memory_allocated reports)}; the peak is the largest; empty for serving estimates"))
 
 
 class ReportModel(BaseModel):
@@ -127,6 +132,7 @@ def estimate_to_json(est: Estimate) -> dict:
             "breakdown": dict(cached[0]), "details": dict(cached[1]), "formulas": dict(cached[2]),
             "host_bytes": bd.host_bytes,
             "peak_moment": bd.timeline[bd.peak_moment].label if bd.timeline else "",
+            "timeline": [{"moment": m.label, "short": m.short, "bytes": m.total_bytes} for m in bd.timeline],
         })
     out = {
         "plan": est.plan_name, "mode": est.mode, "method": est.method, "framework": est.framework,

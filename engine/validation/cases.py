@@ -53,6 +53,10 @@ class Observed(BaseModel):
     kv_layers: Literal["all", "window"] = Field(
         "all", description="kv_cache_bytes of every layer, or only of the sliding-window layers (llama.cpp logs "
         "its iswa cache's window layers on their own line)")
+    moments: list[str] | None = Field(
+        None, description="peak_allocated_bytes over these moments of the card's step only (their short names in "
+        "the JSON timeline, e.g. 'forward', 'loss', 'backward', 'optimizer step'), when the run that was "
+        "measured never reached the others; default: the card's peak")
 
 
 class VramplanCall(BaseModel):

@@ -100,6 +100,18 @@ def measure(case: Case, report: dict) -> float | str:
     if metric == "compute_buffer_bytes":
         card = _card(case, report, lambda c: c["breakdown"]["activations"] + c["breakdown"]["logits"])
         return float(card["breakdown"]["activations"] + card["breakdown"]["logits"])
+    moments = case.observed.moments
+    if metric == "peak_allocated_bytes" and moments is not None:
+        wanted = set(moments)
+
+        def allocated(c: dict) -> int:  # the highest of the moments the run reached, with the library workspaces
+            reached = [m["bytes"] for m in c["timeline"] if m["short"] in wanted]
+            if not reached:
+                raise PlanError(f"{case.id}.observed.moments", ",".join(moments),
+                                "moments of the card's timeline: " + ", ".join(m["short"] for m in c["timeline"]))
+            return max(reached) + _details(c).get("library_workspace", 0)
+
+        return float(allocated(_card(case, report, allocated)))
     if metric == "peak_allocated_bytes":
         def allocated(c: dict) -> int:  # the overhead is outside PyTorch's allocator, but for its library workspaces
             return c["total_bytes"] - c["breakdown"]["overhead"] + _details(c).get("library_workspace", 0)

@@ -13,6 +13,7 @@ from typing import Any, get_args, get_origin
 
 from PySide6.QtCore import QCoreApplication
 
+from engine.finetune.bitsandbytes import BNB_RELEASES
 from engine.finetune.config import TARGET_MODULES
 from engine.serving.vllm_profiling import VLLM_RELEASES
 from engine.weights.formats import KV_FORMATS
@@ -26,6 +27,7 @@ _STRING_CHOICES: dict[str, tuple[str | None, ...]] = {
     "serving.quant": tuple(SCHEME_NAMES),
     "serving.kv_dtype": tuple(KV_FORMATS),
     "serving.vllm_version": (None, *VLLM_RELEASES),  # None first: the newest release
+    "finetune.bnb_version": (None, *BNB_RELEASES),  # None first: a current release
 }
 
 
@@ -80,6 +82,7 @@ def _labels() -> dict[str, str]:
         "finetune.framework": translate("section_form", "Framework:"),
         "finetune.mixed_precision": translate("section_form", "Mixed precision (fp32 master weights)"),
         "finetune.double_quant": translate("section_form", "Double quant"),
+        "finetune.bnb_version": translate("section_form", "bitsandbytes:"),
     }
 
 
@@ -99,6 +102,8 @@ def _choice_text(path: str, value: object) -> str:
         ("serving.logits", "all"): translate("section_form", "all", "logits of every prompt token"),
         ("finetune.method", "full"): translate("section_form", "full", "full fine-tuning (not LoRA)"),
         ("serving.vllm_version", None): translate("section_form", "newest", "the newest vLLM release"),
+        ("finetune.bnb_version", None): translate("section_form", "0.43.2 or later",
+                                                  "a current bitsandbytes release"),
         ("serving.vllm_entry", "serve"): translate("section_form", "vllm serve", "vLLM's OpenAI-compatible server"),
         ("serving.vllm_entry", "llm"): translate("section_form", "LLM class", "vLLM's Python LLM class"),
     }

@@ -110,6 +110,7 @@ def finetune_field_rules(finetune) -> dict[str, bool]:
         "finetune.lora_dropout": adapters,
         "finetune.quant": method == "qlora",
         "finetune.double_quant": method == "qlora",
+        "finetune.bnb_version": method == "qlora",
         "finetune.mixed_precision": method == "full",
     }
 

@@ -2134,6 +2134,11 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <source>optimizer step</source>
             <translation>优化器步</translation>
         </message>
+        <message>
+            <location filename="../../gui/step_timeline.py" line="153" />
+            <source>next forward</source>
+            <translation>下一微批前向</translation>
+        </message>
     </context>
     <context>
         <name>SweepView</name>
@@ -2274,29 +2279,29 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>WorkloadPanel</name>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="128" />
-            <location filename="../../gui/panels/workload_panel.py" line="136" />
+            <location filename="../../gui/panels/workload_panel.py" line="129" />
+            <location filename="../../gui/panels/workload_panel.py" line="137" />
             <source>Serving</source>
             <translation>推理服务</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="128" />
-            <location filename="../../gui/panels/workload_panel.py" line="137" />
+            <location filename="../../gui/panels/workload_panel.py" line="129" />
+            <location filename="../../gui/panels/workload_panel.py" line="138" />
             <source>Fine-tuning</source>
             <translation>微调</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="134" />
+            <location filename="../../gui/panels/workload_panel.py" line="135" />
             <source>Mode</source>
             <translation>模式</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="136" />
+            <location filename="../../gui/panels/workload_panel.py" line="137" />
             <source>Training</source>
             <translation>训练</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="135" />
+            <location filename="../../gui/panels/workload_panel.py" line="136" />
             <source>Workload:</source>
             <translation>工作负载：</translation>
         </message>
@@ -2331,212 +2336,212 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>仅适用于 detailed 方法下既不用 ZeRO 也不用分布式优化器的 DeepSpeed fp16 训练：分片的优化器和 bf16 以其他方式保存 fp32 梯度。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="140" />
+            <location filename="../../gui/panels/workload_panel.py" line="141" />
             <source>Training workload</source>
             <translation>训练负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="141" />
+            <location filename="../../gui/panels/workload_panel.py" line="142" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="141" />
+            <location filename="../../gui/panels/workload_panel.py" line="142" />
             <source> tokens</source>
             <translation> token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="142" />
+            <location filename="../../gui/panels/workload_panel.py" line="143" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="143" />
+            <location filename="../../gui/panels/workload_panel.py" line="144" />
             <source>Global batch:</source>
             <translation>全局批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="143" />
+            <location filename="../../gui/panels/workload_panel.py" line="144" />
             <source>auto (fill the pipeline)</source>
             <translation>自动（填满流水线）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="144" />
+            <location filename="../../gui/panels/workload_panel.py" line="145" />
             <source>Samples per optimizer step; auto runs one micro-batch per pipeline stage</source>
             <translation>每个优化器步的样本数；自动时每个流水线阶段跑一个微批次</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="145" />
+            <location filename="../../gui/panels/workload_panel.py" line="146" />
             <source>Precision:</source>
             <translation>精度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="146" />
+            <location filename="../../gui/panels/workload_panel.py" line="147" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="147" />
+            <location filename="../../gui/panels/workload_panel.py" line="148" />
             <source>Recompute:</source>
             <translation>重计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="148" />
+            <location filename="../../gui/panels/workload_panel.py" line="149" />
             <source>none</source>
             <translation>无</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="148" />
+            <location filename="../../gui/panels/workload_panel.py" line="149" />
             <source>selective</source>
             <translation>选择性</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="148" />
+            <location filename="../../gui/panels/workload_panel.py" line="149" />
             <source>full</source>
             <translation>完全</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="149" />
+            <location filename="../../gui/panels/workload_panel.py" line="150" />
             <source>Partition activations (DeepSpeed)</source>
             <translation>激活分片（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="150" />
+            <location filename="../../gui/panels/workload_panel.py" line="151" />
             <source>DeepSpeed partition_activations: each tensor-parallel rank keeps 1/TP of every layer checkpoint, all-gathered when the layer is recomputed</source>
             <translation>DeepSpeed partition_activations：每个张量并行 rank 只保留每层检查点的 1/TP，重计算该层时再 all-gather</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="152" />
+            <location filename="../../gui/panels/workload_panel.py" line="153" />
             <source>CPU checkpointing (DeepSpeed)</source>
             <translation>检查点放在 CPU（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="153" />
+            <location filename="../../gui/panels/workload_panel.py" line="154" />
             <source>DeepSpeed cpu_checkpointing: the partitioned checkpoints live in CPU memory, none on the GPU</source>
             <translation>DeepSpeed cpu_checkpointing：分片后的检查点放在 CPU 内存中，GPU 上不保留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="155" />
+            <location filename="../../gui/panels/workload_panel.py" line="156" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="156" />
+            <location filename="../../gui/panels/workload_panel.py" line="157" />
             <source>Sequence parallel (with TP)</source>
             <translation>序列并行（配合 TP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="159" />
+            <location filename="../../gui/panels/workload_panel.py" line="160" />
             <source>Sharding and offload</source>
             <translation>切分与卸载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="160" />
+            <location filename="../../gui/panels/workload_panel.py" line="161" />
             <source>ZeRO stage:</source>
             <translation>ZeRO 阶段：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="161" />
+            <location filename="../../gui/panels/workload_panel.py" line="162" />
             <source>0 (none)</source>
             <translation>0（不切分）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="161" />
+            <location filename="../../gui/panels/workload_panel.py" line="162" />
             <source>1 (optimizer states)</source>
             <translation>1（优化器状态）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="161" />
+            <location filename="../../gui/panels/workload_panel.py" line="162" />
             <source>2 (+ gradients)</source>
             <translation>2（+ 梯度）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="162" />
+            <location filename="../../gui/panels/workload_panel.py" line="163" />
             <source>3 (+ weights)</source>
             <translation>3（+ 权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="163" />
+            <location filename="../../gui/panels/workload_panel.py" line="164" />
             <source>Distributed optimizer (Megatron)</source>
             <translation>分布式优化器（Megatron）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="164" />
+            <location filename="../../gui/panels/workload_panel.py" line="165" />
             <source>Offload optimizer states to CPU</source>
             <translation>优化器状态卸载到 CPU</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="165" />
+            <location filename="../../gui/panels/workload_panel.py" line="166" />
             <source>Offload parameters to CPU (ZeRO-3)</source>
             <translation>参数卸载到 CPU（ZeRO-3）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="168" />
+            <location filename="../../gui/panels/workload_panel.py" line="169" />
             <source>MoE expert load</source>
             <translation>MoE 专家负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="172" />
+            <location filename="../../gui/panels/workload_panel.py" line="173" />
             <source>Memory method</source>
             <translation>显存估算方法</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="173" />
+            <location filename="../../gui/panels/workload_panel.py" line="174" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="174" />
+            <location filename="../../gui/panels/workload_panel.py" line="175" />
             <source>seed (the article's rules)</source>
             <translation>seed（文章的规则）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="174" />
+            <location filename="../../gui/panels/workload_panel.py" line="175" />
             <source>detailed</source>
             <translation>详细</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="175" />
+            <location filename="../../gui/panels/workload_panel.py" line="176" />
             <source>seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate</source>
             <translation>seed：每参数 18 字节，激活 40·S·H·L，不计额外开销；详细：按框架精确计算</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="176" />
+            <location filename="../../gui/panels/workload_panel.py" line="177" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="178" />
+            <location filename="../../gui/panels/workload_panel.py" line="179" />
             <source>Hugging Face (transformers eager)</source>
             <translation>Hugging Face（transformers eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="179" />
+            <location filename="../../gui/panels/workload_panel.py" line="180" />
             <source>DeepSpeed fp16 step:</source>
             <translation>DeepSpeed fp16 优化步：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="180" />
+            <location filename="../../gui/panels/workload_panel.py" line="181" />
             <source>fused (FusedAdam)</source>
             <translation>fused（FusedAdam）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="181" />
+            <location filename="../../gui/panels/workload_panel.py" line="182" />
             <source>unfused (other optimizers)</source>
             <translation>unfused（其他优化器）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="182" />
+            <location filename="../../gui/panels/workload_panel.py" line="183" />
             <source>DeepSpeed in fp16 without ZeRO converts every gradient to fp32 for the step. Its log says which wrapper runs: 'Creating fp16 optimizer' (fused: fp32 copies flattened into one buffer, 8 B per parameter) or 'Creating fp16 unfused optimizer' (an fp32 gradient per parameter, 4 B).</source>
             <translation>不用 ZeRO 的 DeepSpeed fp16 训练在优化步把每个梯度转换为 fp32。其日志说明用的是哪种封装：'Creating fp16 optimizer'（fused：fp32 副本展平到一个缓冲区，每个参数 8 B）或 'Creating fp16 unfused optimizer'（每个参数一个 fp32 梯度，4 B）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="186" />
+            <location filename="../../gui/panels/workload_panel.py" line="187" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="237" />
+            <location filename="../../gui/panels/workload_panel.py" line="238" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>
@@ -2787,220 +2792,231 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>section_form</name>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="46" />
+            <location filename="../../gui/panels/section_form.py" line="48" />
             <source>Weight format:</source>
             <translation>权重格式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="47" />
+            <location filename="../../gui/panels/section_form.py" line="49" />
             <source>KV cache type:</source>
             <translation>KV 缓存类型：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="48" />
+            <location filename="../../gui/panels/section_form.py" line="50" />
             <source>Context (tokens):</source>
             <translation>上下文长度（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="49" />
+            <location filename="../../gui/panels/section_form.py" line="51" />
             <source>Concurrent sequences:</source>
             <translation>并发序列数：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="50" />
+            <location filename="../../gui/panels/section_form.py" line="52" />
             <source>Runtime:</source>
             <translation>推理框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="51" />
+            <location filename="../../gui/panels/section_form.py" line="53" />
             <source>GPU layers (llama.cpp):</source>
             <translation>GPU 层数（llama.cpp）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="52" />
+            <location filename="../../gui/panels/section_form.py" line="54" />
             <source>GPU memory share (vLLM):</source>
             <translation>显存占用比例（vLLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="53" />
+            <location filename="../../gui/panels/section_form.py" line="55" />
             <source>KV free fraction (TRT-LLM):</source>
             <translation>KV 空闲显存比例（TRT-LLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="54" />
+            <location filename="../../gui/panels/section_form.py" line="56" />
             <source>Max model length:</source>
             <translation>最大模型长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="55" />
+            <location filename="../../gui/panels/section_form.py" line="57" />
             <source>KV block (tokens):</source>
             <translation>KV 块大小（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="56" />
+            <location filename="../../gui/panels/section_form.py" line="58" />
             <source>Prefill chunk (tokens):</source>
             <translation>Prefill 分块（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="57" />
+            <location filename="../../gui/panels/section_form.py" line="59" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="58" />
+            <location filename="../../gui/panels/section_form.py" line="60" />
             <source>LoRA rank:</source>
             <translation>LoRA 秩：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="59" />
+            <location filename="../../gui/panels/section_form.py" line="61" />
             <source>LoRA alpha:</source>
             <translation>LoRA alpha：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="60" />
+            <location filename="../../gui/panels/section_form.py" line="62" />
             <source>Adapted matrices:</source>
             <translation>适配的矩阵：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="61" />
+            <location filename="../../gui/panels/section_form.py" line="63" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="62" />
+            <location filename="../../gui/panels/section_form.py" line="64" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="63" />
+            <location filename="../../gui/panels/section_form.py" line="65" />
             <source>Base weights:</source>
             <translation>基座权重：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="64" />
+            <location filename="../../gui/panels/section_form.py" line="66" />
             <source>Adapter weights:</source>
             <translation>适配器权重：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="65" />
+            <location filename="../../gui/panels/section_form.py" line="67" />
             <source>QLoRA format:</source>
             <translation>QLoRA 格式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="66" />
+            <location filename="../../gui/panels/section_form.py" line="68" />
             <source>Group size:</source>
             <translation>分组大小：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="67" />
-            <location filename="../../gui/panels/section_form.py" line="82" />
+            <location filename="../../gui/panels/section_form.py" line="69" />
+            <location filename="../../gui/panels/section_form.py" line="84" />
             <source>Double quant</source>
             <translation>双重量化</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="68" />
+            <location filename="../../gui/panels/section_form.py" line="70" />
             <source>vLLM engine:</source>
             <translation>vLLM 引擎：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="69" />
+            <location filename="../../gui/panels/section_form.py" line="71" />
             <source>vLLM release:</source>
             <translation>vLLM 版本：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="70" />
+            <location filename="../../gui/panels/section_form.py" line="72" />
             <source>No CUDA graphs (--enforce-eager)</source>
             <translation>不使用 CUDA 图（--enforce-eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="71" />
+            <location filename="../../gui/panels/section_form.py" line="73" />
             <source>vLLM started by:</source>
             <translation>vLLM 启动方式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="72" />
+            <location filename="../../gui/panels/section_form.py" line="74" />
             <source>Max sequences (vLLM):</source>
             <translation>最大并发序列（vLLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="73" />
-            <location filename="../../gui/panels/section_form.py" line="77" />
+            <location filename="../../gui/panels/section_form.py" line="75" />
+            <location filename="../../gui/panels/section_form.py" line="79" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="74" />
+            <location filename="../../gui/panels/section_form.py" line="76" />
             <source>Full SWA cache (--swa-full)</source>
             <translation>完整 SWA 缓存（--swa-full）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="75" />
+            <location filename="../../gui/panels/section_form.py" line="77" />
             <source>Logits:</source>
             <translation>Logits：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="76" />
+            <location filename="../../gui/panels/section_form.py" line="78" />
             <source>Gradient checkpointing</source>
             <translation>梯度检查点</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="78" />
+            <location filename="../../gui/panels/section_form.py" line="80" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="79" />
+            <location filename="../../gui/panels/section_form.py" line="81" />
             <source>LoRA dropout:</source>
             <translation>LoRA dropout：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="80" />
+            <location filename="../../gui/panels/section_form.py" line="82" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="81" />
+            <location filename="../../gui/panels/section_form.py" line="83" />
             <source>Mixed precision (fp32 master weights)</source>
             <translation>混合精度（fp32 主权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="98" />
+            <location filename="../../gui/panels/section_form.py" line="85" />
+            <source>bitsandbytes:</source>
+            <translation>bitsandbytes 版本：</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/section_form.py" line="101" />
             <source>last</source>
             <comment>logits of the last token per sequence</comment>
             <translation>最后一个 token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="99" />
+            <location filename="../../gui/panels/section_form.py" line="102" />
             <source>all</source>
             <comment>logits of every prompt token</comment>
             <translation>全部 prompt token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="100" />
+            <location filename="../../gui/panels/section_form.py" line="103" />
             <source>full</source>
             <comment>full fine-tuning (not LoRA)</comment>
             <translation>全参数</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="101" />
+            <location filename="../../gui/panels/section_form.py" line="104" />
             <source>newest</source>
             <comment>the newest vLLM release</comment>
             <translation>最新</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="102" />
+            <location filename="../../gui/panels/section_form.py" line="105" />
+            <source>0.43.2 or later</source>
+            <comment>a current bitsandbytes release</comment>
+            <translation>0.43.2 或更新</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/section_form.py" line="107" />
             <source>vllm serve</source>
             <comment>vLLM's OpenAI-compatible server</comment>
             <translation>vllm serve</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="103" />
+            <location filename="../../gui/panels/section_form.py" line="108" />
             <source>LLM class</source>
             <comment>vLLM's Python LLM class</comment>
             <translation>LLM 类</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="137" />
+            <location filename="../../gui/panels/section_form.py" line="142" />
             <location filename="../../gui/panels/workload_panel.py" line="50" />
             <source>auto</source>
             <translation>自动</translation>

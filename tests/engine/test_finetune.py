@@ -105,7 +105,8 @@ def test_litgpt_lora_block_by_hand():
 
 
 def test_litgpt_qlora_by_hand():
-    q = LORA.model_copy(update={"method": "qlora", "framework": "litgpt"})
+    """bitsandbytes 0.42.0 (LitGPT's pin in spring 2024): MatMul4Bit keeps each 4-bit linear's input."""
+    q = LORA.model_copy(update={"method": "qlora", "framework": "litgpt", "bnb_version": "0.42.0"})
     b = bd(q)
     # Fabric's BitsandbytesPrecision replaces lm_head too: 1,000 x 256 in NF4 + DQ is 256,000 x 4 bit + 4,000
     # blocks x 8 bit + 16 x 32 bit + 32 bit = 1,056,544 bit = 132,068 B instead of bf16 512,000 B
@@ -115,21 +116,76 @@ def test_litgpt_qlora_by_hand():
     # keeps its input too (2 x 256 per token)
     per_layer = (8_744 + 2_560) * 1_024 + 3_072
     outer = (4 * 256 + 4 + 2 * 256) * 1_024
-    assert b.activations.bytes == 2 * per_layer + outer == 24_733_696
+    assert _moment(b, "loss")["activations"] == 2 * per_layer + outer == 24_733_696
     # the loss: Fabric's fp32 logit chunks and their fp32 log-softmax 8 B x 1,024 tokens x 1,000 + int64 targets
     # 8 x 1,024 + one 128-token chunk's fp32 gradients 8 x 128 x 1,000 = 9,224,192; the backward through the
     # 4-bit lm_head right after it (fp32 logits 4 B + bf16 gradients 2 B per token and entry, the targets, the
     # lm_head dequantized whole: fp16 output + its bf16 copy 4 B x 256,000) = 7,176,192 is lower here
-    assert b.logits.bytes == 8 * 1_024 * 1_000 + 8 * 1_024 + 8 * 128 * 1_000 == 9_224_192
+    assert _moment(b, "loss")["logits"] == 8 * 1_024 * 1_000 + 8 * 1_024 + 8 * 128 * 1_000 == 9_224_192
     short = bd(q.model_copy(update={"seq": 64, "micro_batch": 1}))
     # with 64 tokens the lm_head backward is the higher: 6 x 64 x 1,000 + 8 x 64 + 4 x 256,000, against the
     # loss 8 x 64 x 1,000 + 8 x 64 + 8 x 64 x 1,000 = 1,024,512
-    assert short.logits.bytes == 6 * 64 * 1_000 + 8 * 64 + 4 * 256_000 == 1_408_512
+    assert _moment(short, "loss")["logits"] == 6 * 64 * 1_000 + 8 * 64 + 4 * 256_000 == 1_408_512
     # the largest 4-bit layer matrix (gate/up/down: 131,072 elements) dequantized in the backward, 4 B each
     assert _moment(b, "backward")["transient"] == 4 * 131_072
-    assert b.timeline[b.peak_moment].short == "loss" and b.transient.bytes == 0
+    # The next micro-batch's forward ends while LitGPT's loop still holds the previous one's logits, and with them
+    # its graph: its 4-bit linears' inputs, which sit on ctx and survive the backward, 2 x (256 + 256 + 256 + 512)
+    # x 1,024 per layer + the lm_head's input 2 x 256 x 1,024 = 5,767,168 B, and its fp32 logit chunks
+    # 4 x 1,024 x 1,000; the new chunks exist in bf16 and in fp32 (convert_output) at that moment, 6 x 1,024 x 1,000
+    held = 2 * 2 * 1_280 * 1_024 + 2 * 256 * 1_024
+    assert held == 5_767_168
+    assert _moment(b, "next forward")["activations"] == 24_733_696 + held
+    assert _moment(b, "next forward")["logits"] == (6 + 4) * 1_024 * 1_000
+    assert _moment(b, "optimizer step")["activations"] == held  # the step runs with that graph still referenced
+    assert b.timeline[b.peak_moment].short == "next forward" and b.transient.bytes == 0
+    assert b.activations.bytes == 24_733_696 + held and b.logits.bytes == 10_240_000
     assert b.total_bytes - b.overhead.bytes == b.timeline[b.peak_moment].total_bytes == max(
         m.total_bytes for m in b.timeline)
+
+
+def test_bitsandbytes_0_43_2_keeps_no_linear_input():
+    """bitsandbytes PR 1270 (0.43.2): ``ctx.tensors = (None, B)``; the 4-bit linears keep nothing, so the block
+    is the LoRA block (8,744 B per token + the int64 index) and nothing of the previous micro-batch but its
+    logits is held."""
+    current = bd(LORA.model_copy(update={"method": "qlora", "framework": "litgpt"}))  # default: a current release
+    per_layer = 8_744 * 1_024 + 3_072
+    final_norm = (4 * 256 + 4) * 1_024
+    assert _moment(current, "loss")["activations"] == 2 * per_layer + final_norm == 18_966_528
+    assert _moment(current, "next forward")["activations"] == 18_966_528
+    assert _moment(current, "optimizer step")["activations"] == 0
+    assert _moment(bd(LORA.model_copy(update={"method": "qlora", "framework": "litgpt", "bnb_version": "0.43.1"})),
+                   "loss")["activations"] == 24_733_696
+
+
+@pytest.mark.parametrize(("version", "kept"), [("0.41.1", True), ("0.43.1", True), ("v0.42", True),
+                                                ("0.43.2", False), ("0.43.3.post1", False), ("0.45.0", False),
+                                                (None, False)])
+def test_which_bitsandbytes_keeps_the_input(version, kept):
+    from engine.finetune.bitsandbytes import keeps_linear_inputs
+
+    assert keeps_linear_inputs(version) is kept
+
+
+def test_a_bitsandbytes_release_that_is_not_one(capsys):
+    from engine.cli.main import main
+
+    rc = main(["finetune", "--model", "llama-2-7b", "--method", "qlora", "--gpu", "rtx4090", "--bnb-version", "latest"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "finetune.bnb_version" in err and "'latest'" in err and "0.42.0" in err
+
+
+def test_litgpt_holds_the_previous_logits_through_the_next_forward():
+    """LitGPT LoRA: the loop's ``logits`` keeps the previous micro-batch's fp32 chunks (4 B x 1,024 x 1,000) until
+    the next forward returns, when that forward's chunks exist in bf16 and fp32 (2 + 4 B): 10,240,000 B, above the
+    loss's 9,224,192 B.  PEFT's Trainer drops its outputs with each step: no such moment."""
+    lit = bd(LORA.model_copy(update={"framework": "litgpt"}))
+    assert _moment(lit, "next forward")["logits"] == 10 * 1_024 * 1_000
+    assert _moment(lit, "optimizer step")["logits"] == 4 * 1_024 * 1_000
+    assert lit.timeline[lit.peak_moment].short == "next forward"
+    fp32 = bd(LORA.model_copy(update={"framework": "litgpt", "base_dtype": "fp32"}))
+    assert _moment(fp32, "next forward")["logits"] == (4 + 4) * 1_024 * 1_000  # 32-true converts nothing
+    assert all(m.short != "next forward" for m in bd(LORA).timeline)
 
 
 def test_peft_qlora_runs_the_residual_stream_in_fp32():
@@ -205,8 +261,10 @@ def test_six_b_lora_on_one_24gb_card_at_2k_micro_batch_4():
     its gradient), so micro-batch 4 does not fit a 24 GB card even with checkpointing.  LitGPT's
     chunked cross-entropy keeps the logit chunks, which Fabric returns in fp32, and each chunk's fp32
     log-softmax, 8 B x 8,192 x 130,528, the int64 targets 8 B x 8,192, and one 128-token chunk's two fp32
-    gradients 8 B x 128 x 130,528 = 8.69 GB: with checkpointing micro-batch 4 is still over, micro-batch 2
-    fits (4 B x 4,096 x 130,528 less loss).
+    gradients 8 B x 128 x 130,528 = 8.69 GB; but its loop still holds the previous micro-batch's fp32 chunks
+    (4 B) when the next forward returns its chunks in bf16 and fp32 (2 + 4 B): 10 B x 8,192 x 130,528 =
+    10.69 GB, the card's peak.  With checkpointing micro-batch 4 is still over, micro-batch 2 fits (half the
+    logits).
     """
     glm = ModelSpec(name="glm-6b-shape", layers=28, hidden=4096, heads=32, ffn=16384, vocab=130_528)
     cfg = FinetuneConfig(method="lora", rank=8, seq=2048, micro_batch=4)
@@ -220,8 +278,9 @@ def test_six_b_lora_on_one_24gb_card_at_2k_micro_batch_4():
     assert no_ckpt.cards[0].breakdown.logits.bytes == 14 * 2048 * 4 * 130_528
     assert not no_ckpt.fits and not ckpt.fits
     litgpt = run(gradient_checkpointing=True, framework="litgpt")
-    loss = litgpt.cards[0].breakdown.logits.bytes
-    assert loss == 8 * 8192 * 130_528 + 8 * 8192 + 8 * 128 * 130_528 == 8_688_009_216
+    assert _moment(litgpt.cards[0].breakdown, "loss")["logits"] == \
+        8 * 8192 * 130_528 + 8 * 8192 + 8 * 128 * 130_528 == 8_688_009_216
+    assert litgpt.cards[0].breakdown.logits.bytes == 10 * 8192 * 130_528 == 10_692_853_760
     assert not litgpt.fits
     assert run(gradient_checkpointing=True, framework="litgpt", micro_batch=2).fits
     # r 8 on q and v (4096 x 4096 each): 8 x 8,192 x 2 x 28 layers
@@ -259,6 +318,10 @@ def test_an_adapter_on_the_output_layer():
     lit, lit_head = (LORA.model_copy(update={"framework": "litgpt", **u}) for u in ({}, {"target_modules": ("q", "v", "head")}))
     assert bd(lit_head).activations.bytes - bd(lit).activations.bytes == (3 * 256 + 2 * 4) * 1_024 == 794_624
     # without dropout under LitGPT QLoRA, lora_A reads the final norm's output that the 4-bit lm_head keeps anyway
-    q = {"method": "qlora", "lora_dropout": 0.0}
+    # (bitsandbytes before 0.43.2); a current release keeps nothing, so the adapter keeps that output, 2 x 256
+    q = {"method": "qlora", "lora_dropout": 0.0, "bnb_version": "0.42.0"}
     assert bd(lit_head.model_copy(update=q)).activations.bytes - bd(lit.model_copy(update=q)).activations.bytes == \
         2 * 4 * 1_024
+    q = {"method": "qlora", "lora_dropout": 0.0}
+    assert bd(lit_head.model_copy(update=q)).activations.bytes - bd(lit.model_copy(update=q)).activations.bytes == \
+        (2 * 256 + 2 * 4) * 1_024

@@ -17,10 +17,12 @@ block's ops are those of Lit-GPT October 2023 too):
 * parallel residual: ``x + attn(norm_1(x)) + mlp(norm_2(x))`` (``norm_2`` is ``norm_1``'s output
   when the attention norm is shared); else two sequential residual branches.
 
-A quantized base linear stands for bitsandbytes' ``MatMul4Bit``: its forward keeps its input
-for the backward (``ctx.tensors = (A, B)``, bitsandbytes/autograd/_functions.py).  bitsandbytes
-keeps it as a context attribute, which ``saved_tensors_hooks`` cannot see, so the stand-in keeps
-it with ``save_for_backward``: the same tensor, alive just as long.
+A quantized base linear stands for bitsandbytes' ``MatMul4Bit`` before 0.43.2: its forward keeps
+its input for the backward (``ctx.tensors = (A, B)``, bitsandbytes/autograd/_functions.py; later
+releases keep ``(None, B)``).  bitsandbytes keeps it as a context attribute, which
+``saved_tensors_hooks`` cannot see, so the stand-in keeps it with ``save_for_backward``: the same
+tensor, alive through the step.  (A context attribute also outlives the backward, until the graph's
+outputs go: test_fidelity.py ``test_an_input_kept_on_ctx_outlives_the_backward_until_the_outputs_go``.)
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class Block:
     targets: tuple[str, ...] = ("q", "v")  # lora_query/key/value, lora_projection, lora_mlp (gate, up, down; fc = up)
     rank: int = 4
     lora_dropout: float = 0.05
-    quantized: bool = False  # bnb.nf4: every base linear is a MatMul4Bit
+    quantized: bool = False  # bnb.nf4 before bitsandbytes 0.43.2: every base linear is a MatMul4Bit keeping its input
 
 
 class FrozenLinear4bit(torch.autograd.Function):

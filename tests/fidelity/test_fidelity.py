@@ -130,3 +130,51 @@ def test_litgpt_fabric_loss_peak():
     engine, _ = loss_bytes(FinetuneConfig(framework="litgpt", seq=tokens, micro_batch=1), vocab)
     assert engine == by_hand
     assert abs(measured - by_hand) / by_hand <= 0.01, measured
+
+
+def test_an_input_kept_on_ctx_outlives_the_backward_until_the_outputs_go():
+    """What the engine's LitGPT 'next forward' moment rests on (engine/finetune/bitsandbytes.py).
+
+    bitsandbytes before 0.43.2 keeps ``MatMul4Bit``'s input as a ``ctx`` attribute; the backward releases only
+    what ``save_for_backward`` holds, so the input lives as long as the graph, i.e. until the last output that
+    refers to it goes: in LitGPT's loop, when ``logits = model(...)`` rebinds the name after the next forward.
+    A tensor saved with ``save_for_backward`` goes with the backward.
+    """
+    import weakref
+
+    class KeepsInputOnCtx(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, weight):
+            ctx.tensors = (a, weight)  # as MatMul4Bit.forward in bitsandbytes 0.41-0.43.1
+            return a @ weight.t()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad @ ctx.tensors[1], None
+
+    class SavesInput(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, weight):
+            ctx.save_for_backward(a, weight)
+            return a @ weight.t()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad @ ctx.saved_tensors[1], None
+
+    def lifetime(function) -> tuple[bool, bool]:
+        x = torch.randn(4, 8, requires_grad=True)
+        weight = torch.randn(16, 8)
+        layer_input = x * 2  # a layer's input: a fresh tensor, referenced only by the graph below
+        logits = [function.apply(layer_input, weight).float()]
+        kept = weakref.ref(layer_input)
+        del layer_input
+        loss = torch.cat(logits).sum()
+        loss.backward()
+        loss = loss.item()  # LitGPT logs the loss as a number
+        after_backward = kept() is not None
+        logits = None  # the next iteration's `logits = model(...)`
+        return after_backward, kept() is not None
+
+    assert lifetime(KeepsInputOnCtx) == (True, False)
+    assert lifetime(SavesInput) == (False, False)
