@@ -54,7 +54,7 @@ from engine.finetune.lora import (
     head_adapter_activation_bytes,
     layer_adapter_params,
 )
-from engine.finetune.loss import litgpt_forward_end_logits, loss_bytes, output_backward_bytes
+from engine.finetune.loss import ForwardEnd, litgpt_forward_end, loss_bytes, output_backward_bytes
 from engine.finetune.summary import FinetuneSummary
 from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
@@ -188,27 +188,29 @@ class PreviousMicroBatch:
     (through the optimizer step and the next micro-batch's forward)."""
 
     activations: int  # its 4-bit linears' inputs (bitsandbytes before 0.43.2), on ctx: backward keeps them
-    logits: int  # its fp32 logit chunks (card with the output layer)
-    forward_end_logits: int  # the next forward's fresh chunks and their fp32 copies, with ``logits``
     text: str
-    logits_text: str  # forward_end_logits'
-    held_logits_text: str  # logits'
+    forward_end: ForwardEnd  # the next forward's logits end, with the previous fp32 chunks (0 without lm_head)
 
     def held(self) -> tuple[tuple[str, int], ...]:
-        return ("activations", self.activations), ("logits", self.logits)
+        return ("activations", self.activations), ("logits", self.forward_end.held)
 
     def next_forward(self, base_live: tuple[tuple[str, int], ...], kept: int) -> Moment:
+        end = self.forward_end
         return Moment("end of the next micro-batch's forward, the previous one's graph still referenced",
-                      (*base_live, ("activations", kept + self.activations), ("logits", self.forward_end_logits)),
-                      "next forward")
+                      (*base_live, ("activations", kept + self.activations), ("logits", end.logits),
+                       ("transient", end.transient)), "next forward")
 
     def formulas(self, peak: str, act_text: str, logits_text: str) -> tuple[str, str]:
         """The activations' and logits' formulas when the card peaks at ``peak`` (a moment's short name)."""
         if peak == "next forward":
-            return (f"{act_text}; + {self.text}" if self.activations else act_text), self.logits_text
+            return (f"{act_text}; + {self.text}" if self.activations else act_text), self.forward_end.text
         if peak == "optimizer step":
-            return self.text or "0 (no micro-batch's activations alive)", self.held_logits_text
+            return (self.text or "0 (no micro-batch's activations alive)",
+                    f"the previous micro-batch's fp32 logit chunks, {n(self.forward_end.held)} B")
         return act_text, logits_text
+
+    def transient(self) -> Figure:
+        return figure("transient", "4-bit lm_head dequantized", self.forward_end.transient, self.forward_end.text)
 
 
 def _previous_micro_batch(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last: bool) -> PreviousMicroBatch:
@@ -224,11 +226,10 @@ def _previous_micro_batch(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ..
         inputs = litgpt_matmul4bit_input_bytes(spec, tokens, e) * len(dense)
         if last and base_scheme(cfg).quantize_output:
             inputs += e * spec.hidden * tokens  # the 4-bit lm_head's input, the final norm's output
-    both, held, logits_text = litgpt_forward_end_logits(cfg, spec.vocab) if last and spec.vocab else (0, 0, "0")
+    end = litgpt_forward_end(cfg, spec) if last and spec.vocab else ForwardEnd(0, 0, 0, "0 (output layer on another card)")
     text = (f"the previous micro-batch's 4-bit linear inputs, {e} B × {n(tokens)} tokens per input on this card"
             f" (bitsandbytes {cfg.bnb_version} keeps them on ctx) = {n(inputs)} B" if inputs else "")
-    held_text = f"the previous micro-batch's fp32 logit chunks 4 B × {n(tokens)} tokens × V = {n(held)} B"
-    return PreviousMicroBatch(inputs, held, both, text, logits_text, held_text)
+    return PreviousMicroBatch(inputs, text, end)
 
 
 def _dequantization_buffer(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> Figure:
@@ -300,7 +301,8 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     parts = dict(static)
     parts["activations"] = figure("activations", "activations", at_peak.get("activations", 0), act_text)
     parts["logits"] = figure("logits", "logits and loss", at_peak.get("logits", 0), logits_text)
-    peak_transient = step if timeline[peak].short == "optimizer step" else buffer
+    peak_transient = {"optimizer step": step, "next forward": previous.transient() if previous else buffer}.get(
+        timeline[peak].short, buffer)
     parts["transient"] = figure("transient", peak_transient.label, at_peak.get("transient", 0), peak_transient.formula)
     o = plan.method.overhead
     visible = sum(f.bytes for f in parts.values())

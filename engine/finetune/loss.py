@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
 from engine.finetune.config import FinetuneConfig
 from engine.model.spec import ModelSpec
@@ -41,23 +43,45 @@ def loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
                     f" × V {n(vocab)} = {n(bytes_)} B")
 
 
-def litgpt_forward_end_logits(cfg: FinetuneConfig, vocab: int) -> tuple[int, int, str]:
-    """LitGPT: the logits alive as a micro-batch's forward returns, and those of the previous micro-batch.
+@dataclasses.dataclass(frozen=True, slots=True)
+class ForwardEnd:
+    """LitGPT: the logits end of a micro-batch's forward while the previous micro-batch's logits are still bound."""
 
-    ``_FabricModule.forward`` builds the fp32 list with ``convert_output`` while the model's list of 16-bit
-    chunks is still referenced (e + 4 B per entry; 4 B when computing in fp32, where nothing is converted),
-    and the loop's ``logits`` (``logits = model(...)``, litgpt/finetune/lora.py) still holds the previous
-    micro-batch's fp32 chunks (4 B) until that assignment: through the optimizer step and the next forward.
-    Returns (both together, the previous micro-batch's alone, formula).
+    logits: int  # logit bytes alive then, the previous micro-batch's fp32 chunks included
+    transient: int  # the 4-bit lm_head dequantized, when its last chunk is the higher instant; else 0
+    held: int  # the previous micro-batch's fp32 chunks alone
+    text: str
+
+
+def litgpt_forward_end(cfg: FinetuneConfig, spec: ModelSpec) -> ForwardEnd:
+    """The highest instant of the logits end of a LitGPT forward, with the previous micro-batch's logits.
+
+    The loop's ``logits`` (``logits = model(...)``, litgpt/finetune/lora.py) still holds the previous
+    micro-batch's fp32 chunks (4 B per token and vocabulary entry) until the forward returns.  Before it
+    returns, either
+    * the last chunk goes through the lm_head while every earlier chunk's 16-bit output is kept (e B); a
+      4-bit lm_head is dequantized whole for each chunk (``MatMul4Bit``: the fp16 ``dequantize_4bit`` output
+      and its copy in the compute dtype, :func:`dequantized_element`), or
+    * ``_FabricModule.forward`` builds the fp32 list with ``convert_output`` while the 16-bit list is still
+      referenced (e + 4 B; 4 B when computing in fp32, where nothing is converted).
     """
-    tokens = cfg.seq * cfg.micro_batch
+    tokens, vocab = cfg.seq * cfg.micro_batch, spec.vocab or 0
     e = DTYPE_BYTES[cfg.base_dtype]
-    new = 4 if e == 4 else e + 4
     held = 4 * tokens * vocab
-    both = new * tokens * vocab + held
-    converted = "fp32 chunks" if e == 4 else f"{cfg.base_dtype} chunks {e} B + their fp32 copies 4 B"
-    return both, held, (f"{converted} (convert_output) + the previous micro-batch's fp32 chunks 4 B, × {n(tokens)}"
-                        f" tokens × V {n(vocab)} = {n(both)} B")
+    converting = (4 if e == 4 else e + 4) * tokens * vocab
+    quantized_head = cfg.method == "qlora" and base_scheme(cfg).quantize_output
+    element, element_text = dequantized_element(cfg)
+    head = element * vocab * spec.hidden if quantized_head else 0
+    chunks = e * tokens * vocab
+    previous = f"the previous micro-batch's fp32 chunks 4 B × {n(tokens)} × V {n(vocab)} = {n(held)} B"
+    if head and chunks + head > converting:
+        return ForwardEnd(chunks + held, head, held, (
+            f"the last chunk through the 4-bit lm_head: the {cfg.base_dtype} chunks {e} B × {n(tokens)} tokens × V "
+            f"{n(vocab)} and the lm_head dequantized {element_text} × {n(vocab * spec.hidden)} = {n(head)} B, with "
+            f"{previous}"))
+    converted = "fp32 chunks 4 B" if e == 4 else f"{cfg.base_dtype} chunks {e} B + their fp32 copies 4 B"
+    return ForwardEnd(converting + held, 0, held, (
+        f"{converted} (convert_output) × {n(tokens)} tokens × V {n(vocab)}, with {previous}"))
 
 
 def output_backward_bytes(cfg: FinetuneConfig, spec: ModelSpec) -> tuple[int, str]:

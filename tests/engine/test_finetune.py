@@ -141,6 +141,15 @@ def test_litgpt_qlora_by_hand():
     assert b.activations.bytes == 24_733_696 + held and b.logits.bytes == 10_240_000
     assert b.total_bytes - b.overhead.bytes == b.timeline[b.peak_moment].total_bytes == max(
         m.total_bytes for m in b.timeline)
+    # With 64 tokens the higher instant of that forward's end is its last chunk through the 4-bit lm_head,
+    # dequantized whole (fp16 output + bf16 copy, 4 B x 256,000 = 1,024,000 B, a transient) beside the bf16
+    # chunks 2 x 64 x 1,000 and the previous fp32 chunks 4 x 64 x 1,000; converting to fp32 would hold only
+    # (2 + 4 + 4) x 64 x 1,000 = 640,000 B
+    end = _moment(short, "next forward")
+    assert end["logits"] == (2 + 4) * 64 * 1_000 and end["transient"] == 4 * 256_000
+    assert end["activations"] == _moment(short, "loss")["activations"] + 2 * 2 * 1_280 * 64 + 2 * 256 * 64
+    assert short.timeline[short.peak_moment].short == "next forward"
+    assert short.transient.bytes == 1_024_000 and short.transient.label == "4-bit lm_head dequantized"
 
 
 def test_bitsandbytes_0_43_2_keeps_no_linear_input():
