@@ -40,7 +40,7 @@ class FinetuneConfig(BaseModel):
     bnb_version: str | None = Field(
         None, max_length=32, description="bitsandbytes release (QLoRA), e.g. 0.42.0: before 0.43.2 each 4-bit "
         "linear keeps its input for the backward, and LitGPT's loop holds it through the next micro-batch's "
-        "forward; default: a current release")
+        "forward (the peft count keeps every linear's input whatever the release); default: a current release")
 
     @field_validator("target_modules")
     @classmethod
