@@ -44,6 +44,8 @@ def render_table(est: Estimate, unit: Unit, all_cards: bool = False) -> str:
                   if worst else ""))
     out = [f"memory per card in {unit.value} ({'10^9' if unit is Unit.GB else '2^30'} bytes); "
            "stages counted from 1; mb = micro-batches in flight", *lines, "", summary]
+    if worst and worst.breakdown.timeline:  # training and fine-tuning: where in the step the worst card peaks
+        out.append(f"card {worst.index} peaks at: {worst.breakdown.timeline[worst.breakdown.peak_moment].label}")
     for w in est.warnings:
         out.append(f"{w.severity}: {w.message}")
     return "\n".join(out)

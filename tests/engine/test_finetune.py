@@ -334,3 +334,14 @@ def test_an_adapter_on_the_output_layer():
     q = {"method": "qlora", "lora_dropout": 0.0}
     assert bd(lit_head.model_copy(update=q)).activations.bytes - bd(lit.model_copy(update=q)).activations.bytes == \
         (2 * 256 + 2 * 4) * 1_024
+
+
+def test_the_table_says_where_the_card_peaks(capsys):
+    from engine.cli.main import main
+
+    argv = ["finetune", "--model", "llama-2-7b", "--method", "qlora", "--framework", "litgpt", "--gpu", "a100-40gb",
+            "--seq", "512", "--micro-batch", "2"]
+    assert main([*argv, "--bnb-version", "0.42.0"]) == 0
+    assert "card 0 peaks at: end of the next micro-batch's forward" in capsys.readouterr().out
+    assert main([*argv, "--framework", "peft"]) == 0
+    assert "card 0 peaks at: loss over the logits and its gradient" in capsys.readouterr().out
