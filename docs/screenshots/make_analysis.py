@@ -7,6 +7,9 @@
 * ``sweep-article-13b-seq-1280x800.png``: View > Sweep on the same plan, sequence length (largest fitting 5,627);
 * ``sweep-70b-80-cards-pp-1280x800.png``: the 70B plan on 80 cards, PP size (the smallest that fits);
 * ``step-timeline-13b-detailed-1280x800.png``: the step-timeline dock on the detailed-method 13B plan;
+* ``step-timeline-litgpt-qlora-1280x800.png``: the 7B QLoRA template switched to LitGPT's config-hub QLoRA
+  (bitsandbytes 0.42.0, r 32 on q and v, 2 x 512 tokens, no checkpointing, bf16 adapters, paged AdamW):
+  the card peaks at the end of the next micro-batch's forward;
 * ``report-alternatives-p2.png``, ``report-sweep-p3.png``: ``vramplan report`` of the article's plan with
   ``--baseline article-13b-zero1-only.json --sweep seq``, pages 2 and 3 at 60 dpi.
 """
@@ -72,6 +75,21 @@ def sweep_of(knob: str):
     return setup
 
 
+def litgpt_qlora(window) -> None:
+    from gui.panels.plan_fields import set_field
+
+    document = window.document
+    for path, value, text in (("finetune.framework", "litgpt", "Set framework"),
+                              ("finetune.bnb_version", "0.42.0", "Set bitsandbytes release"),
+                              ("finetune.target_modules", ("q", "v"), "Set adapted matrices"),
+                              ("finetune.rank", 32, "Set LoRA rank"), ("finetune.seq", 512, "Set sequence length"),
+                              ("finetune.micro_batch", 2, "Set micro-batch"),
+                              ("finetune.gradient_checkpointing", False, "Set gradient checkpointing"),
+                              ("finetune.adapter_dtype", "bf16", "Set adapter weights"),
+                              ("finetune.optimizer", "paged-adamw", "Set optimizer")):
+        document.apply(set_field(document.plan, path, value), text)
+
+
 def report_pages() -> None:
     from engine.resources import resource_path
 
@@ -91,6 +109,7 @@ def main() -> None:
     window_shot("article-13b-pp4-zero1-dp2", "sweep-article-13b-seq-1280x800.png", sweep_of("seq"))
     window_shot("70b-80-cards", "sweep-70b-80-cards-pp-1280x800.png", sweep_of("pp"))
     window_shot("13b-detailed-megatron", "step-timeline-13b-detailed-1280x800.png", lambda window: None)
+    window_shot("7b-rtx4090-qlora", "step-timeline-litgpt-qlora-1280x800.png", litgpt_qlora)
     report_pages()
 
 
