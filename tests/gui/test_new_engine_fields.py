@@ -309,3 +309,29 @@ def test_deepspeed_fp16_step_through_the_workload_panel(training):
     document.undo_stack.undo()
     assert document.plan.method.deepspeed_fp16_optimizer == "fused"
     assert step_choice.currentData() == "fused"
+
+
+def test_bitsandbytes_release_through_the_workload_panel(qtbot):
+    """QLoRA only; under LitGPT bitsandbytes 0.42.0 keeps each 4-bit linear's input, one undo step.
+
+    The 7B QLoRA template switched to LitGPT without checkpointing: per layer the two norm outputs, the output
+    projection's and the down projection's inputs, 2 B x (4,096 + 4,096 + 4,096 + 11,008) x 4 x 2,048 tokens, are
+    kept; with the previous micro-batch's (LitGPT's loop holds its graph) the peak rises by at least that.
+    """
+    document = PlanDocument(load_template("7b-rtx4090-qlora"))
+    document.apply(set_field(document.plan, "finetune.framework", "litgpt"), "Set framework")
+    document.apply(set_field(document.plan, "finetune.gradient_checkpointing", False), "Set checkpointing")
+    panel = WorkloadPanel(document)
+    qtbot.addWidget(panel)
+    combo = panel.bindings["finetune.bnb_version"].widget
+    assert combo.isEnabled() and combo.currentText() == "0.43.2 or later"
+    before = document.estimate.cards[0].breakdown.total_bytes
+    steps = document.undo_stack.count()
+    choose(panel, "finetune.bnb_version", "0.42.0")
+    assert document.plan.finetune.bnb_version == "0.42.0" and document.undo_stack.count() == steps + 1
+    kept = 32 * 2 * (4_096 + 4_096 + 4_096 + 11_008) * 4 * 2_048
+    assert document.estimate.cards[0].breakdown.total_bytes - before >= kept
+    document.undo_stack.undo()
+    assert document.plan.finetune.bnb_version is None
+    choose(panel, "finetune.method", "lora")
+    assert not combo.isEnabled()
