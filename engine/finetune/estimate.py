@@ -28,7 +28,8 @@ LoRA / QLoRA (PEFT on Hugging Face transformers), per card:
 The card's figure is the highest moment of its step: the forward, the loss
 (saved activations + the loss buffers), the backward of the last layer (saved
 activations + the recomputed layer's working set + the dequantized matrix;
-the loss buffers are freed by then) and the optimizer step.
+the loss buffers are freed by then) and the optimizer step; under LitGPT also the end of the next
+micro-batch's forward, with the previous micro-batch's graph still held (:mod:`engine.finetune.litgpt_loop`).
 
 Layouts: one card, data-parallel replicas, or a layer split over stages
 (``device_map="auto"``, one micro-batch at a time); no tensor parallelism.
@@ -41,20 +42,17 @@ from functools import lru_cache
 
 from engine.errors import PlanError
 from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
-from engine.finetune.bitsandbytes import keeps_linear_inputs
+from engine.finetune.bitsandbytes import qlora_keeps_inputs
 from engine.finetune.config import FinetuneConfig
-from engine.finetune.litgpt_block import (
-    litgpt_layer_activations,
-    litgpt_matmul4bit_input_bytes,
-    litgpt_outer_activations,
-)
+from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
+from engine.finetune.litgpt_loop import previous_micro_batch
 from engine.finetune.lora import (
     adapter_activation_bytes,
     adapter_params,
     head_adapter_activation_bytes,
     layer_adapter_params,
 )
-from engine.finetune.loss import ForwardEnd, litgpt_forward_end, loss_bytes, output_backward_bytes
+from engine.finetune.loss import loss_bytes, output_backward_bytes
 from engine.finetune.summary import FinetuneSummary
 from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
@@ -131,18 +129,13 @@ def residual_bytes(cfg: FinetuneConfig) -> int:
     return 4 if cfg.method == "qlora" else ACT_BYTES
 
 
-def _inputs_kept(cfg: FinetuneConfig) -> bool:
-    """QLoRA with a bitsandbytes release whose 4-bit linears keep their inputs (before 0.43.2)."""
-    return cfg.method == "qlora" and keeps_linear_inputs(cfg.bnb_version)
-
-
 def _layer_bytes(spec: ModelSpec, cfg: FinetuneConfig, layer: int, e: int) -> int:
     """One layer's saved activations: LitGPT's block as measured, else the training count plus the adapters."""
     s, b = cfg.seq, cfg.micro_batch
     moe = spec.is_moe_layer(layer)
     if cfg.framework == "litgpt" and not moe and spec.mla is None:
         return litgpt_layer_activations(spec, s, b, cfg.target_modules, cfg.rank, e, cfg.lora_dropout > 0,
-                                        _inputs_kept(cfg)).bytes
+                                        qlora_keeps_inputs(cfg)).bytes
     base = layer_activations(spec, moe, s, b, 1, False, cfg.flash_attention, False, e).bytes
     return base + adapter_activation_bytes(spec, layer, cfg.target_modules, cfg.rank, s * b, e,
                                            DTYPE_BYTES[cfg.adapter_dtype], cfg.lora_dropout > 0)
@@ -153,7 +146,7 @@ def _outer_activations(spec: ModelSpec, cfg: FinetuneConfig, e: int) -> tuple[in
     lm_head's input); an adapter on the output layer, in either framework."""
     tokens, dropout = cfg.seq * cfg.micro_batch, cfg.lora_dropout > 0
     if cfg.framework == "litgpt":
-        total, text = litgpt_outer_activations(spec, tokens, e, _inputs_kept(cfg), cfg.target_modules, cfg.rank,
+        total, text = litgpt_outer_activations(spec, tokens, e, qlora_keeps_inputs(cfg), cfg.target_modules, cfg.rank,
                                                dropout)
         return total, f" + {text}"
     adapter = head_adapter_activation_bytes(spec, cfg.target_modules, cfg.rank, tokens, e,
@@ -180,56 +173,6 @@ def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last:
     kept = sum(per_layer.values()) + outer
     return ActivationUse(kept, 0, f"{len(layers)} layers{unit}, {n(max(per_layer.values()))} B per layer "
                                   f"(base + adapter intermediates){outer_text} = {n(kept)} B")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PreviousMicroBatch:
-    """LitGPT: what the previous micro-batch's graph still holds while the loop's ``logits`` refers to it
-    (through the optimizer step and the next micro-batch's forward)."""
-
-    activations: int  # its 4-bit linears' inputs (bitsandbytes before 0.43.2), on ctx: backward keeps them
-    text: str
-    forward_end: ForwardEnd  # the next forward's logits end, with the previous fp32 chunks (0 without lm_head)
-
-    def held(self) -> tuple[tuple[str, int], ...]:
-        return ("activations", self.activations), ("logits", self.forward_end.held)
-
-    def next_forward(self, base_live: tuple[tuple[str, int], ...], kept: int) -> Moment:
-        end = self.forward_end
-        return Moment("end of the next micro-batch's forward, the previous one's graph still referenced",
-                      (*base_live, ("activations", kept + self.activations), ("logits", end.logits),
-                       ("transient", end.transient)), "next forward")
-
-    def formulas(self, peak: str, act_text: str, logits_text: str) -> tuple[str, str]:
-        """The activations' and logits' formulas when the card peaks at ``peak`` (a moment's short name)."""
-        if peak == "next forward":
-            return (f"{act_text}; + {self.text}" if self.activations else act_text), self.forward_end.text
-        if peak == "optimizer step":
-            return (self.text or "0 (no micro-batch's activations alive)",
-                    f"the previous micro-batch's fp32 logit chunks, {n(self.forward_end.held)} B")
-        return act_text, logits_text
-
-    def transient(self) -> Figure:
-        return figure("transient", "4-bit lm_head dequantized", self.forward_end.transient, self.forward_end.text)
-
-
-def _previous_micro_batch(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last: bool) -> PreviousMicroBatch:
-    """LitGPT's loop (``logits = model(...)``, litgpt/finetune/lora.py) keeps the previous micro-batch's
-    outputs, and so its autograd graph, until the next forward returns.  The backward released the tensors
-    saved with ``save_for_backward``; what a 4-bit linear put on ``ctx`` stays (:mod:`engine.finetune.bitsandbytes`).
-    With gradient checkpointing the forward keeps checkpoints instead (what a checkpoint implementation
-    leaves on ``ctx`` is not modelled)."""
-    spec, tokens, e = plan.model, cfg.seq * cfg.micro_batch, residual_bytes(cfg)
-    inputs = 0
-    if _inputs_kept(cfg) and not cfg.gradient_checkpointing:
-        dense = [i for i in layers if not spec.is_moe_layer(i)] if spec.mla is None else []
-        inputs = litgpt_matmul4bit_input_bytes(spec, tokens, e) * len(dense)
-        if last and base_scheme(cfg).quantize_output:
-            inputs += e * spec.hidden * tokens  # the 4-bit lm_head's input, the final norm's output
-    end = litgpt_forward_end(cfg, spec) if last and spec.vocab else ForwardEnd(0, 0, 0, "0 (output layer on another card)")
-    text = (f"the previous micro-batch's 4-bit linear inputs, {e} B × {n(tokens)} tokens per input on this card"
-            f" (bitsandbytes {cfg.bnb_version} keeps them on ctx) = {n(inputs)} B" if inputs else "")
-    return PreviousMicroBatch(inputs, text, end)
 
 
 def _dequantization_buffer(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> Figure:
@@ -280,7 +223,8 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     # The loss runs before any layer's backward: the logits (and their gradient) are freed once the output
     # layer has back-propagated, before the last layer is recomputed (checkpointing) or dequantized (QLoRA).
     recomputed = " recomputed" if cfg.gradient_checkpointing else ""
-    previous = _previous_micro_batch(plan, cfg, layers, last) if cfg.framework == "litgpt" else None
+    previous = previous_micro_batch(plan.model, cfg, layers, last, residual_bytes(cfg)) \
+        if cfg.framework == "litgpt" else None
     timeline: tuple[Moment, ...] = (
         Moment("step start: frozen base, adapters, optimizer states", base_live, "start"),
         Moment("forward of the micro-batch", (*base_live, ("activations", act.kept)), "forward"),
