@@ -17,12 +17,8 @@ next forward too.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from engine.errors import PlanError
-
-if TYPE_CHECKING:
-    from engine.finetune.config import FinetuneConfig
 
 # Releases whose behaviour differs, newest first (the GUI offers these; any release parses).
 BNB_RELEASES = ("0.43.2", "0.43.1", "0.42.0", "0.41.1", "0.41.0")
@@ -47,6 +43,6 @@ def keeps_linear_inputs(version: str | None) -> bool:
     return version is not None and parse_bnb_version(version) < FIRST_RELEASE_DROPPING_INPUTS
 
 
-def qlora_keeps_inputs(cfg: FinetuneConfig) -> bool:
-    """QLoRA with a bitsandbytes release whose 4-bit linears keep their inputs (before 0.43.2)."""
-    return cfg.method == "qlora" and keeps_linear_inputs(cfg.bnb_version)
+def qlora_keeps_inputs(method: str, version: str | None) -> bool:
+    """A fine-tuning ``method`` that is QLoRA on a bitsandbytes release whose 4-bit linears keep their inputs."""
+    return method == "qlora" and keeps_linear_inputs(version)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.errors import PlanError
+from engine.finetune.bitsandbytes import parse_bnb_version
 
 FinetuneMethod = Literal["full", "lora", "qlora"]
 AdapterOptimizer = Literal["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"]
@@ -54,7 +55,5 @@ class FinetuneConfig(BaseModel):
     @classmethod
     def _bnb_version(cls, v: str | None) -> str | None:
         if v is not None:
-            from engine.finetune.bitsandbytes import parse_bnb_version
-
             parse_bnb_version(v)
         return v

@@ -135,7 +135,7 @@ def _layer_bytes(spec: ModelSpec, cfg: FinetuneConfig, layer: int, e: int) -> in
     moe = spec.is_moe_layer(layer)
     if cfg.framework == "litgpt" and not moe and spec.mla is None:
         return litgpt_layer_activations(spec, s, b, cfg.target_modules, cfg.rank, e, cfg.lora_dropout > 0,
-                                        qlora_keeps_inputs(cfg)).bytes
+                                        qlora_keeps_inputs(cfg.method, cfg.bnb_version)).bytes
     base = layer_activations(spec, moe, s, b, 1, False, cfg.flash_attention, False, e).bytes
     return base + adapter_activation_bytes(spec, layer, cfg.target_modules, cfg.rank, s * b, e,
                                            DTYPE_BYTES[cfg.adapter_dtype], cfg.lora_dropout > 0)
@@ -146,7 +146,7 @@ def _outer_activations(spec: ModelSpec, cfg: FinetuneConfig, e: int) -> tuple[in
     lm_head's input); an adapter on the output layer, in either framework."""
     tokens, dropout = cfg.seq * cfg.micro_batch, cfg.lora_dropout > 0
     if cfg.framework == "litgpt":
-        total, text = litgpt_outer_activations(spec, tokens, e, qlora_keeps_inputs(cfg), cfg.target_modules, cfg.rank,
+        total, text = litgpt_outer_activations(spec, tokens, e, qlora_keeps_inputs(cfg.method, cfg.bnb_version), cfg.target_modules, cfg.rank,
                                                dropout)
         return total, f" + {text}"
     adapter = head_adapter_activation_bytes(spec, cfg.target_modules, cfg.rank, tokens, e,

@@ -63,7 +63,7 @@ def previous_micro_batch(spec: ModelSpec, cfg: FinetuneConfig, layers: tuple[int
     leaves on ``ctx`` is not modelled).  ``e``: bytes per element of the compute dtype."""
     tokens = cfg.seq * cfg.micro_batch
     inputs = 0
-    if qlora_keeps_inputs(cfg) and not cfg.gradient_checkpointing:
+    if qlora_keeps_inputs(cfg.method, cfg.bnb_version) and not cfg.gradient_checkpointing:
         dense = [i for i in layers if not spec.is_moe_layer(i)] if spec.mla is None else []
         inputs = litgpt_matmul4bit_input_bytes(spec, tokens, e) * len(dense)
         if last and base_scheme(cfg).quantize_output:
