@@ -62,13 +62,14 @@ def previous_micro_batch(spec: ModelSpec, cfg: FinetuneConfig, layers: tuple[int
     With gradient checkpointing the forward keeps checkpoints instead (what a checkpoint implementation
     leaves on ``ctx`` is not modelled).  ``e``: bytes per element of the compute dtype."""
     tokens = cfg.seq * cfg.micro_batch
-    inputs = 0
+    inputs, text = 0, ""
     if qlora_keeps_inputs(cfg.method, cfg.bnb_version) and not cfg.gradient_checkpointing:
-        dense = [i for i in layers if not spec.is_moe_layer(i)] if spec.mla is None else []
-        inputs = litgpt_matmul4bit_input_bytes(spec, tokens, e) * len(dense)
-        if last and base_scheme(cfg).quantize_output:
-            inputs += e * spec.hidden * tokens  # the 4-bit lm_head's input, the final norm's output
+        dense = len([i for i in layers if not spec.is_moe_layer(i)]) if spec.mla is None else 0
+        width = litgpt_matmul4bit_input_bytes(spec, 1, 1)  # elements per token of one block's 4-bit inputs
+        head = spec.hidden if last and base_scheme(cfg).quantize_output else 0  # the 4-bit lm_head's input
+        inputs = e * tokens * (width * dense + head)
+        text = (f"the previous micro-batch's 4-bit linear inputs (bitsandbytes {cfg.bnb_version} keeps them on ctx): "
+                f"{e} B × {n(tokens)} tokens × ({n(width)} per layer × {dense} layers"
+                + (f" + lm_head input {n(head)}" if head else "") + f") = {n(inputs)} B")
     end = litgpt_forward_end(cfg, spec) if last and spec.vocab else ForwardEnd(0, 0, 0, "0 (output layer on another card)")
-    text = (f"the previous micro-batch's 4-bit linear inputs, {e} B × {n(tokens)} tokens per input on this card"
-            f" (bitsandbytes {cfg.bnb_version} keeps them on ctx) = {n(inputs)} B" if inputs else "")
     return PreviousMicroBatch(inputs, text, end)
