@@ -71,7 +71,7 @@ def finetune_from_args(args: argparse.Namespace, base: FinetuneConfig | None = N
     try:
         return FinetuneConfig.model_validate(data)
     except ValidationError as e:
-        raise plan_error_from_validation(e) from None
+        raise plan_error_from_validation(e, "finetune") from None
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:

@@ -142,7 +142,7 @@ def serving_from_args(args: argparse.Namespace, base: ServingConfig | None = Non
     try:
         return ServingConfig.model_validate(data)
     except ValidationError as e:
-        raise plan_error_from_validation(e) from None
+        raise plan_error_from_validation(e, "serving") from None
 
 
 def _cards(args: argparse.Namespace) -> list[tuple[str, int]]:

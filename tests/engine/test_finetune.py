@@ -182,6 +182,9 @@ def test_a_bitsandbytes_release_that_is_not_one(capsys):
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1
     assert "finetune.bnb_version" in err and "'latest'" in err and "0.42.0" in err
+    rc = main(["finetune", "--model", "llama-2-7b", "--method", "qlora", "--gpu", "rtx4090", "--bnb-version", "9" * 40])
+    err = capsys.readouterr().err
+    assert rc == 2 and "finetune.bnb_version=" in err and "at most 32 characters" in err  # the plan file's path
 
 
 def test_litgpt_holds_the_previous_logits_through_the_next_forward():
