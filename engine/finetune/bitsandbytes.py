@@ -16,26 +16,16 @@ next forward too.
 
 from __future__ import annotations
 
-import re
-
-from engine.errors import PlanError
+from engine.releases import parse_release
 
 # Releases whose behaviour differs, newest first (the GUI offers these; any release parses).
 BNB_RELEASES = ("0.43.2", "0.43.1", "0.42.0", "0.41.1", "0.41.0")
 FIRST_RELEASE_DROPPING_INPUTS = (0, 43, 2)  # bitsandbytes PR 1270
 
-_VERSION = re.compile(r"v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?")
-
 
 def parse_bnb_version(text: str) -> tuple[int, int, int]:
     """``"0.42.0"``, ``"0.43.3.post1"`` or ``"v0.41"`` -> ``(0, 42, 0)``; anything else is a :class:`PlanError`."""
-    core = text.strip().split("+")[0].split(".post")[0].split(".dev")[0].split("rc")[0] \
-        if isinstance(text, str) else ""
-    match = _VERSION.fullmatch(core)
-    if match is None:
-        raise PlanError("finetune.bnb_version", text, "a bitsandbytes release such as 0.42.0 or 0.43.3")
-    major, minor, patch = match.groups()
-    return int(major), int(minor), int(patch or 0)
+    return parse_release(text, "finetune.bnb_version", "a bitsandbytes release such as 0.42.0 or 0.43.3")
 
 
 def keeps_linear_inputs(version: str | None) -> bool:

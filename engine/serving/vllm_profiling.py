@@ -36,11 +36,10 @@ of the margin; a margin too small for the CUDA context and the graphs makes vLLM
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from engine.errors import PlanError
+from engine.releases import parse_release
 from engine.units import MiB
 
 # Non-torch memory a vLLM worker allocates after start-up at TP = 1: the kernels loaded lazily during
@@ -49,9 +48,6 @@ from engine.units import MiB
 # 0.73 GiB in other start-up logs (A6000 / L40S-class 44 GiB cards, an H200), 0.15 to 0.47 GiB on
 # 8 GiB cards; 512 MiB sits above most of them.
 VLLM_NON_TORCH_GROWTH_BYTES = 512 * MiB
-
-_VERSION = re.compile(r"v?(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?")
-
 
 @dataclass(frozen=True, slots=True)
 class VllmProfiling:
@@ -79,12 +75,7 @@ VLLM_RELEASES = ("0.21.0", "0.15.1", "0.8.5", "0.6.4", "0.4.1", "0.3.0", "0.2.5"
 
 def parse_vllm_version(text: str) -> tuple[int, int, int]:
     """``"0.6.4.post1"`` or ``"v0.10"`` -> ``(0, 6, 4)``; anything else is a :class:`PlanError`."""
-    match = _VERSION.fullmatch(text.strip().split("+")[0].split(".post")[0].split(".dev")[0].split("rc")[0]) \
-        if isinstance(text, str) else None
-    if match is None:
-        raise PlanError("serving.vllm_version", text, "a vLLM release such as 0.6.4, 0.8.5.post1 or 0.10")
-    major, minor, patch = match.groups()
-    return int(major), int(minor), int(patch or 0)
+    return parse_release(text, "serving.vllm_version", "a vLLM release such as 0.6.4, 0.8.5.post1 or 0.10")
 
 
 @lru_cache(maxsize=256)  # bounded: versions are a handful of strings
