@@ -103,8 +103,13 @@ class StepTimelineView(QWidget):
     def _draw(self, s: TimelineSeries) -> None:
         unit = self._document.units.value
         card = s.card
-        self.caption.setText(tr("Card {index} (stage {stage}, {gpu}) over one step. {peak}").format(
-            index=card.index, stage=card.stage + 1, gpu=card.gpu, peak=_peak_text(s)))
+        text = tr("Card {index} (stage {stage}, {gpu}) over one step. {peak}").format(
+            index=card.index, stage=card.stage + 1, gpu=card.gpu, peak=_peak_text(s))
+        if s.first_step is not None:
+            text += " " + tr("Until its first optimizer step the card needs {before}: the run starts and runs out "
+                             "when that step creates the optimizer's state ({state}).").format(
+                before=s.first_step[0], state=s.first_step[1])
+        self.caption.setText(text)
         zeros = np.zeros_like(s.x)
         self.baseline.setData(s.x, zeros)
         top = zeros

@@ -30,6 +30,9 @@ class TimelineSeries:
     peak_total: str  # the card's total at the peak, formatted in the display unit
     peak_overhead: str  # its overhead, formatted
     peak_parts: tuple[tuple[str, str], ...]  # (category key, formatted bytes) of the live parts at the peak
+    # Over capacity only from the optimizer's first step on (it creates its state there): (the card until then,
+    # the state it creates), formatted; None otherwise
+    first_step: tuple[str, str] | None = None
 
 
 def focus_card(estimate: Estimate, selected_ids: tuple[str, ...]) -> CardEstimate | None:
@@ -57,5 +60,12 @@ def timeline_series(card: CardEstimate, unit: Unit | str) -> TimelineSeries | No
         tops={k: tops[:, i] for i, k in enumerate(TIMELINE_KEYS)}, overhead=bd.overhead.bytes / scale,
         capacity=card.capacity_bytes / scale, peak=bd.peak_moment, peak_label=peak.label,
         peak_total=format_bytes(bd.total_bytes, unit), peak_overhead=format_bytes(bd.overhead.bytes, unit),
-        peak_parts=parts)
+        peak_parts=parts, first_step=_fails_at_first_step(card, unit))
+
+
+def _fails_at_first_step(card: CardEstimate, unit: Unit | str) -> tuple[str, str] | None:
+    first = card.breakdown.before_first_step
+    if first is None or card.fits or first.total_bytes > card.capacity_bytes:
+        return None
+    return format_bytes(first.total_bytes, unit), format_bytes(first.state_bytes, unit)
 

@@ -23,6 +23,7 @@ def headline(code: str) -> str:
     """A short, translatable title of an engine warning ("" for a code the GUI does not know)."""
     titles = {
         "over-capacity": translate("warnings", "Over capacity"),
+        "oom-at-first-optimizer-step": translate("warnings", "Runs out at the first optimizer step"),
         "unbalanced-stages": translate("warnings", "Stages are unbalanced"),
         "seed-ignores-overhead": translate("warnings", "The seed method leaves out overheads"),
         "tp-spans-nodes": translate("warnings", "A TP group spans nodes"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from engine.compare.compare import ExpertLoadSummary
-from engine.report.records import Estimate
+from engine.report.records import CardEstimate, Estimate
 
 
 class WarningModel(BaseModel):
@@ -75,6 +75,13 @@ class CardModel(BaseModel):
         "'forward', 'loss', 'backward', 'optimizer step', LitGPT's 'next forward', ...), bytes (allocated at "
         "that moment: the breakdown without overhead; add details.library_workspace for what "
         "torch.cuda.max_memory_allocated reports)}; the peak is the largest; empty for serving estimates"))
+    before_first_optimizer_step: dict | None = Field(None, description=(
+        "training plans whose optimizer creates its state in its first step (Megatron-LM, Hugging Face: "
+        "PyTorch's and apex's Adam, SGD's momentum; not DeepSpeed, which creates it at start-up): the card until "
+        "that step, when a run that starts fresh has no moments yet (fp16 runs skip the step while the loss "
+        "scale overflows, so it can come several iterations in): {total_bytes (overhead included, at the highest "
+        "moment but the optimizer step), fits, optimizer_state_bytes (what the first step adds), moment, "
+        "formula}; null otherwise"))
 
 
 class ReportModel(BaseModel):
@@ -83,6 +90,11 @@ class ReportModel(BaseModel):
     method: str
     framework: str
     fits: bool
+    fits_before_first_optimizer_step: bool | None = Field(None, description=(
+        "training: every card gets through the iterations before its optimizer's first step "
+        "(cards.before_first_optimizer_step; a card without one counts its whole figure); true with fits false "
+        "means the run starts and fails at its first optimizer step; null when no card's optimizer creates its "
+        "state in that step"))
     parameters: int
     microbatches_per_step: int
     units: str
@@ -110,6 +122,14 @@ class ReportModel(BaseModel):
         "(balanced routing)"))
 
 
+def _before_first_step(c: CardEstimate) -> dict | None:
+    first = c.breakdown.before_first_step
+    if first is None:
+        return None
+    return {"total_bytes": first.total_bytes, "fits": first.total_bytes <= c.capacity_bytes,
+            "optimizer_state_bytes": first.state_bytes, "moment": first.moment, "formula": first.formula}
+
+
 def estimate_to_json(est: Estimate) -> dict:
     per_breakdown: dict[int, tuple[dict, dict, dict]] = {}
     cards = []
@@ -133,10 +153,12 @@ def estimate_to_json(est: Estimate) -> dict:
             "host_bytes": bd.host_bytes,
             "peak_moment": bd.timeline[bd.peak_moment].label if bd.timeline else "",
             "timeline": [{"moment": m.label, "short": m.short, "bytes": m.total_bytes} for m in bd.timeline],
+            "before_first_optimizer_step": _before_first_step(c),
         })
     out = {
         "plan": est.plan_name, "mode": est.mode, "method": est.method, "framework": est.framework,
-        "fits": est.fits, "parameters": est.parameters, "microbatches_per_step": est.microbatches_per_step,
+        "fits": est.fits, "fits_before_first_optimizer_step": est.fits_before_first_step,
+        "parameters": est.parameters, "microbatches_per_step": est.microbatches_per_step,
         "units": "bytes",
         "warnings": [
             {"code": w.code, "severity": w.severity, "message": w.message, "cards": list(w.cards)}

@@ -58,6 +58,20 @@ class Moment:
 
 
 @dataclass(frozen=True, slots=True)
+class BeforeFirstStep:
+    """A card until its optimizer's first step, for optimizers that create their state in that step.
+
+    ``total_bytes`` is the card's figure (overhead included) at its highest moment of an iteration whose
+    optimizer step has not run yet (or was skipped); ``state_bytes`` is what the first step that runs
+    creates (Adam's moments, SGD's momentum)."""
+
+    total_bytes: int
+    state_bytes: int
+    moment: str  # the highest moment before the first step (Moment.label)
+    formula: str
+
+
+@dataclass(frozen=True, slots=True)
 class Breakdown:
     """Disjoint parts of one card's memory at its peak moment; they sum exactly to ``total_bytes``.
 
@@ -83,6 +97,7 @@ class Breakdown:
     total_bytes: int
     timeline: tuple[Moment, ...] = ()
     peak_moment: int = -1
+    before_first_step: BeforeFirstStep | None = None  # None: the state exists from start-up, or none is on the card
 
     def parts(self) -> tuple[Figure, ...]:
         return (self.weights, self.gradients, self.optimizer_states, self.activations,
@@ -93,11 +108,12 @@ class Breakdown:
 
 
 def make_breakdown(parts: dict[str, Figure], details: tuple[Figure, ...] = (), host_bytes: int = 0,
-                   timeline: tuple[Moment, ...] = (), peak_moment: int = -1) -> Breakdown:
+                   timeline: tuple[Moment, ...] = (), peak_moment: int = -1,
+                   before_first_step: BeforeFirstStep | None = None) -> Breakdown:
     w, g, o, a, lg, c, tr, kv, ov = (parts.get(k) or Figure(k, k.replace("_", " "), 0, "0") for k in BREAKDOWN_KEYS)
     total = w.bytes + g.bytes + o.bytes + a.bytes + lg.bytes + c.bytes + tr.bytes + kv.bytes + ov.bytes
     return Breakdown(w, g, o, a, lg, c, tr, kv, ov, details=details, host_bytes=host_bytes, total_bytes=total,
-                     timeline=timeline, peak_moment=peak_moment)
+                     timeline=timeline, peak_moment=peak_moment, before_first_step=before_first_step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +208,13 @@ class CardEstimate(NamedTuple):
     def fits(self) -> bool:
         return self.breakdown.total_bytes <= self.slot.capacity_bytes
 
+    @property
+    def before_first_step_bytes(self) -> int:
+        """The card's figure until its optimizer first steps (its whole figure where the state exists from
+        start-up)."""
+        first = self.breakdown.before_first_step
+        return self.breakdown.total_bytes if first is None else first.total_bytes
+
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
@@ -210,6 +233,14 @@ class Estimate:
     @property
     def fits(self) -> bool:
         return all(c.fits for c in self.cards)
+
+    @property
+    def fits_before_first_step(self) -> bool | None:
+        """Whether every card gets through the iterations before its optimizer's first step; None where
+        no card's optimizer creates its state in that step (:class:`BeforeFirstStep`)."""
+        if not any(c.breakdown.before_first_step for c in self.cards):
+            return None
+        return all(c.before_first_step_bytes <= c.capacity_bytes for c in self.cards)
 
     @property
     def worst_card(self) -> CardEstimate | None:

@@ -24,7 +24,7 @@ from engine.training.memory.deepspeed_optimizer import deepspeed_bf16_optimizer
 from engine.training.memory.detailed import detailed_breakdown
 from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
 from engine.training.memory.seed import seed_breakdown
-from engine.units import GB, format_both_units, format_bytes
+from engine.units import GB, format_both_units, format_bytes, plural
 
 
 def training_estimate(plan: Plan) -> Estimate:
@@ -51,7 +51,10 @@ def training_estimate(plan: Plan) -> Estimate:
     warnings = layout_warnings(layout, topo, method)
     warnings.extend(_remainder_warning(model, method))
     warnings.extend(_framework_warnings(training, method))
-    warnings.extend(_capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo))
+    capacity = _capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo)
+    warnings.extend(capacity)
+    if any(w.code == "over-capacity" for w in capacity):
+        warnings.extend(_first_step_warning(cards))
     params = parameter_count(model)
     notes = (
         figure("parameters", "parameters", params, f"{n(params)} parameters"),
@@ -98,6 +101,25 @@ def _framework_warnings(training: TrainingConfig, method: MethodConfig) -> list[
             "parameter, as estimated here. Releases since January 2026 refuse bf16 without ZeRO (DeepSpeed PR "
             "7790): there, ZeRO-1 with data_types.grad_accum_dtype fp32 runs the same optimizer"), severity="info")]
     return []
+
+
+def _first_step_warning(cards: list[CardEstimate]) -> list[PlanWarning]:
+    """Cards over capacity only once their optimizer has stepped (engine.training.memory.first_step): the
+    run starts and fails at its first optimizer step, which a user should not read as 'it fits'."""
+    late = [c for c in cards if not c.fits and c.breakdown.before_first_step is not None
+            and c.before_first_step_bytes <= c.capacity_bytes]
+    if not late:
+        return []
+    worst = min(late, key=lambda c: c.headroom_bytes)
+    first = worst.breakdown.before_first_step
+    assert first is not None
+    return [PlanWarning("oom-at-first-optimizer-step", (
+        f"{plural(len(late), 'card')} {'gets' if len(late) == 1 else 'get'} through forward and backward but not the first optimizer step, which "
+        f"creates the optimizer's state: card {worst.index} needs {format_both_units(worst.before_first_step_bytes)} "
+        f"before it and {format_both_units(worst.total_bytes)} from it on ({format_both_units(first.state_bytes)} "
+        f"created) of {format_both_units(worst.capacity_bytes)}. In fp16 the loss scale skips steps while "
+        "gradients overflow, so the run can fail several iterations in; a run resumed from a checkpoint loads the "
+        "state and fails at start-up"), tuple(c.index for c in late))]
 
 
 def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo: Topology) -> list[PlanWarning]:

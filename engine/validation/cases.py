@@ -57,6 +57,10 @@ class Observed(BaseModel):
         None, description="peak_allocated_bytes over these moments of the card's step only (their short names in "
         "the JSON timeline, e.g. 'forward', 'loss', 'backward', 'optimizer step'), when the run that was "
         "measured never reached the others; default: the card's peak")
+    phase: Literal["step", "before first optimizer step"] = Field(
+        "step", description="verdicts: how far the run that was observed got: whole steps (default), or only "
+        "iterations before its optimizer's first step (every step skipped by the fp16 loss scale, or the run "
+        "stopped first): compared with the report's fits_before_first_optimizer_step")
 
 
 class VramplanCall(BaseModel):

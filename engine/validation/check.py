@@ -73,6 +73,12 @@ def _details(card: dict) -> dict:
 def measure(case: Case, report: dict) -> float | str:
     """The engine's figure for the case's metric, from the JSON report."""
     metric = case.observed.metric
+    if metric == "verdict" and case.observed.phase == "before first optimizer step":
+        fits = report.get("fits_before_first_optimizer_step")
+        if fits is None:
+            raise PlanError(f"{case.id}.observed.phase", case.observed.phase,
+                            "a plan whose optimizer creates its state in its first step (fits_before_first_optimizer_step)")
+        return "fits" if fits else "oom"
     if metric == "verdict":
         return "fits" if report["fits"] else "oom"
     if metric == "kv_pool_tokens":

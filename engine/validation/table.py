@@ -52,7 +52,9 @@ def _rows(results: list[CaseResult]) -> list[list[str]]:
         m, unit = r.case.observed.metric, r.case.observed.unit
         err = "" if r.error_percent is None else f"{r.error_percent:+.1f} %"
         status = "ok" if r.ok else ("open gap" if r.case.open_gap else "FAIL")
-        rows.append([r.case.id, r.case.category, m, _fmt(m, r.observed, unit), _fmt(m, r.estimate, unit), err, status,
+        phase = r.case.observed.phase
+        label = m if m != "verdict" or phase == "step" else f"{m} ({phase})"
+        rows.append([r.case.id, r.case.category, label, _fmt(m, r.observed, unit), _fmt(m, r.estimate, unit), err, status,
                      r.case.source.citation()])
     return rows
 

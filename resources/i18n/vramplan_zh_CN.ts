@@ -2080,62 +2080,67 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>卡 {index}（阶段 {stage}，{gpu}）在一个训练步内的显存。{peak}</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="122" />
+            <location filename="../../gui/step_timeline.py" line="109" />
+            <source>Until its first optimizer step the card needs {before}: the run starts and runs out when that step creates the optimizer's state ({state}).</source>
+            <translation>在第一次优化器更新之前，这张卡需要 {before}：训练能启动，但在这次更新创建优化器状态（{state}）时显存不足。</translation>
+        </message>
+        <message>
+            <location filename="../../gui/step_timeline.py" line="127" />
             <source>memory ({unit})</source>
             <translation>显存（{unit}）</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="130" />
+            <location filename="../../gui/step_timeline.py" line="135" />
             <source>, </source>
             <translation>，</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="131" />
+            <location filename="../../gui/step_timeline.py" line="136" />
             <source>{category} {size}</source>
             <translation>{category} {size}</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="133" />
+            <location filename="../../gui/step_timeline.py" line="138" />
             <source>peak: {moment} — {total} with overhead {overhead} ({parts})</source>
             <translation>峰值：{moment} — {total}，含额外开销 {overhead}（{parts}）</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="145" />
+            <location filename="../../gui/step_timeline.py" line="150" />
             <source>forward {j}/{k}</source>
             <translation>前向 {j}/{k}</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="147" />
+            <location filename="../../gui/step_timeline.py" line="152" />
             <source>start</source>
             <translation>开始</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="148" />
+            <location filename="../../gui/step_timeline.py" line="153" />
             <source>forward</source>
             <translation>前向</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="149" />
+            <location filename="../../gui/step_timeline.py" line="154" />
             <source>loss</source>
             <translation>损失</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="150" />
+            <location filename="../../gui/step_timeline.py" line="155" />
             <source>backward</source>
             <translation>反向</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="151" />
+            <location filename="../../gui/step_timeline.py" line="156" />
             <source>all-reduce</source>
             <translation>all-reduce</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="152" />
+            <location filename="../../gui/step_timeline.py" line="157" />
             <source>optimizer step</source>
             <translation>优化器步</translation>
         </message>
         <message>
-            <location filename="../../gui/step_timeline.py" line="153" />
+            <location filename="../../gui/step_timeline.py" line="158" />
             <source>next forward</source>
             <translation>下一微批前向</translation>
         </message>
@@ -3084,112 +3089,117 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         <name>warnings</name>
         <message>
             <location filename="../../gui/warnings_panel.py" line="25" />
-            <location filename="../../gui/warnings_panel.py" line="52" />
+            <location filename="../../gui/warnings_panel.py" line="53" />
             <source>Over capacity</source>
             <translation>超出显存容量</translation>
         </message>
         <message>
             <location filename="../../gui/warnings_panel.py" line="26" />
+            <source>Runs out at the first optimizer step</source>
+            <translation>第一次优化器更新时显存不足</translation>
+        </message>
+        <message>
+            <location filename="../../gui/warnings_panel.py" line="27" />
             <source>Stages are unbalanced</source>
             <translation>各阶段负载不均衡</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="27" />
+            <location filename="../../gui/warnings_panel.py" line="28" />
             <source>The seed method leaves out overheads</source>
             <translation>seed 方法不计额外开销</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="28" />
+            <location filename="../../gui/warnings_panel.py" line="29" />
             <source>A TP group spans nodes</source>
             <translation>TP 组跨节点</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="29" />
+            <location filename="../../gui/warnings_panel.py" line="30" />
             <source>TP group larger than 8</source>
             <translation>TP 组大于 8</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="30" />
+            <location filename="../../gui/warnings_panel.py" line="31" />
             <source>TP groups of unequal sizes</source>
             <translation>TP 组大小不一</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="31" />
+            <location filename="../../gui/warnings_panel.py" line="32" />
             <source>DP groups of unequal sizes</source>
             <translation>DP 组大小不一</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="32" />
+            <location filename="../../gui/warnings_panel.py" line="33" />
             <source>Mixed GPU types</source>
             <translation>混用不同型号的 GPU</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="33" />
+            <location filename="../../gui/warnings_panel.py" line="34" />
             <source>Parameters the layers do not explain</source>
             <translation>参数量与层结构对不上</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="34" />
+            <location filename="../../gui/warnings_panel.py" line="35" />
             <source>Context beyond what the model was trained for</source>
             <translation>上下文超出模型训练长度</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="35" />
+            <location filename="../../gui/warnings_panel.py" line="36" />
             <source>Weight format these cards cannot run</source>
             <translation>这些卡无法运行该权重格式</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="36" />
+            <location filename="../../gui/warnings_panel.py" line="37" />
             <source>Weight format runs differently on these cards</source>
             <translation>该权重格式在这些卡上以不同方式运行</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="37" />
+            <location filename="../../gui/warnings_panel.py" line="38" />
             <source>GGUF format outside llama.cpp</source>
             <translation>在 llama.cpp 之外使用 GGUF 格式</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="38" />
+            <location filename="../../gui/warnings_panel.py" line="39" />
             <source>Parts kept in system RAM</source>
             <translation>部分数据放在系统内存中</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="39" />
+            <location filename="../../gui/warnings_panel.py" line="40" />
             <source>Paged optimizer</source>
             <translation>分页优化器</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="40" />
+            <location filename="../../gui/warnings_panel.py" line="41" />
             <source>DeepSpeed bf16 without ZeRO</source>
             <translation>不用 ZeRO 的 DeepSpeed bf16</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="41" />
+            <location filename="../../gui/warnings_panel.py" line="42" />
             <source>vLLM's margin cannot hold the CUDA context and graphs</source>
             <translation>vLLM 预留余量放不下 CUDA 上下文和 CUDA 图</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="42" />
+            <location filename="../../gui/warnings_panel.py" line="43" />
             <source>vLLM runs fewer sequences at once than planned</source>
             <translation>vLLM 同时运行的序列数少于计划</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="43" />
+            <location filename="../../gui/warnings_panel.py" line="44" />
             <source>vLLM refuses these batch settings</source>
             <translation>vLLM 拒绝这些批处理设置</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="81" />
+            <location filename="../../gui/warnings_panel.py" line="82" />
             <source>Not computed while the plan has an error (see the message above the diagram).</source>
             <translation>方案有错误，暂不计算（见节点图上方的提示）。</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="88" />
+            <location filename="../../gui/warnings_panel.py" line="89" />
             <source>No warnings</source>
             <translation>没有警告</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="101" />
+            <location filename="../../gui/warnings_panel.py" line="102" />
             <source>Click to highlight the %n card(s) concerned</source>
             <translation>点击高亮相关的 %n 张卡</translation>
         </message>

@@ -131,3 +131,26 @@ def test_an_older_bitsandbytes_never_needs_less(model, cfg, pp):
         assert sum(f.bytes for f in o.breakdown.parts()) == o.breakdown.total_bytes
         assert o.breakdown.timeline[o.breakdown.peak_moment].total_bytes == max(
             m.total_bytes for m in o.breakdown.timeline)
+
+
+all_frameworks = st.builds(MethodConfig, method=st.just("detailed"),
+                           framework=st.sampled_from(["megatron", "megatron-2021", "deepspeed", "huggingface"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(models(), trainings(), all_frameworks, st.sampled_from([1, 2]), st.sampled_from([1, 2, 4]))
+def test_before_the_first_optimizer_step_a_card_needs_at_least_the_state_less(model, training, method, pp, dp):
+    """Until the optimizer creates its state the card needs no more than its step without that state: each
+    moment holds it, and the overhead never grows when the allocated bytes do not."""
+    est = estimate(plan(model, training, method, pp=pp, dp=dp))
+    for card in est.cards:
+        first = card.breakdown.before_first_step
+        if method.framework == "deepspeed":
+            assert first is None
+            continue
+        if first is None:
+            continue
+        assert first.state_bytes > 0
+        assert 0 < first.total_bytes <= card.total_bytes - first.state_bytes
+        moments = {f.key: f.bytes for f in card.breakdown.details}["optimizer_moments"]
+        assert first.state_bytes == moments

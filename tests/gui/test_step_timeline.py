@@ -50,3 +50,19 @@ def test_a_qlora_card_and_a_serving_card(qtbot):
     document, view = _view(qtbot, serving)
     assert "steady state" in view.caption.text()
     assert view.peak_marker.getData()[0].size == 0
+
+
+def test_a_card_that_runs_out_at_the_first_optimizer_step_says_so(qtbot):
+    """The 13B template's stage 1 on a card just below its figure: above what it needs before Adam's moments
+    exist (created by the first optimizer step), below what it needs after."""
+    plan = load_plan(resource_path("templates", "13b-detailed-megatron.json"))
+    card = PlanDocument(plan).estimate.cards[0]
+    first = card.breakdown.before_first_step
+    assert first is not None and first.total_bytes < card.total_bytes
+    capacity = (first.total_bytes + card.total_bytes) // 2
+    layout = plan.layout.model_copy(update={"cards": [c.model_copy(update={"capacity_bytes": capacity})
+                                                      for c in plan.layout.cards]})
+    document, view = _view(qtbot, plan.model_copy(update={"layout": layout}))
+    document.set_selection([plan.layout.cards[0].id])
+    assert "Until its first optimizer step the card needs" in view.caption.text()
+    assert not document.estimate.fits and document.estimate.fits_before_first_step

@@ -13,6 +13,7 @@ from engine.training.memory.activations import (
     norm_stat_bytes,
 )
 from engine.training.memory.context import CardContext
+from engine.training.memory.first_step import OPTIMIZER_STEP, before_first_step
 from engine.training.memory.huggingface import (
     hf_final_norm_bytes,
     hf_layer_activations,
@@ -213,7 +214,7 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
                           (*base, ("activations", act.bytes), ("transient", backward.bytes)), "backward"))
     if reduce.bytes:
         moments.append(Moment("gradient all-reduce", (*base, ("transient", reduce.bytes)), "all-reduce"))
-    moments.append(Moment("optimizer step", (*base, ("transient", step.bytes)), "optimizer step"))
+    moments.append(Moment("optimizer step", (*base, ("transient", step.bytes)), OPTIMIZER_STEP))
     peak = max(range(len(moments)), key=lambda i: moments[i].total_bytes)
     return tuple(moments), peak
 
@@ -280,13 +281,14 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     visible = sum(f.bytes for f in parts.values())
     parts["overhead"], overhead_details = overhead_figures(ctx, visible)
     peak_note = figure("peak_moment", f"peak: {timeline[peak].label}", visible, "allocator-visible bytes at the peak")
+    first = before_first_step(ctx, timeline, moments_bytes, lambda v: overhead_figures(ctx, v)[0].bytes)
     moments_details = (Figure("backward_buffers", backward.label, backward.bytes, backward.formula),
                        Figure("pipeline_output_buffers", kept.label, kept.bytes, kept.formula),
                        Figure("optimizer_step_temporaries", step.label, step.bytes, step.formula),
                        Figure("allreduce_buffer", reduce.label, reduce.bytes, reduce.formula),
                        Figure("loss_logits", logits.label, logits.bytes, logits.formula))
     return make_breakdown(parts, details + act_details + moments_details + (peak_note,) + overhead_details,
-                          host_bytes=host, timeline=timeline, peak_moment=peak)
+                          host_bytes=host, timeline=timeline, peak_moment=peak, before_first_step=first)
 
 
 def _zero(f: Figure, why: str) -> Figure:
