@@ -106,9 +106,9 @@ class StepTimelineView(QWidget):
         text = tr("Card {index} (stage {stage}, {gpu}) over one step. {peak}").format(
             index=card.index, stage=card.stage + 1, gpu=card.gpu, peak=_peak_text(s))
         if s.first_step is not None:
-            text += " " + tr("Until its first optimizer step the card needs {before}: the run starts and runs out "
-                             "when that step creates the optimizer's state ({state}).").format(
-                before=s.first_step[0], state=s.first_step[1])
+            text = tr("{caption}. Until its first optimizer step the card needs {before}: the run starts and runs "
+                      "out when that step creates the optimizer's state ({state}).").format(
+                caption=text, before=s.first_step[0], state=s.first_step[1])
         self.caption.setText(text)
         zeros = np.zeros_like(s.x)
         self.baseline.setData(s.x, zeros)

@@ -2081,8 +2081,8 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/step_timeline.py" line="109" />
-            <source>Until its first optimizer step the card needs {before}: the run starts and runs out when that step creates the optimizer's state ({state}).</source>
-            <translation>在第一次优化器更新之前，这张卡需要 {before}：训练能启动，但在这次更新创建优化器状态（{state}）时显存不足。</translation>
+            <source>{caption}. Until its first optimizer step the card needs {before}: the run starts and runs out when that step creates the optimizer's state ({state}).</source>
+            <translation>{caption}。在第一次优化器更新之前，这张卡需要 {before}：训练能启动，但在这次更新创建优化器状态（{state}）时显存不足。</translation>
         </message>
         <message>
             <location filename="../../gui/step_timeline.py" line="127" />
