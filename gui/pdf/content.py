@@ -93,8 +93,10 @@ def verdict_text(plan: Plan, est: Estimate, unit: Unit | str) -> str:
                 f"{need}, leaving {format_bytes(worst.headroom_bytes, unit)} headroom. "
                 f"Method: {est.method}" + (f" ({est.framework})" if est.method == "detailed" else "") + ".")
     over = sum(1 for c in est.cards if not c.fits)
+    late = (" Every card gets through forward and backward: the run starts and runs out at its first optimizer "
+            "step, which creates the optimizer's state." if est.fits_before_first_step else "")
     return (f"DOES NOT FIT. {over:,} of {cards:,} cards ({', '.join(gpus)}) are over capacity. The worst is {where}: "
-            f"it needs {need}, {format_bytes(-worst.headroom_bytes, unit)} more than the card has. "
+            f"it needs {need}, {format_bytes(-worst.headroom_bytes, unit)} more than the card has.{late} "
             f"Method: {est.method}" + (f" ({est.framework})" if est.method == "detailed" else "") + ".")
 
 

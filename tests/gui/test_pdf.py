@@ -191,3 +191,23 @@ def test_serving_plan_summary(tmp_path):
     # vLLM's sampler warm-up is in the summary with the engine's figure and where it stands in the profile
     warm = report["cards"][0]["details"]["sampler_warmup"]
     assert "vLLM sampler warm-up" in text and f"{warm / 1e9:.2f} GB" in text
+
+
+def test_the_verdict_says_when_a_plan_runs_out_only_at_the_first_optimizer_step():
+    """The 13B template on cards between what stage 1 needs before Adam's moments exist (the first optimizer step
+    creates them) and what it needs after: the summary's verdict says the run starts and where it fails."""
+    from engine.plan.schema import load_plan
+    from engine.resources import resource_path
+    from gui.pdf.content import verdict_text
+
+    plan = load_plan(resource_path("templates", "13b-detailed-megatron.json"))
+    card = estimate(plan).cards[0]
+    first = card.breakdown.before_first_step
+    assert first is not None
+    for capacity, late in (((first.total_bytes + card.total_bytes) // 2, True), (first.total_bytes - 1, False)):
+        layout = plan.layout.model_copy(update={"cards": tuple(c.model_copy(update={"capacity_bytes": capacity})
+                                                               for c in plan.layout.cards)})
+        changed = plan.model_copy(update={"layout": layout})
+        text = verdict_text(changed, estimate(changed), "GB")
+        assert text.startswith("DOES NOT FIT")
+        assert ("runs out at its first optimizer step" in text) is late
