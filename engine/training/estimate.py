@@ -54,7 +54,7 @@ def training_estimate(plan: Plan) -> Estimate:
     capacity = _capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo)
     warnings.extend(capacity)
     if any(w.code == "over-capacity" for w in capacity):
-        warnings.extend(_first_step_warning(cards))
+        warnings.extend(_first_step_warning(cards, training.precision == "fp16"))
     params = parameter_count(model)
     notes = (
         figure("parameters", "parameters", params, f"{n(params)} parameters"),
@@ -103,9 +103,10 @@ def _framework_warnings(training: TrainingConfig, method: MethodConfig) -> list[
     return []
 
 
-def _first_step_warning(cards: list[CardEstimate]) -> list[PlanWarning]:
+def _first_step_warning(cards: list[CardEstimate], fp16: bool) -> list[PlanWarning]:
     """Cards over capacity only once their optimizer has stepped (engine.training.memory.first_step): the
-    run starts and fails at its first optimizer step, which a user should not read as 'it fits'."""
+    run starts and fails at its first optimizer step, which a user should not read as 'it fits'.  ``fp16``:
+    the dynamic loss scale may skip the first steps, so the failure can come iterations in."""
     late = [c for c in cards if not c.fits and c.breakdown.before_first_step is not None
             and c.before_first_step_bytes <= c.capacity_bytes]
     if not late:
@@ -117,9 +118,10 @@ def _first_step_warning(cards: list[CardEstimate]) -> list[PlanWarning]:
         f"{plural(len(late), 'card')} {'gets' if len(late) == 1 else 'get'} through forward and backward but not the first optimizer step, which "
         f"creates the optimizer's state: card {worst.index} needs {format_both_units(worst.before_first_step_bytes)} "
         f"before it and {format_both_units(worst.total_bytes)} from it on ({format_both_units(first.state_bytes)} "
-        f"created) of {format_both_units(worst.capacity_bytes)}. In fp16 the loss scale skips steps while "
-        "gradients overflow, so the run can fail several iterations in; a run resumed from a checkpoint loads the "
-        "state and fails at start-up"), tuple(c.index for c in late))]
+        f"created) of {format_both_units(worst.capacity_bytes)}. "
+        + ("In fp16 the loss scale skips steps while gradients overflow, so the run can fail several iterations "
+           "in; " if fp16 else "")
+        + "a run resumed from a checkpoint loads the state and fails at start-up"), tuple(c.index for c in late))]
 
 
 def _capacity_warnings(cards: list[CardEstimate], totals: dict[tuple, int], topo: Topology) -> list[PlanWarning]:

@@ -93,3 +93,12 @@ def test_huggingface_trainer_counts_the_moments_from_the_first_step():
                 layout=build_grid(gpu="test", capacity_bytes=1 * GiB))
     first = estimate(plan).cards[0].breakdown.before_first_step
     assert first is not None and first.state_bytes == 4 * PARAMS
+
+
+@pytest.mark.parametrize("precision,mentioned", [("fp16", True), ("bf16", False)])
+def test_the_warning_names_skipped_steps_only_in_fp16(precision, mentioned):
+    """Only fp16 scales the loss dynamically (skipping steps whose gradients overflow); bf16 steps at once."""
+    est = estimate(_with_capacity(single_card_plan(precision=precision), STEP - 1))
+    message = next(w.message for w in est.warnings if w.code == "oom-at-first-optimizer-step")
+    assert ("loss scale skips steps" in message) is mentioned
+    assert message.endswith("a run resumed from a checkpoint loads the state and fails at start-up")
