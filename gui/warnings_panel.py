@@ -24,6 +24,7 @@ def headline(code: str) -> str:
     titles = {
         "over-capacity": translate("warnings", "Over capacity"),
         "oom-at-first-optimizer-step": translate("warnings", "Runs out at the first optimizer step"),
+        "attention-scores": translate("warnings", "Attention scores without FlashAttention"),
         "unbalanced-stages": translate("warnings", "Stages are unbalanced"),
         "seed-ignores-overhead": translate("warnings", "The seed method leaves out overheads"),
         "tp-spans-nodes": translate("warnings", "A TP group spans nodes"),

@@ -51,6 +51,7 @@ def training_estimate(plan: Plan) -> Estimate:
     warnings = layout_warnings(layout, topo, method)
     warnings.extend(_remainder_warning(model, method))
     warnings.extend(_framework_warnings(training, method))
+    warnings.extend(_attention_scores_warning(model, training, method))
     capacity = _capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo)
     warnings.extend(capacity)
     if any(w.code == "over-capacity" for w in capacity):
@@ -101,6 +102,24 @@ def _framework_warnings(training: TrainingConfig, method: MethodConfig) -> list[
             "parameter, as estimated here. Releases since January 2026 refuse bf16 without ZeRO (DeepSpeed PR "
             "7790): there, ZeRO-1 with data_types.grad_accum_dtype fp32 runs the same optimizer"), severity="info")]
     return []
+
+
+def _attention_scores_warning(model: ModelSpec, training: TrainingConfig, method: MethodConfig) -> list[PlanWarning]:
+    """Attention without FlashAttention keeps each layer's s x s scores: 5·a·s²·b bytes against 34·s·b·h for
+    the rest of a GPT layer (Korthikanti et al. 2022, Table 2), so past s = 6.8·h/a tokens they dominate.  The
+    default is off (the article's setting), while Megatron-Core (Transformer Engine's fused attention) and
+    transformers (sdpa, since 4.36) run fused attention by default: say so when it decides the figure."""
+    if method.method != "detailed" or training.flash_attention or training.recompute == "selective":
+        return []
+    ratio = 5 * model.heads * training.seq / (34 * model.hidden)
+    if ratio <= 1:
+        return []
+    return [PlanWarning("attention-scores", (
+        f"attention runs without FlashAttention here, so every layer keeps its {training.seq:,} × {training.seq:,} "
+        f"attention scores: 5·a·s/(34·h) = {ratio:.1f} times the rest of the layer's activations. Megatron-Core "
+        "and transformers (sdpa) use fused attention by default: turn on flash attention (--flash-attention; "
+        "training.flash_attention in a plan file) "
+        "if your stack does"), severity="info")]
 
 
 def _first_step_warning(cards: list[CardEstimate], fp16: bool) -> list[PlanWarning]:

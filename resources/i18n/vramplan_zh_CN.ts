@@ -3089,7 +3089,7 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         <name>warnings</name>
         <message>
             <location filename="../../gui/warnings_panel.py" line="25" />
-            <location filename="../../gui/warnings_panel.py" line="53" />
+            <location filename="../../gui/warnings_panel.py" line="54" />
             <source>Over capacity</source>
             <translation>超出显存容量</translation>
         </message>
@@ -3100,106 +3100,111 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/warnings_panel.py" line="27" />
+            <source>Attention scores without FlashAttention</source>
+            <translation>未使用 FlashAttention 时的注意力分数</translation>
+        </message>
+        <message>
+            <location filename="../../gui/warnings_panel.py" line="28" />
             <source>Stages are unbalanced</source>
             <translation>各阶段负载不均衡</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="28" />
+            <location filename="../../gui/warnings_panel.py" line="29" />
             <source>The seed method leaves out overheads</source>
             <translation>seed 方法不计额外开销</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="29" />
+            <location filename="../../gui/warnings_panel.py" line="30" />
             <source>A TP group spans nodes</source>
             <translation>TP 组跨节点</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="30" />
+            <location filename="../../gui/warnings_panel.py" line="31" />
             <source>TP group larger than 8</source>
             <translation>TP 组大于 8</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="31" />
+            <location filename="../../gui/warnings_panel.py" line="32" />
             <source>TP groups of unequal sizes</source>
             <translation>TP 组大小不一</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="32" />
+            <location filename="../../gui/warnings_panel.py" line="33" />
             <source>DP groups of unequal sizes</source>
             <translation>DP 组大小不一</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="33" />
+            <location filename="../../gui/warnings_panel.py" line="34" />
             <source>Mixed GPU types</source>
             <translation>混用不同型号的 GPU</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="34" />
+            <location filename="../../gui/warnings_panel.py" line="35" />
             <source>Parameters the layers do not explain</source>
             <translation>参数量与层结构对不上</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="35" />
+            <location filename="../../gui/warnings_panel.py" line="36" />
             <source>Context beyond what the model was trained for</source>
             <translation>上下文超出模型训练长度</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="36" />
+            <location filename="../../gui/warnings_panel.py" line="37" />
             <source>Weight format these cards cannot run</source>
             <translation>这些卡无法运行该权重格式</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="37" />
+            <location filename="../../gui/warnings_panel.py" line="38" />
             <source>Weight format runs differently on these cards</source>
             <translation>该权重格式在这些卡上以不同方式运行</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="38" />
+            <location filename="../../gui/warnings_panel.py" line="39" />
             <source>GGUF format outside llama.cpp</source>
             <translation>在 llama.cpp 之外使用 GGUF 格式</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="39" />
+            <location filename="../../gui/warnings_panel.py" line="40" />
             <source>Parts kept in system RAM</source>
             <translation>部分数据放在系统内存中</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="40" />
+            <location filename="../../gui/warnings_panel.py" line="41" />
             <source>Paged optimizer</source>
             <translation>分页优化器</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="41" />
+            <location filename="../../gui/warnings_panel.py" line="42" />
             <source>DeepSpeed bf16 without ZeRO</source>
             <translation>不用 ZeRO 的 DeepSpeed bf16</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="42" />
+            <location filename="../../gui/warnings_panel.py" line="43" />
             <source>vLLM's margin cannot hold the CUDA context and graphs</source>
             <translation>vLLM 预留余量放不下 CUDA 上下文和 CUDA 图</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="43" />
+            <location filename="../../gui/warnings_panel.py" line="44" />
             <source>vLLM runs fewer sequences at once than planned</source>
             <translation>vLLM 同时运行的序列数少于计划</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="44" />
+            <location filename="../../gui/warnings_panel.py" line="45" />
             <source>vLLM refuses these batch settings</source>
             <translation>vLLM 拒绝这些批处理设置</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="82" />
+            <location filename="../../gui/warnings_panel.py" line="83" />
             <source>Not computed while the plan has an error (see the message above the diagram).</source>
             <translation>方案有错误，暂不计算（见节点图上方的提示）。</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="89" />
+            <location filename="../../gui/warnings_panel.py" line="90" />
             <source>No warnings</source>
             <translation>没有警告</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="102" />
+            <location filename="../../gui/warnings_panel.py" line="103" />
             <source>Click to highlight the %n card(s) concerned</source>
             <translation>点击高亮相关的 %n 张卡</translation>
         </message>

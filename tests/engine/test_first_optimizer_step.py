@@ -102,3 +102,21 @@ def test_the_warning_names_skipped_steps_only_in_fp16(precision, mentioned):
     message = next(w.message for w in est.warnings if w.code == "oom-at-first-optimizer-step")
     assert ("loss scale skips steps" in message) is mentioned
     assert message.endswith("a run resumed from a checkpoint loads the state and fails at start-up")
+
+
+@pytest.mark.parametrize("seq,training,expected", [
+    (32, {}, None),  # 5 x 4 heads x 32 / (34 x 64) = 640 / 2,176 = 0.29: the scores are the smaller part
+    (1024, {}, "9.4 times"),  # 5 x 4 x 1,024 / 2,176 = 20,480 / 2,176 = 9.41
+    (1024, {"flash_attention": True}, None),  # no scores kept
+    (1024, {"recompute": "selective"}, None),  # selective recompute drops them
+])
+def test_attention_scores_that_dominate_a_layer_are_pointed_out(seq, training, expected):
+    """Korthikanti et al. 2022, Table 2: a GPT layer keeps 34·s·b·h bytes plus 5·a·s²·b of attention scores
+    without flash attention; GPT here has h = 64 and a = 4 heads."""
+    plan = single_card_plan(**training)
+    plan = plan.model_copy(update={"training": plan.training.model_copy(update={"seq": seq})})
+    messages = [w.message for w in estimate(plan).warnings if w.code == "attention-scores"]
+    if expected is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and f"1,024 × 1,024 attention scores: 5·a·s/(34·h) = {expected}" in messages[0]
