@@ -115,11 +115,10 @@ def _attention_scores_warning(model: ModelSpec, training: TrainingConfig, method
     if ratio <= 1:
         return []
     return [PlanWarning("attention-scores", (
-        f"attention runs without FlashAttention here, so every layer keeps its {training.seq:,} × {training.seq:,} "
-        f"attention scores: 5·a·s/(34·h) = {ratio:.1f} times the rest of the layer's activations. Megatron-Core "
-        "and transformers (sdpa) use fused attention by default: turn on flash attention (--flash-attention; "
-        "training.flash_attention in a plan file) "
-        "if your stack does"), severity="info")]
+        f"attention runs without FlashAttention: every layer keeps its {training.seq:,} × {training.seq:,} scores, "
+        f"{ratio:.1f} times the rest of its activations (5·a·s/(34·h)). Megatron-Core and transformers (sdpa) use "
+        "fused attention by default; if your stack does, turn on flash attention (the Flash attention box, "
+        "--flash-attention)"), severity="info")]
 
 
 def _first_step_warning(cards: list[CardEstimate], fp16: bool) -> list[PlanWarning]:
