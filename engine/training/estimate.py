@@ -114,8 +114,10 @@ def _attention_scores_warning(model: ModelSpec, training: TrainingConfig, method
     ratio = 5 * model.heads * training.seq / (34 * model.hidden)
     if ratio <= 1:
         return []
+    who = ("the layer being recomputed in the backward holds" if training.recompute == "full"
+           else "every layer keeps")
     return [PlanWarning("attention-scores", (
-        f"attention runs without FlashAttention: every layer keeps its {training.seq:,} × {training.seq:,} scores, "
+        f"attention runs without FlashAttention: {who} its {training.seq:,} × {training.seq:,} scores, "
         f"{ratio:.1f} times the rest of its activations (5·a·s/(34·h)). Megatron-Core and transformers (sdpa) use "
         "fused attention by default; if your stack does, turn on flash attention (the Flash attention box, "
         "--flash-attention)"), severity="info")]

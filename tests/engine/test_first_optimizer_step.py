@@ -109,6 +109,7 @@ def test_the_warning_names_skipped_steps_only_in_fp16(precision, mentioned):
     (1024, {}, "9.4 times"),  # 5 x 4 x 1,024 / 2,176 = 20,480 / 2,176 = 9.41
     (1024, {"flash_attention": True}, None),  # no scores kept
     (1024, {"recompute": "selective"}, None),  # selective recompute drops them
+    (1024, {"recompute": "full"}, "9.4 times"),  # the recomputed layer's working set holds them
 ])
 def test_attention_scores_that_dominate_a_layer_are_pointed_out(seq, training, expected):
     """Korthikanti et al. 2022, Table 2: a GPT layer keeps 34·s·b·h bytes plus 5·a·s²·b of attention scores
@@ -120,4 +121,6 @@ def test_attention_scores_that_dominate_a_layer_are_pointed_out(seq, training, e
         assert messages == []
     else:
         assert len(messages) == 1
-        assert f"every layer keeps its 1,024 × 1,024 scores, {expected} the rest of its activations" in messages[0]
+        who = ("the layer being recomputed in the backward holds" if training.get("recompute") == "full"
+               else "every layer keeps")
+        assert f"{who} its 1,024 × 1,024 scores, {expected} the rest of its activations" in messages[0]
