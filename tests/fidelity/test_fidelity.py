@@ -178,3 +178,31 @@ def test_an_input_kept_on_ctx_outlives_the_backward_until_the_outputs_go():
 
     assert lifetime(KeepsInputOnCtx) == (True, False)
     assert lifetime(SavesInput) == (False, False)
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "adamw-foreach", "sgd-momentum"])
+def test_the_optimizer_creates_its_state_in_its_first_step(optimizer):
+    """What the engine's figure before the first optimizer step rests on (engine/training/memory/first_step.py).
+
+    PyTorch's optimizers allocate nothing when they are built: Adam's exp_avg / exp_avg_sq (2 x 4 B per fp32
+    parameter) and SGD's momentum buffer (4 B) appear in the first step() that runs.  A step skipped by the
+    loss scale (never called) leaves them absent."""
+    from fidelity.meter import peak_allocated_bytes
+
+    weight = torch.nn.Parameter(torch.zeros(256, 64))  # 16,384 fp32 parameters, 65,536 B
+    params = 256 * 64
+
+    def build():
+        if optimizer == "sgd-momentum":
+            return torch.optim.SGD([weight], lr=0.1, momentum=0.9)
+        return torch.optim.AdamW([weight], lr=0.1, foreach=optimizer == "adamw-foreach")
+
+    built, opt = peak_allocated_bytes(build)
+    assert built == 0 and len(opt.state) == 0
+    weight.grad = torch.ones_like(weight)
+    stepped, _ = peak_allocated_bytes(opt.step)
+    state = sum(t.numel() * t.element_size() for s in opt.state.values() for t in s.values()
+                if isinstance(t, torch.Tensor) and t.numel() > 1)
+    expected = (4 if optimizer == "sgd-momentum" else 8) * params  # 65,536 or 131,072 B
+    assert state == expected
+    assert stepped >= expected  # the state, plus the step's own temporaries (foreach: a sqrt copy)
