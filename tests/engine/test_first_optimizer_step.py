@@ -53,10 +53,14 @@ def test_deepspeed_creates_its_optimizer_state_at_start_up():
     assert est.fits_before_first_step is None
 
 
-def test_offloaded_optimizer_states_leave_nothing_to_create_on_the_card():
-    plan = single_card_plan(zero=2, offload_optimizer=True)
-    plan = plan.model_copy(update={"method": plan.method.model_copy(update={"framework": "deepspeed"})})
-    assert estimate(plan).cards[0].breakdown.before_first_step is None
+@pytest.mark.parametrize("framework", ["megatron", "huggingface"])
+def test_offloaded_optimizer_states_leave_nothing_to_create_on_the_card(framework):
+    """Both frameworks create their state in the first step; offloaded, that state lives in host memory."""
+    plan = single_card_plan(zero=1)
+    plan = plan.model_copy(update={"method": plan.method.model_copy(update={"framework": framework})})
+    assert estimate(plan).cards[0].breakdown.before_first_step is not None
+    offloaded = plan.model_copy(update={"training": plan.training.model_copy(update={"offload_optimizer": True})})
+    assert estimate(offloaded).cards[0].breakdown.before_first_step is None
 
 
 @pytest.mark.parametrize("capacity,fits,fits_before,warned", [
