@@ -139,7 +139,7 @@ all_frameworks = st.builds(MethodConfig, method=st.just("detailed"),
 
 @settings(max_examples=60, deadline=None)
 @given(models(), trainings(), all_frameworks, st.sampled_from([1, 2]), st.sampled_from([1, 2, 4]))
-def test_before_the_first_optimizer_step_a_card_needs_at_least_the_state_less(model, training, method, pp, dp):
+def test_before_the_first_optimizer_step_a_card_needs_at_most_its_step_less_the_state(model, training, method, pp, dp):
     """Until the optimizer creates its state the card needs no more than its step without that state: each
     moment holds it, and the overhead never grows when the allocated bytes do not."""
     est = estimate(plan(model, training, method, pp=pp, dp=dp))

@@ -60,8 +60,8 @@ def test_a_card_that_runs_out_at_the_first_optimizer_step_says_so(qtbot):
     first = card.breakdown.before_first_step
     assert first is not None and first.total_bytes < card.total_bytes
     capacity = (first.total_bytes + card.total_bytes) // 2
-    layout = plan.layout.model_copy(update={"cards": [c.model_copy(update={"capacity_bytes": capacity})
-                                                      for c in plan.layout.cards]})
+    layout = plan.layout.model_copy(update={"cards": tuple(c.model_copy(update={"capacity_bytes": capacity})
+                                                           for c in plan.layout.cards)})
     document, view = _view(qtbot, plan.model_copy(update={"layout": layout}))
     document.set_selection([plan.layout.cards[0].id])
     assert "Until its first optimizer step the card needs" in view.caption.text()
