@@ -289,7 +289,8 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
         "precision": cfg.base_dtype, "optimizer": "sgd" if cfg.optimizer == "sgd" else "adamw",
         "master_weights": cfg.mixed_precision,
         "recompute": "full" if cfg.gradient_checkpointing else plan.training.recompute})
-    method = plan.method.model_copy(update={"framework": "huggingface"})
+    # LitGPT's full.py binds `logits = model(input_ids)`: they stay alive until the next forward returns.
+    method = plan.method.model_copy(update={"framework": "huggingface", "loop_keeps_logits": cfg.framework == "litgpt"})
     est = training_estimate(plan.model_copy(update={"mode": "training", "training": training, "method": method}))
     return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))
 

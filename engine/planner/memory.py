@@ -44,6 +44,7 @@ from engine.training.memory.deepspeed_optimizer import (
 )
 from engine.training.memory.detailed import (
     activation_figures,
+    kept_logits_buffers,
     logits_beside_kept,
     logits_figure,
     peak_rest,
@@ -260,7 +261,8 @@ class MemoryModel:
             return bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
         self.engine_calls += 1
         # every moment also holds the kept pipeline outputs: ``kept_table`` adds them beside this
-        logits = logits_beside_kept(logits_figure(ctx).bytes, pipeline_output_buffers(ctx).bytes)
+        logits = logits_beside_kept(logits_figure(ctx).bytes, pipeline_output_buffers(ctx).bytes,
+                                    kept_logits_buffers(ctx))
         return peak_rest(activation_figures(ctx)[0].bytes, logits, backward_transient(ctx).bytes, reduce_bytes(ctx), 0)
 
     # The DP-dependent part --------------------------------------------------------
@@ -333,9 +335,10 @@ class MemoryModel:
 
     def kept_table(self, g: Geometry, ep: int, variants: tuple[Variant, ...]) -> np.ndarray | None:
         """[heavy stage, variant] bytes every moment of the step holds besides the model states, or None where
-        there are none: the last stage's pipeline output buffers under DeepSpeed
-        (``pipeline_output_buffers``; they read the micro-batch, not DP or ZeRO)."""
-        if self.seed or self.method.framework != "deepspeed" or g.pp == 1 or self.model.vocab is None \
+        there are none: the last stage's kept fp32 logits, DeepSpeed's pipeline output buffers or those a
+        training loop keeps (``pipeline_output_buffers``; they read the micro-batch, not DP or ZeRO)."""
+        pipeline = self.method.framework == "deepspeed" and g.pp > 1
+        if self.seed or not (pipeline or self.method.loop_keeps_logits) or self.model.vocab is None \
                 or g.pp - 1 not in g.heavy_stages:
             return None
         return np.array([[pipeline_output_buffers(self.context(g, k, 1, ep, 0, v, 1, 1)).bytes for v in variants]

@@ -177,6 +177,10 @@ class MethodConfig(BaseModel):
     deepspeed_reduce_bucket_elements: int = Field(
         500_000_000, ge=0, description="DeepSpeed reduce_bucket_size (elements), the ZeRO-2 gradient bucket"
     )
+    loop_keeps_logits: bool = Field(
+        False, description="the training loop keeps each micro-batch's fp32 logits bound until the next forward "
+        "returns (LitGPT's `logits = model(input_ids)`, set by `finetune --framework litgpt --method full`): "
+        "4 B x seq x micro_batch x vocab on the last stage at every moment of the step")
     deepspeed_fp16_optimizer: DeepSpeedFp16Optimizer = Field(
         "fused", description="DeepSpeed fp16 without ZeRO: which wrapper converts the fp16 gradients to fp32 for "
         "the step.  fused: FP16_Optimizer (DeepSpeed's FusedAdam, and apex FusedAdam since DeepSpeed 0.5) "

@@ -125,6 +125,23 @@ def test_single_card_megatron_breakdown_by_hand():
     assert bd.timeline[bd.peak_moment].label.startswith("backward of the first layer")
 
 
+def test_a_loop_that_keeps_its_logits_holds_them_through_the_step():
+    """LitGPT's full fine-tuning loop binds ``logits = model(input_ids)`` and Fabric returns them in fp32, so they
+    stay alive through the backward, the optimizer step and the next forward (method.loop_keeps_logits)."""
+    plan = single_card_plan()
+    kept_plan = plan.model_copy(update={"method": plan.method.model_copy(update={"loop_keeps_logits": True})})
+    bd = estimate(kept_plan).cards[0].breakdown
+    kept = 4 * S * B * 128  # fp32 logits: 4 B x 32 tokens x 2 sequences x V 128 = 32,768
+    assert {f.key: f.bytes for f in bd.details}["loop_kept_logits"] == kept == 32_768
+    # The backward stays the peak (test_single_card_megatron_breakdown_by_hand) and now holds them too; at the loss
+    # moment they are the current micro-batch's own, inside the loss's 49,728 B.
+    assert bd.timeline[bd.peak_moment].short == "backward"
+    assert bd.total_bytes == estimate(plan).cards[0].breakdown.total_bytes + 32_768
+    assert bd.logits.bytes == 32_768
+    loss = next(m for m in bd.timeline if m.short == "loss")
+    assert dict(loss.live)["logits"] == 49_728
+
+
 def test_backward_without_gradient_accumulation_fusion_adds_the_largest_weight_gradient():
     plan = single_card_plan()
     unfused = plan.model_copy(update={"method": plan.method.model_copy(update={"gradient_accumulation_fusion": False})})

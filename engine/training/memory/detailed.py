@@ -126,23 +126,43 @@ def logits_figure(ctx: CardContext) -> Figure:
 PIPE_OUTPUT_BUFFERS = 2  # TrainSchedule.num_pipe_buffers on the last stage: max(2, min(stages - stage_id, m))
 
 
-def pipeline_output_buffers(ctx: CardContext) -> Figure:
-    """The last pipeline stage's forward outputs DeepSpeed's pipeline engine keeps.
+def kept_logits_buffers(ctx: CardContext) -> int:
+    """How many micro-batches' fp32 logits the card keeps through every moment of the step: DeepSpeed's
+    pipeline keeps its last stage's two outputs; a training loop that binds the model's output to a name
+    (``method.loop_keeps_logits``, LitGPT) keeps the last one until the next forward returns; else none."""
+    if not ctx.last or ctx.model.vocab is None:
+        return 0
+    if ctx.method.framework == "deepspeed" and not ctx.first:
+        return PIPE_OUTPUT_BUFFERS
+    return 1 if ctx.method.loop_keeps_logits else 0
 
-    Megatron-DeepSpeed's GPTModelPipe ends with ``float16_to_fp32``, so a last stage's output is its
-    micro-batch's fp32 logits; ``PipelineEngine._exec_forward_pass`` stores it in
+
+def pipeline_output_buffers(ctx: CardContext) -> Figure:
+    """The fp32 logits the card keeps through every moment of the step (:func:`kept_logits_buffers`).
+
+    DeepSpeed's pipeline: Megatron-DeepSpeed's GPTModelPipe ends with ``float16_to_fp32``, so a last stage's
+    output is its micro-batch's fp32 logits; ``PipelineEngine._exec_forward_pass`` stores it in
     ``pipe_buffers['outputs']`` and, on the last stage, ``_exec_backward_pass`` returns right after the
     loss's backward without freeing it (``deepspeed/runtime/pipe/engine.py``, v0.4.0 to today).  Each
     of the stage's two pipe buffers holds its last output until the next forward into it, through the
-    optimizer step: 2 × 4 B × s·b·V/TP."""
-    if ctx.method.framework != "deepspeed" or not ctx.last or ctx.first or ctx.model.vocab is None:
-        return figure("logits", "pipeline output buffers", 0, "0 (DeepSpeed pipeline's last stage only)")
+    optimizer step: 2 × 4 B × s·b·V/TP.
+
+    LitGPT's full fine-tuning loop binds ``logits = model(input_ids)`` (``litgpt/finetune/full.py``) and
+    Fabric returns them in fp32 (``convert_output``), so the micro-batch's logits stay alive through its
+    backward, the optimizer step and the next micro-batch's forward, until the name is rebound: 4 B × s·b·V."""
+    buffers = kept_logits_buffers(ctx)
+    if not buffers:
+        return figure("logits", "pipeline output buffers", 0,
+                      "0 (DeepSpeed pipeline's last stage, or a loop that keeps its logits, only)")
     tr = ctx.training
     s, b, t, V = ceil_div(tr.seq, ctx.cp), tr.micro_batch, ctx.tp, ctx.model.vocab
+    assert V is not None
     one = ceil_div(4 * s * b * V, t)
-    return figure("logits", "pipeline output buffers", PIPE_OUTPUT_BUFFERS * one,
-                  f"DeepSpeed pipeline keeps the last {PIPE_OUTPUT_BUFFERS} outputs: {PIPE_OUTPUT_BUFFERS} × fp32 "
-                  f"logits 4 B × s {n(s)} × b {b} × V {n(V)} / TP {t} = {n(PIPE_OUTPUT_BUFFERS * one)} B")
+    who = (f"DeepSpeed pipeline keeps the last {buffers} outputs" if buffers == PIPE_OUTPUT_BUFFERS
+           else "the training loop keeps the last micro-batch's logits until the next forward returns")
+    label = "pipeline output buffers" if buffers == PIPE_OUTPUT_BUFFERS else "logits kept by the loop"
+    return figure("logits", label, buffers * one,
+                  f"{who}: {buffers} × fp32 logits 4 B × s {n(s)} × b {b} × V {n(V)} / TP {t} = {n(buffers * one)} B")
 
 
 def overhead_figures(ctx: CardContext, visible: int) -> tuple[Figure, tuple[Figure, ...]]:
@@ -207,7 +227,7 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
                               (*base, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
-        at_loss = kept + logits_beside_kept(logits.bytes, kept)
+        at_loss = kept + logits_beside_kept(logits.bytes, kept, kept_logits_buffers(ctx))
         moments.append(Moment("loss over the full logits and its gradient",
                               (*statics, ("activations", act.bytes), ("logits", at_loss)), "loss"))
     moments.append(Moment("backward of the first layer, every in-flight activation saved",
@@ -219,10 +239,10 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     return tuple(moments), peak
 
 
-def logits_beside_kept(logits: int, kept: int) -> int:
-    """What the loss moment's logits add to ``kept`` pipeline output buffers: the current micro-batch's
+def logits_beside_kept(logits: int, kept: int, buffers: int) -> int:
+    """What the loss moment's logits add to ``kept`` logits in ``buffers`` buffers: the current micro-batch's
     fp32 logits already fill one of them (:func:`pipeline_output_buffers`)."""
-    return max(0, logits - kept // PIPE_OUTPUT_BUFFERS) if kept else logits
+    return max(0, logits - kept // buffers) if kept and buffers else logits
 
 
 def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int) -> int:
@@ -256,6 +276,8 @@ def _logits_at_peak(bytes_: int, logits: Figure, kept: Figure, at_loss: bool) ->
         return logits
     if not at_loss:
         return kept
+    if bytes_ == logits.bytes:  # one kept buffer: it is the current micro-batch's, inside the loss's logits
+        return logits
     return figure("logits", "logits and loss", bytes_,
                   f"{logits.formula} + the other kept pipeline output {n(bytes_ - logits.bytes)} B")
 
@@ -283,7 +305,8 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     peak_note = figure("peak_moment", f"peak: {timeline[peak].label}", visible, "allocator-visible bytes at the peak")
     first = before_first_step(ctx, timeline, moments_bytes, lambda v: overhead_figures(ctx, v)[0].bytes)
     moments_details = (Figure("backward_buffers", backward.label, backward.bytes, backward.formula),
-                       Figure("pipeline_output_buffers", kept.label, kept.bytes, kept.formula),
+                       Figure("loop_kept_logits" if kept_logits_buffers(ctx) == 1 else "pipeline_output_buffers",
+                              kept.label, kept.bytes, kept.formula),
                        Figure("optimizer_step_temporaries", step.label, step.bytes, step.formula),
                        Figure("allreduce_buffer", reduce.label, reduce.bytes, reduce.formula),
                        Figure("loss_logits", logits.label, logits.bytes, logits.formula))
