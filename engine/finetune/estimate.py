@@ -289,8 +289,9 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
         "precision": cfg.base_dtype, "optimizer": "sgd" if cfg.optimizer == "sgd" else "adamw",
         "master_weights": cfg.mixed_precision,
         "recompute": "full" if cfg.gradient_checkpointing else plan.training.recompute})
-    # LitGPT's full.py binds `logits = model(input_ids)`: they stay alive until the next forward returns.
-    method = plan.method.model_copy(update={"framework": "huggingface", "loop_keeps_logits": cfg.framework == "litgpt"})
+    # LitGPT's block and its full.py loop (`logits = model(input_ids)`: bound until the next forward returns)
+    method = plan.method.model_copy(update={"framework": "huggingface",
+                                            "model_code": "litgpt" if cfg.framework == "litgpt" else "framework"})
     est = training_estimate(plan.model_copy(update={"mode": "training", "training": training, "method": method}))
     return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))
 

@@ -41,37 +41,9 @@ from engine.finetune.lora import head_adapter_activation_bytes
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
 from engine.training.memory.activations import LayerActivations
+from engine.training.memory.litgpt import attention_terms, norm_bytes, norm_terms
 
 QKV_TARGETS = ("q", "k", "v")
-
-
-def _norm_bytes(spec: ModelSpec, e: int) -> tuple[int, int]:
-    """(input, fp32 statistics) one norm call keeps per token: RMSNorm's fp32 input copy and 1/rms, or
-    LayerNorm's input and mean and 1/std."""
-    if spec.norm == "rmsnorm":
-        return max(4, e) * spec.hidden, 4
-    return e * spec.hidden, 8
-
-
-def _norm_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
-    calls = spec.norms_per_layer  # each call keeps its own statistics (and RMSNorm its own fp32 copy)
-    kept, stats = _norm_bytes(spec, e)
-    if spec.norm == "rmsnorm":
-        return [(f"{calls}·({kept // spec.hidden}·h + {stats}) RMSNorm fp32 input copy and 1/rms",
-                 calls * (kept + stats) * tokens)]
-    inputs = 1 if spec.parallel_ else calls  # a parallel block's norms all read the layer input
-    return [(f"{inputs}·{e}·h LayerNorm input + {calls}·{stats} fp32 mean and 1/std",
-             (inputs * kept + calls * stats) * tokens)]
-
-
-def _attention_terms(spec: ModelSpec, tokens: int, e: int) -> list[tuple[str, int]]:
-    q, g, heads = spec.heads * spec.head_dim_, spec.kv_heads_ * spec.head_dim_, spec.heads
-    if spec.kv_heads_ == spec.heads:
-        kept = [(f"{e}·(q+2g) QKV buffer kept by the V view", e * (q + 2 * g) * tokens),
-                (f"{e}·(q+g) RoPE-rebuilt Q, K", e * (q + g) * tokens)]
-    else:
-        kept = [(f"3·{e}·q Q, K and V expanded to every head", 3 * e * q * tokens)]
-    return [*kept, (f"{e}·q attention output", e * q * tokens), ("4·heads flash log-sum-exp", 4 * heads * tokens)]
 
 
 def _adapter_terms(spec: ModelSpec, targets: tuple[str, ...], rank: int, tokens: int, e: int,
@@ -133,7 +105,7 @@ def litgpt_layer_activations(spec: ModelSpec, s: int, b: int, targets: tuple[str
     ``inputs_kept``: its 4-bit linears keep their inputs (QLoRA, bitsandbytes before 0.43.2)."""
     tokens = s * b
     mlp = 3 * e * spec.ffn_ if spec.gated_mlp else e * spec.ffn_
-    terms = [*_norm_terms(spec, tokens, e), *_attention_terms(spec, tokens, e),
+    terms = [*norm_terms(spec, tokens, e), *attention_terms(spec, tokens, e),
              *_adapter_terms(spec, targets, rank, tokens, e, dropout),
              ("3·e·f SwiGLU fc_1, SiLU, fc_2 outputs" if spec.gated_mlp else "e·f GeLU input", mlp * tokens)]
     if inputs_kept:
@@ -150,7 +122,7 @@ def litgpt_outer_activations(spec: ModelSpec, tokens: int, e: int, inputs_kept: 
     and an lm_head adapter's (``lora_head``: dropout output and mask, or the norm output itself, and the rank
     output)."""
     h = spec.hidden
-    norm = sum(_norm_bytes(spec, e))
+    norm = sum(norm_bytes(spec, e))
     head = e * h if inputs_kept else 0
     adapter = head_adapter_activation_bytes(spec, targets, rank, 1, e, e, dropout, input_kept=inputs_kept)
     total = (norm + head + adapter) * tokens

@@ -17,9 +17,10 @@ from typing import NamedTuple
 import numpy as np
 
 from engine.report.formatting import ceil_div
-from engine.training.memory.activations import checkpoint_bytes, layer_activations, norm_stat_bytes
+from engine.training.memory.activations import checkpoint_bytes, norm_stat_bytes
 from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import (
+    card_layer_activations,
     kept_logits_buffers,
     logits_beside_kept,
     peak_rest,
@@ -27,7 +28,6 @@ from engine.training.memory.detailed import (
 )
 from engine.training.memory.huggingface import (
     hf_final_norm_bytes,
-    hf_layer_activations,
     hf_logits_bytes,
 )
 from engine.training.memory.model_states import card_params
@@ -76,11 +76,8 @@ def layer_pieces(ctx: CardContext, counts: tuple[int, int]) -> tuple[bool, int, 
     e = 4 if tr.precision == "fp32" else 2
     sp = tr.sequence_parallel and t > 1
     kinds = [kind for kind, count in zip((False, True), counts, strict=True) if count] or [False]
-    hf = ctx.method.framework == "huggingface"
     drop_scores = tr.recompute == "selective"
-    per_layer = {kind: (hf_layer_activations(spec, kind, s, b, t, tr.flash_attention, drop_scores, e) if hf else
-                        layer_activations(spec, kind, s, b, t, sp, tr.flash_attention, drop_scores, e, ctx.ep,
-                                          tr.expert_load)).bytes for kind in kinds}
+    per_layer = {kind: card_layer_activations(ctx, kind, s, b, t, sp, drop_scores, e).bytes for kind in kinds}
     full = tr.recompute == "full"
     kept = checkpoint_bytes(spec, s, b, t, sp, e, tr.partition_activations, tr.cpu_checkpointing) if full else 0
     return (full, per_layer.get(False, 0), per_layer.get(True, 0), kept, max(per_layer.values()),

@@ -338,7 +338,7 @@ class MemoryModel:
         there are none: the last stage's kept fp32 logits, DeepSpeed's pipeline output buffers or those a
         training loop keeps (``pipeline_output_buffers``; they read the micro-batch, not DP or ZeRO)."""
         pipeline = self.method.framework == "deepspeed" and g.pp > 1
-        if self.seed or not (pipeline or self.method.loop_keeps_logits) or self.model.vocab is None \
+        if self.seed or not (pipeline or self.method.model_code == "litgpt") or self.model.vocab is None \
                 or g.pp - 1 not in g.heavy_stages:
             return None
         return np.array([[pipeline_output_buffers(self.context(g, k, 1, ep, 0, v, 1, 1)).bytes for v in variants]

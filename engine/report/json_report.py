@@ -51,7 +51,7 @@ class CardModel(BaseModel):
         "pipeline_output_buffers (DeepSpeed pipeline's last stage: the fp32 logits of its last two micro-batches, "
         "kept in their pipe buffers through the step; part of logits at every moment), loop_kept_logits (a training "
         "loop that keeps the last micro-batch's fp32 logits bound until the next forward returns: LitGPT full "
-        "fine-tuning, method.loop_keeps_logits; part of logits at every moment), "
+        "fine-tuning, method.model_code litgpt; part of logits at every moment), "
         "loss_logits (the loss moment's logits whether or not "
         "it is the peak; LitGPT QLoRA: with its 4-bit lm_head dequantized), dequantization_buffer (QLoRA: the "
         "largest 4-bit layer matrix while bitsandbytes uses it dequantized), peak_moment (allocator-visible bytes at the peak, without library_workspace), cuda_context, "

@@ -18,6 +18,7 @@ Method = Literal["seed", "detailed"]
 # huggingface: eager transformers code.
 Framework = Literal["megatron", "megatron-2021", "deepspeed", "huggingface"]
 DeepSpeedFp16Optimizer = Literal["fused", "unfused"]
+ModelCode = Literal["framework", "litgpt"]
 
 
 ExpertLoadKind = Literal["balanced", "capacity-factor", "measured", "dropless-worst-case"]
@@ -177,10 +178,12 @@ class MethodConfig(BaseModel):
     deepspeed_reduce_bucket_elements: int = Field(
         500_000_000, ge=0, description="DeepSpeed reduce_bucket_size (elements), the ZeRO-2 gradient bucket"
     )
-    loop_keeps_logits: bool = Field(
-        False, description="the training loop keeps each micro-batch's fp32 logits bound until the next forward "
-        "returns (LitGPT's `logits = model(input_ids)`, set by `finetune --framework litgpt --method full`): "
-        "4 B x seq x micro_batch x vocab on the last stage at every moment of the step")
+    model_code: ModelCode = Field(
+        "framework", description="whose modules and training loop run the model: framework (the profile's own) "
+        "or litgpt (LitGPT's block and loop under the huggingface profile, as `finetune --framework litgpt "
+        "--method full` sets it: every linear and norm keeps what its weight gradient reads, GQA's K and V are "
+        "expanded to every head, and the loop keeps the last micro-batch's fp32 logits bound until the next "
+        "forward returns)")
     deepspeed_fp16_optimizer: DeepSpeedFp16Optimizer = Field(
         "fused", description="DeepSpeed fp16 without ZeRO: which wrapper converts the fp16 gradients to fp32 for "
         "the step.  fused: FP16_Optimizer (DeepSpeed's FusedAdam, and apex FusedAdam since DeepSpeed 0.5) "

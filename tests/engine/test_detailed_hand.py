@@ -127,19 +127,22 @@ def test_single_card_megatron_breakdown_by_hand():
 
 def test_a_loop_that_keeps_its_logits_holds_them_through_the_step():
     """LitGPT's full fine-tuning loop binds ``logits = model(input_ids)`` and Fabric returns them in fp32, so they
-    stay alive through the backward, the optimizer step and the next forward (method.loop_keeps_logits)."""
+    stay alive through the backward, the optimizer step and the next forward (method.model_code litgpt).  GPT
+    here has 4 heads of 4 KV heads and no flash attention, so its layers keep the Hugging Face count."""
     plan = single_card_plan()
-    kept_plan = plan.model_copy(update={"method": plan.method.model_copy(update={"loop_keeps_logits": True})})
+    method = plan.method.model_copy(update={"framework": "huggingface"})
+    plan = plan.model_copy(update={"method": method})
+    kept_plan = plan.model_copy(update={"method": method.model_copy(update={"model_code": "litgpt"})})
     bd = estimate(kept_plan).cards[0].breakdown
     kept = 4 * S * B * 128  # fp32 logits: 4 B x 32 tokens x 2 sequences x V 128 = 32,768
     assert {f.key: f.bytes for f in bd.details}["loop_kept_logits"] == kept == 32_768
-    # The backward stays the peak (test_single_card_megatron_breakdown_by_hand) and now holds them too; at the loss
-    # moment they are the current micro-batch's own, inside the loss's 49,728 B.
+    # The backward stays the peak and now holds them too; at the loss moment they are the current micro-batch's
+    # own, inside the loss's (2 bf16 + 4 fp32 copy + 4 log-softmax) B x 32 x 2 x 128 + 8 B x 64 labels = 82,432 B.
     assert bd.timeline[bd.peak_moment].short == "backward"
     assert bd.total_bytes == estimate(plan).cards[0].breakdown.total_bytes + 32_768
     assert bd.logits.bytes == 32_768
     loss = next(m for m in bd.timeline if m.short == "loss")
-    assert dict(loss.live)["logits"] == 49_728
+    assert dict(loss.live)["logits"] == 82_432
 
 
 def test_backward_without_gradient_accumulation_fusion_adds_the_largest_weight_gradient():
@@ -405,3 +408,19 @@ def test_deepspeed_pipeline_keeps_the_last_stages_two_outputs_through_the_step()
     # other stages keep nothing
     assert next(f.bytes for f in estimate(_ds_52b_plan()).cards[44].breakdown.details
                 if f.key == "pipeline_output_buffers") == 0
+
+
+def test_litgpt_block_with_every_weight_trainable_by_hand():
+    """TinyLlama's LitGPT block (h 2,048, 32 heads, 4 KV heads, SwiGLU 5,632, RMSNorm) in full fine-tuning,
+    bf16, per token (engine.training.memory.litgpt; measured on the CPU in tests/fidelity)."""
+    from engine.training.memory.litgpt import litgpt_full_layer_activations
+
+    spec = ModelSpec(layers=22, hidden=2048, heads=32, kv_heads=4, ffn=5632, vocab=32000, gated_mlp=True,
+                     norm="rmsnorm", bias=False, dropout=0.0)
+    norms = 2 * (4 * 2048 + 4)  # two RMSNorm calls: fp32 input copy + fp32 1/rms = 16,392
+    attention = 3 * 2 * 2048 + 2 * 2048 + 4 * 32  # Q, K, V expanded to 32 heads + output + log-sum-exp = 16,512
+    trainable = 2 * 2 * 2 * 2048 + 2 * 2048 + 2 * 5632  # normalised + output per norm, proj and down inputs = 31,744
+    mlp = 3 * 2 * 5632  # fc_1, SiLU, fc_2 outputs = 33,792
+    per_token = norms + attention + trainable + mlp
+    assert per_token == 98_440
+    assert litgpt_full_layer_activations(spec, 512, 4, 2).bytes == per_token * 2048

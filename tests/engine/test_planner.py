@@ -277,13 +277,13 @@ def test_request_rejects_empty_choices():
 @settings(max_examples=16, deadline=None)
 @given(st.sampled_from(["seed", "detailed"]), st.sampled_from(["megatron", "megatron-2021", "deepspeed", "huggingface"]),
        st.sampled_from(["bf16", "fp16", "fp32"]), st.booleans(), st.sampled_from([None, 16]), st.booleans(),
-       st.sampled_from(["fused", "unfused"]), st.booleans())
+       st.sampled_from(["fused", "unfused"]), st.sampled_from(["framework", "litgpt"]))
 def test_fast_path_matches_card_breakdown(method, framework, precision, dropout, global_batch, offload, fp16_optimizer,
-                                          loop_keeps_logits):
+                                          model_code):
     model = ModelSpec(layers=6, hidden=64, heads=4, vocab=300, dropout=0.1 if dropout else 0.0)
     training = TrainingConfig(seq=64, precision=precision, global_batch=global_batch, offload_optimizer=offload)
     method_config = MethodConfig(method=method, framework=framework, deepspeed_fp16_optimizer=fp16_optimizer,
-                                 loop_keeps_logits=loop_keeps_logits)
+                                 model_code=model_code)
     request = PlannerRequest(model=model, training=training, method=method_config,
                              hardware=(Hardware(capacity_bytes=10**12, max_gpus=16, **HW),),
                              space=SearchSpace(gpus_per_node=4, micro_batches=(1, 2)))

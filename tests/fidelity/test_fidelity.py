@@ -206,3 +206,30 @@ def test_the_optimizer_creates_its_state_in_its_first_step(optimizer):
     expected = (4 if optimizer == "sgd-momentum" else 8) * params  # 65,536 or 131,072 B
     assert state == expected
     assert stepped >= expected  # the state, plus the step's own temporaries (foreach: a sqrt copy)
+
+
+@pytest.mark.parametrize("shape,block", [
+    (Shape(s=64, b=2, h=256, a=32, kv=4, f=704), {}),  # GQA: K and V expanded to every head
+    (Shape(s=64, b=2, h=256, a=8, kv=8, f=704), {}),  # MHA: V keeps the fused QKV buffer
+    (Shape(s=64, b=2, h=256, a=8, kv=2, f=512), {"norm": "layernorm", "mlp": "neox"}),
+    (Shape(s=64, b=2, h=256, a=8, kv=8, f=704), {"norm": "layernorm", "mlp": "neox", "parallel": True,
+                                                 "shared_norm": True}),
+])
+def test_litgpt_block_with_every_weight_trainable(shape, block):
+    """LitGPT full fine-tuning (engine.training.memory.litgpt): the block of tests/fidelity/litgpt.py with every
+    weight trainable, measured, against ``litgpt_full_layer_activations`` byte for byte."""
+    from engine.model.spec import ModelSpec
+    from engine.training.memory.litgpt import litgpt_full_layer_activations
+    from fidelity import litgpt
+    from fidelity.layers import layer_input
+
+    blk = litgpt.Block(targets=(), **block)
+    p = {k: v.detach().clone().requires_grad_() for k, v in litgpt.block_params(shape, blk).items()}
+    rope, x = litgpt.rope_tables(shape, blk), layer_input(shape, batch_first=True)
+    with saved_bytes(exclude=[*p.values(), *rope]) as measured:
+        out = litgpt.litgpt_block(x, p, shape, blk, rope)
+    del out
+    spec = ModelSpec(layers=1, hidden=shape.h, heads=shape.a, kv_heads=shape.g, ffn=shape.ffn, vocab=100,
+                     gated_mlp=blk.mlp == "llama", norm=blk.norm, bias=False, dropout=0.0,
+                     parallel_residual=blk.parallel, norms_per_layer=1 if blk.shared_norm else 2)
+    assert litgpt_full_layer_activations(spec, shape.s, shape.b, 2).bytes == measured.total

@@ -19,6 +19,7 @@ from engine.training.memory.huggingface import (
     hf_layer_activations,
     hf_logits_bytes,
 )
+from engine.training.memory.litgpt import litgpt_full_layer_activations
 from engine.training.memory.model_states import (
     card_params,
     communication_figure,
@@ -36,11 +37,14 @@ def _activation_bytes_per_element(ctx: CardContext) -> int:
     return 4 if ctx.training.precision == "fp32" else 2
 
 
-def _layer_activations(ctx: CardContext, moe_layer: bool, s: int, b: int, t: int, sp: bool, drop_scores: bool,
-                       e: int) -> LayerActivations:
-    """One layer's saved tensors under the plan's framework profile."""
+def card_layer_activations(ctx: CardContext, moe_layer: bool, s: int, b: int, t: int, sp: bool, drop_scores: bool,
+                           e: int) -> LayerActivations:
+    """One layer's saved tensors under the plan's framework profile (and LitGPT's block for a dense layer of
+    ``method.model_code`` litgpt: flash attention, no tensor parallelism, as LitGPT runs it)."""
     flash = ctx.training.flash_attention
     if ctx.method.framework == "huggingface":
+        if ctx.method.model_code == "litgpt" and not moe_layer and ctx.model.mla is None and t == 1 and flash:
+            return litgpt_full_layer_activations(ctx.model, s, b, e)
         return hf_layer_activations(ctx.model, moe_layer, s, b, t, flash, drop_scores, e)
     return layer_activations(ctx.model, moe_layer, s, b, t, sp, flash, drop_scores, e, ctx.ep, ctx.training.expert_load)
 
@@ -55,7 +59,7 @@ def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
     per_layer: dict[bool, int] = {}
     formulas = []
     for moe_layer in sorted({spec.is_moe_layer(i) for i in ctx.layer_indices}):
-        la = _layer_activations(ctx, moe_layer, s, b, t, sp, drop_scores, e)
+        la = card_layer_activations(ctx, moe_layer, s, b, t, sp, drop_scores, e)
         per_layer[moe_layer] = la.bytes
         formulas.append(("MoE layer: " if moe_layer else "layer: ") + la.formula)
     one_pass = sum(per_layer[spec.is_moe_layer(i)] for i in ctx.layer_indices)  # all chunks, one micro-batch
@@ -129,12 +133,12 @@ PIPE_OUTPUT_BUFFERS = 2  # TrainSchedule.num_pipe_buffers on the last stage: max
 def kept_logits_buffers(ctx: CardContext) -> int:
     """How many micro-batches' fp32 logits the card keeps through every moment of the step: DeepSpeed's
     pipeline keeps its last stage's two outputs; a training loop that binds the model's output to a name
-    (``method.loop_keeps_logits``, LitGPT) keeps the last one until the next forward returns; else none."""
+    (``method.model_code`` litgpt) keeps the last one until the next forward returns; else none."""
     if not ctx.last or ctx.model.vocab is None:
         return 0
     if ctx.method.framework == "deepspeed" and not ctx.first:
         return PIPE_OUTPUT_BUFFERS
-    return 1 if ctx.method.loop_keeps_logits else 0
+    return 1 if ctx.method.model_code == "litgpt" else 0
 
 
 def pipeline_output_buffers(ctx: CardContext) -> Figure:
