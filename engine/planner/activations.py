@@ -21,10 +21,8 @@ from engine.training.memory.activations import checkpoint_bytes, norm_stat_bytes
 from engine.training.memory.context import CardContext
 from engine.training.memory.detailed import (
     card_layer_activations,
-    kept_logits_buffers,
     logits_beside_kept,
     peak_rest,
-    pipeline_output_buffers,
 )
 from engine.training.memory.huggingface import (
     hf_final_norm_bytes,
@@ -105,7 +103,7 @@ def end_pieces(ctx: CardContext) -> tuple[int, int, int]:
         if spec.vocab is not None:
             logits = hf_logits_bytes(s, b, t, spec.vocab, e)[0] if hf else ceil_div((4 + e) * s * b * spec.vocab,
                                                                                      t) + 9 * s * b
-            logits = logits_beside_kept(logits, pipeline_output_buffers(ctx).bytes, kept_logits_buffers(ctx))
+            logits = logits_beside_kept(ctx, logits)
     return per_microbatch, tail, logits
 
 

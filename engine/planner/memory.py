@@ -261,8 +261,7 @@ class MemoryModel:
             return bd.activations.bytes + bd.logits.bytes + bd.kv_cache.bytes
         self.engine_calls += 1
         # every moment also holds the kept pipeline outputs: ``kept_table`` adds them beside this
-        logits = logits_beside_kept(logits_figure(ctx).bytes, pipeline_output_buffers(ctx).bytes,
-                                    kept_logits_buffers(ctx))
+        logits = logits_beside_kept(ctx, logits_figure(ctx).bytes)
         return peak_rest(activation_figures(ctx)[0].bytes, logits, backward_transient(ctx).bytes, reduce_bytes(ctx), 0)
 
     # The DP-dependent part --------------------------------------------------------
@@ -337,9 +336,9 @@ class MemoryModel:
         """[heavy stage, variant] bytes every moment of the step holds besides the model states, or None where
         there are none: the last stage's kept fp32 logits, DeepSpeed's pipeline output buffers or those a
         training loop keeps (``pipeline_output_buffers``; they read the micro-batch, not DP or ZeRO)."""
-        pipeline = self.method.framework == "deepspeed" and g.pp > 1
-        if self.seed or not (pipeline or self.method.model_code == "litgpt") or self.model.vocab is None \
-                or g.pp - 1 not in g.heavy_stages:
+        last = g.pp - 1
+        if self.seed or last not in g.heavy_stages \
+                or not kept_logits_buffers(self.context(g, last, 1, ep, 0, variants[0], 1, 1)):
             return None
         return np.array([[pipeline_output_buffers(self.context(g, k, 1, ep, 0, v, 1, 1)).bytes for v in variants]
                          for k in g.heavy_stages], dtype=np.int64)

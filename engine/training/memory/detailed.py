@@ -231,7 +231,7 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
                               (*base, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
-        at_loss = kept + logits_beside_kept(logits.bytes, kept, kept_logits_buffers(ctx))
+        at_loss = kept + logits_beside_kept(ctx, logits.bytes)
         moments.append(Moment("loss over the full logits and its gradient",
                               (*statics, ("activations", act.bytes), ("logits", at_loss)), "loss"))
     moments.append(Moment("backward of the first layer, every in-flight activation saved",
@@ -243,10 +243,13 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     return tuple(moments), peak
 
 
-def logits_beside_kept(logits: int, kept: int, buffers: int) -> int:
-    """What the loss moment's logits add to ``kept`` logits in ``buffers`` buffers: the current micro-batch's
-    fp32 logits already fill one of them (:func:`pipeline_output_buffers`)."""
-    return max(0, logits - kept // buffers) if kept and buffers else logits
+def logits_beside_kept(ctx: CardContext, logits: int) -> int:
+    """What the loss moment's ``logits`` add to the logits the card keeps (:func:`pipeline_output_buffers`):
+    the current micro-batch's fp32 logits already fill one of their buffers."""
+    buffers = kept_logits_buffers(ctx)
+    if not buffers:
+        return logits
+    return max(0, logits - pipeline_output_buffers(ctx).bytes // buffers)
 
 
 def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int) -> int:
