@@ -71,6 +71,18 @@ def float_in(lo: float, hi: float, *, lo_open: bool = False):
     return parse
 
 
+def percent_or_replay(text: str) -> float | str:
+    """An argparse type for the allocator reserve: a percentage from 0 to 100, or ``replay``."""
+    if text == "replay":
+        return text
+    if not _FLOAT.match(text):
+        raise _error(text, "a percentage from 0 to 100, or replay")
+    return parse_float(text, 0, 100)
+
+
+percent_or_replay.__name__ = "reserve"
+
+
 def positive_int(text: str) -> int:
     """A positive integer up to the largest parallel size (a safe bound for any count flag)."""
     return parse_int(text, 1, MAX_PARALLEL)

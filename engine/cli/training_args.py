@@ -8,7 +8,7 @@ import re
 from pydantic import ValidationError
 
 from engine.catalog import find_gpu
-from engine.cli.arg_types import float_in, int_in
+from engine.cli.arg_types import int_in, percent_or_replay
 from engine.errors import PlanError
 from engine.limits import (
     MAX_BATCH,
@@ -58,7 +58,9 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
                         "since DeepSpeed 0.5; default) or unfused (FP16_UnfusedOptimizer: any other optimizer)")
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default 512MiB)")
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
-    g.add_argument("--fragmentation", type=float_in(0, 100), metavar="PERCENT", help="allocator reserve, %% of allocated (default 5)")
+    g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
+                   help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
+                   "replayed over the card's iterations (framework megatron-2021)")
 
 
 def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:
@@ -144,8 +146,11 @@ def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None)
         overhead["cuda_context_bytes"] = overhead_bytes(args.cuda_context, "--cuda-context")
     if args.nccl_memory is not None:
         overhead["nccl_bytes"] = overhead_bytes(args.nccl_memory, "--nccl-memory")
-    if args.fragmentation is not None:
+    if args.fragmentation == "replay":
+        overhead["fragmentation_model"] = "replay"
+    elif args.fragmentation is not None:
         overhead["fragmentation_percent"] = args.fragmentation
+        overhead["fragmentation_model"] = "percent"
     data["overhead"] = overhead
     return _validated(MethodConfig, data, "method")
 

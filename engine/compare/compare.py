@@ -250,7 +250,13 @@ def step_cost(plan: Plan, est: Estimate) -> tuple[StepCost | None, str | None]:
     from engine.catalog import find_gpu
     from engine.export.grid import grid_shape
     from engine.planner.memory import MemoryModel
-    from engine.planner.request import PlannerRequest, SearchSpace, SpeedModel, hardware_for_gpu
+    from engine.planner.request import (
+        PlannerRequest,
+        SearchSpace,
+        SpeedModel,
+        hardware_for_gpu,
+        searchable_method,
+    )
     from engine.planner.search import train_tokens
     from engine.planner.space import Geometry, heavy_stages
     from engine.planner.steptime import StepTimeModel
@@ -266,7 +272,8 @@ def step_cost(plan: Plan, est: Estimate) -> tuple[StepCost | None, str | None]:
         return None, "mixed GPU types: the step-time model takes one GPU type"
     try:
         hw = hardware_for_gpu(find_gpu(g.gpu), len(plan.layout.cards))
-        request = PlannerRequest(model=plan.model, training=plan.training, method=plan.method, hardware=(hw,),
+        request = PlannerRequest(model=plan.model, training=plan.training, method=searchable_method(plan.method),
+                                 hardware=(hw,),
                                  space=SearchSpace(gpus_per_node=g.gpus_per_node), speed=SpeedModel())
     except PlanError as e:
         return None, f"no step-time model for GPU {g.gpu!r} ({e})"

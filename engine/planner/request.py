@@ -121,7 +121,19 @@ class PlannerRequest(_Frozen):
         check_model_size(self.model, parameter_count(self.model))
         check_training_limits(self.training)
         check_method_limits(self.method)
+        if self.method.overhead.fragmentation_model == "replay":
+            raise PlanError("method.overhead.fragmentation_model", "replay",
+                            "percent for a search (the planner prices each layout in closed form); estimate the "
+                            "layout it finds with the allocator replay")
         return self
+
+
+def searchable_method(method: MethodConfig) -> MethodConfig:
+    """``method`` with the percentage reserve the planner prices layouts with, where a plan asks for the
+    allocator replay (which replays one layout at a time)."""
+    if method.overhead.fragmentation_model == "percent":
+        return method
+    return method.model_copy(update={"overhead": method.overhead.model_copy(update={"fragmentation_model": "percent"})})
 
 
 def hardware_for_gpu(gpu: GpuSpec, max_gpus: int, *, capacity_bytes: int | None = None,
@@ -148,14 +160,15 @@ def request_for_plan(plan, gpu_name: str, *, gpus_per_node: int, max_gpus: int, 
                      margin: float, mfu: float = 0.4) -> PlannerRequest:
     """A request searching layouts for ``plan``'s model, workload and method on a catalog GPU.
 
-    The plan's ZeRO stage, micro-batch, recompute and sequence parallel are searched, not kept.
+    The plan's ZeRO stage, micro-batch, recompute and sequence parallel are searched, not kept; its
+    allocator reserve is priced as a percentage (:func:`searchable_method`).
     """
     from engine.catalog import find_gpu
     from engine.plan.schema import plan_error_from_validation
 
     try:
         return PlannerRequest(
-            model=plan.model, training=plan.training, method=plan.method,
+            model=plan.model, training=plan.training, method=searchable_method(plan.method),
             hardware=(hardware_for_gpu(find_gpu(gpu_name), max_gpus),),
             space=SearchSpace(gpus_per_node=gpus_per_node), speed=SpeedModel(mfu=mfu), margin=margin,
             objective=objective)  # type: ignore[arg-type]  # pydantic checks it against OBJECTIVES

@@ -19,6 +19,7 @@ Method = Literal["seed", "detailed"]
 Framework = Literal["megatron", "megatron-2021", "deepspeed", "huggingface"]
 DeepSpeedFp16Optimizer = Literal["fused", "unfused"]
 ModelCode = Literal["framework", "litgpt"]
+FragmentationModel = Literal["percent", "replay"]
 
 
 ExpertLoadKind = Literal["balanced", "capacity-factor", "measured", "dropless-worst-case"]
@@ -151,7 +152,9 @@ class OverheadConfig(BaseModel):
     * NCCL: each communicator keeps per-channel buffers (``NCCL_BUFFSIZE`` = 4 MiB
       times channels and peers); 256 MiB covers a TP + DP pair of communicators.
     * Fragmentation: PyTorch's caching allocator reserves more than it allocates;
-      Megatron's own estimate adds 5% (``overhead_factor = 1.05``).
+      Megatron's own estimate adds 5% (``overhead_factor = 1.05``).  For Megatron-LM 2021 plans,
+      ``fragmentation_model`` replay runs the allocator's rules over the card's requests instead
+      (:mod:`engine.training.memory.megatron2021_replay`).
     * Library workspaces (cuBLAS per thread, Transformer Engine) are the exception: PyTorch's
       allocator holds them, so they count in its peak (:mod:`engine.training.memory.workspace`).
     """
@@ -161,6 +164,10 @@ class OverheadConfig(BaseModel):
     cuda_context_bytes: int = Field(512 * MiB, ge=0)
     nccl_bytes: int = Field(256 * MiB, ge=0)
     fragmentation_percent: float = Field(5.0, ge=0, le=100)
+    fragmentation_model: FragmentationModel = Field(
+        "percent", description="percent: the allocator reserves fragmentation_percent of what it allocates; replay: "
+        "PyTorch's caching allocator replayed over the card's allocations, iteration by iteration (megatron-2021 "
+        "only: engine.training.memory.megatron2021_replay)")
     library_workspace_bytes: int | None = Field(
         None, ge=0, description="cuBLAS / Transformer Engine workspaces PyTorch's allocator holds (allocator-visible); "
         "default by framework: engine.training.memory.workspace")
@@ -189,3 +196,11 @@ class MethodConfig(BaseModel):
         "the step.  fused: FP16_Optimizer (DeepSpeed's FusedAdam, and apex FusedAdam since DeepSpeed 0.5) "
         "flattens per-parameter fp32 copies into one buffer (8 B/param at once); unfused: FP16_UnfusedOptimizer "
         "(any other optimizer; apex FusedAdam before 0.5) gives each parameter its own fp32 .grad (4 B/param)")
+
+    @model_validator(mode="after")
+    def _check(self) -> MethodConfig:
+        if self.overhead.fragmentation_model == "replay" and self.framework != "megatron-2021":
+            raise PlanError("method.overhead.fragmentation_model", "replay",
+                            f"percent with the {self.framework} framework (replay rebuilds Megatron-LM 2021's "
+                            "allocations: framework megatron-2021)")
+        return self

@@ -184,6 +184,18 @@ def set_vllm_version(plan: Plan, value: str | None) -> Plan:
     return set_field(plan, VLLM_VERSION_PATH, value)
 
 
+FRAMEWORK_PATH = "method.framework"
+FRAGMENTATION_MODEL_PATH = "method.overhead.fragmentation_model"
+
+
+def set_framework(plan: Plan, value: str) -> Plan:
+    """Set the training framework in one valid edit: the allocator replay rebuilds Megatron-LM 2021's
+    allocations only, so leaving that framework returns the reserve to its percentage."""
+    if value != "megatron-2021" and get_field(plan, FRAGMENTATION_MODEL_PATH) == "replay":
+        plan = set_field(plan, FRAGMENTATION_MODEL_PATH, "percent")
+    return set_field(plan, FRAMEWORK_PATH, value)
+
+
 CHECKPOINT_PATHS = ("training.recompute", "training.partition_activations", "training.cpu_checkpointing")
 
 

@@ -16,8 +16,11 @@ from gui.panels.expert_load import KIND_PATH, ExpertLoadRows, plan_with_load_kin
 from gui.panels.form import BoundForm
 from gui.panels.plan_fields import (
     CHECKPOINT_PATHS,
+    FRAGMENTATION_MODEL_PATH,
+    FRAMEWORK_PATH,
     VLLM_VERSION_PATH,
     set_checkpointing,
+    set_framework,
     set_mode,
     set_vllm_version,
 )
@@ -174,8 +177,10 @@ class WorkloadPanel(BoundForm):
         self.add_combo("method.method", translate("WorkloadPanel", "Method:"), [
             ("seed", translate("WorkloadPanel", "seed (the article's rules)")), ("detailed", translate("WorkloadPanel", "detailed"))],
             tooltip=translate("WorkloadPanel", "seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate"))
-        self.add_combo("method.framework", translate("WorkloadPanel", "Framework:"), [
-            ("megatron", "Megatron-LM"), ("deepspeed", "DeepSpeed"),
+        self.add_combo(FRAMEWORK_PATH, translate("WorkloadPanel", "Framework:"), [
+            ("megatron", "Megatron-LM"),
+            ("megatron-2021", translate("WorkloadPanel", "Megatron-LM 2021 (local DDP)")),
+            ("deepspeed", "DeepSpeed"),
             ("huggingface", translate("WorkloadPanel", "Hugging Face (transformers eager)"))])
         self.add_combo("method.deepspeed_fp16_optimizer", translate("WorkloadPanel", "DeepSpeed fp16 step:"), [
             ("fused", translate("WorkloadPanel", "fused (FusedAdam)")),
@@ -184,6 +189,14 @@ class WorkloadPanel(BoundForm):
                               "step. Its log says which wrapper runs: 'Creating fp16 optimizer' (fused: fp32 copies "
                               "flattened into one buffer, 8 B per parameter) or 'Creating fp16 unfused optimizer' "
                               "(an fp32 gradient per parameter, 4 B)."))
+        self.add_combo(FRAGMENTATION_MODEL_PATH, translate("WorkloadPanel", "Reserve from:"), [
+            ("percent", translate("WorkloadPanel", "percentage")),
+            ("replay", translate("WorkloadPanel", "allocator replay"))],
+            tooltip=translate("WorkloadPanel", "PyTorch's caching allocator keeps freed blocks reserved. Replay runs "
+                              "its rules over the card's allocations, iteration by iteration, and takes what it "
+                              "reserves above what it allocates (Megatron-LM 2021 plans: within 4 % of the reserved "
+                              "memory of BigScience's runs but for their one-layer stages). Otherwise the reserve is "
+                              "the percentage below."))
         self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"),
                         step=1.0, suffix=" %")
 
@@ -196,13 +209,19 @@ class WorkloadPanel(BoundForm):
             return set_checkpointing(self.document.plan, path, value)
         if path == VLLM_VERSION_PATH:  # a release before 0.8 runs the V0 engine, in the same edit
             return set_vllm_version(self.document.plan, value)
+        if path == FRAMEWORK_PATH:  # leaving Megatron-LM 2021 returns the reserve to its percentage
+            return set_framework(self.document.plan, value)
         return super().derive(path, value)
 
     def refresh(self) -> None:
         super().refresh()
-        detailed = self.document.plan.method.method == "detailed"
-        for path in ("method.framework", "method.overhead.fragmentation_percent"):
-            self.bindings[path].widget.setEnabled(detailed)
+        method = self.document.plan.method
+        detailed = method.method == "detailed"
+        replay = method.overhead.fragmentation_model == "replay"
+        for path, enabled in ((FRAMEWORK_PATH, detailed),
+                              (FRAGMENTATION_MODEL_PATH, detailed and method.framework == "megatron-2021"),
+                              ("method.overhead.fragmentation_percent", detailed and not replay)):
+            self.bindings[path].widget.setEnabled(enabled)
         self.expert_load.refresh()
         plan = self.document.plan
         rules = {**(serving_field_rules(plan.serving) if plan.serving is not None else {}),

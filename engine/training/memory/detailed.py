@@ -20,6 +20,7 @@ from engine.training.memory.huggingface import (
     hf_logits_bytes,
 )
 from engine.training.memory.litgpt import litgpt_full_layer_activations
+from engine.training.memory.megatron2021_replay import megatron_2021_replay
 from engine.training.memory.model_states import (
     card_params,
     communication_figure,
@@ -169,21 +170,36 @@ def pipeline_output_buffers(ctx: CardContext) -> Figure:
                   f"{who}: {buffers} × fp32 logits 4 B × s {n(s)} × b {b} × V {n(V)} / TP {t} = {n(buffers * one)} B")
 
 
-def overhead_figures(ctx: CardContext, visible: int) -> tuple[Figure, tuple[Figure, ...]]:
+def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = True) -> Figure:
+    """The allocator's reserve above the ``visible`` bytes it allocates: the plan's percentage, or
+    (``fragmentation_model`` replay) what PyTorch's caching allocator adds over the card's replayed
+    iterations (``with_state=False``: iterations whose optimizer never steps)."""
+    o = ctx.method.overhead
+    if o.fragmentation_model == "replay":
+        r = megatron_2021_replay(ctx, with_state=with_state)
+        return figure("fragmentation", "allocator reserve (replayed)", r.reserve,
+                      f"PyTorch caching allocator replayed over {r.iterations} Megatron-LM 2021 iterations of this "
+                      f"stage ({r.skipped_steps} skipped optimizer step{'s' * (r.skipped_steps != 1)}): peak reserved "
+                      f"{n(r.peak_reserved)} B − peak allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
+    return figure("fragmentation", "allocator reserve", int(visible * o.fragmentation_percent / 100),
+                  f"{o.fragmentation_percent}% × {n(visible)} B allocated")
+
+
+def overhead_figures(ctx: CardContext, visible: int, *, with_state: bool = True) -> tuple[Figure, tuple[Figure, ...]]:
     """CUDA context, NCCL, the allocator reserve on the ``visible`` bytes, and the library workspaces
     (which PyTorch's allocator holds: ``details.library_workspace`` is part of its peak)."""
     o = ctx.method.overhead
     nccl = o.nccl_bytes if ctx.world > 1 else 0
-    frag = int(visible * o.fragmentation_percent / 100)
+    frag = fragmentation_figure(ctx, visible, with_state=with_state)
     lib, lib_text = library_workspace_bytes(ctx.method)
-    total = o.cuda_context_bytes + nccl + frag + lib
+    total = o.cuda_context_bytes + nccl + frag.bytes + lib
     details = (
         figure("cuda_context", "CUDA context", o.cuda_context_bytes, f"{n(o.cuda_context_bytes)} B (profile constant)"),
         figure("nccl", "NCCL buffers", nccl, f"{n(nccl)} B" if nccl else "0 (single card)"),
-        figure("fragmentation", "allocator reserve", frag, f"{o.fragmentation_percent}% × {n(visible)} B allocated"),
+        frag,
         figure("library_workspace", "cuBLAS / Transformer Engine workspaces", lib, lib_text),
     )
-    text = (f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag)}"
+    text = (f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag.bytes)}"
             f" + library workspaces {n(lib)}")
     return figure("overhead", "runtime overhead", total, text), details
 
@@ -310,7 +326,8 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     visible = sum(f.bytes for f in parts.values())
     parts["overhead"], overhead_details = overhead_figures(ctx, visible)
     peak_note = figure("peak_moment", f"peak: {timeline[peak].label}", visible, "allocator-visible bytes at the peak")
-    first = before_first_step(ctx, timeline, moments_bytes, lambda v: overhead_figures(ctx, v)[0].bytes)
+    first = before_first_step(ctx, timeline, moments_bytes,
+                              lambda v: overhead_figures(ctx, v, with_state=False)[0].bytes)
     moments_details = (Figure("backward_buffers", backward.label, backward.bytes, backward.formula),
                        Figure("loop_kept_logits" if kept_logits_buffers(ctx) == 1 else "pipeline_output_buffers",
                               kept.label, kept.bytes, kept.formula),

@@ -1,0 +1,133 @@
+"""PyTorch's CUDA caching allocator, replayed over a sequence of allocations and frees.
+
+``torch.cuda.max_memory_reserved`` (and most of what ``nvidia-smi`` shows) is not the allocated peak:
+the allocator keeps freed blocks cached in the segments it obtained with ``cudaMalloc`` and carves
+later requests out of them, so a request that no free block can hold takes a new segment while the
+cached ones stay reserved.  How much that adds depends on the order and sizes of the requests, which
+is why this module replays them instead of adding a percentage.
+
+The rules are those of ``c10/cuda/CUDACachingAllocator.cpp`` as PyTorch 1.8 ships it (and, for one
+stream without ``max_split_size_mb`` or expandable segments, as later versions keep them):
+
+* ``round_size``: requests under 512 B take 512 B; larger ones round up to a multiple of 512 B;
+* two pools: the small one for rounded sizes up to 1 MiB (``kSmallSize``), the large one above;
+* ``get_allocation_size``: a new segment is 2 MiB for the small pool (``kSmallBuffer``), 20 MiB for
+  requests under 10 MiB (``kLargeBuffer`` below ``kMinLargeAlloc``), else the request rounded up to
+  2 MiB (``kRoundLarge``);
+* ``get_free_block``: best fit, the smallest cached block at least as large as the request (the pool
+  is a set ordered by size, then address);
+* ``should_split``: the block is split when what remains is at least 512 B (small pool) or more than
+  1 MiB (large pool); the request takes the block's start;
+* ``free_block``: a freed block merges with free neighbours of its segment and returns to its pool;
+  segments are never released here (``empty_cache`` and the out-of-memory retry are not replayed).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from engine.units import MiB
+
+MIN_BLOCK = 512          # kMinBlockSize
+SMALL_SIZE = 1 * MiB     # kSmallSize: largest request of the small pool
+SMALL_BUFFER = 2 * MiB   # kSmallBuffer: segment of the small pool
+LARGE_BUFFER = 20 * MiB  # kLargeBuffer: segment for large requests under MIN_LARGE_ALLOC
+MIN_LARGE_ALLOC = 10 * MiB
+ROUND_LARGE = 2 * MiB
+
+
+def rounded_size(nbytes: int) -> int:
+    """The bytes a request of ``nbytes`` occupies (``round_size``)."""
+    if nbytes < MIN_BLOCK:
+        return MIN_BLOCK
+    return -(-nbytes // MIN_BLOCK) * MIN_BLOCK
+
+
+def segment_size(rounded: int) -> int:
+    """The ``cudaMalloc`` a request of ``rounded`` bytes makes when no cached block holds it."""
+    if rounded <= SMALL_SIZE:
+        return SMALL_BUFFER
+    if rounded < MIN_LARGE_ALLOC:
+        return LARGE_BUFFER
+    return -(-rounded // ROUND_LARGE) * ROUND_LARGE
+
+
+@dataclass(eq=False)
+class _Block:
+    address: int
+    size: int
+    small: bool
+    free: bool = True
+    prev: _Block | None = None
+    next: _Block | None = None
+
+
+@dataclass
+class CachingAllocator:
+    """One device, one stream.  ``malloc`` returns a handle for ``free``; the four counters follow
+    ``torch.cuda.memory_allocated``, ``memory_reserved`` and their peaks (rounded sizes, as PyTorch
+    counts them)."""
+
+    allocated: int = 0
+    reserved: int = 0
+    peak_allocated: int = 0
+    peak_reserved: int = 0
+    _pools: dict[bool, list[tuple[int, int, _Block]]] = field(default_factory=lambda: {True: [], False: []})
+    _live: dict[int, _Block] = field(default_factory=dict)
+    _next_handle: int = 0
+    _next_address: int = 0
+
+    def malloc(self, nbytes: int) -> int:
+        size = rounded_size(nbytes)
+        small = size <= SMALL_SIZE
+        pool = self._pools[small]
+        i = bisect.bisect_left(pool, (size, -1))
+        if i < len(pool):
+            block = pool.pop(i)[2]
+        else:
+            grown = segment_size(size)
+            block = _Block(self._next_address, grown, small)
+            self._next_address += grown
+            self.reserved += grown
+            self.peak_reserved = max(self.peak_reserved, self.reserved)
+        remaining = block.size - size
+        if remaining >= MIN_BLOCK if small else remaining > SMALL_SIZE:
+            rest = _Block(block.address + size, remaining, small, prev=block, next=block.next)
+            if block.next is not None:
+                block.next.prev = rest
+            block.next, block.size = rest, size
+            self._cache(rest)
+        block.free = False
+        self.allocated += block.size
+        self.peak_allocated = max(self.peak_allocated, self.allocated)
+        self._next_handle += 1
+        self._live[self._next_handle] = block
+        return self._next_handle
+
+    def free(self, handle: int) -> None:
+        block = self._live.pop(handle)
+        block.free = True
+        self.allocated -= block.size
+        before, after = block.prev, block.next
+        if before is not None and before.free:
+            self._uncache(before)
+            before.size += block.size
+            before.next = after
+            if after is not None:
+                after.prev = before
+            block = before
+        if after is not None and after.free:
+            self._uncache(after)
+            block.size += after.size
+            block.next = after.next
+            if after.next is not None:
+                after.next.prev = block
+        self._cache(block)
+
+    def _cache(self, block: _Block) -> None:
+        bisect.insort(self._pools[block.small], (block.size, block.address, block))
+
+    def _uncache(self, block: _Block) -> None:
+        pool = self._pools[block.small]
+        pool.pop(bisect.bisect_left(pool, (block.size, block.address)))

@@ -1,0 +1,71 @@
+"""PyTorch's caching allocator rules (c10/cuda/CUDACachingAllocator.cpp, PyTorch 1.8), request by request.
+
+Every figure is worked out by hand from the rules in the module docstring: 512 B rounding, the 1 MiB
+small pool with 2 MiB segments, 20 MiB segments for large requests under 10 MiB, 2 MiB rounding above,
+best fit, splitting (remainder >= 512 B small, > 1 MiB large) and merging inside a segment."""
+
+from engine.training.memory.caching_allocator import CachingAllocator, rounded_size, segment_size
+from engine.units import MiB
+
+
+def test_rounding_and_segment_sizes():
+    assert rounded_size(1) == 512 and rounded_size(512) == 512 and rounded_size(513) == 1024
+    assert segment_size(1 * MiB) == 2 * MiB          # small pool
+    assert segment_size(1 * MiB + 512) == 20 * MiB   # large, under 10 MiB
+    assert segment_size(10 * MiB) == 10 * MiB        # from 10 MiB: rounded up to 2 MiB
+    assert segment_size(30 * MiB + 512) == 32 * MiB
+
+
+def test_small_requests_share_a_two_mib_segment():
+    a = CachingAllocator()
+    a.malloc(1000)   # 1,024 B
+    a.malloc(100)    # 512 B, split off the same segment's remainder
+    assert (a.allocated, a.reserved) == (1536, 2 * MiB)
+
+
+def test_large_requests_under_ten_mib_share_a_twenty_mib_segment():
+    a = CachingAllocator()
+    a.malloc(5 * MiB)
+    a.malloc(5 * MiB)  # the 15 MiB remainder holds it
+    a.malloc(5 * MiB)
+    a.malloc(5 * MiB)  # the last 5 MiB: what remains (0) is not split off
+    assert (a.allocated, a.reserved) == (20 * MiB, 20 * MiB)
+    a.malloc(5 * MiB)  # nothing cached: a second 20 MiB segment
+    assert a.reserved == 40 * MiB
+
+
+def test_best_fit_leaves_holes_that_a_larger_request_cannot_use():
+    a = CachingAllocator()
+    first, second = a.malloc(30 * MiB), a.malloc(40 * MiB)  # two exact segments: 70 MiB reserved
+    a.free(first)
+    a.free(second)
+    a.malloc(25 * MiB)  # smallest cached block that holds it: the 30 MiB one (5 MiB left)
+    a.malloc(36 * MiB)  # the 40 MiB one (4 MiB left)
+    a.malloc(6 * MiB)   # neither 5 nor 4 MiB holds it: a new 20 MiB segment
+    assert a.allocated == (25 + 36 + 6) * MiB
+    assert a.reserved == (30 + 40 + 20) * MiB
+    assert a.peak_allocated == 70 * MiB and a.peak_reserved == 90 * MiB
+
+
+def test_freed_neighbours_merge_inside_a_segment_only():
+    a = CachingAllocator()
+    a.free(a.malloc(24 * MiB))        # one 24 MiB segment, cached
+    p, q = a.malloc(12 * MiB), a.malloc(12 * MiB)  # both carved from it
+    a.free(p)
+    a.free(q)                         # merged back into one 24 MiB block
+    a.malloc(24 * MiB)
+    assert a.reserved == 24 * MiB
+    x, y = a.malloc(12 * MiB), a.malloc(12 * MiB)  # two new 12 MiB segments
+    a.free(x)
+    a.free(y)                         # separate segments: no 24 MiB block
+    a.malloc(24 * MiB)
+    assert a.reserved == (24 + 12 + 12 + 24) * MiB
+
+
+def test_a_remainder_of_one_mib_or_less_stays_with_the_large_block():
+    a = CachingAllocator()
+    a.free(a.malloc(12 * MiB))
+    a.malloc(11 * MiB + 512 * 1024)   # 0.5 MiB would remain: not split, the request holds all 12 MiB
+    assert a.allocated == 12 * MiB
+    a.malloc(512 * 1024)              # so this one needs a segment of its own (small pool: 2 MiB)
+    assert a.reserved == 14 * MiB
