@@ -5,6 +5,8 @@
 * one estimate of a uniform 1,024-card plan (TP 8 x PP 8 x DP 16, 13B, detailed)
   - warm: the same plan again (the GUI's steady state: per-context breakdowns memoised)
   - cold: breakdown memo cleared before every call
+* the allocator replay (``--fragmentation replay``) of a Megatron-LM 2021 plan, cold: BigScience's
+  18B on 16 V100s, and a 40-layer stage with 64 micro-batches (TP 4 x PP 2)
 * uniform configurations per second on one core through the engine's memoised
   per-stage lookups (card_breakdown of the first and last stage's contexts).
   The planner itself evaluates configurations with an exact array search that is
@@ -16,8 +18,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from engine import GiB, MethodConfig, ModelSpec, Plan, TrainingConfig, build_grid, estimate
+from engine import GiB, MethodConfig, ModelSpec, OverheadConfig, Plan, TrainingConfig, build_grid, estimate
 from engine.training.estimate import card_breakdown
+from engine.training.memory.megatron2021_replay import _replay
 from engine.training.memory.context import CardContext
 from engine.training.memory.schedule import in_flight_chunks
 
@@ -44,6 +47,8 @@ def main() -> None:
     cold = median_seconds(lambda: estimate(plan), setup=card_breakdown.cache_clear)
     print(f"estimate, uniform 1,024-card plan: median {warm * 1e3:.3f} ms warm, {cold * 1e3:.3f} ms cold")
 
+    bench_replay()
+
     training, method = TrainingConfig(zero=1), MethodConfig(method="detailed")
     configs = [(tp, pp, dp) for tp in (1, 2, 4, 8) for pp in (1, 2, 4, 5, 8, 10, 20, 40) for dp in range(1, 65)]
 
@@ -62,6 +67,28 @@ def main() -> None:
     secs = median_seconds(one_pass, repeat=15)
     print(f"uniform configurations per second through memoised card_breakdown lookups (one core): "
           f"{len(configs) / secs:,.0f} (median of 15 passes over {len(configs):,} configs)")
+
+
+def bench_replay() -> None:
+    gpt = ModelSpec(layers=40, hidden=6144, heads=32, ffn=24576, vocab=50688, position_embedding="learned",
+                    max_position=1024, norm="layernorm", bias=True, tied_embeddings=True, dropout=0.1)
+    method = MethodConfig(framework="megatron-2021", overhead=OverheadConfig(fragmentation_model="replay"))
+    cases = {  # name: (layers, global batch, PP); TP 4, micro-batch 1
+        "18B, TP 4 x PP 4, 4 micro-batches": (40, 4, 4),
+        "40-layer stages, TP 4 x PP 2, 64 micro-batches": (80, 64, 2),
+    }
+    for name, (layers, global_batch, pp) in cases.items():
+        training = TrainingConfig(seq=1024, micro_batch=1, global_batch=global_batch, precision="fp16",
+                                  recompute="full")
+        plan = Plan(model=gpt.model_copy(update={"layers": layers}), training=training, method=method,
+                    layout=build_grid(tp=4, pp=pp, dp=1, gpu="V100 32GB", capacity_bytes=32 * GiB))
+
+        def cold() -> None:
+            card_breakdown.cache_clear()
+            _replay.cache_clear()
+
+        secs = median_seconds(lambda plan=plan: estimate(plan), repeat=5, setup=cold)
+        print(f"estimate with the allocator replay, {name}: median {secs * 1e3:.0f} ms cold")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ stream without ``max_split_size_mb`` or expandable segments, as later versions k
 * ``should_split``: the block is split when what remains is at least 512 B (small pool) or more than
   1 MiB (large pool); the request takes the block's start;
 * ``free_block``: a freed block merges with free neighbours of its segment and returns to its pool;
-  segments are never released here (``empty_cache`` and the out-of-memory retry are not replayed).
+  segments are never released here (``empty_cache`` and the out-of-memory retry are not replayed:
+  near a card's capacity PyTorch releases its unused cached segments and retries before it fails,
+  so this reserve is what the card holds when memory is ample, an upper bound nearer the limit).
 """
 
 from __future__ import annotations

@@ -81,7 +81,8 @@ def replay_problem(ctx: CardContext) -> str | None:
     if m.vocab is None:
         return "a model with a vocabulary (not an article-level model)"
     if tr.recompute not in ("full", "none") or tr.sequence_parallel:
-        return "recompute full or none, without sequence parallelism (Megatron-LM 2021 had neither selective recompute nor it)"
+        return ("recompute full or none, without sequence parallelism (Megatron-LM 2021 had no selective "
+                "recompute or sequence parallelism)")
     if ctx.cp > 1 or ctx.vpp > 1 or tr.zero or tr.distributed_optimizer or tr.precision == "fp32":
         return "fp16 or bf16 without ZeRO, the distributed optimizer, context parallelism or interleaving"
     return None
@@ -108,7 +109,6 @@ class _Shapes:
     params: tuple[int, ...]          # elements, module.parameters() order
     # per layer: its first and past-the-end parameter index, and its four matrices in backward order
     layer_params: tuple[tuple[int, int, tuple[int, int, int, int]], ...]
-    first: bool
     last: bool
     layers: int
     recompute: bool
@@ -171,7 +171,7 @@ class _Shapes:
         scores = 0 if tr.flash_attention else a // t * tr.micro_batch * tr.seq * tr.seq * 2
         dropout = spec.dropout > 0
         return _Shapes(
-            params=tuple(params), layer_params=tuple(layer_params), first=ctx.first, last=ctx.last,
+            params=tuple(params), layer_params=tuple(layer_params), last=ctx.last,
             layers=ctx.layers, recompute=tr.recompute == "full", tokens_hidden=e * h * 2, qkv=e * qkv_width * 2,
             context=e * a * d // t * 2, scores=scores, mask=scores // 2 if dropout else 0,
             softmax_stats=e * a // t * 4 if tr.flash_attention else 0,
