@@ -18,10 +18,19 @@ from __future__ import annotations
 import statistics
 import time
 
-from engine import GiB, MethodConfig, ModelSpec, OverheadConfig, Plan, TrainingConfig, build_grid, estimate
+from engine import (
+    GiB,
+    MethodConfig,
+    ModelSpec,
+    OverheadConfig,
+    Plan,
+    TrainingConfig,
+    build_grid,
+    estimate,
+)
 from engine.training.estimate import card_breakdown
-from engine.training.memory.megatron2021_replay import _replay
 from engine.training.memory.context import CardContext
+from engine.training.memory.megatron2021_replay import clear_replay_cache
 from engine.training.memory.schedule import in_flight_chunks
 
 MODEL = ModelSpec(params=13_000_000_000, layers=40, hidden=5120, heads=40)
@@ -85,7 +94,7 @@ def bench_replay() -> None:
 
         def cold() -> None:
             card_breakdown.cache_clear()
-            _replay.cache_clear()
+            clear_replay_cache()
 
         secs = median_seconds(lambda plan=plan: estimate(plan), repeat=5, setup=cold)
         print(f"estimate with the allocator replay, {name}: median {secs * 1e3:.0f} ms cold")

@@ -73,10 +73,10 @@ def test_steady_pairs_repeat_the_allocator_state(monkeypatch):
     them (16 micro-batches) gives the same peaks."""
     ctx = _context(global_batch=32)
     short = megatron_2021_replay(ctx)
-    replay_module._replay.cache_clear()
+    replay_module.clear_replay_cache()
     monkeypatch.setattr(replay_module, "STEADY_PAIRS", 1_000)
     full = megatron_2021_replay(ctx)
-    replay_module._replay.cache_clear()
+    replay_module.clear_replay_cache()
     assert (full.peak_allocated, full.peak_reserved) == (short.peak_allocated, short.peak_reserved)
 
 

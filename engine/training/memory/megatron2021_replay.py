@@ -403,3 +403,8 @@ def _replay(shapes: _Shapes, stage: int, stages: int, microbatches: int, fp16: b
         previous = run.a.reserved
     return Replay(run.a.peak_allocated, run.a.peak_reserved, run.a.allocated, iterations,
                   skipped if with_state else iterations)
+
+
+def clear_replay_cache() -> None:
+    """Forget the memoised replays (benchmarks time them cold)."""
+    _replay.cache_clear()
