@@ -27,7 +27,7 @@ the code of that version and hands to :class:`~engine.training.memory.caching_al
 
 Against the sixteen reserved figures BigScience's 2021 logs print (``vramplan validate``), every stage of two
 layers or more comes out within 4 %; one-layer stages, a handful of 0.4-2 GB blocks, land one flattened
-copy either side (+5.0 % and -8.0 %).
+copy either side (+6.6 % and -8.0 %).
 
 Code: NVIDIA/Megatron-LM of spring 2021 (``megatron/optimizer/optimizer.py`` at b4bc51b1,
 ``megatron/model/distributed.py`` and ``megatron/training.py`` at 63121a9e).
@@ -306,7 +306,8 @@ class _Stage:
 
     def forward(self) -> _InFlight:
         s, a = self.s, self.a
-        mb = _InFlight([self._received()], [])  # received activation, or the embedding's output
+        # the first stage's embedding output, or the activation received from the previous stage
+        mb = _InFlight([a.malloc(s.tokens_hidden) if s.embeddings else self._received()], [])
         for _ in range(s.layers):
             if s.recompute:
                 mb.checkpoints.append(self._forward_no_grad())
