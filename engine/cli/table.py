@@ -46,6 +46,9 @@ def render_table(est: Estimate, unit: Unit, all_cards: bool = False) -> str:
            "stages counted from 1; mb = micro-batches in flight", *lines, "", summary]
     if worst and worst.breakdown.timeline:  # training and fine-tuning: where in the step the worst card peaks
         out.append(f"card {worst.index} peaks at: {worst.breakdown.timeline[worst.breakdown.peak_moment].label}")
+        reserve = next((f for f in worst.breakdown.details if f.key == "fragmentation"), None)
+        if reserve is not None and "replayed" in reserve.label:  # --fragmentation replay: say where it comes from
+            out.append(f"card {worst.index} allocator reserve {format_bytes(reserve.bytes, unit)}: {reserve.formula}")
     for w in est.warnings:
         out.append(f"{w.severity}: {w.message}")
     return "\n".join(out)

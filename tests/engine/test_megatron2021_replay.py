@@ -114,8 +114,9 @@ def test_cli_fragmentation_takes_a_percentage_or_replay():
     wrong = _cli(*base, "--fragmentation", "replay")
     assert wrong.returncode == 2 and "framework megatron-2021" in wrong.stderr
     assert "Traceback" not in wrong.stderr
-    ok = _cli(*base, "--framework", "megatron-2021", "--fragmentation", "replay", "--json")
+    ok = _cli(*base, "--framework", "megatron-2021", "--fragmentation", "replay")
     assert ok.returncode == 0
+    assert "allocator reserve" in ok.stdout and "PyTorch caching allocator replayed over" in ok.stdout
     planned = _cli("plan", "--model", "llama-2-7b", "--gpu", "A100", "--framework", "megatron-2021",
                    "--fragmentation", "replay")
     assert planned.returncode == 2 and "percent for a search" in planned.stderr
