@@ -4,6 +4,9 @@ Every figure is worked out by hand from the rules in the module docstring: 512 B
 small pool with 2 MiB segments, 20 MiB segments for large requests under 10 MiB, 2 MiB rounding above,
 best fit, splitting (remainder >= 512 B small, > 1 MiB large) and merging inside a segment."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from engine.training.memory.caching_allocator import CachingAllocator, rounded_size, segment_size
 from engine.units import MiB
 
@@ -69,3 +72,31 @@ def test_a_remainder_of_one_mib_or_less_stays_with_the_large_block():
     assert a.allocated == 12 * MiB
     a.malloc(512 * 1024)              # so this one needs a segment of its own (small pool: 2 MiB)
     assert a.reserved == 14 * MiB
+
+
+# A request: a size from a few hundred bytes to 64 MiB (both pools, both large segment rules), or a free of the
+# n-th live block.
+REQUESTS = st.lists(st.one_of(st.integers(1, 64 * MiB).map(lambda n: ("malloc", n)),
+                              st.integers(0, 1_000).map(lambda i: ("free", i))), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(REQUESTS)
+def test_every_reserved_byte_is_allocated_or_cached_and_reserve_never_shrinks(requests):
+    a = CachingAllocator()
+    live: list[tuple[int, int]] = []
+    reserved = 0
+    for op, arg in requests:
+        if op == "malloc":
+            live.append((a.malloc(arg), rounded_size(arg)))
+        elif live:
+            handle, _ = live.pop(arg % len(live))
+            a.free(handle)
+        assert a.allocated >= sum(size for _, size in live)  # a block may hold an unsplit remainder
+        assert a.allocated + a.cached == a.reserved
+        assert a.reserved >= reserved
+        reserved = a.reserved
+    for handle, _ in live:
+        a.free(handle)
+    assert a.allocated == 0 and a.cached == a.reserved
+    assert a.peak_reserved == a.reserved >= a.peak_allocated

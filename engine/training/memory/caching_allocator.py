@@ -127,6 +127,11 @@ class CachingAllocator:
                 after.next.prev = block
         self._cache(block)
 
+    @property
+    def cached(self) -> int:
+        """Bytes held in free blocks (``reserved - allocated``, as ``torch.cuda.memory_stats`` splits it)."""
+        return sum(size for pool in self._pools.values() for size, _, _ in pool)
+
     def _cache(self, block: _Block) -> None:
         bisect.insort(self._pools[block.small], (block.size, block.address, block))
 
