@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.report.records import Estimate, index_ranges
+from engine.training.memory.detailed import REPLAYED_RESERVE
 from engine.units import Unit, format_bytes, plural, to_unit
 
 COLUMNS = (
@@ -47,7 +48,7 @@ def render_table(est: Estimate, unit: Unit, all_cards: bool = False) -> str:
     if worst and worst.breakdown.timeline:  # training and fine-tuning: where in the step the worst card peaks
         out.append(f"card {worst.index} peaks at: {worst.breakdown.timeline[worst.breakdown.peak_moment].label}")
         reserve = next((f for f in worst.breakdown.details if f.key == "fragmentation"), None)
-        if reserve is not None and "replayed" in reserve.label:  # --fragmentation replay: say where it comes from
+        if reserve is not None and reserve.label == REPLAYED_RESERVE:  # --fragmentation replay: say where it comes from
             out.append(f"card {worst.index} allocator reserve {format_bytes(reserve.bytes, unit)}: {reserve.formula}")
     for w in est.warnings:
         out.append(f"{w.severity}: {w.message}")

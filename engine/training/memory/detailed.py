@@ -170,6 +170,9 @@ def pipeline_output_buffers(ctx: CardContext) -> Figure:
                   f"{who}: {buffers} × fp32 logits 4 B × s {n(s)} × b {b} × V {n(V)} / TP {t} = {n(buffers * one)} B")
 
 
+REPLAYED_RESERVE = "allocator reserve (replayed)"  # the fragmentation figure's label under the allocator replay
+
+
 def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = True) -> Figure:
     """The allocator's reserve above the ``visible`` bytes it allocates: the plan's percentage, or
     (``fragmentation_model`` replay) what PyTorch's caching allocator adds over the card's replayed
@@ -177,7 +180,7 @@ def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = T
     o = ctx.method.overhead
     if o.fragmentation_model == "replay":
         r = megatron_2021_replay(ctx, with_state=with_state)
-        return figure("fragmentation", "allocator reserve (replayed)", r.reserve,
+        return figure("fragmentation", REPLAYED_RESERVE, r.reserve,
                       f"PyTorch caching allocator replayed over {r.iterations} Megatron-LM 2021 iterations of this "
                       f"stage ({r.skipped_steps} skipped optimizer step{'s' * (r.skipped_steps != 1)}): peak reserved "
                       f"{n(r.peak_reserved)} B − peak allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
