@@ -120,3 +120,23 @@ def test_cli_fragmentation_takes_a_percentage_or_replay():
     planned = _cli("plan", "--model", "llama-2-7b", "--gpu", "A100", "--framework", "megatron-2021",
                    "--fragmentation", "replay")
     assert planned.returncode == 2 and "percent for a search" in planned.stderr
+
+
+def test_the_first_stage_of_bigscience_18b_holds_what_its_log_says_after_the_step():
+    """bigscience-workshop/bigscience experiments/gpt2-meg/meg_gpt2_base_n4_dp1_tp4_pp4-1809579.out (commit 6980df2):
+    '[Rank 0] (after 20 iterations) memory (MB) | allocated: 23215.0859375 | ...', MB = MiB (report_memory divides
+    by 1024 x 1024).  That is 24,342,781,952 B; the replay's persistent tensors come within 4 KiB of it (a few
+    scalars it does not rebuild: the loss scale, found_inf, the gradient norm)."""
+    spec = ModelSpec(layers=40, hidden=6144, heads=32, ffn=24576, vocab=50688, position_embedding="learned",
+                     max_position=1024, norm="layernorm", bias=True, tied_embeddings=True, dropout=0.1)
+    training = TrainingConfig(seq=1024, micro_batch=1, global_batch=4, precision="fp16", recompute="full",
+                              optimizer="adam")
+    ctx = CardContext(model=spec, training=training, method=_method(), stage=0, stages=4, vpp=1,
+                      layer_indices=tuple(range(10)), tp=4, dp=1, cp=1, ep=1, in_flight_chunks=4, world=16)
+    logged = int(23215.0859375 * 2**20)
+    assert logged == 24_342_781_952
+    # 20 B x 1,217,086,464 parameters (the log's count for this rank) = 24,341,729,280 B, each tensor rounded
+    # to 512 B by the allocator
+    steady = megatron_2021_replay(ctx).steady_allocated
+    assert 20 * 1_217_086_464 <= steady <= logged
+    assert logged - steady <= 4096
