@@ -122,21 +122,36 @@ def test_cli_fragmentation_takes_a_percentage_or_replay():
     assert planned.returncode == 2 and "percent for a search" in planned.stderr
 
 
-def test_the_first_stage_of_bigscience_18b_holds_what_its_log_says_after_the_step():
-    """bigscience-workshop/bigscience experiments/gpt2-meg/meg_gpt2_base_n4_dp1_tp4_pp4-1809579.out (commit 6980df2):
-    '[Rank 0] (after 20 iterations) memory (MB) | allocated: 23215.0859375 | ...', MB = MiB (report_memory divides
-    by 1024 x 1024).  That is 24,342,781,952 B; the replay's persistent tensors come within 4 KiB of it (a few
-    scalars it does not rebuild: the loss scale, found_inf, the gradient norm)."""
-    spec = ModelSpec(layers=40, hidden=6144, heads=32, ffn=24576, vocab=50688, position_embedding="learned",
-                     max_position=1024, norm="layernorm", bias=True, tied_embeddings=True, dropout=0.1)
-    training = TrainingConfig(seq=1024, micro_batch=1, global_batch=4, precision="fp16", recompute="full",
-                              optimizer="adam")
-    ctx = CardContext(model=spec, training=training, method=_method(), stage=0, stages=4, vpp=1,
-                      layer_indices=tuple(range(10)), tp=4, dp=1, cp=1, ep=1, in_flight_chunks=4, world=16)
-    logged = int(23215.0859375 * 2**20)
-    assert logged == 24_342_781_952
-    # 20 B x 1,217,086,464 parameters (the log's count for this rank) = 24,341,729,280 B, each tensor rounded
-    # to 512 B by the allocator
-    steady = megatron_2021_replay(ctx).steady_allocated
-    assert 20 * 1_217_086_464 <= steady <= logged
-    assert logged - steady <= 4096
+def _bigscience_cases():
+    from engine.validation.cases import load_cases
+
+    return [c for c in load_cases() if c.id.startswith("megatron-2021-gpt") and c.id.endswith("-peak")]
+
+
+@pytest.mark.parametrize("case", _bigscience_cases(), ids=lambda c: c.id)
+def test_what_every_bigscience_stage_holds_after_its_step(case):
+    """Each case quotes its rank's report_memory line, whose 'allocated' (MiB) is what the card holds after
+    iteration 20: the replay's persistent tensors.  E.g. rank 0 of the 18B run: 'allocated: 23215.0859375' =
+    24,342,781,952 B, against 20 B x 1,217,086,464 parameters (its log's count) = 24,341,729,280 B, each tensor
+    rounded to 512 B, plus a few scalars the replay does not rebuild (loss scale, found_inf, gradient norm).  Ten of the sixteen ranks (18B, 116B, 206B) come within
+    5 KiB; on the 30B and 65B stages the replay is 2-10 MiB higher, where it leaves a different large block
+    unsplit (an unsplit remainder of at most 1 MiB counts as allocated)."""
+    import re
+
+    from engine.cli.estimate_cmd import plan_from_args
+    from engine.cli.main import build_parser
+    from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
+
+    logged = round(float(re.search(r"\| allocated: ([0-9.]+)", case.quote).group(1)) * 2**20)
+    plan = plan_from_args(build_parser().parse_args(["estimate", *case.vramplan.args, "--fragmentation", "replay"]))
+    stages = max(c.stage for c in plan.layout.cards) + 1
+    stage = plan.layout.cards[case.observed.card].stage
+    ctx = CardContext(model=plan.model, training=plan.training, method=plan.method, stage=stage, stages=stages,
+                      vpp=1, layer_indices=stage_layer_indices(plan.model.layers, stages, None, 1)[stage], tp=4,
+                      dp=1, cp=1, ep=1, in_flight_chunks=in_flight_chunks(stage, stages, 4, 1),
+                      world=len(plan.layout.cards))
+    held = megatron_2021_replay(ctx).steady_allocated
+    if "gpt30B" in case.id or "gpt65B" in case.id:
+        assert 0 <= held - logged <= 11 * 2**20
+    else:
+        assert 0 <= logged - held <= 5_120

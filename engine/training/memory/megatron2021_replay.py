@@ -16,7 +16,10 @@ the code of that version and hands to :class:`~engine.training.memory.caching_al
   checkpoint; a backward recomputes the layer with autograd, then walks back through its four
   matrices.  The first backward of the step creates each fp16 ``.grad``; later ones create the
   weight gradient and add it in.  Tensors from a neighbouring stage arrive as 1/TP chunks gathered
-  into a new tensor (``scatter_gather_tensors_in_pipeline``, ``megatron/p2p_communication.py``);
+  into a new tensor (``scatter_gather_tensors_in_pipeline``, ``megatron/p2p_communication.py``), and
+  the model keeps the latest received activation (``ParallelTransformer.set_input_tensor``) with the
+  gradient ``backward_step``'s ``retain_grad()`` leaves on it until the next forward (``megatron/
+  schedules.py``);
 * **after the backward**: ``allreduce_gradients`` points ``main_grad`` at the new ``.grad`` (freeing
   the previous step's) and all-reduces a flattened copy of every gradient
   (``_flatten_dense_tensors``: one request of 2 B × the stage's parameters);
@@ -201,6 +204,10 @@ class _Stage:
         self.main_grads: list[int | None] = [None] * len(shapes.params)
         self.fp32_grads: list[int | None] = [None] * len(shapes.params)
         self.state: list[int] = []
+        # What the model itself keeps: ParallelTransformer.set_input_tensor holds the latest forward's received
+        # activation (and, once its backward ran, the .grad retain_grad() left on it) until the next forward.
+        self.latest: _InFlight | None = None
+        self.held: tuple[int, ...] = ()
         a = self.a
         for n in shapes.params:  # fp16 parameters
             a.malloc(2 * n)
@@ -308,6 +315,10 @@ class _Stage:
         s, a = self.s, self.a
         # the first stage's embedding output, or the activation received from the previous stage
         mb = _InFlight([a.malloc(s.tokens_hidden) if s.embeddings else self._received()], [])
+        if not s.embeddings:  # set_input_tensor: the model lets go of the previous input and its gradient
+            for h in self.held:
+                a.free(h)
+            self.held, self.latest = (), mb
         for _ in range(s.layers):
             if s.recompute:
                 mb.checkpoints.append(self._forward_no_grad())
@@ -343,6 +354,9 @@ class _Stage:
             for i, n in enumerate(s.params):
                 if self.grads[i] is None:
                     self.grads[i] = a.malloc(2 * n)
+        if mb is self.latest:  # the model still holds this input, and retain_grad() left its gradient on it
+            self.held = (*mb.checkpoints, grad_out)
+            return
         for h in mb.checkpoints:
             a.free(h)
         a.free(grad_out)
