@@ -75,9 +75,10 @@ def percent_or_replay(text: str) -> float | str:
     """An argparse type for the allocator reserve: a percentage from 0 to 100, or ``replay``."""
     if text == "replay":
         return text
-    if not _FLOAT.match(text):
-        raise _error(text, "a percentage from 0 to 100, or replay")
-    return parse_float(text, 0, 100)
+    try:
+        return parse_float(text, 0, 100)
+    except argparse.ArgumentTypeError:
+        raise _error(text, "a percentage from 0 to 100, or replay") from None
 
 
 percent_or_replay.__name__ = "reserve"

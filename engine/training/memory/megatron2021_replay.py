@@ -51,6 +51,7 @@ from engine.training.checks import microbatches_per_step
 from engine.training.memory.caching_allocator import CachingAllocator
 from engine.training.memory.context import CardContext
 from engine.training.memory.model_states import card_params
+from engine.training.memory.schedule import in_flight_chunks
 
 STEADY_PAIRS = 2
 MAX_ITERATIONS = 12
@@ -362,18 +363,12 @@ class _Stage:
         a.free(grad_out)
 
     # -- iterations ------------------------------------------------------------------------------
-    def iteration(self, stage: int, stages: int, microbatches: int, step: bool) -> None:
+    def iteration(self, schedule: list[str], step: bool) -> None:
         s, a = self.s, self.a
         self.grads = [None] * len(s.params)
-        in_flight = min(stages - stage, microbatches)
-        if in_flight < stages - stage or stages == 1:
-            warm, pairs = (in_flight, 0) if stages > 1 else (0, min(microbatches, STEADY_PAIRS))
-        else:
-            warm = stages - stage - 1
-            pairs = min(microbatches - warm, STEADY_PAIRS)
         queue: list[_InFlight] = []
         backwards = 0
-        for op in ["F"] * warm + ["F", "B"] * pairs + ["B"] * warm:
+        for op in schedule:
             if op == "F":
                 queue.append(self.forward())
             else:
@@ -400,8 +395,22 @@ class _Stage:
                 self.state.append(a.malloc(4 * n))
 
 
+def one_f_one_b(stage: int, stages: int, microbatches: int) -> list[str]:
+    """The stage's forwards ("F") and backwards ("B") in 1F1B order, at most ``STEADY_PAIRS`` steady pairs."""
+    in_flight = in_flight_chunks(stage, stages, microbatches, 1)
+    if stages == 1:
+        warm, pairs = 0, min(microbatches, STEADY_PAIRS)
+    elif in_flight < stages - stage:  # fewer micro-batches than the warm-up: all forwards, then all backwards
+        warm, pairs = in_flight, 0
+    else:
+        warm = stages - stage - 1
+        pairs = min(microbatches - warm, STEADY_PAIRS)
+    return ["F"] * warm + ["F", "B"] * pairs + ["B"] * warm
+
+
 @lru_cache(maxsize=64)
 def _replay(shapes: _Shapes, stage: int, stages: int, microbatches: int, fp16: bool, with_state: bool) -> Replay:
+    schedule = one_f_one_b(stage, stages, microbatches)
     run = _Stage(shapes)
     skipped = 1 if fp16 else 0
     previous = -1
@@ -409,7 +418,7 @@ def _replay(shapes: _Shapes, stage: int, stages: int, microbatches: int, fp16: b
     iterations = 0
     for iterations in range(1, MAX_ITERATIONS + 1):
         step = with_state and iterations > skipped
-        run.iteration(stage, stages, microbatches, step)
+        run.iteration(schedule, step)
         if step and stepped_at is None:
             stepped_at = iterations
         settled = stepped_at is not None or not with_state
