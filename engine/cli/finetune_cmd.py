@@ -6,10 +6,10 @@ import argparse
 
 from pydantic import ValidationError
 
-from engine.cli.arg_types import float_in, int_in
+from engine.cli.arg_types import float_in, int_in, percent_or_replay
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, emit_report
-from engine.cli.training_args import gpu_from_args
+from engine.cli.training_args import fragmentation_from_args, gpu_from_args
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.finetune.config import TARGET_MODULES, FinetuneConfig
@@ -17,6 +17,7 @@ from engine.limits import MAX_BATCH, MAX_CARDS, MAX_PP, MAX_RANK, MAX_SEQ
 from engine.plan.layout import build_grid
 from engine.plan.schema import Plan, load_plan, plan_error_from_validation, with_changes
 from engine.report.records import Estimate
+from engine.training.config import MethodConfig
 from engine.units import Unit, format_bytes
 
 _FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_checkpointing",
@@ -53,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--bnb-version", metavar="X.Y.Z",
                    help="bitsandbytes release (QLoRA): before 0.43.2 each 4-bit linear keeps its input for the "
                         "backward (default: a current release)")
+    g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
+                   help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
+                        "replayed over Trainer steps (LoRA under PEFT, one card)")
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")
@@ -80,12 +84,18 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         if any(getattr(args, f, None) is not None for f in ("gpu", "gpu_memory", "gpus", "pp")):
             raise PlanError("--plan", args.plan, "a plan file without card flags (--gpu/--gpus/--pp)")
         return with_changes(base, mode="finetune", model=model_from_args(args, base=base.model),
-                            finetune=finetune_from_args(args, base.finetune), name=args.plan_name or base.name)
+                            finetune=finetune_from_args(args, base.finetune), name=args.plan_name or base.name,
+                            method=_method(args, base.method))
     model = model_from_args(args)
     gpu, capacity = gpu_from_args(args)
     layout = build_grid(dp=args.gpus or 1, pp=args.pp or 1, gpu=gpu, capacity_bytes=capacity)
     return Plan(name=args.plan_name or model.name, mode="finetune", model=model, layout=layout,
-                finetune=finetune_from_args(args))
+                finetune=finetune_from_args(args), method=_method(args, MethodConfig()))
+
+
+def _method(args: argparse.Namespace, base: MethodConfig) -> MethodConfig:
+    changes = fragmentation_from_args(args)
+    return base.model_copy(update={"overhead": base.overhead.model_copy(update=changes)}) if changes else base
 
 
 def summary_lines(est: Estimate, unit: Unit) -> list[str]:

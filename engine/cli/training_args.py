@@ -60,7 +60,7 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
     g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
                    help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
-                   "replayed over the card's iterations (framework megatron-2021)")
+                   "replayed over the card's iterations (framework megatron-2021; finetune: LoRA under PEFT)")
 
 
 def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:
@@ -146,13 +146,18 @@ def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None)
         overhead["cuda_context_bytes"] = overhead_bytes(args.cuda_context, "--cuda-context")
     if args.nccl_memory is not None:
         overhead["nccl_bytes"] = overhead_bytes(args.nccl_memory, "--nccl-memory")
-    if args.fragmentation == "replay":
-        overhead["fragmentation_model"] = "replay"
-    elif args.fragmentation is not None:
-        overhead["fragmentation_percent"] = args.fragmentation
-        overhead["fragmentation_model"] = "percent"
+    overhead.update(fragmentation_from_args(args))
     data["overhead"] = overhead
     return _validated(MethodConfig, data, "method")
+
+
+def fragmentation_from_args(args: argparse.Namespace) -> dict[str, object]:
+    """The overhead fields ``--fragmentation PERCENT|replay`` sets (none when the flag is absent)."""
+    if args.fragmentation == "replay":
+        return {"fragmentation_model": "replay"}
+    if args.fragmentation is not None:
+        return {"fragmentation_percent": args.fragmentation, "fragmentation_model": "percent"}
+    return {}
 
 
 def overhead_bytes(text: str, field: str) -> int:

@@ -44,6 +44,8 @@ from engine.errors import PlanError
 from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
 from engine.finetune.bitsandbytes import qlora_keeps_inputs
 from engine.finetune.config import FinetuneConfig
+from engine.finetune.hf_peft_replay import FIELD as REPLAY_FIELD
+from engine.finetune.hf_peft_replay import peft_replay
 from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
 from engine.finetune.litgpt_loop import previous_micro_batch
 from engine.finetune.lora import (
@@ -58,6 +60,7 @@ from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
 from engine.plan.checks import check_stages
 from engine.plan.schema import Plan
+from engine.replay_scope import allocator_replay_problem
 from engine.report.formatting import ceil_div, n
 from engine.report.records import (
     Breakdown,
@@ -72,6 +75,7 @@ from engine.report.records import (
 )
 from engine.training.estimate import training_estimate
 from engine.training.memory.activations import layer_activations, layer_input_bytes
+from engine.training.memory.detailed import REPLAYED_RESERVE
 from engine.training.memory.schedule import stage_layer_indices
 from engine.training.memory.workspace import library_workspace_bytes
 from engine.weights.quant import QuantScheme, tensor_bytes, tensor_format
@@ -151,7 +155,19 @@ def _outer_activations(spec: ModelSpec, cfg: FinetuneConfig, e: int) -> tuple[in
         return total, f" + {text}"
     adapter = head_adapter_activation_bytes(spec, cfg.target_modules, cfg.rank, tokens, e,
                                             DTYPE_BYTES[cfg.adapter_dtype], dropout, input_kept=False)
-    return adapter, (f" + lm_head adapter {n(adapter)} B" if adapter else "")
+    norm, norm_text = _final_norm_kept(spec, tokens, e)
+    return adapter + norm, f" + {norm_text}" + (f" + lm_head adapter {n(adapter)} B" if adapter else "")
+
+
+def _final_norm_kept(spec: ModelSpec, tokens: int, e: int) -> tuple[int, str]:
+    """What the final norm saves for its input's gradient under PEFT (its weight is frozen, and the frozen
+    ``lm_head`` keeps nothing): ``LlamaRMSNorm``'s fp32 copy of its input (``pow`` and the product with
+    1/rms save it; with an fp32 residual stream it is the input itself) and 1/rms per token;
+    ``nn.LayerNorm``'s input with its fp32 mean and 1/std."""
+    h = spec.hidden
+    if spec.norm == "rmsnorm":
+        return 4 * tokens * h + 4 * tokens, f"final RMSNorm's fp32 input copy 4 B × {n(tokens)} × {n(h)} + 1/rms 4 B × tokens"
+    return e * tokens * h + 8 * tokens, f"final LayerNorm's input {e} B × {n(tokens)} × {n(h)} + mean, 1/std 8 B × tokens"
 
 
 def _activations(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], last: bool) -> ActivationUse:
@@ -195,6 +211,27 @@ def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
     a = DTYPE_BYTES[cfg.adapter_dtype]
     return figure("transient", "optimizer-step temporaries", a * trainable,
                   f"torch AdamW (foreach) sqrt(exp_avg_sq) copy {a} B × {n(trainable)} adapter params")
+
+
+def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int) -> Figure:
+    """The allocator's reserve above the ``visible`` bytes: the plan's percentage, or (``fragmentation_model``
+    replay) what PyTorch's caching allocator reserves above its peak over replayed Trainer steps."""
+    o = plan.method.overhead
+    if o.fragmentation_model == "replay":
+        r = peft_replay(plan.model, cfg)
+        return figure("fragmentation", REPLAYED_RESERVE, r.reserve,
+                      f"PyTorch caching allocator replayed over {r.steps} Trainer + PEFT steps of this card: peak "
+                      f"reserved {n(r.peak_reserved)} B − peak allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
+    return figure("fragmentation", "allocator reserve", int(visible * o.fragmentation_percent / 100),
+                  f"{o.fragmentation_percent}% × {n(visible)} B allocated")
+
+
+def _check_replayable(plan: Plan) -> None:
+    if plan.method.overhead.fragmentation_model != "replay":
+        return
+    problem = allocator_replay_problem(plan)
+    if problem is not None:
+        raise PlanError(REPLAY_FIELD, "replay", f"percent, or replay for {problem}")
 
 
 def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
@@ -251,7 +288,8 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     o = plan.method.overhead
     visible = sum(f.bytes for f in parts.values())
     nccl = o.nccl_bytes if world > 1 else 0
-    frag = int(visible * o.fragmentation_percent / 100)
+    reserve = _reserve(plan, cfg, visible)
+    frag = reserve.bytes
     lib, lib_text = library_workspace_bytes(plan.method, transformer_engine=False)
     parts["overhead"] = figure("overhead", "runtime overhead", o.cuda_context_bytes + nccl + frag + lib,
                                f"CUDA context {n(o.cuda_context_bytes)} + NCCL {n(nccl)} + fragmentation {n(frag)}"
@@ -261,7 +299,8 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
                Figure("dequantization_buffer", buffer.label, buffer.bytes, buffer.formula),
                Figure("optimizer_step_temporaries", step.label, step.bytes, step.formula),
                Figure("loss_logits", "logits and loss", logits, logits_text),
-               figure("library_workspace", "cuBLAS workspaces", lib, lib_text))
+               figure("library_workspace", "cuBLAS workspaces", lib, lib_text),
+               reserve)
     return make_breakdown(parts, details, timeline=timeline, peak_moment=peak)
 
 
@@ -298,6 +337,7 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
 
 def finetune_estimate(plan: Plan) -> Estimate:
     cfg = plan.finetune or FinetuneConfig()
+    _check_replayable(plan)
     if cfg.method == "full":
         return _full(plan, cfg)
     layout = plan.layout

@@ -154,7 +154,8 @@ class OverheadConfig(BaseModel):
     * Fragmentation: PyTorch's caching allocator reserves more than it allocates;
       Megatron's own estimate adds 5% (``overhead_factor = 1.05``).  For Megatron-LM 2021 plans,
       ``fragmentation_model`` replay runs the allocator's rules over the card's requests instead
-      (:mod:`engine.training.memory.megatron2021_replay`).
+      (:mod:`engine.training.memory.megatron2021_replay`; for PEFT LoRA fine-tuning
+      :mod:`engine.finetune.hf_peft_replay`).
     * Library workspaces (cuBLAS per thread, Transformer Engine) are the exception: PyTorch's
       allocator holds them, so they count in its peak (:mod:`engine.training.memory.workspace`).
     """
@@ -166,8 +167,9 @@ class OverheadConfig(BaseModel):
     fragmentation_percent: float = Field(5.0, ge=0, le=100)
     fragmentation_model: FragmentationModel = Field(
         "percent", description="percent: the allocator reserves fragmentation_percent of what it allocates; replay: "
-        "PyTorch's caching allocator replayed over the card's allocations, iteration by iteration (megatron-2021 "
-        "only: engine.training.memory.megatron2021_replay)")
+        "PyTorch's caching allocator replayed over the card's allocations, iteration by iteration (training with the "
+        "megatron-2021 framework: engine.training.memory.megatron2021_replay; LoRA fine-tuning under PEFT on one "
+        "card: engine.finetune.hf_peft_replay)")
     library_workspace_bytes: int | None = Field(
         None, ge=0, description="cuBLAS / Transformer Engine workspaces PyTorch's allocator holds (allocator-visible); "
         "default by framework: engine.training.memory.workspace")
@@ -197,10 +199,3 @@ class MethodConfig(BaseModel):
         "flattens per-parameter fp32 copies into one buffer (8 B/param at once); unfused: FP16_UnfusedOptimizer "
         "(any other optimizer; apex FusedAdam before 0.5) gives each parameter its own fp32 .grad (4 B/param)")
 
-    @model_validator(mode="after")
-    def _check(self) -> MethodConfig:
-        if self.overhead.fragmentation_model == "replay" and self.framework != "megatron-2021":
-            raise PlanError("method.overhead.fragmentation_model", "replay",
-                            f"percent with the {self.framework} framework (replay rebuilds Megatron-LM 2021's "
-                            "allocations: framework megatron-2021)")
-        return self

@@ -91,8 +91,12 @@ def test_the_reserve_joins_the_card_total_with_its_formula():
 
 
 def test_replay_needs_megatron_2021():
-    with pytest.raises(ValueError, match="method.overhead.fragmentation_model='replay' is not allowed"):
-        MethodConfig(framework="megatron", overhead=OVERHEAD)
+    training = TrainingConfig(seq=128, micro_batch=2, global_batch=8, precision="fp16", recompute="full", optimizer="adam")
+    other = CardContext(model=SPEC, training=training, method=MethodConfig(framework="megatron", overhead=OVERHEAD),
+                        stage=0, stages=1, vpp=1, layer_indices=(0, 1), tp=1, dp=1, cp=1, ep=1, in_flight_chunks=1,
+                        world=1)
+    with pytest.raises(PlanError, match="replay for the megatron-2021 framework"):
+        megatron_2021_replay(other)
 
 
 def test_replay_names_what_it_cannot_rebuild():
@@ -112,7 +116,7 @@ def test_cli_fragmentation_takes_a_percentage_or_replay():
     bad = _cli(*base, "--fragmentation", "replays")
     assert bad.returncode == 2 and "a percentage from 0 to 100, or replay" in bad.stderr
     wrong = _cli(*base, "--fragmentation", "replay")
-    assert wrong.returncode == 2 and "framework megatron-2021" in wrong.stderr
+    assert wrong.returncode == 2 and "replay for the megatron-2021 framework (this plan uses megatron)" in wrong.stderr
     assert "Traceback" not in wrong.stderr
     ok = _cli(*base, "--framework", "megatron-2021", "--fragmentation", "replay")
     assert ok.returncode == 0
