@@ -266,11 +266,18 @@ class _Step:
         cos, sin = alloc.malloc(rope), alloc.malloc(rope)
         alloc.free(cos32)
         alloc.free(sin32)
-        checkpoints = [embedded]
-        for _ in range(self.layers):  # checkpointed: no autograd, the output kept
+        checkpointing = self.cfg.gradient_checkpointing
+        checkpoints = [embedded]  # each layer's input: kept by its checkpoint, else until the next layer has run
+        graphs: list[Tensors] = []  # without checkpointing: each layer's saved tensors, for its backward
+        for i in range(self.layers):
             live = Tensors(alloc, {"x": checkpoints[-1], "cos": cos, "sin": sin}, {"x": sh.e * t * h})
-            run_forward(live, self.layer, keep=frozenset({"out"}), autograd=not self.cfg.gradient_checkpointing)
-            checkpoints.append(live.handles["out"])
+            run_forward(live, self.layer, keep=frozenset({"out"}), autograd=not checkpointing)
+            checkpoints.append(live.handles.pop("out"))
+            if not checkpointing:
+                graphs.append(live)
+                # nothing saved this layer's input: it dies once the layer is done with it (the embedding
+                # output with the model's forward, before the loss)
+                alloc.free(checkpoints[i])
         head = Tensors(alloc, {"x": checkpoints[-1]}, {"x": sh.e * t * h})
         run_forward(head, self.head, keep=frozenset({"logits"}), autograd=True)
         head.drop("logits")  # the model output dies with compute_loss's frame, before backward
@@ -278,8 +285,11 @@ class _Step:
         grad = grads["x"]
         grads_made: list[int] = []
         for i in range(self.layers - 1, -1, -1):
-            live = Tensors(alloc, {"x": checkpoints[i], "cos": cos, "sin": sin}, {"x": sh.e * t * h})
-            run_forward(live, self.layer, keep=frozenset({"out"}), autograd=True)
+            if checkpointing:  # recomputed with autograd; its output is held until its backward returns
+                live = Tensors(alloc, {"x": checkpoints[i], "cos": cos, "sin": sin}, {"x": sh.e * t * h})
+                run_forward(live, self.layer, keep=frozenset({"out"}), autograd=True)
+            else:
+                live = graphs[i]
             left = run_backward(live, self.layer, "out", grad)
             for pair in self.adapters[i * self.per_layer:(i + 1) * self.per_layer]:
                 grads_made += [alloc.malloc(pair[0]), alloc.malloc(pair[1])]
@@ -287,9 +297,11 @@ class _Step:
             grad = left["x"]
             for handle in {v for k, v in left.items() if k != "x"}:
                 alloc.free(handle)
-            alloc.free(checkpoints[i + 1])
+            if checkpointing or i == self.layers - 1:
+                alloc.free(checkpoints[i + 1])
         alloc.free(grad)
-        alloc.free(checkpoints[0])
+        if checkpointing:
+            alloc.free(checkpoints[0])
         alloc.free(cos)
         alloc.free(sin)
         self._optimizer_step(grads_made)
