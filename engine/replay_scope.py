@@ -11,8 +11,9 @@ def allocator_replay_problem(plan: Plan) -> str | None:
     """Why ``plan`` cannot take the replayed reserve (None: it can).
 
     Training: the megatron-2021 framework (each card's own limits are checked when it is estimated,
-    :func:`engine.training.memory.megatron2021_replay.replay_problem`).  Fine-tuning: LoRA under PEFT on
-    one card (:func:`engine.finetune.hf_peft_replay.peft_replay_problem`).  Serving has no step to replay.
+    :func:`engine.training.memory.megatron2021_replay.replay_problem`).  Fine-tuning: LoRA or QLoRA under
+    PEFT on one card (:func:`engine.finetune.hf_peft_replay.peft_replay_problem`).  Serving has no step to
+    replay.
     """
     if plan.mode == "serving":
         return "a training or fine-tuning plan"

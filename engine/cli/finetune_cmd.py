@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "backward (default: a current release)")
     g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
                    help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
-                        "replayed over Trainer steps (LoRA under PEFT, one card)")
+                        "replayed over Trainer steps (LoRA or QLoRA under PEFT, one card)")
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")

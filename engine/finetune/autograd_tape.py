@@ -32,7 +32,7 @@ class Op:
     saves: tuple[str, ...] = ()
     grads: tuple[str, ...] = ()
     passthrough: tuple[str, ...] = ()
-    scratch: int = 0  # forward workspace, allocated and freed inside the op
+    scratch: int = 0  # forward workspace: allocated before the output, freed once the output exists
     grad_scratch: tuple[int, ...] = ()
 
 
@@ -59,18 +59,22 @@ def _transient(alloc: CachingAllocator, nbytes: int) -> None:
         alloc.free(alloc.malloc(nbytes))
 
 
-def run_forward(live: Tensors, ops: tuple[Op, ...], *, keep: frozenset[str], autograd: bool) -> None:
-    """Allocate ``ops`` in order.  Names already in ``live`` before the call, and ``keep``, outlive it;
-    with ``autograd`` so does every saved tensor (until :func:`run_backward`)."""
-    outer = frozenset(live.handles)
+def run_forward(live: Tensors, ops: tuple[Op, ...], *, keep: frozenset[str], autograd: bool,
+                consumed: frozenset[str] = frozenset()) -> None:
+    """Allocate ``ops`` in order.  Names already in ``live`` before the call, and ``keep``, outlive it,
+    except those in ``consumed`` (their last reference is this block's); with ``autograd`` so does every
+    saved tensor (until :func:`run_backward`)."""
+    outer = frozenset(live.handles) - consumed
     last_read: dict[str, int] = {}
     for i, op in enumerate(ops):
         for name in op.reads:
             last_read[name] = i
     saved = {name for op in ops for name in op.saves} if autograd else set()
     for i, op in enumerate(ops):
-        _transient(live.alloc, op.scratch)
+        scratch = live.alloc.malloc(op.scratch) if op.scratch else None
         live.new(op.out, op.nbytes)
+        if scratch is not None:
+            live.alloc.free(scratch)
         for name in (*op.reads, op.out):
             if name in outer or name in keep or name in saved:
                 continue
@@ -105,11 +109,14 @@ class _Gradients:
         self.release(handle)  # added in place into the buffer
 
 
-def run_backward(live: Tensors, ops: tuple[Op, ...], out: str, grad: int) -> dict[str, int]:
+def run_backward(live: Tensors, ops: tuple[Op, ...], out: str, grad: int,
+                 consumed: frozenset[str] = frozenset()) -> dict[str, int]:
     """Back-propagate ``grad`` (a handle sized like ``out``) through ``ops`` in reverse, freeing their saved
-    tensors.  Returns the handles of the gradients left for tensors made outside ``ops``."""
+    tensors (and those of ``consumed``, tensors from outside whose last reference is this block's).
+    Returns the handles of the gradients left for tensors made outside ``ops``."""
     grads = _Gradients(live, {out: grad}, Counter({grad: 1}))
     made = {op.out for op in ops}
+    owned = made | consumed
     first_saver: dict[str, int] = {}
     for i, op in enumerate(ops):
         for name in op.saves:
@@ -126,6 +133,6 @@ def run_backward(live: Tensors, ops: tuple[Op, ...], out: str, grad: int) -> dic
                 _transient(live.alloc, nbytes)
             grads.release(incoming)
         for name in op.saves:
-            if first_saver[name] == i and name in made:  # a tensor from outside has other owners
+            if first_saver[name] == i and name in owned:  # a tensor from outside has other owners
                 live.drop(name)
     return {name: handle for name, handle in grads.by_tensor.items() if name not in made}
