@@ -6,7 +6,8 @@
   - warm: the same plan again (the GUI's steady state: per-context breakdowns memoised)
   - cold: breakdown memo cleared before every call
 * the allocator replay (``--fragmentation replay``) of a Megatron-LM 2021 plan, cold: BigScience's
-  18B on 16 V100s, and a 40-layer stage with 64 micro-batches (TP 4 x PP 2)
+  18B on 16 V100s, and a 40-layer stage with 64 micro-batches (TP 4 x PP 2); and of a PEFT
+  fine-tuning card, cold: Mistral-7B LoRA and QLoRA at 4 x 4,096 tokens
 * uniform configurations per second on one core through the engine's memoised
   per-stage lookups (card_breakdown of the first and last stage's contexts).
   The planner itself evaluates configurations with an exact array search that is
@@ -28,6 +29,9 @@ from engine import (
     build_grid,
     estimate,
 )
+from engine.catalog import find_model
+from engine.finetune.config import FinetuneConfig
+from engine.finetune.hf_peft_replay import peft_replay
 from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
 from engine.training.memory.megatron2021_replay import clear_replay_cache
@@ -57,6 +61,7 @@ def main() -> None:
     print(f"estimate, uniform 1,024-card plan: median {warm * 1e3:.3f} ms warm, {cold * 1e3:.3f} ms cold")
 
     bench_replay()
+    bench_peft_replay()
 
     training, method = TrainingConfig(zero=1), MethodConfig(method="detailed")
     configs = [(tp, pp, dp) for tp in (1, 2, 4, 8) for pp in (1, 2, 4, 5, 8, 10, 20, 40) for dp in range(1, 65)]
@@ -98,6 +103,16 @@ def bench_replay() -> None:
 
         secs = median_seconds(lambda plan=plan: estimate(plan), repeat=5, setup=cold)
         print(f"estimate with the allocator replay, {name}: median {secs * 1e3:.0f} ms cold")
+
+
+
+def bench_peft_replay() -> None:
+    spec = find_model("mistral-7b").spec
+    for method in ("lora", "qlora"):
+        cfg = FinetuneConfig(method=method, rank=16, target_modules=("q", "k", "v", "o"), seq=4096, micro_batch=4,
+                             gradient_checkpointing=True)
+        secs = median_seconds(lambda cfg=cfg: peft_replay(spec, cfg), repeat=5, setup=peft_replay.cache_clear)
+        print(f"PEFT allocator replay, Mistral-7B {method} 4 x 4,096 tokens: median {secs * 1e3:.0f} ms cold")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ reserve stops growing.
   checkpointing, its recomputed output held until its backward returns), op by op, each adapter's
   ``.grad`` at its first gradient;
 * **optimizer**: torch AdamW (foreach) creates both moments at the first step and a sqrt copy of
-  ``exp_avg_sq`` each step; ``zero_grad(set_to_none=True)`` drops the adapter gradients.
+  ``exp_avg_sq`` each step; bitsandbytes' 8-bit Adam its 1-byte states and absmax (the paged
+  variants' states live in managed memory, outside the allocator); ``zero_grad(set_to_none=True)``
+  drops the adapter gradients.
 
 Not replayed: the small integer tensors (ids, labels, positions), gradient clipping's per-tensor
 norms, autocast's cached casts of the adapters, and library workspaces (counted separately).
@@ -89,12 +91,11 @@ def peft_replay_problem(spec: ModelSpec, cfg: FinetuneConfig) -> str | None:
         return "adapters inside the layers (not on lm_head)"
     if cfg.base_dtype == "fp32":
         return "a 16-bit base (finetune.base_dtype bf16 or fp16)"
-    if cfg.optimizer not in ("adamw", "sgd"):
-        return "torch AdamW or SGD (finetune.optimizer adamw or sgd)"
     return None
 
 
 _TENSOR_TARGET = {name.split(".")[-1]: target for target, names in TARGET_TENSORS.items() for name in names}
+BNB_MIN_8BIT_SIZE = 4096  # bitsandbytes Optimizer8bit: smaller parameters keep fp32 states
 QUANT_BLOCK = 64  # bitsandbytes' 4-bit blocksize: one absmax per 64 weights
 ABSMAX_BLOCK = 256  # double quantization: one fp32 absmax per 256 8-bit absmax
 
@@ -244,14 +245,25 @@ class _Step:
         self._optimizer_step(grads_made)
 
     def _optimizer_step(self, grads: list[int]) -> None:
-        alloc = self.alloc
+        """The optimizer's states at its first step, each parameter in turn: torch AdamW's two moments (and,
+        foreach, a sqrt copy of ``exp_avg_sq`` every step); bitsandbytes' 8-bit Adam two 1-byte states with an
+        fp32 absmax per 256 (fp32 states under 4,096 elements, its ``min_8bit_size``); the paged variants keep
+        theirs in managed memory, outside PyTorch's allocator; SGD none.  Then ``zero_grad`` drops the
+        gradients."""
+        alloc, optimizer = self.alloc, self.cfg.optimizer
         sizes = [size for pair in self.adapters for size in pair]
-        if self.cfg.optimizer == "adamw":
-            if not self.moments:
-                for size in sizes:
+        if not self.moments:
+            for size in sizes:
+                elements = size // self.sh.a
+                if optimizer == "adamw":  # zeros_like(param)
                     self.moments += [alloc.malloc(size), alloc.malloc(size)]
-            sqrt = [alloc.malloc(size) for size in sizes]
-            for handle in sqrt:
+                elif optimizer == "adamw-8bit" and elements < BNB_MIN_8BIT_SIZE:
+                    self.moments += [alloc.malloc(FP32 * elements), alloc.malloc(FP32 * elements)]
+                elif optimizer == "adamw-8bit":
+                    for _ in range(2):
+                        self.moments += [alloc.malloc(elements), alloc.malloc(FP32 * -(-elements // 256))]
+        if optimizer == "adamw":
+            for handle in [alloc.malloc(size) for size in sizes]:
                 alloc.free(handle)
         for handle in grads:
             alloc.free(handle)

@@ -17,6 +17,7 @@ from engine.errors import PlanError
 from engine.finetune.config import FinetuneConfig
 from engine.limits import OPEN_LOW, field_bounds
 from engine.plan.schema import Plan, plan_error_from_validation, with_changes
+from engine.replay_scope import allocator_replay_problem
 from engine.serving.config import ServingConfig
 
 
@@ -191,9 +192,21 @@ FRAGMENTATION_MODEL_PATH = "method.overhead.fragmentation_model"
 def set_framework(plan: Plan, value: str) -> Plan:
     """Set the training framework in one valid edit: the allocator replay rebuilds Megatron-LM 2021's
     allocations only, so leaving that framework returns the reserve to its percentage."""
-    if value != "megatron-2021" and get_field(plan, FRAGMENTATION_MODEL_PATH) == "replay":
-        plan = set_field(plan, FRAGMENTATION_MODEL_PATH, "percent")
-    return set_field(plan, FRAMEWORK_PATH, value)
+    return keep_replay_in_scope(set_field(plan, FRAMEWORK_PATH, value))
+
+
+def replay_applies(plan: Plan) -> bool:
+    """Whether the plan's reserve can come from the allocator replay (engine.replay_scope)."""
+    return allocator_replay_problem(plan) is None
+
+
+def keep_replay_in_scope(plan: Plan) -> Plan:
+    """An edit that takes the plan out of what the allocator replay rebuilds (Megatron-LM 2021 training,
+    PEFT LoRA / QLoRA on one card: engine.replay_scope) returns its reserve to the percentage, in the same
+    edit."""
+    if get_field(plan, FRAGMENTATION_MODEL_PATH) == "replay" and not replay_applies(plan):
+        return set_field(plan, FRAGMENTATION_MODEL_PATH, "percent")
+    return plan
 
 
 CHECKPOINT_PATHS = ("training.recompute", "training.partition_activations", "training.cpu_checkpointing")

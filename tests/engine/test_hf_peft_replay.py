@@ -212,3 +212,19 @@ def test_cli_finetune_fragmentation_replay():
     bad = subprocess.run([sys.executable, "-m", "engine", *args, "--method", "full", "--fragmentation", "replay"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "LoRA or QLoRA under Hugging Face PEFT" in bad.stderr
+
+
+def test_eight_bit_adam_states_by_hand():
+    """bitsandbytes' Adam8bit: per adapter tensor of 4,096 elements or more, two states of one byte per
+    element with an fp32 absmax per 256 (64 B, a 512 B block); smaller tensors keep two fp32 states.  r 8
+    on q and v of the small model: q's A (8 x 512) and B (512 x 8) and v's A are 4,096 elements, v's B
+    (256 x 8) 2,048.  Against SGD (no state) the loss peak of a later step holds exactly these."""
+    eight_bit = 2 * (4096 + 512)
+    per_layer = 3 * eight_bit + 2 * 4 * 2048
+    cfg = FinetuneConfig(method="lora", rank=8, target_modules=("q", "v"), seq=512, gradient_checkpointing=True,
+                         optimizer="sgd")
+    sgd = peft_replay(_spec(), cfg).peak_allocated
+    adam8 = peft_replay(_spec(), cfg.model_copy(update={"optimizer": "adamw-8bit"})).peak_allocated
+    paged = peft_replay(_spec(), cfg.model_copy(update={"optimizer": "paged-adamw-8bit"})).peak_allocated
+    assert adam8 - sgd == 2 * per_layer
+    assert paged == sgd  # paged states live in managed memory, outside PyTorch's allocator

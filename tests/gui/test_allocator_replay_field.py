@@ -69,3 +69,41 @@ def test_leaving_megatron_2021_returns_the_reserve_to_its_percentage_in_one_step
     document.undo_stack.undo()  # one step back: Megatron-LM 2021 with the replay again
     method = document.plan.method
     assert (method.framework, method.overhead.fragmentation_model) == ("megatron-2021", "replay")
+
+
+@pytest.fixture
+def finetune(qtbot):
+    document = PlanDocument(load_template("7b-rtx4090-qlora"))  # QLoRA under PEFT on one RTX 4090
+    panel = WorkloadPanel(document)
+    qtbot.addWidget(panel)
+    return document, panel
+
+
+def test_fine_tuning_offers_the_peft_replay(finetune):
+    from engine.finetune.hf_peft_replay import peft_replay
+
+    document, panel = finetune
+    replay = panel.bindings[MODEL_PATH].widget
+    assert replay.isEnabled() and panel.bindings[PERCENT_PATH].widget.isEnabled()
+    steps = document.undo_stack.count()
+    choose(panel, MODEL_PATH, "replay")
+    assert document.plan.method.overhead.fragmentation_model == "replay"
+    assert document.undo_stack.count() == steps + 1
+    assert not panel.bindings[PERCENT_PATH].widget.isEnabled()
+    plan = document.plan
+    assert _fragmentation(document) == peft_replay(plan.model, plan.finetune).reserve
+
+
+def test_a_fine_tuning_edit_the_replay_cannot_follow_returns_the_percentage_in_one_step(finetune):
+    document, panel = finetune
+    choose(panel, MODEL_PATH, "replay")
+    steps = document.undo_stack.count()
+    choose(panel, "finetune.framework", "litgpt")  # LitGPT's loop is not what the replay rebuilds
+    assert (document.plan.finetune.framework, document.plan.method.overhead.fragmentation_model) == (
+        "litgpt", "percent")
+    assert document.undo_stack.count() == steps + 1
+    assert not panel.bindings[MODEL_PATH].widget.isEnabled()
+    assert document.estimate is not None and document.estimate.cards
+    document.undo_stack.undo()
+    assert (document.plan.finetune.framework, document.plan.method.overhead.fragmentation_model) == (
+        "peft", "replay")
