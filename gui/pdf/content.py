@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.finetune.config import FinetuneConfig
 from engine.model.params import parameter_counts
 from engine.plan.schema import Plan
 from engine.report.records import CardEstimate, Estimate, index_ranges
 from engine.serving.report import sampler_warmup_of
-from engine.units import Unit, format_bytes, to_unit
+from engine.units import Unit, format_bytes, plural, to_unit
 
 # (breakdown key, column header) of the per-card table, in the engine's order.
 MEMORY_COLUMNS = (
@@ -89,7 +90,9 @@ def verdict_text(plan: Plan, est: Estimate, unit: Unit | str) -> str:
     where = f"card {worst.index} (stage {worst.stage + 1}, {plan.layout.nodes[worst.node].name}, {worst.gpu})"
     need = f"{format_bytes(worst.total_bytes, unit)} of {format_bytes(worst.capacity_bytes, unit)}"
     if est.fits:
-        return (f"FITS. All {cards:,} cards ({', '.join(gpus)}) stay within their memory. The fullest is {where}: "
+        fits = (f"The card ({gpus[0]}) stays within its memory. It is {where}" if cards == 1 else
+                f"All {cards:,} cards ({', '.join(gpus)}) stay within their memory. The fullest is {where}")
+        return (f"FITS. {fits}: "
                 f"{need}, leaving {format_bytes(worst.headroom_bytes, unit)} headroom. "
                 f"Method: {est.method}" + (f" ({est.framework})" if est.method == "detailed" else "") + ".")
     over = sum(1 for c in est.cards if not c.fits)
@@ -139,6 +142,9 @@ def workload_rows(plan: Plan, est: Estimate) -> list[tuple[str, str]]:
                 text = {True: "yes", False: "no"}.get(value, str(value)) if isinstance(value, bool) else str(value)
                 rows.append((f"serving: {key.replace('_', ' ')}", text))
         return rows + _layout_rows(plan, topo)
+    finetune = getattr(plan, "finetune", None)
+    if plan.mode == "finetune" and finetune is not None:
+        return rows + finetune_rows(finetune) + [_reserve_row(plan)] + _layout_rows(plan, topo)
     gb = t.global_batch or t.micro_batch * topo.dp_for_batch * est.microbatches_per_step
     rows += [
         ("sequence", f"{t.seq:,} tokens"),
@@ -149,8 +155,37 @@ def workload_rows(plan: Plan, est: Estimate) -> list[tuple[str, str]]:
         ("recompute", t.recompute),
         ("attention / SP", ("flash attention" if t.flash_attention else "standard attention")
          + (", sequence parallel" if t.sequence_parallel else "")),
+        _reserve_row(plan),
     ]
     return rows + _layout_rows(plan, topo)
+
+
+def finetune_rows(f: FinetuneConfig) -> list[tuple[str, str]]:
+    """What a fine-tuning plan trains with: the settings its estimate reads (not the training section's)."""
+    base = f.base_dtype
+    if f.method == "qlora":
+        base += f", {f.quant}" + (" with double quantization" if f.double_quant else "") + (
+            f", bitsandbytes {f.bnb_version}" if f.bnb_version else "")
+    rows = [("framework", {"peft": "Hugging Face transformers + PEFT", "litgpt": "LitGPT"}[f.framework]),
+            ("sequence", f"{f.seq:,} tokens"),
+            ("batch", f"micro-batch {f.micro_batch} per card")]
+    if f.method != "full":
+        rows.append(("adapters", f"rank {f.rank}, alpha {f.alpha:g} on {', '.join(f.target_modules)}; dropout "
+                                 f"{f.lora_dropout:g}; {f.adapter_dtype}"))
+    rows += [("base weights", base),
+             ("optimizer", f.optimizer + (", fp32 master weights" if f.method == "full" and f.mixed_precision else "")),
+             ("recompute", "gradient checkpointing" if f.gradient_checkpointing else "none"),
+             ("attention", "flash attention" if f.flash_attention else "standard attention")]
+    return rows
+
+
+def _reserve_row(plan: Plan) -> tuple[str, str]:
+    o = plan.method.overhead
+    if plan.mode == "training" and plan.method.method == "seed":
+        return "allocator reserve", "none (the seed method counts no overhead)"
+    if o.fragmentation_model == "replay":
+        return "allocator reserve", "PyTorch's caching allocator replayed over the card's steps"
+    return "allocator reserve", f"{o.fragmentation_percent:g} % of the allocated bytes"
 
 
 def _layout_rows(plan: Plan, topo) -> list[tuple[str, str]]:
@@ -158,7 +193,7 @@ def _layout_rows(plan: Plan, topo) -> list[tuple[str, str]]:
     sizes = f"TP {max(topo.tp_size)} × CP {max(topo.cp_size)} × DP {max(topo.dp_size)} × PP {topo.stages}"
     split = f", layers per stage {', '.join(map(str, layout.pp_layers))}" if layout.pp_layers else ""
     vpp = f", {layout.vpp} virtual stages" if layout.vpp > 1 else ""
-    return [("layout", f"{len(layout.cards):,} cards on {len(layout.nodes):,} nodes: {sizes}{split}{vpp}")]
+    return [("layout", f"{plural(len(layout.cards), 'card')} on {plural(len(layout.nodes), 'node')}: {sizes}{split}{vpp}")]
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,3 +211,21 @@ def test_the_verdict_says_when_a_plan_runs_out_only_at_the_first_optimizer_step(
         text = verdict_text(changed, estimate(changed), "GB")
         assert text.startswith("DOES NOT FIT")
         assert ("runs out at its first optimizer step" in text) is late
+
+
+def test_fine_tuning_plan_summary_shows_what_it_trains_with(tmp_path):
+    """A fine-tuning plan's page one lists its own settings (sequence, batch, adapters, optimizer...), not the
+    untouched training section's, and says where its allocator reserve comes from."""
+    from gui.templates import load_template
+
+    plan = load_template("7b-rtx4090-qlora")  # 2,048 tokens x 4, r 16 on all seven matrices, paged 8-bit AdamW
+    plan = plan.model_copy(update={"method": plan.method.model_copy(update={
+        "overhead": plan.method.overhead.model_copy(update={"fragmentation_model": "replay"})})})
+    path = tmp_path / "qlora.pdf"
+    export_pdf(plan, path)
+    text = re.sub(r"\s+", " ", pdf_text(path))
+    assert "2,048 tokens" in text and "micro-batch 4 per card" in text and "4,096 tokens" not in text
+    assert "rank 16, alpha 16 on q, k, v, o, gate, up, down" in text and "paged-adamw-8bit" in text
+    assert "nf4 with double quantization" in text and "gradient checkpointing" in text
+    assert "PyTorch's caching allocator replayed over the card's steps" in text
+    assert "The card (RTX 4090) stays within its memory" in text and "1 card on 1 node:" in text
