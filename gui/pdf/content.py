@@ -162,7 +162,7 @@ def workload_rows(plan: Plan, est: Estimate) -> list[tuple[str, str]]:
 
 def finetune_rows(f: FinetuneConfig) -> list[tuple[str, str]]:
     """What a fine-tuning plan trains with: the settings its estimate reads (not the training section's)."""
-    base = f.base_dtype
+    base: str = f.base_dtype
     if f.method == "qlora":
         base += f", {f.quant}" + (" with double quantization" if f.double_quant else "") + (
             f", bitsandbytes {f.bnb_version}" if f.bnb_version else "")
