@@ -85,8 +85,8 @@ def peft_replay_problem(spec: ModelSpec, cfg: FinetuneConfig) -> str | None:
         return "flash attention (finetune.flash_attention)"
     if spec.moe is not None or spec.mla is not None or spec.parallel_ or spec.qk_norm:
         return "a Llama-style model (no MoE, MLA, parallel block or QK norm)"
-    if spec.norm != "rmsnorm" or not spec.gated_mlp or not spec.vocab or spec.bias:
-        return "a Llama-style model (RMSNorm, gated MLP, no biases, a vocabulary)"
+    if spec.norm != "rmsnorm" or not spec.gated_mlp or not spec.vocab or spec.bias or spec.position_embedding != "rope":
+        return "a Llama-style model (RMSNorm, gated MLP, RoPE, no biases, a vocabulary)"
     if "head" in cfg.target_modules:
         return "adapters inside the layers (not on lm_head)"
     if cfg.base_dtype == "fp32":
@@ -195,9 +195,9 @@ class _Step:
         t, h = sh.tokens, sh.hidden
         rope = sh.e * t * sh.head_dim
         embedded = alloc.malloc(sh.e * t * h)
-        alloc.free(alloc.malloc(4 * t * sh.head_dim // 2))  # inv_freq @ position_ids (fp32)
-        emb = alloc.malloc(4 * t * sh.head_dim)  # cat(freqs, freqs)
-        cos32, sin32 = alloc.malloc(4 * t * sh.head_dim), alloc.malloc(4 * t * sh.head_dim)
+        alloc.free(alloc.malloc(FP32 * t * sh.head_dim // 2))  # inv_freq @ position_ids
+        emb = alloc.malloc(FP32 * t * sh.head_dim)  # cat(freqs, freqs)
+        cos32, sin32 = alloc.malloc(FP32 * t * sh.head_dim), alloc.malloc(FP32 * t * sh.head_dim)
         alloc.free(emb)
         cos, sin = alloc.malloc(rope), alloc.malloc(rope)
         alloc.free(cos32)
