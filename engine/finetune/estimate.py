@@ -44,7 +44,6 @@ from engine.errors import PlanError
 from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
 from engine.finetune.bitsandbytes import qlora_keeps_inputs
 from engine.finetune.config import FinetuneConfig
-from engine.finetune.hf_peft_replay import FIELD as REPLAY_FIELD
 from engine.finetune.hf_peft_replay import peft_replay
 from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
 from engine.finetune.litgpt_loop import previous_micro_batch
@@ -73,9 +72,10 @@ from engine.report.records import (
     make_breakdown,
     over_capacity_warning,
 )
+from engine.training.config import FRAGMENTATION_MODEL_FIELD
 from engine.training.estimate import training_estimate
 from engine.training.memory.activations import layer_activations, layer_input_bytes
-from engine.training.memory.detailed import REPLAYED_RESERVE
+from engine.training.memory.detailed import REPLAYED_RESERVE, percent_reserve_figure
 from engine.training.memory.schedule import stage_layer_indices
 from engine.training.memory.workspace import library_workspace_bytes
 from engine.weights.quant import QuantScheme, tensor_bytes, tensor_format
@@ -222,8 +222,7 @@ def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int) -> Figure:
         return figure("fragmentation", REPLAYED_RESERVE, r.reserve,
                       f"PyTorch caching allocator replayed over {r.steps} Trainer + PEFT steps of this card: peak "
                       f"reserved {n(r.peak_reserved)} B − peak allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
-    return figure("fragmentation", "allocator reserve", int(visible * o.fragmentation_percent / 100),
-                  f"{o.fragmentation_percent}% × {n(visible)} B allocated")
+    return percent_reserve_figure(o.fragmentation_percent, visible)
 
 
 def _check_replayable(plan: Plan) -> None:
@@ -231,7 +230,7 @@ def _check_replayable(plan: Plan) -> None:
         return
     problem = allocator_replay_problem(plan)
     if problem is not None:
-        raise PlanError(REPLAY_FIELD, "replay", f"percent, or replay for {problem}")
+        raise PlanError(FRAGMENTATION_MODEL_FIELD, "replay", f"percent, or replay for {problem}")
 
 
 def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,

@@ -59,7 +59,6 @@ from engine.training.memory.caching_allocator import CachingAllocator
 from engine.weights.tensors import layer_tensors, outer_tensors
 
 MAX_STEPS = 8
-FIELD = "method.overhead.fragmentation_model"
 
 
 @dataclass(frozen=True)

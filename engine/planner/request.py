@@ -35,7 +35,12 @@ from engine.limits import (
 )
 from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
-from engine.training.config import MethodConfig, Recompute, TrainingConfig
+from engine.training.config import (
+    FRAGMENTATION_MODEL_FIELD,
+    MethodConfig,
+    Recompute,
+    TrainingConfig,
+)
 
 Objective = Literal["fewest-gpus", "fastest", "cheapest"]
 OBJECTIVES: tuple[Objective, ...] = ("fewest-gpus", "fastest", "cheapest")
@@ -122,7 +127,7 @@ class PlannerRequest(_Frozen):
         check_training_limits(self.training)
         check_method_limits(self.method)
         if self.method.overhead.fragmentation_model == "replay":
-            raise PlanError("method.overhead.fragmentation_model", "replay",
+            raise PlanError(FRAGMENTATION_MODEL_FIELD, "replay",
                             "percent for a search (the planner prices each layout in closed form); estimate the "
                             "layout it finds with the allocator replay")
         return self

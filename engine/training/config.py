@@ -20,6 +20,7 @@ Framework = Literal["megatron", "megatron-2021", "deepspeed", "huggingface"]
 DeepSpeedFp16Optimizer = Literal["fused", "unfused"]
 ModelCode = Literal["framework", "litgpt"]
 FragmentationModel = Literal["percent", "replay"]
+FRAGMENTATION_MODEL_FIELD = "method.overhead.fragmentation_model"  # the replay's refusals name it
 
 
 ExpertLoadKind = Literal["balanced", "capacity-factor", "measured", "dropless-worst-case"]

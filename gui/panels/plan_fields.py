@@ -189,12 +189,6 @@ FRAMEWORK_PATH = "method.framework"
 FRAGMENTATION_MODEL_PATH = "method.overhead.fragmentation_model"
 
 
-def set_framework(plan: Plan, value: str) -> Plan:
-    """Set the training framework in one valid edit: the allocator replay rebuilds Megatron-LM 2021's
-    allocations only, so leaving that framework returns the reserve to its percentage."""
-    return keep_replay_in_scope(set_field(plan, FRAMEWORK_PATH, value))
-
-
 def replay_applies(plan: Plan) -> bool:
     """Whether the plan's reserve can come from the allocator replay (engine.replay_scope)."""
     return allocator_replay_problem(plan) is None

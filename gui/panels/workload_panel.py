@@ -22,7 +22,6 @@ from gui.panels.plan_fields import (
     keep_replay_in_scope,
     replay_applies,
     set_checkpointing,
-    set_framework,
     set_mode,
     set_vllm_version,
 )
@@ -220,8 +219,6 @@ class WorkloadPanel(BoundForm):
             return set_checkpointing(self.document.plan, path, value)
         if path == VLLM_VERSION_PATH:  # a release before 0.8 runs the V0 engine, in the same edit
             return set_vllm_version(self.document.plan, value)
-        if path == FRAMEWORK_PATH:  # leaving Megatron-LM 2021 returns the reserve to its percentage
-            return set_framework(self.document.plan, value)
         return super().derive(path, value)
 
     def refresh(self) -> None:

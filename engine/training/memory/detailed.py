@@ -184,8 +184,13 @@ def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = T
                       f"PyTorch caching allocator replayed over {r.iterations} Megatron-LM 2021 iterations of this "
                       f"stage ({r.skipped_steps} skipped optimizer step{'s' * (r.skipped_steps != 1)}): peak reserved "
                       f"{n(r.peak_reserved)} B − peak allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
-    return figure("fragmentation", "allocator reserve", int(visible * o.fragmentation_percent / 100),
-                  f"{o.fragmentation_percent}% × {n(visible)} B allocated")
+    return percent_reserve_figure(o.fragmentation_percent, visible)
+
+
+def percent_reserve_figure(percent: float, visible: int) -> Figure:
+    """The allocator's reserve as ``percent`` of the ``visible`` bytes it allocates (training and fine-tuning)."""
+    return figure("fragmentation", "allocator reserve", int(visible * percent / 100),
+                  f"{percent}% × {n(visible)} B allocated")
 
 
 def overhead_figures(ctx: CardContext, visible: int, *, with_state: bool = True) -> tuple[Figure, tuple[Figure, ...]]:

@@ -48,6 +48,7 @@ from functools import lru_cache
 
 from engine.errors import PlanError
 from engine.training.checks import microbatches_per_step
+from engine.training.config import FRAGMENTATION_MODEL_FIELD
 from engine.training.memory.caching_allocator import CachingAllocator
 from engine.training.memory.context import CardContext
 from engine.training.memory.model_states import card_params
@@ -55,7 +56,6 @@ from engine.training.memory.schedule import in_flight_chunks
 
 STEADY_PAIRS = 2
 MAX_ITERATIONS = 12
-FIELD = "method.overhead.fragmentation_model"
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def replay_problem(ctx: CardContext) -> str | None:
 def check_replayable(ctx: CardContext) -> None:
     problem = replay_problem(ctx)
     if problem is not None:
-        raise PlanError(FIELD, "replay", f"percent, or replay for {problem}")
+        raise PlanError(FRAGMENTATION_MODEL_FIELD, "replay", f"percent, or replay for {problem}")
 
 
 def megatron_2021_replay(ctx: CardContext, *, with_state: bool = True) -> Replay:
@@ -169,7 +169,7 @@ class _Shapes:
                 params.append(-(-spec.vocab // t) * h)
         expected = card_params(ctx).total
         if sum(params) != expected:  # a layer shape this replay does not rebuild
-            raise PlanError(FIELD, "replay", f"percent for this model: its card holds {expected:,} parameters and the "
+            raise PlanError(FRAGMENTATION_MODEL_FIELD, "replay", f"percent for this model: its card holds {expected:,} parameters and the "
                             f"replay rebuilds {sum(params):,}")
         e = tr.seq * tr.micro_batch
         scores = 0 if tr.flash_attention else a // t * tr.micro_batch * tr.seq * tr.seq * 2
