@@ -31,7 +31,7 @@ from engine import (
 )
 from engine.catalog import find_model
 from engine.finetune.config import FinetuneConfig
-from engine.finetune.hf_peft_replay import peft_replay
+from engine.finetune.hf_trainer_replay import trainer_replay
 from engine.training.estimate import card_breakdown
 from engine.training.memory.context import CardContext
 from engine.training.memory.megatron2021_replay import clear_replay_cache
@@ -111,7 +111,7 @@ def bench_peft_replay() -> None:
     for method in ("lora", "qlora"):
         cfg = FinetuneConfig(method=method, rank=16, target_modules=("q", "k", "v", "o"), seq=4096, micro_batch=4,
                              gradient_checkpointing=True)
-        secs = median_seconds(lambda cfg=cfg: peft_replay(spec, cfg), repeat=5, setup=peft_replay.cache_clear)
+        secs = median_seconds(lambda cfg=cfg: trainer_replay(spec, cfg), repeat=5, setup=trainer_replay.cache_clear)
         print(f"PEFT allocator replay, Mistral-7B {method} 4 x 4,096 tokens: median {secs * 1e3:.0f} ms cold")
 
 

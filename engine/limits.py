@@ -197,6 +197,7 @@ FIELD_BOUNDS: dict[str, tuple[int, int] | tuple[float, float]] = {
     "finetune.alpha": (0.0, MAX_LORA_ALPHA),
     "finetune.seq": (1, MAX_SEQ),
     "finetune.micro_batch": (1, MAX_BATCH),
+    "finetune.gradient_accumulation": (1, MAX_BATCH),
 }
 OPEN_LOW = frozenset({"serving.gpu_memory_utilization", "serving.kv_free_fraction", "finetune.alpha"})
 
@@ -262,7 +263,7 @@ def check_tensor_split(split: tuple[float, ...], field: str) -> None:
 
 
 def check_finetune_limits(f, prefix: str = "finetune") -> None:
-    for name in ("rank", "alpha", "seq", "micro_batch"):
+    for name in ("rank", "alpha", "seq", "micro_batch", "gradient_accumulation"):
         _check(prefix, f"finetune.{name}", getattr(f, name))
 
 

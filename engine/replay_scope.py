@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.finetune.config import FinetuneConfig
-from engine.finetune.hf_peft_replay import peft_replay_problem
+from engine.finetune.hf_trainer_replay import trainer_replay_problem
 from engine.plan.schema import Plan
 
 
@@ -12,13 +12,13 @@ def allocator_replay_problem(plan: Plan) -> str | None:
 
     Training: the megatron-2021 framework (each card's own limits are checked when it is estimated,
     :func:`engine.training.memory.megatron2021_replay.replay_problem`).  Fine-tuning: LoRA or QLoRA under
-    PEFT on one card (:func:`engine.finetune.hf_peft_replay.peft_replay_problem`).  Serving has no step to
+    PEFT on one card (:func:`engine.finetune.hf_trainer_replay.trainer_replay_problem`).  Serving has no step to
     replay.
     """
     if plan.mode == "serving":
         return "a training or fine-tuning plan"
     if plan.mode == "finetune":
-        problem = peft_replay_problem(plan.model, plan.finetune or FinetuneConfig())
+        problem = trainer_replay_problem(plan.model, plan.finetune or FinetuneConfig())
         if problem is None and len(plan.layout.cards) > 1:
             return "one card (this plan has several)"
         return problem

@@ -20,9 +20,9 @@ from engine.report.records import Estimate
 from engine.training.config import MethodConfig
 from engine.units import Unit, format_bytes
 
-_FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_checkpointing",
-          "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant", "double_quant", "lora_dropout",
-          "framework", "mixed_precision", "bnb_version")
+_FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_accumulation",
+          "gradient_checkpointing", "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant",
+          "double_quant", "lora_dropout", "framework", "mixed_precision", "bnb_version")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    + ",".join(TARGET_MODULES) + " (default q,v)")
     g.add_argument("--seq", type=int_in(1, MAX_SEQ), metavar="TOKENS", help="tokens per sample (default 2048)")
     g.add_argument("--micro-batch", type=int_in(1, MAX_BATCH), metavar="N", help="samples per micro-batch (default 1)")
+    g.add_argument("--gradient-accumulation", type=int_in(1, MAX_BATCH), metavar="N",
+                   help="micro-batches per optimizer step (default 1: zero_grad frees the gradients between steps)")
     g.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--optimizer", choices=["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"])
@@ -56,7 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "backward (default: a current release)")
     g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
                    help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
-                        "replayed over Trainer steps (LoRA or QLoRA under PEFT, one card)")
+                        "replayed over Trainer steps (one card: LoRA or QLoRA under PEFT, or full fine-tuning in "
+                        "pure 16 bits, one micro-batch per step)")
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")

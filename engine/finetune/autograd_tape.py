@@ -13,7 +13,11 @@ and :func:`run_backward` hand the requests, in program order, to a
   then its ``grad_scratch`` temporaries, and frees its incoming gradient; an input in ``passthrough``
   receives that incoming gradient itself (``AddBackward`` returns it unchanged for both operands);
 * a gradient arriving for a tensor that already has one is added into it (``InputBuffer::accumulate``:
-  in place when the buffer is not shared, else into a new tensor).
+  in place when the buffer is not shared, else into a new tensor);
+* an op with a trainable weight gives it a gradient after its inputs' (``MmBackward0`` computes
+  ``self`` before ``mat2``), which ``AccumulateGrad`` keeps as the parameter's ``.grad``; a weight
+  broadcast over the tokens (a norm's) first gets the unreduced product, which the engine sums to
+  the weight's shape once the node has returned (``validate_outputs``: ``at::sum_to``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class Op:
     passthrough: tuple[str, ...] = ()
     scratch: int = 0  # forward workspace: allocated before the output, freed once the output exists
     grad_scratch: tuple[int, ...] = ()
+    param_grads: tuple[int, ...] = ()  # trainable weights' gradients, kept as their .grad
+    param_grad_scratch: int = 0  # the unreduced weight gradient of a broadcast weight, before the input grads
 
 
 @dataclass
@@ -110,9 +116,10 @@ class _Gradients:
 
 
 def run_backward(live: Tensors, ops: tuple[Op, ...], out: str, grad: int,
-                 consumed: frozenset[str] = frozenset()) -> dict[str, int]:
+                 consumed: frozenset[str] = frozenset(), param_grads: list[int] | None = None) -> dict[str, int]:
     """Back-propagate ``grad`` (a handle sized like ``out``) through ``ops`` in reverse, freeing their saved
     tensors (and those of ``consumed``, tensors from outside whose last reference is this block's).
+    Appends the handles of the weights' gradients to ``param_grads`` (required when an op has any).
     Returns the handles of the gradients left for tensors made outside ``ops``."""
     grads = _Gradients(live, {out: grad}, Counter({grad: 1}))
     made = {op.out for op in ops}
@@ -125,12 +132,19 @@ def run_backward(live: Tensors, ops: tuple[Op, ...], out: str, grad: int,
         op = ops[i]
         incoming = grads.by_tensor.pop(op.out, None)
         if incoming is not None:
+            unreduced = live.alloc.malloc(op.param_grad_scratch) if op.param_grad_scratch else None
             for name in op.grads:
                 grads.arrive(name, live.alloc.malloc(live.sizes[name]))
             for name in op.passthrough:
                 grads.arrive(name, incoming)
             for nbytes in op.grad_scratch:
                 _transient(live.alloc, nbytes)
+            if op.param_grads:
+                if param_grads is None:
+                    raise ValueError(f"{op.out} has trainable weights: pass param_grads to keep their gradients")
+                param_grads += [live.alloc.malloc(nbytes) for nbytes in op.param_grads]
+            if unreduced is not None:
+                live.alloc.free(unreduced)
             grads.release(incoming)
         for name in op.saves:
             if first_saver[name] == i and name in owned:  # a tensor from outside has other owners

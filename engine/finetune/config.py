@@ -23,6 +23,10 @@ class FinetuneConfig(BaseModel):
     target_modules: tuple[str, ...] = Field(("q", "v"), description="matrices with adapters: q k v o gate up down, head (lm_head)")
     seq: int = Field(2048, gt=0, description="tokens per sample")
     micro_batch: int = Field(1, gt=0, description="samples per micro-batch")
+    gradient_accumulation: int = Field(
+        1, gt=0, description="micro-batches per optimizer step.  Full fine-tuning: with more than one the 16-bit "
+        "gradients of the first backward stay through the later micro-batches' forwards; with one, zero_grad "
+        "frees them after every step and the forward and the loss run without them")
     gradient_checkpointing: bool = False
     flash_attention: bool = True
     optimizer: AdapterOptimizer = "adamw"

@@ -44,7 +44,7 @@ from engine.errors import PlanError
 from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
 from engine.finetune.bitsandbytes import qlora_keeps_inputs
 from engine.finetune.config import FinetuneConfig
-from engine.finetune.hf_peft_replay import peft_replay
+from engine.finetune.hf_trainer_replay import TrainerReplay, trainer_replay
 from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
 from engine.finetune.litgpt_loop import previous_micro_batch
 from engine.finetune.lora import (
@@ -75,6 +75,7 @@ from engine.report.records import (
 from engine.training.config import FRAGMENTATION_MODEL_FIELD
 from engine.training.estimate import training_estimate
 from engine.training.memory.activations import layer_activations, layer_input_bytes
+from engine.training.memory.context import ReplayedReserve
 from engine.training.memory.detailed import REPLAYED_RESERVE, percent_reserve_figure
 from engine.training.memory.schedule import stage_layer_indices
 from engine.training.memory.workspace import library_workspace_bytes
@@ -213,15 +214,30 @@ def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
                   f"torch AdamW (foreach) sqrt(exp_avg_sq) copy {a} B × {n(trainable)} adapter params")
 
 
+def _replay(plan: Plan, cfg: FinetuneConfig) -> TrainerReplay:
+    """The Trainer's steps replayed on the plan's one card: segments up to its memory less the CUDA context."""
+    capacity = plan.layout.cards[0].capacity_bytes - plan.method.overhead.cuda_context_bytes
+    return trainer_replay(plan.model, cfg, capacity)
+
+
+def _replayed_reserve(r: TrainerReplay) -> ReplayedReserve:
+    steps = f"{r.steps} Trainer steps of this card" if r.steps > 1 else "1 Trainer step of this card"
+    at_peak = figure("fragmentation", REPLAYED_RESERVE, r.reserve,
+                     f"PyTorch caching allocator replayed over {steps}: peak reserved {n(r.peak_reserved)} B − peak "
+                     f"allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
+    before = figure("fragmentation", REPLAYED_RESERVE, r.first_backward_reserve,
+                    f"PyTorch caching allocator replayed up to the first optimizer step: peak reserved "
+                    f"{n(r.first_backward_reserved)} B − peak allocated {n(r.first_backward_allocated)} B = "
+                    f"{n(r.first_backward_reserve)} B")
+    return ReplayedReserve(at_peak, before)
+
+
 def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int) -> Figure:
     """The allocator's reserve above the ``visible`` bytes: the plan's percentage, or (``fragmentation_model``
     replay) what PyTorch's caching allocator reserves above its peak over replayed Trainer steps."""
     o = plan.method.overhead
     if o.fragmentation_model == "replay":
-        r = peft_replay(plan.model, cfg)
-        return figure("fragmentation", REPLAYED_RESERVE, r.reserve,
-                      f"PyTorch caching allocator replayed over {r.steps} Trainer + PEFT steps of this card: peak "
-                      f"reserved {n(r.peak_reserved)} B − peak allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
+        return _replayed_reserve(_replay(plan, cfg)).at_peak
     return percent_reserve_figure(o.fragmentation_percent, visible)
 
 
@@ -322,15 +338,20 @@ def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:
 def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
     # Single-node fine-tuning stacks (transformers Trainer, LitGPT, torchtune) train eager PyTorch modules
     # with torch AdamW: the huggingface profile (16-bit gradients, foreach AdamW's step copy).
+    # one optimizer step: gradient_accumulation micro-batches on each data-parallel replica
+    replicas = check_stages(plan.layout).dp_for_batch
     training = plan.training.model_copy(update={
         "seq": cfg.seq, "micro_batch": cfg.micro_batch, "flash_attention": cfg.flash_attention,
+        "global_batch": cfg.micro_batch * cfg.gradient_accumulation * replicas,
         "precision": cfg.base_dtype, "optimizer": "sgd" if cfg.optimizer == "sgd" else "adamw",
         "master_weights": cfg.mixed_precision,
         "recompute": "full" if cfg.gradient_checkpointing else plan.training.recompute})
     # LitGPT's block and its full.py loop (`logits = model(input_ids)`: bound until the next forward returns)
     method = plan.method.model_copy(update={"framework": "huggingface",
                                             "model_code": "litgpt" if cfg.framework == "litgpt" else "framework"})
-    est = training_estimate(plan.model_copy(update={"mode": "training", "training": training, "method": method}))
+    reserve = (_replayed_reserve(_replay(plan, cfg)) if method.overhead.fragmentation_model == "replay" else None)
+    est = training_estimate(plan.model_copy(update={"mode": "training", "training": training, "method": method}),
+                            reserve)
     return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))
 
 

@@ -1,7 +1,11 @@
-"""The tensors of a transformers decoder layer and of its loss under PEFT, as :class:`Op` lists.
+"""The tensors of a transformers decoder layer and of its loss under the Trainer, as :class:`Op` lists.
 
-Two setups, as TRL's SFTTrainer runs them (transformers 4.48 ``MistralDecoderLayer`` /
+Three setups, as the Trainer (TRL's SFTTrainer) runs them (transformers 4.48 ``MistralDecoderLayer`` /
 ``LlamaDecoderLayer`` with ``flash_attention_2``, PEFT 0.13, bitsandbytes 0.43.3):
+
+* **full fine-tuning** of a model loaded in 16 bits, no autocast: every linear saves its input for
+  its weight's gradient (``MmBackward0``), each norm its normalised input (``weight * x``), and the
+  backward gives each weight a 16-bit gradient;
 
 * **LoRA**: a 16-bit base, no autocast.  Each adapted ``lora.Linear`` casts its input to the adapters'
   dtype (``x.to(lora_A.weight.dtype)``, bound to ``x`` until the forward returns), and adds the
@@ -23,7 +27,7 @@ gradients: an addition's gradient reaches an operand of the other dtype as a cas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.finetune.autograd_tape import Op
 
@@ -49,6 +53,7 @@ class LayerShapes:
     dropout: bool
     targets: frozenset[str]
     quantized: bool  # QLoRA: 4-bit linears, fp32 norms, bf16 autocast
+    trains_base: bool = False  # full fine-tuning: every weight trains (no adapters)
 
 
 def _add(out: str, left: tuple[str, int], right: tuple[str, int], t: int, width: int) -> tuple[Op, int]:
@@ -82,7 +87,11 @@ def rms_norm(p: str, x: str, dx: int, sh: LayerShapes) -> tuple[list[Op], int]:
         normalised = f"{p}.n"
         ops.append(Op(normalised, dx * t * h, (f"{p}.n32",), grads=(f"{p}.n32",)))
     out = max(FP32 if sh.quantized else sh.e, dx)
-    ops.append(Op(p, out * t * h, (normalised,), grads=(normalised,)))
+    if sh.trains_base:  # weight * x: the weight's gradient is grad * x over the tokens, summed to its shape
+        ops.append(Op(p, out * t * h, (normalised,), saves=(normalised,), grads=(normalised,),
+                      param_grads=(sh.e * h,), param_grad_scratch=out * t * h))
+    else:
+        ops.append(Op(p, out * t * h, (normalised,), grads=(normalised,)))
     return ops, out
 
 
@@ -91,6 +100,8 @@ def _base(p: str, x: str, dx: int, cols: int, rows: int, sh: LayerShapes) -> tup
     the output cast back to an fp32 input's dtype; the weight dequantized to bf16 in the forward and again
     in the backward, with double quantization's fp32 absmax)."""
     t = sh.tokens
+    if sh.trains_base:  # its input is saved for the weight's gradient (input^T @ grad)
+        return [Op(p, dx * t * rows, (x,), saves=(x,), grads=(x,), param_grads=(sh.e * rows * cols,))], dx
     if not sh.quantized:
         return [Op(p, dx * t * rows, (x,), grads=(x,))], dx
     dequantized = BF16 * rows * cols + FP32 * rows * cols // 64
@@ -144,7 +155,7 @@ def _lora_adapter(p: str, x: str, cols: int, rows: int, sh: LayerShapes) -> list
         total, _ = _add(p, (f"{p}.base", e), (f"{p}.scaled", a), t, rows)
         return [*ops, total]
     total, _ = _add(f"{p}.sum", (f"{p}.base", e), (f"{p}.scaled", a), t, rows)
-    total = Op(total.out, total.nbytes, (*total.reads, xa), grads=total.grads, passthrough=total.passthrough)
+    total = replace(total, reads=(*total.reads, xa))
     return [*ops, total, Op(p, e * t * rows, (f"{p}.sum",), grads=(f"{p}.sum",))]  # result.to(result dtype)
 
 
@@ -197,9 +208,7 @@ def _attention(dq: int, sh: LayerShapes) -> list[Op]:
 
 def _holding(ops: list[Op], names: tuple[str, ...]) -> list[Op]:
     """``ops`` with the last one also reading ``names``: Python variables that keep them until then."""
-    last = ops[-1]
-    return [*ops[:-1], Op(last.out, last.nbytes, (*last.reads, *names), last.saves, last.grads, last.passthrough,
-                          last.scratch, last.grad_scratch)]
+    return [*ops[:-1], replace(ops[-1], reads=(*ops[-1].reads, *names))]
 
 
 def layer_ops(dx: int, sh: LayerShapes) -> tuple[tuple[Op, ...], int]:
@@ -243,8 +252,11 @@ def head_ops(dx: int, sh: LayerShapes) -> tuple[Op, ...]:
     if dn == FP32 and sh.e == BF16:  # autocast's copy for the bf16 lm_head
         head_input = "norm.bf16"
         ops.append(Op(head_input, BF16 * t * sh.hidden, ("norm",), grads=("norm",)))
+    lm_head = (Op("logits", sh.e * t * v, (head_input,), saves=(head_input,), grads=(head_input,),
+                  param_grads=(sh.e * v * sh.hidden,)) if sh.trains_base
+               else Op("logits", sh.e * t * v, (head_input,), grads=(head_input,)))
     ops += [
-        Op("logits", sh.e * t * v, (head_input,), grads=(head_input,)),
+        lm_head,
         Op("logits32", FP32 * t * v, ("logits",), grads=("logits",)),
         Op("shifted", FP32 * shifted * v, ("logits32",), grads=("logits32",)),
         Op("log_softmax", FP32 * shifted * v, ("shifted",), saves=("log_softmax",), grads=("shifted",)),

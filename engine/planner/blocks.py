@@ -305,7 +305,9 @@ class HardwareSearch:
         rest, base = self.variant_parts(g, ep, variants, m, allowed)
         kept = mem.kept_table(g, ep, variants)  # [heavy stage, variant]: held at every moment, or None
         multi = g.cards_per_replica * dps > 1
-        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest, step, kept)
+        exact = self.fresh_gradient_rows(g, m, valid)
+        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest, step, kept, {zi for zi, _ in exact})
+        wrong += exact
         # Memory bound per (ZeRO, DP): the least activations any allowed variant has, per heavy stage.
         least_rest = np.where(allowed[None], rest, np.iinfo(np.int64).max).min(axis=1)
         least_rest = np.where(np.any(allowed, axis=0)[None], least_rest, 0)
@@ -373,15 +375,27 @@ class HardwareSearch:
                                g.cards_per_replica * dp)
         return self.mem._breakdown(ctx).total_bytes
 
+    def fresh_gradient_rows(self, g: Geometry, m: np.ndarray, valid: np.ndarray) -> list[tuple[int, int]]:
+        """The (ZeRO, heavy stage) index pairs whose cards the fast path cannot total: the huggingface profile
+        without ZeRO where a cell runs one micro-batch per step, so its gradients start at the backward
+        (``engine.training.memory.gradient_lifetime``) and its peak above the model states is not the fast
+        path's; ``card_breakdown`` totals them (``heaviest``), and no bound prunes them."""
+        tr, method = self.request.training, self.request.method
+        if method.method == "seed" or method.framework != "huggingface" or tr.distributed_optimizer:
+            return []
+        return [(zi, ki) for zi, zero in enumerate(self.zeros) if zero == 0 and (valid[zi] & (m == 1)).any()
+                for ki in range(len(g.heavy_stages))]
+
     def confirm(self, g: Geometry, ep: int, variants: tuple[Variant, ...], dps: np.ndarray, m: np.ndarray,
                 valid: np.ndarray, states: np.ndarray, rest: np.ndarray, step: np.ndarray | None,
-                kept: np.ndarray | None) -> list[tuple[int, int]]:
+                kept: np.ndarray | None, exact: set[int]) -> list[tuple[int, int]]:
         """Check each (ZeRO, heavy stage) signature once against ``card_breakdown``, on its first
-        valid cell; the (ZeRO, stage) index pairs where the fast path disagrees (``fallbacks``)."""
+        valid cell; the (ZeRO, stage) index pairs where the fast path disagrees (``fallbacks``).  ZeRO rows in
+        ``exact`` are totalled by ``card_breakdown`` anyway (``fresh_gradient_rows``)."""
         wrong = []
         for zi, zero in enumerate(self.zeros):
             first = np.flatnonzero(valid[zi])
-            if not len(first):
+            if not len(first) or zi in exact:
                 continue
             v, d = divmod(int(first[0]), valid.shape[2])
             dp, world = int(dps[d]), g.cards_per_replica * int(dps[d])

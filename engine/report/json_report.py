@@ -78,7 +78,11 @@ class CardModel(BaseModel):
         "training and fine-tuning: the card's step moment by moment, each {moment (words), short (a few words: "
         "'forward', 'loss', 'backward', 'optimizer step', LitGPT's 'next forward', ...), bytes (allocated at "
         "that moment: the breakdown without overhead; add details.library_workspace for what "
-        "torch.cuda.max_memory_allocated reports)}; the peak is the largest; empty for serving estimates"))
+        "torch.cuda.max_memory_allocated reports)}; the peak is the largest; empty for serving estimates.  Where "
+        "the gradients start at the backward (Hugging Face, LitGPT and torchtune loops with one micro-batch per "
+        "optimizer step: zero_grad frees them between steps), the start, the forwards and the loss hold none, "
+        "'backward' holds the output layer's and the last layer's, and 'backward end' (the stage's first layer "
+        "back-propagated) every one but the embedding's"))
     before_first_optimizer_step: dict | None = Field(None, description=(
         "training plans whose optimizer creates its state in its first step (Megatron-LM, Hugging Face: "
         "PyTorch's and apex's Adam, SGD's momentum; not DeepSpeed, which creates it at start-up): the card until "

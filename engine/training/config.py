@@ -156,7 +156,7 @@ class OverheadConfig(BaseModel):
       Megatron's own estimate adds 5% (``overhead_factor = 1.05``).  For Megatron-LM 2021 plans,
       ``fragmentation_model`` replay runs the allocator's rules over the card's requests instead
       (:mod:`engine.training.memory.megatron2021_replay`; for PEFT LoRA fine-tuning
-      :mod:`engine.finetune.hf_peft_replay`).
+      :mod:`engine.finetune.hf_trainer_replay`).
     * Library workspaces (cuBLAS per thread, Transformer Engine) are the exception: PyTorch's
       allocator holds them, so they count in its peak (:mod:`engine.training.memory.workspace`).
     """
@@ -170,7 +170,7 @@ class OverheadConfig(BaseModel):
         "percent", description="percent: the allocator reserves fragmentation_percent of what it allocates; replay: "
         "PyTorch's caching allocator replayed over the card's allocations, iteration by iteration (training with the "
         "megatron-2021 framework: engine.training.memory.megatron2021_replay; LoRA or QLoRA fine-tuning under PEFT on one "
-        "card: engine.finetune.hf_peft_replay)")
+        "card: engine.finetune.hf_trainer_replay)")
     library_workspace_bytes: int | None = Field(
         None, ge=0, description="cuBLAS / Transformer Engine workspaces PyTorch's allocator holds (allocator-visible); "
         "default by framework: engine.training.memory.workspace")

@@ -19,7 +19,7 @@ from engine.report.records import (
 )
 from engine.training.checks import check_layout, layout_warnings, microbatches_per_step
 from engine.training.config import MethodConfig, TrainingConfig
-from engine.training.memory.context import CardContext
+from engine.training.memory.context import CardContext, ReplayedReserve
 from engine.training.memory.deepspeed_optimizer import deepspeed_bf16_optimizer
 from engine.training.memory.detailed import detailed_breakdown
 from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
@@ -27,7 +27,9 @@ from engine.training.memory.seed import seed_breakdown
 from engine.units import GB, format_both_units, format_bytes, plural
 
 
-def training_estimate(plan: Plan) -> Estimate:
+def training_estimate(plan: Plan, replayed_reserve: ReplayedReserve | None = None) -> Estimate:
+    """Every card's breakdown; ``replayed_reserve``: the allocator reserve a caller replayed for the plan's one
+    card (full fine-tuning under the Hugging Face Trainer), used as its fragmentation figure."""
     model, training, method, layout = plan.model, plan.training, plan.method, plan.layout
     topo = check_layout(layout, model, training, method)
     stages, vpp = topo.stages, layout.vpp
@@ -45,6 +47,7 @@ def training_estimate(plan: Plan) -> Estimate:
                 model=model, training=training, method=method, stage=stage, stages=stages, vpp=vpp,
                 layer_indices=layers_by_stage[stage], tp=key[1], dp=key[2], cp=key[3], ep=key[4],
                 in_flight_chunks=in_flight_chunks(stage, stages, m, vpp), world=world,
+                replayed_reserve=replayed_reserve,
             )
             hit = cache[key] = (ctx.in_flight_microbatches, card_breakdown(ctx))
         cards.append(CardEstimate(slot, *hit))

@@ -62,6 +62,7 @@ def _labels() -> dict[str, str]:
         "finetune.target_modules": translate("section_form", "Adapted matrices:"),
         "finetune.seq": translate("section_form", "Sequence length:"),
         "finetune.micro_batch": translate("section_form", "Micro-batch:"),
+        "finetune.gradient_accumulation": translate("section_form", "Gradient accumulation:"),
         "finetune.base_dtype": translate("section_form", "Base weights:"),
         "finetune.adapter_dtype": translate("section_form", "Adapter weights:"),
         "finetune.quant": translate("section_form", "QLoRA format:"),

@@ -168,7 +168,9 @@ def finetune_rows(f: FinetuneConfig) -> list[tuple[str, str]]:
             f", bitsandbytes {f.bnb_version}" if f.bnb_version else "")
     rows = [("framework", {"peft": "Hugging Face transformers + PEFT", "litgpt": "LitGPT"}[f.framework]),
             ("sequence", f"{f.seq:,} tokens"),
-            ("batch", f"micro-batch {f.micro_batch} per card")]
+            ("batch", f"micro-batch {f.micro_batch} per card" + (
+                f", {f.gradient_accumulation} micro-batches per optimizer step" if f.gradient_accumulation > 1
+                else ", one micro-batch per optimizer step"))]
     if f.method != "full":
         rows.append(("adapters", f"rank {f.rank}, alpha {f.alpha:g} on {', '.join(f.target_modules)}; dropout "
                                  f"{f.lora_dropout:g}; {f.adapter_dtype}"))

@@ -37,6 +37,25 @@ def test_large_requests_under_ten_mib_share_a_twenty_mib_segment():
     assert a.reserved == 40 * MiB
 
 
+def test_near_the_capacity_the_wholly_free_segments_are_released_before_a_new_one():
+    """``malloc``'s out-of-memory retry (``release_cached_blocks``: ``cudaFree`` of every unsplit free block,
+    then ``alloc_block`` again)."""
+    a = CachingAllocator(capacity=100 * MiB)
+    first, second = a.malloc(60 * MiB), a.malloc(30 * MiB)
+    a.free(first)
+    a.free(second)
+    kept = a.malloc(10 * MiB)  # best fit: the 30 MiB segment, split (20 MiB left in it, not wholly free)
+    assert a.reserved == 90 * MiB
+    # 70 MiB fits no cached block, and a new segment would make 160 MiB: the 60 MiB segment (wholly free)
+    # goes, the split 30 MiB one stays; 30 + 70 = 100 MiB fits
+    a.malloc(70 * MiB)
+    assert (a.reserved, a.peak_reserved, a.out_of_memory) == (100 * MiB, 100 * MiB, False)
+    # nothing wholly free is left: 40 MiB more is what PyTorch would refuse
+    a.malloc(40 * MiB)
+    assert a.out_of_memory and a.reserved == 140 * MiB and a.allocated == (10 + 70 + 40) * MiB
+    a.free(kept)
+
+
 def test_best_fit_leaves_holes_that_a_larger_request_cannot_use():
     a = CachingAllocator()
     first, second = a.malloc(30 * MiB), a.malloc(40 * MiB)  # two exact segments: 70 MiB reserved

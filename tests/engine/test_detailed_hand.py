@@ -128,8 +128,10 @@ def test_single_card_megatron_breakdown_by_hand():
 def test_a_loop_that_keeps_its_logits_holds_them_through_the_step():
     """LitGPT's full fine-tuning loop binds ``logits = model(input_ids)`` and Fabric returns them in fp32, so they
     stay alive through the backward, the optimizer step and the next forward (method.model_code litgpt).  GPT
-    here has 4 heads of 4 KV heads and no flash attention, so its layers keep the Hugging Face count."""
-    plan = single_card_plan()
+    here has 4 heads of 4 KV heads and no flash attention, so its layers keep the Hugging Face count.  Two
+    micro-batches per step (gradient accumulation), so the gradients live through the step as in the Megatron
+    plans (with one, zero_grad frees them: test_gradients_start_at_the_backward_without_accumulation)."""
+    plan = single_card_plan(global_batch=2 * B)
     method = plan.method.model_copy(update={"framework": "huggingface"})
     plan = plan.model_copy(update={"method": method})
     kept_plan = plan.model_copy(update={"method": method.model_copy(update={"model_code": "litgpt"})})
@@ -137,12 +139,39 @@ def test_a_loop_that_keeps_its_logits_holds_them_through_the_step():
     kept = 4 * S * B * 128  # fp32 logits: 4 B x 32 tokens x 2 sequences x V 128 = 32,768
     assert {f.key: f.bytes for f in bd.details}["loop_kept_logits"] == kept == 32_768
     # The backward stays the peak and now holds them too; at the loss moment they are the current micro-batch's
-    # own, inside the loss's (2 bf16 + 4 fp32 copy + 4 log-softmax) B x 32 x 2 x 128 + 8 B x 64 labels = 82,432 B.
+    # own, inside the loss's backward (4 saved log-softmax + 4 nll gradient + 4 log-softmax gradient) B x 32 x 2 x
+    # 128 + 8 B x 64 labels = 98,304 + 512 = 98,816 B.
     assert bd.timeline[bd.peak_moment].short == "backward"
     assert bd.total_bytes == estimate(plan).cards[0].breakdown.total_bytes + 32_768
     assert bd.logits.bytes == 32_768
     loss = next(m for m in bd.timeline if m.short == "loss")
-    assert dict(loss.live)["logits"] == 82_432
+    assert dict(loss.live)["logits"] == 98_816
+
+
+def test_gradients_start_at_the_backward_without_accumulation():
+    """Hugging Face profile, one micro-batch per step: zero_grad(set_to_none) freed the gradients after the last
+    step, so the forward and the loss run without them; the backward makes them layer by layer."""
+    plan = single_card_plan()
+    plan = plan.model_copy(update={"method": plan.method.model_copy(update={"framework": "huggingface"})})
+    bd = estimate(plan).cards[0].breakdown
+    grads = {m.short: dict(m.live)["gradients"] for m in bd.timeline}
+    # bf16 gradients, 2 B x 216,448 params = 432,896 at the optimizer step
+    assert grads["start"] == grads["forward 1/1"] == grads["loss"] == 0
+    # back-propagating the last layer: the output layer's (final LayerNorm 128 + 128 x 64 = 8,320) and that
+    # layer's (49,984) gradients: 2 B x 58,304
+    assert grads["backward"] == 2 * (8_320 + 49_984) == 116_608
+    # back-propagating the first layer: all but the embedding's (128 x 64 = 8,192, made after it)
+    assert grads["backward end"] == 2 * (216_448 - 8_192) == 416_512
+    assert grads["optimizer step"] == 2 * 216_448 == 432_896
+    # then only the first layer's activations are left, and the embedding inputs: int64 ids 8 s b = 512 and the
+    # embedding dropout mask s b h = 4,096
+    end = dict(next(m for m in bd.timeline if m.short == "backward end").live)
+    one_layer = next(f.bytes for f in bd.details if f.key == "activations_per_layer")
+    assert end["activations"] == one_layer + 512 + 4_096
+    # two micro-batches per step: the first backward's gradients are there through the second's forward and loss
+    accumulating = estimate(plan.model_copy(update={"training": plan.training.model_copy(
+        update={"global_batch": 2 * B})})).cards[0].breakdown
+    assert {dict(m.live)["gradients"] for m in accumulating.timeline} == {432_896}
 
 
 def test_backward_without_gradient_accumulation_fusion_adds_the_largest_weight_gradient():

@@ -470,6 +470,7 @@ def test_planner_activations_are_the_engines(model, framework, recompute, sp, fl
     from engine.planner.activations import rest_bytes_fast
     from engine.training.memory.context import CardContext
     from engine.training.memory.detailed import detailed_breakdown
+    from engine.training.memory.gradient_lifetime import gradients_start_at_backward
     from engine.training.memory.schedule import stage_layer_indices
 
     pp, vpp = pp_vpp
@@ -490,7 +491,13 @@ def test_planner_activations_are_the_engines(model, framework, recompute, sp, fl
     bucket = 0 if framework == "megatron-2021" else next(f.bytes for f in bd.details if f.key == "allreduce_buffer")
     # and the last stage of DeepSpeed's pipeline holds its kept outputs at every moment (kept_table)
     kept = next(f.bytes for f in bd.details if f.key == "pipeline_output_buffers")
-    assert static + kept + max(rest_bytes_fast(ctx), step, bucket) == bd.timeline[bd.peak_moment].total_bytes
+    fast = static + kept + max(rest_bytes_fast(ctx), step, bucket)
+    if gradients_start_at_backward(ctx):
+        # Hugging Face at one micro-batch per step: the step starts without gradients, every moment holds at most
+        # what the fast path counts, and the planner totals these cards with card_breakdown (fresh_gradient_rows)
+        assert fast >= bd.timeline[bd.peak_moment].total_bytes
+    else:
+        assert fast == bd.timeline[bd.peak_moment].total_bytes
     assert bd.timeline[bd.peak_moment].total_bytes == max(m.total_bytes for m in bd.timeline)
 
 

@@ -72,10 +72,13 @@ def megatron_output_loss(x: torch.Tensor, labels: torch.Tensor, p: dict[str, tor
     return VocabCrossEntropy.apply(logits, labels.t().contiguous()).mean()
 
 
-def hf_output_loss(x: torch.Tensor, labels: torch.Tensor, p: dict[str, torch.Tensor]) -> tuple:
-    """x [b, s, h], labels [b, s] -> (logits, loss), as LlamaForCausalLM returns them."""
+def hf_output_loss(x: torch.Tensor, labels: torch.Tensor, p: dict[str, torch.Tensor], on_logits_grad=None) -> tuple:
+    """x [b, s, h], labels [b, s] -> (logits, loss), as LlamaForCausalLM returns them.  ``on_logits_grad``: a hook
+    called with the fp32 logits' gradient, once the cross-entropy's backward has made it."""
     logits = F.linear(hf_rms_norm(x, p["norm_w"]), p["out_w"])
     upcast = logits.float()  # ForCausalLMLoss
+    if on_logits_grad is not None:
+        upcast.register_hook(on_logits_grad)
     padded = F.pad(labels, (0, 1), value=-100)
     shift = padded[..., 1:].contiguous()
     loss = F.cross_entropy(upcast.view(-1, upcast.shape[-1]), shift.view(-1), ignore_index=-100)

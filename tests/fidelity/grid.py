@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 from dataclasses import dataclass
@@ -123,16 +124,33 @@ def _embedding(sh: Shape) -> Row:
     return Row(Case("embedding", sh), measured, _detail(breakdown(gpt_spec(sh, vocab=VOCAB), sh), "embedding_inputs"))
 
 
+class _LossBackwardDone(Exception):
+    """Raised by a hook once the loss's backward has made the logits' gradient: the measurement stops there."""
+
+
+def _stop(_grad: torch.Tensor) -> None:
+    raise _LossBackwardDone
+
+
 def _output(sh: Shape, hf: bool) -> Row:
-    """Peak bytes allocated by final norm + output layer + loss, plus the kept input if it is saved."""
+    """Peak bytes allocated by final norm + output layer + loss, plus the kept input if it is saved.  Hugging
+    Face: through the cross-entropy's backward too (the loss's highest instant: the saved log-softmax, the nll
+    gradient and the log-softmax's input gradient), the model output dropped first, as the Trainer's
+    ``compute_loss`` returns the loss alone; the output layer's own backward is the backward moment's."""
     p = ends.output_params(sh, VOCAB, "rmsnorm" if hf else "layernorm")
     x, labels = layers.layer_input(sh, batch_first=hf), torch.randint(0, VOCAB, (sh.b, sh.s))
-    run = ends.hf_output_loss if hf else ends.megatron_output_loss
 
     def forward():
+        if not hf:
+            with saved_bytes(exclude=p.values()) as m:
+                out = ends.megatron_output_loss(x, labels, p)
+            return m, out
         with saved_bytes(exclude=p.values()) as m:
-            out = run(x, labels, p)
-        return m, out
+            logits, loss = ends.hf_output_loss(x, labels, p, on_logits_grad=_stop)
+        del logits
+        with contextlib.suppress(_LossBackwardDone):
+            loss.backward()
+        return m, loss
 
     peak, (m, _) = peak_allocated_bytes(forward)
     held_input = x.untyped_storage().nbytes() if x.untyped_storage().data_ptr() in m.by_storage else 0
@@ -147,7 +165,9 @@ def _states(sh: Shape, amp: bool) -> Row:
     measure = states.amp_adamw_step_bytes if amp else states.megatron_adamw_step_bytes
     measured = sum(measure(sh, VOCAB, n_layers).values())
     bd = breakdown(gpt_spec(sh, layers=n_layers, vocab=VOCAB), sh, framework="huggingface" if amp else "megatron")
-    predicted = sum(bd.bytes_by_key()[k] for k in ("weights", "gradients", "optimizer_states"))
+    # at the optimizer step, measured after it: every gradient exists (Hugging Face's start at the backward)
+    step = dict(next(m for m in bd.timeline if m.short == "optimizer step").live)
+    predicted = sum(step[k] for k in ("weights", "gradients", "optimizer_states"))
     return Row(Case("adamw-amp" if amp else "adamw-megatron", sh), measured, predicted)
 
 

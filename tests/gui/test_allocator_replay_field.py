@@ -80,7 +80,7 @@ def finetune(qtbot):
 
 
 def test_fine_tuning_offers_the_peft_replay(finetune):
-    from engine.finetune.hf_peft_replay import peft_replay
+    from engine.finetune.hf_trainer_replay import trainer_replay
 
     document, panel = finetune
     replay = panel.bindings[MODEL_PATH].widget
@@ -91,7 +91,7 @@ def test_fine_tuning_offers_the_peft_replay(finetune):
     assert document.undo_stack.count() == steps + 1
     assert not panel.bindings[PERCENT_PATH].widget.isEnabled()
     plan = document.plan
-    assert _fragmentation(document) == peft_replay(plan.model, plan.finetune).reserve
+    assert _fragmentation(document) == trainer_replay(plan.model, plan.finetune).reserve
 
 
 def test_a_fine_tuning_edit_the_replay_cannot_follow_returns_the_percentage_in_one_step(finetune):

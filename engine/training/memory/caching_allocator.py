@@ -19,9 +19,12 @@ stream without ``max_split_size_mb`` or expandable segments, as later versions k
 * ``should_split``: the block is split when what remains is at least 512 B (small pool) or more than
   1 MiB (large pool); the request takes the block's start;
 * ``free_block``: a freed block merges with free neighbours of its segment and returns to its pool;
-  segments are never released here (``empty_cache`` and the out-of-memory retry are not replayed:
-  near a card's capacity PyTorch releases its unused cached segments and retries before it fails,
-  so this reserve is what the card holds when memory is ample, an upper bound nearer the limit).
+* the out-of-memory retry: when a new segment would not fit in the memory the card has left
+  (``capacity``, when given), ``malloc`` releases every cached segment that is wholly free
+  (``release_cached_blocks``: ``cudaFree`` of each unsplit free block) and tries again; only then
+  would PyTorch raise out-of-memory (here: ``out_of_memory`` is set and the segment taken, so the
+  replay's peaks still show how far over the card the step goes).  Without ``capacity`` segments are
+  never released (``empty_cache`` is not replayed).
 """
 
 from __future__ import annotations
@@ -71,8 +74,10 @@ class CachingAllocator:
     ``torch.cuda.memory_allocated``, ``memory_reserved`` and their peaks (rounded sizes, as PyTorch
     counts them)."""
 
+    capacity: int | None = None  # bytes the card has for segments (its memory less the CUDA context)
     allocated: int = 0
     reserved: int = 0
+    out_of_memory: bool = False
     peak_allocated: int = 0
     peak_reserved: int = 0
     _pools: dict[bool, list[tuple[int, int, _Block]]] = field(default_factory=lambda: {True: [], False: []})
@@ -89,6 +94,9 @@ class CachingAllocator:
             block = pool.pop(i)[2]
         else:
             grown = segment_size(size)
+            if self.capacity is not None and self.reserved + grown > self.capacity:
+                self._release_cached_segments()
+                self.out_of_memory = self.out_of_memory or self.reserved + grown > self.capacity
             block = _Block(self._next_address, grown, small)
             self._next_address += grown
             self.reserved += grown
@@ -126,6 +134,13 @@ class CachingAllocator:
             if after.next is not None:
                 after.next.prev = block
         self._cache(block)
+
+    def _release_cached_segments(self) -> None:
+        for pool in self._pools.values():
+            whole = [entry for entry in pool if entry[2].prev is None and entry[2].next is None]
+            for entry in whole:
+                pool.remove(entry)
+                self.reserved -= entry[0]
 
     @property
     def cached(self) -> int:

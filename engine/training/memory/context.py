@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.model.spec import ModelSpec
+from engine.report.records import Figure
 from engine.training.config import MethodConfig, TrainingConfig
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedReserve:
+    """The allocator reserve a replay outside the training estimate made for the card (the Hugging Face
+    Trainer's, :mod:`engine.finetune.hf_trainer_replay`): over its steps, and before its optimizer's first."""
+
+    at_peak: Figure
+    before_first_step: Figure
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -27,6 +37,7 @@ class CardContext:
     ep: int
     in_flight_chunks: int  # forward chunk passes whose activations are alive at the peak
     world: int  # cards in the plan (NCCL needed when > 1)
+    replayed_reserve: ReplayedReserve | None = None  # the fragmentation figure, replayed by the caller
 
     def _key(self) -> tuple:
         # The model, training and method objects are compared by identity: hashing a pydantic
@@ -34,7 +45,8 @@ class CardContext:
         # them.  Equal-but-distinct objects only miss the memo (recomputed, still correct);
         # a memo key holds its objects alive, so their ids cannot be reused meanwhile.
         return (id(self.model), id(self.training), id(self.method), self.stage, self.stages, self.vpp,
-                self.layer_indices, self.tp, self.dp, self.cp, self.ep, self.in_flight_chunks, self.world)
+                self.layer_indices, self.tp, self.dp, self.cp, self.ep, self.in_flight_chunks, self.world,
+                self.replayed_reserve)
 
     def __hash__(self) -> int:
         return hash(self._key())

@@ -14,6 +14,11 @@ from engine.training.memory.activations import (
 )
 from engine.training.memory.context import CardContext
 from engine.training.memory.first_step import OPTIMIZER_STEP, before_first_step
+from engine.training.memory.gradient_lifetime import (
+    BackwardGradients,
+    backward_gradients,
+    gradients_start_at_backward,
+)
 from engine.training.memory.huggingface import (
     hf_final_norm_bytes,
     hf_layer_activations,
@@ -24,6 +29,7 @@ from engine.training.memory.megatron2021_replay import megatron_2021_replay
 from engine.training.memory.model_states import (
     card_params,
     communication_figure,
+    grad_bytes_per_param,
     model_state_figures,
 )
 from engine.training.memory.transients import (
@@ -176,8 +182,11 @@ REPLAYED_RESERVE = "allocator reserve (replayed)"  # the fragmentation figure's 
 def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = True) -> Figure:
     """The allocator's reserve above the ``visible`` bytes it allocates: the plan's percentage, or
     (``fragmentation_model`` replay) what PyTorch's caching allocator adds over the card's replayed
-    iterations (``with_state=False``: iterations whose optimizer never steps)."""
+    iterations (``with_state=False``: iterations whose optimizer never steps): the caller's replay
+    (``ctx.replayed_reserve``), else Megatron-LM 2021's."""
     o = ctx.method.overhead
+    if o.fragmentation_model == "replay" and ctx.replayed_reserve is not None:
+        return ctx.replayed_reserve.at_peak if with_state else ctx.replayed_reserve.before_first_step
     if o.fragmentation_model == "replay":
         r = megatron_2021_replay(ctx, with_state=with_state)
         return figure("fragmentation", REPLAYED_RESERVE, r.reserve,
@@ -228,11 +237,14 @@ def warmup_steps(in_flight: int) -> list[int]:
 def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logits: Figure,
                   backward: Figure, reduce: Figure, step: Figure,
                   warmups: Callable[[int], list[int]] | None = None,
-                  kept: int = 0) -> tuple[tuple[Moment, ...], int]:
+                  kept: int = 0, fresh: BackwardGradients | None = None) -> tuple[tuple[Moment, ...], int]:
     """The card's step moment by moment, and the index of its peak.
 
     ``static`` (weights, gradients, optimizer states, communication buffers) lives through
-    the step.  The warm-up forwards add the in-flight micro-batches' activations (1F1B:
+    the step, except gradients that start at the backward (``fresh``, :mod:`gradient_lifetime`): the
+    start, the forwards and the loss hold none, the backward of the stage's last layer the output
+    layer's and that layer's, and the backward of its first layer every gradient but the embedding's
+    beside that layer's activations only (a moment of its own).  The warm-up forwards add the in-flight micro-batches' activations (1F1B:
     ``in_flight`` of them on this stage); the last stage then computes the loss over the
     full logits and its gradient; the first backward runs with every in-flight activation
     still saved plus that layer's backward buffers; a framework that reduces gradients through a
@@ -249,17 +261,30 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     """
     statics = tuple((k, f.bytes) for k, f in static.items())
     base = (*statics, ("logits", kept)) if kept else statics
+    # without gradients until the backward (gradient_lifetime): the start, the forwards and the loss
+    early_statics = tuple((k, 0 if k == "gradients" else b) for k, b in statics) if fresh else statics
+    early = (*early_statics, ("logits", kept)) if kept else early_statics
     k = max(1, ctx.in_flight_microbatches)
-    moments = [Moment("step start: weights, gradients, optimizer states", base, "start")]
+    moments = [Moment("step start: weights, optimizer states (zero_grad freed the gradients)" if fresh
+                      else "step start: weights, gradients, optimizer states", early, "start")]
     for j in (warmups or warmup_steps)(k):
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
-                              (*base, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
+                              (*early, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
         at_loss = kept + logits_beside_kept(ctx, logits.bytes)
         moments.append(Moment("loss over the full logits and its gradient",
-                              (*statics, ("activations", act.bytes), ("logits", at_loss)), "loss"))
-    moments.append(Moment("backward of the first layer, every in-flight activation saved",
-                          (*base, ("activations", act.bytes), ("transient", backward.bytes)), "backward"))
+                              (*early_statics, ("activations", act.bytes), ("logits", at_loss)), "loss"))
+    if fresh is None:
+        moments.append(Moment("backward of the first layer, every in-flight activation saved",
+                              (*base, ("activations", act.bytes), ("transient", backward.bytes)), "backward"))
+    else:
+        made = tuple((k, fresh.first_layer if k == "gradients" else b) for k, b in early)
+        moments.append(Moment("backward of the first layer, every in-flight activation saved",
+                              (*made, ("activations", act.bytes), ("transient", backward.bytes)), "backward"))
+        made = tuple((k, fresh.last_layer if k == "gradients" else b) for k, b in early)
+        moments.append(Moment("backward of the stage's first layer, the later layers' gradients made",
+                              (*made, ("activations", fresh.last_layer_activations), ("transient", backward.bytes)),
+                              "backward end"))
     if reduce.bytes:
         moments.append(Moment("gradient all-reduce", (*base, ("transient", reduce.bytes)), "all-reduce"))
     moments.append(Moment("optimizer step", (*base, ("transient", step.bytes)), OPTIMIZER_STEP))
@@ -324,10 +349,17 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     step = optimizer_step_transient(ctx, moments_bytes)
     reduce = allreduce_transient(ctx, card_params(ctx).total)
     kept = pipeline_output_buffers(ctx)
-    timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step, kept=kept.bytes)
+    fresh = _backward_gradients(ctx, act_details) if gradients_start_at_backward(ctx) else None
+    timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step, kept=kept.bytes, fresh=fresh)
     live = dict(timeline[peak].live)
     parts = dict(static)
-    parts["activations"] = act if live.get("activations") == act.bytes else _zero(act, "freed at the peak")
+    parts["gradients"] = _gradients_at_peak(static["gradients"], live.get("gradients", 0), fresh)
+    if fresh is not None and timeline[peak].short == "backward end":
+        parts["activations"] = figure("activations", "activations", fresh.last_layer_activations,
+                                      "the stage's first layer being back-propagated: its activations and the "
+                                      f"embedding inputs (the other layers' freed) = {n(fresh.last_layer_activations)} B")
+    else:
+        parts["activations"] = act if live.get("activations") == act.bytes else _zero(act, "freed at the peak")
     parts["logits"] = _logits_at_peak(live.get("logits", 0), logits, kept, timeline[peak].short == "loss")
     transient = {"optimizer step": step, "gradient all-reduce": reduce}.get(timeline[peak].label, backward)
     parts["transient"] = transient if live.get("transient") else _zero(transient, "not alive at the peak")
@@ -344,6 +376,28 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
                        Figure("loss_logits", logits.label, logits.bytes, logits.formula))
     return make_breakdown(parts, details + act_details + moments_details + (peak_note,) + overhead_details,
                           host_bytes=host, timeline=timeline, peak_moment=peak, before_first_step=first)
+
+
+def _backward_gradients(ctx: CardContext, act_details: tuple[Figure, ...]) -> BackwardGradients:
+    """``backward_gradients`` of a card whose gradients start at the backward, from its activation figures."""
+    kinds = sorted({ctx.model.is_moe_layer(i) for i in ctx.layer_indices})
+    per_layer = dict(zip(kinds, (f.bytes for f in act_details if f.key == "activations_per_layer"), strict=True))
+    inputs = sum(f.bytes for f in act_details if f.key == "embedding_inputs")
+    per_param = grad_bytes_per_param(ctx.method.framework, ctx.training.precision)
+    return backward_gradients(ctx, per_param, per_layer, inputs)
+
+
+def _gradients_at_peak(grads: Figure, live: int, fresh: BackwardGradients | None) -> Figure:
+    """The gradients part of the breakdown: all of them, none (freed by zero_grad, the backward not yet run),
+    or those the backward has made by the peak moment."""
+    if live == grads.bytes:
+        return grads
+    if not live:
+        return _zero(grads, "not yet created at the peak: zero_grad(set_to_none) freed them after the last step "
+                     "and this step's backward has not run")
+    assert fresh is not None
+    formula = fresh.formula_first if live == fresh.first_layer else fresh.formula_last
+    return figure("gradients", grads.label, live, formula)
 
 
 def _zero(f: Figure, why: str) -> Figure:

@@ -96,10 +96,19 @@ def hf_final_norm_bytes(spec: ModelSpec, s: int, b: int, e: int) -> tuple[int, s
 
 
 def hf_logits_bytes(s: int, b: int, t: int, V: int, e: int) -> tuple[int, str]:
-    """``ForCausalLMLoss``: the 16-bit logits stay in the model output, the loss upcasts them
-    (fp32 copy) and ``cross_entropy``'s log-softmax output (fp32) is kept for backward; all three
-    are alive at the loss's peak.  ``nll_loss`` keeps the int64 shifted labels."""
-    upcast = 4 if e < 4 else 0  # ``logits.float()`` is the logits themselves in fp32 training
-    bytes_ = ceil_div((e + upcast + 4) * s * b * V, t) + 8 * s * b
-    return bytes_, (f"({e} logits + {upcast} fp32 copy + 4 log-softmax) B × s {n(s)} × b {b} × V {n(V)} / TP {t}"
-                    " + 8 B × s·b labels")
+    """The loss over the full logits as current eager loops compute it, at its highest instant.
+
+    transformers' ``ForCausalLMLoss`` (4.50 on, ``loss/loss_utils.py``) keeps the 16-bit logits in the
+    model output, upcasts them (``logits.float()``; the logits themselves in fp32 training) and pads the
+    labels instead of copying shifted logits; ``cross_entropy`` keeps its fp32 log-softmax for the
+    backward.  The model output and the loss's locals are gone when the Trainer calls ``backward``
+    (``compute_loss`` returns the loss alone), and the backward then holds the saved log-softmax,
+    ``nll_loss``'s fp32 gradient and the log-softmax's input gradient: 12 B per token and vocabulary
+    entry, above the forward's e + 4 + 4.  torchtune's recipes do the same (``output(h).float()``, then
+    ``del logits`` before ``backward``).  transformers 4.46-4.49 also copied the shifted fp32 logits (14 B
+    in the forward: ``engine.finetune.loss.loss_bytes``, the Trainer replay).  ``nll_loss`` keeps the
+    int64 labels."""
+    bytes_ = ceil_div(12 * s * b * V, t) + 8 * s * b
+    return bytes_, (f"the loss's backward: (4 log-softmax + 4 nll gradient + 4 log-softmax gradient) B × s {n(s)}"
+                    f" × b {b} × V {n(V)} / TP {t} + 8 B × s·b labels (the forward's {e} logits + "
+                    f"{4 if e < 4 else 0} fp32 copy + 4 log-softmax is less)")

@@ -62,22 +62,35 @@ MAX_STEPS = 8
 
 
 @dataclass(frozen=True)
-class PeftReplay:
-    """Peaks of the replayed steps (rounded as PyTorch counts them)."""
+class TrainerReplay:
+    """Peaks of the replayed steps (rounded as PyTorch counts them), and of the first step up to its
+    optimizer step (before the optimizer has created its states)."""
 
     peak_allocated: int
     peak_reserved: int
     steps: int
+    first_backward_allocated: int
+    first_backward_reserved: int
+    out_of_memory: bool  # a segment did not fit even after the cached ones were released
 
     @property
     def reserve(self) -> int:
         return self.peak_reserved - self.peak_allocated
 
+    @property
+    def first_backward_reserve(self) -> int:
+        return self.first_backward_reserved - self.first_backward_allocated
 
-def peft_replay_problem(spec: ModelSpec, cfg: FinetuneConfig) -> str | None:
+
+def trainer_replay_problem(spec: ModelSpec, cfg: FinetuneConfig) -> str | None:
     """Why the replay cannot model this fine-tuning card (None: it can)."""
-    if cfg.framework != "peft" or cfg.method == "full":
-        return "LoRA or QLoRA under Hugging Face PEFT (finetune.framework peft, finetune.method lora or qlora)"
+    if cfg.framework != "peft":
+        return ("the Hugging Face Trainer: LoRA or QLoRA under PEFT, or full fine-tuning in pure 16 bits "
+                "(finetune.framework peft)")
+    if cfg.method == "full" and cfg.mixed_precision:
+        return "full fine-tuning in pure 16 bits (finetune.mixed_precision false)"
+    if cfg.gradient_accumulation > 1:
+        return "one micro-batch per optimizer step (finetune.gradient_accumulation 1)"
     if cfg.method == "qlora" and (keeps_linear_inputs(cfg.bnb_version) or cfg.base_dtype != "bf16"):
         return "QLoRA on bitsandbytes 0.43.2 or later with bf16 compute (finetune.bnb_version, finetune.base_dtype)"
     if not cfg.flash_attention:
@@ -86,7 +99,7 @@ def peft_replay_problem(spec: ModelSpec, cfg: FinetuneConfig) -> str | None:
         return "a Llama-style model (no MoE, MLA, parallel block or QK norm)"
     if spec.norm != "rmsnorm" or not spec.gated_mlp or not spec.vocab or spec.bias or spec.position_embedding != "rope":
         return "a Llama-style model (RMSNorm, gated MLP, RoPE, no biases, a vocabulary)"
-    if "head" in cfg.target_modules:
+    if cfg.method != "full" and "head" in cfg.target_modules:
         return "adapters inside the layers (not on lm_head)"
     if cfg.base_dtype == "fp32":
         return "a 16-bit base (finetune.base_dtype bf16 or fp16)"
@@ -95,6 +108,7 @@ def peft_replay_problem(spec: ModelSpec, cfg: FinetuneConfig) -> str | None:
 
 _TENSOR_TARGET = {name.split(".")[-1]: target for target, names in TARGET_TENSORS.items() for name in names}
 BNB_MIN_8BIT_SIZE = 4096  # bitsandbytes Optimizer8bit: smaller parameters keep fp32 states
+INDEX = 8  # int64 token indices
 QUANT_BLOCK = 64  # bitsandbytes' 4-bit blocksize: one absmax per 64 weights
 ABSMAX_BLOCK = 256  # double quantization: one fp32 absmax per 256 8-bit absmax
 
@@ -115,10 +129,12 @@ def _quantize(alloc: CachingAllocator, elements: int, double_quant: bool) -> Non
     alloc.free(weight)
 
 
-def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> list[tuple[int, int]]:
+def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> tuple[tuple[int, ...], ...]:
     """The base weights in ``parameters()`` order (QLoRA: each linear quantized as it arrives; then
     ``prepare_model_for_kbit_training`` makes every 16-bit parameter fp32), each adapter's A and B (QLoRA:
-    then TRL casts the embedding and ``lm_head`` back to bf16).  Returns the adapters' (A bytes, B bytes)."""
+    then TRL casts the embedding and ``lm_head`` back to bf16).  Returns the bytes of the trainable
+    parameters by optimizer group, in the Trainer's order (``create_optimizer``: the weights that decay,
+    then the norms): the adapters; or, fully fine-tuned, every matrix, then every norm."""
     e, a = DTYPE_BYTES[cfg.base_dtype], DTYPE_BYTES[cfg.adapter_dtype]
     quantized = cfg.method == "qlora"
     outer = outer_tensors(spec)
@@ -132,45 +148,44 @@ def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> list
         else:
             sixteen_bit.append((alloc.malloc(e * tensor.elements), tensor.elements, tensor.cls))
 
-    for tensor in ends:
+    in_order = [*ends, *(tensor for tensors in layer_tensors(spec) for tensor in tensors), *tail]
+    for tensor in in_order:
         place(tensor)
-    for tensors in layer_tensors(spec):
-        for tensor in tensors:
-            place(tensor)
-    for tensor in tail:
-        place(tensor)
+    if cfg.method == "full":
+        return (tuple(e * t.elements for t in in_order if t.is_matrix),
+                tuple(e * t.elements for t in in_order if not t.is_matrix))
     if quantized:  # prepare_model_for_kbit_training: param.data = param.data.to(torch.float32)
         upcast = []
         for handle, elements, cls in sixteen_bit:
             upcast.append((alloc.malloc(FP32 * elements), elements, cls))
             alloc.free(handle)
         sixteen_bit = upcast
-    adapters: list[tuple[int, int]] = []
+    adapters: list[int] = []
     for tensors in layer_tensors(spec):
         for tensor in tensors:
             if _TENSOR_TARGET.get(tensor.name) in cfg.target_modules:
-                pair = (a * cfg.rank * tensor.cols, a * tensor.rows * cfg.rank)
-                alloc.malloc(pair[0])
-                alloc.malloc(pair[1])
-                adapters.append(pair)
+                for size in (a * cfg.rank * tensor.cols, a * tensor.rows * cfg.rank):
+                    alloc.malloc(size)
+                    adapters.append(size)
     if quantized:  # peft_module_casting_to_bf16: embed_tokens and lm_head back to bf16, norms stay fp32
         for handle, elements, cls in sixteen_bit:
             if cls in ("embedding", "position", "output"):
                 alloc.malloc(BF16 * elements)
                 alloc.free(handle)
-    return adapters
+    return (tuple(adapters),)
 
 
 def _shapes(spec: ModelSpec, cfg: FinetuneConfig) -> LayerShapes:
+    full = cfg.method == "full"
     return LayerShapes(cfg.seq * cfg.micro_batch, cfg.seq, cfg.micro_batch, spec.hidden, spec.heads * spec.head_dim_,
                        spec.kv_heads_ * spec.head_dim_, spec.ffn_, spec.heads, spec.head_dim_, spec.vocab or 0,
                        DTYPE_BYTES[cfg.base_dtype], DTYPE_BYTES[cfg.adapter_dtype], cfg.rank, cfg.lora_dropout > 0,
-                       frozenset(cfg.target_modules), cfg.method == "qlora")
+                       frozenset() if full else frozenset(cfg.target_modules), cfg.method == "qlora", full)
 
 
 class _Step:
     def __init__(self, alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
-                 adapters: list[tuple[int, int]]) -> None:
+                 groups: tuple[tuple[int, ...], ...]) -> None:
         self.alloc, self.cfg, self.layers = alloc, cfg, spec.layers
         self.sh = _shapes(spec, cfg)
         # the embedding's output is in the base dtype; the first layer's output sets the rest's input (a layer
@@ -179,9 +194,13 @@ class _Step:
         rest, _ = layer_ops(self.stream, self.sh)
         self.layer_ops = (first, rest)
         self.head = head_ops(self.stream, self.sh)
-        self.adapters = adapters
-        self.per_layer = len(adapters) // spec.layers
+        self.groups = groups
+        self.full = cfg.method == "full"
+        self.element = self.sh.e if self.full else self.sh.a
+        self.adapters = () if self.full else groups[0]
+        self.per_layer = len(self.adapters) // spec.layers
         self.moments: list[int] = []
+        self.first_backward = (0, 0)  # peak allocated and reserved before the first optimizer step
 
     def _ops(self, layer: int) -> tuple[Op, ...]:
         return self.layer_ops[min(layer, 1)]
@@ -218,64 +237,85 @@ class _Step:
         head = Tensors(alloc, {"x": checkpoints.pop()}, {"x": self._input_bytes(self.layers)})
         run_forward(head, self.head, keep=frozenset({"logits"}), autograd=True, consumed=last)
         head.drop("logits")  # the model output dies with compute_loss's frame, before backward
-        grads = run_backward(head, self.head, "loss", alloc.malloc(4), consumed=last)
-        grad = grads["x"]
         grads_made: list[int] = []
+        grads = run_backward(head, self.head, "loss", alloc.malloc(4), consumed=last, param_grads=grads_made)
+        grad = grads["x"]
         for i in range(self.layers - 1, -1, -1):
             if checkpointing:  # recomputed with autograd; its output is held until its backward returns
                 live = Tensors(alloc, {"x": checkpoints[i], "cos": cos, "sin": sin}, {"x": self._input_bytes(i)})
                 run_forward(live, self._ops(i), keep=frozenset({"out"}), autograd=True)
             else:
                 live = graphs[i]
-            left = run_backward(live, self._ops(i), "out", grad)
-            for pair in self.adapters[i * self.per_layer:(i + 1) * self.per_layer]:
-                grads_made += [alloc.malloc(pair[0]), alloc.malloc(pair[1])]
+            left = run_backward(live, self._ops(i), "out", grad, param_grads=grads_made)
+            for size in self.adapters[i * self.per_layer:(i + 1) * self.per_layer]:
+                grads_made.append(alloc.malloc(size))
             live.drop("out")
             grad = left["x"]
             for handle in {v for k, v in left.items() if k != "x"}:
                 alloc.free(handle)
             if checkpointing and i + 1 < self.layers:
                 alloc.free(checkpoints[i + 1])
+        if self.full:
+            grads_made.append(self._embedding_backward())
         alloc.free(grad)
         if checkpointing:
             alloc.free(checkpoints[0])
         alloc.free(cos)
         alloc.free(sin)
+        if not self.first_backward[0]:
+            self.first_backward = (alloc.peak_allocated, alloc.peak_reserved)
         self._optimizer_step(grads_made)
 
+    def _embedding_backward(self) -> int:
+        """``embedding_dense_backward`` (aten ``EmbeddingBackwardKernel.cu``, the path without a host sync):
+        the sorted and original token indices, the zeroed weight gradient it returns, four int64 index
+        buffers and the fp32 partial sums, one row per token; returns the weight gradient."""
+        alloc, t = self.alloc, self.sh.tokens
+        indices = [alloc.malloc(INDEX * t) for _ in range(2)]
+        weight_grad = alloc.malloc(self.sh.e * self.sh.vocab * self.sh.hidden)
+        indices += [alloc.malloc(INDEX * t) for _ in range(4)]
+        alloc.free(alloc.malloc(FP32 * t * self.sh.hidden))
+        for handle in reversed(indices):
+            alloc.free(handle)
+        return weight_grad
+
     def _optimizer_step(self, grads: list[int]) -> None:
-        """The optimizer's states at its first step, each parameter in turn: torch AdamW's two moments (and,
-        foreach, a sqrt copy of ``exp_avg_sq`` every step); bitsandbytes' 8-bit Adam two 1-byte states with an
-        fp32 absmax per 256 (fp32 states under 4,096 elements, its ``min_8bit_size``); the paged variants keep
-        theirs in managed memory, outside PyTorch's allocator; SGD none.  Then ``zero_grad`` drops the
-        gradients."""
+        """Each parameter group in turn (the Trainer's: the weights that decay, then the rest): its states at
+        the optimizer's first step, each parameter in turn: torch AdamW's two moments in the parameter's
+        dtype (and, foreach, a sqrt copy of the group's ``exp_avg_sq`` every step); bitsandbytes' 8-bit Adam
+        two 1-byte states with an fp32 absmax per 256 (fp32 states under 4,096 elements, its
+        ``min_8bit_size``); the paged variants keep theirs in managed memory, outside PyTorch's allocator;
+        SGD none.  Then ``zero_grad`` drops the gradients."""
         alloc, optimizer = self.alloc, self.cfg.optimizer
-        sizes = [size for pair in self.adapters for size in pair]
-        if not self.moments:
-            for size in sizes:
-                elements = size // self.sh.a
-                if optimizer == "adamw":  # zeros_like(param)
-                    self.moments += [alloc.malloc(size), alloc.malloc(size)]
-                elif optimizer == "adamw-8bit" and elements < BNB_MIN_8BIT_SIZE:
-                    self.moments += [alloc.malloc(FP32 * elements), alloc.malloc(FP32 * elements)]
-                elif optimizer == "adamw-8bit":
-                    for _ in range(2):
-                        self.moments += [alloc.malloc(elements), alloc.malloc(FP32 * -(-elements // 256))]
-        if optimizer == "adamw":
-            for handle in [alloc.malloc(size) for size in sizes]:
-                alloc.free(handle)
+        first = not self.moments
+        for group in self.groups:
+            if first:
+                for size in group:
+                    elements = size // self.element
+                    if optimizer == "adamw":  # zeros_like(param)
+                        self.moments += [alloc.malloc(size), alloc.malloc(size)]
+                    elif optimizer == "adamw-8bit" and elements < BNB_MIN_8BIT_SIZE:
+                        self.moments += [alloc.malloc(FP32 * elements), alloc.malloc(FP32 * elements)]
+                    elif optimizer == "adamw-8bit":
+                        for _ in range(2):
+                            self.moments += [alloc.malloc(elements), alloc.malloc(FP32 * -(-elements // 256))]
+            if optimizer == "adamw":
+                for handle in [alloc.malloc(size) for size in group]:
+                    alloc.free(handle)
         for handle in grads:
             alloc.free(handle)
 
 
 @lru_cache(maxsize=64)
-def peft_replay(spec: ModelSpec, cfg: FinetuneConfig) -> PeftReplay:
-    """Replay steps until the reserve stops growing (at most ``MAX_STEPS``)."""
-    alloc = CachingAllocator()
+def trainer_replay(spec: ModelSpec, cfg: FinetuneConfig, capacity: int | None = None) -> TrainerReplay:
+    """Replay steps until the reserve stops growing (at most ``MAX_STEPS``); ``capacity``: the bytes the card
+    has for the allocator's segments (its memory less the CUDA context), where PyTorch releases its cached
+    segments and retries before it fails (None: never)."""
+    alloc = CachingAllocator(capacity=capacity)
     step = _Step(alloc, spec, cfg, _load(alloc, spec, cfg))
     steps, reserved = 0, -1
     while steps < MAX_STEPS and alloc.peak_reserved != reserved:
         reserved = alloc.peak_reserved
         step.run()
         steps += 1
-    return PeftReplay(alloc.peak_allocated, alloc.peak_reserved, steps)
+    return TrainerReplay(alloc.peak_allocated, alloc.peak_reserved, steps, *step.first_backward, alloc.out_of_memory)
