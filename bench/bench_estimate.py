@@ -61,7 +61,7 @@ def main() -> None:
     print(f"estimate, uniform 1,024-card plan: median {warm * 1e3:.3f} ms warm, {cold * 1e3:.3f} ms cold")
 
     bench_replay()
-    bench_peft_replay()
+    bench_trainer_replay()
 
     training, method = TrainingConfig(zero=1), MethodConfig(method="detailed")
     configs = [(tp, pp, dp) for tp in (1, 2, 4, 8) for pp in (1, 2, 4, 5, 8, 10, 20, 40) for dp in range(1, 65)]
@@ -106,13 +106,13 @@ def bench_replay() -> None:
 
 
 
-def bench_peft_replay() -> None:
+def bench_trainer_replay() -> None:
     spec = find_model("mistral-7b").spec
-    for method in ("lora", "qlora"):
+    for method in ("lora", "qlora", "full"):
         cfg = FinetuneConfig(method=method, rank=16, target_modules=("q", "k", "v", "o"), seq=4096, micro_batch=4,
                              gradient_checkpointing=True)
         secs = median_seconds(lambda cfg=cfg: trainer_replay(spec, cfg), repeat=5, setup=trainer_replay.cache_clear)
-        print(f"PEFT allocator replay, Mistral-7B {method} 4 x 4,096 tokens: median {secs * 1e3:.0f} ms cold")
+        print(f"Trainer allocator replay, Mistral-7B {method} 4 x 4,096 tokens: median {secs * 1e3:.0f} ms cold")
 
 
 if __name__ == "__main__":

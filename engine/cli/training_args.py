@@ -60,7 +60,7 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
     g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
                    help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
-                   "replayed over the card's iterations (framework megatron-2021; finetune: LoRA or QLoRA under PEFT)")
+                   "replayed over the card's iterations (framework megatron-2021; finetune: the Hugging Face Trainer on one card)")
 
 
 def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:

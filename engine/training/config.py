@@ -169,8 +169,8 @@ class OverheadConfig(BaseModel):
     fragmentation_model: FragmentationModel = Field(
         "percent", description="percent: the allocator reserves fragmentation_percent of what it allocates; replay: "
         "PyTorch's caching allocator replayed over the card's allocations, iteration by iteration (training with the "
-        "megatron-2021 framework: engine.training.memory.megatron2021_replay; LoRA or QLoRA fine-tuning under PEFT on one "
-        "card: engine.finetune.hf_trainer_replay)")
+        "megatron-2021 framework: engine.training.memory.megatron2021_replay; fine-tuning under the Hugging Face Trainer "
+        "on one card, LoRA or QLoRA under PEFT or full fine-tuning in pure 16 bits: engine.finetune.hf_trainer_replay)")
     library_workspace_bytes: int | None = Field(
         None, ge=0, description="cuBLAS / Transformer Engine workspaces PyTorch's allocator holds (allocator-visible); "
         "default by framework: engine.training.memory.workspace")

@@ -200,9 +200,10 @@ class WorkloadPanel(BoundForm):
             tooltip=translate("WorkloadPanel", "PyTorch's caching allocator keeps freed blocks reserved. Replay runs "
                               "its rules over the card's allocations, step by step, and takes what it reserves "
                               "above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's "
-                              "reserved memory but for one-layer stages) and LoRA or QLoRA under PEFT on one card "
-                              "(nvidia-smi of fms-acceleration's runs: QLoRA within 1.3 %, LoRA 5-6 % low). "
-                              "Otherwise the reserve is the percentage below."))
+                              "reserved memory but for one-layer stages) and fine-tuning under the Hugging Face "
+                              "Trainer on one card (nvidia-smi of fms-acceleration's runs: QLoRA within 1.3 %, LoRA "
+                              "5-6 % low; full fine-tuning is nearer with the percentage). Otherwise the reserve is "
+                              "the percentage below."))
         self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"),
                         step=1.0, suffix=" %")
 

@@ -2567,20 +2567,24 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/panels/workload_panel.py" line="200" />
+            <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, step by step, and takes what it reserves above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's reserved memory but for one-layer stages) and fine-tuning under the Hugging Face Trainer on one card (nvidia-smi of fms-acceleration's runs: QLoRA within 1.3 %, LoRA 5-6 % low; full fine-tuning is nearer with the percentage). Otherwise the reserve is the percentage below.</source>
+            <translation>PyTorch 的缓存分配器会把释放的块留作预留。重放会按卡上的分配逐步运行其规则，取其预留超出分配的部分：Megatron-LM 2021 训练（与 BigScience 的预留显存相差 4 % 以内，单层阶段除外）以及单卡上 Hugging Face Trainer 的微调（fms-acceleration 运行的 nvidia-smi：QLoRA 相差 1.3 % 以内，LoRA 偏低 5-6 %；全参数微调用百分比更接近）。否则预留取下面的百分比。</translation>
+        </message>
+        <message>
             <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, step by step, and takes what it reserves above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's reserved memory but for one-layer stages) and LoRA or QLoRA under PEFT on one card (nvidia-smi of fms-acceleration's runs: QLoRA within 1.3 %, LoRA 5-6 % low). Otherwise the reserve is the percentage below.</source>
-            <translation>PyTorch 的缓存分配器会把释放的块留作预留。重放会按卡上的分配逐步运行其规则，取其预留超出分配的部分：Megatron-LM 2021 训练（与 BigScience 的预留显存相差 4 % 以内，单层阶段除外）以及单卡上 PEFT 的 LoRA 或 QLoRA（fms-acceleration 运行的 nvidia-smi：QLoRA 相差 1.3 % 以内，LoRA 偏低 5-6 %）。否则预留取下面的百分比。</translation>
+            <translation type="vanished">PyTorch 的缓存分配器会把释放的块留作预留。重放会按卡上的分配逐步运行其规则，取其预留超出分配的部分：Megatron-LM 2021 训练（与 BigScience 的预留显存相差 4 % 以内，单层阶段除外）以及单卡上 PEFT 的 LoRA 或 QLoRA（fms-acceleration 运行的 nvidia-smi：QLoRA 相差 1.3 % 以内，LoRA 偏低 5-6 %）。否则预留取下面的百分比。</translation>
         </message>
         <message>
             <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, iteration by iteration, and takes what it reserves above what it allocates (Megatron-LM 2021 plans: within 4 % of the reserved memory of BigScience's runs but for their one-layer stages). Otherwise the reserve is the percentage below.</source>
             <translation type="vanished">PyTorch 的缓存分配器会把释放的块继续保留。重放会按迭代逐次用它的规则处理该卡的分配请求，取其保留量高于分配量的部分（Megatron-LM 2021 计划：除单层阶段外，与 BigScience 各次运行的保留显存相差不超过 4 %）。否则预留量为下方的百分比。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="206" />
+            <location filename="../../gui/panels/workload_panel.py" line="207" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="266" />
+            <location filename="../../gui/panels/workload_panel.py" line="267" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>
