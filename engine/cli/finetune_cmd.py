@@ -9,7 +9,11 @@ from pydantic import ValidationError
 from engine.cli.arg_types import float_in, int_in, percent_or_replay
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, emit_report
-from engine.cli.training_args import fragmentation_from_args, gpu_from_args
+from engine.cli.training_args import (
+    TRANSFORMERS_VERSION_HELP,
+    fragmentation_from_args,
+    gpu_from_args,
+)
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.finetune.config import TARGET_MODULES, FinetuneConfig
@@ -56,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--bnb-version", metavar="X.Y.Z",
                    help="bitsandbytes release (QLoRA): before 0.43.2 each 4-bit linear keeps its input for the "
                         "backward (default: a current release)")
+    g.add_argument("--transformers-version", metavar="X.Y.Z", help=TRANSFORMERS_VERSION_HELP)
     g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
                    help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
                         "replayed over Trainer steps (one card: LoRA or QLoRA under PEFT, or full fine-tuning in "
@@ -98,7 +103,13 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
 
 def _method(args: argparse.Namespace, base: MethodConfig) -> MethodConfig:
     changes = fragmentation_from_args(args)
-    return base.model_copy(update={"overhead": base.overhead.model_copy(update=changes)}) if changes else base
+    method = base.model_copy(update={"overhead": base.overhead.model_copy(update=changes)}) if changes else base
+    if args.transformers_version is None:
+        return method
+    try:
+        return MethodConfig.model_validate({**method.model_dump(), "transformers_version": args.transformers_version})
+    except ValidationError as e:
+        raise plan_error_from_validation(e, "method") from None
 
 
 def summary_lines(est: Estimate, unit: Unit) -> list[str]:

@@ -45,6 +45,10 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{EXPERT_LOAD_FORMS} (default balanced)")
 
 
+TRANSFORMERS_VERSION_HELP = ("transformers release (huggingface framework, PEFT fine-tuning): 4.46 to 4.48 copy the "
+                             "shifted fp32 logits at the loss (default: a current release)")
+
+
 def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("method")
     g.add_argument("--method", choices=["seed", "detailed"], help="seed: the article's rules; detailed (default)")
@@ -56,6 +60,7 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--deepspeed-fp16-optimizer", choices=["fused", "unfused"],
                    help="deepspeed, fp16 without ZeRO: fused (FP16_Optimizer: DeepSpeed FusedAdam, apex FusedAdam "
                         "since DeepSpeed 0.5; default) or unfused (FP16_UnfusedOptimizer: any other optimizer)")
+    g.add_argument("--transformers-version", metavar="X.Y.Z", help=TRANSFORMERS_VERSION_HELP)
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default 512MiB)")
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
     g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
@@ -138,7 +143,7 @@ def check_expert_load(args: argparse.Namespace, model: ModelSpec) -> None:
 
 def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None) -> MethodConfig:
     data = base.model_dump() if base else {}
-    for f in ("method", "framework", "gradient_accumulation_fusion", "deepspeed_fp16_optimizer"):
+    for f in ("method", "framework", "gradient_accumulation_fusion", "deepspeed_fp16_optimizer", "transformers_version"):
         if getattr(args, f, None) is not None:
             data[f] = getattr(args, f)
     overhead = dict(data.get("overhead") or OverheadConfig().model_dump())

@@ -217,7 +217,7 @@ def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
 def _replay(plan: Plan, cfg: FinetuneConfig) -> TrainerReplay:
     """The Trainer's steps replayed on the plan's one card: segments up to its memory less the CUDA context."""
     capacity = plan.layout.cards[0].capacity_bytes - plan.method.overhead.cuda_context_bytes
-    return trainer_replay(plan.model, cfg, capacity)
+    return trainer_replay(plan.model, cfg, capacity, plan.method.transformers_version)
 
 
 def _replayed_reserve(r: TrainerReplay) -> ReplayedReserve:
@@ -258,7 +258,8 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
     act = _activations(plan, cfg, layers, last)
-    logits, logits_text = loss_bytes(cfg, spec.vocab) if last and spec.vocab else (0, "0 (output layer on another card)")
+    logits, logits_text = (loss_bytes(cfg, spec.vocab, plan.method.transformers_version) if last and spec.vocab
+                           else (0, "0 (output layer on another card)"))
     if last:
         head, head_text = output_backward_bytes(cfg, spec)
         if head > logits:

@@ -54,6 +54,7 @@ class LayerShapes:
     targets: frozenset[str]
     quantized: bool  # QLoRA: 4-bit linears, fp32 norms, bf16 autocast
     trains_base: bool = False  # full fine-tuning: every weight trains (no adapters)
+    shifted_copy: bool = False  # ForCausalLMLoss copies the shifted fp32 logits (transformers 4.46 to 4.48)
 
 
 def _add(out: str, left: tuple[str, int], right: tuple[str, int], t: int, width: int) -> tuple[Op, int]:
@@ -243,8 +244,8 @@ def layer_ops(dx: int, sh: LayerShapes) -> tuple[tuple[Op, ...], int]:
 
 def head_ops(dx: int, sh: LayerShapes) -> tuple[Op, ...]:
     """The final norm, ``lm_head`` (under QLoRA: on autocast's bf16 copy) and ``ForCausalLMLoss``
-    (transformers 4.48: ``logits.float()``, the shifted ``contiguous()`` copy, ``cross_entropy``'s fp32
-    log-softmax) on input ``x``; output ``loss``."""
+    (``logits.float()``; from transformers 4.46 to 4.48 the shifted ``contiguous()`` copy, since 4.49 padded
+    labels instead; ``cross_entropy``'s fp32 log-softmax) on input ``x``; output ``loss``."""
     t, v = sh.tokens, sh.vocab
     shifted = (sh.seq - 1) * sh.batch
     ops, dn = rms_norm("norm", "x", dx, sh)
@@ -255,13 +256,16 @@ def head_ops(dx: int, sh: LayerShapes) -> tuple[Op, ...]:
     lm_head = (Op("logits", sh.e * t * v, (head_input,), saves=(head_input,), grads=(head_input,),
                   param_grads=(sh.e * v * sh.hidden,)) if sh.trains_base
                else Op("logits", sh.e * t * v, (head_input,), grads=(head_input,)))
+    ops += [lm_head, Op("logits32", FP32 * t * v, ("logits",), grads=("logits",))]
+    if sh.shifted_copy:  # logits[..., :-1, :].contiguous()
+        ops.append(Op("shifted", FP32 * shifted * v, ("logits32",), grads=("logits32",)))
+        rows, scores = shifted, "shifted"
+    else:  # the labels are padded instead; the log-softmax reads the upcast logits' view
+        rows, scores = t, "logits32"
     ops += [
-        lm_head,
-        Op("logits32", FP32 * t * v, ("logits",), grads=("logits",)),
-        Op("shifted", FP32 * shifted * v, ("logits32",), grads=("logits32",)),
-        Op("log_softmax", FP32 * shifted * v, ("shifted",), saves=("log_softmax",), grads=("shifted",)),
+        Op("log_softmax", FP32 * rows * v, (scores,), saves=("log_softmax",), grads=(scores,)),
         # the loss function's locals (the fp32 logits, the shifted copy) live until it returns, and the
         # model's output (the final norm's) until the causal-LM forward returns
-        Op("loss", FP32, ("log_softmax", "logits32", "shifted", "norm"), grads=("log_softmax",)),
+        Op("loss", FP32, tuple(dict.fromkeys(("log_softmax", "logits32", scores, "norm"))), grads=("log_softmax",)),
     ]
     return tuple(ops)

@@ -19,7 +19,8 @@ reserve stops growing.
 * **forward**: the embedding output and RoPE's cos and sin (kept by every checkpoint); each layer
   without autograd under gradient checkpointing (its output kept as the next checkpoint; torch
   ``checkpoint`` with ``use_reentrant=True``, the transformers default), else with autograd; the
-  final norm, ``lm_head`` and ``ForCausalLMLoss``; what Python still binds stays alive (the attention
+  final norm, ``lm_head`` and ``ForCausalLMLoss`` (the shifted fp32 copy with transformers 4.46 to 4.48,
+  ``method.transformers_version``); what Python still binds stays alive (the attention
   module's Q, K, V and normed input until it returns, the MLP's input, the model output until the
   causal-LM forward returns, the 16-bit logits until ``compute_loss`` returns);
 * **backward**: the loss's gradients, then each layer from the last (recomputed with autograd under
@@ -56,6 +57,7 @@ from engine.finetune.hf_peft_layers import BF16, FP32, LayerShapes, head_ops, la
 from engine.finetune.lora import TARGET_TENSORS
 from engine.model.spec import ModelSpec
 from engine.training.memory.caching_allocator import CachingAllocator
+from engine.training.memory.huggingface import copies_shifted_logits
 from engine.weights.tensors import layer_tensors, outer_tensors
 
 MAX_STEPS = 8
@@ -175,19 +177,20 @@ def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> tupl
     return (tuple(adapters),)
 
 
-def _shapes(spec: ModelSpec, cfg: FinetuneConfig) -> LayerShapes:
+def _shapes(spec: ModelSpec, cfg: FinetuneConfig, transformers_version: str | None) -> LayerShapes:
     full = cfg.method == "full"
     return LayerShapes(cfg.seq * cfg.micro_batch, cfg.seq, cfg.micro_batch, spec.hidden, spec.heads * spec.head_dim_,
                        spec.kv_heads_ * spec.head_dim_, spec.ffn_, spec.heads, spec.head_dim_, spec.vocab or 0,
                        DTYPE_BYTES[cfg.base_dtype], DTYPE_BYTES[cfg.adapter_dtype], cfg.rank, cfg.lora_dropout > 0,
-                       frozenset() if full else frozenset(cfg.target_modules), cfg.method == "qlora", full)
+                       frozenset() if full else frozenset(cfg.target_modules), cfg.method == "qlora", full,
+                       copies_shifted_logits(transformers_version))
 
 
 class _Step:
     def __init__(self, alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
-                 groups: tuple[tuple[int, ...], ...]) -> None:
+                 groups: tuple[tuple[int, ...], ...], transformers_version: str | None) -> None:
         self.alloc, self.cfg, self.layers = alloc, cfg, spec.layers
-        self.sh = _shapes(spec, cfg)
+        self.sh = _shapes(spec, cfg, transformers_version)
         # the embedding's output is in the base dtype; the first layer's output sets the rest's input (a layer
         # on the stream's dtype returns that dtype: bf16 under LoRA, fp32 under QLoRA)
         first, self.stream = layer_ops(self.sh.e, self.sh)
@@ -307,12 +310,14 @@ class _Step:
 
 
 @lru_cache(maxsize=64)
-def trainer_replay(spec: ModelSpec, cfg: FinetuneConfig, capacity: int | None = None) -> TrainerReplay:
+def trainer_replay(spec: ModelSpec, cfg: FinetuneConfig, capacity: int | None = None,
+                   transformers_version: str | None = None) -> TrainerReplay:
     """Replay steps until the reserve stops growing (at most ``MAX_STEPS``); ``capacity``: the bytes the card
     has for the allocator's segments (its memory less the CUDA context), where PyTorch releases its cached
-    segments and retries before it fails (None: never)."""
+    segments and retries before it fails (None: never); ``transformers_version``: the release whose
+    ``ForCausalLMLoss`` runs (None: a current one)."""
     alloc = CachingAllocator(capacity=capacity)
-    step = _Step(alloc, spec, cfg, _load(alloc, spec, cfg))
+    step = _Step(alloc, spec, cfg, _load(alloc, spec, cfg), transformers_version)
     steps, reserved = 0, -1
     while steps < MAX_STEPS and alloc.peak_reserved != reserved:
         reserved = alloc.peak_reserved

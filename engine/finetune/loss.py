@@ -8,17 +8,19 @@ from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_el
 from engine.finetune.config import FinetuneConfig
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
+from engine.training.memory.huggingface import causal_lm_loss_bytes
 
 LITGPT_LM_HEAD_CHUNK = 128  # LitGPT's lm_head_chunk_size / chunked_cross_entropy chunk (tokens)
 
 
-def loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
+def loss_bytes(cfg: FinetuneConfig, vocab: int, version: str | None = None) -> tuple[int, str]:
     """The loss over the logits of one micro-batch.
 
-    PEFT on transformers: ``ForCausalLMLoss`` upcasts the bf16 logits (2 B) to fp32 (4 B),
-    ``cross_entropy`` keeps its fp32 log-softmax (4 B) and backward writes its fp32 gradient
-    (4 B) while the others are alive: 14 B per vocabulary entry and token
-    (``transformers/loss/loss_utils.py``).
+    PEFT on transformers: ``ForCausalLMLoss`` as the Trainer runs it
+    (:func:`engine.training.memory.huggingface.causal_lm_loss_bytes`): the cross-entropy's backward,
+    12 B per vocabulary entry and token; transformers 4.46 to 4.48 (``version``) also copy the shifted
+    fp32 logits, and the forward's bf16 logits, fp32 upcast, shifted copy and log-softmax, 14 B, are the
+    higher instant (``transformers/loss/loss_utils.py``).
 
     LitGPT computes the lm_head in chunks of 128 tokens (``finetune/lora.py``: ``logits = model(...,
     lm_head_chunk_size=128)``), and Fabric hands the chunks back in fp32: ``_FabricModule.forward`` ends
@@ -38,9 +40,9 @@ def loss_bytes(cfg: FinetuneConfig, vocab: int) -> tuple[int, str]:
         return bytes_, (f"fp32 logit chunks (Fabric's convert_output) 4 B + their fp32 log-softmax 4 B × {n(tokens)}"
                          f" tokens × V {n(vocab)} + int64 targets 8 B × {n(tokens)} + one {chunk}-token chunk's fp32"
                          f" gradients (4 + 4) B × {chunk} × V = {n(bytes_)} B")
-    bytes_ = 14 * tokens * vocab
-    return bytes_, (f"(bf16 logits 2 + fp32 upcast 4 + log-softmax 4 + its gradient 4) B × {n(tokens)} tokens"
-                    f" × V {n(vocab)} = {n(bytes_)} B")
+    per, text = causal_lm_loss_bytes(4 if cfg.base_dtype == "fp32" else 2, version)
+    bytes_ = per * tokens * vocab
+    return bytes_, f"{text} × {n(tokens)} tokens × V {n(vocab)} = {n(bytes_)} B"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

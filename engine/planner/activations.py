@@ -101,8 +101,10 @@ def end_pieces(ctx: CardContext) -> tuple[int, int, int]:
         else:
             tail = 2 * ceil_div(e * s * b * spec.hidden, rep) + ceil_div(norm_stat_bytes(spec) * s * b, rep)
         if spec.vocab is not None:
-            logits = hf_logits_bytes(s, b, t, spec.vocab, e)[0] if hf else ceil_div((4 + e) * s * b * spec.vocab,
-                                                                                     t) + 9 * s * b
+            if hf:
+                logits = hf_logits_bytes(s, b, t, spec.vocab, e, ctx.method.transformers_version)[0]
+            else:
+                logits = ceil_div((4 + e) * s * b * spec.vocab, t) + 9 * s * b
             logits = logits_beside_kept(ctx, logits)
     return per_microbatch, tail, logits
 
@@ -129,7 +131,9 @@ def rest_from_pieces(p: RestPieces, counts: tuple[int, int], chunks: int, vpp: i
     else:
         total = ceil_div((dense * p.dense_layer + moe * p.moe_layer) * chunks, vpp)
     total += p.per_microbatch * ceil_div(chunks, vpp) + p.tail  # ceil(chunks / vpp): micro-batches in flight
-    return peak_rest(total, p.logits, p.backward + held, reduce, 0)
+    # until the backward recomputes a layer, full recompute holds one more checkpoint instead of its working set
+    after_forward = total - p.working + p.kept if p.full else None
+    return peak_rest(total, p.logits, p.backward + held, reduce, 0, after_forward)
 
 
 class PiecesTable(NamedTuple):
@@ -172,7 +176,9 @@ class PiecesTable(NamedTuple):
         else:
             total = np.where(self.full, kept * (-(-((dense + moe) * c) // vpp) - 1) + working,
                              -(-((dense * dense_layer + moe * moe_layer) * c) // vpp))
-        total = total + per_microbatch * -(-c // vpp) + tail + np.maximum(self.logits, self.backward + held)
+        total = total + per_microbatch * -(-c // vpp) + tail
+        recomputed = np.where(self.full, working - kept, 0)  # not alive before the backward (rest_from_pieces)
+        total = np.maximum(total - recomputed + self.logits, total + self.backward + held)
         return np.minimum(np.maximum(total, reduce), BYTES_CAP)
 
 

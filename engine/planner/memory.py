@@ -262,7 +262,9 @@ class MemoryModel:
         self.engine_calls += 1
         # every moment also holds the kept pipeline outputs: ``kept_table`` adds them beside this
         logits = logits_beside_kept(ctx, logits_figure(ctx).bytes)
-        return peak_rest(activation_figures(ctx)[0].bytes, logits, backward_transient(ctx).bytes, reduce_bytes(ctx), 0)
+        act, details = activation_figures(ctx)
+        after = next((f.bytes for f in details if f.key == "activations_after_forward"), None)
+        return peak_rest(act.bytes, logits, backward_transient(ctx).bytes, reduce_bytes(ctx), 0, after)
 
     # The DP-dependent part --------------------------------------------------------
     def coefficients(self, g: Geometry, stage: int, ep: int) -> tuple:

@@ -46,6 +46,8 @@ class CardModel(BaseModel):
         "workspaces, details.library_workspace, which PyTorch's allocator does hold)"))
     details: dict[str, int] = Field(description=(
         "finer figures (not disjoint): e.g. master_weights, optimizer_moments, activations_per_layer, "
+        "activations_after_forward (full recompute: what the forwards and the loss hold, every checkpoint and no "
+        "layer's working set, which the backward's recompute adds), "
         "backward_buffers, optimizer_step_temporaries, allreduce_buffer (the gradient all-reduce moment's copies: "
         "Megatron-LM of 2021's flattened fp16 gradients, DeepSpeed's flattened bucket without ZeRO at DP > 1), "
         "pipeline_output_buffers (DeepSpeed pipeline's last stage: the fp32 logits of its last two micro-batches, "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.errors import PlanError
+from engine.releases import parse_release
 from engine.units import MiB
 
 Precision = Literal["bf16", "fp16", "fp32"]
@@ -194,6 +195,20 @@ class MethodConfig(BaseModel):
         "--method full` sets it: every linear and norm keeps what its weight gradient reads, GQA's K and V are "
         "expanded to every head, and the loop keeps the last micro-batch's fp32 logits bound until the next "
         "forward returns)")
+    transformers_version: str | None = Field(
+        None, max_length=32, description="the transformers release of the huggingface profile and of PEFT fine-tuning, "
+        "e.g. 4.48.1: from 4.46 to 4.48 ForCausalLMLoss copies the shifted fp32 logits (logits[..., :-1, :]"
+        ".contiguous()), one more vocabulary-sized buffer at the loss (14 B per token and vocabulary entry in bf16, "
+        "against 12 B for the cross-entropy's backward since 4.49, which pads the labels instead); default: a current "
+        "release")
+
+    @field_validator("transformers_version")
+    @classmethod
+    def _transformers_version(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_release(v, "method.transformers_version", "a transformers release such as 4.48.1")
+        return v
+
     deepspeed_fp16_optimizer: DeepSpeedFp16Optimizer = Field(
         "fused", description="DeepSpeed fp16 without ZeRO: which wrapper converts the fp16 gradients to fp32 for "
         "the step.  fused: FP16_Optimizer (DeepSpeed's FusedAdam, and apex FusedAdam since DeepSpeed 0.5) "

@@ -30,6 +30,7 @@ from gui.panels.section_form import add_section_fields
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
 TRAINING_MODES = ("training",)
+TRANSFORMERS_VERSION_PATH = "method.transformers_version"
 
 
 def serving_field_rules(serving) -> dict[str, bool]:
@@ -101,6 +102,16 @@ def deepspeed_fp16_step_reason(plan) -> str:
                      "distributed optimizer: sharded optimizers and bf16 keep their fp32 gradients another way.")
 
 
+def transformers_version_reason(plan) -> str:
+    """Why the transformers release does nothing for this plan ("" when it applies)."""
+    if plan.mode == "finetune" and (plan.finetune is None or plan.finetune.framework == "peft"):
+        return ""
+    if plan.mode == "training" and plan.method.method == "detailed" and plan.method.framework == "huggingface":
+        return ""
+    return translate("WorkloadPanel", "Only for Hugging Face transformers: fine-tuning with PEFT, or training with "
+                     "the detailed method and the Hugging Face framework.")
+
+
 def finetune_field_rules(finetune) -> dict[str, bool]:
     """Which fine-tuning fields the chosen method uses (others are greyed): adapters for LoRA and
     QLoRA, the 4-bit base format for QLoRA, fp32 master weights for full fine-tuning."""
@@ -134,6 +145,7 @@ class WorkloadPanel(BoundForm):
             # built when the plan first switches to that mode (a training plan never shows them)
             self.begin_group(title, visible_in=(section,), rows=partial(add_section_fields, self, section))
         self._build_reserve()
+        self._build_transformers()
         self.finish()
 
     def _build_mode(self) -> None:
@@ -207,6 +219,15 @@ class WorkloadPanel(BoundForm):
         self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"),
                         step=1.0, suffix=" %")
 
+    def _build_transformers(self) -> None:
+        self.begin_group(translate("WorkloadPanel", "Hugging Face stack"), visible_in=("training", "finetune"))
+        self.add_combo(TRANSFORMERS_VERSION_PATH, translate("WorkloadPanel", "transformers:"), [
+            (None, translate("WorkloadPanel", "4.49 or later")),
+            ("4.48", translate("WorkloadPanel", "4.46 to 4.48"))],
+            tooltip=translate("WorkloadPanel", "From 4.46 to 4.48 ForCausalLMLoss copies the shifted fp32 logits, "
+                              "one more vocabulary-sized buffer at the loss (14 B per token and vocabulary entry in "
+                              "bf16, against 12 B for the cross-entropy's backward since 4.49)."))
+
     def derive(self, path: str, value: Any):
         # whatever the edit, leaving what the allocator replay rebuilds returns the reserve to its percentage
         return keep_replay_in_scope(self._derive(path, value))
@@ -250,6 +271,7 @@ class WorkloadPanel(BoundForm):
         if "serving.swa_full" in self.bindings:
             reasons["serving.swa_full"] = swa_full_reason(plan)
         reasons["method.deepspeed_fp16_optimizer"] = deepspeed_fp16_step_reason(plan)
+        reasons[TRANSFORMERS_VERSION_PATH] = transformers_version_reason(plan)
         for path, reason in reasons.items():
             self.set_applies(path, not reason, reason)
         self._mark_formats()

@@ -43,7 +43,7 @@ def test_a_qlora_card_and_a_serving_card(qtbot):
     gpu = find_gpu("rtx4090")
     layout = build_grid(gpu=gpu.name, capacity_bytes=gpu.memory_bytes)
     qlora = Plan(mode="finetune", model=find_model("llama-2-7b").spec, layout=layout,
-                 finetune=FinetuneConfig(method="qlora", seq=1024, micro_batch=1, gradient_checkpointing=True))
+                 finetune=FinetuneConfig(method="qlora", seq=1024, micro_batch=2, gradient_checkpointing=True))
     document, view = _view(qtbot, qlora)
     assert "peak: loss over the logits" in view.caption.text()
     serving = Plan(mode="serving", model=find_model("llama-2-7b").spec, layout=layout, serving=ServingConfig())

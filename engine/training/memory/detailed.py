@@ -77,6 +77,7 @@ def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
         # holds its whole working set instead of its checkpoint (so: one checkpoint fewer).
         checkpoints = ceil_div(ctx.layers * chunks, vpp)
         total = kept * (checkpoints - 1) + working
+        after_forward = kept * checkpoints  # before the backward recomputes a layer: every checkpoint alone
         where = ("on the GPU (the checkpoints are in CPU memory: cpu_checkpointing)" if tr.cpu_checkpointing else
                  f"(1/{t} per TP rank: partition_activations)" if tr.partition_activations and t > 1 and not sp else "")
         text = (f"full recompute: layer input {n(kept)} B{' ' + where if where else ''} × ({ctx.layers} layers × "
@@ -90,6 +91,11 @@ def activation_figures(ctx: CardContext) -> tuple[Figure, tuple[Figure, ...]]:
         text += f" + {f.label} {n(f.bytes)}"
     details = tuple(figure("activations_per_layer", "activations per layer", v, f)
                     for v, f in zip(per_layer.values(), formulas, strict=True))
+    if tr.recompute == "full":
+        after_forward += sum(f.bytes for f in ends)
+        details += (figure("activations_after_forward", "activations until the backward", after_forward,
+                           f"full recompute, no layer recomputed yet: layer input {n(kept)} B × {checkpoints} "
+                           f"checkpoints + the stage's ends = {n(after_forward)} B"),)
     return figure("activations", "activations", total, text + f" = {n(total)} B"), details + ends
 
 
@@ -124,7 +130,7 @@ def logits_figure(ctx: CardContext) -> Figure:
     s, b, t, V = ceil_div(tr.seq, ctx.cp), tr.micro_batch, ctx.tp, ctx.model.vocab
     e = _activation_bytes_per_element(ctx)
     if ctx.method.framework == "huggingface":
-        bytes_, text = hf_logits_bytes(s, b, t, V, e)
+        bytes_, text = hf_logits_bytes(s, b, t, V, e, ctx.method.transformers_version)
         return figure("logits", "logits and loss", bytes_, text)
     # Megatron's vocab-parallel cross entropy upcasts the logits to fp32 and keeps them for
     # backward (4·s·b·V/t); the 16-bit logits coexist with that copy at the peak.  It also
@@ -237,7 +243,8 @@ def warmup_steps(in_flight: int) -> list[int]:
 def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logits: Figure,
                   backward: Figure, reduce: Figure, step: Figure,
                   warmups: Callable[[int], list[int]] | None = None,
-                  kept: int = 0, fresh: BackwardGradients | None = None) -> tuple[tuple[Moment, ...], int]:
+                  kept: int = 0, fresh: BackwardGradients | None = None,
+                  after_forward: int | None = None) -> tuple[tuple[Moment, ...], int]:
     """The card's step moment by moment, and the index of its peak.
 
     ``static`` (weights, gradients, optimizer states, communication buffers) lives through
@@ -250,6 +257,10 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     still saved plus that layer's backward buffers; a framework that reduces gradients through a
     flattened copy does so after the backward; the optimizer step runs after the
     activations are freed, with its own temporaries.
+
+    ``after_forward``: the activations the forward leaves (full recompute: every checkpoint, no layer's
+    working set, which the backward's recompute adds); the forwards and the loss hold that, the backward
+    ``act``.  None: ``act``.
 
     ``kept``: logits the framework keeps through every moment (:func:`pipeline_output_buffers`); at the
     loss moment one of its buffers holds the current micro-batch's logits, which ``logits`` counts.
@@ -267,13 +278,14 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     k = max(1, ctx.in_flight_microbatches)
     moments = [Moment("step start: weights, optimizer states (zero_grad freed the gradients)" if fresh
                       else "step start: weights, gradients, optimizer states", early, "start")]
+    forward = act.bytes if after_forward is None else after_forward
     for j in (warmups or warmup_steps)(k):
         moments.append(Moment(f"forward of micro-batch {j} of {k} in flight",
-                              (*early, ("activations", act.bytes * j // k)), f"forward {j}/{k}"))
+                              (*early, ("activations", forward * j // k)), f"forward {j}/{k}"))
     if logits.bytes:
         at_loss = kept + logits_beside_kept(ctx, logits.bytes)
         moments.append(Moment("loss over the full logits and its gradient",
-                              (*early_statics, ("activations", act.bytes), ("logits", at_loss)), "loss"))
+                              (*early_statics, ("activations", forward), ("logits", at_loss)), "loss"))
     if fresh is None:
         moments.append(Moment("backward of the first layer, every in-flight activation saved",
                               (*base, ("activations", act.bytes), ("transient", backward.bytes)), "backward"))
@@ -301,14 +313,15 @@ def logits_beside_kept(ctx: CardContext, logits: int) -> int:
     return max(0, logits - pipeline_output_buffers(ctx).bytes // buffers)
 
 
-def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int) -> int:
+def peak_rest(act: int, logits: int, backward: int, reduce: int, step: int, after_forward: int | None = None) -> int:
     """What the highest moment of :func:`step_timeline` adds to the static states (and the kept pipeline
     outputs, which every moment holds: pass ``logits`` through :func:`logits_beside_kept`), in closed form.
 
-    On top of them a warm-up forward holds at most ``act``, the loss ``act + logits``, the first backward
-    ``act + backward``, the gradient all-reduce ``reduce`` and the optimizer step ``step`` (all
-    non-negative)."""
-    return max(act + max(logits, backward), reduce, step)
+    On top of them a warm-up forward holds at most ``after_forward`` (``act`` when None), the loss
+    ``after_forward + logits``, the first backward ``act + backward``, the gradient all-reduce ``reduce``
+    and the optimizer step ``step`` (all non-negative, ``after_forward`` at most ``act``)."""
+    forward = act if after_forward is None else after_forward
+    return max(forward + logits, act + backward, reduce, step)
 
 
 def host_checkpoint_bytes(ctx: CardContext) -> int:
@@ -350,16 +363,13 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     reduce = allreduce_transient(ctx, card_params(ctx).total)
     kept = pipeline_output_buffers(ctx)
     fresh = _backward_gradients(ctx, act_details) if gradients_start_at_backward(ctx) else None
-    timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step, kept=kept.bytes, fresh=fresh)
+    after = next((f for f in act_details if f.key == "activations_after_forward"), None)
+    timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step, kept=kept.bytes, fresh=fresh,
+                                   after_forward=None if after is None else after.bytes)
     live = dict(timeline[peak].live)
     parts = dict(static)
     parts["gradients"] = _gradients_at_peak(static["gradients"], live.get("gradients", 0), fresh)
-    if fresh is not None and timeline[peak].short == "backward end":
-        parts["activations"] = figure("activations", "activations", fresh.last_layer_activations,
-                                      "the stage's first layer being back-propagated: its activations and the "
-                                      f"embedding inputs (the other layers' freed) = {n(fresh.last_layer_activations)} B")
-    else:
-        parts["activations"] = act if live.get("activations") == act.bytes else _zero(act, "freed at the peak")
+    parts["activations"] = _activations_at_peak(act, after, fresh, timeline[peak], live.get("activations", 0))
     parts["logits"] = _logits_at_peak(live.get("logits", 0), logits, kept, timeline[peak].short == "loss")
     transient = {"optimizer step": step, "gradient all-reduce": reduce}.get(timeline[peak].label, backward)
     parts["transient"] = transient if live.get("transient") else _zero(transient, "not alive at the peak")
@@ -385,6 +395,24 @@ def _backward_gradients(ctx: CardContext, act_details: tuple[Figure, ...]) -> Ba
     inputs = sum(f.bytes for f in act_details if f.key == "embedding_inputs")
     per_param = grad_bytes_per_param(ctx.method.framework, ctx.training.precision)
     return backward_gradients(ctx, per_param, per_layer, inputs)
+
+
+def _activations_at_peak(act: Figure, after: Figure | None, fresh: BackwardGradients | None, moment: Moment,
+                         live: int) -> Figure:
+    """The activations part of the breakdown at the peak ``moment`` holding ``live`` bytes of them: all of them
+    (a backward), those the forward leaves under full recompute (``after``: the loss, a forward), the stage's
+    first layer's at the end of a backward whose gradients start there (``fresh``), or none."""
+    if fresh is not None and moment.short == "backward end":
+        return figure("activations", "activations", fresh.last_layer_activations,
+                      "the stage's first layer being back-propagated: its activations and the embedding inputs "
+                      f"(the other layers' freed) = {n(fresh.last_layer_activations)} B")
+    if not live:
+        return _zero(act, "freed at the peak")
+    if after is not None and live == after.bytes and moment.short != "backward":
+        return Figure("activations", "activations", after.bytes, after.formula)
+    if live == act.bytes:
+        return act
+    return figure("activations", "activations", live, f"{moment.label}: {n(live)} B of {act.formula}")
 
 
 def _gradients_at_peak(grads: Figure, live: int, fresh: BackwardGradients | None) -> Figure:

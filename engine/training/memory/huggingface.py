@@ -31,6 +31,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from engine.model.spec import ModelSpec
+from engine.releases import parse_release
 from engine.report.formatting import ceil_div, n
 from engine.training.memory.activations import LayerActivations, layer_activations
 
@@ -95,20 +96,42 @@ def hf_final_norm_bytes(spec: ModelSpec, s: int, b: int, e: int) -> tuple[int, s
     return bytes_, label.removeprefix("1·")
 
 
-def hf_logits_bytes(s: int, b: int, t: int, V: int, e: int) -> tuple[int, str]:
-    """The loss over the full logits as current eager loops compute it, at its highest instant.
+# transformers releases whose ForCausalLMLoss copies the shifted fp32 logits (loss/loss_utils.py from 4.46; PR 35646,
+# in 4.49, pads the labels instead)
+SHIFTED_LOGITS_COPY = ((4, 46, 0), (4, 49, 0))
 
-    transformers' ``ForCausalLMLoss`` (4.50 on, ``loss/loss_utils.py``) keeps the 16-bit logits in the
-    model output, upcasts them (``logits.float()``; the logits themselves in fp32 training) and pads the
-    labels instead of copying shifted logits; ``cross_entropy`` keeps its fp32 log-softmax for the
-    backward.  The model output and the loss's locals are gone when the Trainer calls ``backward``
-    (``compute_loss`` returns the loss alone), and the backward then holds the saved log-softmax,
-    ``nll_loss``'s fp32 gradient and the log-softmax's input gradient: 12 B per token and vocabulary
-    entry, above the forward's e + 4 + 4.  torchtune's recipes do the same (``output(h).float()``, then
-    ``del logits`` before ``backward``).  transformers 4.46-4.49 also copied the shifted fp32 logits (14 B
-    in the forward: ``engine.finetune.loss.loss_bytes``, the Trainer replay).  ``nll_loss`` keeps the
-    int64 labels."""
-    bytes_ = ceil_div(12 * s * b * V, t) + 8 * s * b
-    return bytes_, (f"the loss's backward: (4 log-softmax + 4 nll gradient + 4 log-softmax gradient) B × s {n(s)}"
-                    f" × b {b} × V {n(V)} / TP {t} + 8 B × s·b labels (the forward's {e} logits + "
-                    f"{4 if e < 4 else 0} fp32 copy + 4 log-softmax is less)")
+
+def copies_shifted_logits(version: str | None) -> bool:
+    """Whether ``ForCausalLMLoss`` of transformers ``version`` (None: a current release) copies the shifted logits."""
+    if version is None:
+        return False
+    low, high = SHIFTED_LOGITS_COPY
+    return low <= parse_release(version, "method.transformers_version", "a transformers release such as 4.48.1") < high
+
+
+def causal_lm_loss_bytes(e: int, version: str | None) -> tuple[int, str]:
+    """Bytes per token and vocabulary entry at the highest instant of ``ForCausalLMLoss`` with ``e``-byte logits.
+
+    The loss keeps the e-byte logits in the model output, upcasts them (``logits.float()``; the logits
+    themselves in fp32 training) and ``cross_entropy`` keeps its fp32 log-softmax for the backward; from
+    4.46 to 4.48 it also copies the shifted fp32 logits (``logits[..., :-1, :].contiguous()``), since 4.49
+    it pads the labels instead.  The model output and the loss's locals are gone when the Trainer calls
+    ``backward`` (``compute_loss`` returns the loss alone), and the backward then holds the saved
+    log-softmax, ``nll_loss``'s fp32 gradient and the log-softmax's input gradient: 12 B.  torchtune's
+    recipes reach the same backward (``output(h).float()``, then ``del logits`` before ``backward``)."""
+    upcast = 4 if e < 4 else 0
+    shifted = 4 if copies_shifted_logits(version) else 0
+    forward, backward = e + upcast + shifted + 4, 4 + 4 + 4
+    if forward > backward:
+        return forward, (f"the loss's forward (transformers {version}): ({e} logits + {upcast} fp32 copy + {shifted} "
+                         "shifted copy + 4 log-softmax) B")
+    return backward, ("the loss's backward: (4 log-softmax + 4 nll gradient + 4 log-softmax gradient) B (the forward's "
+                      f"{e} logits + {upcast} fp32 copy{f' + {shifted} shifted copy' if shifted else ''} + 4 "
+                      "log-softmax is not more)")
+
+
+def hf_logits_bytes(s: int, b: int, t: int, V: int, e: int, version: str | None = None) -> tuple[int, str]:
+    """The loss over the full logits of one micro-batch (:func:`causal_lm_loss_bytes`) with the int64 labels."""
+    per, text = causal_lm_loss_bytes(e, version)
+    bytes_ = ceil_div(per * s * b * V, t) + 8 * s * b
+    return bytes_, f"{text} × s {n(s)} × b {b} × V {n(V)} / TP {t} + 8 B × s·b labels"
