@@ -251,8 +251,9 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     the step, except gradients that start at the backward (``fresh``, :mod:`gradient_lifetime`): the
     start, the forwards and the loss hold none, the backward of the stage's last layer the output
     layer's and that layer's, and the backward of its first layer every gradient but the embedding's
-    beside that layer's activations only (a moment of its own).  The warm-up forwards add the in-flight micro-batches' activations (1F1B:
-    ``in_flight`` of them on this stage); the last stage then computes the loss over the
+    beside that layer's activations only (a moment of its own).  The warm-up forwards add the
+    in-flight micro-batches' activations (1F1B: ``in_flight`` of them on this stage); the last
+    stage then computes the loss over the
     full logits and its gradient; the first backward runs with every in-flight activation
     still saved plus that layer's backward buffers; a framework that reduces gradients through a
     flattened copy does so after the backward; the optimizer step runs after the
