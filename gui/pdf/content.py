@@ -135,6 +135,8 @@ def workload_rows(plan: Plan, est: Estimate) -> list[tuple[str, str]]:
     t, layout = plan.training, plan.layout
     topo = layout.topology
     rows = [("mode", plan.mode), ("method", est.method + (f" ({est.framework})" if est.method == "detailed" else ""))]
+    if plan.mode != "serving" and plan.method.transformers_version:
+        rows.append(("transformers", f"release {plan.method.transformers_version}"))
     serving = getattr(plan, "serving", None)
     if plan.mode == "serving" and serving is not None:
         for key, value in serving.model_dump().items():

@@ -220,6 +220,7 @@ def test_fine_tuning_plan_summary_shows_what_it_trains_with(tmp_path):
 
     plan = load_template("7b-rtx4090-qlora")  # 2,048 tokens x 4, r 16 on all seven matrices, paged 8-bit AdamW
     plan = plan.model_copy(update={"method": plan.method.model_copy(update={
+        "transformers_version": "4.48.1",
         "overhead": plan.method.overhead.model_copy(update={"fragmentation_model": "replay"})})})
     path = tmp_path / "qlora.pdf"
     export_pdf(plan, path)
@@ -228,4 +229,5 @@ def test_fine_tuning_plan_summary_shows_what_it_trains_with(tmp_path):
     assert "rank 16, alpha 16 on q, k, v, o, gate, up, down" in text and "paged-adamw-8bit" in text
     assert "nf4 with double quantization" in text and "gradient checkpointing" in text
     assert "PyTorch's caching allocator replayed over the card's steps" in text
+    assert "release 4.48.1" in text and "one micro-batch per optimizer step" in text
     assert "The card (RTX 4090) stays within its memory" in text and "1 card on 1 node:" in text
