@@ -91,7 +91,7 @@ class Block:
     train: np.ndarray  # [ZeRO, variant, DP] seconds to train the requested tokens
     fit: np.ndarray  # [ZeRO, variant, DP] evaluated and within the budget
     states: np.ndarray  # [ZeRO, heavy stage, DP] model states (allocator-visible bytes)
-    rest: np.ndarray  # [heavy stage, variant, DP] the peak above them, the optimizer step aside
+    rest: np.ndarray  # [ZeRO, heavy stage, variant, DP] the peak above them, the optimizer step aside
     step: np.ndarray | None  # [ZeRO, heavy stage, DP] the optimizer step's temporaries (None: none)
     kept: np.ndarray | None  # [heavy stage, variant] held at every moment of the step (None: none)
     multi: np.ndarray  # [DP] more than one card (NCCL buffers)
@@ -107,7 +107,7 @@ class Block:
         """Index into g.heavy_stages of the heaviest card of each cell (ties: the first stage)."""
         if self.stage is not None:
             return self.stage[zi, vi, di]
-        above = self.rest[:, vi, di].T  # [cell, heavy stage]
+        above = self.rest[zi, :, vi, di]  # [cell, heavy stage]
         if self.step is not None:
             above = np.maximum(above, self.step[zi, :, di])
         if self.kept is not None:

@@ -303,16 +303,15 @@ class HardwareSearch:
         stats.skipped += valid.size - int(valid.sum())
         states, step = mem.states_table(g, ep, zeros, shard), mem.step_table(g, ep, zeros, shard)
         rest, base = self.variant_parts(g, ep, variants, m, allowed)
+        rest = self.rest_by_zero(g, ep, variants, m, rest)  # [ZeRO, heavy stage, variant, DP]
         kept = mem.kept_table(g, ep, variants)  # [heavy stage, variant]: held at every moment, or None
         multi = g.cards_per_replica * dps > 1
-        exact = self.fresh_gradient_rows(g, m, valid)
-        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest, step, kept, {zi for zi, _ in exact})
-        wrong += exact
+        wrong = self.confirm(g, ep, variants, dps, m, valid, states, rest, step, kept)
         # Memory bound per (ZeRO, DP): the least activations any allowed variant has, per heavy stage.
-        least_rest = np.where(allowed[None], rest, np.iinfo(np.int64).max).min(axis=1)
-        least_rest = np.where(np.any(allowed, axis=0)[None], least_rest, 0)
+        least_rest = np.where(allowed[None, None], rest, np.iinfo(np.int64).max).min(axis=2)
+        least_rest = np.where(np.any(allowed, axis=0)[None, None], least_rest, 0)
         visible_budget = np.where(multi, self._visible_budget[1], self._visible_budget[0])
-        least = least_rest[None] if step is None else np.maximum(least_rest[None], step)
+        least = least_rest if step is None else np.maximum(least_rest, step)
         if kept is not None:  # min over variants of kept + max(rest, step) >= min kept + max(min rest, step)
             least = least + kept.min(axis=1)[None, :, None]
         over = (states + least).max(axis=1) > visible_budget  # [ZeRO, DP]
@@ -329,7 +328,7 @@ class HardwareSearch:
             step = None if step is None else step[:, :, cols]
         rows = np.flatnonzero(live.any(axis=(1, 2)))  # ZeRO stages the bound prunes everywhere are not computed
         if len(rows) < len(zeros):
-            live, states, step = live[rows], states[rows], None if step is None else step[rows]
+            live, states, rest, step = live[rows], states[rows], rest[rows], None if step is None else step[rows]
             wrong = [(int(np.searchsorted(rows, zi)), ki) for zi, ki in wrong if zi in rows]
         heavy, fit, stage = self.heaviest(g, ep, dps, m, live, states, rest, step, kept, multi, visible_budget, wrong,
                                           [zeros[z] for z in rows])
@@ -353,7 +352,7 @@ class HardwareSearch:
         and it fits when those bytes are within the visible budget; its total is computed only for the cells
         that become candidates.  Where the fast path disagreed with the engine (``wrong``: (row, heavy stage)
         pairs), totals instead.  ``zeros``: each row's ZeRO stage."""
-        visible = states[:, :, None, :] + (rest[None] if step is None else np.maximum(rest[None], step[:, :, None, :]))
+        visible = states[:, :, None, :] + (rest if step is None else np.maximum(rest, step[:, :, None, :]))
         if kept is not None:
             visible = visible + kept[None, :, :, None]
         if not wrong:
@@ -375,27 +374,32 @@ class HardwareSearch:
                                g.cards_per_replica * dp)
         return self.mem._breakdown(ctx).total_bytes
 
-    def fresh_gradient_rows(self, g: Geometry, m: np.ndarray, valid: np.ndarray) -> list[tuple[int, int]]:
-        """The (ZeRO, heavy stage) index pairs whose cards the fast path cannot total: the huggingface profile
-        without ZeRO where a cell runs one micro-batch per step, so its gradients start at the backward
-        (``engine.training.memory.gradient_lifetime``) and its peak above the model states is not the fast
-        path's; ``card_breakdown`` totals them (``heaviest``), and no bound prunes them."""
-        tr, method = self.request.training, self.request.method
-        if method.method == "seed" or method.framework != "huggingface" or tr.distributed_optimizer:
-            return []
-        return [(zi, ki) for zi, zero in enumerate(self.zeros) if zero == 0 and (valid[zi] & (m == 1)).any()
-                for ki in range(len(g.heavy_stages))]
+    def rest_by_zero(self, g: Geometry, ep: int, variants: tuple[Variant, ...], m: np.ndarray,
+                     rest: np.ndarray) -> np.ndarray:
+        """``rest`` ([heavy stage, variant, DP]) for each ZeRO row: the same for all (a broadcast view), except
+        that without ZeRO the cells of one micro-batch per step start without gradients under the huggingface
+        profile (``engine.training.memory.gradient_lifetime``) and take ``MemoryModel.fresh_rest_table``."""
+        out = np.broadcast_to(rest[None], (len(self.zeros), *rest.shape))
+        ones = m == 1
+        if 0 not in self.zeros or not ones.any():
+            return out
+        fresh = self.mem.fresh_rest_table(g, ep, variants)
+        if fresh is None:
+            return out
+        out = out.copy()
+        z0 = self.zeros.index(0)
+        out[z0] = np.where(ones[None], fresh[:, :, None], rest)
+        return out
 
     def confirm(self, g: Geometry, ep: int, variants: tuple[Variant, ...], dps: np.ndarray, m: np.ndarray,
                 valid: np.ndarray, states: np.ndarray, rest: np.ndarray, step: np.ndarray | None,
-                kept: np.ndarray | None, exact: set[int]) -> list[tuple[int, int]]:
+                kept: np.ndarray | None) -> list[tuple[int, int]]:
         """Check each (ZeRO, heavy stage) signature once against ``card_breakdown``, on its first
-        valid cell; the (ZeRO, stage) index pairs where the fast path disagrees (``fallbacks``).  ZeRO rows in
-        ``exact`` are totalled by ``card_breakdown`` anyway (``fresh_gradient_rows``)."""
+        valid cell; the (ZeRO, stage) index pairs where the fast path disagrees (``fallbacks``)."""
         wrong = []
         for zi, zero in enumerate(self.zeros):
             first = np.flatnonzero(valid[zi])
-            if not len(first) or zi in exact:
+            if not len(first):
                 continue
             v, d = divmod(int(first[0]), valid.shape[2])
             dp, world = int(dps[d]), g.cards_per_replica * int(dps[d])
@@ -407,7 +411,7 @@ class HardwareSearch:
                 signature = (g.tp > 1, g.cp > 1, ep > 1, zero, k == 0, k == g.pp - 1)
                 if self._confirmed.get(signature):
                     continue
-                above = max(int(rest[ki, v, d]), 0 if step is None else int(step[zi, ki, d]))
+                above = max(int(rest[zi, ki, v, d]), 0 if step is None else int(step[zi, ki, d]))
                 above += 0 if kept is None else int(kept[ki, v])
                 fast = self.mem.with_overhead(int(states[zi, ki, d]) + above, world)
                 agrees = self._confirmed[signature] = fast == self.exact_total(g, ep, zero, k, variants[v], dp,

@@ -50,11 +50,13 @@ from engine.training.memory.detailed import (
     peak_rest,
     pipeline_output_buffers,
 )
+from engine.training.memory.first_step import OPTIMIZER_STEP
 from engine.training.memory.model_states import (
     card_params,
     grad_bytes_per_param,
     optimizer_bytes_per_param,
 )
+from engine.training.memory.schedule import in_flight_chunks
 from engine.training.memory.seed import (
     SEED_GRAD_BYTES,
     SEED_MASTER_BYTES,
@@ -92,6 +94,7 @@ class MemoryModel:
         self._coeffs: dict[tuple, tuple] = {}
         self._reduces: dict[tuple, tuple[int, int]] = {}
         self._rest_checked: dict[tuple, bool] = {}
+        self._fresh: dict[tuple, int] = {}
         self.engine_calls = 0
         self.fallbacks = 0
         o = method.overhead
@@ -206,6 +209,35 @@ class MemoryModel:
             pieces = self._pieces[key] = RestPieces(full, dense_layer, moe_layer, kept, working, *ends,
                                                     backward + wgrad)
         return pieces
+
+    def fresh_rest_table(self, g: Geometry, ep: int, variants: tuple[Variant, ...]) -> np.ndarray | None:
+        """[heavy stage, variant] what the highest moment but the optimizer step adds to the model states and
+        the kept outputs where the gradients start at the backward (``gradient_lifetime``: the huggingface
+        profile without ZeRO, one micro-batch per step), from the card's own step timeline (0 at the least: the
+        optimizer step holds the states); None for every other profile.  It reads neither DP nor ZeRO beyond
+        ZeRO-0: the model states are whole, and the communication buffers are in every moment."""
+        tr = self.training
+        if self.seed or self.method.framework != "huggingface" or tr.distributed_optimizer:
+            return None
+        out = np.empty((len(g.heavy_stages), len(variants)), dtype=np.int64)
+        for i, k in enumerate(g.heavy_stages):
+            for j, variant in enumerate(variants):
+                key = (g.stage_layers[k], k == 0, k == g.pp - 1, g.pp, g.vpp, g.tp, g.cp, ep, variant)
+                hit = self._fresh.get(key)
+                if hit is None:
+                    hit = self._fresh[key] = self._fresh_rest(g, k, ep, variant)
+                out[i, j] = hit
+        return out
+
+    def _fresh_rest(self, g: Geometry, stage: int, ep: int, variant: Variant) -> int:
+        one_step = self.training_for(0, variant).model_copy(update={"global_batch": variant[0]})  # m = 1 at DP 1
+        ctx = CardContext(model=self.model, training=one_step, method=self.method, stage=stage, stages=g.pp,
+                          vpp=g.vpp, layer_indices=g.stage_layers[stage], tp=g.tp, dp=1, cp=g.cp, ep=ep,
+                          in_flight_chunks=in_flight_chunks(stage, g.pp, 1, g.vpp), world=g.cards_per_replica)
+        timeline = self._breakdown(ctx).timeline
+        step = next(m for m in timeline if m.short == OPTIMIZER_STEP)
+        held = step.total_bytes - dict(step.live).get("transient", 0)  # the states and the kept outputs
+        return max(0, max(m.total_bytes for m in timeline if m is not step) - held)
 
     def _reduce(self, g: Geometry, stage: int, ep: int) -> tuple[int, int]:
         """(``reduce_bytes``, ``held_gradient_bytes``) of the stage: the all-reduce copy of its parameters and
