@@ -462,6 +462,8 @@ def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, e
         out = out + np.where(alone, 0, (bw + bg) * largest)
     elif method.framework == "deepspeed" and zero in (1, 2):
         out = out + np.where(alone, 0, bg * np.minimum(method.deepspeed_reduce_bucket_elements, total))
+    elif method.framework == "huggingface" and zero == 0 and not tr.distributed_optimizer:
+        out = out + np.where(alone, 0, bg * (dense + experts))  # DDP's gradient buckets (communication_figure)
     return out
 
 
