@@ -40,6 +40,7 @@ def headline(code: str) -> str:
         "host-offload": translate("warnings", "Parts kept in system RAM"),
         "paged-optimizer": translate("warnings", "Paged optimizer"),
         "deepspeed-bf16-without-zero": translate("warnings", "DeepSpeed bf16 without ZeRO"),
+        "gradients-from-backward": translate("warnings", "Peaks before its gradients exist"),
         "vllm-margin": translate("warnings", "vLLM's margin cannot hold the CUDA context and graphs"),
         "vllm-max-num-seqs": translate("warnings", "vLLM runs fewer sequences at once than planned"),
         "vllm-batch-refused": translate("warnings", "vLLM refuses these batch settings"),

@@ -22,6 +22,7 @@ from engine.training.config import MethodConfig, TrainingConfig
 from engine.training.memory.context import CardContext, ReplayedReserve
 from engine.training.memory.deepspeed_optimizer import deepspeed_bf16_optimizer
 from engine.training.memory.detailed import detailed_breakdown
+from engine.training.memory.first_step import OPTIMIZER_STEP
 from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
 from engine.training.memory.seed import seed_breakdown
 from engine.units import GB, format_both_units, format_bytes, plural
@@ -55,6 +56,7 @@ def training_estimate(plan: Plan, replayed_reserve: ReplayedReserve | None = Non
     warnings.extend(_remainder_warning(model, method))
     warnings.extend(_framework_warnings(training, method))
     warnings.extend(_attention_scores_warning(model, training, method))
+    warnings.extend(_gradient_lifetime_warning(cards))
     capacity = _capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo)
     warnings.extend(capacity)
     if any(w.code == "over-capacity" for w in capacity):
@@ -105,6 +107,30 @@ def _framework_warnings(training: TrainingConfig, method: MethodConfig) -> list[
             "parameter, as estimated here. Releases since January 2026 refuse bf16 without ZeRO (DeepSpeed PR "
             "7790): there, ZeRO-1 with data_types.grad_accum_dtype fp32 runs the same optimizer"), severity="info")]
     return []
+
+
+def _gradient_lifetime_warning(cards: list[CardEstimate]) -> list[PlanWarning]:
+    """A card that peaks before its backward because its gradients start there (one micro-batch per optimizer
+    step: ``gradient_lifetime``) would hold them at that peak too if the run accumulated gradients: say so,
+    with what they weigh on the worst such card."""
+    seen: dict[int, tuple[CardEstimate, int]] = {}
+    for card in cards:
+        bd = card.breakdown
+        if id(bd) in seen or not bd.timeline:
+            continue
+        peak = bd.timeline[bd.peak_moment]
+        at_step = next((dict(m.live).get("gradients", 0) for m in bd.timeline if m.short == OPTIMIZER_STEP), 0)
+        if at_step and not dict(peak.live).get("gradients", 0):
+            seen[id(bd)] = (card, at_step)
+    if not seen:
+        return []
+    card, grads = max(seen.values(), key=lambda pair: pair[1])
+    return [PlanWarning("gradients-from-backward", (
+        f"one micro-batch per optimizer step: zero_grad frees the gradients between steps, so card {card.index} "
+        f"peaks at '{card.breakdown.timeline[card.breakdown.peak_moment].label}' without its "
+        f"{n(grads)} B ({format_both_units(grads)}) of gradients. A run that accumulates gradients keeps them from "
+        "its first backward on: set the global batch (--global-batch; finetune: --gradient-accumulation)"),
+        tuple(c.index for c, _ in seen.values()), severity="info")]
 
 
 def _attention_scores_warning(model: ModelSpec, training: TrainingConfig, method: MethodConfig) -> list[PlanWarning]:

@@ -3162,7 +3162,7 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         <name>warnings</name>
         <message>
             <location filename="../../gui/warnings_panel.py" line="25" />
-            <location filename="../../gui/warnings_panel.py" line="54" />
+            <location filename="../../gui/warnings_panel.py" line="55" />
             <source>Over capacity</source>
             <translation>超出显存容量</translation>
         </message>
@@ -3253,31 +3253,36 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/warnings_panel.py" line="43" />
+            <source>Peaks before its gradients exist</source>
+            <translation>峰值出现在梯度生成之前</translation>
+        </message>
+        <message>
+            <location filename="../../gui/warnings_panel.py" line="44" />
             <source>vLLM's margin cannot hold the CUDA context and graphs</source>
             <translation>vLLM 预留余量放不下 CUDA 上下文和 CUDA 图</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="44" />
+            <location filename="../../gui/warnings_panel.py" line="45" />
             <source>vLLM runs fewer sequences at once than planned</source>
             <translation>vLLM 同时运行的序列数少于计划</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="45" />
+            <location filename="../../gui/warnings_panel.py" line="46" />
             <source>vLLM refuses these batch settings</source>
             <translation>vLLM 拒绝这些批处理设置</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="83" />
+            <location filename="../../gui/warnings_panel.py" line="84" />
             <source>Not computed while the plan has an error (see the message above the diagram).</source>
             <translation>方案有错误，暂不计算（见节点图上方的提示）。</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="90" />
+            <location filename="../../gui/warnings_panel.py" line="91" />
             <source>No warnings</source>
             <translation>没有警告</translation>
         </message>
         <message>
-            <location filename="../../gui/warnings_panel.py" line="103" />
+            <location filename="../../gui/warnings_panel.py" line="104" />
             <source>Click to highlight the %n card(s) concerned</source>
             <translation>点击高亮相关的 %n 张卡</translation>
         </message>

@@ -174,6 +174,25 @@ def test_gradients_start_at_the_backward_without_accumulation():
     assert {dict(m.live)["gradients"] for m in accumulating.timeline} == {432_896}
 
 
+def test_a_card_that_peaks_before_its_gradients_exist_says_what_accumulation_would_add():
+    """With a 32,000-entry vocabulary and 256 tokens the loss is the peak, and it runs without gradients at one
+    micro-batch per step: an info warning names the gradients a run that accumulates would hold there too
+    (bf16: 2 B x (embedding 32,000 x 64 + output layer 32,000 x 64 + final LayerNorm 128 + 4 layers x 49,984)
+    = 2 B x 4,296,064 = 8,592,128 B)."""
+    plan = single_card_plan()
+    plan = plan.model_copy(update={"model": GPT.model_copy(update={"vocab": 32_000}),
+                                   "training": plan.training.model_copy(update={"seq": 256}),
+                                   "method": plan.method.model_copy(update={"framework": "huggingface"})})
+    est = estimate(plan)
+    bd = est.cards[0].breakdown
+    assert bd.timeline[bd.peak_moment].short == "loss" and bd.gradients.bytes == 0
+    warning = next(w for w in est.warnings if w.code == "gradients-from-backward")
+    assert warning.severity == "info" and warning.cards == (0,)
+    assert "without its 8,592,128 B" in warning.message and "--gradient-accumulation" in warning.message
+    accumulating = plan.model_copy(update={"training": plan.training.model_copy(update={"global_batch": 2 * B})})
+    assert not any(w.code == "gradients-from-backward" for w in estimate(accumulating).warnings)
+
+
 def test_ddp_keeps_a_bucket_copy_of_every_gradient():
     """Hugging Face over 2 data-parallel cards: torch DistributedDataParallel's flat gradient buckets, with the
     default gradient_as_bucket_view=False, are a second copy of every gradient from the moment the model is
