@@ -22,7 +22,8 @@ reserve stops growing.
   final norm, ``lm_head`` and ``ForCausalLMLoss`` (the shifted fp32 copy with transformers 4.46 to 4.48,
   ``method.transformers_version``); what Python still binds stays alive (the attention
   module's Q, K, V and normed input until it returns, the MLP's input, the model output until the
-  causal-LM forward returns, the 16-bit logits until ``compute_loss`` returns);
+  causal-LM forward returns, the 16-bit logits until ``compute_loss`` returns; under QLoRA's bf16 mixed
+  precision accelerate's ``convert_outputs_to_fp32`` first copies them to fp32, accelerate ``prepare_model``);
 * **backward**: the loss's gradients, then each layer from the last (recomputed with autograd under
   checkpointing, its recomputed output held until its backward returns), op by op, each adapter's
   ``.grad`` at its first gradient;
@@ -239,7 +240,12 @@ class _Step:
         last = frozenset({"x"})
         head = Tensors(alloc, {"x": checkpoints.pop()}, {"x": self._input_bytes(self.layers)})
         run_forward(head, self.head, keep=frozenset({"logits"}), autograd=True, consumed=last)
-        head.drop("logits")  # the model output dies with compute_loss's frame, before backward
+        if self.sh.quantized:  # bf16=True: accelerate's convert_outputs_to_fp32 copies the returned logits
+            converted = alloc.malloc(FP32 * sh.tokens * sh.vocab)
+            head.drop("logits")  # the original output goes once the converted one is returned
+            alloc.free(converted)  # the model output dies with compute_loss's frame, before backward
+        else:
+            head.drop("logits")  # the model output dies with compute_loss's frame, before backward
         grads_made: list[int] = []
         grads = run_backward(head, self.head, "loss", alloc.malloc(4), consumed=last, param_grads=grads_made)
         grad = grads["x"]
