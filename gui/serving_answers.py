@@ -104,8 +104,7 @@ def _run_search(plan: Plan, relay: _Relay) -> None:
         result, error = searches(plan), ""
     except PlanError as e:
         result, error = None, str(e)
-    with contextlib.suppress(RuntimeError):  # the window closed meanwhile: nobody is waiting
-        relay.done.emit(plan, result, error)
+    relay.done.emit(plan, result, error)  # the relay outlives the window (see ServingAnswers.__init__)
 
 
 class ServingAnswers(QObject):
@@ -120,7 +119,10 @@ class ServingAnswers(QObject):
         self._answers: Answers | None = None
         self._memo: OrderedDict[Plan, tuple[Searches | None, str]] = OrderedDict()
         self._running: dict[Plan, Future] = {}
-        self._relay = _Relay(self)
+        # unparented: a search still running on its worker thread holds the relay and may emit after the window
+        # (and this object) is gone; a parented relay would be deleted under it (the queued signal to a
+        # destroyed receiver is dropped by Qt)
+        self._relay = _Relay()
         self._relay.done.connect(self._on_done)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
