@@ -129,7 +129,8 @@ def _gradient_lifetime_warning(cards: list[CardEstimate]) -> list[PlanWarning]:
         f"one micro-batch per optimizer step: zero_grad frees the gradients between steps, so card {card.index} "
         f"peaks at '{card.breakdown.timeline[card.breakdown.peak_moment].label}' without its "
         f"{n(grads)} B ({format_both_units(grads)}) of gradients. A run that accumulates gradients keeps them from "
-        "its first backward on: set the global batch (--global-batch; finetune: --gradient-accumulation)"),
+        "its first backward on: say how many micro-batches a step takes (the Global batch field, --global-batch; "
+        "fine-tuning: the Gradient accumulation field, --gradient-accumulation)"),
         tuple(c.index for c, _ in seen.values()), severity="info")]
 
 
