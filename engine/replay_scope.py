@@ -11,9 +11,9 @@ def allocator_replay_problem(plan: Plan) -> str | None:
     """Why ``plan`` cannot take the replayed reserve (None: it can).
 
     Training: the megatron-2021 framework (each card's own limits are checked when it is estimated,
-    :func:`engine.training.memory.megatron2021_replay.replay_problem`).  Fine-tuning: LoRA or QLoRA under
-    PEFT on one card (:func:`engine.finetune.hf_trainer_replay.trainer_replay_problem`).  Serving has no step to
-    replay.
+    :func:`engine.training.memory.megatron2021_replay.replay_problem`).  Fine-tuning: the Hugging Face Trainer
+    on one card, LoRA or QLoRA under PEFT or full fine-tuning in pure 16 bits
+    (:func:`engine.finetune.hf_trainer_replay.trainer_replay_problem`).  Serving has no step to replay.
     """
     if plan.mode == "serving":
         return "a training or fine-tuning plan"

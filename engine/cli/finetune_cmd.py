@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from pydantic import ValidationError
-
 from engine.cli.arg_types import float_in, int_in, percent_or_replay
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, emit_report
@@ -13,13 +11,14 @@ from engine.cli.training_args import (
     TRANSFORMERS_VERSION_HELP,
     fragmentation_from_args,
     gpu_from_args,
+    validated,
 )
 from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.finetune.config import TARGET_MODULES, FinetuneConfig
 from engine.limits import MAX_BATCH, MAX_CARDS, MAX_PP, MAX_RANK, MAX_SEQ
 from engine.plan.layout import build_grid
-from engine.plan.schema import Plan, load_plan, plan_error_from_validation, with_changes
+from engine.plan.schema import Plan, load_plan, with_changes
 from engine.report.records import Estimate
 from engine.training.config import MethodConfig
 from engine.units import Unit, format_bytes
@@ -80,10 +79,7 @@ def finetune_from_args(args: argparse.Namespace, base: FinetuneConfig | None = N
         value = getattr(args, f, None)
         if value is not None:
             data[f] = tuple(v.strip() for v in value.split(",")) if f == "target_modules" else value
-    try:
-        return FinetuneConfig.model_validate(data)
-    except ValidationError as e:
-        raise plan_error_from_validation(e, "finetune") from None
+    return validated(FinetuneConfig, data, "finetune")
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
@@ -102,14 +98,12 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
 
 
 def _method(args: argparse.Namespace, base: MethodConfig) -> MethodConfig:
-    changes = fragmentation_from_args(args)
-    method = base.model_copy(update={"overhead": base.overhead.model_copy(update=changes)}) if changes else base
-    if args.transformers_version is None:
-        return method
-    try:
-        return MethodConfig.model_validate({**method.model_dump(), "transformers_version": args.transformers_version})
-    except ValidationError as e:
-        raise plan_error_from_validation(e, "method") from None
+    """``base`` with the method flags ``finetune`` takes: the allocator reserve and the transformers release."""
+    data = base.model_dump()
+    data["overhead"].update(fragmentation_from_args(args))
+    if args.transformers_version is not None:
+        data["transformers_version"] = args.transformers_version
+    return validated(MethodConfig, data, "method")
 
 
 def summary_lines(est: Estimate, unit: Unit) -> list[str]:

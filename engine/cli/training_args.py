@@ -95,7 +95,8 @@ _TRAINING_FLAGS = ("seq", "micro_batch", "global_batch", "precision", "optimizer
 LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus_per_node", "tp", "pp", "dp", "cp", "ep", "vpp", "pp_layers")
 
 
-def _validated(cls, data: dict, prefix: str):
+def validated(cls, data: dict, prefix: str):
+    """``cls`` built from ``data``; a pydantic error becomes the PlanError of its first field (under ``prefix``)."""
     try:
         return cls.model_validate(data)
     except ValidationError as e:
@@ -107,7 +108,7 @@ def training_from_args(args: argparse.Namespace, base: TrainingConfig | None = N
     data.update({f: getattr(args, f) for f in _TRAINING_FLAGS if getattr(args, f, None) is not None})
     if getattr(args, "expert_load", None) is not None:
         data["expert_load"] = parse_expert_load(args.expert_load)
-    return _validated(TrainingConfig, data, "training")
+    return validated(TrainingConfig, data, "training")
 
 
 # --expert-load KIND[:FACTOR]: the names users type for engine.training.config.ExpertLoad's kinds
@@ -153,7 +154,7 @@ def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None)
         overhead["nccl_bytes"] = overhead_bytes(args.nccl_memory, "--nccl-memory")
     overhead.update(fragmentation_from_args(args))
     data["overhead"] = overhead
-    return _validated(MethodConfig, data, "method")
+    return validated(MethodConfig, data, "method")
 
 
 def fragmentation_from_args(args: argparse.Namespace) -> dict[str, object]:

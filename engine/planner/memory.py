@@ -55,6 +55,7 @@ from engine.training.memory.model_states import (
     card_params,
     grad_bytes_per_param,
     optimizer_bytes_per_param,
+    plain_torch_gradients,
 )
 from engine.training.memory.schedule import in_flight_chunks
 from engine.training.memory.seed import (
@@ -216,8 +217,7 @@ class MemoryModel:
         profile without ZeRO, one micro-batch per step), from the card's own step timeline (0 at the least: the
         optimizer step holds the states); None for every other profile.  It reads neither DP nor ZeRO beyond
         ZeRO-0: the model states are whole, and the communication buffers are in every moment."""
-        tr = self.training
-        if self.seed or self.method.framework != "huggingface" or tr.distributed_optimizer:
+        if self.seed or not plain_torch_gradients(self.method.framework, 0, self.training.distributed_optimizer):
             return None
         out = np.empty((len(g.heavy_stages), len(variants)), dtype=np.int64)
         for i, k in enumerate(g.heavy_stages):
@@ -462,7 +462,7 @@ def _detailed_states_array(tr: TrainingConfig, method: MethodConfig, c: tuple, e
         out = out + np.where(alone, 0, (bw + bg) * largest)
     elif method.framework == "deepspeed" and zero in (1, 2):
         out = out + np.where(alone, 0, bg * np.minimum(method.deepspeed_reduce_bucket_elements, total))
-    elif method.framework == "huggingface" and zero == 0 and not tr.distributed_optimizer:
+    elif plain_torch_gradients(method.framework, zero, tr.distributed_optimizer):
         out = out + np.where(alone, 0, bg * (dense + experts))  # DDP's gradient buckets (communication_figure)
     return out
 

@@ -21,6 +21,11 @@ Framework = Literal["megatron", "megatron-2021", "deepspeed", "huggingface"]
 DeepSpeedFp16Optimizer = Literal["fused", "unfused"]
 ModelCode = Literal["framework", "litgpt"]
 FragmentationModel = Literal["percent", "replay"]
+
+
+def parse_transformers_version(text: str) -> tuple[int, int, int]:
+    """``"4.48.1"`` -> ``(4, 48, 1)``; anything else is a :class:`PlanError` naming ``method.transformers_version``."""
+    return parse_release(text, "method.transformers_version", "a transformers release such as 4.48.1")
 FRAGMENTATION_MODEL_FIELD = "method.overhead.fragmentation_model"  # the replay's refusals name it
 
 
@@ -156,8 +161,8 @@ class OverheadConfig(BaseModel):
     * Fragmentation: PyTorch's caching allocator reserves more than it allocates;
       Megatron's own estimate adds 5% (``overhead_factor = 1.05``).  For Megatron-LM 2021 plans,
       ``fragmentation_model`` replay runs the allocator's rules over the card's requests instead
-      (:mod:`engine.training.memory.megatron2021_replay`; for PEFT LoRA fine-tuning
-      :mod:`engine.finetune.hf_trainer_replay`).
+      (:mod:`engine.training.memory.megatron2021_replay`; for fine-tuning under the Hugging Face
+      Trainer :mod:`engine.finetune.hf_trainer_replay`).
     * Library workspaces (cuBLAS per thread, Transformer Engine) are the exception: PyTorch's
       allocator holds them, so they count in its peak (:mod:`engine.training.memory.workspace`).
     """
@@ -206,7 +211,7 @@ class MethodConfig(BaseModel):
     @classmethod
     def _transformers_version(cls, v: str | None) -> str | None:
         if v is not None:
-            parse_release(v, "method.transformers_version", "a transformers release such as 4.48.1")
+            parse_transformers_version(v)
         return v
 
     deepspeed_fp16_optimizer: DeepSpeedFp16Optimizer = Field(

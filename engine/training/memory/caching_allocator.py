@@ -136,11 +136,11 @@ class CachingAllocator:
         self._cache(block)
 
     def _release_cached_segments(self) -> None:
+        """``release_cached_blocks``: every free block that is a whole segment goes back to CUDA."""
         for pool in self._pools.values():
-            whole = [entry for entry in pool if entry[2].prev is None and entry[2].next is None]
-            for entry in whole:
-                pool.remove(entry)
-                self.reserved -= entry[0]
+            whole = [entry[2].prev is None and entry[2].next is None for entry in pool]
+            self.reserved -= sum(entry[0] for entry, w in zip(pool, whole, strict=True) if w)
+            pool[:] = [entry for entry, w in zip(pool, whole, strict=True) if not w]  # still sorted
 
     @property
     def cached(self) -> int:

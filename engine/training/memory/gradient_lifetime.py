@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from engine.model.params import parameter_counts
 from engine.report.formatting import n
 from engine.training.memory.context import CardContext
-from engine.training.memory.model_states import card_params
+from engine.training.memory.model_states import card_params, plain_torch_gradients
 
 
 def gradients_start_at_backward(ctx: CardContext) -> bool:
@@ -27,7 +27,7 @@ def gradients_start_at_backward(ctx: CardContext) -> bool:
     distributed optimizer, one micro-batch per optimizer step (``training.global_batch`` = micro-batch ×
     DP; without a global batch, one pipeline stage)."""
     tr = ctx.training
-    if ctx.method.framework != "huggingface" or tr.zero or tr.distributed_optimizer:
+    if not plain_torch_gradients(ctx.method.framework, tr.zero, tr.distributed_optimizer):
         return False
     if tr.global_batch is None:
         return ctx.stages == 1

@@ -31,8 +31,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from engine.model.spec import ModelSpec
-from engine.releases import parse_release
 from engine.report.formatting import ceil_div, n
+from engine.training.config import parse_transformers_version
 from engine.training.memory.activations import LayerActivations, layer_activations
 
 
@@ -106,7 +106,7 @@ def copies_shifted_logits(version: str | None) -> bool:
     if version is None:
         return False
     low, high = SHIFTED_LOGITS_COPY
-    return low <= parse_release(version, "method.transformers_version", "a transformers release such as 4.48.1") < high
+    return low <= parse_transformers_version(version) < high
 
 
 def causal_lm_loss_bytes(e: int, version: str | None) -> tuple[int, str]:

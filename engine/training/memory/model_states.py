@@ -187,6 +187,14 @@ def model_state_figures(ctx: CardContext) -> tuple[dict[str, Figure], tuple[Figu
     return parts, details, host
 
 
+def plain_torch_gradients(framework: str, zero: int, distributed_optimizer: bool) -> bool:
+    """Whether a card's gradients are PyTorch's own ``.grad`` tensors: the huggingface profile without ZeRO or a
+    distributed optimizer.  The backward creates them, ``zero_grad`` frees them
+    (:mod:`engine.training.memory.gradient_lifetime`), and across data-parallel ranks DDP copies them into its
+    buckets (:func:`communication_figure`)."""
+    return framework == "huggingface" and not zero and not distributed_optimizer
+
+
 def communication_figure(ctx: CardContext) -> Figure:
     """Framework buffers the allocator sees: DeepSpeed's gradient bucket, ZeRO-3 gathers, PyTorch DDP's buckets.
 
@@ -210,7 +218,7 @@ def communication_figure(ctx: CardContext) -> Figure:
         bg = _bytes_per_grad(ctx)
         return figure("communication", "gradient reduce bucket", bg * elements,
                       f"{bg} B × min(reduce_bucket_size {n(ctx.method.deepspeed_reduce_bucket_elements)}, {n(p.total)})")
-    if ctx.method.framework == "huggingface" and not tr.zero and not tr.distributed_optimizer and ctx.shard > 1:
+    if plain_torch_gradients(ctx.method.framework, tr.zero, tr.distributed_optimizer) and ctx.shard > 1:
         bg = _bytes_per_grad(ctx)
         return figure("communication", "DDP gradient buckets", bg * p.total,
                       f"{bg} B × {n(p.total)} params (torch DistributedDataParallel's flat buckets, "
