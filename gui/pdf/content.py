@@ -168,7 +168,8 @@ def finetune_rows(f: FinetuneConfig) -> list[tuple[str, str]]:
     if f.method == "qlora":
         base += f", {f.quant}" + (" with double quantization" if f.double_quant else "") + (
             f", bitsandbytes {f.bnb_version}" if f.bnb_version else "")
-    rows = [("framework", {"peft": "Hugging Face transformers + PEFT", "litgpt": "LitGPT"}[f.framework]),
+    hf = "Hugging Face transformers" if f.method == "full" else "Hugging Face transformers + PEFT"
+    rows = [("framework", {"peft": hf, "litgpt": "LitGPT"}[f.framework]),
             ("sequence", f"{f.seq:,} tokens"),
             ("batch", f"micro-batch {f.micro_batch} per card" + (
                 f", {f.gradient_accumulation} micro-batches per optimizer step" if f.gradient_accumulation > 1

@@ -231,3 +231,15 @@ def test_fine_tuning_plan_summary_shows_what_it_trains_with(tmp_path):
     assert "PyTorch's caching allocator replayed over the card's steps" in text
     assert "release 4.48.1" in text and "one micro-batch per optimizer step" in text
     assert "The card (RTX 4090) stays within its memory" in text and "1 card on 1 node:" in text
+
+
+def test_a_full_fine_tuning_summary_does_not_claim_peft(tmp_path):
+    """Full fine-tuning under the transformers Trainer trains every weight; PEFT is for the adapter methods."""
+    from gui.templates import load_template
+
+    plan = load_template("7b-rtx4090-qlora")
+    plan = plan.model_copy(update={"finetune": plan.finetune.model_copy(update={"method": "full"})})
+    path = tmp_path / "full.pdf"
+    export_pdf(plan, path)
+    text = re.sub(r"\s+", " ", pdf_text(path))
+    assert "framework Hugging Face transformers" in text and "PEFT" not in text
