@@ -55,6 +55,11 @@ class GpuSpec(BaseModel):
         "CUDA compute capability (NVIDIA's CUDA GPUs table), e.g. '8.0' for A100: decides bf16, FP8 and "
         "int4 kernels"))
     arch: str = Field("", max_length=32, description="sm_80, gfx942 (AMD), apple, qualcomm, ascend ...")
+    sm_count: int | None = Field(None, gt=0, strict=True, description=(
+        "streaming multiprocessors as CUDA reports them (cudaDeviceProp.multiProcessorCount, "
+        "torch.cuda.get_device_properties().multi_processor_count); None for non-NVIDIA parts (AMD compute "
+        "units are not SMs) or when unknown"))
+    sm_count_source: str = Field("", description="where sm_count comes from, quoted")
     unified_memory: bool = Field(False, description="shares system RAM (Apple M-series, Jetson, phones)")
     price_usd_per_hour: float | None = Field(None, ge=0, description="typical cloud price, for the planner's 'cheapest'")
     source: str = Field(description="where the figures come from")

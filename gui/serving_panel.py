@@ -150,7 +150,7 @@ class ServingPanel(QScrollArea):
         warm = sampler_warmup_of(a.worst)
         if warm is not None and warm[1]:
             rows.append(_row(translate("ServingPanel", "Sampler warm-up (vLLM)"), format_bytes(warm[0], unit),
-                             translate("ServingPanel", "its profile's peak: every request's logits sorted over the "
+                             translate("ServingPanel", "its profile's peak: every request's logits over the whole "
                                        "vocabulary; fewer max sequences lower it")))
         rows.append(_row(translate("ServingPanel", "Weights, whole model ({format})").format(format=html.escape(s.quant)),
                          format_bytes(s.weight_bytes, unit)))

@@ -67,10 +67,11 @@ class CardModel(BaseModel):
         "library_workspace; 0 with enforce_eager), non_torch (vLLM: non-torch memory allocated after start-up), "
         "sampler_warmup (vLLM, every V0 release and V1 from 0.8, on the cards with the output layer: its "
         "profile's sampler run over "
-        "max_num_seqs dummy requests, the logits and the top-k/top-p sort's temporaries with the forward's hidden "
+        "max_num_seqs dummy requests, the logits and the top-k/top-p temporaries (the sort's before 0.19, the Triton or "
+        "FlashInfer kernel's since) with the forward's hidden "
         "states; when it exceeds the forward, the profile peaks there and activations + logits are this moment), "
         "unreserved (vLLM: what the gpu_memory_utilization margin leaves after the CUDA context and, before "
-        "0.21, the CUDA graphs; when the margin cannot hold them, the rest of the pool vLLM allocates anyway)"))
+        "0.20, the CUDA graphs; when the margin cannot hold them, the rest of the pool vLLM allocates anyway)"))
     formulas: dict[str, str]
     host_bytes: int
     peak_moment: str = Field("", description="the moment of the step the card peaks at (training and "

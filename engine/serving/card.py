@@ -24,7 +24,7 @@ from engine.report.formatting import n
 from engine.report.records import Breakdown, Figure, figure, make_breakdown
 from engine.serving.config import ServingConfig
 from engine.serving.kv_cache import KvUse, WindowPolicy, kv_bytes, kv_use
-from engine.serving.runtimes import NCCL_BYTES, RuntimeProfile
+from engine.serving.runtimes import RuntimeProfile
 from engine.serving.split import StageSplit
 from engine.serving.vllm_batch import VllmBatch
 from engine.serving.vllm_profiling import VLLM_NON_TORCH_GROWTH_BYTES, VllmProfiling
@@ -51,6 +51,7 @@ class Setting:
     window: WindowPolicy
     vllm: VllmProfiling | None = None  # what the vLLM release counts inside its budget (None: not vLLM)
     vllm_batch: VllmBatch | None = None  # vLLM's profiled chunk and max_num_seqs (None: not vLLM)
+    nccl: tuple[int, str] = (0, "0 (single card)")  # NCCL buffers on each card, and why
 
     def tokens(self, context: int, batch: int) -> int:
         """Tokens of the forward pass that sets the activation peak."""
@@ -161,7 +162,7 @@ def _runtime_bytes(s: Setting, dynamic: int) -> RuntimeBytes:
     frag_pct = rt.fragmentation_percent if cfg.fragmentation_percent is None else cfg.fragmentation_percent
     lib = rt.library_workspace_bytes if cfg.library_workspace_bytes is None else cfg.library_workspace_bytes
     graphs = 0 if cfg.enforce_eager else rt.cuda_graph_bytes if cfg.cuda_graph_bytes is None else cfg.cuda_graph_bytes
-    nccl = NCCL_BYTES if s.world > 1 else 0
+    nccl = s.nccl[0]
     non_torch = VLLM_NON_TORCH_GROWTH_BYTES if s.vllm is not None else 0
     return RuntimeBytes(ctx, lib, graphs, nccl, non_torch, int(dynamic * frag_pct / 100), frag_pct)
 
@@ -175,7 +176,7 @@ def _overhead(s: Setting, dynamic: int) -> tuple[RuntimeBytes, list[Figure]]:
     figs = [
         figure("cuda_context", "CUDA context", rb.context, f"{n(rb.context)} B ({name} profile constant)"),
         figure("library_workspace", "cuBLAS workspace / CUDA graphs", lib, lib_text),
-        figure("nccl", "NCCL buffers", rb.nccl, f"{n(rb.nccl)} B" if rb.nccl else "0 (single card)"),
+        figure("nccl", "NCCL buffers", rb.nccl, s.nccl[1]),
         figure("fragmentation", "allocator reserve", rb.fragmentation,
                f"{rb.fragmentation_percent}% × {n(dynamic)} B allocated"),
     ]
@@ -205,7 +206,8 @@ def warmup_of(s: Setting, stage: int, tokens: int, batch: int) -> SamplerWarmup 
     rank's pool as the smallest, so counting the warm-up on each rank of the stage gives V0's pool too."""
     if s.vllm_batch is None or not s.vllm_batch.warms_sampler or s.split.output_stage != stage or not s.spec.vocab:
         return None
-    return sampler_warmup(s.spec, s.vllm_batch.warmup_requests(batch), tokens, ACT_BYTES)
+    b = s.vllm_batch
+    return sampler_warmup(s.spec, b.warmup_requests(batch), tokens, ACT_BYTES, sorts=b.sorts, sms=b.sms)
 
 
 def profile_peak(s: Setting, stage: int, tokens: int, batch: int, act: int,
@@ -320,7 +322,7 @@ def _margin(s: Setting, capacity: int) -> int:
 def margin_excess(s: Setting, capacity: int) -> tuple[int, int]:
     """(what a vLLM release keeps outside its budget, the part of it the margin cannot hold) on a card.
 
-    Before 0.21 vLLM captures its CUDA graphs after allocating the KV pool, so an excess is an
+    Before 0.20 vLLM captures its CUDA graphs after allocating the KV pool, so an excess is an
     out-of-memory error at start-up; newer V1 workers also refuse to start when the free memory is
     below ``gpu_memory_utilization × capacity`` (the CUDA context alone can do that).
     """

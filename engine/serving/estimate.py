@@ -38,7 +38,12 @@ from engine.serving.kv_cache import (
 from engine.serving.runtimes import RuntimeProfile, profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
-from engine.serving.support import catalog_gpu, format_support
+from engine.serving.support import (
+    catalog_gpu,
+    format_support,
+    nccl_buffers,
+    streaming_multiprocessors,
+)
 from engine.serving.vllm_batch import VllmBatch, v0_batch, v1_batch
 from engine.serving.vllm_profiling import parse_vllm_version, vllm_profiling
 from engine.units import format_bytes
@@ -94,7 +99,8 @@ def vllm_batch(plan: Plan, cfg: ServingConfig) -> VllmBatch | None:
         return v0_batch(cfg.prefill_chunk or _v0_profile_tokens(cfg), cfg.max_num_seqs)
     card = plan.layout.cards[0]
     version = parse_vllm_version(cfg.vllm_version) if cfg.vllm_version is not None else None
-    return v1_batch(version, cfg.vllm_entry, card.gpu, card.capacity_bytes, cfg.prefill_chunk, cfg.max_num_seqs)
+    return v1_batch(version, cfg.vllm_entry, card.gpu, card.capacity_bytes, cfg.prefill_chunk, cfg.max_num_seqs,
+                    streaming_multiprocessors(card.gpu))
 
 
 def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
@@ -114,6 +120,7 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
         world=len(layout.cards), window=_window_policy(cfg, rt),
         vllm=vllm_profiling(cfg.vllm_version, cfg.vllm_engine) if cfg.runtime == "vllm" else None,
         vllm_batch=batch,
+        nccl=nccl_buffers(cfg.runtime, layout.cards[0].gpu, len(layout.cards), max(topo.tp_size)),
     )
 
 

@@ -100,5 +100,5 @@ def warmup_line(est: Estimate, unit: Unit) -> str:
     size, peaks = warm
     if peaks:
         return (f"vLLM's profile peaks in its sampler warm-up: {format_bytes(size, unit)} (every request's "
-                "logits sorted over the vocabulary), above its forward; --max-num-seqs lowers it")
+                "logits over the whole vocabulary), above its forward; --max-num-seqs lowers it")
     return f"vLLM's sampler warm-up: {format_bytes(size, unit)}, below its profile's forward"

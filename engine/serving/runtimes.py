@@ -18,6 +18,17 @@ Constants are typical figures, each overridable in :class:`ServingConfig`:
   its release: :mod:`engine.serving.vllm_profiling`.
 * ``NCCL_BYTES`` (256 MiB): NCCL communicator buffers when cards talk (TP / PP),
   as in the training engine.
+* ``VLLM_NVLINK4_NCCL_BYTES`` (1.8 GiB): what vLLM's communicators take at TP > 1 on
+  NVLink 4 cards (H100 SXM, H200, H800, H20).  NCCL's buffers grow with the channels it
+  opens to reach a link's bandwidth ("we'll use more memory to reach H100 peak NVLink
+  bandwidth ... The memory usage is linearly tied to the number of channels", sjeaugey in
+  NVIDIA/nccl issue 986).  vLLM's start-up logs show it as the non-torch memory TP > 1 adds
+  over TP 1 on the same card: +1.79 GiB at TP 2 (Meta-Llama-3-8B on an H100, vllm-project/vllm
+  PR 10511: "non_torch_memory 1.79GiB" at TP 1, "3.58GiB" at TP 2) and +1.82 to +1.96 GiB at
+  TP 2 and 4 (twelve vLLM 0.19.0 runs on H100 SXM, llm-d-incubation/llm-d-planner PR 205:
+  "non-torch forward increase memory" 2.06-2.21 GiB against 0.24-0.27 GiB at TP 1).
+  Pipeline stages alone do not add it (0.07 GiB at PP 2 in the same logs); other cards keep
+  ``NCCL_BYTES`` (an A100 NVLink 3 run in the validation table shows no such growth).
 * Default prefill chunk: TensorRT-LLM's ``max_num_tokens`` (8,192), llama.cpp's
   ``n_ubatch`` (512); vLLM's ``max_num_batched_tokens`` depends on its engine, the card
   and the entry point (:mod:`engine.serving.vllm_batch`), so its profile has none.
@@ -28,13 +39,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.units import MiB
+from engine.units import GiB, MiB
 
 TORCH_CUDA_CONTEXT_BYTES = 512 * MiB
 LLAMACPP_CUDA_CONTEXT_BYTES = 256 * MiB
 CUBLAS_WORKSPACE_BYTES = 32 * MiB
 VLLM_CUDA_GRAPH_BYTES = 512 * MiB
 NCCL_BYTES = 256 * MiB
+VLLM_NVLINK4_NCCL_BYTES = int(1.8 * GiB)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.catalog import GpuSpec, find_gpu
+from engine.catalog import GpuSpec, find_gpu, gpu_catalog
 from engine.errors import PlanError
+from engine.report.formatting import n
+from engine.serving.runtimes import NCCL_BYTES, VLLM_NVLINK4_NCCL_BYTES
 from engine.weights.quant import QuantScheme
 
 BF16_MIN_CC = 8.0
@@ -81,3 +83,25 @@ def catalog_gpu(name: str) -> GpuSpec | None:
         return find_gpu(name)
     except PlanError:
         return None
+
+
+def nccl_buffers(runtime: str, gpu: str, cards: int, tp: int) -> tuple[int, str]:
+    """(bytes, formula) of the NCCL buffers on each of ``cards`` cards of GPU ``gpu`` at tensor-parallel size ``tp``:
+    vLLM at TP > 1 on NVLink 4 cards takes what its start-up logs measure, any other multi-card plan the profile
+    constant (:mod:`engine.serving.runtimes`)."""
+    if cards <= 1:
+        return 0, "0 (single card)"
+    card = catalog_gpu(gpu)
+    if runtime == "vllm" and tp > 1 and card is not None and card.interconnect == "NVLink 4":
+        return VLLM_NVLINK4_NCCL_BYTES, (f"{n(VLLM_NVLINK4_NCCL_BYTES)} B (vLLM at TP {tp} on NVLink 4: the non-torch "
+                                         "memory its start-up logs show TP > 1 adding on H100s)")
+    return NCCL_BYTES, f"{n(NCCL_BYTES)} B (profile constant)"
+
+
+def streaming_multiprocessors(name: str) -> int:
+    """The SM count of the card ``name`` (vLLM's Triton sampler keeps a buffer row per SM): the catalog's, or for
+    a card without one (user-defined, or not NVIDIA) the largest in the catalog, so that buffer is not undercounted."""
+    gpu = catalog_gpu(name)
+    if gpu is not None and gpu.sm_count is not None:
+        return gpu.sm_count
+    return max(g.sm_count for g in gpu_catalog() if g.sm_count is not None)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.serving.vllm_sampler import SAMPLER_FIRST_V1_VERSION
+from engine.serving.vllm_sampler import SAMPLER_FIRST_V1_VERSION, sorts_vocabulary
 from engine.units import GiB
 
 VllmEntry = Literal["serve", "llm"]
@@ -44,6 +44,8 @@ class VllmBatch:
     seqs_set: bool  # whether the plan sets max_num_seqs
     why: str  # where the defaults came from, for the formulas
     warms_sampler: bool = True  # whether the profile samples its requests (every V0 release, V1 from 0.8.0)
+    sorts: bool = True  # whether its sampler sorts the vocabulary (every V0 release, V1 before 0.19)
+    sms: int | None = None  # the first card's streaming multiprocessors (the Triton sampler's buffer rows)
 
     def serving_seqs(self, batch: int) -> int:
         """The max_num_seqs that serves ``batch`` concurrent sequences: the plan's, or vLLM's default raised
@@ -75,8 +77,9 @@ def large_card(version: tuple[int, int, int] | None, gpu: str, capacity_bytes: i
 
 
 def v1_batch(version: tuple[int, int, int] | None, entry: VllmEntry, gpu: str, capacity_bytes: int,
-             tokens: int | None = None, seqs: int | None = None) -> VllmBatch:
-    """V1's profiled batch on the first card (vLLM reads the device it runs on); set values win."""
+             tokens: int | None = None, seqs: int | None = None, sms: int | None = None) -> VllmBatch:
+    """V1's profiled batch on the first card (vLLM reads the device it runs on, ``sms`` streaming
+    multiprocessors); set values win."""
     large = large_card(version, gpu, capacity_bytes)
     size = "large-card" if large else "other-card"
     default_tokens = _TOKENS[(large, entry)]
@@ -87,7 +90,7 @@ def v1_batch(version: tuple[int, int, int] | None, entry: VllmEntry, gpu: str, c
     why = (f"max_num_batched_tokens {chunk:,} ({'set' if tokens is not None else f'V1 {size} default for {started}'}), "
            f"max_num_seqs {requests:,} ({'set' if seqs is not None else f'V1 {size} default'}) on {gpu}")
     warms = version is None or version >= SAMPLER_FIRST_V1_VERSION
-    return VllmBatch(chunk, requests, seqs is not None, why, warms)
+    return VllmBatch(chunk, requests, seqs is not None, why, warms, sorts_vocabulary(version, "v1"), sms)
 
 
 def v0_batch(tokens: int, seqs: int | None) -> VllmBatch:

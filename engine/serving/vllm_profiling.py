@@ -26,11 +26,17 @@ Beyond that:
   (``mem_get_info`` total − free − PyTorch's allocated bytes), the CUDA context included
   (``vllm/v1/worker/gpu_worker.py``; PR 18974 "Fix memory profiling bug" moved V1 to the start-up
   baseline, June 2025);
-* V1 0.9.1 to 0.20: PyTorch's peak plus the non-torch memory allocated since start-up;
-* 0.21 onward: also the estimated CUDA graph memory ("CUDA graph memory profiling is enabled
-  (default since v0.21.0)" in the start-up log).
+* V1 0.9.1 to 0.19: PyTorch's peak plus the non-torch memory allocated since start-up (0.19.0 measures
+  and logs the graphs' estimate but leaves it out: "Total non KV cache memory: 17.12GiB; torch peak
+  memory increase: 1.89GiB; non-torch forward increase memory: 0.25GiB; weights memory: 14.99GiB",
+  beside "Estimated CUDA graph memory: 0.84 GiB total", llm-d-incubation/llm-d-planner PR 205);
+* 0.20 onward: also the estimated CUDA graph memory.  The log says "CUDA graph memory profiling is
+  enabled (default since v0.21.0)", but a 0.20.0 start-up already subtracts it: "The current
+  --gpu-memory-utilization=0.8500 is equivalent to --gpu-memory-utilization=0.8340 without CUDA graph
+  memory profiling", 0.016 × 11.99 GiB = its "Estimated CUDA graph memory: 0.19 GiB total"
+  (men16922/llmso-study, ``labs/wsl2-vllm-baseline/results/b-direct-v0200-startup.txt``).
 
-Until 0.21 vLLM captures its CUDA graphs after it has allocated the KV pool, so the graphs come out
+Until 0.20 vLLM captures its CUDA graphs after it has allocated the KV pool, so the graphs come out
 of the margin; a margin too small for the CUDA context and the graphs makes vLLM fail at start-up.
 """
 
@@ -57,7 +63,7 @@ class VllmProfiling:
     context: bool  # the CUDA context (memory in use before the worker's first reading)
     non_torch: bool  # non-torch memory allocated after start-up: NCCL, kernels loaded during the profile
     allreduce_inputs: bool  # at TP > 1, every all-reduce input of the profile stays allocated (0.2.5)
-    graphs: bool  # the estimated CUDA graph memory (0.21+); before, graphs come out of the margin
+    graphs: bool  # the estimated CUDA graph memory (0.20+); before, graphs come out of the margin
 
 
 _BEFORE_025 = VllmProfiling("vLLM < 0.2.5 (PyTorch's allocated peak)", False, False, False, False)
@@ -65,12 +71,12 @@ _V025 = VllmProfiling("vLLM 0.2.5 (device memory in use, all-reduce inputs kept)
 _V026 = VllmProfiling("vLLM 0.2.6-0.3.0 (device memory in use)", True, True, False, False)
 _V0_BASELINE = VllmProfiling("vLLM V0 0.3.1+ (memory allocated since start-up)", False, True, False, False)
 _V1_EARLY = VllmProfiling("vLLM V1 < 0.9.1 (non-torch memory on the device)", True, True, False, False)
-_V1 = VllmProfiling("vLLM V1 0.9.1-0.20 (memory allocated since start-up)", False, True, False, False)
-_V1_GRAPHS = VllmProfiling("vLLM 0.21+ (memory allocated since start-up and CUDA graphs)", False, True, False, True)
+_V1 = VllmProfiling("vLLM V1 0.9.1-0.19 (memory allocated since start-up)", False, True, False, False)
+_V1_GRAPHS = VllmProfiling("vLLM 0.20+ (memory allocated since start-up and CUDA graphs)", False, True, False, True)
 
 
 # One release of each accounting, newest first: what the GUI offers (a plan may name any release).
-VLLM_RELEASES = ("0.21.0", "0.15.1", "0.8.5", "0.6.4", "0.4.1", "0.3.0", "0.2.5", "0.2.4")
+VLLM_RELEASES = ("0.20.0", "0.19.0", "0.15.1", "0.8.5", "0.6.4", "0.4.1", "0.3.0", "0.2.5", "0.2.4")
 
 
 def parse_vllm_version(text: str) -> tuple[int, int, int]:
@@ -84,7 +90,7 @@ def vllm_profiling(version: str | None, engine: str) -> VllmProfiling:
     if version is None:
         return _V0_BASELINE if engine == "v0" else _V1_GRAPHS
     v = parse_vllm_version(version)
-    if v >= (0, 21, 0):
+    if v >= (0, 20, 0):
         return _V1_GRAPHS
     if engine == "v1":
         return _V1_EARLY if v < (0, 9, 1) else _V1

@@ -1924,8 +1924,12 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/serving_panel.py" line="153" />
+            <source>its profile's peak: every request's logits over the whole vocabulary; fewer max sequences lower it</source>
+            <translation>预分析的峰值：每个请求在整个词表上的 logits；减少最大并发序列可降低它</translation>
+        </message>
+        <message>
             <source>its profile's peak: every request's logits sorted over the vocabulary; fewer max sequences lower it</source>
-            <translation>预分析的峰值：每个请求的 logits 按整个词表排序；减少最大并发序列可降低它</translation>
+            <translation type="vanished">预分析的峰值：每个请求的 logits 按整个词表排序；减少最大并发序列可降低它</translation>
         </message>
         <message>
             <location filename="../../gui/serving_panel.py" line="155" />

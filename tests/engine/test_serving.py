@@ -39,9 +39,9 @@ VLLM_GRAPHS = 512 * MiB
 VLLM_NON_TORCH = 512 * MiB  # non-torch memory vLLM allocates after start-up (its log's non_torch_memory)
 
 
-def plan(cfg: ServingConfig, capacity: int = 4 * GiB, model: ModelSpec = SMALL, **grid) -> Plan:
+def plan(cfg: ServingConfig, capacity: int = 4 * GiB, model: ModelSpec = SMALL, gpu: str = "test", **grid) -> Plan:
     return Plan(name="t", mode="serving", model=model, serving=cfg,
-                layout=build_grid(gpu="test", capacity_bytes=capacity, **grid))
+                layout=build_grid(gpu=gpu, capacity_bytes=capacity, **grid))
 
 
 def test_transformers_single_card_by_hand():
@@ -76,33 +76,34 @@ def test_vllm_pool_by_hand():
     est = estimate(plan(VLLM))
     # budget 0.5 x 4 GiB = 2,147,483,648.  V1 started by `vllm serve` on a card below 70 GiB profiles one
     # chunk of 2,048 tokens (its default max_num_batched_tokens): activations 2 B x 2,048 x 2,304 + flash LSE
-    # 4 B x 4 heads x 2,048 = 9,469,952, with the logits 6,000.  Its sampler warm-up is larger: 256 requests x
-    # V 1,000 x 38 B (16-bit logits 2 + fp32 copy 4 + sort outputs 12 + the segmented sort's 20) = 9,728,000,
-    # beside the hidden states 2 B x (2,048 + 256) x 256 = 1,179,648: 10,907,648.  The newest vLLM counts
-    # PyTorch's peak (weights, that warm-up, cuBLAS), the non-torch memory allocated since start-up and its
-    # CUDA graphs; the CUDA context lives in the margin.
-    assert 1_179_648 + 9_728_000 > 9_469_952 + 6000
-    inside = 3_385_856 + 1_179_648 + 9_728_000 + CUBLAS + VLLM_NON_TORCH + VLLM_GRAPHS  # = 1,121,589,760
+    # 4 B x 4 heads x 2,048 = 9,469,952, with the logits 6,000.  Its sampler warm-up, without a sort since 0.19:
+    # 256 requests x V 1,000 x 14 B (16-bit logits 2 + fp32 copy 4 + softmax 4 + noise 4) = 3,584,000, the Triton
+    # kernel's buffer at most 256 rows x 1,000 x 4 B = 1,024,000 and the hidden states 2 B x (2,048 + 256) x 256 =
+    # 1,179,648 stay below the forward, which is the profile's peak.  The newest vLLM counts PyTorch's peak
+    # (weights, that forward, cuBLAS), the non-torch memory allocated since start-up and its CUDA graphs; the
+    # CUDA context lives in the margin.
+    assert 3_584_000 + 1_024_000 + 1_179_648 < 9_469_952 + 6000
+    inside = 3_385_856 + 9_469_952 + 6000 + CUBLAS + VLLM_NON_TORCH + VLLM_GRAPHS  # = 1,120,158,064
     pool = 2_147_483_648 - inside
-    assert pool == 1_025_893_888
-    # 1,024 B per token (2 layers x 512): 1,001,849 tokens, in whole blocks of 16 -> 1,001,840
-    assert est.serving.kv_pool_tokens == 1_001_840
+    assert pool == 1_027_325_584
+    # 1,024 B per token (2 layers x 512): 1,003,247 tokens, in whole blocks of 16 -> 1,003,232
+    assert est.serving.kv_pool_tokens == 1_003_232
     assert est.serving.kv_pool_bytes == pool
     bd = est.cards[0].breakdown
-    assert (bd.activations.bytes, bd.logits.bytes) == (1_179_648, 9_728_000)
+    assert (bd.activations.bytes, bd.logits.bytes) == (9_469_952, 6000)
     assert bd.kv_cache.bytes == 4096 * 1024  # what the one 4,096-token sequence occupies
     assert est.cards[0].headroom_bytes == pool - 4096 * 1024  # the free part of the pool
     assert est.fits
 
 
 def test_vllm_longest_context_and_most_sequences_by_hand():
-    # one sequence may fill the whole pool: 1,001,840 tokens (above)
+    # one sequence may fill the whole pool: 1,003,232 tokens (above)
     p = plan(VLLM)
-    assert longest_context(p) == 1_001_840
-    assert estimate(p).serving.max_context_tokens == 1_001_840
-    # b sequences of 4,096 tokens (4,194,304 B of KV each).  The warm-up's 10,907,648 B stays the profile's
-    # peak while the forward, 9,469,952 + 6,000 b (the sampled logits), is below it (b <= 239); above, the
-    # forward is.  Either way the rest is 3,385,856 + 33,554,432 + 2 x 536,870,912 = 1,110,682,112:
+    assert longest_context(p) == 1_003_232
+    assert estimate(p).serving.max_context_tokens == 1_003_232
+    # b sequences of 4,096 tokens (4,194,304 B of KV each).  The forward, 9,469,952 + 6,000 b (the sampled
+    # logits), stays above the sampler warm-up (test above) and is the profile's peak; the rest is
+    # 3,385,856 + 33,554,432 + 2 x 536,870,912 = 1,110,682,112:
     # b = 244: 1,110,682,112 + 10,933,952 + 1,023,410,176 = 2,145,026,240 <= 2,147,483,648
     # b = 245: 1,110,682,112 + 10,939,952 + 1,027,604,480 = 2,149,226,544 >  2,147,483,648
     assert most_sequences(p) == 244

@@ -12,6 +12,7 @@ from engine.errors import PlanError
 from engine.estimate import estimate
 from engine.plan.schema import plan_error_from_validation
 from engine.serving.config import ServingConfig
+from engine.serving.support import nccl_buffers
 from engine.serving.vllm_profiling import parse_vllm_version, vllm_profiling
 from engine.units import GiB, MiB
 from tests.engine.test_serving import plan
@@ -41,7 +42,8 @@ def _vllm(version: str | None, **kw) -> ServingConfig:
     ("0.6.4.post1", "v0", False, True, False, False),  # "Memory profiling results ... non_torch_memory="
     ("0.8.5", "v1", True, True, False, False),  # V1 worker: every non-torch byte on the device
     ("0.9.1", "v1", False, True, False, False),  # PR 18974: the start-up baseline in V1 too
-    ("v0.21.0", "v1", False, True, False, True),  # "CUDA graph memory profiling is enabled (default since v0.21.0)"
+    ("0.19.0", "v1", False, True, False, False),  # logs the graphs' estimate, leaves it out (llm-d-planner PR 205)
+    ("v0.20.0", "v1", False, True, False, True),  # "equivalent to --gpu-memory-utilization=0.8340" (llmso-study)
 ])
 def test_what_each_release_counts(version, engine, context, non_torch, allreduce, graphs):
     p = vllm_profiling(version, engine)
@@ -93,12 +95,13 @@ def test_v025_keeps_every_allreduce_input_at_tp2():
 def test_newest_release_counts_graphs_and_enforce_eager_drops_them():
     # V1 started by `vllm serve` on a card below 70 GiB profiles one chunk of 2,048 tokens (its default
     # max_num_batched_tokens): 2 B x 2,048 x 2,304 + flash LSE 4 B x 4 heads x 2,048 = 9,469,952 B with the
-    # logits 6,000 B; its sampler warm-up, 256 requests x V 1,000 x 38 B = 9,728,000 B beside the hidden
-    # states 2 B x (2,048 + 256) x 256 = 1,179,648 B, is the profile's peak (test_serving)
-    peak = 9_728_000 + 1_179_648
-    assert peak > 9_469_952 + 6000
+    # logits 6,000 B.  The newest release's sampler warm-up, without a sort, stays below it (test_serving); 0.8.5's,
+    # 256 requests x V 1,000 x 38 B = 9,728,000 B beside the hidden states 2 B x (2,048 + 256) x 256 =
+    # 1,179,648 B, is that release's profile peak
+    forward, peak = 9_469_952 + 6000, 9_728_000 + 1_179_648
+    assert peak > forward
     newest = estimate(plan(_vllm(None)))
-    assert newest.serving.kv_pool_bytes == BUDGET - (3_385_856 + peak + CUBLAS + NON_TORCH + GRAPHS)
+    assert newest.serving.kv_pool_bytes == BUDGET - (3_385_856 + forward + CUBLAS + NON_TORCH + GRAPHS)
     eager = estimate(plan(_vllm(None, enforce_eager=True)))
     assert eager.serving.kv_pool_bytes - newest.serving.kv_pool_bytes == GRAPHS
     assert {d.key: d.bytes for d in eager.cards[0].breakdown.details}.get("cuda_graphs") is None
@@ -145,3 +148,21 @@ def test_v0_chunks_long_contexts_by_release(version, chunk):
     bd = est.cards[0].breakdown
     assert bd.logits.bytes == 9_728_000
     assert bd.activations.bytes == 2 * (chunk + 256) * 256
+
+
+def test_nccl_buffers_at_tp_above_one_on_nvlink4_by_hand():
+    # vLLM at TP > 1 on an NVLink 4 card (H100 SXM): 1.8 GiB per card, int(1.8 x 2^30) = 1,932,735,283 B, the growth
+    # vLLM's start-up logs show over TP 1 (engine/serving/runtimes.py); anything else multi-card: 256 MiB
+    assert nccl_buffers("vllm", "H100 SXM", 2, 2)[0] == 1_932_735_283
+    assert nccl_buffers("vllm", "H200", 4, 4)[0] == 1_932_735_283
+    assert nccl_buffers("vllm", "H100 SXM", 2, 1)[0] == 256 * MiB  # pipeline stages only
+    assert nccl_buffers("vllm", "A100 80GB", 2, 2)[0] == 256 * MiB  # NVLink 3
+    assert nccl_buffers("trtllm", "H100 SXM", 2, 2)[0] == 256 * MiB
+    assert nccl_buffers("vllm", "test", 2, 2)[0] == 256 * MiB  # not in the catalog
+    assert nccl_buffers("vllm", "H100 SXM", 1, 1) == (0, "0 (single card)")
+    # both inside the 0.19 budget: the pool on two H100s is 1,932,735,283 - 268,435,456 = 1,664,299,827 B smaller than
+    # on two cards of the same size the catalog does not know
+    cfg = _vllm("0.19.0")
+    h100 = estimate(plan(cfg, tp=2, gpu="H100 SXM"))
+    other = estimate(plan(cfg, tp=2))
+    assert other.serving.kv_pool_bytes - h100.serving.kv_pool_bytes == 1_932_735_283 - 268_435_456

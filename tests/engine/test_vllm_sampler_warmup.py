@@ -13,7 +13,7 @@ from engine.cli.main import main
 from engine.estimate import estimate
 from engine.serving.config import ServingConfig
 from engine.serving.vllm_batch import v1_batch
-from engine.serving.vllm_sampler import sampler_warmup
+from engine.serving.vllm_sampler import sampler_warmup, sorts_vocabulary, triton_buffer_rows
 from engine.units import GiB
 from tests.engine.test_infer_cli import SMALL as SMALL_FLAGS
 from tests.engine.test_infer_cli import run_error, run_json
@@ -65,6 +65,8 @@ def test_warmup_bytes_by_hand():
 
 
 def _h100(**kw) -> ServingConfig:
+    """A release whose sampler sorts the vocabulary (0.15.1) unless the test names another."""
+    kw.setdefault("vllm_version", "0.15.1")
     return ServingConfig(context=4096, runtime="vllm", gpu_memory_utilization=0.5, **kw)
 
 
@@ -137,10 +139,16 @@ def test_a_plan_above_its_max_num_seqs_is_warned_and_a_larger_batch_raises_the_w
 
 def test_the_table_says_where_the_profile_peaks(capsys):
     flags = [("151936" if f == "1000" else f) for f in SMALL_FLAGS]
-    assert main(["infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM", "--units", "GiB"]) == 0
+    assert main(["infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM", "--units", "GiB",
+                 "--vllm-version", "0.15.1"]) == 0
     # 1,024 requests x 151,936 x 38 B + hidden 2 B x (8,192 + 1,024) x 256 = 5,916,852,224 B = 5.51 GiB
     assert "vLLM's profile peaks in its sampler warm-up: 5.51 GiB" in capsys.readouterr().out
-    assert main(["infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM", "--max-num-seqs", "1"]) == 0
+    # the newest release does not sort: 1,024 x 151,936 x 14 B + the Triton buffer 132 SMs x 151,936 x 4 B
+    # + the hidden states 4,718,592 B = 2,178,154,496 + 80,222,208 + 4,718,592 = 2,263,095,296 B = 2.11 GiB
+    assert main(["infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM", "--units", "GiB"]) == 0
+    assert "vLLM's profile peaks in its sampler warm-up: 2.11 GiB" in capsys.readouterr().out
+    assert main(["infer", *flags, "--runtime", "vllm", "--gpu", "H100 SXM", "--max-num-seqs", "1",
+                 "--vllm-version", "0.15.1"]) == 0
     assert "vLLM's sampler warm-up: 0.01 GB, below its profile's forward" in capsys.readouterr().out
 
 
@@ -151,3 +159,38 @@ def test_max_num_seqs_above_the_batched_tokens_is_refused_and_the_warmup_takes_o
     warning = next(w for w in est.warnings if w.code == "vllm-batch-refused")
     assert "refuses to start" in warning.message and "at least 4,096" in warning.message
     assert est.cards[0].breakdown.logits.bytes == 2_048 * 151_936 * 38
+
+
+def test_which_releases_sort_the_vocabulary():
+    # every V0 release; V1 until the Triton top-k/top-p kernel (PR 33538), counted from 0.19.0 (module docstring)
+    assert sorts_vocabulary((0, 6, 4), "v0") and sorts_vocabulary((0, 30, 0), "v0")
+    assert sorts_vocabulary((0, 15, 1), "v1") and sorts_vocabulary((0, 18, 9), "v1")
+    assert not sorts_vocabulary((0, 19, 0), "v1") and not sorts_vocabulary(None, "v1")
+
+
+def test_warmup_without_the_sort_by_hand():
+    # per request and vocabulary entry: 2 B bf16 logits + 4 B fp32 copy + 4 B softmax + 4 B exponential noise;
+    # the Triton kernel's buffer: one fp32 row of V per program, min(SMs, N) programs rounded up to a power of two
+    # but at most the SM count: 1,024 requests on 132 SMs -> 132 rows
+    warm = sampler_warmup(BIG_VOCAB, requests=1_024, tokens=8_192, sorts=False, sms=132)
+    assert warm.sampler == 1_024 * 151_936 * 14 + 132 * 151_936 * 4 == 2_258_376_704
+    assert warm.hidden == 2 * (8_192 + 1_024) * 256
+    assert (triton_buffer_rows(64, 132), triton_buffer_rows(100, 132), triton_buffer_rows(100, 114)) == (64, 128, 114)
+    assert triton_buffer_rows(1, 132) == 1
+    # fp32 logits need no copy: 4 + 4 + 4 B
+    assert sampler_warmup(BIG_VOCAB, 64, 2_048, act_bytes=4, sorts=False, sms=58).sampler == (
+        64 * 151_936 * 12 + 58 * 151_936 * 4)
+    with pytest.raises(ValueError, match="SM count"):
+        sampler_warmup(BIG_VOCAB, 64, 2_048, sorts=False)
+
+
+def test_the_newest_release_on_a_catalog_card_reads_its_sm_count():
+    # H100 SXM: 132 SMs (catalog); 1,024 requests (the large-card default), 14 B per entry without the sort
+    newest = estimate(plan(_h100(vllm_version=None), capacity=H100, model=BIG_VOCAB, gpu="H100 SXM"))
+    assert newest.cards[0].breakdown.logits.bytes == 1_024 * 151_936 * 14 + 132 * 151_936 * 4
+    sorted_ = estimate(plan(_h100(vllm_version="0.18.0"), capacity=H100, model=BIG_VOCAB, gpu="H100 SXM"))
+    assert sorted_.cards[0].breakdown.logits.bytes == 1_024 * 151_936 * 38
+    # the pool grows by what the sort took beyond the Triton path (both accountings leave the graphs out before
+    # 0.20, and 0.18 and 0.19 count the same): 1,024 x 151,936 x 24 - 80,222,208 = 3,653,754,880 B
+    v019 = estimate(plan(_h100(vllm_version="0.19.0"), capacity=H100, model=BIG_VOCAB, gpu="H100 SXM"))
+    assert v019.serving.kv_pool_bytes - sorted_.serving.kv_pool_bytes == 1_024 * 151_936 * 24 - 80_222_208

@@ -136,8 +136,15 @@ def test_searches_are_remembered_per_plan(open_window):
 
 def test_vllm_sampler_warmup_is_shown_where_it_sets_the_profile_peak(open_window):
     win = open_window("70b-4xh100-vllm")
-    # Llama-2-70B on H100s: 1,024 requests x V 32,000 x 38 B + hidden states 2 B x (8,192 + 1,024) x 8,192
-    # = 1,245,184,000 + 150,994,944 = 1,396,178,944 B, above the 8,192-token forward at TP 4
+    # the newest vLLM samples without a sort: 1,024 requests x V 32,000 x 14 B + the Triton buffer 132 x 32,000 x 4 B
+    # + hidden states 2 B x (8,192 + 1,024) x 8,192 = 458,752,000 + 16,896,000 + 150,994,944 = 626,642,944 B, below
+    # the 8,192-token forward at TP 4 (2 B x 8,192 x (3 x 8,192 + 3 x 28,672 / 4) = 754,974,720 B)
+    assert "Sampler warm-up" not in _shown(win)
+    document = win.document
+    document.apply(set_field(document.plan, "serving.vllm_version", "0.15.1"), "Set vLLM release")
+    win.serving_answers.settle()
+    # vLLM 0.15.1 sorts: 1,024 requests x V 32,000 x 38 B + the hidden states = 1,245,184,000 + 150,994,944
+    # = 1,396,178,944 B, above that forward
     assert "Sampler warm-up (vLLM) 1.40 GB" in _shown(win)
     spin = win.workload_panel.bindings["serving.max_num_seqs"].widget
     spin.setValue(32)  # the plan's 32 sequences: a 32-request warm-up is below the forward

@@ -14,9 +14,9 @@ from gui.panels.workload_panel import WorkloadPanel
 from gui.templates import load_template
 
 VOCAB, HIDDEN, BATCH = 65_024, 4_096, 4
-# the sampler warm-up's logits and sort temporaries: N x V x 38 B for 128 requests or more
-# (engine.serving.vllm_sampler)
-WARMUP_256 = 256 * VOCAB * 38  # = 632,553,472 B
+# the newest vLLM's sampler warm-up, without a sort: N x V x 14 B and the Triton kernel's buffer, one fp32 row of V
+# per SM (the RTX 4090 has 128) when N >= 128 (engine.serving.vllm_sampler)
+WARMUP_256 = 256 * VOCAB * 14 + 128 * VOCAB * 4  # = 266,338,304 B
 LOGITS_OF_REQUESTS = (2 + 4) * BATCH * VOCAB  # the forward's: 16-bit logits and their fp32 copy, last tokens
 
 
@@ -36,8 +36,8 @@ def vllm_panel(qtbot):
 def test_max_num_seqs_edit_is_live_and_one_undo_step(vllm_panel):
     document, panel = vllm_panel
     assert document.plan.serving.max_num_seqs is None  # vLLM's default: 256 on this card
-    # the warm-up (633 MB + hidden states 2 B x (2,048 + 256) x 4,096) is above the 2,048-token forward
-    assert logits_bytes(document) == WARMUP_256 == 632_553_472
+    # the warm-up (266 MB + hidden states 2 B x (2,048 + 256) x 4,096) is above the 2,048-token forward
+    assert logits_bytes(document) == WARMUP_256 == 266_338_304
     pool_default = document.estimate.serving.kv_pool_bytes
     steps = document.undo_stack.count()
     spin = panel.bindings["serving.max_num_seqs"].widget
@@ -45,7 +45,7 @@ def test_max_num_seqs_edit_is_live_and_one_undo_step(vllm_panel):
     spin.setValue(16)
     spin.editingFinished.emit()
     assert document.plan.serving.max_num_seqs == 16 and document.undo_stack.count() == steps + 1
-    # 16 requests (a full sort, 50 B per entry): 16 x 65,024 x 50 + 2 x (2,048 + 16) x 4,096 = 68,927,488 B,
+    # 16 requests: 16 x 65,024 x 14 + the buffer's 16 rows x 65,024 x 4 + 2 x (2,048 + 16) x 4,096 = 35,635,200 B,
     # below the forward now (2 B x 2,048 x (3 x 4,096 + 3 x 13,696) = 218,628,096 B and more)
     assert logits_bytes(document) == LOGITS_OF_REQUESTS
     assert document.estimate.serving.kv_pool_bytes > pool_default
