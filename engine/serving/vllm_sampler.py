@@ -47,8 +47,11 @@ their softmax (4 B) and ``random_sample``'s exponential noise of the same shape 
 keeps one fp32 row of the vocabulary per program in a cached buffer, ``min(SMs, N)`` programs
 (rounded up to a power of two, at most the SM count).  PR 40376 (April 2026) made FlashInfer's
 ``top_k_top_p_sampling_from_logits`` the default where it is installed: a top-k-masked copy and its
-softmax, 4 + 4 B, the same 14 B per entry with 16-bit logits.  The first release without the sort
-this module counts is 0.19.0, where DEBUG start-up logs print the profile's torch peak
+softmax, 4 + 4 B, the same 14 B per entry with 16-bit logits.  The buffer is counted for every release
+without the sort: vLLM registers the Triton kernel's warm-up at start-up whichever sampler it picks
+(``register_top_k_top_p_warmups``), so where FlashInfer samples it is at most a small overcount.  The
+first release without the sort this module counts is 0.19.0, where DEBUG start-up logs print the
+profile's torch peak
 (llm-d-incubation/llm-d-planner, PR 205 at d3121e0, ``accuracy/results/v0.19.0/logs``: "torch peak
 memory increase: 1.89GiB" for Llama-3.1-8B on an H100, 2.21 GiB for Qwen2.5-7B and Qwen3-8B, 1.96
 GiB for Llama-3.3-70B at TP 2; 1,024 × 128,256 × 14 B + 132 × 128,256 × 4 B + the hidden states
