@@ -191,6 +191,6 @@ def test_the_newest_release_on_a_catalog_card_reads_its_sm_count():
     sorted_ = estimate(plan(_h100(vllm_version="0.18.0"), capacity=H100, model=BIG_VOCAB, gpu="H100 SXM"))
     assert sorted_.cards[0].breakdown.logits.bytes == 1_024 * 151_936 * 38
     # the pool grows by what the sort took beyond the Triton path (both accountings leave the graphs out before
-    # 0.20, and 0.18 and 0.19 count the same): 1,024 x 151,936 x 24 - 80,222,208 = 3,653,754,880 B
+    # 0.20, and 0.18 and 0.19 count the same): 1,024 x 151,936 x 24 - 80,222,208 = 3,653,756,928 B
     v019 = estimate(plan(_h100(vllm_version="0.19.0"), capacity=H100, model=BIG_VOCAB, gpu="H100 SXM"))
     assert v019.serving.kv_pool_bytes - sorted_.serving.kv_pool_bytes == 1_024 * 151_936 * 24 - 80_222_208
