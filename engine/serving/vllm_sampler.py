@@ -55,7 +55,7 @@ profile's torch peak
 (llm-d-incubation/llm-d-planner, PR 205 at d3121e0, ``accuracy/results/v0.19.0/logs``: "torch peak
 memory increase: 1.89GiB" for Llama-3.1-8B on an H100, 2.21 GiB for Qwen2.5-7B and Qwen3-8B, 1.96
 GiB for Llama-3.3-70B at TP 2; 1,024 × 128,256 × 14 B + 132 × 128,256 × 4 B + the hidden states
-75,497,472 B + cuBLAS's 32 MiB = 1.877 GiB, the sort's 38 B would give 4.68 GiB).  The release that
+75,497,472 B + cuBLAS's 32 MiB = 1.877 GiB, the sort's 38 B would give 4.75 GiB).  The release that
 first shipped PR 33538 is not pinned down: it lies after 0.15.1, whose pool the sort path explains
 (Qwen2.5-72B in the validation table, -6 %; without the sort it would read +9 %), so releases before
 0.19 keep the sort, the side that gives the smaller pool.
