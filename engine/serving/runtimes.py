@@ -24,8 +24,8 @@ Constants are typical figures, each overridable in :class:`ServingConfig`:
   bandwidth ... The memory usage is linearly tied to the number of channels", sjeaugey in
   NVIDIA/nccl issue 986).  vLLM's start-up logs show it as the non-torch memory TP > 1 adds
   over TP 1 on the same card: +1.79 GiB at TP 2 (Meta-Llama-3-8B on an H100, vllm-project/vllm
-  PR 10511: "non_torch_memory 1.79GiB" at TP 1, "3.58GiB" at TP 2) and +1.82 to +1.96 GiB at
-  TP 2 and 4 (twelve vLLM 0.19.0 runs on H100 SXM, llm-d-incubation/llm-d-planner PR 205:
+  PR 10511: "non_torch_memory 1.79GiB" at TP 1, "3.58GiB" at TP 2) and +1.81 to +1.96 GiB at
+  TP 2 and 4 (fifteen vLLM 0.19.0 runs on H100 SXM, llm-d-incubation/llm-d-planner PR 205:
   "non-torch forward increase memory" 2.06-2.21 GiB against 0.24-0.27 GiB at TP 1).
   Pipeline stages alone do not add it (0.07 GiB at PP 2 in the same logs); other cards keep
   ``NCCL_BYTES`` (an A100 NVLink 3 run in the validation table shows no such growth).
