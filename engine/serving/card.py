@@ -221,6 +221,17 @@ def profile_peak(s: Setting, stage: int, tokens: int, batch: int, act: int,
     return act, logits, warm
 
 
+def pipeline_receive_bytes(s: Setting, stage: int, tokens: int) -> int:
+    """vLLM V1 on a pipeline stage after the first: the buffers it receives the previous stage's hidden states and
+    residual into, sized for the profile's ``max_num_batched_tokens`` and kept from the profile on
+    (``GPUModelRunner._dummy_run``: ``self.model.make_empty_intermediate_tensors(batch_size=self.max_num_tokens,
+    ...)``), 2 × 2 B × T × h.  llm-d-planner's vLLM 0.19.0 logs of Llama-3.1-8B on H100s show them: the last stage's
+    profile peaks at 2.01 GiB at PP 2 and PP 4 against 1.89 GiB at PP 1, 2 × 2 B × 8,192 × 4,096 = 0.125 GiB more."""
+    if s.vllm is None or s.cfg.vllm_engine != "v1" or stage == 0:
+        return 0
+    return 2 * ACT_BYTES * tokens * s.spec.hidden
+
+
 def _batch_why(s: Setting, batch: int) -> str:
     return s.vllm_batch.why_at(batch) if s.vllm_batch is not None else ""
 
@@ -234,6 +245,7 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
                                   s.cfg.logits, s.split.output_stage == stage, s.ggml, s.vllm is not None)
     act += allreduce_inputs_bytes(s, stage, tp, tokens)
     act, logits, _ = profile_peak(s, stage, tokens, batch, act, logits)
+    act += pipeline_receive_bytes(s, stage, tokens)
     rb = _runtime_bytes(s, weights + kv + act + logits)
     fixed = weights + act + logits + rb.total
     _, unused = _pool_bytes(s, capacity, fixed, rb.outside_budget(s.vllm), kv)
@@ -260,6 +272,11 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
         act_text = (f"the profile peaks in its sampler warm-up, above the forward's {n(forward)} B "
                     f"({act_text}); the forward's hidden states, still held: {n(warm.hidden)} B")
         logits_text = f"{warm.formula} ({_batch_why(s, batch)})"
+    received = pipeline_receive_bytes(s, stage, tokens)
+    if received:
+        activations += received
+        act_text += (f" + the buffers this pipeline stage receives hidden states and residual into: 2 × {ACT_BYTES} B × "
+                     f"T {n(tokens)} × h {n(s.spec.hidden)} = {n(received)} B")
     allocated = weights.bytes + kv.bytes + activations + logits
     rb, details = _overhead(s, allocated)
     overhead = rb.total

@@ -166,3 +166,19 @@ def test_nccl_buffers_at_tp_above_one_on_nvlink4_by_hand():
     h100 = estimate(plan(cfg, tp=2, gpu="H100 SXM"))
     other = estimate(plan(cfg, tp=2))
     assert other.serving.kv_pool_bytes - h100.serving.kv_pool_bytes == 1_932_735_283 - 268_435_456
+
+
+def test_pipeline_stages_after_the_first_hold_receive_buffers_by_hand():
+    # vLLM V1: a stage after the first receives the hidden states and residual into buffers of max_num_batched_tokens
+    # rows (2,048 with `vllm serve` on a card under 70 GiB): 2 x 2 B x 2,048 x h 256 = 2,097,152 B; the first stage none
+    est = estimate(plan(_vllm("0.19.0"), pp=2))
+    first, second = (c.breakdown for c in est.cards)
+    assert "receives hidden states" not in first.activations.formula
+    assert "2 × 2 B × T 2,048 × h 256 = 2,097,152 B" in second.activations.formula
+    # the last stage has the output layer: its sampler warm-up (256 x 1,000 x 14 + the Triton buffer) stays below its
+    # forward (one layer: 2 B x 2,048 x 2,304 + LSE 4 x 4 x 2,048 = 9,469,952, logits 6,000), so the stage reads
+    # forward + buffers
+    assert second.activations.bytes == 9_469_952 + 2_097_152
+    # V0 is not modelled with them
+    v0 = estimate(plan(_vllm("0.6.4", max_model_len=4096), pp=2))
+    assert "receives hidden states" not in v0.cards[1].breakdown.activations.formula
