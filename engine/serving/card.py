@@ -27,6 +27,7 @@ from engine.serving.kv_cache import KvUse, WindowPolicy, kv_bytes, kv_use
 from engine.serving.runtimes import RuntimeProfile
 from engine.serving.split import StageSplit
 from engine.serving.vllm_batch import VllmBatch
+from engine.serving.vllm_moe_workspace import moe_workspace_bytes
 from engine.serving.vllm_profiling import VLLM_NON_TORCH_GROWTH_BYTES, VllmProfiling
 from engine.serving.vllm_sampler import SamplerWarmup, sampler_warmup
 from engine.serving.workspace import ACT_BYTES, forward_tokens, workspace, workspace_bytes
@@ -221,6 +222,17 @@ def profile_peak(s: Setting, stage: int, tokens: int, batch: int, act: int,
     return act, logits, warm
 
 
+def _moe_in_workspace(s: Setting) -> bool:
+    return s.vllm_batch is not None and s.vllm_batch.moe_workspace
+
+
+def persistent_workspace(s: Setting, stage: int, tp: int, tokens: int) -> tuple[int, str]:
+    """vLLM's persistent MoE workspace on this card (:mod:`engine.serving.vllm_moe_workspace`), (0, "") elsewhere."""
+    if not _moe_in_workspace(s):
+        return 0, ""
+    return moe_workspace_bytes(s.spec, s.split.layers[stage], tp, tokens)
+
+
 def pipeline_receive_bytes(s: Setting, stage: int, tokens: int) -> int:
     """vLLM V1 on a pipeline stage after the first: the buffers it receives the previous stage's hidden states and
     residual into, sized for the profile's ``max_num_batched_tokens`` and kept from the profile on
@@ -242,10 +254,11 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
     kv = kv_bytes(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
     tokens = s.tokens(context, batch)
     act, logits = workspace_bytes(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention,
-                                  s.cfg.logits, s.split.output_stage == stage, s.ggml, s.vllm is not None)
+                                  s.cfg.logits, s.split.output_stage == stage, s.ggml, s.vllm is not None,
+                                  _moe_in_workspace(s))
     act += allreduce_inputs_bytes(s, stage, tp, tokens)
     act, logits, _ = profile_peak(s, stage, tokens, batch, act, logits)
-    act += pipeline_receive_bytes(s, stage, tokens)
+    act += pipeline_receive_bytes(s, stage, tokens) + persistent_workspace(s, stage, tp, tokens)[0]
     rb = _runtime_bytes(s, weights + kv + act + logits)
     fixed = weights + act + logits + rb.total
     _, unused = _pool_bytes(s, capacity, fixed, rb.outside_budget(s.vllm), kv)
@@ -258,7 +271,7 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     kv: KvUse = kv_use(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
     tokens = s.tokens(context, batch)
     ws = workspace(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention, s.cfg.logits,
-                   s.split.output_stage == stage, s.ggml, s.vllm is not None)
+                   s.split.output_stage == stage, s.ggml, s.vllm is not None, _moe_in_workspace(s))
     activations, act_text = ws.activations, ws.activations_formula
     pending = allreduce_inputs_bytes(s, stage, tp, tokens)
     if pending and s.vllm is not None:
@@ -277,6 +290,10 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
         activations += received
         act_text += (f" + the buffers this pipeline stage receives hidden states and residual into: 2 × {ACT_BYTES} B × "
                      f"T {n(tokens)} × h {n(s.spec.hidden)} = {n(received)} B")
+    moe_ws, moe_ws_text = persistent_workspace(s, stage, tp, tokens)
+    if moe_ws:
+        activations += moe_ws
+        act_text += f" + {moe_ws_text}"
     allocated = weights.bytes + kv.bytes + activations + logits
     rb, details = _overhead(s, allocated)
     overhead = rb.total

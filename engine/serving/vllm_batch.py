@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from engine.serving.vllm_moe_workspace import has_moe_workspace
 from engine.serving.vllm_sampler import SAMPLER_FIRST_V1_VERSION, sorts_vocabulary
 from engine.units import GiB
 
@@ -46,6 +47,7 @@ class VllmBatch:
     warms_sampler: bool = True  # whether the profile samples its requests (every V0 release, V1 from 0.8.0)
     sorts: bool = True  # whether its sampler sorts the vocabulary (every V0 release, V1 before 0.19)
     sms: int | None = None  # the first card's streaming multiprocessors (the Triton sampler's buffer rows)
+    moe_workspace: bool = False  # whether the fused-experts caches live in a persistent workspace (V1 from 0.19)
 
     def serving_seqs(self, batch: int) -> int:
         """The max_num_seqs that serves ``batch`` concurrent sequences: the plan's, or vLLM's default raised
@@ -90,7 +92,8 @@ def v1_batch(version: tuple[int, int, int] | None, entry: VllmEntry, gpu: str, c
     why = (f"max_num_batched_tokens {chunk:,} ({'set' if tokens is not None else f'V1 {size} default for {started}'}), "
            f"max_num_seqs {requests:,} ({'set' if seqs is not None else f'V1 {size} default'}) on {gpu}")
     warms = version is None or version >= SAMPLER_FIRST_V1_VERSION
-    return VllmBatch(chunk, requests, seqs is not None, why, warms, sorts_vocabulary(version, "v1"), sms)
+    return VllmBatch(chunk, requests, seqs is not None, why, warms, sorts_vocabulary(version, "v1"), sms,
+                     has_moe_workspace(version))
 
 
 def v0_batch(tokens: int, seqs: int | None) -> VllmBatch:

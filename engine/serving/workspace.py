@@ -80,7 +80,7 @@ def forward_tokens(context: int, batch: int, chunk: int | None, profiled: bool =
     return chunk if profiled else min(chunk, whole)
 
 
-def _mlp_width(spec: ModelSpec, layers: tuple[int, ...], tp: int, fused_moe: bool) -> int:
+def _mlp_width(spec: ModelSpec, layers: tuple[int, ...], tp: int, fused_moe: bool, moe_in_workspace: bool = False) -> int:
     """Elements per token of the widest MLP block among ``layers`` on one of ``tp`` ranks.
 
     Gated: the fused gate-up output 2f and the activation's output f alive together; otherwise
@@ -88,12 +88,17 @@ def _mlp_width(spec: ModelSpec, layers: tuple[int, ...], tp: int, fused_moe: boo
     ``fused_experts`` also allocates, beside those two caches, the down projection's output of every
     routed (token, expert) pair in full hidden width before ``moe_sum`` adds them up:
     ``intermediate_cache3`` of shape (tokens, top_k, hidden), not divided by TP
-    (``vllm/model_executor/layers/fused_moe/fused_moe.py``, ``fused_experts_impl``).
+    (``vllm/model_executor/layers/fused_moe/fused_moe.py``, ``fused_experts_impl``).  ``moe_in_workspace``
+    (vLLM from 0.19): those caches live in its persistent workspace (:mod:`engine.serving.vllm_moe_workspace`),
+    so a MoE layer's working set here is its shared experts' MLP only.
     """
     kinds = {spec.is_moe_layer(i) for i in layers} or {False}
     mult = 3 if spec.gated_mlp else 2
 
     def width(moe_layer: bool) -> int:
+        if moe_layer and moe_in_workspace and spec.moe is not None:
+            shared = (spec.moe.shared_expert_ffn or spec.moe.expert_ffn) * spec.moe.shared_experts
+            return mult * ceil_div(shared, tp)
         w = mult * ceil_div(_ffn_width(spec, moe_layer), tp)
         if moe_layer and fused_moe and spec.moe is not None:
             w += spec.moe.top_k * spec.hidden
@@ -103,14 +108,14 @@ def _mlp_width(spec: ModelSpec, layers: tuple[int, ...], tp: int, fused_moe: boo
 
 
 def _parts(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, tokens: int,
-           flash: bool, fused_moe: bool = False) -> tuple[int, int]:
+           flash: bool, fused_moe: bool = False, moe_in_workspace: bool = False) -> tuple[int, int]:
     """(layer working set, attention scores or flash statistics) in bytes."""
     if not layers:
         return 0, 0
     # The residual and its normed copy (2h), the larger of the attention block (Q/K/V and the
     # attention output) and the MLP block (:func:`_mlp_width`), and the block's output projection (h)
     # written while they are referenced.
-    mlp = _mlp_width(spec, layers, tp, fused_moe)
+    mlp = _mlp_width(spec, layers, tp, fused_moe, moe_in_workspace)
     attention = ceil_div(_qkv_width(spec) + spec.heads * spec.head_dim_, tp)
     per_token = 3 * spec.hidden + max(mlp, attention)
     heads = ceil_div(spec.heads, tp)
@@ -143,11 +148,11 @@ def ggml_compute_buffer(spec: ModelSpec, layers: tuple[int, ...], context: int, 
 
 def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
                     tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False,
-                    fused_moe: bool = False) -> tuple[int, int]:
+                    fused_moe: bool = False, moe_in_workspace: bool = False) -> tuple[int, int]:
     """(activation workspace, logits) in bytes for a forward pass of ``tokens``, without formulas."""
     if ggml:
         return ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output)[0], 0
-    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe)
+    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe, moe_in_workspace)
     if not holds_output or spec.vocab is None:
         return layer + scores, 0
     positions = batch if logits_mode == "last" else tokens
@@ -156,7 +161,7 @@ def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: 
 
 def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
               tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False,
-              fused_moe: bool = False) -> Workspace:
+              fused_moe: bool = False, moe_in_workspace: bool = False) -> Workspace:
     """:func:`workspace_bytes` with formulas."""
     if ggml:
         total, text = ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output)
@@ -164,7 +169,7 @@ def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, b
     e, h, t = ACT_BYTES, spec.hidden, tp
     f = _widest_ffn(spec, layers) if layers else 0
     qkv = _qkv_width(spec)
-    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe)
+    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe, moe_in_workspace)
     heads = ceil_div(spec.heads, t)
     if not layers:
         s_text = "0 (no layers)"
@@ -174,7 +179,9 @@ def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, b
         s_text = f"scores (2 + 4) B × {heads} heads × T {n(tokens)} × context {n(context)}"
     act = layer + scores
     moe_outputs = ""
-    if fused_moe and spec.moe is not None and any(spec.is_moe_layer(i) for i in layers):
+    if moe_in_workspace and spec.moe is not None and any(spec.is_moe_layer(i) for i in layers):
+        moe_outputs = "; MoE layers: shared experts only, the routed experts' caches in the persistent workspace"
+    elif fused_moe and spec.moe is not None and any(spec.is_moe_layer(i) for i in layers):
         moe_outputs = f"; MoE layers + fused_moe's expert outputs {spec.moe.top_k}·{n(h)}"
     text = (f"T = {n(tokens)} tokens per forward; layer {e} B × T × (3·{n(h)} + max(attention {n(qkv)}/{t} + output,"
             f" MLP {3 if spec.gated_mlp else 2}·{n(f)}/{t}{moe_outputs}))"

@@ -263,7 +263,8 @@ def test_vllm_fused_moe_keeps_every_routed_expert_output():
     from engine.model.spec import MoESpec
 
     moe = SMALL.model_copy(update={"moe": MoESpec(experts=8, top_k=2, expert_ffn=128)})
-    cfg = dict(context=256, runtime="vllm", prefill_chunk=256, max_num_seqs=1)  # a 256-token profile forward
+    # a 256-token profile forward, on a release before the persistent MoE workspace (test below)
+    cfg = dict(context=256, runtime="vllm", prefill_chunk=256, max_num_seqs=1, vllm_version="0.15.1")
     # T = 256; per token 3 x 256 + max(attention 768, MLP 3 x 256 + 2 x 256 = 1,280) = 2,048 elements;
     # flash log-sum-exp 4 B x 4 heads x 256
     est = estimate(plan(ServingConfig(**cfg), model=moe))
@@ -274,3 +275,26 @@ def test_vllm_fused_moe_keeps_every_routed_expert_output():
     # transformers runs its experts one by one: no such buffer (MLP 3 x 256 = 768, as large as attention)
     est = estimate(plan(ServingConfig(context=256, runtime="transformers"), model=moe))
     assert est.cards[0].breakdown.activations.bytes == 2 * 256 * 1536 + 4 * 4 * 256 == 790_528
+
+
+def test_vllm_persistent_moe_workspace_by_hand():
+    # from 0.19 TritonExperts takes its caches from vLLM's persistent WorkspaceManager: workspace13 (T, top_k,
+    # max(N/2, h)) and workspace2 (T, top_k, max(N, h)), N = 2 x 128 = 256 (gate-up): 2 B x 256 x 2 x (256 + 256)
+    # = 524,288 B, kept beside whatever peaks.  The forward's MoE layer then holds no routed caches of its own:
+    # per token 3 x 256 + max(attention 768, shared experts 0) = 1,536 -> 2 B x 256 x 1,536 + LSE 4 x 4 x 256 = 790,528
+    from engine.model.spec import MoESpec
+    from engine.serving.vllm_moe_workspace import has_moe_workspace, moe_workspace_bytes
+
+    moe = SMALL.model_copy(update={"moe": MoESpec(experts=8, top_k=2, expert_ffn=128)})
+    assert moe_workspace_bytes(moe, (0, 1), 1, 256)[0] == 2 * 256 * 2 * (256 + 256) == 524_288
+    # at TP 2: N = 2 x 64 = 128 per rank, each width at least h: 2 B x 256 x 2 x (256 + 256), the same
+    assert moe_workspace_bytes(moe, (0, 1), 2, 256)[0] == 524_288
+    # a wide expert (FFN 1,024, N = 2,048): 2 B x 256 x 2 x (1,024 + 2,048) = 3,145,728 B
+    wide = SMALL.model_copy(update={"moe": MoESpec(experts=8, top_k=2, expert_ffn=1024)})
+    assert moe_workspace_bytes(wide, (0, 1), 1, 256)[0] == 2 * 256 * 2 * (1024 + 2048) == 3_145_728
+    assert moe_workspace_bytes(SMALL, (0, 1), 1, 256) == (0, "")  # no MoE layer
+    assert has_moe_workspace(None) and has_moe_workspace((0, 19, 0)) and not has_moe_workspace((0, 18, 2))
+    cfg = ServingConfig(context=256, runtime="vllm", prefill_chunk=256, max_num_seqs=1)
+    act = estimate(plan(cfg, model=moe)).cards[0].breakdown.activations
+    assert act.bytes == 790_528 + 524_288 == 1_314_816
+    assert "persistent MoE workspace" in act.formula
