@@ -70,7 +70,10 @@ class CardModel(BaseModel):
         "profile's sampler run over "
         "max_num_seqs dummy requests, the logits and the top-k/top-p temporaries (the sort's before 0.19, the Triton or "
         "FlashInfer kernel's since) with the forward's hidden "
-        "states; when it exceeds the forward, the profile peaks there and activations + logits are this moment), "
+        "states; when it exceeds the forward, the profile peaks there and activations + logits are this moment, with the "
+        "buffers below), pipeline_receive_buffers (vLLM V1, a pipeline stage after the first: the hidden states and "
+        "residual it receives, 2 x 2 B x max_num_batched_tokens x hidden, part of activations), moe_workspace (vLLM "
+        "0.19 and later: the fused-MoE kernel's persistent workspace, part of activations), "
         "unreserved (vLLM: what the gpu_memory_utilization margin leaves after the CUDA context and, before "
         "0.20, the CUDA graphs; when the margin cannot hold them, the rest of the pool vLLM allocates anyway)"))
     formulas: dict[str, str]

@@ -321,6 +321,11 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     if warm is not None:
         extra.append(figure("sampler_warmup", "vLLM's sampler warm-up (profile)", warm.total,
                             f"{warm.formula} ({_batch_why(s, batch)})"))
+    if received:
+        extra.append(figure("pipeline_receive_buffers", "vLLM's pipeline receive buffers (part of activations)", received,
+                            f"2 × {ACT_BYTES} B × T {n(tokens)} × h {n(s.spec.hidden)} = {n(received)} B"))
+    if moe_ws:
+        extra.append(figure("moe_workspace", "vLLM's persistent MoE workspace (part of activations)", moe_ws, moe_ws_text))
     if pool is not None:
         extra.append(figure("kv_pool", "KV pool reserved by the runtime", max(pool, 0), f"{n(pool)} B"))
     return CardResult(make_breakdown(parts, tuple(details + extra)), pool, kv.bytes_per_token)

@@ -81,6 +81,9 @@ def serving_lines(est: Estimate, unit: Unit, answers: dict) -> list[str]:
     return lines
 
 
+PERSISTENT_PROFILE_KEYS = ("pipeline_receive_buffers", "moe_workspace")  # detail figures kept through vLLM's profile
+
+
 def sampler_warmup_of(card: CardEstimate | None) -> tuple[int, bool] | None:
     """(bytes of vLLM's sampler warm-up on ``card``, whether its profile peaks there), or None without one."""
     if card is None:
@@ -89,7 +92,9 @@ def sampler_warmup_of(card: CardEstimate | None) -> tuple[int, bool] | None:
     if warm is None:
         return None
     bd = card.breakdown
-    return warm.bytes, warm.bytes == bd.activations.bytes + bd.logits.bytes
+    # buffers kept through the whole profile sit on top of whichever moment peaks
+    kept = sum(f.bytes for f in bd.details if f.key in PERSISTENT_PROFILE_KEYS)
+    return warm.bytes, warm.bytes + kept == bd.activations.bytes + bd.logits.bytes
 
 
 def warmup_line(est: Estimate, unit: Unit) -> str:
