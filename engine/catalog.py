@@ -182,6 +182,7 @@ def _with_spec_name(entry: dict) -> dict:
 def reload_catalogs() -> None:
     _gpu_catalog.cache_clear()
     _model_catalog.cache_clear()
+    _gpu_index.cache_clear()
 
 
 def _index(entries) -> dict[str, object]:
@@ -192,14 +193,24 @@ def _index(entries) -> dict[str, object]:
     return idx
 
 
+@lru_cache(maxsize=4)  # per user folder, as _gpu_catalog: estimates look cards up on every call
+def _gpu_index(user_dir: Path) -> dict[str, object]:
+    return _index(_gpu_catalog(user_dir))
+
+
+def lookup_gpu(name: str) -> GpuSpec | None:
+    """The catalog entry named ``name`` (or one of its aliases), or None."""
+    return _gpu_index(user_catalog_dir()).get(normalize(name))  # type: ignore[return-value]
+
+
 def find_gpu(name: str) -> GpuSpec:
     key = normalize(name)
-    hit = _index(gpu_catalog()).get(key)
+    hit = lookup_gpu(name)
     if hit is None:
         close = [g.name for g in gpu_catalog() if key and (key in normalize(g.name) or normalize(g.name) in key)]
         hint = f" (did you mean {', '.join(close[:4])}?)" if close else "; `vramplan catalog gpus` lists them"
         raise PlanError("gpu", name, "a GPU from the catalog or --gpu-memory SIZE" + hint)
-    return hit  # type: ignore[return-value]
+    return hit
 
 
 def find_model(name: str) -> ModelPreset:

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.catalog import GpuSpec, find_gpu, gpu_catalog
-from engine.errors import PlanError
+from engine.catalog import GpuSpec, gpu_catalog, lookup_gpu
 from engine.report.formatting import n
 from engine.serving.runtimes import NCCL_BYTES, VLLM_NVLINK4_NCCL_BYTES
 from engine.weights.quant import QuantScheme
@@ -79,10 +78,7 @@ def format_support(gpu: GpuSpec | None, scheme: QuantScheme, runtime: str) -> Su
 
 def catalog_gpu(name: str) -> GpuSpec | None:
     """The catalog entry of a card's GPU name, or None for a user-defined or unknown card."""
-    try:
-        return find_gpu(name)
-    except PlanError:
-        return None
+    return lookup_gpu(name)
 
 
 def nccl_buffers(runtime: str, gpu: str, cards: int, tp: int) -> tuple[int, str]:
