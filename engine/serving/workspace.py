@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from engine.model.spec import ModelSpec
+from engine.model.spec import ModelSpec, MoESpec
 from engine.report.formatting import ceil_div, n
 
 ACT_BYTES = 2  # 16-bit activations
@@ -46,12 +46,16 @@ class Workspace:
     logits_formula: str
 
 
+def _shared_ffn_width(moe: MoESpec) -> int:
+    """The always-active shared experts' FFN width, all of them together."""
+    return (moe.shared_expert_ffn or moe.expert_ffn) * moe.shared_experts
+
+
 def _ffn_width(spec: ModelSpec, moe_layer: bool) -> int:
     moe = spec.moe
     if moe is None or not moe_layer:
         return spec.ffn_
-    shared = (moe.shared_expert_ffn or moe.expert_ffn) * moe.shared_experts
-    return moe.top_k * moe.expert_ffn + shared
+    return moe.top_k * moe.expert_ffn + _shared_ffn_width(moe)
 
 
 @lru_cache(maxsize=4096)  # bounded: a long GUI session or a soak run must not grow it
@@ -97,8 +101,7 @@ def _mlp_width(spec: ModelSpec, layers: tuple[int, ...], tp: int, fused_moe: boo
 
     def width(moe_layer: bool) -> int:
         if moe_layer and moe_in_workspace and spec.moe is not None:
-            shared = (spec.moe.shared_expert_ffn or spec.moe.expert_ffn) * spec.moe.shared_experts
-            return mult * ceil_div(shared, tp)
+            return mult * ceil_div(_shared_ffn_width(spec.moe), tp)
         w = mult * ceil_div(_ffn_width(spec, moe_layer), tp)
         if moe_layer and fused_moe and spec.moe is not None:
             w += spec.moe.top_k * spec.hidden
