@@ -21,12 +21,12 @@ Framework = Literal["megatron", "megatron-2021", "deepspeed", "huggingface"]
 DeepSpeedFp16Optimizer = Literal["fused", "unfused"]
 ModelCode = Literal["framework", "litgpt"]
 FragmentationModel = Literal["percent", "replay"]
+FRAGMENTATION_MODEL_FIELD = "method.overhead.fragmentation_model"  # the replay's refusals name it
 
 
 def parse_transformers_version(text: str) -> tuple[int, int, int]:
     """``"4.48.1"`` -> ``(4, 48, 1)``; anything else is a :class:`PlanError` naming ``method.transformers_version``."""
     return parse_release(text, "method.transformers_version", "a transformers release such as 4.48.1")
-FRAGMENTATION_MODEL_FIELD = "method.overhead.fragmentation_model"  # the replay's refusals name it
 
 
 ExpertLoadKind = Literal["balanced", "capacity-factor", "measured", "dropless-worst-case"]
