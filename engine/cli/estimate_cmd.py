@@ -8,6 +8,7 @@ from engine.cli.compare_cmd import expert_load_lines
 from engine.cli.model_args import add_model_arguments, model_from_args
 from engine.cli.output_args import add_output_arguments, emit_report
 from engine.cli.training_args import (
+    add_fsdp_argument,
     add_layout_arguments,
     add_method_arguments,
     add_workload_arguments,
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_workload_arguments(p)
     add_method_arguments(p)
     add_layout_arguments(p)
+    add_fsdp_argument(p)
     add_output_arguments(p)
     p.set_defaults(run=run)
 

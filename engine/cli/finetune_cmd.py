@@ -25,7 +25,7 @@ from engine.units import Unit, format_bytes
 
 _FLAGS = ("method", "rank", "alpha", "target_modules", "seq", "micro_batch", "gradient_accumulation",
           "gradient_checkpointing", "flash_attention", "optimizer", "base_dtype", "adapter_dtype", "quant",
-          "double_quant", "lora_dropout", "framework", "mixed_precision", "bnb_version")
+          "double_quant", "lora_dropout", "framework", "mixed_precision", "bnb_version", "fsdp")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")
     lay.add_argument("--gpus", type=int_in(1, MAX_CARDS), metavar="N", help="data-parallel cards (default 1)")
     lay.add_argument("--pp", type=int_in(1, MAX_PP), metavar="N", help="layer split over N cards (device_map)")
+    lay.add_argument("--fsdp", action=argparse.BooleanOptionalAction, default=None,
+                     help="shard weights, gradients and optimizer states over the --gpus cards with PyTorch FSDP "
+                          "(FULL_SHARD under the Hugging Face Trainer and accelerate; default: each card holds the "
+                          "whole model, DDP)")
     add_output_arguments(p)
     p.set_defaults(run=run)
 

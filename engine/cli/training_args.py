@@ -89,8 +89,19 @@ def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) 
                         "Megatron-DeepSpeed --checkpoint-in-cpu)")
 
 
+FSDP_HELP = ("ZeRO-3 as PyTorch FSDP (FULL_SHARD) runs it under the Hugging Face Trainer: decoder-layer units "
+             "gathered while they compute, the root (embeddings, output layer) whole from its forward to the end "
+             "of the backward, nothing gathered at the optimizer step")
+
+
+def add_fsdp_argument(p: argparse.ArgumentParser) -> None:
+    """``--fsdp``: a single layout's ZeRO-3 run by PyTorch FSDP (``estimate``; the layout search prices
+    DeepSpeed's ZeRO, so ``plan`` has no such flag)."""
+    p.add_argument("--fsdp", action=argparse.BooleanOptionalAction, default=None, help=FSDP_HELP + " (needs --zero 3)")
+
+
 _TRAINING_FLAGS = ("seq", "micro_batch", "global_batch", "precision", "optimizer", "recompute", "flash_attention",
-                   "sequence_parallel", "zero", "distributed_optimizer", "offload_optimizer", "offload_params",
+                   "sequence_parallel", "zero", "fsdp", "distributed_optimizer", "offload_optimizer", "offload_params",
                    "partition_activations", "cpu_checkpointing")
 LAYOUT_FLAGS = ("gpu", "gpu_memory", "gpus_per_node", "tp", "pp", "dp", "cp", "ep", "vpp", "pp_layers")
 

@@ -40,6 +40,10 @@ class FinetuneConfig(BaseModel):
     mixed_precision: bool = Field(
         False, description="full fine-tuning with fp32 master weights and fp32 AdamW moments (AMP); false: pure "
         "16-bit weights, gradients and moments (LitGPT bf16-true, torchtune, transformers loaded in bfloat16)")
+    fsdp: bool = Field(
+        False, description="shard the weights, gradients and optimizer states over the data-parallel cards with "
+        "PyTorch FSDP (FULL_SHARD, one unit per decoder layer: the Hugging Face Trainer under accelerate's "
+        "FSDP plugin); false: every card holds the whole model (DDP)")
     quant: Literal["nf4", "fp4"] = Field("nf4", description="QLoRA base format")
     double_quant: bool = Field(True, description="QLoRA double quantization of the absmax")
     bnb_version: str | None = Field(

@@ -71,12 +71,14 @@ from engine.report.records import (
     figure,
     make_breakdown,
     over_capacity_warning,
+    with_part,
 )
 from engine.training.config import FRAGMENTATION_MODEL_FIELD
 from engine.training.estimate import training_estimate
 from engine.training.memory.activations import layer_activations, layer_input_bytes
 from engine.training.memory.context import ReplayedReserve
 from engine.training.memory.detailed import REPLAYED_RESERVE, percent_reserve_figure
+from engine.training.memory.fsdp import FsdpUnits, gathered
 from engine.training.memory.schedule import stage_layer_indices
 from engine.training.memory.workspace import library_workspace_bytes
 from engine.weights.quant import QuantScheme, tensor_bytes, tensor_format
@@ -127,11 +129,14 @@ def residual_bytes(cfg: FinetuneConfig) -> int:
     checkpointed layer inputs and the MLP intermediates are fp32: 4 B per element.  The attention
     runs in bf16 inside flash-attention, so 4 B over the whole layer is an upper bound there.
     Plain LoRA keeps the compute dtype (2 B); LitGPT computes in its precision (``bf16-true``,
-    ``16-true``: 2 B; ``32-true``: 4 B), the base dtype here.
+    ``16-true``: 2 B; ``32-true``: 4 B), the base dtype here.  QLoRA under FSDP (``fsdp``) computes in
+    16 bits: FSDP needs the 4-bit weights stored in the model's dtype, and the Trainer then sets FSDP's
+    mixed precision to that dtype (``Trainer._fsdp_qlora_plugin_updates``: ``set_mixed_precision(
+    bnb_4bit_quant_storage)``), so every unit, fp32 norms included, computes in 16 bits: 2 B.
     """
     if cfg.framework == "litgpt":
         return DTYPE_BYTES[cfg.base_dtype]
-    return 4 if cfg.method == "qlora" else ACT_BYTES
+    return 4 if cfg.method == "qlora" and not cfg.fsdp else ACT_BYTES
 
 
 def _layer_bytes(spec: ModelSpec, cfg: FinetuneConfig, layer: int, e: int) -> int:
@@ -241,6 +246,19 @@ def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int) -> Figure:
     return percent_reserve_figure(o.fragmentation_percent, visible)
 
 
+def _check_fsdp(plan: Plan, cfg: FinetuneConfig) -> None:
+    """FSDP shards over data-parallel cards of one stage, as the Trainer runs it (PEFT's stack)."""
+    if not cfg.fsdp:
+        return
+    if cfg.framework != "peft":
+        raise PlanError("finetune.fsdp", True, "false with framework litgpt (FSDP is modelled as the Hugging "
+                        "Face Trainer runs it), or framework peft")
+    stages = check_stages(plan.layout).stages
+    if stages > 1:
+        raise PlanError("finetune.fsdp", True, f"false with {stages} pipeline stages (a device_map layer split "
+                        "runs on one process), or a layout of one stage whose cards FSDP shards over")
+
+
 def _check_replayable(plan: Plan) -> None:
     if plan.method.overhead.fragmentation_model != "replay":
         return
@@ -249,12 +267,55 @@ def _check_replayable(plan: Plan) -> None:
         raise PlanError(FRAGMENTATION_MODEL_FIELD, "replay", f"percent, or replay for {problem}")
 
 
+def _sharded_base(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
+                  shards: int) -> tuple[int, str]:
+    """The frozen base a card keeps under FSDP: 1/N of the flat parameters and every 4-bit matrix's
+    quantization state (bitsandbytes keeps the absmax and its constants in ``Params4bit.quant_state``, an
+    attribute FSDP does not flatten, so each rank holds all of it)."""
+    base = _base_weights(plan, cfg, layers, first, last)
+    if shards == 1:
+        return base, f"base {base_scheme(cfg).name} {n(base)} B"
+    state = _quant_state_bytes(plan, cfg, layers)
+    kept = ceil_div(base - state, shards) + state
+    text = f"base {base_scheme(cfg).name} ({n(base - state)} B ÷ {shards} FSDP shards"
+    return kept, text + (f" + the 4-bit quantization state {n(state)} B, whole on every card)" if state else ")")
+
+
+def _quant_state_bytes(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> int:
+    """Bytes of the 4-bit matrices' quantization state (absmax and their constants) on a card's layers."""
+    if cfg.method != "qlora":
+        return 0
+    spec, scheme = plan.model, base_scheme(cfg)
+    total = 0
+    for i in layers:
+        for t in layer_tensors(spec)[i]:
+            fmt = tensor_format(scheme, t, spec)
+            if t.is_matrix and fmt is scheme.base:
+                total += tensor_bytes(scheme, t, spec) - t.count * ceil_div(t.rows * t.cols * fmt.bits, 8)
+    return total
+
+
+def _fsdp_units(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], shards: int) -> FsdpUnits:
+    """What FSDP gathers whole on a card of a PEFT run: the decoder units' frozen base (the adapters are units
+    of their own) and the root unit (embeddings, final norm, output layer), in the base's storage: 16-bit
+    elements, the 4-bit weights packed into them (transformers sets ``bnb_4bit_quant_storage`` to the
+    model's dtype for FSDP) without their quantization state, which FSDP does not flatten."""
+    spec, scheme = plan.model, base_scheme(cfg)
+    element = DTYPE_BYTES[cfg.base_dtype]
+    largest = max(_layer_weight_bytes(spec, scheme, i) - _quant_state_bytes(plan, cfg, (i,)) for i in layers)
+    root = _base_weights(plan, cfg, (), True, True)
+    return FsdpUnits(root=gathered(root, element, shards), layer=gathered(largest, element, shards),
+                     layers=len(layers), layer_grad=0, root_grad=0)
+
+
 def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
                     world: int) -> Breakdown:
     spec = plan.model
     a = DTYPE_BYTES[cfg.adapter_dtype]
-    trainable = adapter_params(spec, layers, cfg.target_modules, cfg.rank, output_layer=last)
-    base = _base_weights(plan, cfg, layers, first, last)
+    shards = world if cfg.fsdp else 1
+    share = f" ÷ {shards} (FSDP shards)" if shards > 1 else ""
+    trainable = ceil_div(adapter_params(spec, layers, cfg.target_modules, cfg.rank, output_layer=last), shards)
+    base, base_text = _sharded_base(plan, cfg, layers, first, last, shards)
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
     act = _activations(plan, cfg, layers, last)
@@ -267,9 +328,9 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     buffer, step = _dequantization_buffer(plan, cfg, layers), _step_temporaries(cfg, trainable)
     static: dict[str, Figure] = {
         "weights": figure("weights", "frozen base + adapters", base + adapters,
-                          f"base {base_scheme(cfg).name} {n(base)} B + adapters {a} B × {n(trainable)} params"),
+                          f"{base_text} + adapters {a} B × {n(trainable)} params{share}"),
         "gradients": figure("gradients", "adapter gradients", a * trainable,
-                            f"{a} B × {n(trainable)} adapter params (frozen base: none)"),
+                            f"{a} B × {n(trainable)} adapter params{share} (frozen base: none)"),
         "optimizer_states": figure("optimizer_states", f"optimizer ({cfg.optimizer})", opt, opt_text),
     }
     base_live = tuple((k, f.bytes) for k, f in static.items())
@@ -290,6 +351,9 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     )
     if previous is not None:
         timeline += (previous.next_forward(base_live, act.kept),)
+    units = _fsdp_units(plan, cfg, layers, shards) if shards > 1 else None
+    if units is not None:
+        timeline = tuple(with_part(m, "communication", units.at(m.short)) for m in timeline)
     peak = max(range(len(timeline)), key=lambda i: timeline[i].total_bytes)
     at_peak = dict(timeline[peak].live)
     act_text = act.text
@@ -301,6 +365,10 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     peak_transient = {"optimizer step": step, "next forward": previous.transient() if previous else buffer}.get(
         timeline[peak].short, buffer)
     parts["transient"] = figure("transient", peak_transient.label, at_peak.get("transient", 0), peak_transient.formula)
+    if units is not None:
+        short = timeline[peak].short
+        parts["communication"] = figure("communication", "FSDP unsharded units", units.at(short),
+                                        units.formula(short))
     o = plan.method.overhead
     visible = sum(f.bytes for f in parts.values())
     nccl = o.nccl_bytes if world > 1 else 0
@@ -333,7 +401,12 @@ def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:
     return FinetuneSummary(cfg.method, trainable, base, adapters, cfg.seq, cfg.micro_batch,
                            None if cfg.method == "full" else cfg.rank,
                            () if cfg.method == "full" else cfg.target_modules, cfg.optimizer,
-                           cfg.gradient_checkpointing)
+                           cfg.gradient_checkpointing, _fsdp_shards(plan, cfg))
+
+
+def _fsdp_shards(plan: Plan, cfg: FinetuneConfig) -> int:
+    """Cards FSDP shards the model states over: the data-parallel cards with ``fsdp``, else 1."""
+    return check_stages(plan.layout).dp_for_batch if cfg.fsdp else 1
 
 
 def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
@@ -341,7 +414,9 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
     # with torch AdamW: the huggingface profile (16-bit gradients, foreach AdamW's step copy).
     # one optimizer step: gradient_accumulation micro-batches on each data-parallel replica
     replicas = check_stages(plan.layout).dp_for_batch
+    sharded = cfg.fsdp and replicas > 1
     training = plan.training.model_copy(update={
+        "zero": 3 if sharded else plan.training.zero, "fsdp": sharded,
         "seq": cfg.seq, "micro_batch": cfg.micro_batch, "flash_attention": cfg.flash_attention,
         "global_batch": cfg.micro_batch * cfg.gradient_accumulation * replicas,
         "precision": cfg.base_dtype, "optimizer": "sgd" if cfg.optimizer == "sgd" else "adamw",
@@ -359,6 +434,7 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
 def finetune_estimate(plan: Plan) -> Estimate:
     cfg = plan.finetune or FinetuneConfig()
     _check_replayable(plan)
+    _check_fsdp(plan, cfg)
     if cfg.method == "full":
         return _full(plan, cfg)
     layout = plan.layout

@@ -17,3 +17,4 @@ class FinetuneSummary:
     target_modules: tuple[str, ...]
     optimizer: str
     gradient_checkpointing: bool
+    fsdp_shards: int  # cards FSDP shards the model states over; 1: each card holds the whole model

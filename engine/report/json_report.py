@@ -40,7 +40,10 @@ class CardModel(BaseModel):
     fits: bool
     breakdown: dict[str, int] = Field(description=(
         "disjoint parts at the card's peak moment, summing exactly to total_bytes: weights, gradients, "
-        "optimizer_states, activations, logits, communication, transient (short-lived buffers of the peak "
+        "optimizer_states, activations, logits, communication (buffers of the data-parallel runtime: DeepSpeed's "
+        "buckets and ZeRO-3 gathered layer, PyTorch DDP's gradient buckets; with training.fsdp or finetune.fsdp "
+        "what PyTorch FSDP holds unsharded at the peak moment: the root unit, the decoder units computing, the "
+        "full gradient of the one back-propagating), transient (short-lived buffers of the peak "
         "moment: a layer's backward, the gradient all-reduce copy, the optimizer step's temporaries), "
         "kv_cache, overhead (CUDA context, NCCL, allocator reserve: not seen by the allocator; and the library "
         "workspaces, details.library_workspace, which PyTorch's allocator does hold)"))
@@ -122,7 +125,11 @@ class ReportModel(BaseModel):
     max_context_tokens: int | None = None
     kv_pool_tokens: int | None = None
     serving: dict | None = None
-    finetune: dict | None = None  # finetune mode (vramplan finetune)
+    finetune: dict | None = Field(None, description=(
+        "finetune mode (vramplan finetune): method, trainable_parameters, base_weight_bytes (the whole frozen "
+        "base in its format; full: the trained weights), adapter_weight_bytes, seq, micro_batch, rank, "
+        "target_modules, optimizer, gradient_checkpointing, fsdp_shards (cards PyTorch FSDP shards the model "
+        "states over: the data-parallel cards with finetune.fsdp, else 1)"))
     # vramplan infer --best-quant / --cheapest-gpu
     best_quant: dict | None = Field(None, description="infer --best-quant: the least aggressive format that fits "
                                     "and every card can run: quant, weight_bytes, total_bytes, headroom_bytes, note")

@@ -107,6 +107,14 @@ class Breakdown:
         return {f.key: f.bytes for f in self.parts()}
 
 
+def with_part(moment: Moment, key: str, bytes_: int) -> Moment:
+    """``moment`` with its ``key`` part set to ``bytes_`` (added when the moment has none)."""
+    live = tuple((k, bytes_ if k == key else b) for k, b in moment.live)
+    if all(k != key for k, _ in moment.live):
+        live += ((key, bytes_),)
+    return Moment(moment.label, live, moment.short)
+
+
 def make_breakdown(parts: dict[str, Figure], details: tuple[Figure, ...] = (), host_bytes: int = 0,
                    timeline: tuple[Moment, ...] = (), peak_moment: int = -1,
                    before_first_step: BeforeFirstStep | None = None) -> Breakdown:

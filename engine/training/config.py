@@ -104,6 +104,11 @@ class TrainingConfig(BaseModel):
     precision: Precision = "bf16"
     optimizer: Optimizer = "adamw"
     zero: int = Field(0, ge=0, le=3, description="ZeRO stage 0-3")
+    fsdp: bool = Field(
+        False, description="ZeRO-3 as PyTorch FSDP (FULL_SHARD) runs it under the Hugging Face Trainer and "
+        "accelerate: one unit per decoder layer gathered while it computes, the root unit (embeddings, final "
+        "norm, output layer) whole from its forward to the end of the backward, nothing gathered at the "
+        "optimizer step (engine.training.memory.fsdp); needs zero=3")
     distributed_optimizer: bool = Field(False, description="Megatron's distributed optimizer (ZeRO-1 over DP x CP)")
     master_weights: bool = Field(
         True, description="mixed precision keeps fp32 master weights and fp32 Adam moments; false: pure 16-bit "
@@ -127,6 +132,9 @@ class TrainingConfig(BaseModel):
     def _check(self) -> TrainingConfig:
         if self.offload_params and self.zero != 3:
             raise PlanError("training.offload_params", True, "only with zero=3")
+        if self.fsdp and self.zero != 3:
+            raise PlanError("training.fsdp", True, f"only with zero=3 (FSDP FULL_SHARD shards the weights, "
+                            f"gradients and optimizer states), not zero={self.zero}")
         if (self.partition_activations or self.cpu_checkpointing) and self.recompute != "full":
             key = "partition_activations" if self.partition_activations else "cpu_checkpointing"
             raise PlanError(f"training.{key}", True, "only with recompute=full (it acts on the layer checkpoints)")
@@ -137,11 +145,14 @@ class TrainingConfig(BaseModel):
 
     def searched(self, zero: int, micro_batch: int, recompute: str, sequence_parallel: bool) -> TrainingConfig:
         """This workload with the knobs a layout search varies.  DeepSpeed's checkpoint switches act on full
-        recompute only, so another recompute turns them off (the result stays a valid plan)."""
+        recompute only, so another recompute turns them off (the result stays a valid plan).  The search
+        prices ZeRO stages as DeepSpeed runs them (its closed forms, ``engine.planner.memory``), so a searched
+        layout is not an FSDP one."""
         update: dict[str, object] = {"zero": zero, "micro_batch": micro_batch, "recompute": recompute,
                                      "sequence_parallel": sequence_parallel}
         if recompute != "full":
             update.update(partition_activations=False, cpu_checkpointing=False)
+        update["fsdp"] = False
         return self.model_copy(update=update)
 
     @property

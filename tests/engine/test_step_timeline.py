@@ -19,11 +19,11 @@ from engine.training.memory.schedule import in_flight_chunks, stage_layer_indice
 ORIGINAL_TIMELINE = detailed.step_timeline  # before a test swaps in the full walk
 
 
-def full_walk(ctx, static, act, logits, backward, reduce, step, kept=0, fresh=None, after_forward=None):
+def full_walk(ctx, static, act, logits, backward, reduce, step, kept=0, fresh=None, after_forward=None, fsdp=None):
     """Every warm-up forward, one moment each (the walk before warm-up moments were thinned out)."""
     return ORIGINAL_TIMELINE(ctx, static, act, logits, backward, reduce, step,
                              warmups=lambda k: list(range(1, k + 1)), kept=kept, fresh=fresh,
-                             after_forward=after_forward)
+                             after_forward=after_forward, fsdp=fsdp)
 
 
 def test_warmup_steps_keep_the_first_and_the_last_forward():

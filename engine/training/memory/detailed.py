@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.report.formatting import ceil_div, n
-from engine.report.records import Breakdown, Figure, Moment, figure, make_breakdown
+from engine.report.records import Breakdown, Figure, Moment, figure, make_breakdown, with_part
 from engine.training.memory.activations import (
     LayerActivations,
     checkpoint_bytes,
@@ -14,6 +14,7 @@ from engine.training.memory.activations import (
 )
 from engine.training.memory.context import CardContext
 from engine.training.memory.first_step import OPTIMIZER_STEP, before_first_step
+from engine.training.memory.fsdp import FsdpUnits
 from engine.training.memory.gradient_lifetime import (
     BackwardGradients,
     backward_gradients,
@@ -29,6 +30,7 @@ from engine.training.memory.megatron2021_replay import megatron_2021_replay
 from engine.training.memory.model_states import (
     card_params,
     communication_figure,
+    fsdp_units,
     grad_bytes_per_param,
     model_state_figures,
 )
@@ -244,7 +246,8 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
                   backward: Figure, reduce: Figure, step: Figure,
                   warmups: Callable[[int], list[int]] | None = None,
                   kept: int = 0, fresh: BackwardGradients | None = None,
-                  after_forward: int | None = None) -> tuple[tuple[Moment, ...], int]:
+                  after_forward: int | None = None,
+                  fsdp: FsdpUnits | None = None) -> tuple[tuple[Moment, ...], int]:
     """The card's step moment by moment, and the index of its peak.
 
     ``static`` (weights, gradients, optimizer states, communication buffers) lives through
@@ -262,6 +265,9 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     ``after_forward``: the activations the forward leaves (full recompute: every checkpoint, no layer's
     working set, which the backward's recompute adds); the forwards and the loss hold that, the backward
     ``act``.  None: ``act``.
+
+    ``fsdp``: the units PyTorch FSDP gathers whole (:mod:`engine.training.memory.fsdp`): the communication
+    part of each moment is what FSDP holds unsharded then, nothing at the start and the optimizer step.
 
     ``kept``: logits the framework keeps through every moment (:func:`pipeline_output_buffers`); at the
     loss moment one of its buffers holds the current micro-batch's logits, which ``logits`` counts.
@@ -301,8 +307,11 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     if reduce.bytes:
         moments.append(Moment("gradient all-reduce", (*base, ("transient", reduce.bytes)), "all-reduce"))
     moments.append(Moment("optimizer step", (*base, ("transient", step.bytes)), OPTIMIZER_STEP))
+    if fsdp is not None:
+        moments = [with_part(m, "communication", fsdp.at(m.short)) for m in moments]
     peak = max(range(len(moments)), key=lambda i: moments[i].total_bytes)
     return tuple(moments), peak
+
 
 
 def logits_beside_kept(ctx: CardContext, logits: int) -> int:
@@ -365,10 +374,15 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     kept = pipeline_output_buffers(ctx)
     fresh = _backward_gradients(ctx, act_details) if gradients_start_at_backward(ctx) else None
     after = next((f for f in act_details if f.key == "activations_after_forward"), None)
+    units = fsdp_units(ctx) if ctx.training.fsdp and ctx.shard > 1 else None
     timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step, kept=kept.bytes, fresh=fresh,
-                                   after_forward=None if after is None else after.bytes)
+                                   after_forward=None if after is None else after.bytes, fsdp=units)
     live = dict(timeline[peak].live)
     parts = dict(static)
+    if units is not None:
+        short = timeline[peak].short
+        parts["communication"] = figure("communication", "FSDP unsharded units", units.at(short),
+                                        units.formula(short))
     parts["gradients"] = _gradients_at_peak(static["gradients"], live.get("gradients", 0), fresh)
     parts["activations"] = _activations_at_peak(act, after, fresh, timeline[peak], live.get("activations", 0))
     parts["logits"] = _logits_at_peak(live.get("logits", 0), logits, kept, timeline[peak].short == "loss")
@@ -395,7 +409,7 @@ def _backward_gradients(ctx: CardContext, act_details: tuple[Figure, ...]) -> Ba
     per_layer = dict(zip(kinds, (f.bytes for f in act_details if f.key == "activations_per_layer"), strict=True))
     inputs = sum(f.bytes for f in act_details if f.key == "embedding_inputs")
     per_param = grad_bytes_per_param(ctx.method.framework, ctx.training.precision)
-    return backward_gradients(ctx, per_param, per_layer, inputs)
+    return backward_gradients(ctx, per_param, per_layer, inputs, ctx.shard if ctx.training.fsdp else 1)
 
 
 def _activations_at_peak(act: Figure, after: Figure | None, fresh: BackwardGradients | None, moment: Moment,

@@ -28,6 +28,7 @@ from engine.report.formatting import ceil_div, n
 from engine.report.records import Figure, figure
 from engine.training.memory.context import CardContext
 from engine.training.memory.deepspeed_optimizer import deepspeed_bf16_optimizer
+from engine.training.memory.fsdp import FsdpUnits, gathered
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,9 @@ def communication_figure(ctx: CardContext) -> Figure:
     memory dropped ~1GB"."""
     tr = ctx.training
     p = card_params(ctx)
+    if tr.fsdp and ctx.shard > 1:
+        units = fsdp_units(ctx)
+        return figure("communication", "FSDP unsharded units", units.backward(), units.formula("backward"))
     if tr.zero == 3 and ctx.shard > 1:
         # DeepSpeed's estimate_zero3_model_states_mem_needs: largest_layer_memory = 4 * largest_layer_params
         # (the gathered 16-bit parameters and gradients of the largest module).
@@ -224,3 +228,19 @@ def communication_figure(ctx: CardContext) -> Figure:
                       f"{bg} B × {n(p.total)} params (torch DistributedDataParallel's flat buckets, "
                       "gradient_as_bucket_view False: a copy of every gradient)")
     return figure("communication", "communication buffers", 0, "0 (reductions run in place on the gradient buffer)")
+
+
+def fsdp_units(ctx: CardContext) -> FsdpUnits:
+    """What PyTorch FSDP gathers whole on this card (:mod:`engine.training.memory.fsdp`): its decoder layers'
+    units and the root unit, in the weights' dtype, and their full gradients in the gradients' dtype (the
+    root's whole flat gradient exists from the output layer's backward on, FSDP accumulating every
+    parameter's gradient into its unit's flat gradient)."""
+    counts = parameter_counts(ctx.model)
+    t, ep, shards = ctx.tp, ctx.ep, ctx.shard
+    bw, bg = _bytes_per_weight(ctx), _bytes_per_grad(ctx)
+    largest = max((counts.layers[i].per_tp_rank(t, ep, t) for i in ctx.layer_indices), default=0)
+    p = card_params(ctx)
+    root = p.embedding + p.output_layer
+    return FsdpUnits(root=gathered(bw * root, bw, shards), layer=gathered(bw * largest, bw, shards),
+                     layers=len(ctx.layer_indices), layer_grad=gathered(bg * largest, bg, shards),
+                     root_grad=gathered(bg * root, bg, shards))

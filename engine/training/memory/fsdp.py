@@ -1,0 +1,92 @@
+"""PyTorch FSDP (``FULL_SHARD``) as the Hugging Face Trainer runs it through accelerate: what a card holds
+unsharded, moment by moment.
+
+Sharded, every card keeps 1/N of each unit's flat parameter (padded to a multiple of N), of its gradient
+and of the optimizer states; the model-state figures divide by N as ZeRO-3 does.  What FSDP adds are the
+units it gathers whole while they compute (FSDP1, ``torch/distributed/fsdp/_runtime_utils.py`` in
+torch 2.4):
+
+* **Units.**  accelerate's ``TRANSFORMER_BASED_WRAP`` makes every decoder layer a unit; the root unit keeps
+  the rest (the embeddings, the final norm, the output layer).  With PEFT, transformers' Trainer replaces
+  the policy with ``peft.utils.other.fsdp_auto_wrap_policy`` (``Trainer._fsdp_qlora_plugin_updates``),
+  which wraps every adapter matrix as a unit of its own, so a decoder unit holds the frozen base only.
+* **Forward.**  A unit is all-gathered before its forward and freed after it (``reshard_after_forward``),
+  except the root: ``_post_forward_reshard`` keeps the root's parameters unsharded from its forward to the
+  end of the backward ("Do not free the root's parameters in the post-forward for FULL_SHARD with the
+  intention that they are immediately used for backward computation").
+* **Backward.**  ``BACKWARD_PRE`` prefetch gathers the next unit while one back-propagates: two decoder
+  units, the root, and the back-propagating unit's full gradient until its reduce-scatter (plus the
+  root's whole flat gradient, from the output layer's backward to the root's post-backward).  At the
+  first decoder layer's backward (the ``backward end`` moment) the next unit is the root, already
+  whole: one decoder unit.
+* **Optimizer step.**  Every unit is resharded: nothing unsharded.
+
+The adapters' own units (a rank-r matrix each) are a few hundred KiB and left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.report.formatting import ceil_div, n
+
+
+def gathered(numel_bytes: int, element: int, shards: int) -> int:
+    """Bytes of one unit's unsharded flat parameter: ``numel_bytes`` of parameters padded to a multiple of
+    ``shards`` elements of ``element`` bytes (FSDP1 ``FlatParamHandle`` pads the flat parameter so that
+    every rank's shard has the same size)."""
+    elements = ceil_div(numel_bytes, element)
+    return ceil_div(elements, shards) * shards * element
+
+
+@dataclass(frozen=True, slots=True)
+class FsdpUnits:
+    """The unsharded bytes FSDP holds on a card (bytes)."""
+
+    root: int  # the root unit's flat parameter: embeddings, final norm, output layer
+    layer: int  # the largest decoder-layer unit's flat parameter
+    layers: int  # decoder units on the card
+    layer_grad: int  # one decoder unit's full gradient before its reduce-scatter (trainable parameters only)
+    root_grad: int  # the root's full gradient from the output layer's backward on (trainable parameters only)
+
+    def forward(self) -> int:
+        return self.root + self.layer
+
+    def loss(self) -> int:
+        return self.root
+
+    def backward(self, units: int = 2) -> int:
+        """The backward of a decoder layer with ``units`` decoder units whole (itself and the prefetched one;
+        the first layer's prefetch is the root, already whole)."""
+        return self.root + min(units, self.layers) * self.layer + self.layer_grad + self.root_grad
+
+    def at(self, short: str) -> int:
+        """Bytes alive at the timeline moment named ``short`` (``Moment.short``)."""
+        if short.startswith("forward") or short == "next forward":
+            return self.forward()
+        if short == "loss":
+            return self.loss()
+        if short == "backward end":
+            return self.backward(units=1)
+        if short.startswith("backward"):
+            return self.backward()
+        return 0  # step start, gradient all-reduce, optimizer step: every unit sharded
+
+    def formula(self, short: str) -> str:
+        root = f"root unit (embeddings, final norm, output layer) {n(self.root)} B"
+        if short.startswith("forward") or short == "next forward":
+            return f"FSDP: {root} + the decoder unit computing {n(self.layer)} B"
+        if short == "loss":
+            return f"FSDP: {root}, unsharded from its forward to the end of the backward"
+        if short.startswith("backward"):
+            first = short == "backward end"
+            units = min(1 if first else 2, self.layers)
+            which = ("the first layer's; BACKWARD_PRE's next unit is the root" if first
+                     else "the one back-propagating and the one BACKWARD_PRE prefetches")
+            text = f"FSDP: {root} + {units} decoder unit{'s' if units > 1 else ''} ({which}) × {n(self.layer)} B"
+            if self.layer_grad:
+                text += f" + its full gradient {n(self.layer_grad)} B"
+            if self.root_grad:
+                text += f" + the root's gradient {n(self.root_grad)} B"
+            return text
+        return "0 (FSDP: every unit sharded)"
