@@ -92,6 +92,7 @@ def _panel_label(field: str) -> str:
         "training.distributed_optimizer": ("WorkloadPanel", "Distributed optimizer (Megatron)"),
         "training.offload_optimizer": ("WorkloadPanel", "Offload optimizer states to CPU"),
         "training.offload_params": ("WorkloadPanel", "Offload parameters to CPU (ZeRO-3)"),
+        "training.fsdp": ("WorkloadPanel", "FSDP (PyTorch, ZeRO-3)"),
         "method.method": ("WorkloadPanel", "Method:"),
         "method.framework": ("WorkloadPanel", "Framework:"),
         "method.deepspeed_fp16_optimizer": ("WorkloadPanel", "DeepSpeed fp16 step:"),

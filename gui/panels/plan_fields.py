@@ -204,6 +204,17 @@ def keep_replay_in_scope(plan: Plan) -> Plan:
 
 
 CHECKPOINT_PATHS = ("training.recompute", "training.partition_activations", "training.cpu_checkpointing")
+FSDP_PATHS = ("training.zero", "training.fsdp")
+
+
+def set_sharding(plan: Plan, path: str, value: Any) -> Plan:
+    """Set the ZeRO stage or FSDP (``FSDP_PATHS``) in one valid edit: FSDP on sets ZeRO-3 (FSDP FULL_SHARD is
+    ZeRO-3's sharding), a stage below 3 turns FSDP off."""
+    if path == "training.fsdp" and value and plan.training.zero != 3:
+        plan = set_field(plan, "training.zero", 3)
+    elif path == "training.zero" and value != 3 and plan.training.fsdp:
+        plan = set_field(plan, "training.fsdp", False)
+    return set_field(plan, path, value)
 
 
 def set_checkpointing(plan: Plan, path: str, value: Any) -> Plan:

@@ -82,6 +82,7 @@ def _labels() -> dict[str, str]:
         "finetune.lora_dropout": translate("section_form", "LoRA dropout:"),
         "finetune.framework": translate("section_form", "Framework:"),
         "finetune.mixed_precision": translate("section_form", "Mixed precision (fp32 master weights)"),
+        "finetune.fsdp": translate("section_form", "FSDP: shard over the cards"),
         "finetune.double_quant": translate("section_form", "Double quant"),
         "finetune.bnb_version": translate("section_form", "bitsandbytes:"),
     }

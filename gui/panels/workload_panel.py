@@ -18,11 +18,13 @@ from gui.panels.plan_fields import (
     CHECKPOINT_PATHS,
     FRAGMENTATION_MODEL_PATH,
     FRAMEWORK_PATH,
+    FSDP_PATHS,
     VLLM_VERSION_PATH,
     keep_replay_in_scope,
     replay_applies,
     set_checkpointing,
     set_mode,
+    set_sharding,
     set_vllm_version,
 )
 from gui.panels.section_form import add_section_fields
@@ -127,6 +129,7 @@ def finetune_field_rules(finetune) -> dict[str, bool]:
         "finetune.double_quant": method == "qlora",
         "finetune.bnb_version": method == "qlora",
         "finetune.mixed_precision": method == "full",
+        "finetune.fsdp": finetune.framework == "peft",  # FSDP as the Hugging Face Trainer runs it
     }
 
 
@@ -181,6 +184,11 @@ class WorkloadPanel(BoundForm):
         self.add_check("training.distributed_optimizer", translate("WorkloadPanel", "Distributed optimizer (Megatron)"))
         self.add_check("training.offload_optimizer", translate("WorkloadPanel", "Offload optimizer states to CPU"))
         self.add_check("training.offload_params", translate("WorkloadPanel", "Offload parameters to CPU (ZeRO-3)"))
+        self.add_check("training.fsdp", translate("WorkloadPanel", "FSDP (PyTorch, ZeRO-3)"),
+                       tooltip=translate("WorkloadPanel", "ZeRO-3 as PyTorch FSDP FULL_SHARD runs it under the Hugging "
+                                         "Face Trainer: decoder layers gathered whole while they compute, the "
+                                         "embeddings and output layer whole from the forward to the end of the "
+                                         "backward, nothing gathered at the optimizer step"))
 
     def _build_expert_load(self) -> None:
         self.begin_group(translate("WorkloadPanel", "MoE expert load"), visible_in=TRAINING_MODES)
@@ -239,6 +247,8 @@ class WorkloadPanel(BoundForm):
             return plan_with_load_kind(self.document.plan, value)
         if path in CHECKPOINT_PATHS:  # turning recompute away from full turns off what needs it, in one edit
             return set_checkpointing(self.document.plan, path, value)
+        if path in FSDP_PATHS:  # FSDP on sets ZeRO-3, a lower stage turns FSDP off: one edit
+            return set_sharding(self.document.plan, path, value)
         if path == VLLM_VERSION_PATH:  # a release before 0.8 runs the V0 engine, in the same edit
             return set_vllm_version(self.document.plan, value)
         return super().derive(path, value)

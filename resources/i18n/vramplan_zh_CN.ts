@@ -1402,47 +1402,47 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>节点图</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="116" />
+            <location filename="../../gui/plan_errors.py" line="117" />
             <source>The model's {layers} layers do not split evenly over {stages} pipeline stages. Give each stage its layers in Plan settings ▸ Stages (untick “Even split”), or use a number of stages that divides {layers}.</source>
             <translation>模型的 {layers} 层无法均分到 {stages} 个流水线阶段。请在 方案设置 ▸ 阶段 中为每个阶段指定层数（取消勾选“均分”），或改用能整除 {layers} 的阶段数。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="121" />
+            <location filename="../../gui/plan_errors.py" line="122" />
             <source>The layers per stage ({split}) must add up to the model's {layers} layers, at least one on every stage (Plan settings ▸ Stages).</source>
             <translation>各阶段层数（{split}）之和必须等于模型的 {layers} 层，且每个阶段至少一层（方案设置 ▸ 阶段）。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="126" />
+            <location filename="../../gui/plan_errors.py" line="127" />
             <source>Stage {stage} has no cards: stages run from 1 to {last} without gaps. Select cards and press {stage} to put them on stage {stage}.</source>
             <translation>阶段 {stage} 没有卡：阶段须从 1 连续编号到 {last}，中间不能空缺。选中卡后按 {stage} 键，即可把它们放到阶段 {stage}。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="131" />
+            <location filename="../../gui/plan_errors.py" line="132" />
             <source>A TP group has cards on stages {stages}: all cards of a TP group hold the same layers, so they need one stage. Give them one stage, or select cards and press T for a new TP group.</source>
             <translation>有一个 TP 组的卡分布在阶段 {stages}：同一 TP 组的卡持有相同的层，必须处于同一阶段。请把它们设为同一阶段，或选中卡后按 T 新建 TP 组。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="135" />
+            <location filename="../../gui/plan_errors.py" line="136" />
             <source>Tensor parallelism over {tp} cards does not fit this model: expected {allowed} (the TP groups on the diagram).</source>
             <translation>{tp} 张卡的张量并行不适用于这个模型：应为 {allowed}（即节点图上的 TP 组）。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="139" />
+            <location filename="../../gui/plan_errors.py" line="140" />
             <source>llama.cpp runs one card per stage (it splits the layers across cards): remove the data-parallel copies, or choose another runtime.</source>
             <translation>llama.cpp 每个阶段只用一张卡（它把层拆分到各张卡上）：请删除数据并行副本，或换用其他推理框架。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="141" />
+            <location filename="../../gui/plan_errors.py" line="142" />
             <source>{place}: {value} does not work here; expected {allowed}.</source>
             <translation>{place}：{value} 在这里不可用；应为 {allowed}。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="148" />
+            <location filename="../../gui/plan_errors.py" line="149" />
             <source>Not done: the selected cards are on stages {stages}, and a TP group holds the cards of one stage.</source>
             <translation>未执行：选中的卡位于阶段 {stages}，而一个 TP 组只能包含同一阶段的卡。</translation>
         </message>
         <message>
-            <location filename="../../gui/plan_errors.py" line="150" />
+            <location filename="../../gui/plan_errors.py" line="151" />
             <source>Not done: {value}: expected {allowed}.</source>
             <translation>未执行：{value}：应为 {allowed}。</translation>
         </message>
@@ -2288,294 +2288,304 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>WorkloadPanel</name>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="144" />
-            <location filename="../../gui/panels/workload_panel.py" line="154" />
+            <location filename="../../gui/panels/workload_panel.py" line="147" />
+            <location filename="../../gui/panels/workload_panel.py" line="157" />
             <source>Serving</source>
             <translation>推理服务</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="144" />
-            <location filename="../../gui/panels/workload_panel.py" line="155" />
+            <location filename="../../gui/panels/workload_panel.py" line="147" />
+            <location filename="../../gui/panels/workload_panel.py" line="158" />
             <source>Fine-tuning</source>
             <translation>微调</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="152" />
+            <location filename="../../gui/panels/workload_panel.py" line="155" />
             <source>Mode</source>
             <translation>模式</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="154" />
+            <location filename="../../gui/panels/workload_panel.py" line="157" />
             <source>Training</source>
             <translation>训练</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="153" />
+            <location filename="../../gui/panels/workload_panel.py" line="156" />
             <source>Workload:</source>
             <translation>工作负载：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="73" />
+            <location filename="../../gui/panels/workload_panel.py" line="75" />
             <source>Only for llama.cpp: the other runtimes keep the window itself.</source>
             <translation>仅对 llama.cpp 有效：其他推理框架本身就只保留窗口。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="76" />
+            <location filename="../../gui/panels/workload_panel.py" line="78" />
             <source>The model has no sliding window (Model ▸ Architecture).</source>
             <translation>该模型没有滑动窗口（模型 ▸ 模型结构）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="78" />
+            <location filename="../../gui/panels/workload_panel.py" line="80" />
             <source>llama.cpp keeps a window only when some, not all, layers use one; this model keeps the whole context on every layer.</source>
             <translation>llama.cpp 只在部分（而非全部）层使用窗口时才只保留窗口；该模型在每一层都保留整个上下文。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="86" />
+            <location filename="../../gui/panels/workload_panel.py" line="88" />
             <source>Only with full recompute: it acts on the layer checkpoints that full recompute keeps.</source>
             <translation>仅在完全重计算时有效：它作用于完全重计算保留的层检查点。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="88" />
+            <location filename="../../gui/panels/workload_panel.py" line="90" />
             <source>Only with partitioned checkpoints: DeepSpeed moves the partitions to CPU memory.</source>
             <translation>仅在检查点分片时有效：DeepSpeed 把分片移到 CPU 内存。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="101" />
+            <location filename="../../gui/panels/workload_panel.py" line="103" />
             <source>Only for the detailed method with DeepSpeed in fp16 without ZeRO or a distributed optimizer: sharded optimizers and bf16 keep their fp32 gradients another way.</source>
             <translation>仅适用于 detailed 方法下既不用 ZeRO 也不用分布式优化器的 DeepSpeed fp16 训练：分片的优化器和 bf16 以其他方式保存 fp32 梯度。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="111" />
+            <location filename="../../gui/panels/workload_panel.py" line="113" />
             <source>Only for Hugging Face transformers: fine-tuning with PEFT, or training with the detailed method and the Hugging Face framework.</source>
             <translation>仅适用于 Hugging Face transformers：使用 PEFT 的微调，或使用 detailed 方法和 Hugging Face 框架的训练。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="158" />
+            <location filename="../../gui/panels/workload_panel.py" line="161" />
             <source>Training workload</source>
             <translation>训练负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="159" />
+            <location filename="../../gui/panels/workload_panel.py" line="162" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="159" />
+            <location filename="../../gui/panels/workload_panel.py" line="162" />
             <source> tokens</source>
             <translation> token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="160" />
+            <location filename="../../gui/panels/workload_panel.py" line="163" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="161" />
+            <location filename="../../gui/panels/workload_panel.py" line="164" />
             <source>Global batch:</source>
             <translation>全局批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="161" />
+            <location filename="../../gui/panels/workload_panel.py" line="164" />
             <source>auto (fill the pipeline)</source>
             <translation>自动（填满流水线）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="162" />
+            <location filename="../../gui/panels/workload_panel.py" line="165" />
             <source>Samples per optimizer step; auto runs one micro-batch per pipeline stage</source>
             <translation>每个优化器步的样本数；自动时每个流水线阶段跑一个微批次</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="163" />
+            <location filename="../../gui/panels/workload_panel.py" line="166" />
             <source>Precision:</source>
             <translation>精度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="164" />
+            <location filename="../../gui/panels/workload_panel.py" line="167" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="165" />
+            <location filename="../../gui/panels/workload_panel.py" line="168" />
             <source>Recompute:</source>
             <translation>重计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="166" />
+            <location filename="../../gui/panels/workload_panel.py" line="169" />
             <source>none</source>
             <translation>无</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="166" />
+            <location filename="../../gui/panels/workload_panel.py" line="169" />
             <source>selective</source>
             <translation>选择性</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="166" />
+            <location filename="../../gui/panels/workload_panel.py" line="169" />
             <source>full</source>
             <translation>完全</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="167" />
+            <location filename="../../gui/panels/workload_panel.py" line="170" />
             <source>Partition activations (DeepSpeed)</source>
             <translation>激活分片（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="168" />
+            <location filename="../../gui/panels/workload_panel.py" line="171" />
             <source>DeepSpeed partition_activations: each tensor-parallel rank keeps 1/TP of every layer checkpoint, all-gathered when the layer is recomputed</source>
             <translation>DeepSpeed partition_activations：每个张量并行 rank 只保留每层检查点的 1/TP，重计算该层时再 all-gather</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="170" />
+            <location filename="../../gui/panels/workload_panel.py" line="173" />
             <source>CPU checkpointing (DeepSpeed)</source>
             <translation>检查点放在 CPU（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="171" />
+            <location filename="../../gui/panels/workload_panel.py" line="174" />
             <source>DeepSpeed cpu_checkpointing: the partitioned checkpoints live in CPU memory, none on the GPU</source>
             <translation>DeepSpeed cpu_checkpointing：分片后的检查点放在 CPU 内存中，GPU 上不保留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="173" />
+            <location filename="../../gui/panels/workload_panel.py" line="176" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="174" />
+            <location filename="../../gui/panels/workload_panel.py" line="177" />
             <source>Sequence parallel (with TP)</source>
             <translation>序列并行（配合 TP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="177" />
+            <location filename="../../gui/panels/workload_panel.py" line="180" />
             <source>Sharding and offload</source>
             <translation>切分与卸载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="178" />
+            <location filename="../../gui/panels/workload_panel.py" line="181" />
             <source>ZeRO stage:</source>
             <translation>ZeRO 阶段：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="179" />
+            <location filename="../../gui/panels/workload_panel.py" line="182" />
             <source>0 (none)</source>
             <translation>0（不切分）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="179" />
+            <location filename="../../gui/panels/workload_panel.py" line="182" />
             <source>1 (optimizer states)</source>
             <translation>1（优化器状态）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="179" />
+            <location filename="../../gui/panels/workload_panel.py" line="182" />
             <source>2 (+ gradients)</source>
             <translation>2（+ 梯度）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="180" />
+            <location filename="../../gui/panels/workload_panel.py" line="183" />
             <source>3 (+ weights)</source>
             <translation>3（+ 权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="181" />
+            <location filename="../../gui/panels/workload_panel.py" line="184" />
             <source>Distributed optimizer (Megatron)</source>
             <translation>分布式优化器（Megatron）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="182" />
+            <location filename="../../gui/panels/workload_panel.py" line="185" />
             <source>Offload optimizer states to CPU</source>
             <translation>优化器状态卸载到 CPU</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="183" />
+            <location filename="../../gui/panels/workload_panel.py" line="186" />
             <source>Offload parameters to CPU (ZeRO-3)</source>
             <translation>参数卸载到 CPU（ZeRO-3）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="186" />
+            <location filename="../../gui/panels/workload_panel.py" line="187" />
+            <source>FSDP (PyTorch, ZeRO-3)</source>
+            <translation>FSDP（PyTorch，ZeRO-3）</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/workload_panel.py" line="188" />
+            <source>ZeRO-3 as PyTorch FSDP FULL_SHARD runs it under the Hugging Face Trainer: decoder layers gathered whole while they compute, the embeddings and output layer whole from the forward to the end of the backward, nothing gathered at the optimizer step</source>
+            <translation>按 Hugging Face Trainer 下 PyTorch FSDP FULL_SHARD 的方式运行 ZeRO-3：解码层在计算时聚合为完整参数，嵌入层和输出层从前向到反向结束保持完整，优化器步骤时不聚合任何参数</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/workload_panel.py" line="194" />
             <source>MoE expert load</source>
             <translation>MoE 专家负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="190" />
+            <location filename="../../gui/panels/workload_panel.py" line="198" />
             <source>Memory method</source>
             <translation>显存估算方法</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="191" />
+            <location filename="../../gui/panels/workload_panel.py" line="199" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="192" />
+            <location filename="../../gui/panels/workload_panel.py" line="200" />
             <source>seed (the article's rules)</source>
             <translation>seed（文章的规则）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="192" />
+            <location filename="../../gui/panels/workload_panel.py" line="200" />
             <source>detailed</source>
             <translation>详细</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="193" />
+            <location filename="../../gui/panels/workload_panel.py" line="201" />
             <source>seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate</source>
             <translation>seed：每参数 18 字节，激活 40·S·H·L，不计额外开销；详细：按框架精确计算</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="194" />
+            <location filename="../../gui/panels/workload_panel.py" line="202" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="196" />
+            <location filename="../../gui/panels/workload_panel.py" line="204" />
             <source>Megatron-LM 2021 (local DDP)</source>
             <translation>Megatron-LM 2021（local DDP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="198" />
+            <location filename="../../gui/panels/workload_panel.py" line="206" />
             <source>Hugging Face (transformers eager)</source>
             <translation>Hugging Face（transformers eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="199" />
+            <location filename="../../gui/panels/workload_panel.py" line="207" />
             <source>DeepSpeed fp16 step:</source>
             <translation>DeepSpeed fp16 优化步：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="200" />
+            <location filename="../../gui/panels/workload_panel.py" line="208" />
             <source>fused (FusedAdam)</source>
             <translation>fused（FusedAdam）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="201" />
+            <location filename="../../gui/panels/workload_panel.py" line="209" />
             <source>unfused (other optimizers)</source>
             <translation>unfused（其他优化器）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="202" />
+            <location filename="../../gui/panels/workload_panel.py" line="210" />
             <source>DeepSpeed in fp16 without ZeRO converts every gradient to fp32 for the step. Its log says which wrapper runs: 'Creating fp16 optimizer' (fused: fp32 copies flattened into one buffer, 8 B per parameter) or 'Creating fp16 unfused optimizer' (an fp32 gradient per parameter, 4 B).</source>
             <translation>不用 ZeRO 的 DeepSpeed fp16 训练在优化步把每个梯度转换为 fp32。其日志说明用的是哪种封装：'Creating fp16 optimizer'（fused：fp32 副本展平到一个缓冲区，每个参数 8 B）或 'Creating fp16 unfused optimizer'（每个参数一个 fp32 梯度，4 B）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="208" />
+            <location filename="../../gui/panels/workload_panel.py" line="216" />
             <source>Allocator reserve</source>
             <translation>分配器预留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="209" />
+            <location filename="../../gui/panels/workload_panel.py" line="217" />
             <source>Reserve from:</source>
             <translation>预留来源：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="210" />
+            <location filename="../../gui/panels/workload_panel.py" line="218" />
             <source>percentage</source>
             <translation>百分比</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="211" />
+            <location filename="../../gui/panels/workload_panel.py" line="219" />
             <source>allocator replay</source>
             <translation>分配器重放</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="212" />
+            <location filename="../../gui/panels/workload_panel.py" line="220" />
             <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, step by step, and takes what it reserves above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's reserved memory but for one-layer stages) and fine-tuning under the Hugging Face Trainer on one card (nvidia-smi of fms-acceleration's runs: QLoRA within 1.3 %, LoRA 5-6 % low; full fine-tuning is nearer with the percentage). Otherwise the reserve is the percentage below.</source>
             <translation>PyTorch 的缓存分配器会把释放的块留作预留。重放会按卡上的分配逐步运行其规则，取其预留超出分配的部分：Megatron-LM 2021 训练（与 BigScience 的预留显存相差 4 % 以内，单层阶段除外）以及单卡上 Hugging Face Trainer 的微调（fms-acceleration 运行的 nvidia-smi：QLoRA 相差 1.3 % 以内，LoRA 偏低 5-6 %；全参数微调用百分比更接近）。否则预留取下面的百分比。</translation>
         </message>
@@ -2588,37 +2598,37 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation type="vanished">PyTorch 的缓存分配器会把释放的块继续保留。重放会按迭代逐次用它的规则处理该卡的分配请求，取其保留量高于分配量的部分（Megatron-LM 2021 计划：除单层阶段外，与 BigScience 各次运行的保留显存相差不超过 4 %）。否则预留量为下方的百分比。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="219" />
+            <location filename="../../gui/panels/workload_panel.py" line="227" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="223" />
+            <location filename="../../gui/panels/workload_panel.py" line="231" />
             <source>Hugging Face stack</source>
             <translation>Hugging Face 软件栈</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="224" />
+            <location filename="../../gui/panels/workload_panel.py" line="232" />
             <source>transformers:</source>
             <translation>transformers：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="225" />
+            <location filename="../../gui/panels/workload_panel.py" line="233" />
             <source>4.49 or later</source>
             <translation>4.49 及以后</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="226" />
+            <location filename="../../gui/panels/workload_panel.py" line="234" />
             <source>4.46 to 4.48</source>
             <translation>4.46 至 4.48</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="227" />
+            <location filename="../../gui/panels/workload_panel.py" line="235" />
             <source>From 4.46 to 4.48 ForCausalLMLoss copies the shifted fp32 logits, one more vocabulary-sized buffer at the loss (14 B per token and vocabulary entry in bf16, against 12 B for the cross-entropy's backward since 4.49).</source>
             <translation>从 4.46 到 4.48，ForCausalLMLoss 会复制移位后的 fp32 logits，损失处多一个词表大小的缓冲区（bf16 下每个 token 每个词表项 14 B；自 4.49 起为交叉熵反向的 12 B）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="289" />
+            <location filename="../../gui/panels/workload_panel.py" line="299" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>
@@ -2980,7 +2990,7 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/panels/section_form.py" line="70" />
-            <location filename="../../gui/panels/section_form.py" line="85" />
+            <location filename="../../gui/panels/section_form.py" line="86" />
             <source>Double quant</source>
             <translation>双重量化</translation>
         </message>
@@ -3051,55 +3061,60 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>混合精度（fp32 主权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="86" />
+            <location filename="../../gui/panels/section_form.py" line="85" />
+            <source>FSDP: shard over the cards</source>
+            <translation>FSDP：在各卡间分片</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/section_form.py" line="87" />
             <source>bitsandbytes:</source>
             <translation>bitsandbytes 版本：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="102" />
+            <location filename="../../gui/panels/section_form.py" line="103" />
             <source>last</source>
             <comment>logits of the last token per sequence</comment>
             <translation>最后一个 token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="103" />
+            <location filename="../../gui/panels/section_form.py" line="104" />
             <source>all</source>
             <comment>logits of every prompt token</comment>
             <translation>全部 prompt token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="104" />
+            <location filename="../../gui/panels/section_form.py" line="105" />
             <source>full</source>
             <comment>full fine-tuning (not LoRA)</comment>
             <translation>全参数</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="105" />
+            <location filename="../../gui/panels/section_form.py" line="106" />
             <source>newest</source>
             <comment>the newest vLLM release</comment>
             <translation>最新</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="106" />
+            <location filename="../../gui/panels/section_form.py" line="107" />
             <source>0.43.2 or later</source>
             <comment>a current bitsandbytes release</comment>
             <translation>0.43.2 或更新</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="108" />
+            <location filename="../../gui/panels/section_form.py" line="109" />
             <source>vllm serve</source>
             <comment>vLLM's OpenAI-compatible server</comment>
             <translation>vllm serve</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="109" />
+            <location filename="../../gui/panels/section_form.py" line="110" />
             <source>LLM class</source>
             <comment>vLLM's Python LLM class</comment>
             <translation>LLM 类</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="143" />
-            <location filename="../../gui/panels/workload_panel.py" line="55" />
+            <location filename="../../gui/panels/section_form.py" line="144" />
+            <location filename="../../gui/panels/workload_panel.py" line="57" />
             <source>auto</source>
             <translation>自动</translation>
         </message>
