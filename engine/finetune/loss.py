@@ -8,19 +8,22 @@ from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_el
 from engine.finetune.config import FinetuneConfig
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
-from engine.training.memory.huggingface import causal_lm_loss_bytes
+from engine.training.memory.huggingface import causal_lm_loss_instants, copies_shifted_logits
 
 LITGPT_LM_HEAD_CHUNK = 128  # LitGPT's lm_head_chunk_size / chunked_cross_entropy chunk (tokens)
 
 
-def loss_bytes(cfg: FinetuneConfig, vocab: int, version: str | None = None) -> tuple[int, str]:
+def loss_bytes(cfg: FinetuneConfig, vocab: int, version: str | None = None, model_output: int = 0) -> tuple[int, str]:
     """The loss over the logits of one micro-batch.
 
     PEFT on transformers: ``ForCausalLMLoss`` as the Trainer runs it
     (:func:`engine.training.memory.huggingface.causal_lm_loss_bytes`): the cross-entropy's backward,
     12 B per vocabulary entry and token; transformers 4.46 to 4.48 (``version``) also copy the shifted
     fp32 logits, and the forward's bf16 logits, fp32 upcast, shifted copy and log-softmax, 14 B, are the
-    higher instant (``transformers/loss/loss_utils.py``).
+    higher instant (``transformers/loss/loss_utils.py``).  The causal-LM forward computes the loss while
+    its ``outputs`` still bind the model's last hidden state, the final norm's output (``model_output``
+    bytes; a frozen ``lm_head`` saves nothing of it, so only that reference keeps it): it counts beside
+    the forward's instant, and is gone at the backward (``compute_loss`` has returned the loss alone).
 
     LitGPT computes the lm_head in chunks of 128 tokens (``finetune/lora.py``: ``logits = model(...,
     lm_head_chunk_size=128)``), and Fabric hands the chunks back in fp32: ``_FabricModule.forward`` ends
@@ -40,9 +43,18 @@ def loss_bytes(cfg: FinetuneConfig, vocab: int, version: str | None = None) -> t
         return bytes_, (f"fp32 logit chunks (Fabric's convert_output) 4 B + their fp32 log-softmax 4 B × {n(tokens)}"
                          f" tokens × V {n(vocab)} + int64 targets 8 B × {n(tokens)} + one {chunk}-token chunk's fp32"
                          f" gradients (4 + 4) B × {chunk} × V = {n(bytes_)} B")
-    per, text = causal_lm_loss_bytes(4 if cfg.base_dtype == "fp32" else 2, version)
-    bytes_ = per * tokens * vocab
-    return bytes_, f"{text} × {n(tokens)} tokens × V {n(vocab)} = {n(bytes_)} B"
+    e = 4 if cfg.base_dtype == "fp32" else 2
+    forward_per, backward_per = causal_lm_loss_instants(e, version)
+    forward = forward_per * tokens * vocab + model_output
+    backward = backward_per * tokens * vocab
+    if forward > backward:
+        shifted = " + 4 shifted copy" if copies_shifted_logits(version) else ""
+        upcast = " + 4 fp32 copy" if e < 4 else ""
+        held = f" + the model output (final norm's) {n(model_output)} B" if model_output else ""
+        return forward, (f"the loss's forward (transformers {version or 'current'}): ({e} logits{upcast}{shifted} + 4 "
+                         f"log-softmax) B × {n(tokens)} tokens × V {n(vocab)}{held} = {n(forward)} B")
+    return backward, ("the loss's backward: (4 log-softmax + 4 nll gradient + 4 log-softmax gradient) B × "
+                      f"{n(tokens)} tokens × V {n(vocab)} = {n(backward)} B (the forward's {n(forward)} B is not more)")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -109,6 +109,14 @@ def copies_shifted_logits(version: str | None) -> bool:
     return low <= parse_transformers_version(version) < high
 
 
+def causal_lm_loss_instants(e: int, version: str | None) -> tuple[int, int]:
+    """(forward, backward) bytes per token and vocabulary entry of ``ForCausalLMLoss`` with ``e``-byte logits
+    (:func:`causal_lm_loss_bytes`)."""
+    upcast = 4 if e < 4 else 0
+    shifted = 4 if copies_shifted_logits(version) else 0
+    return e + upcast + shifted + 4, 4 + 4 + 4
+
+
 def causal_lm_loss_bytes(e: int, version: str | None) -> tuple[int, str]:
     """Bytes per token and vocabulary entry at the highest instant of ``ForCausalLMLoss`` with ``e``-byte logits.
 
@@ -121,7 +129,7 @@ def causal_lm_loss_bytes(e: int, version: str | None) -> tuple[int, str]:
     recipes reach the same backward (``output(h).float()``, then ``del logits`` before ``backward``)."""
     upcast = 4 if e < 4 else 0
     shifted = 4 if copies_shifted_logits(version) else 0
-    forward, backward = e + upcast + shifted + 4, 4 + 4 + 4
+    forward, backward = causal_lm_loss_instants(e, version)
     if forward > backward:
         return forward, (f"the loss's forward (transformers {version}): ({e} logits + {upcast} fp32 copy + {shifted} "
                          "shifted copy + 4 log-softmax) B")
