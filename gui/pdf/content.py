@@ -152,7 +152,8 @@ def workload_rows(plan: Plan, est: Estimate) -> list[tuple[str, str]]:
         ("sequence", f"{t.seq:,} tokens"),
         ("batches", f"micro-batch {t.micro_batch}, global batch {gb}, {est.microbatches_per_step} micro-batches per step"),
         ("precision / optimizer", f"{t.precision}, {t.optimizer}"),
-        ("ZeRO", f"stage {t.zero}" + (", distributed optimizer" if t.distributed_optimizer else "")
+        ("ZeRO", f"stage {t.zero}" + (" run by PyTorch FSDP (FULL_SHARD)" if t.fsdp else "")
+         + (", distributed optimizer" if t.distributed_optimizer else "")
          + (", optimizer offloaded to CPU" if t.offload_optimizer else "") + (", parameters offloaded" if t.offload_params else "")),
         ("recompute", t.recompute),
         ("attention / SP", ("flash attention" if t.flash_attention else "standard attention")
@@ -170,6 +171,8 @@ def finetune_rows(f: FinetuneConfig) -> list[tuple[str, str]]:
             f", bitsandbytes {f.bnb_version}" if f.bnb_version else "")
     hf = "Hugging Face transformers" if f.method == "full" else "Hugging Face transformers + PEFT"
     rows = [("framework", {"peft": hf, "litgpt": "LitGPT"}[f.framework]),
+            ("sharding", "PyTorch FSDP (FULL_SHARD) over the data-parallel cards" if f.fsdp
+             else "none: each card holds the whole model"),
             ("sequence", f"{f.seq:,} tokens"),
             ("batch", f"micro-batch {f.micro_batch} per card" + (
                 f", {f.gradient_accumulation} micro-batches per optimizer step" if f.gradient_accumulation > 1
