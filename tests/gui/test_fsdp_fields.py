@@ -6,8 +6,6 @@ sharding), a ZeRO stage below 3 turns FSDP off.  The fine-tuning box shards a tw
 
 from __future__ import annotations
 
-import pytest
-
 from engine.finetune.config import FinetuneConfig
 from engine.model.spec import ModelSpec
 from engine.plan.layout import build_grid
@@ -16,6 +14,7 @@ from engine.units import GiB
 from gui.document import PlanDocument
 from gui.panels.workload_panel import WorkloadPanel
 from gui.templates import load_template
+from tests.gui.test_new_engine_fields import choose
 
 # 2 layers, hidden 256, 4 heads of 64, 2 KV heads, gated MLP 512, vocabulary 1,000: per layer q 65,536 + k, v
 # 2 x 32,768 + o 65,536 + MLP 3 x 131,072 + norms 512 = 590,336; + embeddings, lm_head 2 x 256,000 + final
@@ -24,23 +23,15 @@ SMALL = ModelSpec(name="small", layers=2, hidden=256, heads=4, kv_heads=2, ffn=5
                   gated_mlp=True, norm="rmsnorm", bias=False)
 
 
-@pytest.fixture
-def training(qtbot):
-    plan = load_template("13b-detailed-megatron")
+def panel_for(plan: Plan, qtbot) -> tuple[PlanDocument, WorkloadPanel]:
     document = PlanDocument(plan)
     panel = WorkloadPanel(document)
     qtbot.addWidget(panel)
     return document, panel
 
 
-def choose(panel: WorkloadPanel, path: str, value: object) -> None:
-    combo = panel.bindings[path].widget
-    combo.setCurrentIndex(combo.findData(value))
-    combo.activated.emit(combo.currentIndex())
-
-
-def test_fsdp_sets_zero_3_and_a_lower_stage_turns_it_off(training):
-    document, panel = training
+def test_fsdp_sets_zero_3_and_a_lower_stage_turns_it_off(qtbot):
+    document, panel = panel_for(load_template("13b-detailed-megatron"), qtbot)
     fsdp = panel.bindings["training.fsdp"].widget
     stage = document.plan.training.zero
     assert stage != 3 and not fsdp.isChecked()
@@ -60,11 +51,8 @@ def test_fsdp_sets_zero_3_and_a_lower_stage_turns_it_off(training):
 
 def test_the_finetuning_box_shards_a_two_card_plan(qtbot):
     lora = FinetuneConfig(method="lora", rank=4, target_modules=("q", "v"), seq=512, micro_batch=1)
-    plan = Plan(name="ft", mode="finetune", model=SMALL, finetune=lora,
-                layout=build_grid(dp=2, gpu="test", capacity_bytes=24 * GiB))
-    document = PlanDocument(plan)
-    panel = WorkloadPanel(document)
-    qtbot.addWidget(panel)
+    document, panel = panel_for(Plan(name="ft", mode="finetune", model=SMALL, finetune=lora,
+                                     layout=build_grid(dp=2, gpu="test", capacity_bytes=24 * GiB)), qtbot)
     box = panel.bindings["finetune.fsdp"].widget
     assert box.isEnabled() and not box.isChecked()
     whole = document.estimate.cards[0].breakdown.weights.bytes
