@@ -61,6 +61,12 @@ def test_lora_states_by_hand():
     p48 = p48.model_copy(update={"method": p48.method.model_copy(update={"transformers_version": "4.48.1"})})
     assert estimate(p48).cards[0].breakdown.logits.bytes == (2 + 4 + 4 + 4) * 512 * 2 * 1000 + 2 * 1024 * 256 \
         == 14_860_288
+    # before 4.46 the forward computes its loss inline: logits.float() rebinds the name (the bf16 logits go), the
+    # shifted fp32 copy and the log-softmax follow: 4 + 4 + 4 B, with the model output still bound, above the
+    # backward's 12 B by the model output
+    p45 = p48.model_copy(update={"method": p48.method.model_copy(update={"transformers_version": "4.45.2"})})
+    assert estimate(p45).cards[0].breakdown.logits.bytes == (4 + 4 + 4) * 512 * 2 * 1000 + 2 * 1024 * 256 \
+        == 12_812_288
     visible = sum(f.bytes for f in b.parts() if f.key != "overhead")
     # CUDA context + 5 % allocator reserve + two 32 MiB cuBLAS workspaces (forward and backward threads)
     assert b.overhead.bytes == 512 * MiB + visible * 5 // 100 + 2 * 32 * MiB

@@ -105,6 +105,16 @@ def test_lora_shards_the_frozen_base_and_the_adapters():
     assert dict(moment(b, "backward").live)["communication"] == 2 * ROOT + 2 * 2 * LAYER
 
 
+def test_peft_under_fsdp_warns_where_published_runs_peaked_higher():
+    """transformers 4.48 / accelerate 1.0 runs peaked above the count; 4.45 / 0.34 runs matched it."""
+    codes = {w.code for w in estimate(plan(LORA)).warnings}
+    assert "peft-fsdp" in codes
+    older = plan(LORA)
+    older = older.model_copy(update={"method": older.method.model_copy(update={"transformers_version": "4.45.2"})})
+    assert "peft-fsdp" not in {w.code for w in estimate(older).warnings}
+    assert "peft-fsdp" not in {w.code for w in estimate(plan(FULL)).warnings}  # full fine-tuning matched both
+
+
 def test_qlora_keeps_every_quantization_state_whole():
     cfg = LORA.model_copy(update={"method": "qlora"})
     b = estimate(plan(cfg)).cards[0].breakdown

@@ -99,6 +99,9 @@ def hf_final_norm_bytes(spec: ModelSpec, s: int, b: int, e: int) -> tuple[int, s
 # transformers releases whose ForCausalLMLoss copies the shifted fp32 logits (loss/loss_utils.py from 4.46; PR 35646,
 # in 4.49, pads the labels instead)
 SHIFTED_LOGITS_COPY = ((4, 46, 0), (4, 49, 0))
+# before 4.46 each causal-LM forward computed its loss inline: ``logits = logits.float()`` rebinds the name (the
+# 16-bit logits go), then ``shift_logits = logits[..., :-1, :].contiguous()`` copies (models/llama/modeling_llama.py)
+INLINE_LOSS_BEFORE = (4, 46, 0)
 
 
 def copies_shifted_logits(version: str | None) -> bool:
@@ -109,9 +112,17 @@ def copies_shifted_logits(version: str | None) -> bool:
     return low <= parse_transformers_version(version) < high
 
 
+def computes_loss_inline(version: str | None) -> bool:
+    """Whether the causal-LM forward of transformers ``version`` computes its loss inline (before 4.46)."""
+    return version is not None and parse_transformers_version(version) < INLINE_LOSS_BEFORE
+
+
 def causal_lm_loss_instants(e: int, version: str | None) -> tuple[int, int]:
     """(forward, backward) bytes per token and vocabulary entry of ``ForCausalLMLoss`` with ``e``-byte logits
-    (:func:`causal_lm_loss_bytes`)."""
+    (:func:`causal_lm_loss_bytes`); before 4.46 the inline loss's fp32 logits, their shifted copy and the
+    log-softmax (the 16-bit logits already gone): 12 B."""
+    if computes_loss_inline(version):
+        return 4 + 4 + 4, 4 + 4 + 4
     upcast = 4 if e < 4 else 0
     shifted = 4 if copies_shifted_logits(version) else 0
     return e + upcast + shifted + 4, 4 + 4 + 4
