@@ -72,13 +72,13 @@ def float_in(lo: float, hi: float, *, lo_open: bool = False):
 
 
 def percent_or_replay(text: str) -> float | str:
-    """An argparse type for the allocator reserve: a percentage from 0 to 100, or ``replay``."""
-    if text == "replay":
+    """An argparse type for the allocator reserve: a percentage from 0 to 100, ``replay`` or ``auto``."""
+    if text in ("replay", "auto"):
         return text
     try:
         return parse_float(text, 0, 100)
     except argparse.ArgumentTypeError:
-        raise _error(text, "a percentage from 0 to 100, or replay") from None
+        raise _error(text, "a percentage from 0 to 100, replay, or auto") from None
 
 
 percent_or_replay.__name__ = "reserve"

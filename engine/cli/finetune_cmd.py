@@ -60,10 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="bitsandbytes release (QLoRA): before 0.43.2 each 4-bit linear keeps its input for the "
                         "backward (default: a current release)")
     g.add_argument("--transformers-version", metavar="X.Y.Z", help=TRANSFORMERS_VERSION_HELP)
-    g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
-                   help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
-                        "replayed over Trainer steps (one card: LoRA or QLoRA under PEFT, or full fine-tuning in "
-                        "pure 16 bits, one micro-batch per step)")
+    g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay|auto",
+                   help="allocator reserve: %% of allocated, replay: PyTorch's caching allocator replayed over "
+                        "Trainer steps (one card: LoRA or QLoRA under PEFT, or full fine-tuning in pure 16 bits, one "
+                        "micro-batch per step), or auto (default): replay where it applies, else 5 %%")
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")
     lay.add_argument("--gpu-memory", metavar="SIZE", help="card memory instead of --gpu (24GiB)")

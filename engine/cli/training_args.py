@@ -63,9 +63,10 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--transformers-version", metavar="X.Y.Z", help=TRANSFORMERS_VERSION_HELP)
     g.add_argument("--cuda-context", metavar="SIZE", help="CUDA context per card (default 512MiB)")
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
-    g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay",
-                   help="allocator reserve: %% of allocated (default 5), or replay: PyTorch's caching allocator "
-                   "replayed over the card's iterations (framework megatron-2021; finetune: the Hugging Face Trainer on one card)")
+    g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay|auto",
+                   help="allocator reserve: %% of allocated, replay: PyTorch's caching allocator replayed over the "
+                   "card's iterations (framework megatron-2021; finetune: the Hugging Face Trainer on one card), or "
+                   "auto (default): replay where it applies, else 5 %%")
 
 
 def add_layout_arguments(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:
@@ -169,9 +170,9 @@ def method_from_args(args: argparse.Namespace, base: MethodConfig | None = None)
 
 
 def fragmentation_from_args(args: argparse.Namespace) -> dict[str, object]:
-    """The overhead fields ``--fragmentation PERCENT|replay`` sets (none when the flag is absent)."""
-    if args.fragmentation == "replay":
-        return {"fragmentation_model": "replay"}
+    """The overhead fields ``--fragmentation PERCENT|replay|auto`` sets (none when the flag is absent)."""
+    if args.fragmentation in ("replay", "auto"):
+        return {"fragmentation_model": args.fragmentation}
     if args.fragmentation is not None:
         return {"fragmentation_percent": args.fragmentation, "fragmentation_model": "percent"}
     return {}

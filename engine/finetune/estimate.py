@@ -59,7 +59,7 @@ from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
 from engine.plan.checks import check_stages
 from engine.plan.schema import Plan
-from engine.replay_scope import allocator_replay_problem
+from engine.replay_scope import allocator_replay_problem, replays_by_default
 from engine.report.formatting import ceil_div, n
 from engine.report.records import (
     Breakdown,
@@ -252,7 +252,7 @@ def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int) -> Figure:
     """The allocator's reserve above the ``visible`` bytes: the plan's percentage, or (``fragmentation_model``
     replay) what PyTorch's caching allocator reserves above its peak over replayed Trainer steps."""
     o = plan.method.overhead
-    if o.fragmentation_model == "replay":
+    if replays_by_default(plan):
         return _replayed_reserve(_replay(plan, cfg)).at_peak
     return percent_reserve_figure(o.fragmentation_percent, visible)
 
@@ -438,7 +438,7 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
     # LitGPT's block and its full.py loop (`logits = model(input_ids)`: bound until the next forward returns)
     method = plan.method.model_copy(update={"framework": "huggingface",
                                             "model_code": "litgpt" if cfg.framework == "litgpt" else "framework"})
-    reserve = (_replayed_reserve(_replay(plan, cfg)) if method.overhead.fragmentation_model == "replay" else None)
+    reserve = _replayed_reserve(_replay(plan, cfg)) if replays_by_default(plan) else None
     est = training_estimate(plan.model_copy(update={"mode": "training", "training": training, "method": method}),
                             reserve)
     return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))

@@ -215,15 +215,16 @@ class WorkloadPanel(BoundForm):
     def _build_reserve(self) -> None:
         self.begin_group(translate("WorkloadPanel", "Allocator reserve"), visible_in=("training", "finetune"))
         self.add_combo(FRAGMENTATION_MODEL_PATH, translate("WorkloadPanel", "Reserve from:"), [
+            ("auto", translate("WorkloadPanel", "auto (replay where it applies)")),
             ("percent", translate("WorkloadPanel", "percentage")),
             ("replay", translate("WorkloadPanel", "allocator replay"))],
             tooltip=translate("WorkloadPanel", "PyTorch's caching allocator keeps freed blocks reserved. Replay runs "
                               "its rules over the card's allocations, step by step, and takes what it reserves "
                               "above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's "
                               "reserved memory but for one-layer stages) and fine-tuning under the Hugging Face "
-                              "Trainer on one card (nvidia-smi of fms-acceleration's runs: QLoRA within 1.3 %, LoRA "
-                              "5-6 % low; full fine-tuning is nearer with the percentage). Otherwise the reserve is "
-                              "the percentage below."))
+                              "Trainer on one card (nvidia-smi of fms-acceleration's runs: within -8 to +9 %, where "
+                              "a flat 5 % is 5-25 % low). Auto, the default, replays fine-tuning on one card and "
+                              "takes the percentage below everywhere else."))
         self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"),
                         step=1.0, suffix=" %")
 
@@ -231,10 +232,13 @@ class WorkloadPanel(BoundForm):
         self.begin_group(translate("WorkloadPanel", "Hugging Face stack"), visible_in=("training", "finetune"))
         self.add_combo(TRANSFORMERS_VERSION_PATH, translate("WorkloadPanel", "transformers:"), [
             (None, translate("WorkloadPanel", "4.49 or later")),
-            ("4.48", translate("WorkloadPanel", "4.46 to 4.48"))],
+            ("4.48", translate("WorkloadPanel", "4.46 to 4.48")),
+            ("4.45", translate("WorkloadPanel", "4.45 or earlier"))],
             tooltip=translate("WorkloadPanel", "From 4.46 to 4.48 ForCausalLMLoss copies the shifted fp32 logits, "
                               "one more vocabulary-sized buffer at the loss (14 B per token and vocabulary entry in "
-                              "bf16, against 12 B for the cross-entropy's backward since 4.49)."))
+                              "bf16, against 12 B for the cross-entropy's backward since 4.49). Before 4.46 the "
+                              "model's forward computes the loss itself: fp32 logits, their shifted copy and the "
+                              "log-softmax, 12 B."))
 
     def derive(self, path: str, value: Any):
         # whatever the edit, leaving what the allocator replay rebuilds returns the reserve to its percentage

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from engine.finetune.config import FinetuneConfig
 from engine.model.params import parameter_counts
 from engine.plan.schema import Plan
+from engine.replay_scope import replays_by_default
 from engine.report.records import CardEstimate, Estimate, index_ranges
 from engine.serving.report import sampler_warmup_of
 from engine.units import Unit, format_bytes, plural, to_unit
@@ -191,7 +192,7 @@ def _reserve_row(plan: Plan) -> tuple[str, str]:
     o = plan.method.overhead
     if plan.mode == "training" and plan.method.method == "seed":
         return "allocator reserve", "none (the seed method counts no overhead)"
-    if o.fragmentation_model == "replay":
+    if replays_by_default(plan):
         return "allocator reserve", "PyTorch's caching allocator replayed over the card's steps"
     return "allocator reserve", f"{o.fragmentation_percent:g} % of the allocated bytes"
 

@@ -68,8 +68,16 @@ def test_lora_states_by_hand():
     assert estimate(p45).cards[0].breakdown.logits.bytes == (4 + 4 + 4) * 512 * 2 * 1000 + 2 * 1024 * 256 \
         == 12_812_288
     visible = sum(f.bytes for f in b.parts() if f.key != "overhead")
-    # CUDA context + 5 % allocator reserve + two 32 MiB cuBLAS workspaces (forward and backward threads)
-    assert b.overhead.bytes == 512 * MiB + visible * 5 // 100 + 2 * 32 * MiB
+    # By default (reserve auto) one card under the Trainer takes the allocator replay's reserve ...
+    reserve = next(f for f in b.details if f.key == "fragmentation")
+    assert reserve.label == "allocator reserve (replayed)"
+    assert b.overhead.bytes == 512 * MiB + reserve.bytes + 2 * 32 * MiB
+    # ... and with the percentage: CUDA context + 5 % allocator reserve + two 32 MiB cuBLAS workspaces (forward
+    # and backward threads)
+    pct = plan(LORA)
+    pct = pct.model_copy(update={"method": pct.method.model_copy(update={
+        "overhead": pct.method.overhead.model_copy(update={"fragmentation_model": "percent"})})})
+    assert estimate(pct).cards[0].breakdown.overhead.bytes == 512 * MiB + visible * 5 // 100 + 2 * 32 * MiB
     assert est.finetune.trainable_parameters == 7_168 and est.mode == "finetune"
 
 
@@ -252,12 +260,15 @@ def test_layer_split_over_two_cards():
 def test_full_finetuning_is_the_training_engine():
     # Full fine-tuning is a training plan with the Hugging Face profile (eager modules, torch AdamW) and,
     # by default, pure 16-bit training (no fp32 master copy; bf16 gradients and moments).
+    # (with the percentage reserve in both: by default fine-tuning on one card replays the Trainer's allocator)
     cfg = FinetuneConfig(method="full", seq=512, micro_batch=2, gradient_checkpointing=True)
-    ft = estimate(plan(cfg))
+    method = Plan.model_fields["method"].default
+    percent = method.model_copy(update={"overhead": method.overhead.model_copy(update={"fragmentation_model": "percent"})})
+    ft = estimate(plan(cfg).model_copy(update={"method": percent}))
     train = Plan(name="ft", mode="training", model=SMALL, layout=plan(cfg).layout).model_copy(update={
         "training": Plan.model_fields["training"].default.model_copy(update={
             "seq": 512, "micro_batch": 2, "recompute": "full", "flash_attention": True, "master_weights": False}),
-        "method": Plan.model_fields["method"].default.model_copy(update={"framework": "huggingface"})})
+        "method": percent.model_copy(update={"framework": "huggingface"})})
     assert ft.cards[0].breakdown == estimate(train).cards[0].breakdown
     assert ft.mode == "finetune" and ft.finetune.trainable_parameters == 1_692_928
 

@@ -114,7 +114,7 @@ def test_cli_fragmentation_takes_a_percentage_or_replay():
     base = ["estimate", "--model", "llama-2-7b", "--gpu", "A100", "--tp", "2", "--precision", "fp16",
             "--recompute", "full"]
     bad = _cli(*base, "--fragmentation", "replays")
-    assert bad.returncode == 2 and "a percentage from 0 to 100, or replay" in bad.stderr
+    assert bad.returncode == 2 and "a percentage from 0 to 100, replay, or auto" in bad.stderr
     wrong = _cli(*base, "--fragmentation", "replay")
     assert wrong.returncode == 2 and "replay for the megatron-2021 framework (this plan uses megatron)" in wrong.stderr
     assert "Traceback" not in wrong.stderr

@@ -193,7 +193,7 @@ def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = T
     iterations (``with_state=False``: iterations whose optimizer never steps): the caller's replay
     (``ctx.replayed_reserve``), else Megatron-LM 2021's."""
     o = ctx.method.overhead
-    if o.fragmentation_model == "replay" and ctx.replayed_reserve is not None:
+    if ctx.replayed_reserve is not None:  # the caller's replay (fine-tuning: asked for, or by default)
         return ctx.replayed_reserve.at_peak if with_state else ctx.replayed_reserve.before_first_step
     if o.fragmentation_model == "replay":
         r = megatron_2021_replay(ctx, with_state=with_state)
