@@ -78,7 +78,7 @@ from engine.training.estimate import training_estimate
 from engine.training.memory.activations import layer_activations, layer_input_bytes
 from engine.training.memory.context import ReplayedReserve
 from engine.training.memory.detailed import REPLAYED_RESERVE, percent_reserve_figure
-from engine.training.memory.fsdp import FsdpUnits, gathered
+from engine.training.memory.fsdp import FSDP_RESERVE_WARNING, FsdpUnits, gathered
 from engine.training.memory.huggingface import computes_loss_inline
 from engine.training.memory.schedule import stage_layer_indices
 from engine.training.memory.workspace import library_workspace_bytes
@@ -472,8 +472,10 @@ def finetune_estimate(plan: Plan) -> Estimate:
     over = [c for c in rows if not c.fits]
     if over:
         warnings.append(over_capacity_warning(over))
-    if cfg.fsdp and len(layout.cards) > 1 and not computes_loss_inline(plan.method.transformers_version):
-        warnings.append(PlanWarning("peft-fsdp", PEFT_FSDP_WARNING))  # measured only on the newer stack
+    if cfg.fsdp and len(layout.cards) > 1:
+        warnings.append(PlanWarning("fsdp-reserve", FSDP_RESERVE_WARNING))
+        if not computes_loss_inline(plan.method.transformers_version):  # measured only on the newer stack
+            warnings.append(PlanWarning("peft-fsdp", PEFT_FSDP_WARNING))
     if cfg.optimizer.startswith("paged"):
         warnings.append(PlanWarning("paged-optimizer", (
             "paged optimizer: its states live in unified memory and move to system RAM when the card runs "

@@ -23,6 +23,7 @@ from engine.training.memory.context import CardContext, ReplayedReserve
 from engine.training.memory.deepspeed_optimizer import deepspeed_bf16_optimizer
 from engine.training.memory.detailed import detailed_breakdown
 from engine.training.memory.first_step import OPTIMIZER_STEP
+from engine.training.memory.fsdp import FSDP_RESERVE_WARNING
 from engine.training.memory.schedule import in_flight_chunks, stage_layer_indices
 from engine.training.memory.seed import seed_breakdown
 from engine.units import GB, format_both_units, format_bytes, plural
@@ -57,6 +58,8 @@ def training_estimate(plan: Plan, replayed_reserve: ReplayedReserve | None = Non
     warnings.extend(_framework_warnings(training, method))
     warnings.extend(_attention_scores_warning(model, training, method))
     warnings.extend(_gradient_lifetime_warning(cards))
+    if training.fsdp and topo.dp_for_batch > 1:
+        warnings.append(PlanWarning("fsdp-reserve", FSDP_RESERVE_WARNING))
     capacity = _capacity_warnings(cards, {k: v[1].total_bytes for k, v in cache.items()}, topo)
     warnings.extend(capacity)
     if any(w.code == "over-capacity" for w in capacity):

@@ -112,7 +112,11 @@ def test_peft_under_fsdp_warns_where_published_runs_peaked_higher():
     older = plan(LORA)
     older = older.model_copy(update={"method": older.method.model_copy(update={"transformers_version": "4.45.2"})})
     assert "peft-fsdp" not in {w.code for w in estimate(older).warnings}
-    assert "peft-fsdp" not in {w.code for w in estimate(plan(FULL)).warnings}  # full fine-tuning matched both
+    full = {w.code for w in estimate(plan(FULL)).warnings}
+    assert "peft-fsdp" not in full  # full fine-tuning matched both
+    # every FSDP plan warns that the runs reserved far more than the 5 % counted
+    assert "fsdp-reserve" in full and "fsdp-reserve" in codes
+    assert "fsdp-reserve" not in {w.code for w in estimate(plan(FULL, cards=1)).warnings}
 
 
 def test_qlora_keeps_every_quantization_state_whole():
