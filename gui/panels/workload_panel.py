@@ -9,6 +9,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
 
+from engine.replay_scope import replays_by_default
 from engine.serving.estimate import llamacpp_keeps_windows, vllm_batch
 from engine.serving.runtimes import profile as runtime_profile
 from engine.training.memory.deepspeed_optimizer import deepspeed_fp32_grad_bytes_per_param
@@ -215,7 +216,7 @@ class WorkloadPanel(BoundForm):
     def _build_reserve(self) -> None:
         self.begin_group(translate("WorkloadPanel", "Allocator reserve"), visible_in=("training", "finetune"))
         self.add_combo(FRAGMENTATION_MODEL_PATH, translate("WorkloadPanel", "Reserve from:"), [
-            ("auto", translate("WorkloadPanel", "auto (replay where it applies)")),
+            ("auto", translate("WorkloadPanel", "auto")),
             ("percent", translate("WorkloadPanel", "percentage")),
             ("replay", translate("WorkloadPanel", "allocator replay"))],
             tooltip=translate("WorkloadPanel", "PyTorch's caching allocator keeps freed blocks reserved. Replay runs "
@@ -265,7 +266,8 @@ class WorkloadPanel(BoundForm):
         replay = method.overhead.fragmentation_model == "replay"
         for path, enabled in ((FRAMEWORK_PATH, detailed),
                               (FRAGMENTATION_MODEL_PATH, reserved and (replay or replay_applies(self.document.plan))),
-                              ("method.overhead.fragmentation_percent", reserved and not replay)):
+                              ("method.overhead.fragmentation_percent",
+                               reserved and not replays_by_default(self.document.plan))):
             self.bindings[path].widget.setEnabled(enabled)
         self.expert_load.refresh()
         plan = self.document.plan

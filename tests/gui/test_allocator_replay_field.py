@@ -83,14 +83,19 @@ def test_fine_tuning_offers_the_peft_replay(finetune):
     from engine.finetune.hf_trainer_replay import trainer_replay
 
     document, panel = finetune
-    replay = panel.bindings[MODEL_PATH].widget
-    assert replay.isEnabled() and panel.bindings[PERCENT_PATH].widget.isEnabled()
+    replay, percent = panel.bindings[MODEL_PATH].widget, panel.bindings[PERCENT_PATH].widget
+    # by default (auto) one card under the Trainer takes the replay: the percentage does nothing
+    assert document.plan.method.overhead.fragmentation_model == "auto"
+    assert replay.isEnabled() and not percent.isEnabled()
+    plan = document.plan
+    assert _fragmentation(document) == trainer_replay(plan.model, plan.finetune).reserve
     steps = document.undo_stack.count()
+    choose(panel, MODEL_PATH, "percent")
+    assert percent.isEnabled() and document.undo_stack.count() == steps + 1
     choose(panel, MODEL_PATH, "replay")
     assert document.plan.method.overhead.fragmentation_model == "replay"
-    assert document.undo_stack.count() == steps + 1
-    assert not panel.bindings[PERCENT_PATH].widget.isEnabled()
-    plan = document.plan
+    assert document.undo_stack.count() == steps + 2
+    assert not percent.isEnabled()
     assert _fragmentation(document) == trainer_replay(plan.model, plan.finetune).reserve
 
 
