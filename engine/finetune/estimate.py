@@ -444,12 +444,25 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
     return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))
 
 
+LITGPT_SHARDS_WARNING = (
+    "LitGPT shards over several devices: finetune/full.py runs Fabric's FSDPStrategy and finetune/lora.py its "
+    "ModelParallelStrategy (FSDP2) when devices > 1, where this estimate holds the whole model on every card (its "
+    "one-device step); the model states per card are an upper bound")
+
+
 def finetune_estimate(plan: Plan) -> Estimate:
     cfg = plan.finetune or FinetuneConfig()
     _check_replayable(plan)
     _check_fsdp(plan, cfg)
-    if cfg.method == "full":
-        return _full(plan, cfg)
+    est = _full(plan, cfg) if cfg.method == "full" else _adapters(plan, cfg)
+    if cfg.framework == "litgpt" and check_stages(plan.layout).dp_for_batch > 1:
+        est = dataclasses.replace(est, warnings=(*est.warnings, PlanWarning("litgpt-shards", LITGPT_SHARDS_WARNING,
+                                                                             severity="info")))
+    return est
+
+
+def _adapters(plan: Plan, cfg: FinetuneConfig) -> Estimate:
+    """LoRA and QLoRA: every card's breakdown (:func:`_card_breakdown`) and the plan's warnings."""
     layout = plan.layout
     topo = check_stages(layout)
     if max(topo.tp_size) > 1:

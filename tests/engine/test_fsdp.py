@@ -191,3 +191,12 @@ def test_more_cards_never_raise_a_cards_model_states(method, cards, more):
         return b.weights.bytes + b.gradients.bytes + b.optimizer_states.bytes
 
     assert states(hi) <= states(lo)
+
+
+def test_litgpt_on_several_devices_says_it_shards():
+    """LitGPT runs FSDP (full.py) or FSDP2 (lora.py) whenever devices > 1; the engine counts its one-device step."""
+    cfg = FinetuneConfig(method="lora", framework="litgpt", seq=512)
+    assert "litgpt-shards" in {w.code for w in estimate(plan(cfg, cards=2)).warnings}
+    assert "litgpt-shards" not in {w.code for w in estimate(plan(cfg, cards=1)).warnings}
+    full = cfg.model_copy(update={"method": "full"})
+    assert "litgpt-shards" in {w.code for w in estimate(plan(full, cards=2)).warnings}
