@@ -47,9 +47,10 @@ The allocator takes segments up to ``capacity`` and releases its wholly free one
 before it fails.
 
 Against fms-acceleration's published figures the replay's allocated peak is within 0.15 % for all six
-rows (LoRA, QLoRA, full); its reserve brings QLoRA within 1.3 % of nvidia-smi, LoRA to -5.7 % and -5.4 %
-(an open gap: ``resources/validation/finetune.json``), full fine-tuning to -6.6 % and +9.4 % (the default
-5 % reserve is nearer there).
+Mistral-7B rows (LoRA, QLoRA, full); with its reserve the estimate is within -0.3 to +0.9 % of nvidia-smi
+for QLoRA, -5.3 and -4.8 % for LoRA (batch 4 an open gap: ``resources/validation/finetune.json``), -6.6 and
++9.4 % for full fine-tuning, and -8 to -3 % on the PowerLM-3B rows of the older stack, where a flat 5 %
+is 5-25 % low: it is the default reserve for fine-tuning on one card (``engine.replay_scope``).
 """
 
 from __future__ import annotations
