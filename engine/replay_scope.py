@@ -33,7 +33,7 @@ def replays_by_default(plan: Plan) -> bool:
     fine-tuning under the Hugging Face Trainer on one card, the plans the Trainer replay rebuilds.  There the
     flat percentage is far from what the runs reserve: against nvidia-smi in fms-acceleration's Trainer tables
     (Mistral-7B and PowerLM-3B, full, LoRA and QLoRA on one A100) 5 % is low by 5 to 25 %, the replay within
-    -8 to +9 % (docs/validation.md).  Training keeps the percentage under ``auto`` (the layout search prices it)."""
+    -7 to +9 % (docs/validation.md).  Training keeps the percentage under ``auto`` (the layout search prices it)."""
     model = plan.method.overhead.fragmentation_model
     if model == "replay":
         return True

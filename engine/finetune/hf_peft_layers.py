@@ -55,6 +55,8 @@ class LayerShapes:
     quantized: bool  # QLoRA: 4-bit linears, fp32 norms, bf16 autocast
     trains_base: bool = False  # full fine-tuning: every weight trains (no adapters)
     shifted_copy: bool = False  # ForCausalLMLoss copies the shifted fp32 logits (transformers 4.46 to 4.48)
+    inline_loss: bool = False  # the forward computes the loss itself (before 4.46): fp32 logits, shifted copy
+    scaled_logits: bool = False  # Granite: logits = logits / logits_scaling (a new 16-bit tensor)
 
 
 def _add(out: str, left: tuple[str, int], right: tuple[str, int], t: int, width: int) -> tuple[Op, int]:
@@ -245,7 +247,11 @@ def layer_ops(dx: int, sh: LayerShapes) -> tuple[tuple[Op, ...], int]:
 def head_ops(dx: int, sh: LayerShapes) -> tuple[Op, ...]:
     """The final norm, ``lm_head`` (under QLoRA: on autocast's bf16 copy) and ``ForCausalLMLoss``
     (``logits.float()``; from transformers 4.46 to 4.48 the shifted ``contiguous()`` copy, since 4.49 padded
-    labels instead; ``cross_entropy``'s fp32 log-softmax) on input ``x``; output ``loss``."""
+    labels instead; ``cross_entropy``'s fp32 log-softmax) on input ``x``; output ``loss``.  Before 4.46 the
+    forward computes the loss inline (``inline_loss``): ``logits = logits.float()`` rebinds the name, so the
+    16-bit logits go once upcast and the model output holds the fp32 ones; then the shifted copy.  Granite
+    (``scaled_logits``) divides lm_head's output by ``logits_scaling`` first: a new 16-bit tensor, the model
+    output's logits."""
     t, v = sh.tokens, sh.vocab
     shifted = (sh.seq - 1) * sh.batch
     ops, dn = rms_norm("norm", "x", dx, sh)
@@ -256,8 +262,13 @@ def head_ops(dx: int, sh: LayerShapes) -> tuple[Op, ...]:
     lm_head = (Op("logits", sh.e * t * v, (head_input,), saves=(head_input,), grads=(head_input,),
                   param_grads=(sh.e * v * sh.hidden,)) if sh.trains_base
                else Op("logits", sh.e * t * v, (head_input,), grads=(head_input,)))
-    ops += [lm_head, Op("logits32", FP32 * t * v, ("logits",), grads=("logits",))]
-    if sh.shifted_copy:  # logits[..., :-1, :].contiguous()
+    ops.append(lm_head)
+    upcast_from = "logits"
+    if sh.scaled_logits:  # Granite divides them by logits_scaling; the name is rebound, lm_head's output goes
+        upcast_from = "logits.scaled"
+        ops.append(Op(upcast_from, sh.e * t * v, ("logits",), grads=("logits",)))
+    ops.append(Op("logits32", FP32 * t * v, (upcast_from,), grads=(upcast_from,)))
+    if sh.inline_loss or sh.shifted_copy:  # logits[..., :-1, :].contiguous()
         ops.append(Op("shifted", FP32 * shifted * v, ("logits32",), grads=("logits32",)))
         rows, scores = shifted, "shifted"
     else:  # the labels are padded instead; the log-softmax reads the upcast logits' view

@@ -49,7 +49,7 @@ before it fails.
 Against fms-acceleration's published figures the replay's allocated peak is within 0.15 % for all six
 Mistral-7B rows (LoRA, QLoRA, full); with its reserve the estimate is within -0.3 to +0.9 % of nvidia-smi
 for QLoRA, -5.3 and -4.8 % for LoRA (batch 4 an open gap: ``resources/validation/finetune.json``), -6.6 and
-+9.4 % for full fine-tuning, and -8 to -3 % on the PowerLM-3B rows of the older stack, where a flat 5 %
++9.4 % for full fine-tuning, and -6.3 to +1.9 % on the PowerLM-3B rows of the older stack, where a flat 5 %
 is 5-25 % low: it is the default reserve for fine-tuning on one card (``engine.replay_scope``).
 """
 
@@ -66,7 +66,7 @@ from engine.finetune.hf_peft_layers import BF16, FP32, LayerShapes, head_ops, la
 from engine.finetune.lora import TARGET_TENSORS
 from engine.model.spec import ModelSpec
 from engine.training.memory.caching_allocator import CachingAllocator
-from engine.training.memory.huggingface import copies_shifted_logits
+from engine.training.memory.huggingface import computes_loss_inline, copies_shifted_logits
 from engine.weights.tensors import layer_tensors, outer_tensors
 
 MAX_STEPS = 8
@@ -192,7 +192,8 @@ def _shapes(spec: ModelSpec, cfg: FinetuneConfig, transformers_version: str | No
                        spec.kv_heads_ * spec.head_dim_, spec.ffn_, spec.heads, spec.head_dim_, spec.vocab or 0,
                        DTYPE_BYTES[cfg.base_dtype], DTYPE_BYTES[cfg.adapter_dtype], cfg.rank, cfg.lora_dropout > 0,
                        frozenset() if full else frozenset(cfg.target_modules), cfg.method == "qlora", full,
-                       copies_shifted_logits(transformers_version))
+                       copies_shifted_logits(transformers_version), computes_loss_inline(transformers_version),
+                       spec.scaled_logits)
 
 
 class _Step:
@@ -247,13 +248,15 @@ class _Step:
         # no checkpoint keeps the last layer's output: the final norm's reference is the last one
         last = frozenset({"x"})
         head = Tensors(alloc, {"x": checkpoints.pop()}, {"x": self._input_bytes(self.layers)})
-        run_forward(head, self.head, keep=frozenset({"logits"}), autograd=True, consumed=last)
-        if self.sh.quantized:  # bf16=True: accelerate's convert_outputs_to_fp32 copies the returned logits
-            converted = alloc.malloc(FP32 * sh.tokens * sh.vocab)
-            head.drop("logits")  # the original output goes once the converted one is returned
+        # what the model output holds: before 4.46 the fp32 logits, Granite's divided ones, else lm_head's output
+        returned = "logits32" if sh.inline_loss else "logits.scaled" if sh.scaled_logits else "logits"
+        run_forward(head, self.head, keep=frozenset({returned}), autograd=True, consumed=last)
+        if self.sh.quantized and not sh.inline_loss:  # bf16=True: accelerate's convert_outputs_to_fp32 copies
+            converted = alloc.malloc(FP32 * sh.tokens * sh.vocab)  # the returned 16-bit logits
+            head.drop(returned)  # the original output goes once the converted one is returned
             alloc.free(converted)  # the model output dies with compute_loss's frame, before backward
         else:
-            head.drop("logits")  # the model output dies with compute_loss's frame, before backward
+            head.drop(returned)  # the model output dies with compute_loss's frame, before backward
         grads_made: list[int] = []
         grads = run_backward(head, self.head, "loss", alloc.malloc(4), consumed=last, param_grads=grads_made)
         grad = grads["x"]

@@ -217,6 +217,13 @@ def _bloom(c: _Config) -> dict:
     }
 
 
+def _granite(c: _Config) -> dict:
+    """Granite (GraniteForCausalLM: Granite 3.x, PowerLM): Llama's layout with muP multipliers; the forward
+    divides its logits by ``logits_scaling`` (models/granite/modeling_granite.py), a new logits-sized tensor."""
+    _, scaling = c._raw(("logits_scaling",))
+    return {**_llama_like(c), "scaled_logits": isinstance(scaling, (int, float)) and scaling != 1}
+
+
 FAMILIES: dict[str, Callable[[_Config], dict]] = {
     "llama": _llama_like,
     "mistral": _llama_like,
@@ -226,6 +233,7 @@ FAMILIES: dict[str, Callable[[_Config], dict]] = {
     "glm": lambda c: _llama_like(c, qkv_bias=c.flag("attention_bias", default=True)),
     "qwen2": lambda c: _llama_like(c, qkv_bias=True),
     "qwen3": lambda c: _llama_like(c, qk_norm=True),
+    "granite": _granite,
     "mixtral": _mixtral,
     "qwen2_moe": lambda c: _qwen_moe(c, qwen3=False),
     "qwen3_moe": lambda c: _qwen_moe(c, qwen3=True),

@@ -92,6 +92,10 @@ class ModelSpec(_Frozen):
         False, description="attention and MLP both read the layer input and add to it together (GPT-J, GPT-NeoX, "
         "Falcon, phi); implied by norms_per_layer = 1")
     qk_norm: bool = Field(False, description="per-head norm on Q and K (Qwen3, OLMo2)")
+    scaled_logits: bool = Field(
+        False, description="the forward divides the logits by a constant (Granite's logits_scaling: "
+        "`logits = logits / config.logits_scaling`), a new logits-sized tensor beside lm_head's output for an "
+        "instant; it changes the allocator's segments (the Trainer replay), never the allocated peak")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False, description="hidden and attention dropout probability")
     max_context: int | None = Field(
         None, gt=0, le=MAX_CONTEXT, description="context length the model was trained for (config max_position_embeddings); caps serving answers")

@@ -189,7 +189,7 @@ class OverheadConfig(BaseModel):
         "megatron-2021 framework: engine.training.memory.megatron2021_replay; fine-tuning under the Hugging Face Trainer "
         "on one card, LoRA or QLoRA under PEFT or full fine-tuning in pure 16 bits: engine.finetune.hf_trainer_replay); "
         "auto (the default): replay where the plan is one the replay rebuilds, else percent (engine.replay_scope). "
-        "Against nvidia-smi in fms-acceleration's Trainer runs the replay is within -8 to +9 %, a flat 5 % low by "
+        "Against nvidia-smi in fms-acceleration's Trainer runs the replay is within -7 to +9 %, a flat 5 % low by "
         "5 to 25 %")
     library_workspace_bytes: int | None = Field(
         None, ge=0, description="cuBLAS / Transformer Engine workspaces PyTorch's allocator holds (allocator-visible); "

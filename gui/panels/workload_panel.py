@@ -223,7 +223,7 @@ class WorkloadPanel(BoundForm):
                               "its rules over the card's allocations, step by step, and takes what it reserves "
                               "above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's "
                               "reserved memory but for one-layer stages) and fine-tuning under the Hugging Face "
-                              "Trainer on one card (nvidia-smi of fms-acceleration's runs: within -8 to +9 %, where "
+                              "Trainer on one card (nvidia-smi of fms-acceleration's runs: within -7 to +9 %, where "
                               "a flat 5 % is 5-25 % low). Auto, the default, replays fine-tuning on one card and "
                               "takes the percentage below everywhere else."))
         self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"),

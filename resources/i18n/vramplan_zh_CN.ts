@@ -2595,8 +2595,8 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/panels/workload_panel.py" line="222" />
-            <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, step by step, and takes what it reserves above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's reserved memory but for one-layer stages) and fine-tuning under the Hugging Face Trainer on one card (nvidia-smi of fms-acceleration's runs: within -8 to +9 %, where a flat 5 % is 5-25 % low). Auto, the default, replays fine-tuning on one card and takes the percentage below everywhere else.</source>
-            <translation>PyTorch 的缓存分配器会保留已释放的内存块。回放会按步骤在该卡的分配上运行其规则，并取其保留量超出分配量的部分：Megatron-LM 2021 训练（除单层阶段外，与 BigScience 的保留内存相差 4% 以内）以及单卡上 Hugging Face Trainer 的微调（fms-acceleration 运行的 nvidia-smi：在 -8% 到 +9% 之内，而固定 5% 偏低 5-25%）。默认的“自动”对单卡微调使用回放，其他情况使用下方的百分比。</translation>
+            <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, step by step, and takes what it reserves above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's reserved memory but for one-layer stages) and fine-tuning under the Hugging Face Trainer on one card (nvidia-smi of fms-acceleration's runs: within -7 to +9 %, where a flat 5 % is 5-25 % low). Auto, the default, replays fine-tuning on one card and takes the percentage below everywhere else.</source>
+            <translation>PyTorch 的缓存分配器会保留已释放的内存块。回放会按步骤在该卡的分配上运行其规则，并取其保留量超出分配量的部分：Megatron-LM 2021 训练（除单层阶段外，与 BigScience 的保留内存相差 4% 以内）以及单卡上 Hugging Face Trainer 的微调（fms-acceleration 运行的 nvidia-smi：在 -7% 到 +9% 之内，而固定 5% 偏低 5-25%）。默认的“自动”对单卡微调使用回放，其他情况使用下方的百分比。</translation>
         </message>
         <message>
             <location filename="../../gui/panels/workload_panel.py" line="237" />

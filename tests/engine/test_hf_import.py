@@ -113,6 +113,23 @@ def test_llama_2_7b_config(tmp_path):
     assert spec.max_context == 4096  # max_position_embeddings: caps serving answers
 
 
+def test_granite_config_scales_its_logits(tmp_path):
+    # ibm/PowerLM-3b's shape (the PowerLM paper, Table 4) as GraniteForCausalLM writes it, muP multipliers included
+    config = {"architectures": ["GraniteForCausalLM"], "model_type": "granite", "hidden_size": 2304,
+              "intermediate_size": 9216, "num_hidden_layers": 40, "num_attention_heads": 36,
+              "num_key_value_heads": 36, "vocab_size": 49152, "tie_word_embeddings": True,
+              "max_position_embeddings": 4096, "logits_scaling": 8.0, "residual_multiplier": 0.22,
+              "embedding_multiplier": 12.0, "attention_multiplier": 0.015625}
+    spec = model_from_local(write_config(tmp_path / "PowerLM-3b", config))
+    # 40 x (4 x 2304^2 + 3 x 2304 x 9216 + 2 x 2304) + 2304 + 49,152 x 2304 (tied) = 3,510,819,072
+    assert parameter_count(spec) == 40 * (4 * 2304**2 + 3 * 2304 * 9216 + 2 * 2304) + 2304 + 49152 * 2304 \
+        == 3_510_819_072
+    assert spec.scaled_logits and spec.tied_embeddings and not spec.bias
+    unscaled = model_from_local(write_config(tmp_path / "g1", {**config, "logits_scaling": 1.0}))
+    assert not unscaled.scaled_logits
+    assert not model_from_local(write_config(tmp_path / "Llama-2-7b-hf", LLAMA_2_7B)).scaled_logits
+
+
 def test_qwen2_5_7b_config(tmp_path):
     spec = model_from_local(write_config(tmp_path / "q", QWEN2_5_7B))
     # per layer: q 3584^2 + 3584 (bias) ; k, v 2 x (3584 x 512 + 512) ; o 3584^2 ; MLP 3 x 3584 x 18944 ; norms 2 x 3584

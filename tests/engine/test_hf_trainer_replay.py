@@ -281,3 +281,26 @@ def test_eight_bit_adam_states_by_hand():
     paged = trainer_replay(_spec(), cfg.model_copy(update={"optimizer": "paged-adamw-8bit"})).peak_allocated
     assert adam8 - sgd == 2 * per_layer
     assert paged == sgd  # paged states live in managed memory, outside PyTorch's allocator
+
+
+def test_the_loss_head_as_each_stack_builds_it():
+    """The head's requests: Granite's logits division is one more 16-bit logits tensor between lm_head and the
+    fp32 upcast; before transformers 4.46 the inline loss upcasts, copies the shifted fp32 logits and the model
+    output holds the fp32 ones (the 16-bit logits are read by the upcast only)."""
+    from engine.finetune.hf_peft_layers import LayerShapes, head_ops
+
+    def shapes(**kw):
+        return LayerShapes(tokens=8, seq=8, batch=1, hidden=4, q=4, g=4, ffn=8, heads=1, head_dim=4, vocab=10,
+                           e=2, a=4, rank=2, dropout=False, targets=frozenset({"q"}), quantized=False, **kw)
+
+    def by_name(sh):
+        return {op.out: op for op in head_ops(2, sh)}
+
+    plain = by_name(shapes())
+    assert "logits.scaled" not in plain and plain["logits32"].reads == ("logits",) and "shifted" not in plain
+    scaled = by_name(shapes(scaled_logits=True))
+    assert scaled["logits.scaled"].nbytes == 2 * 8 * 10 and scaled["logits.scaled"].reads == ("logits",)
+    assert scaled["logits32"].reads == ("logits.scaled",)
+    inline = by_name(shapes(inline_loss=True))
+    assert inline["shifted"].nbytes == 4 * 7 * 10  # (seq - 1) x batch rows of fp32 logits
+    assert inline["log_softmax"].reads == ("shifted",)
