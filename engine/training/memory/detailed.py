@@ -313,7 +313,6 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
     return tuple(moments), peak
 
 
-
 def logits_beside_kept(ctx: CardContext, logits: int) -> int:
     """What the loss moment's ``logits`` add to the logits the card keeps (:func:`pipeline_output_buffers`):
     the current micro-batch's fp32 logits already fill one of their buffers."""
