@@ -71,7 +71,6 @@ from engine.report.records import (
     figure,
     make_breakdown,
     over_capacity_warning,
-    with_part,
 )
 from engine.training.config import FRAGMENTATION_MODEL_FIELD
 from engine.training.estimate import training_estimate
@@ -366,7 +365,7 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
         timeline += (previous.next_forward(base_live, act.kept),)
     units = _fsdp_units(plan, cfg, layers, shards) if shards > 1 else None
     if units is not None:
-        timeline = tuple(with_part(m, "communication", units.at(m.short)) for m in timeline)
+        timeline = units.across(timeline)
     peak = max(range(len(timeline)), key=lambda i: timeline[i].total_bytes)
     at_peak = dict(timeline[peak].live)
     act_text = act.text
@@ -379,9 +378,7 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
         timeline[peak].short, buffer)
     parts["transient"] = figure("transient", peak_transient.label, at_peak.get("transient", 0), peak_transient.formula)
     if units is not None:
-        short = timeline[peak].short
-        parts["communication"] = figure("communication", "FSDP unsharded units", units.at(short),
-                                        units.formula(short))
+        parts["communication"] = units.figure(timeline[peak].short)
     o = plan.method.overhead
     visible = sum(f.bytes for f in parts.values())
     nccl = o.nccl_bytes if world > 1 else 0

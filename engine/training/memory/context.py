@@ -72,5 +72,10 @@ class CardContext:
         return self.dp * self.cp
 
     @property
+    def fsdp(self) -> bool:
+        """Whether PyTorch FSDP shards this card's states (``training.fsdp`` over more than one rank)."""
+        return self.training.fsdp and self.shard > 1
+
+    @property
     def in_flight_microbatches(self) -> int:
         return -(-self.in_flight_chunks // self.vpp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.report.formatting import ceil_div, n
-from engine.report.records import Breakdown, Figure, Moment, figure, make_breakdown, with_part
+from engine.report.records import Breakdown, Figure, Moment, figure, make_breakdown
 from engine.training.memory.activations import (
     LayerActivations,
     checkpoint_bytes,
@@ -308,7 +308,7 @@ def step_timeline(ctx: CardContext, static: dict[str, Figure], act: Figure, logi
         moments.append(Moment("gradient all-reduce", (*base, ("transient", reduce.bytes)), "all-reduce"))
     moments.append(Moment("optimizer step", (*base, ("transient", step.bytes)), OPTIMIZER_STEP))
     if fsdp is not None:
-        moments = [with_part(m, "communication", fsdp.at(m.short)) for m in moments]
+        moments = list(fsdp.across(moments))
     peak = max(range(len(moments)), key=lambda i: moments[i].total_bytes)
     return tuple(moments), peak
 
@@ -373,15 +373,13 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     kept = pipeline_output_buffers(ctx)
     fresh = _backward_gradients(ctx, act_details) if gradients_start_at_backward(ctx) else None
     after = next((f for f in act_details if f.key == "activations_after_forward"), None)
-    units = fsdp_units(ctx) if ctx.training.fsdp and ctx.shard > 1 else None
+    units = fsdp_units(ctx) if ctx.fsdp else None
     timeline, peak = step_timeline(ctx, static, act, logits, backward, reduce, step, kept=kept.bytes, fresh=fresh,
                                    after_forward=None if after is None else after.bytes, fsdp=units)
     live = dict(timeline[peak].live)
     parts = dict(static)
     if units is not None:
-        short = timeline[peak].short
-        parts["communication"] = figure("communication", "FSDP unsharded units", units.at(short),
-                                        units.formula(short))
+        parts["communication"] = units.figure(timeline[peak].short)
     parts["gradients"] = _gradients_at_peak(static["gradients"], live.get("gradients", 0), fresh)
     parts["activations"] = _activations_at_peak(act, after, fresh, timeline[peak], live.get("activations", 0))
     parts["logits"] = _logits_at_peak(live.get("logits", 0), logits, kept, timeline[peak].short == "loss")
@@ -408,7 +406,7 @@ def _backward_gradients(ctx: CardContext, act_details: tuple[Figure, ...]) -> Ba
     per_layer = dict(zip(kinds, (f.bytes for f in act_details if f.key == "activations_per_layer"), strict=True))
     inputs = sum(f.bytes for f in act_details if f.key == "embedding_inputs")
     per_param = grad_bytes_per_param(ctx.method.framework, ctx.training.precision)
-    return backward_gradients(ctx, per_param, per_layer, inputs, ctx.shard if ctx.training.fsdp else 1)
+    return backward_gradients(ctx, per_param, per_layer, inputs, ctx.shard if ctx.fsdp else 1)
 
 
 def _activations_at_peak(act: Figure, after: Figure | None, fresh: BackwardGradients | None, moment: Moment,

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.report.formatting import ceil_div, n
+from engine.report.records import Figure, Moment, figure, with_part
 
 # What the published FSDP runs reserve beyond their allocated peak (docs/validation.md, the fms-*-fsdp2-*-nvidia cases)
 FSDP_RESERVE_WARNING = (
@@ -97,3 +98,11 @@ class FsdpUnits:
                 text += f" + the root's gradient {n(self.root_grad)} B"
             return text
         return "0 (FSDP: every unit sharded)"
+
+    def figure(self, short: str) -> Figure:
+        """The ``communication`` part at the moment named ``short``: what FSDP holds unsharded then."""
+        return figure("communication", "FSDP unsharded units", self.at(short), self.formula(short))
+
+    def across(self, moments) -> tuple[Moment, ...]:
+        """``moments`` with each one's ``communication`` part what FSDP holds unsharded at that moment."""
+        return tuple(with_part(m, "communication", self.at(m.short)) for m in moments)

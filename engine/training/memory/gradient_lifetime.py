@@ -31,8 +31,7 @@ def gradients_start_at_backward(ctx: CardContext) -> bool:
     distributed optimizer, or PyTorch FSDP, one micro-batch per optimizer step (``training.global_batch`` =
     micro-batch × DP; without a global batch, one pipeline stage)."""
     tr = ctx.training
-    fsdp = tr.fsdp and ctx.shard > 1
-    if not (fsdp or plain_torch_gradients(ctx.method.framework, tr.zero, tr.distributed_optimizer)):
+    if not (ctx.fsdp or plain_torch_gradients(ctx.method.framework, tr.zero, tr.distributed_optimizer)):
         return False
     if tr.global_batch is None:
         return ctx.stages == 1

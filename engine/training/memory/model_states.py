@@ -207,9 +207,8 @@ def communication_figure(ctx: CardContext) -> Figure:
     memory dropped ~1GB"."""
     tr = ctx.training
     p = card_params(ctx)
-    if tr.fsdp and ctx.shard > 1:
-        units = fsdp_units(ctx)
-        return figure("communication", "FSDP unsharded units", units.backward(), units.formula("backward"))
+    if ctx.fsdp:
+        return fsdp_units(ctx).figure("backward")
     if tr.zero == 3 and ctx.shard > 1:
         # DeepSpeed's estimate_zero3_model_states_mem_needs: largest_layer_memory = 4 * largest_layer_params
         # (the gathered 16-bit parameters and gradients of the largest module).
