@@ -44,6 +44,13 @@ from engine.errors import PlanError
 from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_element
 from engine.finetune.bitsandbytes import qlora_keeps_inputs
 from engine.finetune.config import FinetuneConfig
+from engine.finetune.fsdp_cards import (
+    PEFT_FSDP_WARNING,
+    check_fsdp,
+    fsdp_shards,
+    peft_fsdp_units,
+    sharded_base,
+)
 from engine.finetune.hf_trainer_replay import TrainerReplay, trainer_replay
 from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
 from engine.finetune.litgpt_loop import previous_micro_batch
@@ -77,7 +84,7 @@ from engine.training.estimate import training_estimate
 from engine.training.memory.activations import layer_activations, layer_input_bytes
 from engine.training.memory.context import ReplayedReserve
 from engine.training.memory.detailed import REPLAYED_RESERVE, percent_reserve_figure
-from engine.training.memory.fsdp import FSDP_RESERVE_WARNING, FsdpUnits, gathered
+from engine.training.memory.fsdp import FSDP_RESERVE_WARNING
 from engine.training.memory.huggingface import computes_loss_inline
 from engine.training.memory.schedule import stage_layer_indices
 from engine.training.memory.workspace import library_workspace_bytes
@@ -85,13 +92,6 @@ from engine.weights.quant import QuantScheme, tensor_bytes, tensor_format
 from engine.weights.tensors import layer_tensors, outer_tensors
 
 ACT_BYTES = 2  # bf16/fp16 compute
-# What the published FSDP runs of PEFT say about this count (docs/validation.md, fms-* fsdp2 cases)
-PEFT_FSDP_WARNING = (
-    "LoRA and QLoRA under FSDP: with transformers 4.48 and accelerate 1.0 the published runs (fms-acceleration's A100 "
-    "table, two cards) peaked above this estimate: LoRA on Mistral-7B by 8-9 % (Mixtral-8x7B within 2 %), QLoRA by "
-    "5-10 % on Mistral-7B and Mixtral-8x7B and by 22 % on Llama-2-70B, which ran out of memory at 4 sequences per "
-    "card where this count fits; with transformers 4.45 and accelerate 0.34 (PowerLM-3B) within 0.4 %. The sharded "
-    "states match all of them; what the newer stack adds is not identified. Keep that much headroom")
 
 
 def _base_weights(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool) -> int:
@@ -142,7 +142,8 @@ def residual_bytes(cfg: FinetuneConfig) -> int:
     dtype, so the norms of a decoder unit share it (a flat parameter has one dtype), and the Trainer sets
     FSDP's mixed precision to it (``Trainer._fsdp_qlora_plugin_updates``: ``set_mixed_precision(
     bnb_4bit_quant_storage)``): 2 B.  fms-acceleration's PowerLM-3B rows (transformers 4.45) match it within
-    0.4 %; its rows on transformers 4.48 lie above it and below the 4 B count (:data:`PEFT_FSDP_WARNING`).
+    0.4 %; its rows on transformers 4.48 lie above it and below the 4 B count
+    (:data:`engine.finetune.fsdp_cards.PEFT_FSDP_WARNING`).
     """
     if cfg.framework == "litgpt":
         return DTYPE_BYTES[cfg.base_dtype]
@@ -256,66 +257,12 @@ def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int) -> Figure:
     return percent_reserve_figure(o.fragmentation_percent, visible)
 
 
-def _check_fsdp(plan: Plan, cfg: FinetuneConfig) -> None:
-    """FSDP shards over data-parallel cards of one stage, as the Trainer runs it (PEFT's stack)."""
-    if not cfg.fsdp:
-        return
-    if cfg.framework != "peft":
-        raise PlanError("finetune.fsdp", True, "false with framework litgpt (FSDP is modelled as the Hugging "
-                        "Face Trainer runs it), or framework peft")
-    stages = check_stages(plan.layout).stages
-    if stages > 1:
-        raise PlanError("finetune.fsdp", True, f"false with {stages} pipeline stages (a device_map layer split "
-                        "runs on one process), or a layout of one stage whose cards FSDP shards over")
-
-
 def _check_replayable(plan: Plan) -> None:
     if plan.method.overhead.fragmentation_model != "replay":
         return
     problem = allocator_replay_problem(plan)
     if problem is not None:
         raise PlanError(FRAGMENTATION_MODEL_FIELD, "replay", f"percent, or replay for {problem}")
-
-
-def _sharded_base(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
-                  shards: int) -> tuple[int, str]:
-    """The frozen base a card keeps under FSDP: 1/N of the flat parameters and every 4-bit matrix's
-    quantization state (bitsandbytes keeps the absmax and its constants in ``Params4bit.quant_state``, an
-    attribute FSDP does not flatten, so each rank holds all of it)."""
-    base = _base_weights(plan, cfg, layers, first, last)
-    if shards == 1:
-        return base, f"base {base_scheme(cfg).name} {n(base)} B"
-    state = _quant_state_bytes(plan, cfg, layers)
-    kept = ceil_div(base - state, shards) + state
-    text = f"base {base_scheme(cfg).name} ({n(base - state)} B ÷ {shards} FSDP shards"
-    return kept, text + (f" + the 4-bit quantization state {n(state)} B, whole on every card)" if state else ")")
-
-
-def _quant_state_bytes(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...]) -> int:
-    """Bytes of the 4-bit matrices' quantization state (absmax and their constants) on a card's layers."""
-    if cfg.method != "qlora":
-        return 0
-    spec, scheme = plan.model, base_scheme(cfg)
-    total = 0
-    for i in layers:
-        for t in layer_tensors(spec)[i]:
-            fmt = tensor_format(scheme, t, spec)
-            if t.is_matrix and fmt is scheme.base:
-                total += tensor_bytes(scheme, t, spec) - t.count * ceil_div(t.rows * t.cols * fmt.bits, 8)
-    return total
-
-
-def _fsdp_units(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], shards: int) -> FsdpUnits:
-    """What FSDP gathers whole on a card of a PEFT run: the decoder units' frozen base (the adapters are units
-    of their own) and the root unit (embeddings, final norm, output layer), in the base's storage: 16-bit
-    elements, the 4-bit weights packed into them (transformers sets ``bnb_4bit_quant_storage`` to the
-    model's dtype for FSDP) without their quantization state, which FSDP does not flatten."""
-    spec, scheme = plan.model, base_scheme(cfg)
-    element = DTYPE_BYTES[cfg.base_dtype]
-    largest = max(_layer_weight_bytes(spec, scheme, i) - _quant_state_bytes(plan, cfg, (i,)) for i in layers)
-    root = _base_weights(plan, cfg, (), True, True)
-    return FsdpUnits(root=gathered(root, element, shards), layer=gathered(largest, element, shards),
-                     layers=len(layers), layer_grad=0, root_grad=0)
 
 
 def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], first: bool, last: bool,
@@ -325,7 +272,7 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     shards = world if cfg.fsdp else 1
     share = f" ÷ {shards} (FSDP shards)" if shards > 1 else ""
     trainable = ceil_div(adapter_params(spec, layers, cfg.target_modules, cfg.rank, output_layer=last), shards)
-    base, base_text = _sharded_base(plan, cfg, layers, first, last, shards)
+    base, base_text = sharded_base(plan, cfg, layers, _base_weights(plan, cfg, layers, first, last), shards)
     adapters = a * trainable
     opt, opt_text = _optimizer_bytes(cfg, trainable)
     act = _activations(plan, cfg, layers, last)
@@ -363,7 +310,8 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     )
     if previous is not None:
         timeline += (previous.next_forward(base_live, act.kept),)
-    units = _fsdp_units(plan, cfg, layers, shards) if shards > 1 else None
+    units = (peft_fsdp_units(plan, cfg, layers, {i: _layer_weight_bytes(spec, base_scheme(cfg), i) for i in layers},
+                             _base_weights(plan, cfg, (), True, True), shards) if shards > 1 else None)
     if units is not None:
         timeline = units.across(timeline)
     peak = max(range(len(timeline)), key=lambda i: timeline[i].total_bytes)
@@ -411,12 +359,7 @@ def _summary(plan: Plan, cfg: FinetuneConfig) -> FinetuneSummary:
     return FinetuneSummary(cfg.method, trainable, base, adapters, cfg.seq, cfg.micro_batch,
                            None if cfg.method == "full" else cfg.rank,
                            () if cfg.method == "full" else cfg.target_modules, cfg.optimizer,
-                           cfg.gradient_checkpointing, _fsdp_shards(plan, cfg))
-
-
-def _fsdp_shards(plan: Plan, cfg: FinetuneConfig) -> int:
-    """Cards FSDP shards the model states over: the data-parallel cards with ``fsdp``, else 1."""
-    return check_stages(plan.layout).dp_for_batch if cfg.fsdp else 1
+                           cfg.gradient_checkpointing, fsdp_shards(plan, cfg))
 
 
 def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
@@ -450,7 +393,7 @@ LITGPT_SHARDS_WARNING = (
 def finetune_estimate(plan: Plan) -> Estimate:
     cfg = plan.finetune or FinetuneConfig()
     _check_replayable(plan)
-    _check_fsdp(plan, cfg)
+    check_fsdp(plan, cfg)
     est = _full(plan, cfg) if cfg.method == "full" else _adapters(plan, cfg)
     if cfg.framework == "litgpt" and check_stages(plan.layout).dp_for_batch > 1:
         est = dataclasses.replace(est, warnings=(*est.warnings, PlanWarning("litgpt-shards", LITGPT_SHARDS_WARNING,
