@@ -8,11 +8,7 @@ from engine.finetune.base_format import DTYPE_BYTES, base_scheme, dequantized_el
 from engine.finetune.config import FinetuneConfig
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
-from engine.training.memory.huggingface import (
-    causal_lm_loss_instants,
-    computes_loss_inline,
-    copies_shifted_logits,
-)
+from engine.training.memory.huggingface import causal_lm_loss_instants, causal_lm_loss_terms
 
 LITGPT_LM_HEAD_CHUNK = 128  # LitGPT's lm_head_chunk_size / chunked_cross_entropy chunk (tokens)
 
@@ -53,11 +49,7 @@ def loss_bytes(cfg: FinetuneConfig, vocab: int, version: str | None = None, mode
     backward = backward_per * tokens * vocab
     if forward > backward:
         held = f" + the model output (final norm's) {n(model_output)} B" if model_output else ""
-        if computes_loss_inline(version):
-            parts = "4 fp32 logits + 4 shifted copy + 4 log-softmax"
-        else:
-            parts = (f"{e} logits" + (" + 4 fp32 copy" if e < 4 else "")
-                     + (" + 4 shifted copy" if copies_shifted_logits(version) else "") + " + 4 log-softmax")
+        parts = causal_lm_loss_terms(e, version)
         return forward, (f"the loss's forward (transformers {version or 'current'}): ({parts}) B × {n(tokens)} tokens"
                          f" × V {n(vocab)}{held} = {n(forward)} B")
     return backward, ("the loss's backward: (4 log-softmax + 4 nll gradient + 4 log-softmax gradient) B × "

@@ -128,6 +128,15 @@ def causal_lm_loss_instants(e: int, version: str | None) -> tuple[int, int]:
     return e + upcast + shifted + 4, 4 + 4 + 4
 
 
+def causal_lm_loss_terms(e: int, version: str | None) -> str:
+    """What the loss's forward instant holds per token and vocabulary entry, in words (the bytes:
+    :func:`causal_lm_loss_instants`)."""
+    if computes_loss_inline(version):
+        return "4 fp32 logits + 4 shifted copy + 4 log-softmax"
+    return (f"{e} logits" + (" + 4 fp32 copy" if e < 4 else "")
+            + (" + 4 shifted copy" if copies_shifted_logits(version) else "") + " + 4 log-softmax")
+
+
 def causal_lm_loss_bytes(e: int, version: str | None) -> tuple[int, str]:
     """Bytes per token and vocabulary entry at the highest instant of ``ForCausalLMLoss`` with ``e``-byte logits.
 
@@ -138,15 +147,12 @@ def causal_lm_loss_bytes(e: int, version: str | None) -> tuple[int, str]:
     ``backward`` (``compute_loss`` returns the loss alone), and the backward then holds the saved
     log-softmax, ``nll_loss``'s fp32 gradient and the log-softmax's input gradient: 12 B.  torchtune's
     recipes reach the same backward (``output(h).float()``, then ``del logits`` before ``backward``)."""
-    upcast = 4 if e < 4 else 0
-    shifted = 4 if copies_shifted_logits(version) else 0
     forward, backward = causal_lm_loss_instants(e, version)
+    terms = causal_lm_loss_terms(e, version)
     if forward > backward:
-        return forward, (f"the loss's forward (transformers {version}): ({e} logits + {upcast} fp32 copy + {shifted} "
-                         "shifted copy + 4 log-softmax) B")
+        return forward, f"the loss's forward (transformers {version}): ({terms}) B"
     return backward, ("the loss's backward: (4 log-softmax + 4 nll gradient + 4 log-softmax gradient) B (the forward's "
-                      f"{e} logits + {upcast} fp32 copy{f' + {shifted} shifted copy' if shifted else ''} + 4 "
-                      "log-softmax is not more)")
+                      f"{terms} is not more)")
 
 
 def hf_logits_bytes(s: int, b: int, t: int, V: int, e: int, version: str | None = None) -> tuple[int, str]:
