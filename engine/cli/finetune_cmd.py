@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--transformers-version", metavar="X.Y.Z", help=TRANSFORMERS_VERSION_HELP)
     g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay|auto",
                    help="allocator reserve: %% of allocated, replay: PyTorch's caching allocator replayed over "
-                        "Trainer steps (one card: LoRA or QLoRA under PEFT, or full fine-tuning in pure 16 bits, one "
+                        "Trainer steps (one card or --fsdp: LoRA or QLoRA under PEFT, or full fine-tuning in pure 16 bits, one "
                         "micro-batch per step), or auto (default): replay where it applies, else 5 %%")
     lay = p.add_argument_group("cards")
     lay.add_argument("--gpu", metavar="NAME", help="catalog GPU")

@@ -65,7 +65,7 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--nccl-memory", metavar="SIZE", help="NCCL buffers per card (default 256MiB)")
     g.add_argument("--fragmentation", type=percent_or_replay, metavar="PERCENT|replay|auto",
                    help="allocator reserve: %% of allocated, replay: PyTorch's caching allocator replayed over the "
-                   "card's iterations (framework megatron-2021; finetune: the Hugging Face Trainer on one card), or "
+                   "card's iterations (framework megatron-2021; finetune: the Hugging Face Trainer on one card or under --fsdp), or "
                    "auto (default): replay where it applies, else 5 %%")
 
 

@@ -51,6 +51,7 @@ from engine.finetune.fsdp_cards import (
     peft_fsdp_units,
     sharded_base,
 )
+from engine.finetune.fsdp_replay import FSDP_REPLAYED_RESERVE_WARNING, fsdp_trainer_replay
 from engine.finetune.hf_trainer_replay import TrainerReplay, trainer_replay
 from engine.finetune.litgpt_block import litgpt_layer_activations, litgpt_outer_activations
 from engine.finetune.litgpt_loop import previous_micro_batch
@@ -231,8 +232,12 @@ def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
 
 
 def _replay(plan: Plan, cfg: FinetuneConfig) -> TrainerReplay:
-    """The Trainer's steps replayed on the plan's one card: segments up to its memory less the CUDA context."""
+    """The Trainer's steps replayed on the plan's first card (under FSDP its rank 0): segments up to its memory
+    less the CUDA context."""
     capacity = plan.layout.cards[0].capacity_bytes - plan.method.overhead.cuda_context_bytes
+    shards = fsdp_shards(plan, cfg)
+    if shards > 1:
+        return fsdp_trainer_replay(plan.model, cfg, shards, capacity, plan.method.transformers_version)
     return trainer_replay(plan.model, cfg, capacity, plan.method.transformers_version)
 
 
@@ -381,7 +386,13 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
     reserve = _replayed_reserve(_replay(plan, cfg)) if replays_by_default(plan) else None
     est = training_estimate(plan.model_copy(update={"mode": "training", "training": training, "method": method}),
                             reserve)
-    return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg))
+    warnings = tuple(_fsdp_reserve_warning(plan) if w.code == "fsdp-reserve" else w for w in est.warnings)
+    return dataclasses.replace(est, mode="finetune", finetune=_summary(plan, cfg), warnings=warnings)
+
+
+def _fsdp_reserve_warning(plan: Plan) -> PlanWarning:
+    """What the FSDP runs reserved beyond this estimate's reserve: the replayed one, or the flat percentage."""
+    return PlanWarning("fsdp-reserve", FSDP_REPLAYED_RESERVE_WARNING if replays_by_default(plan) else FSDP_RESERVE_WARNING)
 
 
 LITGPT_SHARDS_WARNING = (
@@ -426,7 +437,7 @@ def _adapters(plan: Plan, cfg: FinetuneConfig) -> Estimate:
     if over:
         warnings.append(over_capacity_warning(over))
     if cfg.fsdp and len(layout.cards) > 1:
-        warnings.append(PlanWarning("fsdp-reserve", FSDP_RESERVE_WARNING))
+        warnings.append(_fsdp_reserve_warning(plan))
         if not computes_loss_inline(plan.method.transformers_version):  # measured only on the newer stack
             warnings.append(PlanWarning("peft-fsdp", PEFT_FSDP_WARNING))
     if cfg.optimizer.startswith("paged"):

@@ -57,6 +57,9 @@ class LayerShapes:
     shifted_copy: bool = False  # ForCausalLMLoss copies the shifted fp32 logits (transformers 4.46 to 4.48)
     inline_loss: bool = False  # the forward computes the loss itself (before 4.46): fp32 logits, shifted copy
     scaled_logits: bool = False  # Granite: logits = logits / logits_scaling (a new 16-bit tensor)
+    # QLoRA: prepare_model_for_kbit_training made the norms' weights fp32; not under FSDP, where TRL skips it
+    # (SFTTrainer: a sharded QLoRA model's 4-bit weights are still on the CPU when it is built)
+    fp32_norms: bool = False
 
 
 def _add(out: str, left: tuple[str, int], right: tuple[str, int], t: int, width: int) -> tuple[Op, int]:
@@ -89,7 +92,7 @@ def rms_norm(p: str, x: str, dx: int, sh: LayerShapes) -> tuple[list[Op], int]:
     if dx != FP32:
         normalised = f"{p}.n"
         ops.append(Op(normalised, dx * t * h, (f"{p}.n32",), grads=(f"{p}.n32",)))
-    out = max(FP32 if sh.quantized else sh.e, dx)
+    out = max(FP32 if sh.fp32_norms else sh.e, dx)
     if sh.trains_base:  # weight * x: the weight's gradient is grad * x over the tokens, summed to its shape
         ops.append(Op(p, out * t * h, (normalised,), saves=(normalised,), grads=(normalised,),
                       param_grads=(sh.e * h,), param_grad_scratch=out * t * h))

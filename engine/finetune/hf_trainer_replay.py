@@ -50,7 +50,9 @@ Against fms-acceleration's published figures the replay's allocated peak is with
 Mistral-7B rows (LoRA, QLoRA, full); with its reserve the estimate is within -0.3 to +0.9 % of nvidia-smi
 for QLoRA, -5.3 and -4.8 % for LoRA (batch 4 an open gap: ``resources/validation/finetune.json``), -6.6 and
 +9.4 % for full fine-tuning, and -6.3 to +1.9 % on the PowerLM-3B rows of the older stack, where a flat 5 %
-is 5-25 % low: it is the default reserve for fine-tuning on one card (``engine.replay_scope``).
+is 5-25 % low: it is the default reserve for fine-tuning on one card (``engine.replay_scope``).  On the
+cards of an FSDP run :mod:`engine.finetune.fsdp_replay` runs the same step with FSDP's requests on their
+streams.
 """
 
 from __future__ import annotations
@@ -117,27 +119,34 @@ def trainer_replay_problem(spec: ModelSpec, cfg: FinetuneConfig) -> str | None:
     return None
 
 
-_TENSOR_TARGET = {name.split(".")[-1]: target for target, names in TARGET_TENSORS.items() for name in names}
+TARGET_OF_TENSOR = {name.split(".")[-1]: target for target, names in TARGET_TENSORS.items() for name in names}
 BNB_MIN_8BIT_SIZE = 4096  # bitsandbytes Optimizer8bit: smaller parameters keep fp32 states
 INDEX = 8  # int64 token indices
 QUANT_BLOCK = 64  # bitsandbytes' 4-bit blocksize: one absmax per 64 weights
 ABSMAX_BLOCK = 256  # double quantization: one fp32 absmax per 256 8-bit absmax
 
 
-def _quantize(alloc: CachingAllocator, elements: int, double_quant: bool) -> None:
+def quantize(alloc: CachingAllocator, elements: int, double_quant: bool) -> int:
     """``Params4bit`` moved to the card (bitsandbytes 0.43 ``quantize_4bit``): the bf16 weight, its fp32
     absmax per block and the packed 4-bit output; with double quantization the offset, the absmax's own
-    fp32 absmax and its 8-bit codes, then the fp32 absmax goes; then the bf16 weight goes."""
+    fp32 absmax and its 8-bit codes, then the fp32 absmax goes; then the bf16 weight goes.  Returns the
+    packed weight."""
     weight = alloc.malloc(BF16 * elements)
     blocks = -(-elements // QUANT_BLOCK)
     absmax = alloc.malloc(FP32 * blocks)
-    alloc.malloc((elements + 1) // 2)
+    packed = alloc.malloc(packed_bytes(elements))
     if double_quant:
         alloc.malloc(FP32)  # offset = absmax.mean()
         alloc.malloc(FP32 * -(-blocks // ABSMAX_BLOCK))
         alloc.malloc(blocks)
         alloc.free(absmax)
     alloc.free(weight)
+    return packed
+
+
+def packed_bytes(elements: int) -> int:
+    """A 4-bit weight's bytes: two weights a byte."""
+    return (elements + 1) // 2
 
 
 def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> tuple[tuple[int, ...], ...]:
@@ -155,7 +164,7 @@ def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> tupl
 
     def place(tensor) -> None:
         if quantized and tensor.is_matrix and tensor.layer is not None:
-            _quantize(alloc, tensor.elements, cfg.double_quant)
+            quantize(alloc, tensor.elements, cfg.double_quant)
         else:
             sixteen_bit.append((alloc.malloc(e * tensor.elements), tensor.elements, tensor.cls))
 
@@ -174,7 +183,7 @@ def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> tupl
     adapters: list[int] = []
     for tensors in layer_tensors(spec):
         for tensor in tensors:
-            if _TENSOR_TARGET.get(tensor.name) in cfg.target_modules:
+            if TARGET_OF_TENSOR.get(tensor.name) in cfg.target_modules:
                 for size in (a * cfg.rank * tensor.cols, a * tensor.rows * cfg.rank):
                     alloc.malloc(size)
                     adapters.append(size)
@@ -186,21 +195,21 @@ def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> tupl
     return (tuple(adapters),)
 
 
-def _shapes(spec: ModelSpec, cfg: FinetuneConfig, transformers_version: str | None) -> LayerShapes:
+def _shapes(spec: ModelSpec, cfg: FinetuneConfig, transformers_version: str | None, sharded: bool) -> LayerShapes:
     full = cfg.method == "full"
     return LayerShapes(cfg.seq * cfg.micro_batch, cfg.seq, cfg.micro_batch, spec.hidden, spec.heads * spec.head_dim_,
                        spec.kv_heads_ * spec.head_dim_, spec.ffn_, spec.heads, spec.head_dim_, spec.vocab or 0,
                        DTYPE_BYTES[cfg.base_dtype], DTYPE_BYTES[cfg.adapter_dtype], cfg.rank, cfg.lora_dropout > 0,
                        frozenset() if full else frozenset(cfg.target_modules), cfg.method == "qlora", full,
                        copies_shifted_logits(transformers_version), computes_loss_inline(transformers_version),
-                       spec.scaled_logits)
+                       spec.scaled_logits, cfg.method == "qlora" and not sharded)
 
 
-class _Step:
+class TrainerStep:
     def __init__(self, alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
-                 groups: tuple[tuple[int, ...], ...], transformers_version: str | None) -> None:
+                 groups: tuple[tuple[int, ...], ...], transformers_version: str | None, sharded: bool = False) -> None:
         self.alloc, self.cfg, self.layers = alloc, cfg, spec.layers
-        self.sh = _shapes(spec, cfg, transformers_version)
+        self.sh = _shapes(spec, cfg, transformers_version, sharded)
         # the embedding's output is in the base dtype; the first layer's output sets the rest's input (a layer
         # on the stream's dtype returns that dtype: bf16 under LoRA, fp32 under QLoRA)
         first, self.stream = layer_ops(self.sh.e, self.sh)
@@ -221,10 +230,28 @@ class _Step:
     def _input_bytes(self, layer: int) -> int:
         return (self.sh.e if layer == 0 else self.stream) * self.sh.tokens * self.sh.hidden
 
+    # What a sharding wrapper does around the step (:mod:`engine.finetune.fsdp_replay`); on one card nothing.
+    def _gather(self, unit: int | None) -> None:
+        """Before decoder layer ``unit`` computes (None: the root, before the embedding)."""
+
+    def _reshard(self, unit: int | None) -> None:
+        """After ``unit``'s forward (a decoder layer) or its backward."""
+
+    def _prefetch(self, unit: int | None) -> None:
+        """As ``unit``'s backward starts: what the wrapper gathers ahead."""
+
+    def _reduce(self, unit: int | None, grads: list[int]) -> list[int]:
+        """The gradients ``unit``'s backward made (None: the root's); returns the ones the optimizer reads."""
+        return grads
+
+    def _backward_done(self) -> None:
+        """After the backward, before the optimizer step."""
+
     def run(self) -> None:
         sh, alloc = self.sh, self.alloc
         t, h = sh.tokens, sh.hidden
         rope = sh.e * t * sh.head_dim
+        self._gather(None)
         embedded = alloc.malloc(sh.e * t * h)
         alloc.free(alloc.malloc(FP32 * t * sh.head_dim // 2))  # inv_freq @ position_ids
         emb = alloc.malloc(FP32 * t * sh.head_dim)  # cat(freqs, freqs)
@@ -237,8 +264,10 @@ class _Step:
         checkpoints = [embedded]  # each layer's input: kept by its checkpoint, else until the next layer has run
         graphs: list[Tensors] = []  # without checkpointing: each layer's saved tensors, for its backward
         for i in range(self.layers):
+            self._gather(i)
             live = Tensors(alloc, {"x": checkpoints[-1], "cos": cos, "sin": sin}, {"x": self._input_bytes(i)})
             run_forward(live, self._ops(i), keep=frozenset({"out"}), autograd=not checkpointing)
+            self._reshard(i)
             checkpoints.append(live.handles.pop("out"))
             if not checkpointing:
                 graphs.append(live)
@@ -257,18 +286,29 @@ class _Step:
             alloc.free(converted)  # the model output dies with compute_loss's frame, before backward
         else:
             head.drop(returned)  # the model output dies with compute_loss's frame, before backward
-        grads_made: list[int] = []
-        grads = run_backward(head, self.head, "loss", alloc.malloc(4), consumed=last, param_grads=grads_made)
+        self._prefetch(None)
+        root_grads: list[int] = []
+        grads = run_backward(head, self.head, "loss", alloc.malloc(4), consumed=last, param_grads=root_grads)
         grad = grads["x"]
+        grads_made: list[int] = []
         for i in range(self.layers - 1, -1, -1):
+            self._gather(i)
             if checkpointing:  # recomputed with autograd; its output is held until its backward returns
                 live = Tensors(alloc, {"x": checkpoints[i], "cos": cos, "sin": sin}, {"x": self._input_bytes(i)})
                 run_forward(live, self._ops(i), keep=frozenset({"out"}), autograd=True)
+                # the recompute is a forward of its own: the wrapper reshards after it and gathers again for the
+                # backward (FSDP1's pre-forward sees no backward state under reentrant checkpointing)
+                self._reshard(i)
+                self._gather(i)
             else:
                 live = graphs[i]
-            left = run_backward(live, self._ops(i), "out", grad, param_grads=grads_made)
+            self._prefetch(i)
+            made: list[int] = []
+            left = run_backward(live, self._ops(i), "out", grad, param_grads=made)
             for size in self.adapters[i * self.per_layer:(i + 1) * self.per_layer]:
-                grads_made.append(alloc.malloc(size))
+                made.append(alloc.malloc(size))
+            self._reshard(i)
+            grads_made += self._reduce(i, made)
             live.drop("out")
             grad = left["x"]
             for handle in {v for k, v in left.items() if k != "x"}:
@@ -276,12 +316,15 @@ class _Step:
             if checkpointing and i + 1 < self.layers:
                 alloc.free(checkpoints[i + 1])
         if self.full:
-            grads_made.append(self._embedding_backward())
+            root_grads.append(self._embedding_backward())
         alloc.free(grad)
         if checkpointing:
             alloc.free(checkpoints[0])
         alloc.free(cos)
         alloc.free(sin)
+        self._reshard(None)
+        grads_made += self._reduce(None, root_grads)
+        self._backward_done()
         if not self.first_backward[0]:
             self.first_backward = (alloc.peak_allocated, alloc.peak_reserved)
         self._optimizer_step(grads_made)
@@ -334,7 +377,12 @@ def trainer_replay(spec: ModelSpec, cfg: FinetuneConfig, capacity: int | None = 
     segments and retries before it fails (None: never); ``transformers_version``: the release whose
     ``ForCausalLMLoss`` runs (None: a current one)."""
     alloc = CachingAllocator(capacity=capacity)
-    step = _Step(alloc, spec, cfg, _load(alloc, spec, cfg), transformers_version)
+    return replay_steps(TrainerStep(alloc, spec, cfg, _load(alloc, spec, cfg), transformers_version))
+
+
+def replay_steps(step: TrainerStep) -> TrainerReplay:
+    """Run ``step`` until its allocator's reserve stops growing (at most ``MAX_STEPS``)."""
+    alloc = step.alloc
     steps, reserved = 0, -1
     while steps < MAX_STEPS and alloc.peak_reserved != reserved:
         reserved = alloc.peak_reserved

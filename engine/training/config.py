@@ -187,7 +187,8 @@ class OverheadConfig(BaseModel):
         "auto", description="percent: the allocator reserves fragmentation_percent of what it allocates; replay: "
         "PyTorch's caching allocator replayed over the card's allocations, iteration by iteration (training with the "
         "megatron-2021 framework: engine.training.memory.megatron2021_replay; fine-tuning under the Hugging Face Trainer "
-        "on one card, LoRA or QLoRA under PEFT or full fine-tuning in pure 16 bits: engine.finetune.hf_trainer_replay); "
+        "on one card or FSDP-sharded cards, LoRA or QLoRA under PEFT or full fine-tuning in pure 16 bits: "
+        "engine.finetune.hf_trainer_replay, engine.finetune.fsdp_replay); "
         "auto (the default): replay where the plan is one the replay rebuilds, else percent (engine.replay_scope). "
         "Against nvidia-smi in fms-acceleration's Trainer runs the replay is within -7 to +9 %, a flat 5 % low by "
         "5 to 25 %")

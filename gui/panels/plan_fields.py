@@ -196,7 +196,7 @@ def replay_applies(plan: Plan) -> bool:
 
 def keep_replay_in_scope(plan: Plan) -> Plan:
     """An edit that takes the plan out of what the allocator replay rebuilds (Megatron-LM 2021 training,
-    fine-tuning under the Hugging Face Trainer on one card: engine.replay_scope) returns its reserve to the
+    fine-tuning under the Hugging Face Trainer on one card or FSDP-sharded cards: engine.replay_scope) returns its reserve to the
     percentage, in the same edit."""
     if get_field(plan, FRAGMENTATION_MODEL_PATH) == "replay" and not replay_applies(plan):
         return set_field(plan, FRAGMENTATION_MODEL_PATH, "percent")

@@ -2580,6 +2580,11 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>自动</translation>
         </message>
         <message>
+            <location filename="../../gui/panels/workload_panel.py" line="222" />
+            <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, step by step, and takes what it reserves above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's reserved memory but for one-layer stages) and fine-tuning under the Hugging Face Trainer on one card (nvidia-smi of fms-acceleration's runs: within -7 to +9 %, where a flat 5 % is 5-25 % low) or on the cards FSDP shards over (3.5-6.6 % low, where 5 % is 15-31 % low). Auto, the default, replays fine-tuning under the Trainer and takes the percentage below everywhere else.</source>
+            <translation>PyTorch 的缓存分配器会保留已释放的内存块。回放会按步骤在该卡的分配上运行其规则，并取其保留量超出分配量的部分：Megatron-LM 2021 训练（除单层阶段外，与 BigScience 的保留内存相差 4% 以内）以及 Hugging Face Trainer 的微调：单卡（fms-acceleration 运行的 nvidia-smi：在 -7% 到 +9% 之内，而固定 5% 偏低 5-25%）或 FSDP 分片的多卡（偏低 3.5-6.6%，而固定 5% 偏低 15-31%）。默认的“自动”对 Trainer 微调使用回放，其他情况使用下方的百分比。</translation>
+        </message>
+        <message>
             <source>auto (replay where it applies)</source>
             <translation type="vanished">自动（适用时回放）</translation>
         </message>
@@ -2594,17 +2599,16 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>分配器重放</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="222" />
             <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, step by step, and takes what it reserves above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's reserved memory but for one-layer stages) and fine-tuning under the Hugging Face Trainer on one card (nvidia-smi of fms-acceleration's runs: within -7 to +9 %, where a flat 5 % is 5-25 % low). Auto, the default, replays fine-tuning on one card and takes the percentage below everywhere else.</source>
-            <translation>PyTorch 的缓存分配器会保留已释放的内存块。回放会按步骤在该卡的分配上运行其规则，并取其保留量超出分配量的部分：Megatron-LM 2021 训练（除单层阶段外，与 BigScience 的保留内存相差 4% 以内）以及单卡上 Hugging Face Trainer 的微调（fms-acceleration 运行的 nvidia-smi：在 -7% 到 +9% 之内，而固定 5% 偏低 5-25%）。默认的“自动”对单卡微调使用回放，其他情况使用下方的百分比。</translation>
+            <translation type="vanished">PyTorch 的缓存分配器会保留已释放的内存块。回放会按步骤在该卡的分配上运行其规则，并取其保留量超出分配量的部分：Megatron-LM 2021 训练（除单层阶段外，与 BigScience 的保留内存相差 4% 以内）以及单卡上 Hugging Face Trainer 的微调（fms-acceleration 运行的 nvidia-smi：在 -7% 到 +9% 之内，而固定 5% 偏低 5-25%）。默认的“自动”对单卡微调使用回放，其他情况使用下方的百分比。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="237" />
+            <location filename="../../gui/panels/workload_panel.py" line="238" />
             <source>4.45 or earlier</source>
             <translation>4.45 或更早</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="238" />
+            <location filename="../../gui/panels/workload_panel.py" line="239" />
             <source>From 4.46 to 4.48 ForCausalLMLoss copies the shifted fp32 logits, one more vocabulary-sized buffer at the loss (14 B per token and vocabulary entry in bf16, against 12 B for the cross-entropy's backward since 4.49). Before 4.46 the model's forward computes the loss itself: fp32 logits, their shifted copy and the log-softmax, 12 B.</source>
             <translation>4.46 到 4.48 版本中 ForCausalLMLoss 会复制移位后的 fp32 logits，在计算损失时多出一个词表大小的缓冲区（bf16 下每个 token 每个词表项 14 B，而自 4.49 起交叉熵反向为 12 B）。4.46 之前由模型前向自己计算损失：fp32 logits、其移位副本和 log-softmax，共 12 B。</translation>
         </message>
@@ -2621,27 +2625,27 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation type="vanished">PyTorch 的缓存分配器会把释放的块继续保留。重放会按迭代逐次用它的规则处理该卡的分配请求，取其保留量高于分配量的部分（Megatron-LM 2021 计划：除单层阶段外，与 BigScience 各次运行的保留显存相差不超过 4 %）。否则预留量为下方的百分比。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="229" />
+            <location filename="../../gui/panels/workload_panel.py" line="230" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="233" />
+            <location filename="../../gui/panels/workload_panel.py" line="234" />
             <source>Hugging Face stack</source>
             <translation>Hugging Face 软件栈</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="234" />
+            <location filename="../../gui/panels/workload_panel.py" line="235" />
             <source>transformers:</source>
             <translation>transformers：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="235" />
+            <location filename="../../gui/panels/workload_panel.py" line="236" />
             <source>4.49 or later</source>
             <translation>4.49 及以后</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="236" />
+            <location filename="../../gui/panels/workload_panel.py" line="237" />
             <source>4.46 to 4.48</source>
             <translation>4.46 至 4.48</translation>
         </message>
@@ -2650,7 +2654,7 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation type="vanished">从 4.46 到 4.48，ForCausalLMLoss 会复制移位后的 fp32 logits，损失处多一个词表大小的缓冲区（bf16 下每个 token 每个词表项 14 B；自 4.49 起为交叉熵反向的 12 B）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="305" />
+            <location filename="../../gui/panels/workload_panel.py" line="306" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>

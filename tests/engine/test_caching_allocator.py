@@ -119,3 +119,25 @@ def test_every_reserved_byte_is_allocated_or_cached_and_reserve_never_shrinks(re
         a.free(handle)
     assert a.allocated == 0 and a.cached == a.reserved
     assert a.peak_reserved == a.reserved >= a.peak_allocated
+
+
+def test_each_stream_takes_only_its_own_cached_blocks():
+    """``get_free_block`` looks among the request's stream's blocks only: a block another stream freed stays
+    cached while this stream takes a segment of its own; the same stream reuses it."""
+    a = CachingAllocator()
+    gathered = a.malloc(100 * MiB, stream=1)
+    a.free(gathered)  # cached for stream 1
+    a.malloc(100 * MiB)  # stream 0: a second 100 MiB segment
+    assert (a.allocated, a.reserved) == (100 * MiB, 200 * MiB)
+    assert (a.reserved_on(0), a.reserved_on(1)) == (100 * MiB, 100 * MiB)
+    a.malloc(60 * MiB, stream=1)  # stream 1 splits its own cached block
+    assert a.reserved == 200 * MiB and a.reserved_on(1) == 100 * MiB
+
+
+def test_releasing_cached_segments_counts_them_off_their_stream():
+    a = CachingAllocator(capacity=250 * MiB)
+    a.free(a.malloc(100 * MiB, stream=1))
+    a.malloc(100 * MiB)
+    a.malloc(100 * MiB)  # 300 MiB would exceed 250: stream 1's wholly free segment goes back to CUDA first
+    assert (a.reserved, a.reserved_on(0), a.reserved_on(1)) == (200 * MiB, 200 * MiB, 0)
+    assert not a.out_of_memory

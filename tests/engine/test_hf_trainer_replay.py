@@ -238,7 +238,7 @@ def _plan(cfg: FinetuneConfig, cards: int = 1) -> Plan:
     ({"gradient_accumulation": 2}, 1, "one micro-batch per optimizer step"),
     ({"method": "qlora", "bnb_version": "0.42.0"}, 1, "bitsandbytes 0.43.2 or later"),
     ({"flash_attention": False}, 1, "flash attention"),
-    ({}, 2, "one card (this plan has several)"),
+    ({}, 2, "one card, or cards FSDP shards over"),
 ])
 def test_replay_names_what_it_cannot_rebuild(update, cards, allowed):
     cfg = FinetuneConfig(method="lora", seq=128).model_copy(update=update)

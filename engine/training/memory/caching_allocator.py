@@ -19,6 +19,11 @@ stream without ``max_split_size_mb`` or expandable segments, as later versions k
 * ``should_split``: the block is split when what remains is at least 512 B (small pool) or more than
   1 MiB (large pool); the request takes the block's start;
 * ``free_block``: a freed block merges with free neighbours of its segment and returns to its pool;
+* streams: a block belongs to the stream it was allocated on, and ``get_free_block`` looks only among
+  that stream's cached blocks (the pools are ordered by stream first); a freed block goes back to its
+  own stream's pool, so what one stream frees another cannot take (``malloc(..., stream=...)``;
+  ``record_stream``'s deferred return is the caller's to time: it frees the block when the other
+  stream has passed it);
 * the out-of-memory retry: when a new segment would not fit in the memory the card has left
   (``capacity``, when given), ``malloc`` releases every cached segment that is wholly free
   (``release_cached_blocks``: ``cudaFree`` of each unsplit free block) and tries again; only then
@@ -63,6 +68,7 @@ class _Block:
     address: int
     size: int
     small: bool
+    stream: int = 0
     free: bool = True
     prev: _Block | None = None
     next: _Block | None = None
@@ -70,7 +76,7 @@ class _Block:
 
 @dataclass
 class CachingAllocator:
-    """One device, one stream.  ``malloc`` returns a handle for ``free``; the four counters follow
+    """One device, each stream with its own cached blocks (stream 0: the default).  ``malloc`` returns a handle for ``free``; the four counters follow
     ``torch.cuda.memory_allocated``, ``memory_reserved`` and their peaks (rounded sizes, as PyTorch
     counts them)."""
 
@@ -80,15 +86,16 @@ class CachingAllocator:
     out_of_memory: bool = False
     peak_allocated: int = 0
     peak_reserved: int = 0
-    _pools: dict[bool, list[tuple[int, int, _Block]]] = field(default_factory=lambda: {True: [], False: []})
+    _pools: dict[tuple[int, bool], list[tuple[int, int, _Block]]] = field(default_factory=dict)
     _live: dict[int, _Block] = field(default_factory=dict)
+    _reserved_by_stream: dict[int, int] = field(default_factory=dict)
     _next_handle: int = 0
     _next_address: int = 0
 
-    def malloc(self, nbytes: int) -> int:
+    def malloc(self, nbytes: int, stream: int = 0) -> int:
         size = rounded_size(nbytes)
         small = size <= SMALL_SIZE
-        pool = self._pools[small]
+        pool = self._pools.setdefault((stream, small), [])
         i = bisect.bisect_left(pool, (size, -1))
         if i < len(pool):
             block = pool.pop(i)[2]
@@ -97,13 +104,14 @@ class CachingAllocator:
             if self.capacity is not None and self.reserved + grown > self.capacity:
                 self._release_cached_segments()
                 self.out_of_memory = self.out_of_memory or self.reserved + grown > self.capacity
-            block = _Block(self._next_address, grown, small)
+            block = _Block(self._next_address, grown, small, stream)
             self._next_address += grown
             self.reserved += grown
+            self._reserved_by_stream[stream] = self._reserved_by_stream.get(stream, 0) + grown
             self.peak_reserved = max(self.peak_reserved, self.reserved)
         remaining = block.size - size
         if remaining >= MIN_BLOCK if small else remaining > SMALL_SIZE:
-            rest = _Block(block.address + size, remaining, small, prev=block, next=block.next)
+            rest = _Block(block.address + size, remaining, small, block.stream, prev=block, next=block.next)
             if block.next is not None:
                 block.next.prev = rest
             block.next, block.size = rest, size
@@ -137,10 +145,16 @@ class CachingAllocator:
 
     def _release_cached_segments(self) -> None:
         """``release_cached_blocks``: every free block that is a whole segment goes back to CUDA."""
-        for pool in self._pools.values():
+        for (stream, _), pool in self._pools.items():
             whole = [entry[2].prev is None and entry[2].next is None for entry in pool]
-            self.reserved -= sum(entry[0] for entry, w in zip(pool, whole, strict=True) if w)
+            released = sum(entry[0] for entry, w in zip(pool, whole, strict=True) if w)
+            self.reserved -= released
+            self._reserved_by_stream[stream] = self.reserved_on(stream) - released
             pool[:] = [entry for entry, w in zip(pool, whole, strict=True) if not w]  # still sorted
+
+    def reserved_on(self, stream: int) -> int:
+        """Bytes of the segments ``stream``'s requests took (``reserved`` is their sum over the streams)."""
+        return self._reserved_by_stream.get(stream, 0)
 
     @property
     def cached(self) -> int:
@@ -148,8 +162,8 @@ class CachingAllocator:
         return sum(size for pool in self._pools.values() for size, _, _ in pool)
 
     def _cache(self, block: _Block) -> None:
-        bisect.insort(self._pools[block.small], (block.size, block.address, block))
+        bisect.insort(self._pools.setdefault((block.stream, block.small), []), (block.size, block.address, block))
 
     def _uncache(self, block: _Block) -> None:
-        pool = self._pools[block.small]
+        pool = self._pools[block.stream, block.small]
         pool.pop(bisect.bisect_left(pool, (block.size, block.address)))

@@ -36,7 +36,8 @@ FSDP_RESERVE_WARNING = (
     "FSDP's reserved memory: in fms-acceleration's FSDP runs (two A100s; full fine-tuning, LoRA and QLoRA of "
     "PowerLM-3B, Mistral-7B, Mixtral-8x7B and Llama-2-70B) nvidia-smi stood 3.8-18.6 GiB (14-55 %) above the "
     "allocated peak, where this estimate adds a 5 % reserve: FSDP gathers its units on a stream of its own, and the "
-    "caching allocator keeps those blocks reserved beside the compute stream's. Keep that much free")
+    "caching allocator keeps those blocks reserved beside the compute stream's. Keep that much free (fine-tuning "
+    "under the Trainer replays that reserve)")
 
 
 def gathered(numel_bytes: int, element: int, shards: int) -> int:

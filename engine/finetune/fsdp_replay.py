@@ -1,0 +1,206 @@
+"""The Trainer step of :mod:`engine.finetune.hf_trainer_replay` on one card of an FSDP run (``FULL_SHARD``,
+FSDP1 as torch 2.4 runs it under accelerate): what the caching allocator reserves there.
+
+The published FSDP runs reserve far more above their allocated peak than the same step on one card
+(fms-acceleration's A100 tables: 3.8 to 8.7 GiB on PowerLM-3B over two cards).  Part of it is the
+compute stream's own segments, as on one card; the rest is where FSDP puts its requests.  The caching
+allocator gives a block only to requests of the stream it was allocated on, so FSDP's two side
+streams keep segments of their own (``torch/distributed/fsdp/_runtime_utils.py``, torch 2.4):
+
+* **start-up** (``_init_param_handle_from_module``, with accelerate's ``sync_module_states`` and
+  ``cpu_ram_efficient_loading``), unit by unit in wrapping order (each decoder layer, its adapters
+  first, then the root: embeddings, final norm, output layer): the unit's parameters moved to the
+  card, concatenated into the flat parameter (``FlatParamHandle.flatten_tensors``), the parameters
+  freed, the card's 1/N copied out (``_get_shard``: ``chunk.clone()``) and the flat parameter freed;
+  on the default stream, so those segments serve the step later;
+* **all-gathers** on ``_unshard_stream``: each unit's padded flat parameter before its forward (the
+  root's from its forward to the end of the backward), and under ``BACKWARD_PRE`` the next unit's as
+  a unit's backward starts.  A resharded unit's block comes back to that stream's pool only when the
+  compute stream has passed it (``record_stream``); the CPU runs ahead of the card until
+  ``limit_all_gathers`` makes it wait for the oldest of two resharded units
+  (``_FreeEventQueue``, two in flight), so at most that one stays pending as the next is gathered;
+* **reduce-scatter** on ``_post_backward_stream``: each unit's 1/N gradient
+  (``_get_reduce_scatter_tensors``: ``torch.empty_like(chunks[0])``), kept as the card's gradient
+  until ``zero_grad``; the full gradient it reads is the compute stream's (``SplitWithSizesBackward``
+  concatenates the unit's parameter gradients into the flat parameter's), returned when the next
+  reduce-scatter is issued (the stream runs them in order);
+* **optimizer step**: after the Trainer reads the gradient norm (``.item()``: every pending block is
+  back), torch AdamW on each parameter's part of the card's shard (``use_orig_params``, accelerate's
+  default: the Trainer's parameter groups hold views of the flat shard, so a state per piece).
+
+With PEFT every adapter matrix is a unit of its own (``peft.utils.other.fsdp_auto_wrap_policy``); its
+gathers (a few hundred KiB, the small pool) are not replayed.  QLoRA under FSDP (16-bit compute of
+4-bit storage) is not replayed either: its layers are not the one-card QLoRA's.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+
+from engine.finetune.base_format import DTYPE_BYTES
+from engine.finetune.config import FinetuneConfig
+from engine.finetune.hf_trainer_replay import (
+    TARGET_OF_TENSOR,
+    TrainerReplay,
+    TrainerStep,
+    packed_bytes,
+    quantize,
+    replay_steps,
+)
+from engine.model.spec import ModelSpec
+from engine.report.formatting import ceil_div
+from engine.training.memory.caching_allocator import CachingAllocator
+from engine.training.memory.fsdp import gathered
+from engine.weights.tensors import Tensor, layer_tensors, outer_tensors
+
+# What the replayed FSDP reserve left out against the published runs (docs/validation.md, fms-*-fsdp2-*-nvidia)
+FSDP_REPLAYED_RESERVE_WARNING = (
+    "FSDP's reserved memory is replayed (its all-gathers and reduce-scatters on streams of their own, beside the compute "
+    "stream's segments). Against nvidia-smi in fms-acceleration's FSDP runs on two A100s whose allocated peak this "
+    "count matches (PowerLM-3B full, LoRA, QLoRA; Mistral-7B full) it was 3.5-6.6 % low, 0.7 to 2.6 GiB growing with "
+    "the model; keep that much free")
+
+UNSHARD = 1  # FSDP1's _unshard_stream
+REDUCE = 2  # FSDP1's _post_backward_stream
+IN_FLIGHT = 2  # _FreeEventQueue._max_num_inflight_all_gathers
+
+
+@dataclass(frozen=True)
+class FsdpUnits:
+    """Bytes of each unit's flat parameter (decoder layers by index, the root as None) and the card count."""
+
+    flat: dict[int | None, int]
+    element: int
+    shards: int
+
+    def whole(self, unit: int | None) -> int:
+        """The padded flat parameter an all-gather fills."""
+        return gathered(self.flat[unit], self.element, self.shards)
+
+    def shard(self, nbytes: int, element: int) -> int:
+        """One card's 1/N of a flat parameter of ``nbytes`` (padded to a multiple of N elements)."""
+        return gathered(nbytes, element, self.shards) // self.shards
+
+
+def _rank0_pieces(tensors: list[Tensor], element: int, shards: int) -> list[tuple[Tensor, int]]:
+    """Each tensor's bytes inside rank 0's shard of the unit's flat parameter (``use_orig_params``)."""
+    kept = ceil_div(sum(t.elements for t in tensors), shards)
+    pieces, start = [], 0
+    for t in tensors:
+        inside = max(0, min(start + t.elements, kept) - start)
+        if inside:
+            pieces.append((t, element * inside))
+        start += t.elements
+    return pieces
+
+
+def _flatten_and_shard(alloc: CachingAllocator, params: list[int], nbytes: int, units: FsdpUnits, element: int) -> int:
+    """FSDP's start-up for one unit whose parameters (``nbytes`` in all) are on the card: the flat parameter,
+    the parameters freed, the card's shard copied out, the flat parameter freed.  Returns the shard."""
+    flat = alloc.malloc(nbytes)
+    for handle in params:
+        alloc.free(handle)
+    shard = alloc.malloc(units.shard(nbytes, element))
+    alloc.free(flat)
+    return shard
+
+
+def load_sharded(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
+                 shards: int) -> tuple[tuple[tuple[int, ...], ...], FsdpUnits]:
+    """Start-up on rank 0: every unit sharded in wrapping order (QLoRA: each linear quantized as FSDP moves
+    it to the card, its packed weight flattened and its quantization state kept whole).  Returns the
+    Trainer's parameter groups as rank 0's pieces (fully fine-tuned: the matrices, then the norms; else the
+    adapters) and the units."""
+    e, a = DTYPE_BYTES[cfg.base_dtype], DTYPE_BYTES[cfg.adapter_dtype]
+    quantized = cfg.method == "qlora"
+
+    def stored(t: Tensor) -> int:
+        return packed_bytes(t.elements) if quantized and t.is_matrix else e * t.elements
+
+    def to_card(t: Tensor) -> int:
+        return quantize(alloc, t.elements, cfg.double_quant) if quantized and t.is_matrix else alloc.malloc(stored(t))
+
+    layers = layer_tensors(spec)
+    root = list(outer_tensors(spec))
+    units = FsdpUnits({**{i: sum(stored(t) for t in ts) for i, ts in enumerate(layers)},
+                       None: e * sum(t.elements for t in root)}, e, shards)
+    adapters: list[int] = []
+    for i, tensors in enumerate(layers):
+        for t in tensors:
+            if cfg.method != "full" and TARGET_OF_TENSOR.get(t.name) in cfg.target_modules:
+                for size in (a * cfg.rank * t.cols, a * t.rows * cfg.rank):  # lora_A, lora_B: a unit each
+                    _flatten_and_shard(alloc, [alloc.malloc(size)], size, units, a)
+                    adapters.append(units.shard(size, a))
+        _flatten_and_shard(alloc, [to_card(t) for t in tensors], units.flat[i], units, e)
+    _flatten_and_shard(alloc, [to_card(t) for t in root], units.flat[None], units, e)
+    if cfg.method != "full":
+        return (tuple(adapters),), units
+    pieces = [p for ts in [*layers, root] for p in _rank0_pieces(list(ts), e, shards)]
+    return (tuple(size for t, size in pieces if t.is_matrix), tuple(size for t, size in pieces if not t.is_matrix)), units
+
+
+class FsdpStep(TrainerStep):
+    """The Trainer step with FSDP's gathers and reduce-scatters on their streams."""
+
+    def __init__(self, alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
+                 groups: tuple[tuple[int, ...], ...], transformers_version: str | None, units: FsdpUnits) -> None:
+        super().__init__(alloc, spec, cfg, groups, transformers_version, sharded=True)
+        self.units = units
+        self.adapter_sizes = tuple(DTYPE_BYTES[cfg.adapter_dtype] * cfg.rank * (t.cols if i % 2 == 0 else t.rows)
+                                   for ts in layer_tensors(spec) for t in ts
+                                   if TARGET_OF_TENSOR.get(t.name) in cfg.target_modules for i in range(2))
+        self.adapters = self.adapter_sizes  # the backward's gradients are whole; the optimizer reads the shards
+        self.whole: dict[int | None, int] = {}  # gathered units
+        # each resharded unit's blocks (its gathered parameter, and the full gradients its reduce-scatter reads),
+        # freed by the CPU but not back in a pool until the card has passed that unit
+        self.resharded: deque[list[int]] = deque()
+
+    def _gather(self, unit: int | None) -> None:
+        if unit in self.whole:
+            return
+        while len(self.resharded) >= IN_FLIGHT:  # limit_all_gathers: the CPU waits for the oldest
+            self._release(self.resharded.popleft())
+        self.whole[unit] = self.alloc.malloc(self.units.whole(unit), UNSHARD)
+
+    def _release(self, handles: list[int]) -> None:
+        for handle in handles:
+            self.alloc.free(handle)
+
+    def _reshard(self, unit: int | None) -> None:
+        self.resharded.append([self.whole.pop(unit)])
+
+    def _prefetch(self, unit: int | None) -> None:
+        ahead = self.layers - 1 if unit is None else unit - 1
+        if ahead >= 0:
+            self._gather(ahead)
+
+    def _reduce(self, unit: int | None, grads: list[int]) -> list[int]:
+        alloc = self.alloc
+        if self.full:  # the unit's parameter gradients concatenated into the flat parameter's
+            flat = alloc.malloc(self.units.flat[unit])
+            for handle in grads:
+                alloc.free(handle)
+            full = [(flat, self.units.flat[unit], self.units.element)]
+        else:
+            first = 0 if unit is None else unit * self.per_layer
+            full = [(h, size, self.sh.a) for h, size in zip(grads, self.adapter_sizes[first:], strict=False)]
+        shards = []
+        for handle, size, element in full:
+            shards.append(alloc.malloc(self.units.shard(size, element), REDUCE))
+            self.resharded[-1].append(handle)  # record_stream: back when the card has passed this unit
+        return shards
+
+    def _backward_done(self) -> None:
+        while self.resharded:  # the Trainer reads the gradient norm (.item()): the card has caught up
+            self._release(self.resharded.popleft())
+
+
+@lru_cache(maxsize=32)
+def fsdp_trainer_replay(spec: ModelSpec, cfg: FinetuneConfig, shards: int, capacity: int | None = None,
+                        transformers_version: str | None = None) -> TrainerReplay:
+    """:func:`engine.finetune.hf_trainer_replay.trainer_replay` for rank 0 of ``shards`` FSDP cards."""
+    alloc = CachingAllocator(capacity=capacity)
+    groups, units = load_sharded(alloc, spec, cfg, shards)
+    return replay_steps(FsdpStep(alloc, spec, cfg, groups, transformers_version, units))
