@@ -41,6 +41,9 @@ CASES = {
                                                    tp=8, gpu="H200", capacity_bytes=150_754_820_096),
     "7B LoRA, 1 x 24 GB": Plan(mode="finetune", model=LLAMA2_7B, finetune=FinetuneConfig(seq=2048, micro_batch=4),
                                layout=build_grid(gpu="RTX 4090", capacity_bytes=25_757_220_864)),
+    "7B full, FSDP 2 x 80 GB": Plan(mode="finetune", model=LLAMA2_7B,
+                                    finetune=FinetuneConfig(method="full", seq=4096, micro_batch=2, fsdp=True),
+                                    layout=build_grid(dp=2, gpu="A100 80GB", capacity_bytes=85_100_068_864)),
 }
 
 
