@@ -53,18 +53,21 @@ from engine.model.spec import ModelSpec
 from engine.report.formatting import ceil_div
 from engine.training.memory.caching_allocator import CachingAllocator
 from engine.training.memory.fsdp import gathered
+from engine.units import MiB
 from engine.weights.tensors import Tensor, layer_tensors, outer_tensors
 
 # What the replayed FSDP reserve left out against the published runs (docs/validation.md, fms-*-fsdp2-*-nvidia)
 FSDP_REPLAYED_RESERVE_WARNING = (
     "FSDP's reserved memory is replayed (its all-gathers and reduce-scatters on streams of their own, beside the compute "
     "stream's segments). Against nvidia-smi in fms-acceleration's FSDP runs on two A100s whose allocated peak this "
-    "count matches (PowerLM-3B full, LoRA, QLoRA; Mistral-7B full) it was 3.5-6.6 % low, 0.7 to 2.6 GiB growing with "
+    "count matches (PowerLM-3B full, LoRA, QLoRA; Mistral-7B full) it was 3.5-7.1 % low, 0.8 to 3.1 GiB growing with "
     "the model; keep that much free")
 
 UNSHARD = 1  # FSDP1's _unshard_stream
 REDUCE = 2  # FSDP1's _post_backward_stream
 IN_FLIGHT = 2  # _FreeEventQueue._max_num_inflight_all_gathers
+BROADCAST_BUCKET = 250 * MiB  # torch.distributed.fsdp._init_utils.PARAM_BROADCAST_BUCKET_SIZE
+IN_FLIGHT_BROADCASTS = 2  # broadcast_coalesced's max_in_flight
 
 
 @dataclass(frozen=True)
@@ -96,13 +99,41 @@ def _rank0_pieces(tensors: list[Tensor], element: int, shards: int) -> list[tupl
     return pieces
 
 
-def _flatten_and_shard(alloc: CachingAllocator, params: list[int], nbytes: int, units: FsdpUnits, element: int) -> int:
-    """FSDP's start-up for one unit whose parameters (``nbytes`` in all) are on the card: the flat parameter,
-    the parameters freed, the card's shard copied out, the flat parameter freed.  Returns the shard."""
-    flat = alloc.malloc(nbytes)
-    for handle in params:
+def sync_module_states(alloc: CachingAllocator, sizes: list[int]) -> None:
+    """``sync_module_states``: rank 0 broadcasts the unit's parameters (``_sync_params_and_buffers``), which
+    ``broadcast_coalesced`` (torch/csrc/distributed/c10d/comm.cpp) flattens into buckets, each closed once it
+    reaches 250 MiB (``PARAM_BROADCAST_BUCKET_SIZE``; ``compute_bucket_assignment_by_size``), two in flight: a
+    bucket's flat copy is freed when the one two behind it is issued, or at the end.  A bucket of one tensor
+    is broadcast as it is (``flatten_dense_tensors`` returns its view)."""
+    buckets: list[list[int]] = [[]]
+    for size in sizes:
+        buckets[-1].append(size)
+        if sum(buckets[-1]) >= BROADCAST_BUCKET:
+            buckets.append([])
+    in_flight: deque[int | None] = deque()
+    for bucket in (b for b in buckets if b):
+        if len(in_flight) >= IN_FLIGHT_BROADCASTS:
+            _free_if(alloc, in_flight.popleft())
+        in_flight.append(alloc.malloc(sum(bucket)) if len(bucket) > 1 else None)
+    while in_flight:
+        _free_if(alloc, in_flight.popleft())
+
+
+def _free_if(alloc: CachingAllocator, handle: int | None) -> None:
+    if handle is not None:
         alloc.free(handle)
-    shard = alloc.malloc(units.shard(nbytes, element))
+
+
+def _flatten_and_shard(alloc: CachingAllocator, params: list[tuple[int, int]], units: FsdpUnits, element: int) -> int:
+    """FSDP's start-up for one unit whose parameters (handle, bytes) are on the card: the broadcast from rank 0,
+    the flat parameter, the parameters freed, the card's shard copied out, the flat parameter freed.  Returns
+    the shard."""
+    sizes = [size for _, size in params]
+    sync_module_states(alloc, sizes)
+    flat = alloc.malloc(sum(sizes))
+    for handle, _ in params:
+        alloc.free(handle)
+    shard = alloc.malloc(units.shard(sum(sizes), element))
     alloc.free(flat)
     return shard
 
@@ -119,22 +150,24 @@ def load_sharded(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
     def stored(t: Tensor) -> int:
         return packed_bytes(t.elements) if quantized and t.is_matrix else e * t.elements
 
-    def to_card(t: Tensor) -> int:
-        return quantize(alloc, t.elements, cfg.double_quant) if quantized and t.is_matrix else alloc.malloc(stored(t))
+    def to_card(t: Tensor) -> tuple[int, int]:
+        if quantized and t.is_matrix:
+            return quantize(alloc, t.elements, cfg.double_quant), stored(t)
+        return alloc.malloc(stored(t)), stored(t)
 
     layers = layer_tensors(spec)
     root = list(outer_tensors(spec))
     units = FsdpUnits({**{i: sum(stored(t) for t in ts) for i, ts in enumerate(layers)},
                        None: e * sum(t.elements for t in root)}, e, shards)
     adapters: list[int] = []
-    for i, tensors in enumerate(layers):
+    for tensors in layers:
         for t in tensors:
             if cfg.method != "full" and TARGET_OF_TENSOR.get(t.name) in cfg.target_modules:
                 for size in (a * cfg.rank * t.cols, a * t.rows * cfg.rank):  # lora_A, lora_B: a unit each
-                    _flatten_and_shard(alloc, [alloc.malloc(size)], size, units, a)
+                    _flatten_and_shard(alloc, [(alloc.malloc(size), size)], units, a)
                     adapters.append(units.shard(size, a))
-        _flatten_and_shard(alloc, [to_card(t) for t in tensors], units.flat[i], units, e)
-    _flatten_and_shard(alloc, [to_card(t) for t in root], units.flat[None], units, e)
+        _flatten_and_shard(alloc, [to_card(t) for t in tensors], units, e)
+    _flatten_and_shard(alloc, [to_card(t) for t in root], units, e)
     if cfg.method != "full":
         return (tuple(adapters),), units
     pieces = [p for ts in [*layers, root] for p in _rank0_pieces(list(ts), e, shards)]
