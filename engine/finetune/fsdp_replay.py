@@ -42,9 +42,9 @@ from functools import lru_cache
 from engine.finetune.base_format import DTYPE_BYTES
 from engine.finetune.config import FinetuneConfig
 from engine.finetune.hf_trainer_replay import (
-    TARGET_OF_TENSOR,
     TrainerReplay,
     TrainerStep,
+    adapter_matrices,
     packed_bytes,
     quantize,
     replay_steps,
@@ -71,7 +71,7 @@ IN_FLIGHT_BROADCASTS = 2  # broadcast_coalesced's max_in_flight
 
 
 @dataclass(frozen=True)
-class FsdpUnits:
+class FlatParameters:
     """Bytes of each unit's flat parameter (decoder layers by index, the root as None) and the card count."""
 
     flat: dict[int | None, int]
@@ -124,7 +124,7 @@ def _free_if(alloc: CachingAllocator, handle: int | None) -> None:
         alloc.free(handle)
 
 
-def _flatten_and_shard(alloc: CachingAllocator, params: list[tuple[int, int]], units: FsdpUnits, element: int) -> int:
+def _flatten_and_shard(alloc: CachingAllocator, params: list[tuple[int, int]], units: FlatParameters, element: int) -> int:
     """FSDP's start-up for one unit whose parameters (handle, bytes) are on the card: the broadcast from rank 0,
     the flat parameter, the parameters freed, the card's shard copied out, the flat parameter freed.  Returns
     the shard."""
@@ -139,7 +139,7 @@ def _flatten_and_shard(alloc: CachingAllocator, params: list[tuple[int, int]], u
 
 
 def load_sharded(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
-                 shards: int) -> tuple[tuple[tuple[int, ...], ...], FsdpUnits]:
+                 shards: int) -> tuple[tuple[tuple[int, ...], ...], FlatParameters]:
     """Start-up on rank 0: every unit sharded in wrapping order (QLoRA: each linear quantized as FSDP moves
     it to the card, its packed weight flattened and its quantization state kept whole).  Returns the
     Trainer's parameter groups as rank 0's pieces (fully fine-tuned: the matrices, then the norms; else the
@@ -157,15 +157,14 @@ def load_sharded(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
 
     layers = layer_tensors(spec)
     root = list(outer_tensors(spec))
-    units = FsdpUnits({**{i: sum(stored(t) for t in ts) for i, ts in enumerate(layers)},
+    units = FlatParameters({**{i: sum(stored(t) for t in ts) for i, ts in enumerate(layers)},
                        None: e * sum(t.elements for t in root)}, e, shards)
     adapters: list[int] = []
-    for tensors in layers:
-        for t in tensors:
-            if cfg.method != "full" and TARGET_OF_TENSOR.get(t.name) in cfg.target_modules:
-                for size in (a * cfg.rank * t.cols, a * t.rows * cfg.rank):  # lora_A, lora_B: a unit each
-                    _flatten_and_shard(alloc, [(alloc.malloc(size), size)], units, a)
-                    adapters.append(units.shard(size, a))
+    matrices = adapter_matrices(spec, cfg)
+    for i, tensors in enumerate(layers):
+        for size in (size for layer, pair in matrices if layer == i for size in pair):  # lora_A, lora_B: a unit each
+            _flatten_and_shard(alloc, [(alloc.malloc(size), size)], units, a)
+            adapters.append(units.shard(size, a))
         _flatten_and_shard(alloc, [to_card(t) for t in tensors], units, e)
     _flatten_and_shard(alloc, [to_card(t) for t in root], units, e)
     if cfg.method != "full":
@@ -178,13 +177,11 @@ class FsdpStep(TrainerStep):
     """The Trainer step with FSDP's gathers and reduce-scatters on their streams."""
 
     def __init__(self, alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
-                 groups: tuple[tuple[int, ...], ...], transformers_version: str | None, units: FsdpUnits) -> None:
+                 groups: tuple[tuple[int, ...], ...], transformers_version: str | None, units: FlatParameters) -> None:
         super().__init__(alloc, spec, cfg, groups, transformers_version, sharded=True)
-        self.units = units
-        self.adapter_sizes = tuple(DTYPE_BYTES[cfg.adapter_dtype] * cfg.rank * (t.cols if i % 2 == 0 else t.rows)
-                                   for ts in layer_tensors(spec) for t in ts
-                                   if TARGET_OF_TENSOR.get(t.name) in cfg.target_modules for i in range(2))
-        self.adapters = self.adapter_sizes  # the backward's gradients are whole; the optimizer reads the shards
+        self.flat_params = units
+        # the backward's adapter gradients are whole; the optimizer reads the shards
+        self.adapters = tuple(size for _, pair in adapter_matrices(spec, cfg) for size in pair)
         self.whole: dict[int | None, int] = {}  # gathered units
         # each resharded unit's blocks (its gathered parameter, and the full gradients its reduce-scatter reads),
         # freed by the CPU but not back in a pool until the card has passed that unit
@@ -195,7 +192,7 @@ class FsdpStep(TrainerStep):
             return
         while len(self.resharded) >= IN_FLIGHT:  # limit_all_gathers: the CPU waits for the oldest
             self._release(self.resharded.popleft())
-        self.whole[unit] = self.alloc.malloc(self.units.whole(unit), UNSHARD)
+        self.whole[unit] = self.alloc.malloc(self.flat_params.whole(unit), UNSHARD)
 
     def _release(self, handles: list[int]) -> None:
         for handle in handles:
@@ -212,16 +209,16 @@ class FsdpStep(TrainerStep):
     def _reduce(self, unit: int | None, grads: list[int]) -> list[int]:
         alloc = self.alloc
         if self.full:  # the unit's parameter gradients concatenated into the flat parameter's
-            flat = alloc.malloc(self.units.flat[unit])
+            flat = alloc.malloc(self.flat_params.flat[unit])
             for handle in grads:
                 alloc.free(handle)
-            full = [(flat, self.units.flat[unit], self.units.element)]
+            full = [(flat, self.flat_params.flat[unit], self.flat_params.element)]
         else:
             first = 0 if unit is None else unit * self.per_layer
-            full = [(h, size, self.sh.a) for h, size in zip(grads, self.adapter_sizes[first:], strict=False)]
+            full = [(h, size, self.sh.a) for h, size in zip(grads, self.adapters[first:], strict=False)]
         shards = []
         for handle, size, element in full:
-            shards.append(alloc.malloc(self.units.shard(size, element), REDUCE))
+            shards.append(alloc.malloc(self.flat_params.shard(size, element), REDUCE))
             self.resharded[-1].append(handle)  # record_stream: back when the card has passed this unit
         return shards
 

@@ -119,11 +119,21 @@ def trainer_replay_problem(spec: ModelSpec, cfg: FinetuneConfig) -> str | None:
     return None
 
 
-TARGET_OF_TENSOR = {name.split(".")[-1]: target for target, names in TARGET_TENSORS.items() for name in names}
+_TENSOR_TARGET = {name.split(".")[-1]: target for target, names in TARGET_TENSORS.items() for name in names}
 BNB_MIN_8BIT_SIZE = 4096  # bitsandbytes Optimizer8bit: smaller parameters keep fp32 states
 INDEX = 8  # int64 token indices
 QUANT_BLOCK = 64  # bitsandbytes' 4-bit blocksize: one absmax per 64 weights
 ABSMAX_BLOCK = 256  # double quantization: one fp32 absmax per 256 8-bit absmax
+
+
+def adapter_matrices(spec: ModelSpec, cfg: FinetuneConfig) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """Each adapted linear's layer and its LoRA matrices' bytes (``lora_A``: r x in, ``lora_B``: out x r), in
+    ``parameters()`` order; none when the whole model trains."""
+    if cfg.method == "full":
+        return ()
+    a = DTYPE_BYTES[cfg.adapter_dtype]
+    return tuple((i, (a * cfg.rank * t.cols, a * t.rows * cfg.rank)) for i, tensors in enumerate(layer_tensors(spec))
+                 for t in tensors if _TENSOR_TARGET.get(t.name) in cfg.target_modules)
 
 
 def quantize(alloc: CachingAllocator, elements: int, double_quant: bool) -> int:
@@ -155,7 +165,7 @@ def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> tupl
     then TRL casts the embedding and ``lm_head`` back to bf16).  Returns the bytes of the trainable
     parameters by optimizer group, in the Trainer's order (``create_optimizer``: the weights that decay,
     then the norms): the adapters; or, fully fine-tuned, every matrix, then every norm."""
-    e, a = DTYPE_BYTES[cfg.base_dtype], DTYPE_BYTES[cfg.adapter_dtype]
+    e = DTYPE_BYTES[cfg.base_dtype]
     quantized = cfg.method == "qlora"
     outer = outer_tensors(spec)
     ends = [t for t in outer if t.cls in ("embedding", "position")]
@@ -180,13 +190,9 @@ def _load(alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig) -> tupl
             upcast.append((alloc.malloc(FP32 * elements), elements, cls))
             alloc.free(handle)
         sixteen_bit = upcast
-    adapters: list[int] = []
-    for tensors in layer_tensors(spec):
-        for tensor in tensors:
-            if TARGET_OF_TENSOR.get(tensor.name) in cfg.target_modules:
-                for size in (a * cfg.rank * tensor.cols, a * tensor.rows * cfg.rank):
-                    alloc.malloc(size)
-                    adapters.append(size)
+    adapters = [size for _, pair in adapter_matrices(spec, cfg) for size in pair]
+    for size in adapters:
+        alloc.malloc(size)
     if quantized:  # peft_module_casting_to_bf16: embed_tokens and lm_head back to bf16, norms stay fp32
         for handle, elements, cls in sixteen_bit:
             if cls in ("embedding", "position", "output"):
@@ -206,6 +212,9 @@ def _shapes(spec: ModelSpec, cfg: FinetuneConfig, transformers_version: str | No
 
 
 class TrainerStep:
+    """One Trainer step on one card, replayed request by request (``run``); the hooks between the layers are where
+    a sharding wrapper puts its own requests (:class:`engine.finetune.fsdp_replay.FsdpStep`)."""
+
     def __init__(self, alloc: CachingAllocator, spec: ModelSpec, cfg: FinetuneConfig,
                  groups: tuple[tuple[int, ...], ...], transformers_version: str | None, sharded: bool = False) -> None:
         self.alloc, self.cfg, self.layers = alloc, cfg, spec.layers
