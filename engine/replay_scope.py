@@ -36,7 +36,7 @@ def replays_by_default(plan: Plan) -> bool:
     rebuilds.  There the flat percentage is far from what the runs reserve: against nvidia-smi in
     fms-acceleration's Trainer tables (Mistral-7B and PowerLM-3B, full, LoRA and QLoRA on one A100) 5 % is low
     by 5 to 25 %, the replay within -7 to +9 %; on two A100s under FSDP 5 % is low by 15 to 31 %, the replay by
-    3.5 to 7.1 % (docs/validation.md).  Training keeps the percentage under ``auto`` (the layout search prices it)."""
+    2.5 to 6.5 % (docs/validation.md).  Training keeps the percentage under ``auto`` (the layout search prices it)."""
     model = plan.method.overhead.fragmentation_model
     if model == "replay":
         return True

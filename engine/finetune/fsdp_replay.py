@@ -15,8 +15,10 @@ streams keep segments of their own (``torch/distributed/fsdp/_runtime_utils.py``
   on the default stream, so those segments serve the step later;
 * **all-gathers** on ``_unshard_stream``: each unit's padded flat parameter before its forward (the
   root's from its forward to the end of the backward), and under ``BACKWARD_PRE`` the next unit's as
-  a unit's backward starts.  A resharded unit's block comes back to that stream's pool only when the
-  compute stream has passed it (``record_stream``); the CPU runs ahead of the card until
+  a unit's backward starts.  A resharded unit's block leaves the allocated count when FSDP frees it
+  but comes back to that stream's pool only when the compute stream has passed it (``record_stream``:
+  the allocator's ``free`` counts it off at once and ``process_events`` returns it later); the CPU runs
+  ahead of the card until
   ``limit_all_gathers`` makes it wait for the oldest of two resharded units
   (``_FreeEventQueue``, two in flight), so at most that one stays pending as the next is gathered;
 * **reduce-scatter** on ``_post_backward_stream``: each unit's 1/N gradient
@@ -60,7 +62,7 @@ from engine.weights.tensors import Tensor, layer_tensors, outer_tensors
 FSDP_REPLAYED_RESERVE_WARNING = (
     "FSDP's reserved memory is replayed (its all-gathers and reduce-scatters on streams of their own, beside the compute "
     "stream's segments). Against nvidia-smi in fms-acceleration's FSDP runs on two A100s whose allocated peak this "
-    "count matches (PowerLM-3B full, LoRA, QLoRA; Mistral-7B full) it was 3.5-7.1 % low, 0.8 to 3.1 GiB growing with "
+    "count matches (PowerLM-3B full, LoRA, QLoRA; Mistral-7B full) it was 2.5-6.5 % low, 0.5 to 3.1 GiB growing with "
     "the model; keep that much free")
 
 UNSHARD = 1  # FSDP1's _unshard_stream
@@ -196,10 +198,12 @@ class FsdpStep(TrainerStep):
 
     def _release(self, handles: list[int]) -> None:
         for handle in handles:
-            self.alloc.free(handle)
+            self.alloc.release(handle)
 
     def _reshard(self, unit: int | None) -> None:
-        self.resharded.append([self.whole.pop(unit)])
+        handle = self.whole.pop(unit)
+        self.alloc.free(handle, pending=True)  # the compute stream read it: record_stream
+        self.resharded.append([handle])
 
     def _prefetch(self, unit: int | None) -> None:
         ahead = self.layers - 1 if unit is None else unit - 1
@@ -219,7 +223,8 @@ class FsdpStep(TrainerStep):
         shards = []
         for handle, size, element in full:
             shards.append(alloc.malloc(self.flat_params.shard(size, element), REDUCE))
-            self.resharded[-1].append(handle)  # record_stream: back when the card has passed this unit
+            alloc.free(handle, pending=True)  # the reduce-scatter reads it: record_stream
+            self.resharded[-1].append(handle)  # back when the card has passed this unit
         return shards
 
     def _backward_done(self) -> None:

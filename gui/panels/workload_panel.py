@@ -224,7 +224,7 @@ class WorkloadPanel(BoundForm):
                               "above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's "
                               "reserved memory but for one-layer stages) and fine-tuning under the Hugging Face "
                               "Trainer on one card (nvidia-smi of fms-acceleration's runs: within -7 to +9 %, where "
-                              "a flat 5 % is 5-25 % low) or on the cards FSDP shards over (3.5-7.1 % low, where 5 % "
+                              "a flat 5 % is 5-25 % low) or on the cards FSDP shards over (2.5-6.5 % low, where 5 % "
                               "is 15-31 % low). Auto, the default, replays fine-tuning under the Trainer and takes "
                               "the percentage below everywhere else."))
         self.add_double("method.overhead.fragmentation_percent", translate("WorkloadPanel", "Allocator reserve:"),

@@ -141,3 +141,18 @@ def test_releasing_cached_segments_counts_them_off_their_stream():
     a.malloc(100 * MiB)  # 300 MiB would exceed 250: stream 1's wholly free segment goes back to CUDA first
     assert (a.reserved, a.reserved_on(0), a.reserved_on(1)) == (200 * MiB, 200 * MiB, 0)
     assert not a.out_of_memory
+
+
+def test_a_block_another_stream_still_reads_leaves_the_count_but_not_the_segment():
+    """record_stream: free() counts the block off ``memory_allocated`` at once (``free``: the stats first, then
+    ``insert_events``), but the block returns to its pool only when the other stream has passed it."""
+    a = CachingAllocator()
+    read = a.malloc(100 * MiB)
+    a.free(read, pending=True)
+    assert (a.allocated, a.cached) == (0, 0)
+    a.malloc(100 * MiB)  # nothing cached yet: a second segment
+    assert a.reserved == 200 * MiB
+    a.release(read)  # the event completed: the block is cached
+    assert a.cached == 100 * MiB
+    a.malloc(100 * MiB)  # and reused
+    assert a.reserved == 200 * MiB

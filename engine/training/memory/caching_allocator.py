@@ -22,8 +22,9 @@ stream without ``max_split_size_mb`` or expandable segments, as later versions k
 * streams: a block belongs to the stream it was allocated on, and ``get_free_block`` looks only among
   that stream's cached blocks (the pools are ordered by stream first); a freed block goes back to its
   own stream's pool, so what one stream frees another cannot take (``malloc(..., stream=...)``;
-  ``record_stream``'s deferred return is the caller's to time: it frees the block when the other
-  stream has passed it);
+  a block another stream still uses (``record_stream``) leaves the allocated count when it is freed
+  but returns to its pool only when that stream has passed it (``insert_events``, ``process_events``),
+  which the caller times: ``free(..., pending=True)``, then ``release``);
 * the out-of-memory retry: when a new segment would not fit in the memory the card has left
   (``capacity``, when given), ``malloc`` releases every cached segment that is wholly free
   (``release_cached_blocks``: ``cudaFree`` of each unsplit free block) and tries again; only then
@@ -89,6 +90,7 @@ class CachingAllocator:
     _pools: dict[tuple[int, bool], list[tuple[int, int, _Block]]] = field(default_factory=dict)
     _live: dict[int, _Block] = field(default_factory=dict)
     _reserved_by_stream: dict[int, int] = field(default_factory=dict)
+    _pending: dict[int, _Block] = field(default_factory=dict)
     _next_handle: int = 0
     _next_address: int = 0
 
@@ -123,10 +125,23 @@ class CachingAllocator:
         self._live[self._next_handle] = block
         return self._next_handle
 
-    def free(self, handle: int) -> None:
+    def free(self, handle: int, *, pending: bool = False) -> None:
+        """The tensor is gone.  ``pending``: another stream still uses the block (``record_stream``): it leaves
+        the allocated count now, as ``free`` counts it, but stays out of the pool until :meth:`release`."""
         block = self._live.pop(handle)
-        block.free = True
         self.allocated -= block.size
+        if pending:
+            self._pending[handle] = block
+            return
+        self._return(block)
+
+    def release(self, handle: int) -> None:
+        """The other stream has passed a pending block (its event completed, ``process_events``): back to its
+        pool."""
+        self._return(self._pending.pop(handle))
+
+    def _return(self, block: _Block) -> None:
+        block.free = True
         before, after = block.prev, block.next
         if before is not None and before.free:
             self._uncache(before)
