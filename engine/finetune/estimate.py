@@ -241,8 +241,9 @@ def _replay(plan: Plan, cfg: FinetuneConfig) -> TrainerReplay:
     return trainer_replay(plan.model, cfg, capacity, plan.method.transformers_version)
 
 
-def _replayed_reserve(r: TrainerReplay) -> ReplayedReserve:
-    steps = f"{r.steps} Trainer steps of this card" if r.steps > 1 else "1 Trainer step of this card"
+def _replayed_reserve(r: TrainerReplay, shards: int) -> ReplayedReserve:
+    card = f"FSDP rank 0 of {shards}, given to every card" if shards > 1 else "this card"
+    steps = f"{r.steps} Trainer steps of {card}" if r.steps > 1 else f"1 Trainer step of {card}"
     at_peak = figure("fragmentation", REPLAYED_RESERVE, r.reserve,
                      f"PyTorch caching allocator replayed over {steps}: peak reserved {n(r.peak_reserved)} B − peak "
                      f"allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
@@ -258,7 +259,7 @@ def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int) -> Figure:
     replay) what PyTorch's caching allocator reserves above its peak over replayed Trainer steps."""
     o = plan.method.overhead
     if replays_by_default(plan):
-        return _replayed_reserve(_replay(plan, cfg)).at_peak
+        return _replayed_reserve(_replay(plan, cfg), fsdp_shards(plan, cfg)).at_peak
     return percent_reserve_figure(o.fragmentation_percent, visible)
 
 
@@ -383,7 +384,7 @@ def _full(plan: Plan, cfg: FinetuneConfig) -> Estimate:
     # LitGPT's block and its full.py loop (`logits = model(input_ids)`: bound until the next forward returns)
     method = plan.method.model_copy(update={"framework": "huggingface",
                                             "model_code": "litgpt" if cfg.framework == "litgpt" else "framework"})
-    reserve = _replayed_reserve(_replay(plan, cfg)) if replays_by_default(plan) else None
+    reserve = _replayed_reserve(_replay(plan, cfg), fsdp_shards(plan, cfg)) if replays_by_default(plan) else None
     est = training_estimate(plan.model_copy(update={"mode": "training", "training": training, "method": method}),
                             reserve)
     warnings = tuple(_fsdp_reserve_warning(plan) if w.code == "fsdp-reserve" else w for w in est.warnings)

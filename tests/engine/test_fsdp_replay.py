@@ -80,7 +80,7 @@ def test_an_fsdp_card_takes_the_replayed_reserve_by_default():
                 layout=build_grid(dp=2, gpu="A100 80GB", capacity_bytes=capacity))
     reserve = next(f for f in estimate(plan).cards[0].breakdown.details if f.key == "fragmentation")
     assert reserve.bytes == fsdp_trainer_replay(MISTRAL, FULL, 2, capacity - 512 * 2**20, None).reserve
-    assert "Trainer steps of this card" in reserve.formula
+    assert "Trainer steps of FSDP rank 0 of 2, given to every card" in reserve.formula
 
 
 def test_the_fsdp_warning_says_which_reserve_the_card_took():
