@@ -173,7 +173,8 @@ class OverheadConfig(BaseModel):
       Megatron's own estimate adds 5% (``overhead_factor = 1.05``).  For Megatron-LM 2021 plans,
       ``fragmentation_model`` replay runs the allocator's rules over the card's requests instead
       (:mod:`engine.training.memory.megatron2021_replay`; for fine-tuning under the Hugging Face
-      Trainer :mod:`engine.finetune.hf_trainer_replay`).
+      Trainer :mod:`engine.finetune.hf_trainer_replay`, and :mod:`engine.finetune.fsdp_replay` for the
+      cards FSDP shards over).
     * Library workspaces (cuBLAS per thread, Transformer Engine) are the exception: PyTorch's
       allocator holds them, so they count in its peak (:mod:`engine.training.memory.workspace`).
     """
@@ -190,8 +191,8 @@ class OverheadConfig(BaseModel):
         "on one card or FSDP-sharded cards, LoRA or QLoRA under PEFT or full fine-tuning in pure 16 bits: "
         "engine.finetune.hf_trainer_replay, engine.finetune.fsdp_replay); "
         "auto (the default): replay where the plan is one the replay rebuilds, else percent (engine.replay_scope). "
-        "Against nvidia-smi in fms-acceleration's Trainer runs the replay is within -7 to +9 %, a flat 5 % low by "
-        "5 to 25 %")
+        "Against nvidia-smi in fms-acceleration's Trainer runs the replay is within -7 to +9 % on one card, a flat 5 % "
+        "low by 5 to 25 %; under FSDP on two cards 2.5-6.5 % low, a flat 5 % 15-31 % low")
     library_workspace_bytes: int | None = Field(
         None, ge=0, description="cuBLAS / Transformer Engine workspaces PyTorch's allocator holds (allocator-visible); "
         "default by framework: engine.training.memory.workspace")
