@@ -156,3 +156,36 @@ def test_a_block_another_stream_still_reads_leaves_the_count_but_not_the_segment
     assert a.cached == 100 * MiB
     a.malloc(100 * MiB)  # and reused
     assert a.reserved == 200 * MiB
+
+
+# A request on one of three streams, a free of the n-th live block (now, or pending another stream), or the
+# release of the n-th pending block.
+STREAM_REQUESTS = st.lists(st.one_of(
+    st.tuples(st.just("malloc"), st.integers(1, 64 * MiB), st.integers(0, 2)),
+    st.tuples(st.just("free"), st.integers(0, 1_000), st.booleans()),
+    st.tuples(st.just("release"), st.integers(0, 1_000), st.just(False))), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(STREAM_REQUESTS)
+def test_with_streams_and_pending_blocks_every_reserved_byte_is_accounted_for(requests):
+    """reserved = allocated + cached + pending, the streams' segments sum to it, and it never shrinks."""
+    a = CachingAllocator()
+    live: list[int] = []
+    pending: list[tuple[int, int]] = []  # handle, bytes
+    reserved = 0
+    for op, arg, extra in requests:
+        if op == "malloc":
+            live.append(a.malloc(arg, stream=extra))
+        elif op == "free" and live:
+            handle = live.pop(arg % len(live))
+            before = a.allocated
+            a.free(handle, pending=extra)
+            if extra:
+                pending.append((handle, before - a.allocated))
+        elif op == "release" and pending:
+            a.release(pending.pop(arg % len(pending))[0])
+        assert a.allocated + a.cached + sum(size for _, size in pending) == a.reserved
+        assert sum(a.reserved_on(s) for s in range(3)) == a.reserved
+        assert a.reserved >= reserved
+        reserved = a.reserved
