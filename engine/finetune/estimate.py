@@ -233,11 +233,12 @@ def _step_temporaries(cfg: FinetuneConfig, trainable: int) -> Figure:
 
 def _replay(plan: Plan, cfg: FinetuneConfig) -> TrainerReplay:
     """The Trainer's steps replayed on the plan's first card (under FSDP its rank 0): segments up to its memory
-    less the CUDA context."""
-    capacity = plan.layout.cards[0].capacity_bytes - plan.method.overhead.cuda_context_bytes
+    less the CUDA context (and, over several cards, NCCL's buffers)."""
+    o = plan.method.overhead
+    capacity = plan.layout.cards[0].capacity_bytes - o.cuda_context_bytes
     shards = fsdp_shards(plan, cfg)
     if shards > 1:
-        return fsdp_trainer_replay(plan.model, cfg, shards, capacity, plan.method.transformers_version)
+        return fsdp_trainer_replay(plan.model, cfg, shards, capacity - o.nccl_bytes, plan.method.transformers_version)
     return trainer_replay(plan.model, cfg, capacity, plan.method.transformers_version)
 
 
