@@ -255,13 +255,14 @@ def _replayed_reserve(r: TrainerReplay, shards: int) -> ReplayedReserve:
     return ReplayedReserve(at_peak, before)
 
 
-def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int) -> Figure:
-    """The allocator's reserve above the ``visible`` bytes: the plan's percentage, or (``fragmentation_model``
-    replay) what PyTorch's caching allocator reserves above its peak over replayed Trainer steps."""
+def _reserve(plan: Plan, cfg: FinetuneConfig, visible: int, side_streams: Figure | None) -> Figure:
+    """The allocator's reserve above the ``visible`` bytes: the plan's percentage (with FSDP's
+    ``side_streams``), or (``fragmentation_model`` replay) what PyTorch's caching allocator reserves above its
+    peak over replayed Trainer steps."""
     o = plan.method.overhead
     if replays_by_default(plan):
         return _replayed_reserve(_replay(plan, cfg), fsdp_shards(plan, cfg)).at_peak
-    return percent_reserve_figure(o.fragmentation_percent, visible)
+    return percent_reserve_figure(o.fragmentation_percent, visible, side_streams)
 
 
 def _check_replayable(plan: Plan) -> None:
@@ -337,7 +338,8 @@ def _card_breakdown(plan: Plan, cfg: FinetuneConfig, layers: tuple[int, ...], fi
     o = plan.method.overhead
     visible = sum(f.bytes for f in parts.values())
     nccl = o.nccl_bytes if world > 1 else 0
-    reserve = _reserve(plan, cfg, visible)
+    # the adapters' gradient shards are a few small-pool blocks: only the gathered units count
+    reserve = _reserve(plan, cfg, visible, None if units is None else units.side_streams(timeline[peak].short, 0))
     frag = reserve.bytes
     lib, lib_text = library_workspace_bytes(plan.method, transformer_engine=False)
     parts["overhead"] = figure("overhead", "runtime overhead", o.cuda_context_bytes + nccl + frag + lib,

@@ -200,3 +200,41 @@ def test_litgpt_on_several_devices_says_it_shards():
     assert "litgpt-shards" not in {w.code for w in estimate(plan(cfg, cards=1)).warnings}
     full = cfg.model_copy(update={"method": "full"})
     assert "litgpt-shards" in {w.code for w in estimate(plan(full, cards=2)).warnings}
+
+
+# What FSDP's own streams keep when the reserve is a percentage (not replayed): the all-gathers' pool, in 2 MiB
+# segments, is the root (524,296,192 / 2,097,152 = 250.0002 -> 251 segments' worth: 526,385,152 B) and three
+# decoder units (436,224,000 / 2,097,152 = 208.008 -> 209: 438,304,768 B each): 1,841,299,456 B.
+GATHER_POOL = 526_385_152 + 3 * 438_304_768
+
+
+def _units():
+    from engine.training.memory.fsdp import FsdpUnits
+
+    return FsdpUnits(root=2 * ROOT, layer=2 * LAYER, layers=32, layer_grad=0, root_grad=0)
+
+
+def test_the_side_streams_keep_what_is_not_whole_at_the_moment():
+    units = _units()
+    assert units.side_streams("optimizer step", 0).bytes == GATHER_POOL == 1_841_299_456
+    # the loss: the root is whole (allocated), the pool's other segments are cached for the all-gathers' stream
+    assert units.side_streams("loss", 0).bytes == GATHER_POOL - 2 * ROOT == 1_317_003_264
+    # a layer's backward: the root and two decoder units whole; idle gradient shards add themselves
+    assert units.side_streams("backward", 7).bytes == GATHER_POOL - 2 * ROOT - 2 * 2 * LAYER + 7 == 444_555_271
+
+
+def _percent(p: Plan) -> Plan:
+    return p.model_copy(update={"method": p.method.model_copy(update={
+        "overhead": p.method.overhead.model_copy(update={"fragmentation_model": "percent"})})})
+
+
+def test_a_percentage_reserve_under_fsdp_adds_the_side_streams():
+    """Full fine-tuning peaks at the optimizer step: no unit whole and every gradient shard alive, so the whole
+    all-gathers' pool is reserve beside 5 % of what the card allocates."""
+    b = estimate(_percent(plan(FULL))).cards[0].breakdown
+    details = {f.key: f.bytes for f in b.details}
+    assert details["fragmentation"] == int(details["peak_moment"] * 5 / 100) + GATHER_POOL
+    # without FSDP there is no side stream
+    one = estimate(_percent(plan(FULL.model_copy(update={"fsdp": False}), cards=1))).cards[0].breakdown
+    d1 = {f.key: f.bytes for f in one.details}
+    assert d1["fragmentation"] == int(d1["peak_moment"] * 5 / 100)

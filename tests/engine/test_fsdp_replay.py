@@ -93,7 +93,7 @@ def test_the_fsdp_warning_says_which_reserve_the_card_took():
     flat = plan.model_copy(update={"method": plan.method.model_copy(update={
         "overhead": plan.method.overhead.model_copy(update={"fragmentation_model": "percent"})})})
     percent = next(w for w in estimate(flat).warnings if w.code == "fsdp-reserve")
-    assert "adds a 5 % reserve" in percent.message
+    assert "adds 5 % and, in closed form, what FSDP's own streams keep" in percent.message
 
 
 def test_rank_0_broadcasts_a_decoder_unit_in_two_coalesced_buckets():

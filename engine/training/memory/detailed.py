@@ -187,11 +187,12 @@ def pipeline_output_buffers(ctx: CardContext) -> Figure:
 REPLAYED_RESERVE = "allocator reserve (replayed)"  # the fragmentation figure's label under the allocator replay
 
 
-def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = True) -> Figure:
-    """The allocator's reserve above the ``visible`` bytes it allocates: the plan's percentage, or
-    (``fragmentation_model`` replay) what PyTorch's caching allocator adds over the card's replayed
-    iterations (``with_state=False``: iterations whose optimizer never steps): the caller's replay
-    (``ctx.replayed_reserve``), else Megatron-LM 2021's."""
+def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = True,
+                         side_streams: Figure | None = None) -> Figure:
+    """The allocator's reserve above the ``visible`` bytes it allocates: the plan's percentage (with FSDP, plus
+    what its own streams keep: ``side_streams``), or (``fragmentation_model`` replay) what PyTorch's caching
+    allocator adds over the card's replayed iterations (``with_state=False``: iterations whose optimizer never
+    steps): the caller's replay (``ctx.replayed_reserve``), else Megatron-LM 2021's."""
     o = ctx.method.overhead
     if ctx.replayed_reserve is not None:  # the caller's replay (fine-tuning: asked for, or by default)
         return ctx.replayed_reserve.at_peak if with_state else ctx.replayed_reserve.before_first_step
@@ -201,21 +202,27 @@ def fragmentation_figure(ctx: CardContext, visible: int, *, with_state: bool = T
                       f"PyTorch caching allocator replayed over {r.iterations} Megatron-LM 2021 iterations of this "
                       f"stage ({r.skipped_steps} skipped optimizer step{'s' * (r.skipped_steps != 1)}): peak reserved "
                       f"{n(r.peak_reserved)} B − peak allocated {n(r.peak_allocated)} B = {n(r.reserve)} B")
-    return percent_reserve_figure(o.fragmentation_percent, visible)
+    return percent_reserve_figure(o.fragmentation_percent, visible, side_streams)
 
 
-def percent_reserve_figure(percent: float, visible: int) -> Figure:
-    """The allocator's reserve as ``percent`` of the ``visible`` bytes it allocates (training and fine-tuning)."""
-    return figure("fragmentation", "allocator reserve", int(visible * percent / 100),
-                  f"{percent}% × {n(visible)} B allocated")
+def percent_reserve_figure(percent: float, visible: int, side_streams: Figure | None = None) -> Figure:
+    """The allocator's reserve as ``percent`` of the ``visible`` bytes it allocates (training and fine-tuning),
+    plus FSDP's side streams' segments when the card runs FSDP (:meth:`FsdpUnits.side_streams`)."""
+    share = int(visible * percent / 100)
+    if side_streams is None:
+        return figure("fragmentation", "allocator reserve", share, f"{percent}% × {n(visible)} B allocated")
+    return figure("fragmentation", "allocator reserve", share + side_streams.bytes,
+                  f"{percent}% × {n(visible)} B allocated = {n(share)} B + FSDP's side streams: {side_streams.formula}"
+                  f" = {n(side_streams.bytes)} B")
 
 
-def overhead_figures(ctx: CardContext, visible: int, *, with_state: bool = True) -> tuple[Figure, tuple[Figure, ...]]:
-    """CUDA context, NCCL, the allocator reserve on the ``visible`` bytes, and the library workspaces
-    (which PyTorch's allocator holds: ``details.library_workspace`` is part of its peak)."""
+def overhead_figures(ctx: CardContext, visible: int, *, with_state: bool = True,
+                     side_streams: Figure | None = None) -> tuple[Figure, tuple[Figure, ...]]:
+    """CUDA context, NCCL, the allocator reserve on the ``visible`` bytes (with FSDP's ``side_streams``), and the
+    library workspaces (which PyTorch's allocator holds: ``details.library_workspace`` is part of its peak)."""
     o = ctx.method.overhead
     nccl = o.nccl_bytes if ctx.world > 1 else 0
-    frag = fragmentation_figure(ctx, visible, with_state=with_state)
+    frag = fragmentation_figure(ctx, visible, with_state=with_state, side_streams=side_streams)
     lib, lib_text = library_workspace_bytes(ctx.method)
     total = o.cuda_context_bytes + nccl + frag.bytes + lib
     details = (
@@ -386,10 +393,12 @@ def detailed_breakdown(ctx: CardContext) -> Breakdown:
     transient = {"optimizer step": step, "gradient all-reduce": reduce}.get(timeline[peak].label, backward)
     parts["transient"] = transient if live.get("transient") else _zero(transient, "not alive at the peak")
     visible = sum(f.bytes for f in parts.values())
-    parts["overhead"], overhead_details = overhead_figures(ctx, visible)
+    side = (None if units is None else
+            units.side_streams(timeline[peak].short, static["gradients"].bytes - parts["gradients"].bytes))
+    parts["overhead"], overhead_details = overhead_figures(ctx, visible, side_streams=side)
     peak_note = figure("peak_moment", f"peak: {timeline[peak].label}", visible, "allocator-visible bytes at the peak")
     first = before_first_step(ctx, timeline, moments_bytes,
-                              lambda v: overhead_figures(ctx, v, with_state=False)[0].bytes)
+                              lambda v: overhead_figures(ctx, v, with_state=False, side_streams=side)[0].bytes)
     moments_details = (Figure("backward_buffers", backward.label, backward.bytes, backward.formula),
                        Figure("loop_kept_logits" if kept_logits_buffers(ctx) == 1 else "pipeline_output_buffers",
                               kept.label, kept.bytes, kept.formula),

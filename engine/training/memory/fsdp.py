@@ -30,14 +30,17 @@ from dataclasses import dataclass
 
 from engine.report.formatting import ceil_div, n
 from engine.report.records import Figure, Moment, figure, with_part
+from engine.training.memory.caching_allocator import rounded_size, segment_size
+
+GATHER_POOL_UNITS = 3  # decoder units the all-gathers' stream keeps: computing, prefetched, resharded but pending
 
 # What the published FSDP runs reserve beyond their allocated peak (docs/validation.md, the fms-*-fsdp2-*-nvidia cases)
 FSDP_RESERVE_WARNING = (
     "FSDP's reserved memory: in fms-acceleration's FSDP runs (two A100s; full fine-tuning, LoRA and QLoRA of "
     "PowerLM-3B, Mistral-7B, Mixtral-8x7B and Llama-2-70B) nvidia-smi stood 3.8-18.6 GiB (14-55 %) above the "
-    "allocated peak, where this estimate adds a 5 % reserve: FSDP gathers its units on a stream of its own, and the "
-    "caching allocator keeps those blocks reserved beside the compute stream's. Keep that much free (fine-tuning "
-    "under the Trainer replays that reserve)")
+    "allocated peak. This estimate adds 5 % and, in closed form, what FSDP's own streams keep (the all-gathers' "
+    "segments for the root and three decoder units, and idle gradient shards); the rest of the compute stream's "
+    "segments is not rebuilt (fine-tuning under the Trainer replays it). Keep that much free")
 
 
 def gathered(numel_bytes: int, element: int, shards: int) -> int:
@@ -99,6 +102,34 @@ class FsdpUnits:
                 text += f" + the root's gradient {n(self.root_grad)} B"
             return text
         return "0 (FSDP: every unit sharded)"
+
+    def gathered_at(self, short: str) -> int:
+        """Bytes of the units whole at the moment ``short`` (their flat parameters only, not the gradients)."""
+        if short.startswith("forward") or short == "next forward":
+            return self.root + self.layer
+        if short == "loss":
+            return self.root
+        if short == "backward end":
+            return self.root + min(1, self.layers) * self.layer
+        if short.startswith("backward"):
+            return self.root + min(2, self.layers) * self.layer
+        return 0
+
+    def side_streams(self, short: str, idle_gradient_shards: int) -> Figure:
+        """What FSDP's own streams keep reserved beyond what is allocated at the moment ``short``, for a reserve
+        that is not replayed (:mod:`engine.finetune.fsdp_replay` rebuilds it where it can).  PyTorch's caching
+        allocator gives a stream's cached blocks only to that stream: the all-gathers' stream keeps segments for
+        the root and three decoder units (in the backward the one computing, the one prefetched and a resharded
+        one the card has not yet passed, ``limit_all_gathers`` letting the CPU run two units ahead), less those
+        whole at the moment; the reduce-scatter's stream keeps the gradient shards it allocated in the backward
+        (``idle_gradient_shards``: those not alive at the moment)."""
+        units = min(GATHER_POOL_UNITS, self.layers)
+        pool = segment_size(rounded_size(self.root)) + units * segment_size(rounded_size(self.layer))
+        idle = max(0, pool - self.gathered_at(short))
+        return figure("fsdp_side_streams", "FSDP's side streams", idle + idle_gradient_shards,
+                      f"all-gathers' pool (root {n(self.root)} B + {units} decoder unit{'s' * (units != 1)} × "
+                      f"{n(self.layer)} B, in 2 MiB segments: {n(pool)} B) − units whole at this moment "
+                      f"{n(self.gathered_at(short))} B + idle gradient shards {n(idle_gradient_shards)} B")
 
     def figure(self, short: str) -> Figure:
         """The ``communication`` part at the moment named ``short``: what FSDP holds unsharded then."""
