@@ -19,12 +19,12 @@ stream without ``max_split_size_mb`` or expandable segments, as later versions k
 * ``should_split``: the block is split when what remains is at least 512 B (small pool) or more than
   1 MiB (large pool); the request takes the block's start;
 * ``free_block``: a freed block merges with free neighbours of its segment and returns to its pool;
-* streams: a block belongs to the stream it was allocated on, and ``get_free_block`` looks only among
-  that stream's cached blocks (the pools are ordered by stream first); a freed block goes back to its
-  own stream's pool, so what one stream frees another cannot take (``malloc(..., stream=...)``;
-  a block another stream still uses (``record_stream``) leaves the allocated count when it is freed
-  but returns to its pool only when that stream has passed it (``insert_events``, ``process_events``),
-  which the caller times: ``free(..., pending=True)``, then ``release``);
+* streams (``malloc(..., stream=...)``): a block belongs to the stream it was allocated on, and
+  ``get_free_block`` looks only among that stream's cached blocks (the pools are ordered by stream
+  first); a freed block goes back to its own stream's pool, so what one stream frees another cannot take;
+* ``record_stream``: a block another stream still uses leaves the allocated count when it is freed but
+  returns to its pool only when that stream has passed it (``insert_events``, ``process_events``); the
+  caller times that: ``free(..., pending=True)``, then ``release``;
 * the out-of-memory retry: when a new segment would not fit in the memory the card has left
   (``capacity``, when given), ``malloc`` releases every cached segment that is wholly free
   (``release_cached_blocks``: ``cudaFree`` of each unsplit free block) and tries again; only then
@@ -77,9 +77,9 @@ class _Block:
 
 @dataclass
 class CachingAllocator:
-    """One device, each stream with its own cached blocks (stream 0: the default).  ``malloc`` returns a handle for ``free``; the four counters follow
-    ``torch.cuda.memory_allocated``, ``memory_reserved`` and their peaks (rounded sizes, as PyTorch
-    counts them)."""
+    """One device, each stream with its own cached blocks (stream 0: the default).  ``malloc`` returns a
+    handle for ``free``; the four counters follow ``torch.cuda.memory_allocated``, ``memory_reserved`` and
+    their peaks (rounded sizes, as PyTorch counts them)."""
 
     capacity: int | None = None  # bytes the card has for segments (its memory less the CUDA context)
     allocated: int = 0
