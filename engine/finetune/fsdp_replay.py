@@ -9,30 +9,32 @@ streams keep segments of their own (``torch/distributed/fsdp/_runtime_utils.py``
 
 * **start-up** (``_init_param_handle_from_module``, with accelerate's ``sync_module_states`` and
   ``cpu_ram_efficient_loading``), unit by unit in wrapping order (each decoder layer, its adapters
-  first, then the root: embeddings, final norm, output layer): the unit's parameters moved to the
-  card, concatenated into the flat parameter (``FlatParamHandle.flatten_tensors``), the parameters
-  freed, the card's 1/N copied out (``_get_shard``: ``chunk.clone()``) and the flat parameter freed;
-  on the default stream, so those segments serve the step later;
+  first, then the root: embeddings, final norm, output layer): the unit's parameters moved to the card
+  (QLoRA: each linear quantized as it arrives, its quantization state kept whole), broadcast from rank 0
+  in coalesced buckets (:func:`sync_module_states`), concatenated into the flat parameter
+  (``FlatParamHandle.flatten_tensors``), the parameters freed, the card's 1/N copied out (``_get_shard``:
+  ``chunk.clone()``) and the flat parameter freed; on the default stream, so those segments serve the
+  step later;
 * **all-gathers** on ``_unshard_stream``: each unit's padded flat parameter before its forward (the
-  root's from its forward to the end of the backward), and under ``BACKWARD_PRE`` the next unit's as
-  a unit's backward starts.  A resharded unit's block leaves the allocated count when FSDP frees it
-  but comes back to that stream's pool only when the compute stream has passed it (``record_stream``:
-  the allocator's ``free`` counts it off at once and ``process_events`` returns it later); the CPU runs
-  ahead of the card until
-  ``limit_all_gathers`` makes it wait for the oldest of two resharded units
-  (``_FreeEventQueue``, two in flight), so at most that one stays pending as the next is gathered;
+  root's from its forward to the end of the backward); under reentrant checkpointing again for the
+  recompute, which reshards it after, and again for its backward; and under ``BACKWARD_PRE`` the next
+  unit's as a unit's backward starts;
 * **reduce-scatter** on ``_post_backward_stream``: each unit's 1/N gradient
-  (``_get_reduce_scatter_tensors``: ``torch.empty_like(chunks[0])``), kept as the card's gradient
-  until ``zero_grad``; the full gradient it reads is the compute stream's (``SplitWithSizesBackward``
-  concatenates the unit's parameter gradients into the flat parameter's), returned when the next
-  reduce-scatter is issued (the stream runs them in order);
+  (``_get_reduce_scatter_tensors``: ``torch.empty_like(chunks[0])``), kept as the card's gradient until
+  ``zero_grad``; the full gradient it reads is the compute stream's (``SplitWithSizesBackward``
+  concatenates the unit's parameter gradients into the flat parameter's);
+* **blocks another stream still reads** (``record_stream``: a resharded unit, the full gradient a
+  reduce-scatter reads) leave the allocated count when freed but return to their pool only when the card
+  has passed them.  The CPU runs ahead of the card until ``limit_all_gathers`` makes it wait for the
+  oldest of two resharded units (``_FreeEventQueue``), so a unit's blocks come back then;
 * **optimizer step**: after the Trainer reads the gradient norm (``.item()``: every pending block is
   back), torch AdamW on each parameter's part of the card's shard (``use_orig_params``, accelerate's
   default: the Trainer's parameter groups hold views of the flat shard, so a state per piece).
 
 With PEFT every adapter matrix is a unit of its own (``peft.utils.other.fsdp_auto_wrap_policy``); its
-gathers (a few hundred KiB, the small pool) are not replayed.  QLoRA under FSDP (16-bit compute of
-4-bit storage) is not replayed either: its layers are not the one-card QLoRA's.
+gathers (a few hundred KiB, the small pool) are not replayed.  QLoRA under FSDP computes in bf16 with
+bf16 norms: TRL skips ``prepare_model_for_kbit_training`` for a sharded QLoRA model.  The replay is rank
+0's; other ranks' optimizers see other pieces of each flat parameter and reserve somewhat differently.
 """
 
 from __future__ import annotations
