@@ -61,28 +61,11 @@ class FsdpUnits:
     layer_grad: int  # one decoder unit's full gradient before its reduce-scatter (trainable parameters only)
     root_grad: int  # the root's full gradient from the output layer's backward on (trainable parameters only)
 
-    def forward(self) -> int:
-        return self.root + self.layer
-
-    def loss(self) -> int:
-        return self.root
-
-    def backward(self, units: int = 2) -> int:
-        """The backward of a decoder layer with ``units`` decoder units whole (itself and the prefetched one;
-        the first layer's prefetch is the root, already whole)."""
-        return self.root + min(units, self.layers) * self.layer + self.layer_grad + self.root_grad
-
     def at(self, short: str) -> int:
-        """Bytes alive at the timeline moment named ``short`` (``Moment.short``)."""
-        if short.startswith("forward") or short == "next forward":
-            return self.forward()
-        if short == "loss":
-            return self.loss()
-        if short == "backward end":
-            return self.backward(units=1)
-        if short.startswith("backward"):
-            return self.backward()
-        return 0  # step start, gradient all-reduce, optimizer step: every unit sharded
+        """Bytes alive at the timeline moment named ``short`` (``Moment.short``): the units whole then and, in a
+        layer's backward, the full gradients before their reduce-scatter."""
+        grads = self.layer_grad + self.root_grad if short.startswith("backward") else 0
+        return self.gathered_at(short) + grads
 
     def formula(self, short: str) -> str:
         root = f"root unit (embeddings, final norm, output layer) {n(self.root)} B"
@@ -104,7 +87,10 @@ class FsdpUnits:
         return "0 (FSDP: every unit sharded)"
 
     def gathered_at(self, short: str) -> int:
-        """Bytes of the units whole at the moment ``short`` (their flat parameters only, not the gradients)."""
+        """Bytes of the units whole at the moment ``short`` (their flat parameters only): the root from its
+        forward to the end of the backward, the decoder unit computing, in a layer's backward that unit and the
+        one ``BACKWARD_PRE`` prefetches (at the first layer, ``backward end``, the next unit is the root, already
+        whole); at the step start, the gradient all-reduce and the optimizer step every unit is sharded."""
         if short.startswith("forward") or short == "next forward":
             return self.root + self.layer
         if short == "loss":
