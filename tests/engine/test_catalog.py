@@ -148,6 +148,92 @@ def test_issue_model_list_is_in_the_catalog(name):
     assert preset.name == name and preset.spec.name == name
 
 
+# Current open models, each with the Hugging Face repo id it resolves from (config.json values in each preset's source).
+CURRENT_MODELS = [
+    ("qwen3-0.6b", "Qwen/Qwen3-0.6B"), ("qwen3-1.7b", "Qwen/Qwen3-1.7B"), ("qwen3-4b", "Qwen/Qwen3-4B"),
+    ("qwen3-8b", "Qwen/Qwen3-8B"), ("qwen3-14b", "Qwen/Qwen3-14B"), ("qwen3-32b", "Qwen/Qwen3-32B"),
+    ("qwen3-30b-a3b", "Qwen/Qwen3-30B-A3B"), ("qwen3-235b-a22b", "Qwen/Qwen3-235B-A22B"),
+    ("llama-3.2-1b", "meta-llama/Llama-3.2-1B"), ("llama-3.2-3b", "meta-llama/Llama-3.2-3B"),
+    ("llama-3.3-70b", "meta-llama/Llama-3.3-70B-Instruct"),
+    ("gemma-2-2b", "google/gemma-2-2b"), ("gemma-2-9b", "google/gemma-2-9b"), ("gemma-2-27b", "google/gemma-2-27b"),
+    ("gemma-3-1b", "google/gemma-3-1b-pt"), ("phi-4", "microsoft/phi-4"),
+    ("mistral-nemo-12b", "mistralai/Mistral-Nemo-Base-2407"),
+    ("gpt-oss-20b", "openai/gpt-oss-20b"), ("gpt-oss-120b", "openai/gpt-oss-120b"),
+]
+
+
+@pytest.mark.parametrize(("name", "repo"), CURRENT_MODELS)
+def test_current_model_resolves_by_name_and_hugging_face_repo(name, repo):
+    preset = find_model(name)
+    assert preset.name == name and preset.spec.name == name
+    assert find_model(repo) is preset
+    assert preset.spec.max_context, "max_context = config max_position_embeddings"
+
+
+def test_qwen3_8b_exact_count_by_hand():
+    # Qwen/Qwen3-8B config.json: h=4096, 36 layers, 32 heads x head_dim 128 (q 4096), 8 KV heads (k/v 1024),
+    # intermediate 12288, vocab 151936, no biases, RMSNorm, SwiGLU, untied, q_norm/k_norm over head_dim:
+    #   q_proj 4096 * 4096 = 16,777,216;  k_proj, v_proj 4096 * 1024 = 4,194,304 each;  o_proj 16,777,216
+    #   q_norm + k_norm 2 * 128 = 256  -> attention 41,943,296
+    #   MLP 3 * 4096 * 12288 = 150,994,944;  2 RMSNorms 2 * 4096 = 8,192
+    #   per layer 192,946,432;  x 36 = 6,946,071,552
+    #   final norm 4,096;  embedding + lm_head 2 * 151936 * 4096 = 1,244,659,712
+    #   total 6,946,071,552 + 4,096 + 1,244,659,712 = 8,190,735,360
+    # = the checkpoint's model.safetensors.index.json total_size 16,381,470,720 bytes (bf16) / 2.
+    assert parameter_count(find_model("Qwen/Qwen3-8B").spec) == 8_190_735_360
+
+
+def test_qwen3_0_6b_counts_its_tied_embedding_once():
+    # Qwen/Qwen3-0.6B: h=1024, 28 layers, q 16 * 128 = 2048, k/v 8 * 128 = 1024, intermediate 3072, tied:
+    #   attention 1024*2048 + 2 * 1024*1024 + 2048*1024 + 2 * 128 = 6,291,712;  MLP 3 * 1024 * 3072 = 9,437,184
+    #   norms 2,048 -> per layer 15,730,944;  x 28 = 440,466,432;  + final norm 1,024
+    #   + one embedding 151936 * 1024 = 155,582,464 -> 596,049,920 (model card: 0.6B, 0.44B non-embedding)
+    # The Hub's safetensors total, 751,632,384, is 596,049,920 + 155,582,464: the checkpoint stores the tied
+    # lm_head.weight materialized, a second copy of the same tensor.
+    count = parameter_count(find_model("qwen3-0.6b").spec)
+    assert count == 596_049_920
+    assert count + 151_936 * 1_024 == 751_632_384
+
+
+def test_llama_3_2_1b_exact_count_by_hand():
+    # meta-llama/Llama-3.2-1B config.json: h=2048, 16 layers, 32 heads x head_dim 64 (q 2048), 8 KV heads (k/v 512),
+    # intermediate 8192, vocab 128256, RMSNorm, SwiGLU, no biases, tie_word_embeddings true:
+    #   attention 2 * 2048^2 + 2 * 2048 * 512 = 8,388,608 + 2,097,152 = 10,485,760
+    #   MLP 3 * 2048 * 8192 = 50,331,648;  2 RMSNorms 4,096
+    #   per layer 60,821,504;  x 16 = 973,144,064
+    #   final norm 2,048;  one shared embedding 128256 * 2048 = 262,668,288
+    #   total 973,144,064 + 2,048 + 262,668,288 = 1,235,814,400 (Meta's model card: '1B (1.23B)')
+    assert parameter_count(find_model("meta-llama/Llama-3.2-1B").spec) == 1_235_814_400
+
+
+def test_gemma_2_2b_non_embedding_count_matches_the_report_exactly():
+    # google/gemma-2-2b config.json: h=2304, 26 layers, 8 heads x head_dim 256 (q 2048), 4 KV heads (k/v 1024),
+    # intermediate 9216, GeGLU, 4 RMSNorms per layer (pre and post around attention and MLP), tied, vocab 256000:
+    #   attention 2304*2048 + 2 * 2304*1024 + 2048*2304 = 14,155,776;  MLP 3 * 2304 * 9216 = 63,700,992
+    #   4 norms 4 * 2304 = 9,216 -> per layer 77,865,984;  x 26 = 2,024,515,584;  + final norm 2,304
+    #   non-embedding 2,024,517,888 = Gemma 2 report Table 2 '2,024,517,888'
+    #   + embedding 256000 * 2304 = 589,824,000 -> 2,614,341,888 (the report's 590,118,912 embedding counts
+    #   256,128 vocabulary rows, 128 * 2304 = 294,912 more than the checkpoint holds)
+    counts = parameter_counts(find_model("google/gemma-2-2b").spec)
+    assert counts.transformer == 2_024_517_888
+    assert counts.total == 2_614_341_888
+
+
+def test_gpt_oss_20b_count_by_hand_and_what_it_leaves_out():
+    # openai/gpt-oss-20b config.json: h=2880, 24 layers, 64 heads x head_dim 64 (q 4096), 8 KV heads (k/v 512),
+    # attention_bias true, 32 experts top-4 of intermediate 2880 with biased gate_up/down, vocab 201088, untied:
+    #   attention 2880*4096 + 2 * 2880*512 + 4096*2880 = 26,542,080;  q/k/v biases 5,120;  o bias 2,880
+    #   one expert 3 * 2880 * 2880 = 24,883,200 + biases 2 * 2880 + 2880 = 24,891,840;  x 32 = 796,538,880
+    #   router 2880 * 32 = 92,160;  2 RMSNorms 5,760
+    #   per layer 823,186,880;  x 24 = 19,756,485,120;  + final norm 2,880
+    #   + embedding and unembedding 2 * 201088 * 2880 = 1,158,266,880 -> 20,914,754,880
+    # OpenAI's 20.91B (exact 20,914,757,184) also has per layer 64 attention-sink logits and the router's 32 biases:
+    # 24 * 96 = 2,304 parameters the engine does not model.
+    count = parameter_count(find_model("openai/gpt-oss-20b").spec)
+    assert count == 20_914_754_880
+    assert count + 24 * (64 + 32) == find_model("gpt-oss-20b").published_params
+
+
 def test_model_names_and_aliases_are_unique_after_normalize():
     seen: dict[str, str] = {}
     for m in model_catalog():
