@@ -183,6 +183,7 @@ FIELD_BOUNDS: dict[str, tuple[int, int] | tuple[float, float]] = {
     "serving.batch": (1, MAX_BATCH),
     "serving.group_size": (1, MAX_HIDDEN),
     "serving.gpu_layers": (0, MAX_LAYERS + 1),
+    "serving.cpu_moe_layers": (0, MAX_LAYERS),
     "serving.max_model_len": (1, MAX_CONTEXT),
     "serving.paged_block_size": (1, MAX_CONTEXT),
     "serving.prefill_chunk": (1, MAX_CONTEXT),
@@ -243,7 +244,7 @@ def check_method_limits(method, prefix: str = "method") -> None:
 def check_serving_limits(s, prefix: str = "serving") -> None:
     for name in ("context", "batch", "group_size", "gpu_memory_utilization", "kv_free_fraction"):
         _check(prefix, f"serving.{name}", getattr(s, name))
-    for name in ("gpu_layers", "max_model_len", "paged_block_size", "prefill_chunk", "max_num_seqs", "cuda_context_bytes",
+    for name in ("gpu_layers", "cpu_moe_layers", "max_model_len", "paged_block_size", "prefill_chunk", "max_num_seqs", "cuda_context_bytes",
                  "library_workspace_bytes", "cuda_graph_bytes", "fragmentation_percent"):
         _optional(prefix, f"serving.{name}", getattr(s, name))
     if s.tensor_split is not None:

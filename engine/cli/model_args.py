@@ -56,6 +56,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                    help="attention and MLP read the same layer input (GPT-J, GPT-NeoX, Falcon, phi)")
     g.add_argument("--norms-per-layer", type=int_in(1, 4), metavar="N",
                    help="norms per layer (default 2; 1 for a parallel block sharing one norm: GPT-J, Falcon-7B, phi-1.5)")
+    g.add_argument("--qk-norm", action=argparse.BooleanOptionalAction, default=None,
+                   help="a norm over each head of Q and K (Qwen3, Gemma 3, OLMo 2)")
     g.add_argument("--scaled-logits", action=argparse.BooleanOptionalAction, default=None,
                    help="the forward divides its logits by a constant (Granite's logits_scaling): one more "
                         "logits-sized tensor for the allocator replay")
@@ -67,7 +69,7 @@ _FIELD_FLAGS = {
     "tied_embeddings": "tied_embeddings", "dropout": "dropout", "max_position": "max_position", "name": "name",
     "position_embedding": "position_embedding", "sliding_window": "sliding_window",
     "sliding_window_layers": "sliding_window_layers", "norms_per_layer": "norms_per_layer",
-    "parallel_residual": "parallel_residual", "scaled_logits": "scaled_logits",
+    "parallel_residual": "parallel_residual", "scaled_logits": "scaled_logits", "qk_norm": "qk_norm",
 }
 _MOE_FLAGS = {"moe_experts": "experts", "moe_topk": "top_k", "moe_ffn": "expert_ffn", "moe_shared_experts": "shared_experts"}
 

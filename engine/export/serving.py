@@ -103,6 +103,8 @@ def llamacpp_args(plan: Plan) -> list[str]:
     layers = plan.model.layers + 1 if cfg.gpu_layers is None else cfg.gpu_layers  # +1: the output layer
     # -c is the KV cache of all slots together: context per sequence x parallel sequences.
     out = ["-ngl", str(layers), "-c", str(cfg.context * cfg.batch), "-np", str(cfg.batch)]
+    if cfg.cpu_moe_layers:
+        out += ["--n-cpu-moe", str(cfg.cpu_moe_layers)]
     if len(plan.layout.cards) > 1:
         out += ["--split-mode", "layer", "--tensor-split", ",".join(f"{x:g}" for x in _tensor_split(plan))]
     out += ["-ctk", kv, "-ctv", kv, "-b", str(cfg.prefill_chunk or 2048)]

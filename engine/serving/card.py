@@ -24,6 +24,7 @@ from engine.report.formatting import n
 from engine.report.records import Breakdown, Figure, figure, make_breakdown
 from engine.serving.config import ServingConfig
 from engine.serving.kv_cache import KvUse, WindowPolicy, kv_bytes, kv_use
+from engine.serving.llamacpp_offload import expert_bytes, staged_weight
 from engine.serving.runtimes import RuntimeProfile
 from engine.serving.split import StageSplit
 from engine.serving.vllm_batch import VllmBatch
@@ -99,6 +100,9 @@ def layer_weight_bytes(scheme: QuantScheme, spec: ModelSpec, layer: int, tp: int
 def stage_weights(s: Setting, stage: int, tp: int) -> StageWeights:
     layers = s.split.layers[stage]
     body = sum(layer_weight_bytes(s.scheme, s.spec, i, tp) for i in layers)
+    on_host = set(s.split.host_expert_layers)
+    experts = sum(expert_bytes(s.scheme, s.spec, i) for i in layers if i in on_host)
+    body -= experts
     outer = outer_tensors(s.spec)
     emb = out = 0
     if s.split.embedding_stage == stage:
@@ -110,7 +114,9 @@ def stage_weights(s: Setting, stage: int, tp: int) -> StageWeights:
             out += _sum(s, [Tensor("lm_head", "output", t.rows, t.cols, t.split)
                             for t in outer if t.cls == "embedding" and t.rows > 1], tp)
     total = body + emb + out
-    text = (f"{s.scheme.name}: {len(layers)} layers {n(body)} + embedding {n(emb)} + final norm/output {n(out)}"
+    kept = (f" (less the routed experts of {sum(1 for i in layers if i in on_host)} layers kept in system RAM, "
+            f"{n(experts)})" if experts else "")
+    text = (f"{s.scheme.name}: {len(layers)} layers {n(body)}{kept} + embedding {n(emb)} + final norm/output {n(out)}"
             + (f" on one of {tp} TP ranks" if tp > 1 else "") + f" = {n(total)} B")
     return StageWeights(total, text, emb, out)
 
@@ -120,6 +126,7 @@ def host_weights(s: Setting) -> int:
     if not s.runtime.embedding_on_host:
         return 0
     total = sum(layer_weight_bytes(s.scheme, s.spec, i, 1) for i in s.split.host_layers)
+    total += sum(expert_bytes(s.scheme, s.spec, i) for i in s.split.host_expert_layers)
     outer = outer_tensors(s.spec)
     total += _sum(s, [t for t in outer if t.cls in ("embedding", "position")], 1)
     if s.split.output_stage is None:
@@ -248,6 +255,14 @@ def _batch_why(s: Setting, batch: int) -> str:
     return s.vllm_batch.why_at(batch) if s.vllm_batch is not None else ""
 
 
+def staged(s: Setting, stage: int, tokens: int) -> tuple[int, str]:
+    """The weight llama.cpp stages from system RAM into this card's compute buffer (the first card only)."""
+    if not s.ggml or stage != 0:
+        return 0, ""
+    return staged_weight(s.scheme, s.spec, s.split.host_layers, s.split.host_expert_layers,
+                         s.split.output_stage is None, tokens)
+
+
 def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, context: int, batch: int) -> bool:
     """The card verdict of :func:`card_result` without building figures (answer searches)."""
     layers = s.split.layers[stage]
@@ -255,7 +270,7 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
     tokens = s.tokens(context, batch)
     act, logits = workspace_bytes(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention,
                                   s.cfg.logits, s.split.output_stage == stage, s.ggml, s.vllm is not None,
-                                  _moe_in_workspace(s))
+                                  _moe_in_workspace(s), staged(s, stage, tokens))
     act += allreduce_inputs_bytes(s, stage, tp, tokens)
     act, logits, _ = profile_peak(s, stage, tokens, batch, act, logits)
     act += pipeline_receive_bytes(s, stage, tokens) + persistent_workspace(s, stage, tp, tokens)[0]
@@ -271,7 +286,8 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     kv: KvUse = kv_use(s.spec, layers, s.kv_fmt, tp, context, batch, s.block, s.window)
     tokens = s.tokens(context, batch)
     ws = workspace(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention, s.cfg.logits,
-                   s.split.output_stage == stage, s.ggml, s.vllm is not None, _moe_in_workspace(s))
+                   s.split.output_stage == stage, s.ggml, s.vllm is not None, _moe_in_workspace(s),
+                   staged(s, stage, tokens))
     activations, act_text = ws.activations, ws.activations_formula
     pending = allreduce_inputs_bytes(s, stage, tp, tokens)
     if pending and s.vllm is not None:

@@ -26,6 +26,9 @@ class ServingConfig(BaseModel):
     batch: int = Field(1, gt=0, description="concurrent sequences")
     runtime: Runtime = "transformers"
     gpu_layers: int | None = Field(None, ge=0, description="llama.cpp n_gpu_layers (None: everything on GPU)")
+    cpu_moe_layers: int | None = Field(
+        None, ge=0, description="llama.cpp --n-cpu-moe: the routed experts of the first N layers stay in system RAM "
+        "(their ffn_*_exps tensors; attention, router and shared experts stay on the card); None: none")
     tensor_split: tuple[float, ...] | None = Field(
         None, description="share of the layers per card / stage, e.g. (3, 1); llama.cpp --tensor-split")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="vLLM: share of each card it may use")
@@ -80,6 +83,8 @@ class ServingConfig(BaseModel):
     def _check(self) -> ServingConfig:
         if self.gpu_layers is not None and self.runtime != "llamacpp":
             raise PlanError("serving.gpu_layers", self.gpu_layers, "only with runtime llamacpp (n_gpu_layers)")
+        if self.cpu_moe_layers is not None and self.runtime != "llamacpp":
+            raise PlanError("serving.cpu_moe_layers", self.cpu_moe_layers, "only with runtime llamacpp (--n-cpu-moe)")
         if self.max_model_len is not None and self.context > self.max_model_len:
             raise PlanError("serving.context", self.context, f"at most max_model_len={self.max_model_len}")
         from engine.serving.kv_cache import kv_format

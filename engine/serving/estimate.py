@@ -8,6 +8,8 @@ and KV heads (tensor parallelism).  Mixed cards are allowed anywhere.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.errors import PlanError
 from engine.model.params import parameter_count
 from engine.model.spec import ModelSpec
@@ -35,6 +37,7 @@ from engine.serving.kv_cache import (
     kv_format,
     model_bytes_per_token,
 )
+from engine.serving.llamacpp_offload import expert_layers_on_host
 from engine.serving.runtimes import RuntimeProfile, profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
@@ -110,6 +113,7 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
     stage_caps = tuple(min(layout.cards[i].capacity_bytes for i in topo.stage_members[k]) for k in range(topo.stages))
     split = split_layers(spec.layers, topo.stages, pp_layers=layout.pp_layers, shares=cfg.tensor_split,
                          capacities=stage_caps, llamacpp=cfg.runtime == "llamacpp", gpu_layers=cfg.gpu_layers)
+    split = replace(split, host_expert_layers=expert_layers_on_host(spec, cfg.cpu_moe_layers, split.host_layers))
     if cfg.runtime == "llamacpp" and spec.sliding_window is not None and not llamacpp_keeps_windows(spec):
         spec = spec.model_copy(update={"sliding_window": None})
     return Setting(
@@ -212,6 +216,8 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
         parts = ["the token embedding"]
         if s.split.host_layers:
             parts.append(f"{len(s.split.host_layers)} of {s.spec.layers} layers with their KV cache")
+        if s.split.host_expert_layers:
+            parts.append(f"the routed experts of {len(s.split.host_expert_layers)} more layers (--n-cpu-moe)")
         if s.split.output_stage is None:
             parts.append("the output layer")
         out.append(PlanWarning("host-offload", (

@@ -29,6 +29,7 @@ class StageSplit:
     embedding_stage: int | None  # None: in system RAM
     output_stage: int | None  # None: in system RAM
     host_layers: tuple[int, ...]  # layers left in system RAM (llama.cpp partial offload)
+    host_expert_layers: tuple[int, ...] = ()  # layers on a card whose routed experts stay in RAM (--n-cpu-moe)
 
 
 def _proportional(units: int, shares: tuple[float, ...]) -> list[int]:

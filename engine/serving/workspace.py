@@ -127,7 +127,7 @@ def _parts(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, toke
 
 
 def ggml_compute_buffer(spec: ModelSpec, layers: tuple[int, ...], context: int, ubatch: int, flash: bool,
-                        holds_output: bool) -> tuple[int, str]:
+                        holds_output: bool, staged: tuple[int, str] = (0, "")) -> tuple[int, str]:
     """llama.cpp's compute buffer: the graph reserved for a worst-case batch of ``n_ubatch`` tokens.
 
     ``llama_context`` reserves the graph with one output per token of the ubatch
@@ -136,25 +136,32 @@ def ggml_compute_buffer(spec: ModelSpec, layers: tuple[int, ...], context: int, 
     (``4 · n_ub · (h + f)``) plus the larger of: the f32 logits of every ubatch token
     (``4 · n_ub · V``, on the card with the output layer) and, without flash attention, the f32
     ``KQ`` of all heads against the whole context with its f32 mask (``4 · n_ub · n_ctx · (a + 1)``,
-    ``build_attn_mha`` in ``src/llama-graph.cpp``; the softmax runs in place).
+    ``build_attn_mha`` in ``src/llama-graph.cpp``; the softmax runs in place) and, on the first card, a
+    weight staged from system RAM (``staged``, :mod:`engine.serving.llamacpp_offload`), which is live at
+    its own op and not at the attention's or the logits'.
     """
-    if not layers and not holds_output:
+    copy, copy_text = staged
+    if not layers and not holds_output and not copy:
         return 0, "0 (no layers)"
-    working = 4 * ubatch * (spec.hidden + (_widest_ffn(spec, layers) if layers else 0))
+    # a staged weight's op runs here with the width of the layer it belongs to
+    widths = layers if layers else tuple(range(spec.layers)) if copy else ()
+    working = 4 * ubatch * (spec.hidden + (_widest_ffn(spec, widths) if widths else 0))
     kq = 0 if flash or not layers else 4 * ubatch * context * (spec.heads + 1)
     logits = 4 * ubatch * spec.vocab if holds_output and spec.vocab else 0
-    total = working + max(kq, logits)
+    total = working + max(kq, logits, copy)
     kq_text = "0 (flash attention)" if flash else f"KQ + mask 4 B × {n(ubatch)} × {n(context)} × ({spec.heads} + 1) = {n(kq)}"
+    staged_text = f", {copy_text}" if copy else ""
     return total, (f"n_ubatch {n(ubatch)}: residual + FFN 4 B × {n(ubatch)} × (h + f) {n(working)} + max({kq_text}, "
-                   f"logits 4 B × {n(ubatch)} × V {n(logits)}) = {n(total)} B")
+                   f"logits 4 B × {n(ubatch)} × V {n(logits)}{staged_text}) = {n(total)} B")
 
 
 def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
                     tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False,
-                    fused_moe: bool = False, moe_in_workspace: bool = False) -> tuple[int, int]:
+                    fused_moe: bool = False, moe_in_workspace: bool = False,
+                    staged: tuple[int, str] = (0, "")) -> tuple[int, int]:
     """(activation workspace, logits) in bytes for a forward pass of ``tokens``, without formulas."""
     if ggml:
-        return ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output)[0], 0
+        return ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output, staged)[0], 0
     layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe, moe_in_workspace)
     if not holds_output or spec.vocab is None:
         return layer + scores, 0
@@ -164,10 +171,10 @@ def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: 
 
 def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
               tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False,
-              fused_moe: bool = False, moe_in_workspace: bool = False) -> Workspace:
+              fused_moe: bool = False, moe_in_workspace: bool = False, staged: tuple[int, str] = (0, "")) -> Workspace:
     """:func:`workspace_bytes` with formulas."""
     if ggml:
-        total, text = ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output)
+        total, text = ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output, staged)
         return Workspace(total, text, 0, "0 (in the compute buffer)")
     e, h, t = ACT_BYTES, spec.hidden, tp
     f = _widest_ffn(spec, layers) if layers else 0

@@ -36,11 +36,12 @@ TRAINING_MODES = ("training",)
 TRANSFORMERS_VERSION_PATH = "method.transformers_version"
 
 
-def serving_field_rules(serving) -> dict[str, bool]:
-    """Which runtime-specific serving fields apply to the chosen runtime and format (others are greyed)."""
+def serving_field_rules(serving, moe_model: bool = False) -> dict[str, bool]:
+    """Which runtime-specific serving fields apply to the chosen runtime, format and model (others are greyed)."""
     quant, runtime = str(serving.quant).lower(), serving.runtime
     return {
         "serving.gpu_layers": runtime == "llamacpp",
+        "serving.cpu_moe_layers": runtime == "llamacpp" and moe_model,  # --n-cpu-moe: routed experts only
         "serving.gpu_memory_utilization": runtime == "vllm",
         "serving.vllm_engine": runtime == "vllm",
         "serving.vllm_version": runtime == "vllm",
@@ -54,9 +55,11 @@ def serving_field_rules(serving) -> dict[str, bool]:
 
 
 def auto_value_texts(plan) -> dict[str, str]:
-    """The "auto" text of the serving batch rows, with what the runtime picks for this plan: "auto (2,048)"."""
+    """The "auto" text of the serving batch rows, with what the runtime picks for this plan ("auto (2,048)"), and what an
+    unset --n-cpu-moe means."""
     auto = translate("section_form", "auto")
-    texts = {"serving.prefill_chunk": auto, "serving.max_num_seqs": auto}
+    texts = {"serving.prefill_chunk": auto, "serving.max_num_seqs": auto,
+             "serving.cpu_moe_layers": translate("section_form", "none (experts on the card)")}
     serving = plan.serving
     if serving is None or not plan.layout.cards:
         return texts
@@ -272,7 +275,7 @@ class WorkloadPanel(BoundForm):
             self.bindings[path].widget.setEnabled(enabled)
         self.expert_load.refresh()
         plan = self.document.plan
-        rules = {**(serving_field_rules(plan.serving) if plan.serving is not None else {}),
+        rules = {**(serving_field_rules(plan.serving, plan.model.moe is not None) if plan.serving is not None else {}),
                  **(finetune_field_rules(plan.finetune) if plan.finetune is not None else {})}
         for path, applies in rules.items():
             if path in self.bindings:

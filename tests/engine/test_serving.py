@@ -132,9 +132,12 @@ def test_llamacpp_partial_offload_by_hand():
     layer = 589_824 // 32 * 34 + 512 * 4  # Q8_0 matrices + F32 norms = 628,736
     assert bd.weights.bytes == layer  # only the last layer is offloaded
     assert bd.kv_cache.bytes == 512 * 1000
-    # llama.cpp's compute buffer, reserved for n_ubatch = 512 tokens: f32 residual + FFN 4 B x 512 x (256 + 512);
-    # flash attention (no KQ) and the output layer stays on the CPU with n_gpu_layers <= n_layer (no logits)
-    assert bd.activations.bytes == 4 * 512 * (256 + 512) == 1_572_864
+    # llama.cpp's compute buffer, reserved for n_ubatch = 512 tokens: f32 residual + FFN 4 B x 512 x (256 + 512)
+    # = 1,572,864; flash attention (no KQ).  The output layer stays in RAM with n_gpu_layers <= n_layer, but its
+    # matmul (512 rows >= 32) runs on the card with the weight copied in (ggml-org/llama.cpp PR 6083), beside the
+    # f32 logits it writes: Q8_0 1,000 x 256 = 256,000 / 32 x 34 = 272,000 + 4 B x 512 x 1,000 = 2,320,000, more
+    # than layer 0's largest matrix (512 x 256 = 131,072 / 32 x 34 = 139,264)
+    assert bd.activations.bytes == 4 * 512 * (256 + 512) + 272_000 + 4 * 512 * 1000 == 3_892_864
     assert bd.logits.bytes == 0
     assert bd.overhead.bytes == 256 * MiB + 32 * MiB
     # host: layer 0, the Q8_0 embedding, the output (Q8_0) with the F32 final norm, layer 0's KV

@@ -1,0 +1,101 @@
+"""llama.cpp's experts in system RAM (--n-cpu-moe) and the weights it stages into the first card's compute buffer.
+
+Byte counts by hand in Q8_0 (ggml block_q8_0: 32 int8 values and one fp16 scale, 34 B per 32 elements).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.cli.main import main
+
+# A small MoE: 4 layers, h 256, 8 routed experts of FFN 128 (top 2), vocabulary 64, no biases.
+TINY_MOE = ["--name", "tiny-moe", "--layers", "4", "--hidden", "256", "--heads", "4", "--kv-heads", "2",
+            "--head-dim", "64", "--ffn", "512", "--vocab", "64", "--moe-experts", "8", "--moe-topk", "2",
+            "--moe-ffn", "128", "--swiglu", "--norm", "rmsnorm", "--no-bias", "--untied-embeddings"]
+TINY_DENSE = ["--name", "tiny-dense", "--layers", "4", "--hidden", "256", "--heads", "4", "--kv-heads", "2",
+              "--head-dim", "64", "--ffn", "1024", "--vocab", "64", "--swiglu", "--norm", "rmsnorm", "--no-bias",
+              "--untied-embeddings"]
+LLAMACPP = ["--quant", "Q8_0", "--runtime", "llamacpp", "--context", "1024", "--flash-attention", "--gpu-memory", "8GiB"]
+
+# One expert stack (8 experts x 128 x 256 = 262,144 elements): 262,144 / 32 x 34 = 278,528 B; a layer's routed
+# experts are three stacks (gate, up, down): 835,584 B.
+STACK = 262_144 // 32 * 34
+LAYER_EXPERTS = 3 * STACK
+# The logits llama.cpp reserves for a ubatch of 512 tokens: 4 B x 512 x 64 = 131,072 B.
+LOGITS = 4 * 512 * 64
+
+
+def _report(capsys, *args: str) -> dict:
+    assert main(["infer", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _card(capsys, *args: str) -> dict:
+    return _report(capsys, *args)["cards"][0]
+
+
+def test_experts_of_the_first_layers_move_to_system_ram(capsys):
+    assert STACK == 278_528 and LAYER_EXPERTS == 835_584
+    on_card = _report(capsys, *TINY_MOE, *LLAMACPP)
+    three = _report(capsys, *TINY_MOE, *LLAMACPP, "--cpu-moe-layers", "3")
+    card, card3 = on_card["cards"][0], three["cards"][0]
+    assert card["breakdown"]["weights"] - card3["breakdown"]["weights"] == 3 * LAYER_EXPERTS == 2_506_752
+    # system RAM: the token embedding (64 x 256 = 16,384 elements = 17,408 B) and the three layers' experts
+    assert on_card["host_bytes"] == 17_408
+    assert three["host_bytes"] == 17_408 + 3 * LAYER_EXPERTS == 2_524_160
+    assert "less the routed experts of 3 layers kept in system RAM, 2,506,752" in card3["formulas"]["weights"]
+    assert "the routed experts of 3 more layers (--n-cpu-moe)" in " ".join(w["message"] for w in three["warnings"])
+    # the llama.cpp spelling is accepted too, and every layer (--cpu-moe) is the model's layer count
+    every = _card(capsys, *TINY_MOE, *LLAMACPP, "--n-cpu-moe", "4")
+    assert card["breakdown"]["weights"] - every["breakdown"]["weights"] == 4 * LAYER_EXPERTS
+
+
+def test_the_largest_host_weight_is_staged_in_the_compute_buffer(capsys):
+    # Flash attention: no KQ.  All experts on the card: the compute buffer's extra is the logits (131,072 B).  With
+    # three layers' experts in RAM, the op multiplying an expert stack runs on the card with the stack copied in
+    # (278,528 B), live at its own op, not at the logits': the extra is max(131,072, 278,528).
+    on_card = _card(capsys, *TINY_MOE, *LLAMACPP)
+    three = _card(capsys, *TINY_MOE, *LLAMACPP, "--cpu-moe-layers", "3")
+    assert three["breakdown"]["activations"] - on_card["breakdown"]["activations"] == STACK - LOGITS == 147_456
+    assert "(all 8 experts) = 278,528 B" in three["formulas"]["activations"]
+
+
+def test_nothing_is_staged_below_the_offload_batch(capsys):
+    # ggml_backend_cuda_device_offload_op takes an op only at a batch of 32 or more: a ubatch of 16 stays on the CPU.
+    on_card = _card(capsys, *TINY_MOE, *LLAMACPP, "--prefill-chunk", "16")
+    three = _card(capsys, *TINY_MOE, *LLAMACPP, "--prefill-chunk", "16", "--cpu-moe-layers", "3")
+    assert three["breakdown"]["activations"] == on_card["breakdown"]["activations"]
+
+
+def test_partial_offload_stages_the_largest_layer_weight(capsys):
+    # Dense: an FFN matrix is 1024 x 256 = 262,144 elements = 278,528 B in Q8_0, the output layer 64 x 256 = 16,384
+    # elements = 17,408 B (+ its logits 131,072 when it runs from RAM).  -ngl 2 leaves layers 0-1 and the output
+    # layer in RAM: the largest staged is an FFN matrix; full offload (-ngl 5) holds the logits instead.
+    full = _card(capsys, *TINY_DENSE, *LLAMACPP, "--gpu-layers", "5")
+    partial = _card(capsys, *TINY_DENSE, *LLAMACPP, "--gpu-layers", "2")
+    assert partial["breakdown"]["activations"] - full["breakdown"]["activations"] == 278_528 - LOGITS
+
+
+@pytest.mark.parametrize(("args", "allowed"), [
+    ([*TINY_DENSE, *LLAMACPP, "--cpu-moe-layers", "2"], "a mixture-of-experts model"),
+    ([*TINY_MOE, *LLAMACPP, "--cpu-moe-layers", "5"], "at most the model's layers=4"),
+    ([*TINY_MOE, "--runtime", "vllm", "--gpu-memory", "8GiB", "--cpu-moe-layers", "2"], "only with runtime llamacpp"),
+])
+def test_bad_cpu_moe_layers_name_the_field_and_what_is_allowed(capsys, args, allowed):
+    assert main(["infer", *args]) == 2
+    err = capsys.readouterr().err
+    assert "cpu_moe_layers" in err and allowed in err and "Traceback" not in err
+
+
+def test_launch_command_carries_n_cpu_moe(tmp_path, capsys):
+    plan = tmp_path / "moe.json"
+    assert main(["infer", *TINY_MOE, *LLAMACPP, "--cpu-moe-layers", "3", "--save-plan", str(plan)]) == 0
+    capsys.readouterr()
+    from engine.export.serving import llamacpp_args
+    from engine.plan.schema import load_plan
+
+    args = llamacpp_args(load_plan(plan))
+    assert args[args.index("--n-cpu-moe") + 1] == "3"
