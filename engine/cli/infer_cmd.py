@@ -38,7 +38,8 @@ from engine.serving.config import ServingConfig
 from engine.serving.report import answers_json, serving_lines
 from engine.weights.quant import SCHEME_NAMES
 
-_SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "cpu_moe_layers", "tensor_split",
+_SERVING_FLAGS = ("quant", "kv_dtype", "context", "batch", "runtime", "gpu_layers", "cpu_moe_layers", "output_layer_first",
+                  "tensor_split",
                   "gpu_memory_utilization", "max_model_len", "vllm_engine", "group_size", "prefill_chunk", "flash_attention",
                   "logits", "paged_block_size", "double_quant", "swa_full", "vllm_version", "enforce_eager",
                   "vllm_entry", "max_num_seqs")
@@ -64,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--batch", type=int_in(1, MAX_BATCH), metavar="N", help="concurrent sequences (default 1)")
     g.add_argument("--runtime", choices=["transformers", "vllm", "llamacpp", "trtllm"])
     g.add_argument("--gpu-layers", type=int_in(0, MAX_LAYERS + 1), metavar="N", help="llama.cpp n_gpu_layers (partial offload)")
+    g.add_argument("--output-layer-first", action=argparse.BooleanOptionalAction, default=None,
+                   help="llama.cpp: --gpu-layers offloads the output layer first (default, builds since December "
+                        "2025); --no-output-layer-first: the last blocks first (earlier builds)")
     g.add_argument("--cpu-moe-layers", "--n-cpu-moe", dest="cpu_moe_layers", type=int_in(0, MAX_LAYERS), metavar="N",
                    help="llama.cpp --n-cpu-moe: keep the routed experts of the first N layers in system RAM "
                         "(MoE models; the model's layer count for --cpu-moe)")

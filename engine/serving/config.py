@@ -29,6 +29,10 @@ class ServingConfig(BaseModel):
     cpu_moe_layers: int | None = Field(
         None, ge=0, description="llama.cpp --n-cpu-moe: the routed experts of the first N layers stay in system RAM "
         "(their ffn_*_exps tensors; attention, router and shared experts stay on the card); None: none")
+    output_layer_first: bool = Field(
+        True, description="llama.cpp: n_gpu_layers offloads the output layer first, then the last blocks (builds "
+        "since ggml-org/llama.cpp PR 18148, December 2025); off: the last blocks first, and the output layer only "
+        "when every block is on a card (earlier builds, and runners built on them)")
     tensor_split: tuple[float, ...] | None = Field(
         None, description="share of the layers per card / stage, e.g. (3, 1); llama.cpp --tensor-split")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="vLLM: share of each card it may use")

@@ -112,7 +112,8 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
     batch = vllm_batch(plan, cfg)
     stage_caps = tuple(min(layout.cards[i].capacity_bytes for i in topo.stage_members[k]) for k in range(topo.stages))
     split = split_layers(spec.layers, topo.stages, pp_layers=layout.pp_layers, shares=cfg.tensor_split,
-                         capacities=stage_caps, llamacpp=cfg.runtime == "llamacpp", gpu_layers=cfg.gpu_layers)
+                         capacities=stage_caps, llamacpp=cfg.runtime == "llamacpp", gpu_layers=cfg.gpu_layers,
+                         output_first=cfg.output_layer_first)
     split = replace(split, host_expert_layers=expert_layers_on_host(spec, cfg.cpu_moe_layers, split.host_layers))
     if cfg.runtime == "llamacpp" and spec.sliding_window is not None and not llamacpp_keeps_windows(spec):
         spec = spec.model_copy(update={"sliding_window": None})

@@ -1,12 +1,14 @@
 """Which layers each pipeline stage (card, or TP group) serves; what llama.cpp leaves on the host.
 
-llama.cpp (``llama_model::load_tensors``): the last ``n_gpu_layers`` layers are
-offloaded, ``i_gpu_start = max(n_layer - n_gpu_layers, 0)``; the output layer
-counts as one more layer and is offloaded when ``n_gpu_layers > n_layer``; the
-token embedding always stays in system RAM.  Offloaded unit ``j`` of
-``act = min(n_gpu_layers, n_layer + 1)`` goes to the first device whose
-cumulative normalised ``--tensor-split`` share exceeds ``j / act`` (the default
-split is proportional to each device's memory).
+llama.cpp (``llama_model::load_tensors``): the output layer is unit ``n_layer``
+after the blocks, and the last ``act = min(n_gpu_layers, n_layer + 1)`` units
+are offloaded from ``i_gpu_start = max(n_layer + 1 - n_gpu_layers, 0)``: the
+output layer first (ggml-org/llama.cpp PR 18148, December 2025).  Earlier builds
+started at ``max(n_layer - n_gpu_layers, 0)``, so the output layer went to a card
+only with every block (``output_layer_first`` off).  The token embedding always
+stays in system RAM.  Offloaded unit ``j`` of ``act`` goes to the first device
+whose cumulative normalised ``--tensor-split`` share exceeds ``j / act`` (the
+default split is proportional to each device's memory).
 
 Other runtimes put every layer on a GPU: an explicit ``pp_layers`` split, else a
 ``tensor_split`` applied the same way, else an even split with the remainder on
@@ -60,7 +62,8 @@ def _explicit(pp_layers: tuple[int, ...], layers: int, stages: int) -> list[tupl
 
 
 def split_layers(layers: int, stages: int, *, pp_layers: tuple[int, ...] | None, shares: tuple[float, ...] | None,
-                 capacities: tuple[int, ...], llamacpp: bool, gpu_layers: int | None) -> StageSplit:
+                 capacities: tuple[int, ...], llamacpp: bool, gpu_layers: int | None,
+                 output_first: bool = True) -> StageSplit:
     if not llamacpp:
         if pp_layers is not None:
             per = _explicit(pp_layers, layers, stages)
@@ -74,7 +77,7 @@ def split_layers(layers: int, stages: int, *, pp_layers: tuple[int, ...] | None,
         return StageSplit(tuple(per), 0, stages - 1, ())
     ngl = layers + 1 if gpu_layers is None else gpu_layers
     act = min(ngl, layers + 1)
-    start = max(layers - ngl, 0)
+    start = max(layers + 1 - ngl, 0) if output_first else max(layers - ngl, 0)
     if pp_layers is not None and gpu_layers is None:
         per = _explicit(pp_layers, layers, stages)
         return StageSplit(tuple(per), None, stages - 1, ())
@@ -88,4 +91,4 @@ def split_layers(layers: int, stages: int, *, pp_layers: tuple[int, ...] | None,
             output_stage = stage
         else:
             per_stage[stage].append(layer)
-    return StageSplit(tuple(tuple(p) for p in per_stage), None, output_stage, tuple(range(start)))
+    return StageSplit(tuple(tuple(p) for p in per_stage), None, output_stage, tuple(range(min(start, layers))))

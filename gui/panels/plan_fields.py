@@ -27,11 +27,18 @@ def get_field(obj: Any, path: str) -> Any:
     return obj
 
 
+LLAMACPP_ONLY = ("gpu_layers", "cpu_moe_layers")  # ServingConfig refuses them with another runtime
+
+
 def set_field(plan: Plan, path: str, value: Any) -> Plan:
     """A new plan with the field at ``path`` set to ``value``, validated: the section that holds the
     field, then the plan as a whole (``engine.plan.schema.with_changes``), so a value within its own
     bounds that takes the plan past a plan-wide limit (the parameter count of layers x hidden x ...)
-    is refused here, naming this field and value, rather than by the estimate."""
+    is refused here, naming this field and value, rather than by the estimate.  Switching the serving
+    runtime away from llama.cpp drops the llama.cpp-only values (their rows are greyed then) in the
+    same plan, one undo step."""
+    if path == "serving.runtime" and value != "llamacpp" and plan.serving is not None:
+        plan = plan.model_copy(update={"serving": plan.serving.model_copy(update=dict.fromkeys(LLAMACPP_ONLY))})
     head, _, rest = path.partition(".")
     if not rest:
         return typing.cast(Plan, _validated(type(plan), {**_shallow(plan), head: value}, ""))

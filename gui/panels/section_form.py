@@ -52,6 +52,7 @@ def _labels() -> dict[str, str]:
         "serving.runtime": translate("section_form", "Runtime:"),
         "serving.gpu_layers": translate("section_form", "GPU layers (llama.cpp):"),
         "serving.cpu_moe_layers": translate("section_form", "CPU MoE (llama.cpp):"),
+        "serving.output_layer_first": translate("section_form", "Output layer first (llama.cpp)"),
         "serving.gpu_memory_utilization": translate("section_form", "GPU memory share (vLLM):"),
         "serving.kv_free_fraction": translate("section_form", "KV free fraction (TRT-LLM):"),
         "serving.max_model_len": translate("section_form", "Max model length:"),

@@ -42,6 +42,7 @@ def serving_field_rules(serving, moe_model: bool = False) -> dict[str, bool]:
     return {
         "serving.gpu_layers": runtime == "llamacpp",
         "serving.cpu_moe_layers": runtime == "llamacpp" and moe_model,  # --n-cpu-moe: routed experts only
+        "serving.output_layer_first": runtime == "llamacpp" and serving.gpu_layers is not None,  # which -ngl units
         "serving.gpu_memory_utilization": runtime == "vllm",
         "serving.vllm_engine": runtime == "vllm",
         "serving.vllm_version": runtime == "vllm",
@@ -59,7 +60,7 @@ def auto_value_texts(plan) -> dict[str, str]:
     unset --n-cpu-moe means."""
     auto = translate("section_form", "auto")
     texts = {"serving.prefill_chunk": auto, "serving.max_num_seqs": auto,
-             "serving.cpu_moe_layers": translate("section_form", "none (experts on the card)")}
+             "serving.cpu_moe_layers": translate("section_form", "none")}
     serving = plan.serving
     if serving is None or not plan.layout.cards:
         return texts

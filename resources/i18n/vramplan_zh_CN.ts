@@ -2288,299 +2288,299 @@ The selected nodes have {0} slots; empty slots are filled.</source>
     <context>
         <name>WorkloadPanel</name>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="151" />
-            <location filename="../../gui/panels/workload_panel.py" line="161" />
+            <location filename="../../gui/panels/workload_panel.py" line="152" />
+            <location filename="../../gui/panels/workload_panel.py" line="162" />
             <source>Serving</source>
             <translation>推理服务</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="151" />
-            <location filename="../../gui/panels/workload_panel.py" line="162" />
+            <location filename="../../gui/panels/workload_panel.py" line="152" />
+            <location filename="../../gui/panels/workload_panel.py" line="163" />
             <source>Fine-tuning</source>
             <translation>微调</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="159" />
+            <location filename="../../gui/panels/workload_panel.py" line="160" />
             <source>Mode</source>
             <translation>模式</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="161" />
+            <location filename="../../gui/panels/workload_panel.py" line="162" />
             <source>Training</source>
             <translation>训练</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="160" />
+            <location filename="../../gui/panels/workload_panel.py" line="161" />
             <source>Workload:</source>
             <translation>工作负载：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="79" />
+            <location filename="../../gui/panels/workload_panel.py" line="80" />
             <source>Only for llama.cpp: the other runtimes keep the window itself.</source>
             <translation>仅对 llama.cpp 有效：其他推理框架本身就只保留窗口。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="82" />
+            <location filename="../../gui/panels/workload_panel.py" line="83" />
             <source>The model has no sliding window (Model ▸ Architecture).</source>
             <translation>该模型没有滑动窗口（模型 ▸ 模型结构）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="84" />
+            <location filename="../../gui/panels/workload_panel.py" line="85" />
             <source>llama.cpp keeps a window only when some, not all, layers use one; this model keeps the whole context on every layer.</source>
             <translation>llama.cpp 只在部分（而非全部）层使用窗口时才只保留窗口；该模型在每一层都保留整个上下文。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="92" />
+            <location filename="../../gui/panels/workload_panel.py" line="93" />
             <source>Only with full recompute: it acts on the layer checkpoints that full recompute keeps.</source>
             <translation>仅在完全重计算时有效：它作用于完全重计算保留的层检查点。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="94" />
+            <location filename="../../gui/panels/workload_panel.py" line="95" />
             <source>Only with partitioned checkpoints: DeepSpeed moves the partitions to CPU memory.</source>
             <translation>仅在检查点分片时有效：DeepSpeed 把分片移到 CPU 内存。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="107" />
+            <location filename="../../gui/panels/workload_panel.py" line="108" />
             <source>Only for the detailed method with DeepSpeed in fp16 without ZeRO or a distributed optimizer: sharded optimizers and bf16 keep their fp32 gradients another way.</source>
             <translation>仅适用于 detailed 方法下既不用 ZeRO 也不用分布式优化器的 DeepSpeed fp16 训练：分片的优化器和 bf16 以其他方式保存 fp32 梯度。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="117" />
+            <location filename="../../gui/panels/workload_panel.py" line="118" />
             <source>Only for Hugging Face transformers: fine-tuning with PEFT, or training with the detailed method and the Hugging Face framework.</source>
             <translation>仅适用于 Hugging Face transformers：使用 PEFT 的微调，或使用 detailed 方法和 Hugging Face 框架的训练。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="165" />
+            <location filename="../../gui/panels/workload_panel.py" line="166" />
             <source>Training workload</source>
             <translation>训练负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="166" />
+            <location filename="../../gui/panels/workload_panel.py" line="167" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="166" />
+            <location filename="../../gui/panels/workload_panel.py" line="167" />
             <source> tokens</source>
             <translation> token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="167" />
+            <location filename="../../gui/panels/workload_panel.py" line="168" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="168" />
+            <location filename="../../gui/panels/workload_panel.py" line="169" />
             <source>Global batch:</source>
             <translation>全局批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="168" />
+            <location filename="../../gui/panels/workload_panel.py" line="169" />
             <source>auto (fill the pipeline)</source>
             <translation>自动（填满流水线）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="169" />
+            <location filename="../../gui/panels/workload_panel.py" line="170" />
             <source>Samples per optimizer step; auto runs one micro-batch per pipeline stage</source>
             <translation>每个优化器步的样本数；自动时每个流水线阶段跑一个微批次</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="170" />
+            <location filename="../../gui/panels/workload_panel.py" line="171" />
             <source>Precision:</source>
             <translation>精度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="171" />
+            <location filename="../../gui/panels/workload_panel.py" line="172" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="172" />
+            <location filename="../../gui/panels/workload_panel.py" line="173" />
             <source>Recompute:</source>
             <translation>重计算：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="173" />
+            <location filename="../../gui/panels/workload_panel.py" line="174" />
             <source>none</source>
             <translation>无</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="173" />
+            <location filename="../../gui/panels/workload_panel.py" line="174" />
             <source>selective</source>
             <translation>选择性</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="173" />
+            <location filename="../../gui/panels/workload_panel.py" line="174" />
             <source>full</source>
             <translation>完全</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="174" />
+            <location filename="../../gui/panels/workload_panel.py" line="175" />
             <source>Partition activations (DeepSpeed)</source>
             <translation>激活分片（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="175" />
+            <location filename="../../gui/panels/workload_panel.py" line="176" />
             <source>DeepSpeed partition_activations: each tensor-parallel rank keeps 1/TP of every layer checkpoint, all-gathered when the layer is recomputed</source>
             <translation>DeepSpeed partition_activations：每个张量并行 rank 只保留每层检查点的 1/TP，重计算该层时再 all-gather</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="177" />
+            <location filename="../../gui/panels/workload_panel.py" line="178" />
             <source>CPU checkpointing (DeepSpeed)</source>
             <translation>检查点放在 CPU（DeepSpeed）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="178" />
+            <location filename="../../gui/panels/workload_panel.py" line="179" />
             <source>DeepSpeed cpu_checkpointing: the partitioned checkpoints live in CPU memory, none on the GPU</source>
             <translation>DeepSpeed cpu_checkpointing：分片后的检查点放在 CPU 内存中，GPU 上不保留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="180" />
+            <location filename="../../gui/panels/workload_panel.py" line="181" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="181" />
+            <location filename="../../gui/panels/workload_panel.py" line="182" />
             <source>Sequence parallel (with TP)</source>
             <translation>序列并行（配合 TP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="184" />
+            <location filename="../../gui/panels/workload_panel.py" line="185" />
             <source>Sharding and offload</source>
             <translation>切分与卸载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="185" />
+            <location filename="../../gui/panels/workload_panel.py" line="186" />
             <source>ZeRO stage:</source>
             <translation>ZeRO 阶段：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="186" />
+            <location filename="../../gui/panels/workload_panel.py" line="187" />
             <source>0 (none)</source>
             <translation>0（不切分）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="186" />
+            <location filename="../../gui/panels/workload_panel.py" line="187" />
             <source>1 (optimizer states)</source>
             <translation>1（优化器状态）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="186" />
+            <location filename="../../gui/panels/workload_panel.py" line="187" />
             <source>2 (+ gradients)</source>
             <translation>2（+ 梯度）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="187" />
+            <location filename="../../gui/panels/workload_panel.py" line="188" />
             <source>3 (+ weights)</source>
             <translation>3（+ 权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="188" />
+            <location filename="../../gui/panels/workload_panel.py" line="189" />
             <source>Distributed optimizer (Megatron)</source>
             <translation>分布式优化器（Megatron）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="189" />
+            <location filename="../../gui/panels/workload_panel.py" line="190" />
             <source>Offload optimizer states to CPU</source>
             <translation>优化器状态卸载到 CPU</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="190" />
+            <location filename="../../gui/panels/workload_panel.py" line="191" />
             <source>Offload parameters to CPU (ZeRO-3)</source>
             <translation>参数卸载到 CPU（ZeRO-3）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="191" />
+            <location filename="../../gui/panels/workload_panel.py" line="192" />
             <source>FSDP (PyTorch, ZeRO-3)</source>
             <translation>FSDP（PyTorch，ZeRO-3）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="192" />
+            <location filename="../../gui/panels/workload_panel.py" line="193" />
             <source>ZeRO-3 as PyTorch FSDP FULL_SHARD runs it under the Hugging Face Trainer: decoder layers gathered whole while they compute, the embeddings and output layer whole from the forward to the end of the backward, nothing gathered at the optimizer step</source>
             <translation>按 Hugging Face Trainer 下 PyTorch FSDP FULL_SHARD 的方式运行 ZeRO-3：解码层在计算时聚合为完整参数，嵌入层和输出层从前向到反向结束保持完整，优化器步骤时不聚合任何参数</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="198" />
+            <location filename="../../gui/panels/workload_panel.py" line="199" />
             <source>MoE expert load</source>
             <translation>MoE 专家负载</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="202" />
+            <location filename="../../gui/panels/workload_panel.py" line="203" />
             <source>Memory method</source>
             <translation>显存估算方法</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="203" />
+            <location filename="../../gui/panels/workload_panel.py" line="204" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="204" />
+            <location filename="../../gui/panels/workload_panel.py" line="205" />
             <source>seed (the article's rules)</source>
             <translation>seed（文章的规则）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="204" />
+            <location filename="../../gui/panels/workload_panel.py" line="205" />
             <source>detailed</source>
             <translation>详细</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="205" />
+            <location filename="../../gui/panels/workload_panel.py" line="206" />
             <source>seed: 18 B/param and 40·S·H·L activations, no overheads; detailed: framework-accurate</source>
             <translation>seed：每参数 18 字节，激活 40·S·H·L，不计额外开销；详细：按框架精确计算</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="206" />
+            <location filename="../../gui/panels/workload_panel.py" line="207" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="208" />
+            <location filename="../../gui/panels/workload_panel.py" line="209" />
             <source>Megatron-LM 2021 (local DDP)</source>
             <translation>Megatron-LM 2021（local DDP）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="210" />
+            <location filename="../../gui/panels/workload_panel.py" line="211" />
             <source>Hugging Face (transformers eager)</source>
             <translation>Hugging Face（transformers eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="211" />
+            <location filename="../../gui/panels/workload_panel.py" line="212" />
             <source>DeepSpeed fp16 step:</source>
             <translation>DeepSpeed fp16 优化步：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="212" />
+            <location filename="../../gui/panels/workload_panel.py" line="213" />
             <source>fused (FusedAdam)</source>
             <translation>fused（FusedAdam）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="213" />
+            <location filename="../../gui/panels/workload_panel.py" line="214" />
             <source>unfused (other optimizers)</source>
             <translation>unfused（其他优化器）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="214" />
+            <location filename="../../gui/panels/workload_panel.py" line="215" />
             <source>DeepSpeed in fp16 without ZeRO converts every gradient to fp32 for the step. Its log says which wrapper runs: 'Creating fp16 optimizer' (fused: fp32 copies flattened into one buffer, 8 B per parameter) or 'Creating fp16 unfused optimizer' (an fp32 gradient per parameter, 4 B).</source>
             <translation>不用 ZeRO 的 DeepSpeed fp16 训练在优化步把每个梯度转换为 fp32。其日志说明用的是哪种封装：'Creating fp16 optimizer'（fused：fp32 副本展平到一个缓冲区，每个参数 8 B）或 'Creating fp16 unfused optimizer'（每个参数一个 fp32 梯度，4 B）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="220" />
+            <location filename="../../gui/panels/workload_panel.py" line="221" />
             <source>Allocator reserve</source>
             <translation>分配器预留</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="221" />
+            <location filename="../../gui/panels/workload_panel.py" line="222" />
             <source>Reserve from:</source>
             <translation>预留来源：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="222" />
+            <location filename="../../gui/panels/workload_panel.py" line="223" />
             <source>auto</source>
             <translation>自动</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="225" />
+            <location filename="../../gui/panels/workload_panel.py" line="226" />
             <source>PyTorch's caching allocator keeps freed blocks reserved. Replay runs its rules over the card's allocations, step by step, and takes what it reserves above what it allocates: Megatron-LM 2021 training (within 4 % of BigScience's reserved memory but for one-layer stages) and fine-tuning under the Hugging Face Trainer on one card (nvidia-smi of fms-acceleration's runs: within -7 to +9 %, where a flat 5 % is 5-25 % low) or on the cards FSDP shards over (2.5-6.5 % low, where 5 % is 15-31 % low). Auto, the default, replays fine-tuning under the Trainer and takes the percentage below everywhere else.</source>
             <translation>PyTorch 的缓存分配器会保留已释放的内存块。回放会按步骤在该卡的分配上运行其规则，并取其保留量超出分配量的部分：Megatron-LM 2021 训练（除单层阶段外，与 BigScience 的保留内存相差 4% 以内）以及 Hugging Face Trainer 的微调：单卡（fms-acceleration 运行的 nvidia-smi：在 -7% 到 +9% 之内，而固定 5% 偏低 5-25%）或 FSDP 分片的多卡（偏低 2.5-6.5%，而固定 5% 偏低 15-31%）。默认的“自动”对 Trainer 微调使用回放，其他情况使用下方的百分比。</translation>
         </message>
@@ -2589,12 +2589,12 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation type="vanished">自动（适用时回放）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="223" />
+            <location filename="../../gui/panels/workload_panel.py" line="224" />
             <source>percentage</source>
             <translation>百分比</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="224" />
+            <location filename="../../gui/panels/workload_panel.py" line="225" />
             <source>allocator replay</source>
             <translation>分配器重放</translation>
         </message>
@@ -2603,12 +2603,12 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation type="vanished">PyTorch 的缓存分配器会保留已释放的内存块。回放会按步骤在该卡的分配上运行其规则，并取其保留量超出分配量的部分：Megatron-LM 2021 训练（除单层阶段外，与 BigScience 的保留内存相差 4% 以内）以及单卡上 Hugging Face Trainer 的微调（fms-acceleration 运行的 nvidia-smi：在 -7% 到 +9% 之内，而固定 5% 偏低 5-25%）。默认的“自动”对单卡微调使用回放，其他情况使用下方的百分比。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="241" />
+            <location filename="../../gui/panels/workload_panel.py" line="242" />
             <source>4.45 or earlier</source>
             <translation>4.45 或更早</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="242" />
+            <location filename="../../gui/panels/workload_panel.py" line="243" />
             <source>From 4.46 to 4.48 ForCausalLMLoss copies the shifted fp32 logits, one more vocabulary-sized buffer at the loss (14 B per token and vocabulary entry in bf16, against 12 B for the cross-entropy's backward since 4.49). Before 4.46 the model's forward computes the loss itself: fp32 logits, their shifted copy and the log-softmax, 12 B.</source>
             <translation>4.46 到 4.48 版本中 ForCausalLMLoss 会复制移位后的 fp32 logits，在计算损失时多出一个词表大小的缓冲区（bf16 下每个 token 每个词表项 14 B，而自 4.49 起交叉熵反向为 12 B）。4.46 之前由模型前向自己计算损失：fp32 logits、其移位副本和 log-softmax，共 12 B。</translation>
         </message>
@@ -2625,27 +2625,27 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation type="vanished">PyTorch 的缓存分配器会把释放的块继续保留。重放会按迭代逐次用它的规则处理该卡的分配请求，取其保留量高于分配量的部分（Megatron-LM 2021 计划：除单层阶段外，与 BigScience 各次运行的保留显存相差不超过 4 %）。否则预留量为下方的百分比。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="233" />
+            <location filename="../../gui/panels/workload_panel.py" line="234" />
             <source>Allocator reserve:</source>
             <translation>分配器预留：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="237" />
+            <location filename="../../gui/panels/workload_panel.py" line="238" />
             <source>Hugging Face stack</source>
             <translation>Hugging Face 软件栈</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="238" />
+            <location filename="../../gui/panels/workload_panel.py" line="239" />
             <source>transformers:</source>
             <translation>transformers：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="239" />
+            <location filename="../../gui/panels/workload_panel.py" line="240" />
             <source>4.49 or later</source>
             <translation>4.49 及以后</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="240" />
+            <location filename="../../gui/panels/workload_panel.py" line="241" />
             <source>4.46 to 4.48</source>
             <translation>4.46 至 4.48</translation>
         </message>
@@ -2654,7 +2654,7 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation type="vanished">从 4.46 到 4.48，ForCausalLMLoss 会复制移位后的 fp32 logits，损失处多一个词表大小的缓冲区（bf16 下每个 token 每个词表项 14 B；自 4.49 起为交叉熵反向的 12 B）。</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="309" />
+            <location filename="../../gui/panels/workload_panel.py" line="310" />
             <source>{format} (not on these cards)</source>
             <translation>{format}（这些卡不支持）</translation>
         </message>
@@ -2941,218 +2941,227 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         </message>
         <message>
             <location filename="../../gui/panels/section_form.py" line="55" />
+            <source>Output layer first (llama.cpp)</source>
+            <translation>先卸载输出层 (llama.cpp)</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/section_form.py" line="56" />
             <source>GPU memory share (vLLM):</source>
             <translation>显存占用比例（vLLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="56" />
+            <location filename="../../gui/panels/section_form.py" line="57" />
             <source>KV free fraction (TRT-LLM):</source>
             <translation>KV 空闲显存比例（TRT-LLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="57" />
+            <location filename="../../gui/panels/section_form.py" line="58" />
             <source>Max model length:</source>
             <translation>最大模型长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="58" />
+            <location filename="../../gui/panels/section_form.py" line="59" />
             <source>KV block (tokens):</source>
             <translation>KV 块大小（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="59" />
+            <location filename="../../gui/panels/section_form.py" line="60" />
             <source>Prefill chunk (tokens):</source>
             <translation>Prefill 分块（token）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="60" />
+            <location filename="../../gui/panels/section_form.py" line="61" />
             <source>Method:</source>
             <translation>方法：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="61" />
+            <location filename="../../gui/panels/section_form.py" line="62" />
             <source>LoRA rank:</source>
             <translation>LoRA 秩：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="62" />
+            <location filename="../../gui/panels/section_form.py" line="63" />
             <source>LoRA alpha:</source>
             <translation>LoRA alpha：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="63" />
+            <location filename="../../gui/panels/section_form.py" line="64" />
             <source>Adapted matrices:</source>
             <translation>适配的矩阵：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="64" />
+            <location filename="../../gui/panels/section_form.py" line="65" />
             <source>Sequence length:</source>
             <translation>序列长度：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="65" />
+            <location filename="../../gui/panels/section_form.py" line="66" />
             <source>Micro-batch:</source>
             <translation>微批次：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="66" />
+            <location filename="../../gui/panels/section_form.py" line="67" />
             <source>Gradient accumulation:</source>
             <translation>梯度累积：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="67" />
+            <location filename="../../gui/panels/section_form.py" line="68" />
             <source>Base weights:</source>
             <translation>基座权重：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="68" />
+            <location filename="../../gui/panels/section_form.py" line="69" />
             <source>Adapter weights:</source>
             <translation>适配器权重：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="69" />
+            <location filename="../../gui/panels/section_form.py" line="70" />
             <source>QLoRA format:</source>
             <translation>QLoRA 格式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="70" />
+            <location filename="../../gui/panels/section_form.py" line="71" />
             <source>Group size:</source>
             <translation>分组大小：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="71" />
-            <location filename="../../gui/panels/section_form.py" line="87" />
+            <location filename="../../gui/panels/section_form.py" line="72" />
+            <location filename="../../gui/panels/section_form.py" line="88" />
             <source>Double quant</source>
             <translation>双重量化</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="72" />
+            <location filename="../../gui/panels/section_form.py" line="73" />
             <source>vLLM engine:</source>
             <translation>vLLM 引擎：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="73" />
+            <location filename="../../gui/panels/section_form.py" line="74" />
             <source>vLLM release:</source>
             <translation>vLLM 版本：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="74" />
+            <location filename="../../gui/panels/section_form.py" line="75" />
             <source>No CUDA graphs (--enforce-eager)</source>
             <translation>不使用 CUDA 图（--enforce-eager）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="75" />
+            <location filename="../../gui/panels/section_form.py" line="76" />
             <source>vLLM started by:</source>
             <translation>vLLM 启动方式：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="76" />
+            <location filename="../../gui/panels/section_form.py" line="77" />
             <source>Max sequences (vLLM):</source>
             <translation>最大并发序列（vLLM）：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="77" />
-            <location filename="../../gui/panels/section_form.py" line="81" />
+            <location filename="../../gui/panels/section_form.py" line="78" />
+            <location filename="../../gui/panels/section_form.py" line="82" />
             <source>Flash attention</source>
             <translation>Flash Attention</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="78" />
+            <location filename="../../gui/panels/section_form.py" line="79" />
             <source>Full SWA cache (--swa-full)</source>
             <translation>完整 SWA 缓存（--swa-full）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="79" />
+            <location filename="../../gui/panels/section_form.py" line="80" />
             <source>Logits:</source>
             <translation>Logits：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="80" />
+            <location filename="../../gui/panels/section_form.py" line="81" />
             <source>Gradient checkpointing</source>
             <translation>梯度检查点</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="82" />
+            <location filename="../../gui/panels/section_form.py" line="83" />
             <source>Optimizer:</source>
             <translation>优化器：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="83" />
+            <location filename="../../gui/panels/section_form.py" line="84" />
             <source>LoRA dropout:</source>
             <translation>LoRA dropout：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="84" />
+            <location filename="../../gui/panels/section_form.py" line="85" />
             <source>Framework:</source>
             <translation>框架：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="85" />
+            <location filename="../../gui/panels/section_form.py" line="86" />
             <source>Mixed precision (fp32 master weights)</source>
             <translation>混合精度（fp32 主权重）</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="86" />
+            <location filename="../../gui/panels/section_form.py" line="87" />
             <source>FSDP: shard over the cards</source>
             <translation>FSDP：在各卡间分片</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="88" />
+            <location filename="../../gui/panels/section_form.py" line="89" />
             <source>bitsandbytes:</source>
             <translation>bitsandbytes 版本：</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="104" />
+            <location filename="../../gui/panels/section_form.py" line="105" />
             <source>last</source>
             <comment>logits of the last token per sequence</comment>
             <translation>最后一个 token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="105" />
+            <location filename="../../gui/panels/section_form.py" line="106" />
             <source>all</source>
             <comment>logits of every prompt token</comment>
             <translation>全部 prompt token</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="106" />
+            <location filename="../../gui/panels/section_form.py" line="107" />
             <source>full</source>
             <comment>full fine-tuning (not LoRA)</comment>
             <translation>全参数</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="107" />
+            <location filename="../../gui/panels/section_form.py" line="108" />
             <source>newest</source>
             <comment>the newest vLLM release</comment>
             <translation>最新</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="108" />
+            <location filename="../../gui/panels/section_form.py" line="109" />
             <source>0.43.2 or later</source>
             <comment>a current bitsandbytes release</comment>
             <translation>0.43.2 或更新</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="110" />
+            <location filename="../../gui/panels/section_form.py" line="111" />
             <source>vllm serve</source>
             <comment>vLLM's OpenAI-compatible server</comment>
             <translation>vllm serve</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="111" />
+            <location filename="../../gui/panels/section_form.py" line="112" />
             <source>LLM class</source>
             <comment>vLLM's Python LLM class</comment>
             <translation>LLM 类</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/section_form.py" line="145" />
-            <location filename="../../gui/panels/workload_panel.py" line="60" />
+            <location filename="../../gui/panels/section_form.py" line="146" />
+            <location filename="../../gui/panels/workload_panel.py" line="61" />
             <source>auto</source>
             <translation>自动</translation>
         </message>
         <message>
-            <location filename="../../gui/panels/workload_panel.py" line="62" />
             <source>none (experts on the card)</source>
-            <translation>无（专家都在卡上）</translation>
+            <translation type="vanished">无（专家都在卡上）</translation>
+        </message>
+        <message>
+            <location filename="../../gui/panels/workload_panel.py" line="63" />
+            <source>none</source>
+            <translation>无</translation>
         </message>
     </context>
     <context>

@@ -40,8 +40,13 @@ def test_infer_json_keys(capsys):
     breakdown = data["cards"][0]["breakdown"]
     assert {"weights", "kv_cache", "activations", "overhead"} <= breakdown.keys()
     assert sum(breakdown.values()) == data["cards"][0]["total_bytes"]
-    # Q8_0 layer 0 (18,432 blocks x 34 B + F32 norms), Q8_0 embedding and output + F32 final norm, layer-0 KV
-    assert data["host_bytes"] == 628_736 + 272_000 + 272_000 + 1_024 + 512 * 1000
+    # -ngl 1 offloads the output layer (first, since llama.cpp PR 18148): in RAM both Q8_0 layers (18,432 blocks x
+    # 34 B + F32 norms each), the Q8_0 embedding and both layers' KV
+    assert data["host_bytes"] == 2 * 628_736 + 272_000 + 2 * 512 * 1000
+    older = run_json(capsys, "infer", *SMALL, "--quant", "Q8_0", "--runtime", "llamacpp", "--gpu", "RTX 4090",
+                     "--context", "1000", "--gpu-layers", "1", "--no-output-layer-first")
+    # earlier builds offload layer 1 instead: layer 0, the embedding, the output + F32 final norm, layer-0 KV
+    assert older["host_bytes"] == 628_736 + 272_000 + 272_000 + 1_024 + 512 * 1000
 
 
 def test_vllm_reports_pool_tokens(capsys):

@@ -72,8 +72,9 @@ def test_nothing_is_staged_below_the_offload_batch(capsys):
 
 def test_partial_offload_stages_the_largest_layer_weight(capsys):
     # Dense: an FFN matrix is 1024 x 256 = 262,144 elements = 278,528 B in Q8_0, the output layer 64 x 256 = 16,384
-    # elements = 17,408 B (+ its logits 131,072 when it runs from RAM).  -ngl 2 leaves layers 0-1 and the output
-    # layer in RAM: the largest staged is an FFN matrix; full offload (-ngl 5) holds the logits instead.
+    # elements = 17,408 B.  -ngl 2 offloads the output layer and layer 3 (the output layer first, PR 18148): layers
+    # 0-2 stay in RAM and the largest staged is an FFN matrix, live at its own op; the logits (131,072 B) are the
+    # card's either way, so the extra over full offload (-ngl 5) is 278,528 - 131,072.
     full = _card(capsys, *TINY_DENSE, *LLAMACPP, "--gpu-layers", "5")
     partial = _card(capsys, *TINY_DENSE, *LLAMACPP, "--gpu-layers", "2")
     assert partial["breakdown"]["activations"] - full["breakdown"]["activations"] == 278_528 - LOGITS

@@ -126,8 +126,25 @@ def test_tp_splits_weights_and_kv():
     assert bd.kv_cache.bytes == 2 * 256 * 1008  # one KV head per rank; 1,000 tokens paged to 1,008
 
 
-def test_llamacpp_partial_offload_by_hand():
+def test_llamacpp_partial_offload_output_layer_first_by_hand():
+    # llama.cpp since PR 18148 (December 2025): -ngl 1 offloads the output layer, unit n_layer, before any block.
     est = estimate(plan(ServingConfig(context=1000, quant="Q8_0", runtime="llamacpp", gpu_layers=1)))
+    bd = est.cards[0].breakdown
+    # the output layer Q8_0 1,000 x 256 = 256,000 / 32 x 34 = 272,000 + the F32 final norm 256 x 4 = 1,024
+    assert bd.weights.bytes == 272_000 + 1_024 == 273_024
+    assert bd.kv_cache.bytes == 0  # no block on the card
+    # compute buffer: residual + FFN 4 B x 512 x (256 + 512) = 1,572,864 (the blocks' ops run here from RAM) +
+    # max(logits 4 B x 512 x 1,000 = 2,048,000, the largest block matrix staged 512 x 256 = 131,072 / 32 x 34 = 139,264)
+    assert bd.activations.bytes == 1_572_864 + 2_048_000 == 3_620_864
+    # host: both blocks (628,736 each), the Q8_0 embedding 272,000, the blocks' KV 2 x 512 B x 1,000
+    assert est.serving.host_bytes == 2 * 628_736 + 272_000 + 2 * 512 * 1000 == 2_553_472
+    assert split_layers(2, 1, pp_layers=None, shares=None, capacities=(1,), llamacpp=True, gpu_layers=1).host_layers == (0, 1)
+
+
+def test_llamacpp_partial_offload_by_hand():
+    # builds before PR 18148: -ngl 1 offloads the last block, and the output layer only with every block
+    est = estimate(plan(ServingConfig(context=1000, quant="Q8_0", runtime="llamacpp", gpu_layers=1,
+                                      output_layer_first=False)))
     bd = est.cards[0].breakdown
     layer = 589_824 // 32 * 34 + 512 * 4  # Q8_0 matrices + F32 norms = 628,736
     assert bd.weights.bytes == layer  # only the last layer is offloaded
