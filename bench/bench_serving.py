@@ -9,12 +9,13 @@ from __future__ import annotations
 import statistics
 import time
 
+from engine.catalog import find_model
 from engine.estimate import estimate
 from engine.finetune.config import FinetuneConfig
 from engine.model.spec import MLASpec, ModelSpec, MoESpec
 from engine.plan.layout import build_grid
 from engine.plan.schema import Plan
-from engine.serving.answers import best_quant
+from engine.serving.answers import best_quant, fewest_cpu_moe_layers
 from engine.serving.config import ServingConfig
 
 LLAMA2_7B = ModelSpec(name="llama-2-7b", layers=32, hidden=4096, heads=32, ffn=11008, vocab=32000, gated_mlp=True,
@@ -39,6 +40,10 @@ CASES = {
                                           tp=2, gpu="A100 80GB", capacity_bytes=85_899_345_920),
     "DeepSeek-V3 FP8 vLLM, TP 8 x 141 GB": serving(DEEPSEEK_V3, ServingConfig(quant="fp8", runtime="vllm", batch=16),
                                                    tp=8, gpu="H200", capacity_bytes=150_754_820_096),
+    "30B-A3B Q4_K_M llama.cpp, n-cpu-moe 30": serving(
+        find_model("qwen3-30b-a3b").spec, ServingConfig(quant="Q4_K_M", runtime="llamacpp", context=32768,
+                                                        cpu_moe_layers=30),
+        gpu="RTX 3060 12GB", capacity_bytes=12_587_106_304),
     "7B LoRA, 1 x 24 GB": Plan(mode="finetune", model=LLAMA2_7B, finetune=FinetuneConfig(seq=2048, micro_batch=4),
                                layout=build_grid(gpu="RTX 4090", capacity_bytes=25_757_220_864)),
     "7B full, FSDP 2 x 80 GB": Plan(mode="finetune", model=LLAMA2_7B,
@@ -66,6 +71,9 @@ def main() -> None:
     plan = CASES["7B Q4_K_M llama.cpp, 1 x 24 GB"]
     cold, warm = median_ms(lambda: best_quant(plan), repeats=5)
     print(f"best_quant {'7B on 1 x 24 GB, llama.cpp formats':39s} first {cold:7.1f} ms   median {warm:7.2f} ms")
+    plan = CASES["30B-A3B Q4_K_M llama.cpp, n-cpu-moe 30"]
+    cold, warm = median_ms(lambda: fewest_cpu_moe_layers(plan), repeats=5)
+    print(f"fewest_cpu_moe {'Qwen3-30B-A3B on 12 GB (bisection)':35s} first {cold:7.1f} ms   median {warm:7.2f} ms")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ from engine.errors import PlanError
 from engine.plan.schema import Plan
 from engine.report.records import CardEstimate
 from engine.serving.answers import (
+    CpuMoeOption,
     GpuOption,
     QuantOption,
     cheapest_gpu,
+    fewest_cpu_moe_layers,
     quant_options,
     runtime_schemes,
 )
@@ -42,10 +44,12 @@ _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vramplan-serving
 
 @dataclass(frozen=True)
 class Searches:
-    """The slow answers: every format the runtime loads (largest weights first) and the cheapest card."""
+    """The slow answers: every format the runtime loads (largest weights first), the cheapest card and, for a
+    mixture of experts on llama.cpp, the fewest layers whose experts must stay in system RAM."""
 
     options: tuple[QuantOption, ...]
     cheapest: GpuOption | None
+    cpu_moe: CpuMoeOption | None = None
 
     @property
     def best(self) -> QuantOption | None:
@@ -76,7 +80,7 @@ class Answers:
 
 def searches(plan: Plan) -> Searches:
     """The slow answers of ``plan`` (runs the engine ~70 times); PlanError when it refuses the plan."""
-    return Searches(tuple(quant_options(plan)), cheapest_gpu(plan))
+    return Searches(tuple(quant_options(plan)), cheapest_gpu(plan), fewest_cpu_moe_layers(plan))
 
 
 def unsupported_formats(plan: Plan) -> dict[str, str]:

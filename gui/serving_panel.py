@@ -104,7 +104,7 @@ class ServingPanel(QScrollArea):
             return
         self.limits.setText(_table(self._limits_rows(answers)))
         self.formats.setText(_table([self._formats_row(answers)]))
-        self.cards.setText(_table([self._cards_row(answers)]))
+        self.cards.setText(_table([self._cards_row(answers), *self._cpu_moe_rows(answers)]))
         self.sizes.setText(_table(self._size_rows(answers)))
         self.ruled_out.setText(self._ruled_out_html(answers))
         self.ruled_out.setVisible(bool(self.ruled_out.text()))
@@ -186,6 +186,23 @@ class ServingPanel(QScrollArea):
         if gpu.gpu.price_usd_per_hour is not None:
             note += " · " + translate("ServingPanel", "${price}/h").format(price=f"{gpu.gpu.price_usd_per_hour:.2f}")
         return _row(title, html.escape(gpu.gpu.name), note)
+
+    def _cpu_moe_rows(self, a: Answers) -> list[str]:
+        """llama.cpp with a mixture of experts: the fewest layers whose experts must stay in system RAM."""
+        plan = self._document.plan
+        if plan.serving is None or plan.serving.runtime != "llamacpp" or plan.model.moe is None:
+            return []
+        title = translate("ServingPanel", "Fewest expert layers in RAM that fit")
+        if a.searches is None or a.search_error:
+            return [_row(title, "–" if a.search_error else html.escape(translate("ServingPanel", "searching…")))]
+        m = a.searches.cpu_moe
+        if m is None:
+            return [_row(title, html.escape(translate("ServingPanel", "none")),
+                         html.escape(translate("ServingPanel", "too large even with every layer's experts in RAM")))]
+        unit = self._document.units
+        note = translate("ServingPanel", "--n-cpu-moe {layers}; system RAM {ram}").format(
+            layers=m.layers, ram=format_bytes(m.host_bytes, unit))
+        return [_row(title, f"{m.layers:,}", html.escape(note))]
 
     def _ruled_out_html(self, a: Answers) -> str:
         """The formats these cards cannot run, those with the same reason on one line."""

@@ -105,6 +105,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ans = p.add_argument_group("answers")
     ans.add_argument("--best-quant", action="store_true", help="also find the least aggressive format that fits")
     ans.add_argument("--cheapest-gpu", action="store_true", help="also find the cheapest catalog card that fits")
+    ans.add_argument("--fewest-cpu-moe", action="store_true",
+                     help="llama.cpp, mixture of experts: also find the fewest layers whose experts must stay in "
+                          "system RAM (--n-cpu-moe) for the plan to fit")
     add_output_arguments(p)
     p.set_defaults(run=run)
 
@@ -209,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     est = estimate(plan)
     if args.save_plan:
         save_plan(plan, args.save_plan)
-    extra = answers_json(plan, args.best_quant, args.cheapest_gpu)
+    extra = answers_json(plan, args.best_quant, args.cheapest_gpu, args.fewest_cpu_moe)
     if args.json:
         print_json({**estimate_to_json(est), **extra})
     else:

@@ -138,6 +138,10 @@ class ReportModel(BaseModel):
                                                 "each {quant, reason} (e.g. FP8 below compute capability 8.0)")
     cheapest_gpu: dict | None = Field(None, description="infer --cheapest-gpu: gpu, memory_bytes, price_usd_per_hour, "
                                       "total_bytes, headroom_bytes")
+    fewest_cpu_moe_layers: dict | None = Field(None, description=(
+        "infer --fewest-cpu-moe (llama.cpp, mixture of experts): the fewest layers whose routed experts stay in "
+        "system RAM (--n-cpu-moe) for the plan to fit: layers, total_bytes and headroom_bytes of the fullest card, "
+        "host_bytes; null when none fits"))
     # vramplan estimate of a mixture-of-experts training plan (vramplan plan writes the same for its best layout)
     expert_load: ExpertLoadSummary | None = Field(None, description=(
         "MoE training plans only: the heaviest card as the busiest expert-parallel rank under "

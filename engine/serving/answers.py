@@ -7,7 +7,10 @@
   largest weights);
 * :func:`cheapest_gpu`: the cheapest catalog card that fits the model at the
   plan's format, context and batch (cards with a price first, by price; then
-  by memory, smallest first).
+  by memory, smallest first);
+* :func:`fewest_cpu_moe_layers`: for a mixture of experts on llama.cpp, the
+  fewest layers whose routed experts must stay in system RAM (``--n-cpu-moe``)
+  for the plan to fit: every expert left on the card is faster.
 """
 
 from __future__ import annotations
@@ -124,3 +127,51 @@ def cheapest_gpu(plan: Plan, cards: int = 1, gpus: tuple[GpuSpec, ...] | None = 
     fitting.sort(key=lambda o: (o.gpu.price_usd_per_hour is None, o.gpu.price_usd_per_hour or inf,
                                 o.gpu.memory_bytes, o.gpu.name))
     return fitting[0] if fitting else None
+
+
+@dataclass(frozen=True, slots=True)
+class CpuMoeOption:
+    layers: int  # --n-cpu-moe N (0: every expert on the cards)
+    total_bytes: int  # the fullest card's total
+    headroom_bytes: int
+    host_bytes: int  # system RAM for what stays there
+
+
+def _with_cpu_moe(plan: Plan, cfg: ServingConfig, layers: int) -> Plan:
+    return plan.model_copy(update={"serving": cfg.model_copy(update={"cpu_moe_layers": layers or None})})
+
+
+def fewest_cpu_moe_layers(plan: Plan) -> CpuMoeOption | None:
+    """The fewest layers whose routed experts llama.cpp must keep in system RAM for the plan to fit; None when the
+    runtime is not llama.cpp, the model has no routed experts, or it does not fit even with every layer's there.
+
+    From one layer on, each further layer moves a whole layer of experts off the cards while what the first card
+    stages from RAM (:mod:`engine.serving.llamacpp_offload`: the largest expert stack) stays the same, so the cards'
+    totals only fall and a bisection over 1 .. layers finds the answer in a handful of estimates."""
+    cfg = _config(plan)
+    if cfg.runtime != "llamacpp" or plan.model.moe is None:
+        return None
+
+    def estimate(layers: int):
+        est = serving_estimate(_with_cpu_moe(plan, cfg, layers))
+        return est if est.worst_card is not None and est.serving is not None else None
+
+    def option(layers: int, est) -> CpuMoeOption:
+        return CpuMoeOption(layers, est.worst_card.total_bytes, est.worst_card.headroom_bytes, est.serving.host_bytes)
+
+    first = estimate(0)
+    if first is not None and first.fits:
+        return option(0, first)
+    low, high = 1, plan.model.layers
+    best = estimate(high)
+    if best is None or not best.fits:
+        return None
+    best_layers = high
+    while low < high:
+        middle = (low + high) // 2
+        est = estimate(middle)
+        if est is not None and est.fits:
+            high, best, best_layers = middle, est, middle
+        else:
+            low = middle + 1
+    return option(best_layers, best)

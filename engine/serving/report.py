@@ -25,9 +25,9 @@ def summary_json(s: ServingSummary) -> dict:
     return out
 
 
-def answers_json(plan: Plan, best_quant: bool, cheapest_gpu: bool) -> dict:
+def answers_json(plan: Plan, best_quant: bool, cheapest_gpu: bool, fewest_cpu_moe: bool = False) -> dict:
     from engine.serving.answers import cheapest_gpu as find_cheapest
-    from engine.serving.answers import quant_options
+    from engine.serving.answers import fewest_cpu_moe_layers, quant_options
 
     out: dict = {}
     if best_quant:
@@ -42,6 +42,11 @@ def answers_json(plan: Plan, best_quant: bool, cheapest_gpu: bool) -> dict:
         out["cheapest_gpu"] = None if g is None else {
             "gpu": g.gpu.name, "memory_bytes": g.gpu.memory_bytes, "price_usd_per_hour": g.gpu.price_usd_per_hour,
             "total_bytes": g.total_bytes, "headroom_bytes": g.headroom_bytes}
+    if fewest_cpu_moe:
+        m = fewest_cpu_moe_layers(plan)
+        out["fewest_cpu_moe_layers"] = None if m is None else {
+            "layers": m.layers, "total_bytes": m.total_bytes, "headroom_bytes": m.headroom_bytes,
+            "host_bytes": m.host_bytes}
     return out
 
 
@@ -78,6 +83,12 @@ def serving_lines(est: Estimate, unit: Unit, answers: dict) -> list[str]:
         g = answers["cheapest_gpu"]
         lines.append("cheapest catalog card that fits: " + ("none" if g is None else
                      f"{g['gpu']} ({format_bytes(g['memory_bytes'], unit)})"))
+    if "fewest_cpu_moe_layers" in answers:
+        m = answers["fewest_cpu_moe_layers"]
+        lines.append("fewest layers with their experts in system RAM that fit (--n-cpu-moe): " + (
+            "none (not a llama.cpp plan of a mixture of experts, or too large even with every layer's experts "
+            "in RAM)" if m is None else f"{m['layers']} (fullest card {format_bytes(m['total_bytes'], unit)}, "
+                              f"system RAM {format_bytes(m['host_bytes'], unit)})"))
     return lines
 
 

@@ -1954,11 +1954,13 @@ The selected nodes have {0} slots; empty slots are filled.</source>
         <message>
             <location filename="../../gui/serving_panel.py" line="168" />
             <location filename="../../gui/serving_panel.py" line="181" />
+            <location filename="../../gui/serving_panel.py" line="197" />
             <source>searching…</source>
             <translation>搜索中…</translation>
         </message>
         <message>
             <location filename="../../gui/serving_panel.py" line="171" />
+            <location filename="../../gui/serving_panel.py" line="200" />
             <source>none</source>
             <translation>无</translation>
         </message>
@@ -1988,7 +1990,22 @@ The selected nodes have {0} slots; empty slots are filled.</source>
             <translation>${price}/小时</translation>
         </message>
         <message>
-            <location filename="../../gui/serving_panel.py" line="200" />
+            <location filename="../../gui/serving_panel.py" line="195" />
+            <source>Fewest expert layers in RAM that fit</source>
+            <translation>能装下时专家留在内存的最少层数</translation>
+        </message>
+        <message>
+            <location filename="../../gui/serving_panel.py" line="201" />
+            <source>too large even with every layer's experts in RAM</source>
+            <translation>即使所有层的专家都留在内存也装不下</translation>
+        </message>
+        <message>
+            <location filename="../../gui/serving_panel.py" line="203" />
+            <source>--n-cpu-moe {layers}; system RAM {ram}</source>
+            <translation>--n-cpu-moe {layers}；系统内存 {ram}</translation>
+        </message>
+        <message>
+            <location filename="../../gui/serving_panel.py" line="217" />
             <source>Ruled out on these cards</source>
             <translation>在这些卡上不可用</translation>
         </message>

@@ -100,3 +100,42 @@ def test_launch_command_carries_n_cpu_moe(tmp_path, capsys):
 
     args = llamacpp_args(load_plan(plan))
     assert args[args.index("--n-cpu-moe") + 1] == "3"
+
+
+def _moe_plan(capacity: int, runtime: str = "llamacpp"):
+    from engine.model.spec import ModelSpec, MoESpec
+    from engine.plan.layout import build_grid
+    from engine.plan.schema import Plan
+    from engine.serving.config import ServingConfig
+
+    spec = ModelSpec(name="tiny-moe", layers=4, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=64,
+                     gated_mlp=True, norm="rmsnorm", bias=False, moe=MoESpec(experts=8, top_k=2, expert_ffn=128))
+    cfg = ServingConfig(quant="Q8_0", runtime=runtime, context=1024, flash_attention=True)
+    return Plan(name="moe", mode="serving", model=spec, serving=cfg,
+                layout=build_grid(gpu="test", capacity_bytes=capacity))
+
+
+def test_fewest_expert_layers_in_ram_that_fit():
+    from engine.serving.answers import fewest_cpu_moe_layers
+    from engine.serving.estimate import serving_estimate
+
+    everything = serving_estimate(_moe_plan(8 * 2**30)).cards[0].total_bytes
+    # Each layer whose experts go to RAM takes 835,584 B off the card; from the first one on, the card stages one
+    # expert stack (278,528 B) where it held the logits (131,072 B): +147,456.  A card of exactly
+    # everything - 2 x 835,584 + 147,456 B fits with two layers' experts in RAM and not with one.
+    capacity = everything - 2 * LAYER_EXPERTS + (STACK - LOGITS)
+    answer = fewest_cpu_moe_layers(_moe_plan(capacity))
+    assert answer is not None and answer.layers == 2
+    assert answer.total_bytes == capacity and answer.headroom_bytes == 0
+    assert fewest_cpu_moe_layers(_moe_plan(capacity - 1)).layers == 3
+    assert fewest_cpu_moe_layers(_moe_plan(8 * 2**30)).layers == 0  # it fits with every expert on the card
+    assert fewest_cpu_moe_layers(_moe_plan(everything - 5 * LAYER_EXPERTS)) is None  # not even with all four
+    assert fewest_cpu_moe_layers(_moe_plan(8 * 2**30, runtime="vllm")) is None  # llama.cpp only
+
+
+def test_cli_answers_fewest_cpu_moe(capsys):
+    assert main(["infer", *TINY_MOE, *LLAMACPP, "--fewest-cpu-moe", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["fewest_cpu_moe_layers"]["layers"] == 0  # 8 GiB holds it all
+    assert main(["infer", *TINY_MOE, *LLAMACPP, "--fewest-cpu-moe"]) == 0
+    assert "fewest layers with their experts in system RAM that fit (--n-cpu-moe): 0" in capsys.readouterr().out

@@ -12,8 +12,9 @@ import re
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 
+from engine.catalog import find_model
 from engine.estimate import estimate
-from engine.serving.answers import best_quant, cheapest_gpu, quant_options
+from engine.serving.answers import best_quant, cheapest_gpu, fewest_cpu_moe_layers, quant_options
 from engine.units import format_bytes
 from gui.document import PlanDocument
 from gui.main_window import MainWindow
@@ -151,3 +152,20 @@ def test_vllm_sampler_warmup_is_shown_where_it_sets_the_profile_peak(open_window
     spin.editingFinished.emit()
     win.serving_answers.settle()
     assert "Sampler warm-up" not in _shown(win)
+
+
+def test_a_moe_on_llama_cpp_shows_the_fewest_expert_layers_in_ram(open_window):
+    win = open_window("6b-rtx3060-int4")
+    qwen = find_model("qwen3-30b-a3b").spec  # 18.6 GB in Q4_K_M: more than the 12 GB card
+    plan = set_field(set_field(set_field(win.document.plan, "model", qwen), "serving.runtime", "llamacpp"),
+                     "serving.quant", "Q4_K_M")
+    win.document.apply(plan, "moe")
+    win.serving_answers.settle()
+    m = fewest_cpu_moe_layers(win.document.plan)  # the engine's answer for the same plan
+    assert m is not None and m.layers > 0
+    text = _shown(win)
+    assert f"Fewest expert layers in RAM that fit {m.layers}" in text
+    assert f"--n-cpu-moe {m.layers}; system RAM {format_bytes(m.host_bytes, win.document.units)}" in text
+    win.document.apply(set_field(win.document.plan, "model", find_model("llama-3.1-8b").spec), "dense")
+    win.serving_answers.settle()
+    assert "Fewest expert layers" not in _shown(win)  # dense: no experts to keep in RAM
