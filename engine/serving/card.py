@@ -36,6 +36,8 @@ from engine.weights.formats import StorageFormat
 from engine.weights.quant import QuantScheme, tensor_bytes
 from engine.weights.tensors import Tensor, layer_tensors, outer_tensors
 
+FP32_ACT_BYTES = 4
+
 
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -64,6 +66,12 @@ class Setting:
     @property
     def ggml(self) -> bool:
         return self.runtime.name == "llamacpp"
+
+    @property
+    def act_bytes(self) -> int:
+        """Bytes of an activation: the model's compute dtype, 16-bit except for a model served in fp32 (vLLM's
+        ``--dtype float32``: its llm-d-planner 0.19.0 log of Llama-3.1-8B peaks 0.32 GiB above the bf16 run's)."""
+        return FP32_ACT_BYTES if self.scheme.name == "fp32" else ACT_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +212,7 @@ def allreduce_inputs_bytes(s: Setting, stage: int, tp: int, tokens: int) -> int:
     if s.vllm is None or not s.vllm.allreduce_inputs or tp <= 1:
         return 0
     count = 2 * len(s.split.layers[stage]) + (1 if s.split.embedding_stage == stage else 0)
-    return count * tokens * s.spec.hidden * ACT_BYTES
+    return count * tokens * s.spec.hidden * s.act_bytes
 
 
 def warmup_of(s: Setting, stage: int, tokens: int, batch: int) -> SamplerWarmup | None:
@@ -215,7 +223,7 @@ def warmup_of(s: Setting, stage: int, tokens: int, batch: int) -> SamplerWarmup 
     if s.vllm_batch is None or not s.vllm_batch.warms_sampler or s.split.output_stage != stage or not s.spec.vocab:
         return None
     b = s.vllm_batch
-    return sampler_warmup(s.spec, b.warmup_requests(batch), tokens, ACT_BYTES, sorts=b.sorts, sms=b.sms)
+    return sampler_warmup(s.spec, b.warmup_requests(batch), tokens, s.act_bytes, sorts=b.sorts, sms=b.sms)
 
 
 def profile_peak(s: Setting, stage: int, tokens: int, batch: int, act: int,
@@ -248,7 +256,7 @@ def pipeline_receive_bytes(s: Setting, stage: int, tokens: int) -> int:
     profile peaks at 2.01 GiB at PP 2 and PP 4 against 1.89 GiB at PP 1, 2 × 2 B × 8,192 × 4,096 = 0.125 GiB more."""
     if s.vllm is None or s.cfg.vllm_engine != "v1" or stage == 0:
         return 0
-    return 2 * ACT_BYTES * tokens * s.spec.hidden
+    return 2 * s.act_bytes * tokens * s.spec.hidden
 
 
 def _batch_why(s: Setting, batch: int) -> str:
@@ -270,7 +278,7 @@ def card_fits(s: Setting, stage: int, tp: int, capacity: int, weights: int, cont
     tokens = s.tokens(context, batch)
     act, logits = workspace_bytes(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention,
                                   s.cfg.logits, s.split.output_stage == stage, s.ggml, s.vllm is not None,
-                                  _moe_in_workspace(s), staged(s, stage, tokens))
+                                  _moe_in_workspace(s), staged(s, stage, tokens), s.act_bytes)
     act += allreduce_inputs_bytes(s, stage, tp, tokens)
     act, logits, _ = profile_peak(s, stage, tokens, batch, act, logits)
     act += pipeline_receive_bytes(s, stage, tokens) + persistent_workspace(s, stage, tp, tokens)[0]
@@ -287,13 +295,13 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     tokens = s.tokens(context, batch)
     ws = workspace(s.spec, layers, tp, context, batch, tokens, s.cfg.flash_attention, s.cfg.logits,
                    s.split.output_stage == stage, s.ggml, s.vllm is not None, _moe_in_workspace(s),
-                   staged(s, stage, tokens))
+                   staged(s, stage, tokens), s.act_bytes)
     activations, act_text = ws.activations, ws.activations_formula
     pending = allreduce_inputs_bytes(s, stage, tp, tokens)
     if pending and s.vllm is not None:
         activations += pending
-        act_text += (f" + all-reduce inputs kept by {s.vllm.label}: {pending // (tokens * s.spec.hidden * ACT_BYTES)}"
-                     f" × {ACT_BYTES} B × T {n(tokens)} × h {n(s.spec.hidden)} = {n(pending)} B")
+        act_text += (f" + all-reduce inputs kept by {s.vllm.label}: {pending // (tokens * s.spec.hidden * s.act_bytes)}"
+                     f" × {s.act_bytes} B × T {n(tokens)} × h {n(s.spec.hidden)} = {n(pending)} B")
     logits, logits_text = ws.logits, ws.logits_formula
     forward = activations + logits
     activations, logits, warm = profile_peak(s, stage, tokens, batch, activations, logits)
@@ -304,7 +312,7 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
     received = pipeline_receive_bytes(s, stage, tokens)
     if received:
         activations += received
-        act_text += (f" + the buffers this pipeline stage receives hidden states and residual into: 2 × {ACT_BYTES} B × "
+        act_text += (f" + the buffers this pipeline stage receives hidden states and residual into: 2 × {s.act_bytes} B × "
                      f"T {n(tokens)} × h {n(s.spec.hidden)} = {n(received)} B")
     moe_ws, moe_ws_text = persistent_workspace(s, stage, tp, tokens)
     if moe_ws:
@@ -339,7 +347,7 @@ def card_result(s: Setting, stage: int, tp: int, capacity: int, weights: StageWe
                             f"{warm.formula} ({_batch_why(s, batch)})"))
     if received:
         extra.append(figure("pipeline_receive_buffers", "vLLM's pipeline receive buffers (part of activations)", received,
-                            f"2 × {ACT_BYTES} B × T {n(tokens)} × h {n(s.spec.hidden)} = {n(received)} B"))
+                            f"2 × {s.act_bytes} B × T {n(tokens)} × h {n(s.spec.hidden)} = {n(received)} B"))
     if moe_ws:
         extra.append(figure("moe_workspace", "vLLM's persistent MoE workspace (part of activations)", moe_ws, moe_ws_text))
     if pool is not None:

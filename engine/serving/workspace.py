@@ -35,7 +35,7 @@ from functools import lru_cache
 from engine.model.spec import ModelSpec, MoESpec
 from engine.report.formatting import ceil_div, n
 
-ACT_BYTES = 2  # 16-bit activations
+ACT_BYTES = 2  # 16-bit activations (a model served in fp32 computes in 4 B: Setting.act_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +111,8 @@ def _mlp_width(spec: ModelSpec, layers: tuple[int, ...], tp: int, fused_moe: boo
 
 
 def _parts(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, tokens: int,
-           flash: bool, fused_moe: bool = False, moe_in_workspace: bool = False) -> tuple[int, int]:
-    """(layer working set, attention scores or flash statistics) in bytes."""
+           flash: bool, fused_moe: bool = False, moe_in_workspace: bool = False, e: int = ACT_BYTES) -> tuple[int, int]:
+    """(layer working set, attention scores or flash statistics) in bytes, activations of ``e`` bytes."""
     if not layers:
         return 0, 0
     # The residual and its normed copy (2h), the larger of the attention block (Q/K/V and the
@@ -122,8 +122,8 @@ def _parts(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, toke
     attention = ceil_div(_qkv_width(spec) + spec.heads * spec.head_dim_, tp)
     per_token = 3 * spec.hidden + max(mlp, attention)
     heads = ceil_div(spec.heads, tp)
-    scores = 4 * heads * tokens if flash else (ACT_BYTES + 4) * heads * tokens * context
-    return ACT_BYTES * tokens * per_token, scores
+    scores = 4 * heads * tokens if flash else (e + 4) * heads * tokens * context
+    return e * tokens * per_token, scores
 
 
 def ggml_compute_buffer(spec: ModelSpec, layers: tuple[int, ...], context: int, ubatch: int, flash: bool,
@@ -158,35 +158,37 @@ def ggml_compute_buffer(spec: ModelSpec, layers: tuple[int, ...], context: int, 
 def workspace_bytes(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
                     tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False,
                     fused_moe: bool = False, moe_in_workspace: bool = False,
-                    staged: tuple[int, str] = (0, "")) -> tuple[int, int]:
-    """(activation workspace, logits) in bytes for a forward pass of ``tokens``, without formulas."""
+                    staged: tuple[int, str] = (0, ""), e: int = ACT_BYTES) -> tuple[int, int]:
+    """(activation workspace, logits) in bytes for a forward pass of ``tokens``, without formulas; ``e``: the
+    bytes of an activation (the model's compute dtype: 2, or 4 for a model served in fp32)."""
     if ggml:
         return ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output, staged)[0], 0
-    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe, moe_in_workspace)
+    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe, moe_in_workspace, e)
     if not holds_output or spec.vocab is None:
         return layer + scores, 0
     positions = batch if logits_mode == "last" else tokens
-    return layer + scores, (ACT_BYTES + 4) * positions * spec.vocab
+    return layer + scores, (e + 4) * positions * spec.vocab
 
 
 def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, batch: int,
               tokens: int, flash: bool, logits_mode: str, holds_output: bool, ggml: bool = False,
-              fused_moe: bool = False, moe_in_workspace: bool = False, staged: tuple[int, str] = (0, "")) -> Workspace:
+              fused_moe: bool = False, moe_in_workspace: bool = False, staged: tuple[int, str] = (0, ""),
+              e: int = ACT_BYTES) -> Workspace:
     """:func:`workspace_bytes` with formulas."""
     if ggml:
         total, text = ggml_compute_buffer(spec, layers, context, tokens, flash, holds_output, staged)
         return Workspace(total, text, 0, "0 (in the compute buffer)")
-    e, h, t = ACT_BYTES, spec.hidden, tp
+    h, t = spec.hidden, tp
     f = _widest_ffn(spec, layers) if layers else 0
     qkv = _qkv_width(spec)
-    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe, moe_in_workspace)
+    layer, scores = _parts(spec, layers, tp, context, tokens, flash, fused_moe, moe_in_workspace, e)
     heads = ceil_div(spec.heads, t)
     if not layers:
         s_text = "0 (no layers)"
     elif flash:
         s_text = f"flash log-sum-exp 4 B × {heads} heads × T {n(tokens)}"
     else:
-        s_text = f"scores (2 + 4) B × {heads} heads × T {n(tokens)} × context {n(context)}"
+        s_text = f"scores ({e} + 4) B × {heads} heads × T {n(tokens)} × context {n(context)}"
     act = layer + scores
     moe_outputs = ""
     if moe_in_workspace and spec.moe is not None and any(spec.is_moe_layer(i) for i in layers):
@@ -200,5 +202,5 @@ def workspace(spec: ModelSpec, layers: tuple[int, ...], tp: int, context: int, b
         return Workspace(act, text, 0, "0 (output layer on another card)" if spec.vocab else "0 (no vocab)")
     positions = batch if logits_mode == "last" else tokens
     logits = (e + 4) * positions * spec.vocab
-    l_text = f"(2 + 4) B × {n(positions)} positions ({logits_mode}) × V {n(spec.vocab)} = {n(logits)} B"
+    l_text = f"({e} + 4) B × {n(positions)} positions ({logits_mode}) × V {n(spec.vocab)} = {n(logits)} B"
     return Workspace(act, text, logits, l_text)

@@ -58,6 +58,18 @@ def test_transformers_single_card_by_hand():
     assert est.mode == "serving" and est.serving.kv_bytes_per_token == 1024
 
 
+def test_a_model_served_in_fp32_computes_in_4_bytes():
+    # --quant fp32 (vLLM's --dtype float32): activations of 4 B.  Whole prompt T = 4,096: the layer's working set
+    # 4 B x T x 2,304 + flash LSE 4 B x 4 heads x T; the last token's logits in fp32 and their fp32 copy (4 + 4) B x V
+    est = estimate(plan(ServingConfig(context=4096, batch=1, runtime="transformers", quant="fp32")))
+    bd = est.cards[0].breakdown
+    assert bd.activations.bytes == 4 * 4096 * 2304 + 4 * 4 * 4096 == 37_814_272
+    assert bd.logits.bytes == (4 + 4) * 1 * 1000
+    eager = estimate(plan(ServingConfig(context=1024, runtime="transformers", quant="fp32", flash_attention=False)))
+    # eager scores: fp32 scores and their fp32 softmax (4 + 4) B x 4 heads x 1,024 x 1,024
+    assert eager.cards[0].breakdown.activations.bytes == 4 * 1024 * 2304 + 8 * 4 * 1024 * 1024
+
+
 def test_eager_attention_scores():
     est = estimate(plan(ServingConfig(context=1024, runtime="transformers", flash_attention=False)))
     # layer 2 B x 1,024 x 2,304 + scores (2 + 4) B x 4 heads x T 1,024 x context 1,024
