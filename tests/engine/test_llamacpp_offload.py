@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.cli.main import main
 
@@ -139,3 +141,33 @@ def test_cli_answers_fewest_cpu_moe(capsys):
     assert data["fewest_cpu_moe_layers"]["layers"] == 0  # 8 GiB holds it all
     assert main(["infer", *TINY_MOE, *LLAMACPP, "--fewest-cpu-moe"]) == 0
     assert "fewest layers with their experts in system RAM that fit (--n-cpu-moe): 0" in capsys.readouterr().out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 6), st.sampled_from([4, 8, 16]), st.sampled_from([64, 128, 256]),
+       st.sampled_from(["Q8_0", "Q4_K_M", "Q4_0"]), st.integers(0, 6), st.integers(0, 6))
+def test_more_expert_layers_in_ram_never_raise_the_card(layers, experts, expert_ffn, quant, a, b):
+    """Invariant: keeping the experts of more layers in system RAM never raises the card's weights or, from one
+    layer on, its total; system RAM grows by exactly the weights the card gives up."""
+    from engine.model.spec import ModelSpec, MoESpec
+    from engine.plan.layout import build_grid
+    from engine.plan.schema import Plan
+    from engine.serving.config import ServingConfig
+    from engine.serving.estimate import serving_estimate
+
+    spec = ModelSpec(name="moe", layers=layers, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=128,
+                     gated_mlp=True, norm="rmsnorm", bias=False,
+                     moe=MoESpec(experts=experts, top_k=2, expert_ffn=expert_ffn))
+    low, high = sorted((min(a, layers), min(b, layers)))
+
+    def run(n: int):
+        cfg = ServingConfig(quant=quant, runtime="llamacpp", context=512, cpu_moe_layers=n or None)
+        est = serving_estimate(Plan(name="m", mode="serving", model=spec, serving=cfg,
+                                    layout=build_grid(gpu="test", capacity_bytes=8 * 2**30)))
+        return est.cards[0].breakdown, est.serving.host_bytes
+
+    (few, few_host), (many, many_host) = run(low), run(high)
+    assert many.weights.bytes <= few.weights.bytes
+    assert many_host - few_host == few.weights.bytes - many.weights.bytes
+    if low >= 1:
+        assert many.total_bytes <= few.total_bytes
