@@ -20,6 +20,7 @@ from engine.errors import PlanError
 from engine.model.spec import ModelSpec
 from engine.units import parse_count
 from gui.panels.form import BoundForm, error_label
+from gui.panels.plan_fields import with_model
 
 translate = QCoreApplication.translate  # lupdate extracts translate("Context", "text") calls
 
@@ -179,7 +180,7 @@ class ModelPanel(BoundForm):
         return True
 
     def _apply_model(self, spec: ModelSpec, text: str) -> None:
-        self.document.apply(self.document.plan.model_copy(update={"model": spec}), text)
+        self.document.apply(with_model(self.document.plan, spec), text)
 
     # Display ------------------------------------------------------------------
     def refresh(self) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from engine.errors import PlanError
 from engine.finetune.config import FinetuneConfig
 from engine.limits import OPEN_LOW, field_bounds
+from engine.model.spec import ModelSpec
 from engine.plan.schema import Plan, plan_error_from_validation, with_changes
 from engine.replay_scope import allocator_replay_problem
 from engine.serving.config import ServingConfig
@@ -36,21 +37,39 @@ def set_field(plan: Plan, path: str, value: Any) -> Plan:
     bounds that takes the plan past a plan-wide limit (the parameter count of layers x hidden x ...)
     is refused here, naming this field and value, rather than by the estimate.  Switching the serving
     runtime away from llama.cpp drops the llama.cpp-only values (their rows are greyed then) in the
-    same plan, one undo step."""
+    same plan, one undo step; so does a model edit for a --n-cpu-moe it cannot take (:func:`with_model`)."""
     if path == "serving.runtime" and value != "llamacpp" and plan.serving is not None:
         plan = plan.model_copy(update={"serving": plan.serving.model_copy(update=dict.fromkeys(LLAMACPP_ONLY))})
     head, _, rest = path.partition(".")
     if not rest:
-        return typing.cast(Plan, _validated(type(plan), {**_shallow(plan), head: value}, ""))
-    child = getattr(plan, head)
-    if not isinstance(child, BaseModel):
-        raise PlanError(head, child, "a section of the plan")
-    section = _set_in(child, rest, value, head)
-    try:
-        return with_changes(plan, **{head: section})
-    except PlanError as e:  # a plan-wide limit: said at the field that was edited, with what the plan would be
-        shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
-        raise PlanError(path, value, f"{e.allowed}; {shown} makes {e.value}") from None
+        new = typing.cast(Plan, _validated(type(plan), {**_shallow(plan), head: value}, ""))
+    else:
+        child = getattr(plan, head)
+        if not isinstance(child, BaseModel):
+            raise PlanError(head, child, "a section of the plan")
+        section = _set_in(child, rest, value, head)
+        try:
+            new = with_changes(plan, **{head: section})
+        except PlanError as e:  # a plan-wide limit: said at the field that was edited, with what the plan would be
+            shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
+            raise PlanError(path, value, f"{e.allowed}; {shown} makes {e.value}") from None
+    return _cpu_moe_for_model(new) if head == "model" else new
+
+
+def _cpu_moe_for_model(plan: Plan) -> Plan:
+    """A llama.cpp --n-cpu-moe the plan's model cannot take: none without routed experts (its row is greyed
+    then), at most the model's layers."""
+    serving = plan.serving
+    if serving is None or not serving.cpu_moe_layers:
+        return plan
+    keep = None if plan.model.moe is None else min(serving.cpu_moe_layers, plan.model.layers)
+    return plan.model_copy(update={"serving": serving.model_copy(update={"cpu_moe_layers": keep})})
+
+
+def with_model(plan: Plan, spec: ModelSpec) -> Plan:
+    """The plan with another model (a preset, a config file); a --n-cpu-moe the new model cannot take goes with
+    the switch, in the same undo step."""
+    return _cpu_moe_for_model(plan.model_copy(update={"model": spec}))
 
 
 def field_range(path: str, decimals: int = 0) -> tuple[float, float]:

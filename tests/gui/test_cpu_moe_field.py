@@ -6,7 +6,7 @@ import pytest
 
 from engine.model.spec import ModelSpec, MoESpec
 from gui.document import PlanDocument
-from gui.panels.plan_fields import set_field
+from gui.panels.plan_fields import set_field, with_model
 from gui.panels.workload_panel import WorkloadPanel
 from gui.templates import load_template
 
@@ -52,10 +52,16 @@ def test_rows_are_greyed_where_they_do_nothing(workload):
     assert not first.isEnabled()  # every layer on the card: which unit -ngl takes first does not matter
     document.apply(set_field(document.plan, "serving.gpu_layers", 2), "layers")
     assert first.isEnabled() and first.isChecked()
+    document.apply(set_field(document.plan, "serving.cpu_moe_layers", 3), "experts")
+    # a dense model: the row greys and its value goes with the switch (the engine would refuse it), one undo step
     document.apply(set_field(document.plan, "model", TINY_MOE.model_copy(update={"moe": None})), "dense")
-    assert not spin.isEnabled()  # no routed experts to keep in RAM
+    assert not spin.isEnabled() and document.plan.serving.cpu_moe_layers is None
+    document.undo_stack.undo()
+    assert document.plan.serving.cpu_moe_layers == 3 and spin.isEnabled()
+    # fewer layers: at most the model's
+    document.apply(with_model(document.plan, TINY_MOE.model_copy(update={"layers": 2})), "2 layers")
+    assert document.plan.serving.cpu_moe_layers == 2
     document.apply(set_field(document.plan, "model", TINY_MOE), "moe")
-    document.apply(set_field(document.plan, "serving.cpu_moe_layers", 2), "experts")
     # another runtime: the llama.cpp rows grey out and their values go with the switch (vLLM would refuse them)
     document.apply(set_field(document.plan, "serving.runtime", "vllm"), "vllm")
     assert not spin.isEnabled() and not first.isEnabled()
