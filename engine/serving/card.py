@@ -30,13 +30,11 @@ from engine.serving.split import StageSplit
 from engine.serving.vllm_batch import VllmBatch
 from engine.serving.vllm_moe_workspace import moe_workspace_bytes
 from engine.serving.vllm_profiling import VLLM_NON_TORCH_GROWTH_BYTES, VllmProfiling
-from engine.serving.vllm_sampler import SamplerWarmup, sampler_warmup
+from engine.serving.vllm_sampler import FP32_BYTES, SamplerWarmup, sampler_warmup
 from engine.serving.workspace import ACT_BYTES, forward_tokens, workspace, workspace_bytes
 from engine.weights.formats import StorageFormat
 from engine.weights.quant import QuantScheme, tensor_bytes
-from engine.weights.tensors import Tensor, layer_tensors, outer_tensors
-
-FP32_ACT_BYTES = 4
+from engine.weights.tensors import Tensor, layer_tensors, outer_tensors, output_matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +69,7 @@ class Setting:
     def act_bytes(self) -> int:
         """Bytes of an activation: the model's compute dtype, 16-bit except for a model served in fp32 (vLLM's
         ``--dtype float32``: its llm-d-planner 0.19.0 log of Llama-3.1-8B peaks 0.32 GiB above the bf16 run's)."""
-        return FP32_ACT_BYTES if self.scheme.name == "fp32" else ACT_BYTES
+        return FP32_BYTES if self.scheme.name == "fp32" else ACT_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +115,9 @@ def stage_weights(s: Setting, stage: int, tp: int) -> StageWeights:
         emb = _sum(s, [t for t in outer if t.cls in ("embedding", "position")], tp)
     if s.split.output_stage == stage:
         out = _sum(s, [t for t in outer if t.cls in ("norm", "output")], tp)
-        if s.spec.tied_embeddings and s.split.embedding_stage != stage:
-            # the output layer is a copy of the tied embedding on this card
-            out += _sum(s, [Tensor("lm_head", "output", t.rows, t.cols, t.split)
-                            for t in outer if t.cls == "embedding" and t.rows > 1], tp)
+        tied = output_matrix(s.spec) if s.spec.tied_embeddings and s.split.embedding_stage != stage else None
+        if tied is not None:  # the output layer is a copy of the tied embedding on this card
+            out += _sum(s, [tied], tp)
     total = body + emb + out
     kept = (f" (less the routed experts of {sum(1 for i in layers if i in on_host)} layers kept in system RAM, "
             f"{n(experts)})" if experts else "")

@@ -28,7 +28,7 @@ from engine.errors import PlanError
 from engine.model.spec import ModelSpec
 from engine.report.formatting import n
 from engine.weights.quant import QuantScheme, tensor_bytes
-from engine.weights.tensors import Tensor, layer_tensors, outer_tensors
+from engine.weights.tensors import Tensor, layer_tensors, output_matrix
 
 OFFLOAD_MIN_BATCH = 32  # ggml-cuda.cu ggml_backend_cuda_device_offload_op: min_batch_size
 EXPERTS_PREFIX = "experts."  # engine.weights.tensors: the routed experts' stacked tensors
@@ -57,17 +57,6 @@ def expert_bytes(scheme: QuantScheme, spec: ModelSpec, layer: int) -> int:
     return sum(tensor_bytes(scheme, t, spec, 1) for t in _experts(spec, layer))
 
 
-def _output_tensor(spec: ModelSpec) -> Tensor | None:
-    outer = outer_tensors(spec)
-    for t in outer:
-        if t.cls == "output":
-            return t
-    for t in outer:  # tied: llama.cpp's output is the token embedding, in the output layer's format
-        if t.cls == "embedding" and t.rows > 1:
-            return Tensor("lm_head", "output", t.rows, t.cols, t.split)
-    return None
-
-
 @lru_cache(maxsize=256)  # bounded; the answer searches ask it for every candidate context
 def staged_weight(scheme: QuantScheme, spec: ModelSpec, host_layers: tuple[int, ...],
                   expert_layers: tuple[int, ...], output_on_host: bool, ubatch: int) -> tuple[int, str]:
@@ -88,7 +77,7 @@ def staged_weight(scheme: QuantScheme, spec: ModelSpec, host_layers: tuple[int, 
                 size = tensor_bytes(scheme, t, spec, 1)
                 if size > best:
                     best, what = size, f"layer {i} {t.name} (all {t.count} experts)"
-    output = _output_tensor(spec) if output_on_host else None
+    output = output_matrix(spec) if output_on_host else None
     if output is not None:
         logits = 4 * ubatch * output.rows
         size = tensor_bytes(scheme, output, spec, 1) + logits

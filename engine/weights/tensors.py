@@ -150,3 +150,17 @@ def outer_tensors(spec: ModelSpec) -> tuple[Tensor, ...]:
     if counts.output_layer:
         out.append(Tensor("lm_head", "output", spec.vocab or 1, h, "column"))
     return tuple(out)
+
+
+def output_matrix(spec: ModelSpec) -> Tensor | None:
+    """The output layer's matrix: ``lm_head``, or for tied embeddings the token embedding in the output layer's
+    class (what a runtime holding the output layer apart from the embedding keeps: llama.cpp's ``output`` copy,
+    quantized as an output tensor); None for a model without one."""
+    outer = outer_tensors(spec)
+    for t in outer:
+        if t.cls == "output":
+            return t
+    for t in outer:
+        if t.cls == "embedding" and t.rows > 1:
+            return Tensor("lm_head", "output", t.rows, t.cols, t.split)
+    return None
