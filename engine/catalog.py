@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import PlanError
 from engine.model.spec import ModelSpec
@@ -75,6 +75,17 @@ class ModelPreset(BaseModel):
     published_params: int = Field(gt=0, description="parameter count the authors publish")
     source: str
     spec: ModelSpec
+    release_quant: str | None = Field(None, description="the weight format the authors release, when not 16-bit "
+                                                         "(serving's default for this preset: mxfp4 for gpt-oss)")
+
+    @field_validator("release_quant")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            from engine.weights.quant import find_scheme
+
+            find_scheme(value)  # PlanError naming serving.quant and the formats allowed
+        return value
 
 
 def normalize(name: str) -> str:

@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plan-name", metavar="TEXT", help="name of the plan")
     add_model_arguments(p)
     g = p.add_argument_group("serving")
-    g.add_argument("--quant", metavar="FORMAT", help="weights: " + ", ".join(SCHEME_NAMES) + " (default bf16)")
+    g.add_argument("--quant", metavar="FORMAT", help="weights: " + ", ".join(SCHEME_NAMES)
+                   + " (default bf16, or the format a preset is released in: mxfp4 for gpt-oss)")
     g.add_argument("--group-size", type=int_in(1, MAX_HIDDEN), metavar="G", help="GPTQ/AWQ group size (default 128)")
     g.add_argument("--double-quant", action=argparse.BooleanOptionalAction, default=None,
                    help="bitsandbytes NF4/FP4: quantize the absmax too (default on)")
@@ -149,6 +150,13 @@ def serving_from_args(args: argparse.Namespace, base: ServingConfig | None = Non
             data[field] = overhead_bytes(text, "--" + flag.replace("_", "-"))
     if args.max_model_len is not None and args.context is None:
         data["context"] = args.max_model_len
+    if args.model is not None and not looks_like_path(args.model) and base is None and "quant" not in data:
+        # a preset released quantized (gpt-oss: MXFP4 experts) is served in that format unless --quant says
+        from engine.serving.release import release_quant
+
+        released = release_quant(args.model, data.get("runtime", ServingConfig().runtime))
+        if released is not None:
+            data["quant"] = released
     try:
         return ServingConfig.model_validate(data)
     except ValidationError as e:

@@ -90,6 +90,20 @@ def _mixtral(c: _Config) -> dict:
     return spec
 
 
+def _gpt_oss(c: _Config) -> dict:
+    """gpt-oss (transformers ``GptOssConfig``): biases on every projection and expert, experts of
+    ``intermediate_size``, a ``sliding_window`` on the layers ``layer_types`` marks ``sliding_attention``.
+    The per-head attention sinks and the router bias (96 parameters a layer in gpt-oss-20b) are not counted."""
+    spec = _mixtral(c)
+    spec["bias"], spec["qkv_bias"] = True, None
+    window = c.int("sliding_window", default=None)
+    kinds = c.data.get("layer_types")
+    if window and isinstance(kinds, list):
+        spec["sliding_window"] = window
+        spec["sliding_window_layers"] = sum(1 for k in kinds if k == "sliding_attention")
+    return spec
+
+
 def _qwen_moe(c: _Config, *, qwen3: bool) -> dict:
     """Qwen2-MoE (one gated shared expert) and Qwen3-MoE (no shared expert, qk-norm).
 
@@ -235,6 +249,7 @@ FAMILIES: dict[str, Callable[[_Config], dict]] = {
     "qwen3": lambda c: _llama_like(c, qk_norm=True),
     "granite": _granite,
     "mixtral": _mixtral,
+    "gpt_oss": _gpt_oss,
     "qwen2_moe": lambda c: _qwen_moe(c, qwen3=False),
     "qwen3_moe": lambda c: _qwen_moe(c, qwen3=True),
     "deepseek_v2": _deepseek,

@@ -28,6 +28,8 @@ def _format(q: dict) -> str | None:
     method = str(q.get("quant_method", "")).lower()
     if method in ("fp8", "fbgemm_fp8"):
         return "fp8-channel" if method == "fbgemm_fp8" else "fp8"
+    if method == "mxfp4":  # gpt-oss: the routed experts; transformers' Mxfp4Config
+        return "mxfp4"
     if method == "gptq":
         return "int4-gptq" if _bits(q) in (None, 4) else None
     if method == "awq":

@@ -11,3 +11,8 @@ def n(value: int | float) -> str:
 
 def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def ceil_to(a: int, multiple: int) -> int:
+    """``a`` rounded up to a multiple of ``multiple``."""
+    return ceil_div(a, multiple) * multiple

@@ -68,6 +68,8 @@ def quant_options(plan: Plan, names: tuple[str, ...] | None = None) -> list[Quan
     out = []
     for name in names or runtime_schemes(cfg.runtime):
         scheme = find_scheme(name, cfg.group_size, cfg.double_quant)
+        if scheme.experts is not None and plan.model.moe is None:
+            continue  # quantizes routed experts only: for a dense model the 16-bit (or Q8_0) weights again
         support = [format_support(g, scheme, cfg.runtime) for g in gpus]
         refused = next((s for s in support if not s.ok), None)
         caveat = next((s.note for s in support if s.note), "")

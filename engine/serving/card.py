@@ -29,6 +29,7 @@ from engine.serving.runtimes import RuntimeProfile
 from engine.serving.split import StageSplit
 from engine.serving.vllm_batch import VllmBatch
 from engine.serving.vllm_moe_workspace import moe_workspace_bytes
+from engine.serving.vllm_mxfp4 import Mxfp4Backend
 from engine.serving.vllm_profiling import VLLM_NON_TORCH_GROWTH_BYTES, VllmProfiling
 from engine.serving.vllm_sampler import FP32_BYTES, SamplerWarmup, sampler_warmup
 from engine.serving.workspace import ACT_BYTES, forward_tokens, workspace, workspace_bytes
@@ -54,6 +55,7 @@ class Setting:
     vllm: VllmProfiling | None = None  # what the vLLM release counts inside its budget (None: not vLLM)
     vllm_batch: VllmBatch | None = None  # vLLM's profiled chunk and max_num_seqs (None: not vLLM)
     nccl: tuple[int, str] = (0, "0 (single card)")  # NCCL buffers on each card, and why
+    mxfp4: Mxfp4Backend | None = None  # vLLM's MXFP4 MoE kernel (None: not vLLM serving MXFP4 experts)
 
     def tokens(self, context: int, batch: int) -> int:
         """Tokens of the forward pass that sets the activation peak."""
@@ -103,9 +105,23 @@ def layer_weight_bytes(scheme: QuantScheme, spec: ModelSpec, layer: int, tp: int
     return sum(tensor_bytes(scheme, t, spec, tp) for t in layer_tensors(spec)[layer])
 
 
+def kernel_extra_bytes(s: Setting, layers: tuple[int, ...] | range, tp: int) -> tuple[int, str]:
+    """(bytes, formula) a runtime's kernels keep beside the weights of ``layers`` on one of ``tp`` ranks: vLLM's
+    Triton MXFP4 path (:meth:`engine.serving.vllm_mxfp4.Mxfp4Backend.resident_extra`)."""
+    if s.mxfp4 is None:
+        return 0, ""
+    per_layer, formula = s.mxfp4.resident_extra(s.spec, tp)
+    moe_layers = sum(1 for i in layers if s.spec.is_moe_layer(i))
+    if not per_layer or not moe_layers:
+        return 0, ""
+    total = per_layer * moe_layers
+    return total, f"{s.mxfp4.name} MXFP4 kernel's copies, {moe_layers} MoE layers × ({formula}) = {n(total)} B"
+
+
 def stage_weights(s: Setting, stage: int, tp: int) -> StageWeights:
     layers = s.split.layers[stage]
-    body = sum(layer_weight_bytes(s.scheme, s.spec, i, tp) for i in layers)
+    extra, extra_text = kernel_extra_bytes(s, layers, tp)
+    body = sum(layer_weight_bytes(s.scheme, s.spec, i, tp) for i in layers) + extra
     on_host = set(s.split.host_expert_layers)
     experts = sum(expert_bytes(s.scheme, s.spec, i) for i in layers if i in on_host)
     body -= experts
@@ -120,7 +136,7 @@ def stage_weights(s: Setting, stage: int, tp: int) -> StageWeights:
             out += _sum(s, [tied], tp)
     total = body + emb + out
     kept = (f" (less the routed experts of {sum(1 for i in layers if i in on_host)} layers kept in system RAM, "
-            f"{n(experts)})" if experts else "")
+            f"{n(experts)})" if experts else "") + (f" (with the {extra_text})" if extra else "")
     text = (f"{s.scheme.name}: {len(layers)} layers {n(body)}{kept} + embedding {n(emb)} + final norm/output {n(out)}"
             + (f" on one of {tp} TP ranks" if tp > 1 else "") + f" = {n(total)} B")
     return StageWeights(total, text, emb, out)

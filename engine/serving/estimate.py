@@ -25,6 +25,7 @@ from engine.serving.card import (
     card_result,
     host_kv,
     host_weights,
+    kernel_extra_bytes,
     layer_weight_bytes,
     margin_excess,
     stage_weights,
@@ -48,9 +49,10 @@ from engine.serving.support import (
     streaming_multiprocessors,
 )
 from engine.serving.vllm_batch import VllmBatch, v0_batch, v1_batch
+from engine.serving.vllm_mxfp4 import Mxfp4Backend, mxfp4_backend
 from engine.serving.vllm_profiling import parse_vllm_version, vllm_profiling
 from engine.units import format_bytes
-from engine.weights.quant import find_scheme, tensor_bytes
+from engine.weights.quant import QuantScheme, find_scheme, tensor_bytes
 from engine.weights.tensors import outer_tensors
 
 MAX_SEARCH_TOKENS = 1 << 24  # longest context the search tries (16,777,216 tokens)
@@ -117,8 +119,9 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
     split = replace(split, host_expert_layers=expert_layers_on_host(spec, cfg.cpu_moe_layers, split.host_layers))
     if cfg.runtime == "llamacpp" and spec.sliding_window is not None and not llamacpp_keeps_windows(spec):
         spec = spec.model_copy(update={"sliding_window": None})
+    mxfp4 = vllm_mxfp4_backend(cfg, layout.cards[0].gpu)
     return Setting(
-        spec=spec, cfg=cfg, scheme=find_scheme(cfg.quant, cfg.group_size, cfg.double_quant, cfg.keep_modules),
+        spec=spec, cfg=cfg, scheme=served_scheme(cfg, mxfp4), mxfp4=mxfp4,
         kv_fmt=kv_format(cfg.kv_dtype), runtime=rt, split=split,
         block=cfg.paged_block_size or rt.paged_block,
         chunk=batch.tokens if batch else cfg.prefill_chunk or rt.prefill_chunk,
@@ -127,6 +130,21 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
         vllm_batch=batch,
         nccl=nccl_buffers(cfg.runtime, layout.cards[0].gpu, len(layout.cards), max(topo.tp_size)),
     )
+
+
+def vllm_mxfp4_backend(cfg: ServingConfig, gpu: str) -> Mxfp4Backend | None:
+    """vLLM's MXFP4 MoE kernel for the plan's release and first card (:mod:`engine.serving.vllm_mxfp4`); None when
+    the plan is not vLLM serving MXFP4 experts."""
+    if cfg.runtime != "vllm" or find_scheme(cfg.quant).experts is None or find_scheme(cfg.quant).family != "hf":
+        return None
+    version = parse_vllm_version(cfg.vllm_version) if cfg.vllm_version is not None else None
+    return mxfp4_backend(catalog_gpu(gpu), version)
+
+
+def served_scheme(cfg: ServingConfig, mxfp4: Mxfp4Backend | None) -> QuantScheme:
+    """The plan's weight format as its runtime holds it: vLLM pads MXFP4 experts for its kernel."""
+    scheme = find_scheme(cfg.quant, cfg.group_size, cfg.double_quant, cfg.keep_modules)
+    return replace(scheme, expert_pad=mxfp4.pad) if mxfp4 is not None else scheme
 
 
 def llamacpp_keeps_windows(spec: ModelSpec) -> bool:
@@ -205,7 +223,8 @@ def _pool_tokens(s: Setting, results: dict) -> tuple[int | None, int | None]:
 def whole_model_weight_bytes(s: Setting) -> int:
     spec = s.spec
     layers = sum(layer_weight_bytes(s.scheme, spec, i, 1) for i in range(spec.layers))
-    return layers + sum(tensor_bytes(s.scheme, t, spec, 1) for t in outer_tensors(spec))
+    extra = kernel_extra_bytes(s, tuple(range(spec.layers)), 1)[0]
+    return layers + extra + sum(tensor_bytes(s.scheme, t, spec, 1) for t in outer_tensors(spec))
 
 
 def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWarning]:
@@ -253,10 +272,30 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
             out.append(PlanWarning("format-unsupported", f"{s.scheme.name} on {gpu.name}: {support.note}"))
         elif support.note:
             out.append(PlanWarning("format-emulated", f"{s.scheme.name} on {gpu.name}: {support.note}", severity="info"))
+    padding = _mxfp4_padding_note(s, ev.gpu_names[0], max(ev.topo.tp_size)) if s.scheme.expert_pad != (1, 1) else None
+    if padding is not None:
+        out.append(padding)
     if s.scheme.family == "gguf" and s.cfg.runtime != "llamacpp":
         out.append(PlanWarning("gguf-runtime", f"{s.scheme.name} is a GGUF format, usually served by llama.cpp",
                                severity="info"))
     return out
+
+
+def _mxfp4_padding_note(s: Setting, gpu: str, tp: int) -> PlanWarning | None:
+    backend = s.mxfp4
+    if backend is None:
+        return None
+    ffn, hidden = s.scheme.expert_pad
+    plain = replace(s.scheme, expert_pad=(1, 1))
+    extra = sum(layer_weight_bytes(s.scheme, s.spec, i, tp) - layer_weight_bytes(plain, s.spec, i, tp)
+                for i in range(s.spec.layers))
+    if extra <= 0:
+        return None
+    return PlanWarning("vllm-mxfp4-padding", (
+        f"vLLM runs the MXFP4 experts through its {backend.name} kernel on {gpu}, which pads every expert matrix "
+        f"(FFN width per rank to a multiple of {ffn}" + (f", hidden size to {hidden}" if hidden > 1 else "")
+        + f"): {format_bytes(extra)} more than the checkpoint's experts"
+        + (f" on each of {tp} TP ranks" if tp > 1 else "")), severity="info")
 
 
 def serving_estimate(plan: Plan) -> Estimate:

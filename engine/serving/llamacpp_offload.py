@@ -31,7 +31,6 @@ from engine.weights.quant import QuantScheme, tensor_bytes
 from engine.weights.tensors import Tensor, layer_tensors, output_matrix
 
 OFFLOAD_MIN_BATCH = 32  # ggml-cuda.cu ggml_backend_cuda_device_offload_op: min_batch_size
-EXPERTS_PREFIX = "experts."  # engine.weights.tensors: the routed experts' stacked tensors
 
 
 def expert_layers_on_host(spec: ModelSpec, cpu_moe_layers: int | None, host_layers: tuple[int, ...]) -> tuple[int, ...]:
@@ -49,7 +48,7 @@ def expert_layers_on_host(spec: ModelSpec, cpu_moe_layers: int | None, host_laye
 
 
 def _experts(spec: ModelSpec, layer: int) -> list[Tensor]:
-    return [t for t in layer_tensors(spec)[layer] if t.name.startswith(EXPERTS_PREFIX)]
+    return [t for t in layer_tensors(spec)[layer] if t.is_routed_expert]
 
 
 def expert_bytes(scheme: QuantScheme, spec: ModelSpec, layer: int) -> int:

@@ -13,6 +13,9 @@ Each rule is the runtime's own check or the hardware's instruction set:
   (exllama kernels), Marlin from 8.0.
 * **bitsandbytes** (LLM.int8, NF4, FP4), GPTQ, AWQ and FP8 are CUDA / ROCm kernels: Apple and Qualcomm
   devices serve GGUF through llama.cpp (Metal, Vulkan, CPU) or plain 16-bit weights.
+* **MXFP4** (gpt-oss's experts) needs compute capability 8.0 in vLLM (``Mxfp4Config.get_min_capability``;
+  Marlin below 9.0).  transformers keeps it only from 7.5 with triton 3.4 and the ``kernels`` package
+  (``Mxfp4HfQuantizer.validate_environment``) and otherwise dequantizes the experts to bf16 on load.
 * **GGUF** formats run wherever llama.cpp runs.
 
 Unknown cards (user-defined, no compute capability in the catalog) are never ruled out.
@@ -31,6 +34,8 @@ BF16_MIN_CC = 8.0
 FP8_NATIVE_MIN_CC = 8.9
 FP8_MARLIN_MIN_CC = 8.0
 AWQ_MIN_CC = 7.5
+MXFP4_VLLM_MIN_CC = 8.0
+MXFP4_TRANSFORMERS_MIN_CC = 7.5
 GPTQ_MIN_CC = 6.0
 FP8_AMD_ARCHS = ("gfx942", "gfx950")
 NON_CUDA_ARCHS = ("apple", "qualcomm")
@@ -69,6 +74,12 @@ def format_support(gpu: GpuSpec | None, scheme: QuantScheme, runtime: str) -> Su
                                  "W8A16 through its FP8 Marlin kernel")
         return Support(False, f"no FP8 tensor cores ({where}; they need 8.9)"
                               + ("" if cc >= FP8_MARLIN_MIN_CC else ", and vLLM's FP8 Marlin fallback needs 8.0"))
+    if name == "mxfp4" and runtime == "vllm" and cc < MXFP4_VLLM_MIN_CC:
+        return Support(False, f"vLLM's MXFP4 kernels need compute capability 8.0 ({where})")
+    if name == "mxfp4" and runtime == "transformers":
+        why = f"below compute capability 7.5 ({where})" if cc < MXFP4_TRANSFORMERS_MIN_CC else \
+            "without triton 3.4 and the kernels package"
+        return Support(True, f"transformers dequantizes the MXFP4 experts to bf16 {why}: then the bf16 size")
     if name == "int4-awq" and cc < AWQ_MIN_CC:
         return Support(False, f"AWQ kernels need compute capability 7.5 ({where})")
     if name == "int4-gptq" and cc < GPTQ_MIN_CC:

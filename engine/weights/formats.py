@@ -27,7 +27,13 @@ Q4_K      fp16 d, dmin + scales[12] + qs[128]                               144 
 Q5_K      fp16 d, dmin + scales[12] + qh[32] + qs[128]                      176 / 256
 Q6_K      ql[128] + qh[64] + int8 scales[16] + fp16 d                       210 / 256
 IQ4_XS    fp16 d + uint16 scales_h + scales_l[4] + qs[128]                  136 / 256
+MXFP4     E8M0 e + 32 x FP4 E2M1                                            17 / 32
 ========  ================================================================  =========
+
+MXFP4 is the OCP Microscaling format (MX specification v1.0): 32 FP4 (E2M1) elements share one 8-bit
+power-of-two scale (E8M0).  The gpt-oss checkpoints store their routed experts that way (``*_blocks``
+uint8, two elements a byte, and ``*_scales`` uint8, one per 32 along the input dimension), and ggml's
+``block_mxfp4`` is the same 17 bytes.
 """
 
 from __future__ import annotations
@@ -133,6 +139,7 @@ Q4_K = StorageFormat("Q4_K", 4, block=256, block_bits=128, source=_GGML)  # 144 
 Q5_K = StorageFormat("Q5_K", 5, block=256, block_bits=128, source=_GGML)  # 176 B = 160 B codes + 16 B
 Q6_K = StorageFormat("Q6_K", 6, block=256, block_bits=144, source=_GGML)  # 210 B = 192 B codes + 18 B
 IQ4_XS = StorageFormat("IQ4_XS", 4, block=256, block_bits=64, source=_GGML)  # 136 B = 128 B codes + 8 B
+MXFP4 = StorageFormat("MXFP4", 4, block=32, block_bits=8, source="OCP MX v1.0; ggml block_mxfp4 (17 B / 32)")
 
 # llama-quant.cpp: a tensor whose row length is not a multiple of the block size
 # falls back to a 32-element type (and to F16 when even that does not divide).

@@ -15,6 +15,11 @@ A scheme is what users download or pass to their runtime (``bf16``, ``int4-awq``
   (``use_more_bits``: the first and last eighth and every third layer between);
   rows whose length is not a multiple of the block size fall back
   (:data:`~engine.weights.formats.GGUF_FALLBACK`).
+* MXFP4 schemes quantize a MoE model's routed experts alone (:attr:`QuantScheme.experts`): ``mxfp4`` is the
+  gpt-oss release (its ``quantization_config`` keeps attention, router, embeddings and ``lm_head`` in bf16,
+  and vLLM's ``Mxfp4Config`` gives every linear layer the unquantized method, only ``FusedMoE`` layers
+  MXFP4); ``MXFP4_MOE`` is llama.cpp's file type 38 (``llama_tensor_get_type``: 3-D expert tensors MXFP4,
+  every other quantized tensor and the output layer Q8_0, the ggml-org gpt-oss GGUFs).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from functools import lru_cache
 
 from engine.errors import PlanError
 from engine.model.spec import ModelSpec
+from engine.report.formatting import ceil_to
 from engine.weights import formats as f
 from engine.weights.formats import StorageFormat
 from engine.weights.tensors import Tensor
@@ -44,10 +50,16 @@ class QuantScheme:
     keep_modules: tuple[str, ...] = ()
     # the output layer (lm_head) in ``base`` too: a loader that replaces every linear layer (LitGPT's Fabric)
     quantize_output: bool = False
+    # the routed experts' matrices in this format, whatever ``base`` gives the rest (MXFP4 releases)
+    experts: StorageFormat | None = None
+    # a runtime's padding of each expert matrix: (multiple of the expert FFN width per TP rank, multiple of the
+    # hidden size); vLLM's MXFP4 MoE kernels pad (engine.serving.vllm_mxfp4)
+    expert_pad: tuple[int, int] = (1, 1)
 
     @property
     def bits_per_weight(self) -> float:
-        return self.base.bits_per_weight
+        """Nominal bits of the format that names the scheme (the experts' for an MXFP4 scheme)."""
+        return (self.experts or self.base).bits_per_weight
 
 
 def _float(name: str, fmt: StorageFormat) -> QuantScheme:
@@ -89,13 +101,17 @@ def _schemes(group: int, double_quant: bool) -> dict[str, QuantScheme]:
         _gguf("IQ4_NL", f.IQ4_NL, "output Q6_K; attn_v Q5_K with GQA >= 4; ffn_down Q5_K on the first eighth"),
         _gguf("Q3_K_M", f.Q3_K, "output Q6_K; attn_v Q5_K (2 layers) / Q4_K; attn_output Q4_K; ffn_down Q5_K / Q4_K"),
         _gguf("Q2_K", f.Q2_K, "output Q6_K; attn_v Q4_K (GQA >= 4) or Q3_K; attn_output, ffn_down Q3_K"),
+        QuantScheme("mxfp4", "hf", f.BF16, f.BF16, f"routed experts {f.MXFP4.describe()}; every other tensor bf16 "
+                    "(the gpt-oss release)", experts=f.MXFP4),
+        QuantScheme("MXFP4_MOE", "gguf", f.Q8_0, f.F32, f"llama.cpp MXFP4_MOE: routed experts {f.MXFP4.describe()}; "
+                    "other matrices and the output Q8_0; norms, biases, router F32", experts=f.MXFP4),
     ]
     return {s.name.lower(): s for s in out}
 
 
 ALIASES = {"f32": "fp32", "f16": "fp16", "half": "fp16", "fp8-e4m3": "fp8", "fp8_e4m3": "fp8", "w8a16": "int8",
            "int8-weight-only": "int8", "bnb-int8": "llm-int8", "load_in_8bit": "llm-int8", "gptq": "int4-gptq",
-           "awq": "int4-awq", "bnb-nf4": "nf4", "qlora": "nf4", "bnb-fp4": "fp4"}
+           "awq": "int4-awq", "bnb-nf4": "nf4", "qlora": "nf4", "bnb-fp4": "fp4", "mxfp4-moe": "mxfp4_moe"}
 SCHEME_NAMES = tuple(s.name for s in _schemes(128, True).values())
 
 
@@ -172,6 +188,9 @@ def _gguf_layer_type(s: QuantScheme, t: Tensor, spec: ModelSpec) -> StorageForma
 
 def tensor_format(scheme: QuantScheme, t: Tensor, spec: ModelSpec, cols: int | None = None) -> StorageFormat:
     """The storage format of tensor ``t`` under ``scheme`` (``cols``: row length actually stored)."""
+    if scheme.experts is not None and t.is_routed_expert and t.is_matrix:
+        return f.gguf_fit(scheme.experts, t.cols if cols is None else cols) if scheme.family == "gguf" \
+            else scheme.experts
     if scheme.family == "float":
         return scheme.base
     if scheme.family == "hf":
@@ -192,9 +211,19 @@ def tensor_format(scheme: QuantScheme, t: Tensor, spec: ModelSpec, cols: int | N
     return f.gguf_fit(fmt, t.cols if cols is None else cols)
 
 
+def _padded(scheme: QuantScheme, t: Tensor, rows: int, cols: int) -> tuple[int, int]:
+    """A routed-expert matrix's shard as the runtime stores it, padded to ``scheme.expert_pad``."""
+    if scheme.expert_pad == (1, 1) or not (t.is_routed_expert and t.is_matrix):
+        return rows, cols
+    ffn, hidden = scheme.expert_pad
+    if t.cls == "ffn_down":  # hidden x ffn
+        return ceil_to(rows, hidden), ceil_to(cols, ffn)
+    return ceil_to(rows, ffn), ceil_to(cols, hidden)  # gate / up: ffn x hidden
+
+
 def tensor_bytes(scheme: QuantScheme, t: Tensor, spec: ModelSpec, tp: int = 1) -> int:
     """Bytes of tensor ``t`` (all ``count`` copies) on one of ``tp`` ranks."""
-    rows, cols = t.shard(tp)
+    rows, cols = _padded(scheme, t, *t.shard(tp))
     fmt = tensor_format(scheme, t, spec, t.cols)
     if t.rows == 1:  # a vector: stored as one row of its (shard) length
         return t.count * fmt.tensor_bytes(1, cols if t.split == "replicated" else -(-t.cols // tp))

@@ -17,6 +17,9 @@ from typing import Literal
 from engine.model.params import parameter_counts
 from engine.model.spec import ModelSpec
 
+# Name prefix of the routed experts' stacked tensors (weights and biases) of a MoE layer.
+EXPERTS_PREFIX = "experts."
+
 # column: rows split over TP; row: cols split over TP; replicated: whole on every TP rank.
 Split = Literal["column", "row", "replicated"]
 TensorClass = Literal[
@@ -43,6 +46,11 @@ class Tensor:
     @property
     def is_matrix(self) -> bool:
         return self.rows > 1 and self.cls not in ("norm", "bias")
+
+    @property
+    def is_routed_expert(self) -> bool:
+        """One of a MoE layer's routed-expert stacks (weights or biases), not its router or shared experts."""
+        return self.name.startswith(EXPERTS_PREFIX)
 
     def shard(self, tp: int) -> tuple[int, int]:
         """(rows, cols) one TP rank holds (ceiling: a shard never holds a fraction of a row)."""
@@ -107,7 +115,7 @@ def _layer(spec: ModelSpec, i: int) -> list[Tensor]:
     moe = spec.moe
     if moe is not None and spec.is_moe_layer(i):
         out.append(Tensor("router", "router", moe.experts, spec.hidden, "replicated", 1, i))
-        out += _mlp(spec, moe.expert_ffn, i, moe.experts, "experts.")
+        out += _mlp(spec, moe.expert_ffn, i, moe.experts, EXPERTS_PREFIX)
         if moe.shared_experts:
             out += _mlp(spec, moe.shared_expert_ffn or moe.expert_ffn, i, moe.shared_experts, "shared.")
     else:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import model_catalog
 from engine.errors import PlanError
+from engine.importers.quantization import serving_defaults_for
 from engine.model.spec import ModelSpec
 from engine.units import parse_count
 from gui.panels.form import BoundForm, error_label
@@ -170,12 +171,14 @@ class ModelPanel(BoundForm):
         """Replace the plan's model by the one a local config.json describes (one undo step)."""
         try:
             spec = model_from_config_file(path)
+            defaults = serving_defaults_for(path)  # the checkpoint's quantization_config, for a serving plan
         except PlanError as e:
             self.file_error.setText(str(e))
             self.file_error.show()
             return False
         self.file_error.hide()
-        self._apply_model(spec, translate("ModelPanel", "Load model from {file}").format(file=Path(path).name))
+        self.document.apply(with_model(self.document.plan, spec, defaults),
+                            translate("ModelPanel", "Load model from {file}").format(file=Path(path).name))
         self.model_file_loaded.emit(str(path))
         return True
 

@@ -20,6 +20,7 @@ from engine.model.spec import ModelSpec
 from engine.plan.schema import Plan, plan_error_from_validation, with_changes
 from engine.replay_scope import allocator_replay_problem
 from engine.serving.config import ServingConfig
+from engine.serving.release import quant_for_model, release_quant
 
 
 def get_field(obj: Any, path: str) -> Any:
@@ -38,8 +39,8 @@ def set_field(plan: Plan, path: str, value: Any) -> Plan:
     is refused here, naming this field and value, rather than by the estimate.  Switching the serving
     runtime away from llama.cpp drops the llama.cpp-only values (their rows are greyed then) in the
     same plan, one undo step; so does a model edit for a --n-cpu-moe it cannot take (:func:`with_model`)."""
-    if path == "serving.runtime" and value != "llamacpp" and plan.serving is not None:
-        plan = plan.model_copy(update={"serving": plan.serving.model_copy(update=dict.fromkeys(LLAMACPP_ONLY))})
+    if path == "serving.runtime" and plan.serving is not None:
+        plan = _for_runtime(plan, value)
     head, _, rest = path.partition(".")
     if not rest:
         new = typing.cast(Plan, _validated(type(plan), {**_shallow(plan), head: value}, ""))
@@ -53,23 +54,43 @@ def set_field(plan: Plan, path: str, value: Any) -> Plan:
         except PlanError as e:  # a plan-wide limit: said at the field that was edited, with what the plan would be
             shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
             raise PlanError(path, value, f"{e.allowed}; {shown} makes {e.value}") from None
-    return _cpu_moe_for_model(new) if head == "model" else new
+    return _serving_for_model(plan.model, new) if head == "model" else new
 
 
-def _cpu_moe_for_model(plan: Plan) -> Plan:
-    """A llama.cpp --n-cpu-moe the plan's model cannot take: none without routed experts (its row is greyed
-    then), at most the model's layers."""
+def _for_runtime(plan: Plan, runtime: Any) -> Plan:
+    """Leaving llama.cpp drops its only values (their rows are greyed then); a model's release format follows
+    the runtime (gpt-oss: mxfp4 under vLLM, the MXFP4_MOE GGUF under llama.cpp)."""
     serving = plan.serving
-    if serving is None or not serving.cpu_moe_layers:
+    if serving is None:
         return plan
-    keep = None if plan.model.moe is None else min(serving.cpu_moe_layers, plan.model.layers)
-    return plan.model_copy(update={"serving": serving.model_copy(update={"cpu_moe_layers": keep})})
+    update: dict[str, Any] = dict.fromkeys(LLAMACPP_ONLY) if runtime != "llamacpp" else {}
+    if isinstance(runtime, str) and serving.quant == release_quant(plan.model.name, serving.runtime):
+        update["quant"] = release_quant(plan.model.name, runtime) or serving.quant
+    return plan.model_copy(update={"serving": serving.model_copy(update=update)}) if update else plan
 
 
-def with_model(plan: Plan, spec: ModelSpec) -> Plan:
-    """The plan with another model (a preset, a config file); a --n-cpu-moe the new model cannot take goes with
-    the switch, in the same undo step."""
-    return _cpu_moe_for_model(plan.model_copy(update={"model": spec}))
+def _serving_for_model(old: ModelSpec, plan: Plan) -> Plan:
+    """What a model switch does to the serving settings: a llama.cpp --n-cpu-moe the new model cannot take goes
+    (none without routed experts, its row greyed then; at most the model's layers), and the weight format
+    follows the model when the user did not choose one (:func:`engine.serving.release.quant_for_model`)."""
+    serving = plan.serving
+    if serving is None:
+        return plan
+    update: dict[str, Any] = {"quant": quant_for_model(old, plan.model, serving.quant, serving.runtime)}
+    if serving.cpu_moe_layers:
+        update["cpu_moe_layers"] = None if plan.model.moe is None else min(serving.cpu_moe_layers, plan.model.layers)
+    return plan.model_copy(update={"serving": serving.model_copy(update=update)})
+
+
+def with_model(plan: Plan, spec: ModelSpec, checkpoint: dict | None = None) -> Plan:
+    """The plan with another model (a preset, a config file); a --n-cpu-moe the new model cannot take and the
+    format of a model released quantized go with the switch, in the same undo step.  ``checkpoint``: the serving
+    defaults a local checkpoint's quantization_config gives (``engine.importers.quantization.serving_defaults``:
+    format, modules kept in 16 bit, group size), which a serving plan takes."""
+    new = _serving_for_model(plan.model, plan.model_copy(update={"model": spec}))
+    if checkpoint and new.serving is not None:
+        new = new.model_copy(update={"serving": new.serving.model_copy(update=checkpoint)})
+    return new
 
 
 def field_range(path: str, decimals: int = 0) -> tuple[float, float]:
