@@ -39,6 +39,7 @@ from engine.serving.kv_cache import (
     model_bytes_per_token,
 )
 from engine.serving.llamacpp_offload import expert_layers_on_host
+from engine.serving.release import released_experts
 from engine.serving.runtimes import RuntimeProfile, profile
 from engine.serving.split import split_layers
 from engine.serving.summary import ServingSummary
@@ -121,7 +122,7 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
         spec = spec.model_copy(update={"sliding_window": None})
     mxfp4 = vllm_mxfp4_backend(cfg, layout.cards[0].gpu)
     return Setting(
-        spec=spec, cfg=cfg, scheme=served_scheme(cfg, mxfp4), mxfp4=mxfp4,
+        spec=spec, cfg=cfg, scheme=served_scheme(cfg, mxfp4, spec), mxfp4=mxfp4,
         kv_fmt=kv_format(cfg.kv_dtype), runtime=rt, split=split,
         block=cfg.paged_block_size or rt.paged_block,
         chunk=batch.tokens if batch else cfg.prefill_chunk or rt.prefill_chunk,
@@ -141,10 +142,14 @@ def vllm_mxfp4_backend(cfg: ServingConfig, gpu: str) -> Mxfp4Backend | None:
     return mxfp4_backend(catalog_gpu(gpu), version)
 
 
-def served_scheme(cfg: ServingConfig, mxfp4: Mxfp4Backend | None) -> QuantScheme:
-    """The plan's weight format as its runtime holds it: vLLM pads MXFP4 experts for its kernel."""
+def served_scheme(cfg: ServingConfig, mxfp4: Mxfp4Backend | None, spec: ModelSpec) -> QuantScheme:
+    """The plan's weight format as its runtime holds it: vLLM pads MXFP4 experts for its kernel; a GGUF of a model
+    released with quantized experts keeps them (:func:`engine.serving.release.released_experts`)."""
     scheme = find_scheme(cfg.quant, cfg.group_size, cfg.double_quant, cfg.keep_modules)
-    return replace(scheme, expert_pad=mxfp4.pad) if mxfp4 is not None else scheme
+    if mxfp4 is not None:
+        return replace(scheme, expert_pad=mxfp4.pad)
+    kept = released_experts(spec) if scheme.family == "gguf" and scheme.experts is None else None
+    return replace(scheme, experts=kept) if kept is not None else scheme
 
 
 def llamacpp_keeps_windows(spec: ModelSpec) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from engine.errors import PlanError
 from engine.model.spec import ModelSpec
+from engine.weights.formats import StorageFormat
 from engine.weights.quant import find_scheme
 
 DEFAULT_QUANT = "bf16"  # ServingConfig.quant's default
@@ -30,6 +31,17 @@ def release_quant(model_name: str, runtime: str) -> str | None:
     if quant is None:
         return None
     return GGUF_OF_RELEASE.get(quant, quant) if runtime == "llamacpp" else quant
+
+
+def released_experts(spec: ModelSpec) -> StorageFormat | None:
+    """The format a MoE preset's routed experts are released in when a GGUF quantization keeps them: every
+    published GGUF of gpt-oss leaves the experts' MXFP4 blocks as they are and quantizes the rest (bartowski's
+    gpt-oss-20b quants, llama.cpp b6096: "All quants keep the feed forward networks at mxfp4"; unsloth's
+    Q4_K_M: 'type mxfp4: 72 tensors', 10.81 GiB).  None for other models."""
+    if spec.moe is None:
+        return None
+    quant = release_quant(spec.name, "vllm")
+    return find_scheme(quant).experts if quant is not None else None
 
 
 def _experts_only(quant: str) -> bool:

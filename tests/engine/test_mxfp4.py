@@ -177,3 +177,16 @@ def test_format_options_skip_experts_only_formats_for_dense_models(tmp_path, cap
         names[model] = {o.quant for o in quant_options(load_plan(path))}
     assert "mxfp4" not in names["llama-3.1-8b"] and "bf16" in names["llama-3.1-8b"]
     assert "mxfp4" in names["gpt-oss-20b"]
+
+
+def test_a_gguf_of_gpt_oss_keeps_the_experts_mxfp4(capsys):
+    # bartowski's gpt-oss-20b quants (llama.cpp b6096): "All quants keep the feed forward networks at mxfp4".
+    # Q6_K: the experts 10,152,345,600 B as released; q, k, v (2,880-wide rows, not a multiple of 256) fall back
+    # to Q8_0: (4,096 + 512 + 512) x 90 x 34 = 15,667,200 a layer; attn_output (4,096 wide) Q6_K: 2,880 x 16
+    # blocks x 210 = 9,676,800; token embedding and output (2,880 wide) Q8_0 615,329,280 each; F32 as in MXFP4_MOE
+    f32 = 24 * (8_000 + 276_480 + 92_160 + 5_760) * 4 + 2_880 * 4
+    expected = EXPERTS_20B + 24 * (15_667_200 + 9_676_800) + 2 * 615_329_280 + f32
+    report = _report(capsys, "--model", "gpt-oss-20b", "--quant", "Q6_K", "--runtime", "llamacpp", "--gpu", "RTX 4090")
+    assert report["weight_bytes"] == expected == 12_027_982_080
+    # published: 'gpt-oss-20b-Q6_K.gguf ... 12.04GB ... Q6_K with all FFN kept at MXFP4_MOE' (the model card)
+    assert abs(expected / 1e9 - 12.04) < 0.02
