@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.model.spec import ModelSpec
-from engine.report.formatting import n
+from engine.report.formatting import ceil_div, n
 from engine.report.records import Breakdown, Figure, figure, make_breakdown
 from engine.serving.config import ServingConfig
 from engine.serving.kv_cache import KvUse, WindowPolicy, kv_bytes, kv_use
@@ -107,15 +107,38 @@ def layer_weight_bytes(scheme: QuantScheme, spec: ModelSpec, layer: int, tp: int
 
 def kernel_extra_bytes(s: Setting, layers: tuple[int, ...] | range, tp: int) -> tuple[int, str]:
     """(bytes, formula) a runtime's kernels keep beside the weights of ``layers`` on one of ``tp`` ranks: vLLM's
-    Triton MXFP4 path (:meth:`engine.serving.vllm_mxfp4.Mxfp4Backend.resident_extra`)."""
-    if s.mxfp4 is None:
+    Triton MXFP4 path (:meth:`engine.serving.vllm_mxfp4.Mxfp4Backend.resident_extra`) and its MLA attention's
+    16-bit copy of a quantized ``kv_b_proj`` (:func:`mla_absorbed_bytes`)."""
+    total, parts = 0, []
+    if s.mxfp4 is not None:
+        per_layer, formula = s.mxfp4.resident_extra(s.spec, tp)
+        moe_layers = sum(1 for i in layers if s.spec.is_moe_layer(i))
+        if per_layer and moe_layers:
+            total += per_layer * moe_layers
+            parts.append(f"{s.mxfp4.name} MXFP4 kernel's copies, {moe_layers} MoE layers × ({formula}) = "
+                         f"{n(per_layer * moe_layers)} B")
+    if s.vllm is not None and layers:
+        per_layer, formula = mla_absorbed_bytes(s, tp)
+        if per_layer:
+            total += per_layer * len(layers)
+            parts.append(f"{len(layers)} layers × {formula}")
+    return total, "; ".join(parts)
+
+
+def mla_absorbed_bytes(s: Setting, tp: int) -> tuple[int, str]:
+    """(bytes a layer, formula) of vLLM's MLA absorbed weights on one of ``tp`` ranks.  ``MLACommonImpl.
+    process_weights_after_loading`` splits ``kv_b_proj`` into ``W_UK_T`` and ``W_UV`` for the decode's batched
+    matmuls, which run in 16 bit ("we currently do not have quantized bmm's ... we just store fp16/bf16 copies"):
+    a quantized ``kv_b_proj`` is dequantized into a new tensor, heads/TP × kv_lora_rank × (qk_nope + v_head) × 2 B,
+    held beside the quantized one; a 16-bit one is viewed, not copied."""
+    m = s.spec.mla
+    if m is None or s.scheme.bits_per_weight >= 16:
         return 0, ""
-    per_layer, formula = s.mxfp4.resident_extra(s.spec, tp)
-    moe_layers = sum(1 for i in layers if s.spec.is_moe_layer(i))
-    if not per_layer or not moe_layers:
-        return 0, ""
-    total = per_layer * moe_layers
-    return total, f"{s.mxfp4.name} MXFP4 kernel's copies, {moe_layers} MoE layers × ({formula}) = {n(total)} B"
+    heads = ceil_div(s.spec.heads, tp)
+    width = m.qk_nope_head_dim + m.v_head_dim
+    per_layer = heads * m.kv_lora_rank * width * ACT_BYTES
+    return per_layer, (f"vLLM MLA's 16-bit W_UK_T / W_UV ({heads} heads × kv_lora_rank {m.kv_lora_rank} × "
+                       f"{width} × {ACT_BYTES} B = {n(per_layer)} B)")
 
 
 def stage_weights(s: Setting, stage: int, tp: int) -> StageWeights:

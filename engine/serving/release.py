@@ -1,7 +1,7 @@
 """The weight format a model is released in, as each runtime loads it, and what a model switch does to the
 plan's format.
 
-A preset whose authors release quantized weights (gpt-oss: MXFP4 experts) names that format
+A preset whose authors release quantized weights (gpt-oss: MXFP4 experts; DeepSeek-V3 / R1: FP8) names that format
 (``ModelPreset.release_quant``); serving it in 16 bit would count weights nobody downloads (gpt-oss-20b:
 41.8 GB in bf16 against the 13.8 GB checkpoint).  llama.cpp loads the release through its own conversion:
 ``convert_hf_to_gguf.py`` keeps gpt-oss's MXFP4 expert blocks as they are, and the ggml-org GGUFs store
@@ -30,7 +30,7 @@ def release_quant(model_name: str, runtime: str) -> str | None:
         return None
     if quant is None:
         return None
-    return GGUF_OF_RELEASE.get(quant, quant) if runtime == "llamacpp" else quant
+    return GGUF_OF_RELEASE.get(quant) if runtime == "llamacpp" else quant  # llama.cpp loads no FP8 checkpoint
 
 
 def released_experts(spec: ModelSpec) -> StorageFormat | None:
