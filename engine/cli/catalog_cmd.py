@@ -86,14 +86,15 @@ def _run_models(args: argparse.Namespace) -> int:
         print_json({"models": [{**m.model_dump(mode="json", exclude_none=True), "parameters": parameter_count(m.spec)}
                                for m in presets]})
         return 0
-    rows = [["name", "family", "layers", "hidden", "heads", "kv", "params B", "published B", "diff %"]]
+    rows = [["name", "family", "layers", "hidden", "heads", "kv", "params B", "published B", "diff %", "released"]]
     for m in presets:
         s, count = m.spec, parameter_count(m.spec)
         rows.append([m.name, m.family, str(s.layers), str(s.hidden), str(s.heads), str(s.kv_heads_),
                      f"{count / 1e9:.2f}", f"{m.published_params / 1e9:.2f}",
-                     f"{100 * (count - m.published_params) / m.published_params:+.2f}"])
+                     f"{100 * (count - m.published_params) / m.published_params:+.2f}", m.release_quant or "16-bit"])
     print(_table(rows, right={2, 3, 4, 5, 6, 7, 8}))
-    print(f"\n{len(presets)} models; params = the engine's count from the architecture (B = 10^9)")
+    print(f"\n{len(presets)} models; params = the engine's count from the architecture (B = 10^9); released = the "
+          "weight format the authors publish, which `infer` serves by default")
     return 0
 
 

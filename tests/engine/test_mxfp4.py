@@ -190,3 +190,9 @@ def test_a_gguf_of_gpt_oss_keeps_the_experts_mxfp4(capsys):
     assert report["weight_bytes"] == expected == 12_027_982_080
     # published: 'gpt-oss-20b-Q6_K.gguf ... 12.04GB ... Q6_K with all FFN kept at MXFP4_MOE' (the model card)
     assert abs(expected / 1e9 - 12.04) < 0.02
+
+
+def test_the_catalog_lists_each_preset_release_format(capsys):
+    assert main(["catalog", "models"]) == 0
+    rows = {line.split()[0]: line.split()[-1] for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert rows["gpt-oss-20b"] == "mxfp4" and rows["deepseek-r1"] == "fp8" and rows["llama-3.1-8b"] == "16-bit"
