@@ -40,6 +40,9 @@ CASES = {
                                           tp=2, gpu="A100 80GB", capacity_bytes=85_899_345_920),
     "DeepSeek-V3 FP8 vLLM, TP 8 x 141 GB": serving(DEEPSEEK_V3, ServingConfig(quant="fp8", runtime="vllm", batch=16),
                                                    tp=8, gpu="H200", capacity_bytes=150_754_820_096),
+    "gpt-oss-120b MXFP4 vLLM (Triton), 1 x 80 GB": serving(
+        find_model("gpt-oss-120b").spec, ServingConfig(quant="mxfp4", runtime="vllm", context=65536),
+        gpu="H100 SXM", capacity_bytes=85_045_477_376),
     "30B-A3B Q4_K_M llama.cpp, n-cpu-moe 30": serving(
         find_model("qwen3-30b-a3b").spec, ServingConfig(quant="Q4_K_M", runtime="llamacpp", context=32768,
                                                         cpu_moe_layers=30),
