@@ -34,7 +34,7 @@ from engine.serving.vllm_profiling import VLLM_NON_TORCH_GROWTH_BYTES, VllmProfi
 from engine.serving.vllm_sampler import FP32_BYTES, SamplerWarmup, sampler_warmup
 from engine.serving.workspace import ACT_BYTES, forward_tokens, workspace, workspace_bytes
 from engine.weights.formats import StorageFormat
-from engine.weights.quant import QuantScheme, tensor_bytes
+from engine.weights.quant import QuantScheme, tensor_bytes, tensor_format
 from engine.weights.tensors import Tensor, layer_tensors, outer_tensors, output_matrix
 
 
@@ -132,7 +132,8 @@ def mla_absorbed_bytes(s: Setting, tp: int) -> tuple[int, str]:
     a quantized ``kv_b_proj`` is dequantized into a new tensor, heads/TP × kv_lora_rank × (qk_nope + v_head) × 2 B,
     held beside the quantized one; a 16-bit one is viewed, not copied."""
     m = s.spec.mla
-    if m is None or s.scheme.bits_per_weight >= 16:
+    kv_b = next((t for layer in layer_tensors(s.spec) for t in layer if t.name == "kv_b_proj"), None)
+    if m is None or kv_b is None or tensor_format(s.scheme, kv_b, s.spec).bits >= 16:
         return 0, ""
     heads = ceil_div(s.spec.heads, tp)
     width = m.qk_nope_head_dim + m.v_head_dim

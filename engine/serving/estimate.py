@@ -136,7 +136,8 @@ def _setting(plan: Plan, cfg: ServingConfig, topo) -> Setting:
 def vllm_mxfp4_backend(cfg: ServingConfig, gpu: str) -> Mxfp4Backend | None:
     """vLLM's MXFP4 MoE kernel for the plan's release and first card (:mod:`engine.serving.vllm_mxfp4`); None when
     the plan is not vLLM serving MXFP4 experts."""
-    if cfg.runtime != "vllm" or find_scheme(cfg.quant).experts is None or find_scheme(cfg.quant).family != "hf":
+    scheme = find_scheme(cfg.quant)
+    if cfg.runtime != "vllm" or scheme.experts is None or scheme.family != "hf":
         return None
     version = parse_vllm_version(cfg.vllm_version) if cfg.vllm_version is not None else None
     return mxfp4_backend(catalog_gpu(gpu), version)

@@ -8,10 +8,11 @@ hidden size, each rounded up as the backend ``get_mxfp4_backend`` picks needs:
 =====================================  ===============================  =========  ==========
 backend                                where                            F' to      H' to
 =====================================  ===============================  =========  ==========
-Marlin                                 CUDA below 9.0 or from 11.0      128        256
-Triton (OpenAI ``triton_kernels``)     CUDA 9.x and 10.x without        64         (none)
-                                       FlashInfer, ROCm
-FlashInfer MXFP4 x BF16 (SM100)        CUDA 10.x with FlashInfer        256        256
+Marlin                                 CUDA below 9.0 or from 11.0;     128        256
+                                       Hopper before vLLM 0.12
+Triton (OpenAI ``triton_kernels``)     Hopper (CUDA 9.x)                64         (none)
+FlashInfer MXFP4 x BF16 (SM100)        CUDA 10.x (FlashInfer)           256        256
+Triton on ROCm                         MI300 (gfx942); gfx950           128; 256   128; 256
 =====================================  ===============================  =========  ==========
 
 vLLM releases before 0.12.0 did not ship ``triton_kernels`` (users installed it by hand; vllm-project/vllm

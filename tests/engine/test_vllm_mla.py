@@ -42,3 +42,9 @@ def test_llama_cpp_has_no_fp8_release_to_load(capsys):
     assert main(["infer", "--model", "deepseek-r1", "--gpu", "H200", "--gpus", "8", "--runtime", "llamacpp",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["serving"]["quant"] == "bf16"
+
+
+def test_a_checkpoint_keeping_attention_in_16_bit_has_no_copy(capsys):
+    vllm, _ = _weights(capsys, "--runtime", "vllm", "--keep-16bit", "self_attn")
+    trtllm, _ = _weights(capsys, "--runtime", "trtllm", "--quant", "fp8", "--keep-16bit", "self_attn")
+    assert vllm == trtllm
