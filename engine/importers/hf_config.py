@@ -104,6 +104,22 @@ def _gpt_oss(c: _Config) -> dict:
     return spec
 
 
+def _glm4_moe(c: _Config) -> dict:
+    """GLM-4.5 / GLM-4.5-Air (transformers ``Glm4MoeConfig``): biased Q/K/V (``attention_bias``), an optional
+    qk-norm (``use_qk_norm``), the first ``first_k_dense_replace`` layers dense, the rest routed experts of
+    ``moe_intermediate_size`` beside ``n_shared_experts`` shared ones.  The multi-token-prediction layer
+    (``num_nextn_predict_layers``) is not counted: vLLM loads it only for speculative decoding, and the
+    router's score-correction bias (one value per expert) is left out."""
+    spec = _llama_like(c, qk_norm=c.flag("use_qk_norm", default=False))
+    spec["moe"] = {
+        "experts": c.int("n_routed_experts"), "top_k": c.int("num_experts_per_tok"),
+        "expert_ffn": c.int("moe_intermediate_size"),
+        "shared_experts": c.data.get("n_shared_experts") or 0,
+        "first_dense_layers": c.data.get("first_k_dense_replace") or 0,
+    }
+    return spec
+
+
 def _qwen_moe(c: _Config, *, qwen3: bool) -> dict:
     """Qwen2-MoE (one gated shared expert) and Qwen3-MoE (no shared expert, qk-norm).
 
@@ -250,6 +266,7 @@ FAMILIES: dict[str, Callable[[_Config], dict]] = {
     "granite": _granite,
     "mixtral": _mixtral,
     "gpt_oss": _gpt_oss,
+    "glm4_moe": _glm4_moe,
     "qwen2_moe": lambda c: _qwen_moe(c, qwen3=False),
     "qwen3_moe": lambda c: _qwen_moe(c, qwen3=True),
     "deepseek_v2": _deepseek,

@@ -159,6 +159,7 @@ CURRENT_MODELS = [
     ("gemma-3-1b", "google/gemma-3-1b-pt"), ("phi-4", "microsoft/phi-4"),
     ("mistral-nemo-12b", "mistralai/Mistral-Nemo-Base-2407"),
     ("gpt-oss-20b", "openai/gpt-oss-20b"), ("gpt-oss-120b", "openai/gpt-oss-120b"),
+    ("glm-4.5-air", "zai-org/GLM-4.5-Air"), ("glm-4.5", "zai-org/GLM-4.5"),
 ]
 
 
@@ -232,6 +233,18 @@ def test_gpt_oss_20b_count_by_hand_and_what_it_leaves_out():
     count = parameter_count(find_model("openai/gpt-oss-20b").spec)
     assert count == 20_914_754_880
     assert count + 24 * (64 + 32) == find_model("gpt-oss-20b").published_params
+
+
+def test_glm_4_5_air_count_by_hand():
+    # GLM-4.5-Air (config.json as in llama.cpp PR 15026): h=4096, 96 heads x 128 (q 12,288), 8 KV heads (k/v 1,024),
+    # biased q/k/v, the first layer dense (FFN 10,944), 45 MoE layers of 128 routed experts + 1 shared (FFN 1,408):
+    #   attention 4096*12288 + 2 * 4096*1024 + 12288*4096 = 109,051,904; q/k/v biases 14,336; 2 RMSNorms 8,192
+    #   dense layer: + 3 * 4096 * 10944 = 134,479,872 -> 243,554,304
+    #   MoE layer: + router 128 * 4096 = 524,288 + 129 experts * 3 * 4096 * 1408 = 2,231,894,016 -> 2,341,492,736
+    #   46 layers = 243,554,304 + 45 * 2,341,492,736 = 105,610,727,424
+    #   + embedding and output 2 * 151552 * 4096 = 1,241,513,984 + final norm 4,096 -> 106,852,245,504
+    # the model card's "106B total"; the multi-token-prediction layer (block 46 of the GGUF) is not counted
+    assert parameter_count(find_model("zai-org/GLM-4.5-Air").spec) == 106_852_245_504
 
 
 def test_model_names_and_aliases_are_unique_after_normalize():

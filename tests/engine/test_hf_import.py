@@ -472,3 +472,26 @@ def test_cli_add_model_from_a_folder_uses_the_exact_weight_count(tmp_path, capsy
     preset = find_model("tl")
     assert preset.published_params == 760 and preset.spec.name == "tiny-local"
     assert "imported offline" in preset.source
+
+
+# GLM-4.5-Air (zai-org/GLM-4.5-Air config.json, the fields llama.cpp PR 15026 transcribes)
+GLM_4_5_AIR = {
+    "architectures": ["Glm4MoeForCausalLM"], "model_type": "glm4_moe", "attention_bias": True,
+    "first_k_dense_replace": 1, "head_dim": 128, "hidden_size": 4096, "intermediate_size": 10944,
+    "max_position_embeddings": 131072, "moe_intermediate_size": 1408, "n_group": 1, "n_routed_experts": 128,
+    "n_shared_experts": 1, "norm_topk_prob": True, "num_attention_heads": 96, "num_experts_per_tok": 8,
+    "num_hidden_layers": 46, "num_key_value_heads": 8, "num_nextn_predict_layers": 1, "partial_rotary_factor": 0.5,
+    "rms_norm_eps": 1e-05, "rope_theta": 1000000, "routed_scaling_factor": 1.0, "tie_word_embeddings": False,
+    "topk_group": 1, "use_qk_norm": False, "vocab_size": 151552,
+}
+
+
+def test_glm4_moe_config_imports_as_the_preset(tmp_path):
+    from engine.catalog import find_model
+
+    (tmp_path / "config.json").write_text(json.dumps(GLM_4_5_AIR), encoding="utf-8")
+    spec = model_from_local(tmp_path)
+    assert spec.model_copy(update={"name": "glm-4.5-air"}) == find_model("glm-4.5-air").spec
+    # the qk-norm of GLM-4.5 (use_qk_norm true) adds 2 x 128 per layer
+    (tmp_path / "config.json").write_text(json.dumps({**GLM_4_5_AIR, "use_qk_norm": True}), encoding="utf-8")
+    assert parameter_count(model_from_local(tmp_path)) == parameter_count(spec) + 46 * 2 * 128
