@@ -281,6 +281,11 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
     padding = _mxfp4_padding_note(s, ev.gpu_names[0], max(ev.topo.tp_size)) if s.scheme.expert_pad != (1, 1) else None
     if padding is not None:
         out.append(padding)
+    if s.scheme.name == "mxfp4" and s.cfg.runtime == "llamacpp":
+        out.append(PlanWarning("mxfp4-gguf", (
+            "mxfp4 keeps every tensor but the experts in 16 bit, as a GGUF converted at F16/BF16 (unsloth's "
+            "gpt-oss-*-F16.gguf); the ggml-org gpt-oss-*-mxfp4.gguf files are MXFP4_MOE (the rest Q8_0)"),
+            severity="info"))
     if s.scheme.family == "gguf" and s.cfg.runtime != "llamacpp":
         out.append(PlanWarning("gguf-runtime", f"{s.scheme.name} is a GGUF format, usually served by llama.cpp",
                                severity="info"))

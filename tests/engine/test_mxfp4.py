@@ -196,3 +196,8 @@ def test_the_catalog_lists_each_preset_release_format(capsys):
     assert main(["catalog", "models"]) == 0
     rows = {line.split()[0]: line.split()[-1] for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert rows["gpt-oss-20b"] == "mxfp4" and rows["deepseek-r1"] == "fp8" and rows["llama-3.1-8b"] == "16-bit"
+
+
+def test_mxfp4_under_llama_cpp_says_which_gguf_it_is(capsys):
+    report = _report(capsys, "--model", "gpt-oss-20b", "--quant", "mxfp4", "--runtime", "llamacpp", "--gpu", "RTX 4090")
+    assert any(w["code"] == "mxfp4-gguf" and "MXFP4_MOE" in w["message"] for w in report["warnings"])
