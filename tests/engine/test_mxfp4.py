@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.catalog import find_gpu, find_model
 from engine.cli.main import main
@@ -201,3 +203,31 @@ def test_the_catalog_lists_each_preset_release_format(capsys):
 def test_mxfp4_under_llama_cpp_says_which_gguf_it_is(capsys):
     report = _report(capsys, "--model", "gpt-oss-20b", "--quant", "mxfp4", "--runtime", "llamacpp", "--gpu", "RTX 4090")
     assert any(w["code"] == "mxfp4-gguf" and "MXFP4_MOE" in w["message"] for w in report["warnings"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(layers=st.integers(1, 6), hidden=st.sampled_from([256, 512, 2880, 4096]), experts=st.integers(2, 16),
+       expert_ffn=st.sampled_from([128, 704, 1408, 2880]), tp=st.sampled_from([1, 2, 4]))
+def test_mxfp4_bounds_and_padding_never_shrink(layers, hidden, experts, expert_ffn, tp):
+    from dataclasses import replace
+
+    from engine.model.spec import ModelSpec, MoESpec
+    from engine.serving.vllm_mxfp4 import MARLIN, TRITON
+
+    spec = ModelSpec(name="moe", layers=layers, hidden=hidden, heads=8, kv_heads=2, head_dim=64, ffn=4 * hidden,
+                     vocab=1024, gated_mlp=True, norm="rmsnorm", bias=False,
+                     moe=MoESpec(experts=experts, top_k=2, expert_ffn=expert_ffn))
+    tensors = [t for layer in layer_tensors(spec) for t in layer] + list(outer_tensors(spec))
+
+    def total(scheme) -> int:
+        return sum(tensor_bytes(scheme, t, spec, tp) for t in tensors)
+
+    mx, bf16 = find_scheme("mxfp4"), find_scheme("bf16")
+    rest = sum(tensor_bytes(bf16, t, spec, tp) for t in tensors if not t.is_routed_expert)
+    experts_bf16 = total(bf16) - rest
+    # the experts shrink to 17/32 of a byte per element (within a block's rounding), the rest stays bf16
+    assert rest < total(mx) < total(bf16)
+    assert total(mx) - rest <= experts_bf16 * 17 // 64 + experts * 3 * 2 * hidden
+    # a kernel's padding adds bytes, never removes them; Marlin pads at least as much as Triton
+    plain, triton, marlin = total(mx), total(replace(mx, expert_pad=TRITON.pad)), total(replace(mx, expert_pad=MARLIN.pad))
+    assert plain <= triton <= marlin
