@@ -227,4 +227,19 @@ def run(args: argparse.Namespace) -> int:
         unit = unit_of(args)
         print(render_table(est, unit, args.all_cards))
         print("\n".join(serving_lines(est, unit, extra)))
+        released = _released_by_default(args, plan)
+        if released:
+            print(released)
     return 0
+
+
+def _released_by_default(args: argparse.Namespace, plan: Plan) -> str:
+    """The line saying a preset is served in the format its authors release, when --quant did not choose one."""
+    from engine.serving.release import release_quant
+
+    if args.plan or args.quant is not None or args.model is None or looks_like_path(args.model) or plan.serving is None:
+        return ""
+    quant = plan.serving.quant
+    if quant != release_quant(args.model, plan.serving.runtime):
+        return ""
+    return f"{plan.model.name} is served as released, in {quant} (--quant bf16 for 16-bit weights)"

@@ -231,3 +231,10 @@ def test_mxfp4_bounds_and_padding_never_shrink(layers, hidden, experts, expert_f
     # a kernel's padding adds bytes, never removes them; Marlin pads at least as much as Triton
     plain, triton, marlin = total(mx), total(replace(mx, expert_pad=TRITON.pad)), total(replace(mx, expert_pad=MARLIN.pad))
     assert plain <= triton <= marlin
+
+
+def test_the_text_report_says_the_release_format_was_chosen(capsys):
+    assert main(["infer", "--model", "gpt-oss-20b", "--gpu", "RTX 4090", "--runtime", "vllm"]) == 0
+    assert "gpt-oss-20b is served as released, in mxfp4" in capsys.readouterr().out
+    assert main(["infer", "--model", "gpt-oss-20b", "--gpu", "RTX 4090", "--runtime", "vllm", "--quant", "mxfp4"]) == 0
+    assert "served as released" not in capsys.readouterr().out  # the user chose it
