@@ -13,7 +13,7 @@ from engine.resources import resource_path
 
 Category = Literal["training", "finetune", "vllm", "llamacpp", "verdict"]
 Metric = Literal[
-    "weights_bytes_per_card", "kv_pool_tokens", "max_concurrency", "kv_cache_bytes", "compute_buffer_bytes",
+    "weights_bytes_per_card", "kv_pool_tokens", "kv_pool_bytes", "max_concurrency", "kv_cache_bytes", "compute_buffer_bytes",
     "weights_buffer_bytes", "model_file_bytes", "peak_allocated_bytes", "peak_reserved_bytes",
     "device_used_bytes", "profile_peak_bytes", "verdict",
 ]

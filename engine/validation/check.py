@@ -83,6 +83,8 @@ def measure(case: Case, report: dict) -> float | str:
         return "fits" if report["fits"] else "oom"
     if metric == "kv_pool_tokens":
         return float(report["kv_pool_tokens"] or 0)
+    if metric == "kv_pool_bytes":  # the smallest card's pool, as vLLM's workers each log theirs
+        return float((report.get("serving") or {}).get("kv_pool_bytes") or 0)
     if metric == "max_concurrency":
         max_len = case.settings.get("max_model_len") or report["serving"]["context"]
         return (report["kv_pool_tokens"] or 0) / max_len
