@@ -194,6 +194,7 @@ def reload_catalogs() -> None:
     _gpu_catalog.cache_clear()
     _model_catalog.cache_clear()
     _gpu_index.cache_clear()
+    _model_index.cache_clear()
 
 
 def _index(entries) -> dict[str, object]:
@@ -224,14 +225,24 @@ def find_gpu(name: str) -> GpuSpec:
     return hit
 
 
+@lru_cache(maxsize=4)  # per user folder, as _gpu_index: a serving estimate looks its model's release format up
+def _model_index(user_dir: Path) -> dict[str, object]:
+    return _index(_model_catalog(user_dir))
+
+
+def lookup_model(name: str) -> ModelPreset | None:
+    """The preset named ``name`` (or one of its aliases), or None."""
+    return _model_index(user_catalog_dir()).get(normalize(name))  # type: ignore[return-value]
+
+
 def find_model(name: str) -> ModelPreset:
     key = normalize(name)
-    hit = _index(model_catalog()).get(key)
+    hit = lookup_model(name)
     if hit is None:
         close = [m.name for m in model_catalog() if key and key in normalize(m.name)]
         hint = f" (did you mean {', '.join(close[:4])}?)" if close else "; `vramplan catalog models` lists them"
         raise PlanError("model", name, "a model preset, a local config.json or model folder" + hint)
-    return hit  # type: ignore[return-value]
+    return hit
 
 
 def save_user_gpu(gpu: GpuSpec) -> Path:

@@ -132,8 +132,10 @@ def mla_absorbed_bytes(s: Setting, tp: int) -> tuple[int, str]:
     a quantized ``kv_b_proj`` is dequantized into a new tensor, heads/TP × kv_lora_rank × (qk_nope + v_head) × 2 B,
     held beside the quantized one; a 16-bit one is viewed, not copied."""
     m = s.spec.mla
-    kv_b = next((t for layer in layer_tensors(s.spec) for t in layer if t.name == "kv_b_proj"), None)
-    if m is None or kv_b is None or tensor_format(s.scheme, kv_b, s.spec).bits >= 16:
+    if m is None:
+        return 0, ""
+    kv_b = next((t for t in layer_tensors(s.spec)[0] if t.name == "kv_b_proj"), None)  # every MLA layer has one
+    if kv_b is None or tensor_format(s.scheme, kv_b, s.spec).bits >= 16:
         return 0, ""
     heads = ceil_div(s.spec.heads, tp)
     width = m.qk_nope_head_dim + m.v_head_dim

@@ -278,7 +278,7 @@ def _warnings(ev: Evaluator, rows: list[CardEstimate], host: int) -> list[PlanWa
             out.append(PlanWarning("format-unsupported", f"{s.scheme.name} on {gpu.name}: {support.note}"))
         elif support.note:
             out.append(PlanWarning("format-emulated", f"{s.scheme.name} on {gpu.name}: {support.note}", severity="info"))
-    padding = _mxfp4_padding_note(s, ev.gpu_names[0], max(ev.topo.tp_size)) if s.scheme.expert_pad != (1, 1) else None
+    padding = _mxfp4_padding_note(s, ev.gpu_names[0], max(ev.topo.tp_size))
     if padding is not None:
         out.append(padding)
     if s.scheme.name == "mxfp4" and s.cfg.runtime == "llamacpp":

@@ -22,12 +22,10 @@ GGUF_OF_RELEASE = {"mxfp4": "MXFP4_MOE"}  # a release format -> the GGUF file ty
 def release_quant(model_name: str, runtime: str) -> str | None:
     """The format ``runtime`` serves preset ``model_name``'s released weights in; None for a 16-bit release or
     a model that is not a preset."""
-    from engine.catalog import find_model
+    from engine.catalog import lookup_model
 
-    try:
-        quant = find_model(model_name).release_quant
-    except PlanError:
-        return None
+    preset = lookup_model(model_name)
+    quant = preset.release_quant if preset is not None else None
     if quant is None:
         return None
     return GGUF_OF_RELEASE.get(quant) if runtime == "llamacpp" else quant  # llama.cpp loads no FP8 checkpoint
